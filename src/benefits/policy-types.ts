@@ -1,0 +1,107 @@
+import type Decimal from 'decimal.js';
+import type { LoopParams } from '../deadlines/params';
+
+/** A bilingual name (zh for the agency, en for the docs). */
+export interface Names { zh: string; en: string }
+
+/** A parameter next to the seed article it comes from (every parameter in regions/*.json has one). */
+export interface Sourced<T> { value: T; source: string }
+
+/** A region policy file as written (regions/region-policy.schema.json). */
+export interface RegionPolicyDocument {
+  id: string;
+  name: Names & { source: string };
+  admdvs_prefixes: Sourced<string[]>;
+  benefit_year: { starts: string; source: string };
+  large_expense_fund_pay_type: Sourced<string>;
+  benefits: BenefitsDocument | null;
+  loop_params: { [K in keyof LoopParams]: Sourced<LoopParams[K]> };
+}
+
+export interface BenefitsDocument {
+  segments: { id: string; name: Names; description?: string; bands: BandDocument[]; source: string }[];
+  default_segment: Sourced<string>;
+  adjustments: AdjustmentDocument[];
+  yearly_cap: { applies_to: 'none' | 'payout' | 'base'; amount?: string; source: string };
+}
+
+export interface BandDocument { from: string; ratio: string; source: string }
+
+export interface AdjustmentDocument {
+  id: string;
+  name: Names;
+  when: { treated_outside_region?: boolean; referral?: boolean };
+  ratio_delta: string;
+  source: string;
+}
+
+/** One band of a compiled schedule: [from, to) of the cumulative base, paid at `ratio`. */
+export interface CompiledBand {
+  index: number;
+  from: Decimal;
+  /** null: unbounded (the last band). */
+  to: Decimal | null;
+  ratio: Decimal;
+  source: string;
+}
+
+export interface CompiledSegment {
+  index: number;
+  id: string;
+  name: Names;
+  source: string;
+  bands: readonly CompiledBand[];
+}
+
+export interface CompiledAdjustment {
+  index: number;
+  id: string;
+  name: Names;
+  when: { treated_outside_region?: boolean; referral?: boolean };
+  ratio_delta: Decimal;
+  source: string;
+}
+
+export interface CompiledCap {
+  applies_to: 'payout' | 'base';
+  amount: Decimal;
+  source: string;
+}
+
+/** Band tables precomputed once per policy, so the engine never re-parses the file's strings. */
+export interface CompiledBenefits {
+  segments: readonly CompiledSegment[];
+  segment_index: ReadonlyMap<string, number>;
+  default_segment: number;
+  adjustments: readonly CompiledAdjustment[];
+  /**
+   * ratios[mask][segment][band]: every band's ratio once the adjustments in `mask` (bit i =
+   * adjustments[i]) are applied, clamped to 0–100% (003 art. 31(2): raised ratios stop at 100%).
+   */
+  ratios: readonly (readonly (readonly Decimal[])[])[];
+  yearly_cap: CompiledCap | null;
+  yearly_cap_source: string;
+  /**
+   * The most the rules can pay in a benefit year (ANNUAL_CAP_EXCEEDED threshold): the payout cap,
+   * or for a base cap the band value of the capped base (an upper bound with several segments).
+   */
+  annual_payout_limit: Decimal | null;
+}
+
+/** A loaded, validated, compiled region policy. */
+export interface RegionPolicy {
+  id: string;
+  /** File name it was loaded from (for evidence and error messages). */
+  file: string;
+  name: Names;
+  admdvs_prefixes: readonly string[];
+  /** Month (1–12) and day the benefit year starts, in China Standard Time. */
+  benefit_year_start: { month: number; day: number };
+  fund_pay_type: string;
+  /** null: the region states no ratios; no settlement is checked (e.g. Jiaozuo). */
+  benefits: CompiledBenefits | null;
+  loop_params: LoopParams;
+  benefit_tolerance: Decimal;
+  /** The file as written, for `explain` and for sources in evidence. */
+  document: RegionPolicyDocument;
+}

@@ -1,0 +1,84 @@
+/**
+ * The one module that reads the environment. Every entry point (API, workers, CLI) calls
+ * `loadConfig()` once and passes the result down; nothing else touches `process.env`.
+ */
+import path from 'node:path';
+
+export interface Config {
+  port: number;
+  /** PostgreSQL connection string; undefined → the embedded database (PGlite) in `dataDir`. */
+  databaseUrl?: string;
+  dataDir: string;
+  redisUrl: string;
+  queuePrefix: string;
+  clientsFile?: string;
+  regionsDir: string;
+  calendarFile: string;
+  /** Largest request body, bytes (413 beyond). */
+  maxBodyBytes: number;
+  /** Largest agency feed body, bytes (the feed may carry 100,000 records). */
+  maxFeedBytes: number;
+  /** How often the outbox relay looks for messages not yet queued, ms. */
+  outboxPollMs: number;
+  /** Worker concurrency per queue in this process. */
+  workerConcurrency: number;
+  logLevel: string;
+  /** Max requests per client per second before 429. */
+  rateLimitPerSecond: number;
+  /** How long raw message bodies are kept, days (the ledger itself is kept). */
+  rawBodyRetentionDays: number;
+  /** Nightly reconciliation cron (Asia/Shanghai) and the admdvs prefixes it runs for. */
+  nightlyCron: string;
+  nightlyRegions: string[];
+  dbPoolSize: number;
+}
+
+export class ConfigError extends Error {}
+
+function int(env: NodeJS.ProcessEnv, name: string, def: number, min: number, max: number, problems: string[]): number {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return def;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < min || n > max) {
+    problems.push(`${name} must be a whole number from ${min} to ${max} (got "${raw}")`);
+    return def;
+  }
+  return n;
+}
+
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const problems: string[] = [];
+  const root = path.resolve(__dirname, '..', '..');
+  const databaseUrl = env.DATABASE_URL || undefined;
+  if (databaseUrl && !/^postgres(ql)?:\/\//.test(databaseUrl)) problems.push(`DATABASE_URL must start with postgres:// (got "${databaseUrl}")`);
+  const redisUrl = env.REDIS_URL || 'redis://127.0.0.1:6379';
+  if (!/^rediss?:\/\//.test(redisUrl)) problems.push(`REDIS_URL must start with redis:// or rediss:// (got "${redisUrl}")`);
+  const queuePrefix = env.GATEWAY_QUEUE_PREFIX || 'gw';
+  if (!/^[A-Za-z0-9_.-]{1,64}$/.test(queuePrefix)) problems.push(`GATEWAY_QUEUE_PREFIX must be 1–64 of [A-Za-z0-9_.-] (got "${queuePrefix}")`);
+  const logLevel = env.LOG_LEVEL || 'info';
+  if (!['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].includes(logLevel)) problems.push(`LOG_LEVEL must be one of fatal, error, warn, info, debug, trace, silent (got "${logLevel}")`);
+  const nightlyRegions = (env.GATEWAY_NIGHTLY_REGIONS ?? '').split(',').map((s) => s.trim()).filter(Boolean);
+  for (const r of nightlyRegions) if (!/^\d{2,6}$/.test(r)) problems.push(`GATEWAY_NIGHTLY_REGIONS entries must be 2–6 digit admdvs prefixes (got "${r}")`);
+  const cfg: Config = {
+    port: int(env, 'PORT', 8080, 0, 65535, problems),
+    databaseUrl,
+    dataDir: path.resolve(env.GATEWAY_DATA_DIR || path.join(root, '.data', 'pglite')),
+    redisUrl,
+    queuePrefix,
+    clientsFile: env.GATEWAY_CLIENTS_FILE || undefined,
+    regionsDir: path.resolve(env.GATEWAY_REGIONS_DIR || path.join(root, 'regions')),
+    calendarFile: path.resolve(env.GATEWAY_CALENDAR_FILE || path.join(root, 'calendar', 'cn-workdays.json')),
+    maxBodyBytes: int(env, 'GATEWAY_MAX_BODY_BYTES', 8 * 1024 * 1024, 1024, 1 << 30, problems),
+    maxFeedBytes: int(env, 'GATEWAY_MAX_FEED_BYTES', 256 * 1024 * 1024, 1024, 4 * (1 << 30), problems),
+    outboxPollMs: int(env, 'GATEWAY_OUTBOX_POLL_MS', 1000, 10, 600_000, problems),
+    workerConcurrency: int(env, 'GATEWAY_WORKER_CONCURRENCY', 8, 1, 256, problems),
+    logLevel,
+    rateLimitPerSecond: int(env, 'GATEWAY_RATE_LIMIT_PER_SECOND', 2000, 1, 1_000_000, problems),
+    rawBodyRetentionDays: int(env, 'GATEWAY_RAW_BODY_RETENTION_DAYS', 400, 1, 100_000, problems),
+    nightlyCron: env.GATEWAY_NIGHTLY_CRON || '0 30 2 * * *',
+    nightlyRegions,
+    dbPoolSize: int(env, 'GATEWAY_DB_POOL_SIZE', 20, 1, 500, problems),
+  };
+  if (problems.length) throw new ConfigError(`invalid configuration:\n  - ${problems.join('\n  - ')}`);
+  return cfg;
+}

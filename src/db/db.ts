@@ -1,0 +1,117 @@
+/**
+ * The system of record. `Db` hides whether we talk to a PostgreSQL server (pg Pool) or to the
+ * embedded PostgreSQL (PGlite, when DATABASE_URL is unset). Both speak the same SQL; PGlite is a
+ * single connection, so its transactions are serialised.
+ */
+import { Pool, types as pgTypes } from 'pg';
+import fs from 'node:fs';
+import path from 'node:path';
+
+export interface QueryResult<R> { rows: R[]; rowCount: number }
+
+export interface Sql {
+  query<R = Record<string, unknown>>(text: string, params?: unknown[]): Promise<QueryResult<R>>;
+  /** Several statements, no parameters (migrations, DDL). */
+  exec(text: string): Promise<void>;
+}
+
+export interface Db extends Sql {
+  readonly kind: 'pg' | 'pglite';
+  /** Run `fn` in one transaction; it commits when `fn` resolves, rolls back when it throws. */
+  tx<T>(fn: (q: Sql) => Promise<T>): Promise<T>;
+  close(): Promise<void>;
+}
+
+// numeric and bigint stay strings (exact); timestamptz → Date (pg's default).
+pgTypes.setTypeParser(1700, (v) => v);
+pgTypes.setTypeParser(20, (v) => v);
+
+export function createPgDb(connectionString: string, poolSize = 20): Db {
+  const pool = new Pool({ connectionString, max: poolSize, idleTimeoutMillis: 30_000 });
+  // An idle client's error (server restart) must not crash the process; the pool replaces it.
+  pool.on('error', () => undefined);
+  return {
+    kind: 'pg',
+    async query<R>(text: string, params?: unknown[]) {
+      const r = await pool.query(text, params as unknown[]);
+      return { rows: r.rows as R[], rowCount: r.rowCount ?? 0 };
+    },
+    async tx<T>(fn: (q: Sql) => Promise<T>): Promise<T> {
+      const client = await pool.connect();
+      try {
+        await client.query('BEGIN');
+        const q: Sql = {
+          async query<R>(text: string, params?: unknown[]) {
+            const r = await client.query(text, params as unknown[]);
+            return { rows: r.rows as R[], rowCount: r.rowCount ?? 0 };
+          },
+          async exec(text: string) { await client.query(text); },
+        };
+        const out = await fn(q);
+        await client.query('COMMIT');
+        return out;
+      } catch (e) {
+        await client.query('ROLLBACK').catch(() => undefined);
+        throw e;
+      } finally {
+        client.release();
+      }
+    },
+    async exec(text: string) { await pool.query(text); },
+    async close() { await pool.end(); },
+  };
+}
+
+/**
+ * The embedded database. PGlite does not lock its data directory against a second process, so we
+ * do: a pid file, refused while the owning process is alive.
+ */
+export async function createPgliteDb(dataDir: string): Promise<Db> {
+  fs.mkdirSync(dataDir, { recursive: true });
+  const lock = path.join(dataDir, 'gateway.pid');
+  try {
+    const pid = Number(fs.readFileSync(lock, 'utf8'));
+    if (pid && pid !== process.pid && isAlive(pid)) {
+      throw new Error(`the embedded database in ${dataDir} is in use by process ${pid}: embedded mode runs one process; set DATABASE_URL to run several`);
+    }
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
+  }
+  fs.writeFileSync(lock, String(process.pid));
+  const { PGlite, types } = await import('@electric-sql/pglite');
+  const pg = await PGlite.create(dataDir, {
+    parsers: { [types.NUMERIC]: (v: string) => v, [types.INT8]: (v: string) => v },
+  });
+  let chain: Promise<unknown> = Promise.resolve();
+  const serial = <T>(f: () => Promise<T>): Promise<T> => {
+    const run = chain.then(f, f);
+    chain = run.catch(() => undefined);
+    return run;
+  };
+  const q = async <R>(exec: { query: typeof pg.query }, text: string, params?: unknown[]) => {
+    const r = await exec.query<R>(text, params as unknown[]);
+    return { rows: r.rows, rowCount: r.affectedRows ?? r.rows.length };
+  };
+  return {
+    kind: 'pglite',
+    query: <R>(text: string, params?: unknown[]) => serial(() => q<R>(pg, text, params)),
+    exec: (text: string) => serial(async () => { await pg.exec(text); }),
+    tx: <T>(fn: (s: Sql) => Promise<T>) =>
+      serial(() => pg.transaction(async (t) => fn({
+        query: <R>(text: string, params?: unknown[]) => q<R>(t, text, params),
+        exec: async (text: string) => { await t.exec(text); },
+      }))),
+    async close() {
+      await serial(() => pg.close());
+      try { if (Number(fs.readFileSync(lock, 'utf8')) === process.pid) fs.unlinkSync(lock); } catch { /* already gone */ }
+    },
+  };
+}
+
+function isAlive(pid: number): boolean {
+  try { process.kill(pid, 0); return true; } catch (e) { return (e as NodeJS.ErrnoException).code === 'EPERM'; }
+}
+
+export async function openDb(cfg: { databaseUrl?: string; dataDir: string; dbPoolSize?: number }): Promise<Db> {
+  return cfg.databaseUrl ? createPgDb(cfg.databaseUrl, cfg.dbPoolSize) : createPgliteDb(cfg.dataDir);
+}

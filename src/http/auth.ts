@@ -1,0 +1,87 @@
+/**
+ * Authentication and scope (spec §2). Writes are signed the Standard Webhooks way and verified over
+ * the raw body bytes; reads take a bearer token whose SHA-256 is in the clients file. Every check
+ * that fails is a 401/403 problem with a stable code.
+ */
+import type { Request, Response, NextFunction } from 'express';
+import type { Client, ClientRegistry, Role } from './clients';
+import { SignatureVerifier, TOLERANCE_SECONDS, parseSignatureHeader } from './signature';
+import { forbidden, unauthorized } from './problem';
+
+export interface SignedWrite { client: Client; webhookId: string; verifier: SignatureVerifier }
+
+function header(req: Request, name: string): string | undefined {
+  const v = req.headers[name];
+  return Array.isArray(v) ? v[0] : v;
+}
+
+/**
+ * Everything about a signed write that can be checked before the body is read: the client, its
+ * role, the webhook-id, the timestamp window and the signature header's shape. The returned
+ * verifier is fed the body and asked `verify()` at its end.
+ */
+export function beginSignedWrite(req: Request, clients: ClientRegistry, role: Role, nowMs: number): SignedWrite {
+  const clientId = header(req, 'x-client-id');
+  const webhookId = header(req, 'webhook-id');
+  const ts = header(req, 'webhook-timestamp');
+  const sigHeader = header(req, 'webhook-signature');
+  if (!clientId || !webhookId || !ts || !sigHeader) {
+    throw unauthorized('SIGNATURE_MISSING', { en: 'writes must carry x-client-id, webhook-id, webhook-timestamp and webhook-signature', zh: '写入请求须携带 x-client-id、webhook-id、webhook-timestamp 和 webhook-signature' });
+  }
+  const client = clients.get(clientId);
+  if (!client || client.signing_secrets.length === 0) throw unauthorized('UNKNOWN_CLIENT', { en: 'unknown client or client without a signing secret', zh: '未知客户端或客户端未配置签名密钥' });
+  if (webhookId.length > 64 || !/^[\x21-\x7E]+$/.test(webhookId)) throw unauthorized('BAD_WEBHOOK_ID', { en: 'webhook-id must be 1–64 printable ASCII characters', zh: 'webhook-id 应为 1–64 个可打印 ASCII 字符' });
+  if (!/^\d{1,12}$/.test(ts) || Math.abs(nowMs / 1000 - Number(ts)) > TOLERANCE_SECONDS) {
+    throw unauthorized('STALE_TIMESTAMP', { en: `webhook-timestamp must be Unix seconds within ±${TOLERANCE_SECONDS} s of the gateway's clock`, zh: `webhook-timestamp 应为与网关时钟相差不超过 ±${TOLERANCE_SECONDS} 秒的 Unix 秒数` });
+  }
+  const expected = parseSignatureHeader(sigHeader);
+  if (!expected.length) throw unauthorized('SIGNATURE_INVALID', { en: 'webhook-signature has no v1 or v1sm3 entry', zh: 'webhook-signature 中没有 v1 或 v1sm3 签名' });
+  if (client.role !== role) throw forbidden({ en: `this endpoint is for role ${role}; client ${client.client_id} has role ${client.role}`, zh: `该接口仅限 ${role} 角色；客户端 ${client.client_id} 的角色为 ${client.role}` });
+  return { client, webhookId, verifier: new SignatureVerifier(client.signing_secrets, expected, webhookId, ts) };
+}
+
+export function signatureMismatch() {
+  return unauthorized('SIGNATURE_INVALID', { en: 'no signature matches the body with any of the client\'s secrets', zh: '签名与请求体不符' });
+}
+
+/** Bearer-token authentication for reads; sets `res.locals.client`. */
+export function requireBearer(clients: ClientRegistry) {
+  return (req: Request, res: Response, next: NextFunction) => {
+    const auth = header(req, 'authorization');
+    const m = auth ? /^Bearer ([\x21-\x7E]{8,512})$/.exec(auth) : null;
+    const client = m ? clients.byToken(m[1]!) : undefined;
+    if (!client) return next(unauthorized('TOKEN_INVALID', { en: 'send Authorization: Bearer <token> with a token known to the gateway', zh: '请携带有效的 Authorization: Bearer <token>' }));
+    res.locals.client = client;
+    next();
+  };
+}
+
+export function requireRole(...roles: Role[]) {
+  return (_req: Request, res: Response, next: NextFunction) => {
+    const c = res.locals.client as Client;
+    if (!roles.includes(c.role)) return next(forbidden({ en: `role ${c.role} may not do this (allowed: ${roles.join(', ')})`, zh: `角色 ${c.role} 无此权限（允许：${roles.join('、')}）` }));
+    next();
+  };
+}
+
+/** What a client may see: a filter the stores turn into SQL conditions. */
+export interface ScopeFilter { insurer_codes?: string[]; fixmedins_codes?: string[]; admdvs_prefixes?: string[] }
+
+export function scopeFilter(c: Client): ScopeFilter {
+  switch (c.role) {
+    case 'insurer': return { insurer_codes: c.scope };
+    case 'institution': return { fixmedins_codes: c.scope };
+    case 'agency': return { admdvs_prefixes: c.scope };
+    default: return {};
+  }
+}
+
+/** Whether a record with these attributes is inside the client's scope. */
+export function inScope(c: Client, rec: { insurer_code?: string; fixmedins_code?: string; admdvs?: string }): boolean {
+  switch (c.role) {
+    case 'ops': return true;
+    case 'insurer': return rec.insurer_code !== undefined && c.scope.includes(rec.insurer_code);
+    case 'institution': return rec.fixmedins_code !== undefined && c.scope.includes(rec.fixmedins_code);
+    case 'agency': return rec.admdvs !== undefined && c.scope.some((p) => rec.admdvs!.startsWith(p));
+  }
+}

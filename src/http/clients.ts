@@ -1,0 +1,79 @@
+/**
+ * The clients file (spec §2): who may send and read what. Loaded and validated at start-up; a bad
+ * file stops start-up with a message naming the entry.
+ */
+import Ajv2020 from 'ajv/dist/2020';
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+
+export type Role = 'insurer' | 'institution' | 'agency' | 'ops';
+
+export interface Client {
+  client_id: string;
+  role: Role;
+  /** insurer codes, fixmedins codes, or admdvs prefixes by role; ignored for ops */
+  scope: string[];
+  signing_secrets: string[];
+  token_sha256: string[];
+}
+
+const CLIENTS_SCHEMA = {
+  type: 'array',
+  items: {
+    type: 'object',
+    required: ['client_id', 'role', 'scope'],
+    additionalProperties: false,
+    properties: {
+      client_id: { type: 'string', pattern: '^[A-Za-z0-9_.:-]{1,64}$' },
+      role: { enum: ['insurer', 'institution', 'agency', 'ops'] },
+      scope: { type: 'array', items: { type: 'string', minLength: 1, maxLength: 30 } },
+      signing_secrets: { type: 'array', items: { type: 'string', pattern: '^whsec_[A-Za-z0-9+/]+={0,2}$' } },
+      token_sha256: { type: 'array', items: { type: 'string', pattern: '^[0-9a-f]{64}$' } },
+    },
+  },
+};
+
+export class ClientRegistry {
+  private readonly byId = new Map<string, Client>();
+  private readonly byTokenHash = new Map<string, Client>();
+
+  constructor(clients: Client[]) {
+    for (const c of clients) {
+      if (this.byId.has(c.client_id)) throw new Error(`clients file: client_id "${c.client_id}" appears twice`);
+      this.byId.set(c.client_id, c);
+      for (const h of c.token_sha256) this.byTokenHash.set(h, c);
+    }
+  }
+
+  static fromFile(file: string | undefined): ClientRegistry {
+    if (!file) return new ClientRegistry([]);
+    let data: unknown;
+    try {
+      data = JSON.parse(fs.readFileSync(file, 'utf8'));
+    } catch (e) {
+      throw new Error(`GATEWAY_CLIENTS_FILE ${file}: ${(e as Error).message}`);
+    }
+    return ClientRegistry.fromJson(data, file);
+  }
+
+  static fromJson(data: unknown, name = 'clients'): ClientRegistry {
+    const validate = new Ajv2020({ allErrors: true }).compile(CLIENTS_SCHEMA);
+    if (!validate(data)) {
+      const e = validate.errors!.map((x) => `${x.instancePath || '/'} ${x.message}`).join('; ');
+      throw new Error(`${name}: invalid clients file: ${e}`);
+    }
+    return new ClientRegistry((data as Client[]).map((c) => ({ ...c, signing_secrets: c.signing_secrets ?? [], token_sha256: c.token_sha256 ?? [] })));
+  }
+
+  get(clientId: string): Client | undefined { return this.byId.get(clientId); }
+  all(): Client[] { return [...this.byId.values()]; }
+
+  /** The client a bearer token belongs to (the file stores only SHA-256 of tokens). */
+  byToken(token: string): Client | undefined {
+    return this.byTokenHash.get(sha256Hex(token));
+  }
+}
+
+export function sha256Hex(data: string | Buffer): string {
+  return crypto.createHash('sha256').update(data).digest('hex');
+}

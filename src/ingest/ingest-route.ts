@@ -1,0 +1,116 @@
+/**
+ * The write path of every single-document kind, in the order the checks are cheapest:
+ * media type (415) → signature headers (401/403) → body within the limit (413) → signature over the
+ * raw bytes (401) → UTF-8 and JSON (400) → schema (422 with JSON pointers) → scope (403) →
+ * business rules (422) → one transaction: webhook-id, message + outbox, ledger rules, rows → 202.
+ */
+import type { Request, Response } from 'express';
+import getRawBody from 'raw-body';
+import contentType from 'content-type';
+import crypto from 'node:crypto';
+import type { Db } from '../db/db';
+import type { ClientRegistry } from '../http/clients';
+import { beginSignedWrite, inScope, signatureMismatch } from '../http/auth';
+import { badRequest, forbidden, langOf, tooLarge, unprocessable, unsupportedMedia, type ProblemError } from '../http/problem';
+import type { SchemaValidator } from '../schemas/validator';
+import { contentHash, normalize } from '../schemas/normalize';
+import type { KindSpec } from './kinds';
+import { duplicateOrConflict, insertMessage, recordWebhookId, type Envelope } from './message-store';
+
+export interface IngestDeps {
+  db: Db;
+  validator: SchemaValidator;
+  clients: ClientRegistry;
+  now: () => number;
+  maxBodyBytes: number;
+  maxFeedBytes: number;
+  /** Called after a commit so the outbox relay queues the work at once. */
+  onCommitted: () => void;
+  onOutcome?: (kind: string, outcome: 'accepted' | 'duplicate' | 'rejected') => void;
+}
+
+export function mediaType(req: Request): string | undefined {
+  try {
+    return contentType.parse(req.headers['content-type'] ?? '').type;
+  } catch {
+    return undefined;
+  }
+}
+
+export async function readBody(req: Request, limit: number, onChunk?: (b: Buffer) => void): Promise<Buffer> {
+  try {
+    const buf = await getRawBody(req, { limit, length: req.headers['content-length'] });
+    onChunk?.(buf);
+    return buf;
+  } catch (e) {
+    const err = e as { type?: string };
+    if (err.type === 'entity.too.large') throw tooLarge(limit);
+    throw badRequest({ en: 'the request body could not be read completely', zh: '请求体未能完整读取' });
+  }
+}
+
+const utf8 = new TextDecoder('utf-8', { fatal: true });
+
+export function parseJson(buf: Buffer): unknown {
+  let text: string;
+  try {
+    text = utf8.decode(buf);
+  } catch {
+    throw badRequest({ en: 'the body is not valid UTF-8', zh: '请求体不是有效的 UTF-8' });
+  }
+  try {
+    return JSON.parse(text.charCodeAt(0) === 0xfeff ? text.slice(1) : text);
+  } catch (e) {
+    throw badRequest({ en: `malformed JSON: ${(e as Error).message}`, zh: `JSON 格式错误：${(e as Error).message}` }, [{ path: '', code: 'malformed_json', message: (e as Error).message }]);
+  }
+}
+
+export function singleKindHandler<T>(spec: KindSpec<T>, deps: IngestDeps) {
+  return async (req: Request, res: Response) => {
+    const lang = langOf(req.headers['accept-language']);
+    try {
+      if (mediaType(req) !== 'application/json') throw unsupportedMedia(['application/json']);
+      const signed = beginSignedWrite(req, deps.clients, spec.role, deps.now());
+      const raw = await readBody(req, deps.maxBodyBytes, (b) => signed.verifier.update(b));
+      if (!signed.verifier.verify()) throw signatureMismatch();
+      const data = parseJson(raw);
+      const schemaErrors = deps.validator.validate(spec.schema, data, lang);
+      if (schemaErrors.length) throw unprocessable(schemaErrors);
+      const msg = normalize<T>(spec.schema, data);
+      const scope = spec.scopeValue(msg);
+      if (scope !== undefined && !inScope(signed.client, { insurer_code: scope, fixmedins_code: scope })) {
+        throw forbidden({ en: `${scope} is outside client ${signed.client.client_id}'s scope`, zh: `${scope} 不在客户端 ${signed.client.client_id} 的授权范围内` });
+      }
+      const ruleErrors = spec.rules(msg, lang);
+      if (ruleErrors.length) throw unprocessable(ruleErrors);
+
+      const businessKey = spec.businessKey(msg);
+      const contentSha = contentHash(msg);
+      const env: Envelope = {
+        clientId: signed.client.client_id, webhookId: signed.webhookId,
+        bodySha256: crypto.createHash('sha256').update(raw).digest('hex'), rawBody: raw,
+        contentType: 'application/json', bodyBytes: raw.length, requestId: res.locals.requestId, receivedAt: new Date(deps.now()),
+      };
+      const result = await deps.db.tx(async (q) => {
+        await recordWebhookId(q, env);
+        const out = await insertMessage(q, env, spec.kind, businessKey, contentSha);
+        if (!out.inserted) return duplicateOrConflict(out, contentSha, businessKey);
+        const ledgerErrors = spec.ledgerRules ? await spec.ledgerRules(q, msg, lang) : [];
+        if (ledgerErrors.length) throw unprocessable(ledgerErrors);
+        await spec.store(q, msg, { message_id: out.message_id, received_at: env.receivedAt });
+        return { message_id: out.message_id, status: 'accepted' as const };
+      });
+      if ('duplicate' in result) {
+        deps.onOutcome?.(spec.kind, 'duplicate');
+        res.status(200).json(result);
+      } else {
+        deps.onOutcome?.(spec.kind, 'accepted');
+        res.status(202).json(result);
+        deps.onCommitted();
+      }
+    } catch (e) {
+      if ((e as ProblemError).status) deps.onOutcome?.(spec.kind, 'rejected');
+      throw e;
+    }
+  };
+}

@@ -1,0 +1,80 @@
+/**
+ * The transactional outbox relay: moves committed outbox rows to BullMQ. A message committed while
+ * Redis is down stays in the outbox and is queued when Redis returns. Jobs are added with the
+ * message id as job id, so a row relayed twice (crash between add and mark) is still one job; and
+ * the processors are idempotent by message id for the rare re-add after a job was removed.
+ */
+import type { Db } from '../db/db';
+import type { Logger } from '../logging/logger';
+import type { Queues } from './queues';
+
+const BATCH = 500;
+
+export class OutboxRelay {
+  private timer?: NodeJS.Timeout;
+  private running = false;
+  private again = false;
+  private stopped = false;
+  private failing = false;
+
+  constructor(private readonly db: Db, private readonly queues: Queues, private readonly log: Logger, private readonly pollMs: number) {}
+
+  start(): void {
+    this.stopped = false;
+    const tick = () => {
+      if (this.stopped) return;
+      this.kick();
+      this.timer = setTimeout(tick, this.pollMs);
+      this.timer.unref();
+    };
+    tick();
+  }
+
+  /** Relay now (coalesced: a kick during a pass runs one more pass after it). */
+  kick(): void {
+    if (this.stopped) return;
+    if (this.running) { this.again = true; return; }
+    this.running = true;
+    void this.drain().finally(() => {
+      this.running = false;
+      if (this.again && !this.stopped) { this.again = false; this.kick(); }
+    });
+  }
+
+  private async drain(): Promise<void> {
+    try {
+      while (!this.stopped && (await this.relayOnce()) === BATCH);
+      if (this.failing) { this.failing = false; this.log.info('outbox relay: Redis reachable again, relaying'); }
+    } catch (err) {
+      if (!this.failing) this.log.warn({ err }, 'outbox relay: could not queue work; it stays in the outbox and will be retried');
+      this.failing = true;
+    }
+  }
+
+  /** One batch; returns how many rows were relayed. */
+  async relayOnce(): Promise<number> {
+    return this.db.tx(async (q) => {
+      const { rows } = await q.query<{ id: string; message_id: string; queue: string; payload: Record<string, unknown> }>(
+        `SELECT id, message_id, queue, payload FROM outbox WHERE relayed_at IS NULL ORDER BY id LIMIT ${BATCH} FOR UPDATE SKIP LOCKED`,
+      );
+      if (!rows.length) return 0;
+      const byQueue = new Map<string, typeof rows>();
+      for (const r of rows) byQueue.set(r.queue, [...(byQueue.get(r.queue) ?? []), r]);
+      for (const [name, list] of byQueue) {
+        await this.queues.get(name).addBulk(list.map((r) => ({
+          name: String(r.payload.kind ?? name),
+          data: r.payload,
+          opts: { jobId: String(r.payload.job_id ?? r.message_id), attempts: 10, backoff: { type: 'exponential', delay: 1000 }, removeOnComplete: { age: 86_400, count: 100_000 }, removeOnFail: { age: 7 * 86_400 } },
+        })));
+      }
+      await q.query('UPDATE outbox SET relayed_at = now() WHERE id = ANY($1::bigint[])', [rows.map((r) => r.id)]);
+      return rows.length;
+    });
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    if (this.timer) clearTimeout(this.timer);
+    while (this.running) await new Promise((r) => setTimeout(r, 10));
+  }
+}
