@@ -74,7 +74,7 @@ export function computeLoop(
   ctx: Pick<EvaluationContext, 'asOf' | 'params' | 'calendar'>,
 ): LoopComputation {
   const due = settlementDueDate(s, ctx.params, ctx.calendar);
-  const verdicts = [...lines].map((line) => {
+  const verdicts = sorted(lines, compareLines).map((line) => {
     const insurerOk = line.insurer_code === s.insurer_code;
     const payeeOk = isRightPayee(s, line);
     return { line, insurerOk, payeeOk, counted: insurerOk && payeeOk };
