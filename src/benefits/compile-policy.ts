@@ -1,5 +1,7 @@
 import type Decimal from 'decimal.js';
 import { DEFAULT_LOOP_PARAMS, type LoopParams } from '../deadlines/params';
+import { Money } from '../money';
+import { cstInstant } from '../time';
 import { Dec, ZERO } from './exact';
 import type {
   CompiledAdjustment, CompiledBand, CompiledBenefits, CompiledSegment, RegionPolicy, RegionPolicyDocument,
@@ -15,6 +17,10 @@ export class RegionPolicyError extends Error {
 
 const ONE = new Dec(1);
 
+/** Benefit years with a precomputed start (other years are computed on demand). */
+export const FIRST_TABLED_YEAR = 1990;
+export const TABLED_YEARS = 160;
+
 /**
  * Checks what the schema cannot say (band order, references between fields) and precomputes the
  * band tables. `doc` must already be valid against regions/region-policy.schema.json.
@@ -24,7 +30,6 @@ export function compileRegionPolicy(file: string, doc: RegionPolicyDocument): Re
   const expectedId = file.replace(/^.*[\\/]/, '').replace(/\.json$/, '');
   if (doc.id !== expectedId) fail('/id', `must equal the file name "${expectedId}"`);
 
-  const [month, day] = doc.benefit_year.starts.split('-').map(Number) as [number, number];
   const cutoff = doc.loop_params.manual_final_cutoff.value;
   if (!isMonthDay(cutoff)) fail('/loop_params/manual_final_cutoff/value', `"${cutoff}" is not a day of a (non-leap) year`);
 
@@ -37,11 +42,13 @@ export function compileRegionPolicy(file: string, doc: RegionPolicyDocument): Re
     file,
     name: { zh: doc.name.zh, en: doc.name.en },
     admdvs_prefixes: Object.freeze([...doc.admdvs_prefixes.value]),
-    benefit_year_start: { month, day },
+    benefit_year_start: doc.benefit_year.starts,
+    benefit_year_starts: Object.freeze(Array.from({ length: TABLED_YEARS + 1 }, (_, i) =>
+      cstInstant(`${FIRST_TABLED_YEAR + i}-${doc.benefit_year.starts}`).getTime())),
     fund_pay_type: doc.large_expense_fund_pay_type.value,
     benefits: doc.benefits === null ? null : compileBenefits(doc, fail),
     loop_params: Object.freeze(loop_params),
-    benefit_tolerance: new Dec(loop_params.benefit_tolerance),
+    benefit_tolerance: Money.of(loop_params.benefit_tolerance),
     document: doc,
   };
 }
@@ -53,7 +60,7 @@ function compileBenefits(doc: RegionPolicyDocument, fail: (path: string, problem
     const at = `/benefits/segments/${i}`;
     if (segment_index.has(s.id)) fail(`${at}/id`, `duplicate segment id "${s.id}"`);
     segment_index.set(s.id, i);
-    const froms = s.bands.map((band) => new Dec(band.from));
+    const froms = s.bands.map((band) => Money.of(band.from));
     if (!froms[0]!.isZero()) fail(`${at}/bands/0/from`, 'the first band must start at 0');
     const bands: CompiledBand[] = s.bands.map((band, j) => {
       const next = froms[j + 1];
@@ -81,16 +88,16 @@ function compileBenefits(doc: RegionPolicyDocument, fail: (path: string, problem
 
   const cap = b.yearly_cap;
   let yearly_cap: CompiledBenefits['yearly_cap'] = null;
-  let annual_payout_limit: Decimal | null = null;
+  let annual_payout_limit: Money | null = null;
   if (cap.applies_to !== 'none') {
-    const amount = new Dec(cap.amount!);
-    if (!amount.gt(0)) fail('/benefits/yearly_cap/amount', 'must be greater than 0');
+    const amount = Money.of(cap.amount!);
+    if (!amount.isPositive()) fail('/benefits/yearly_cap/amount', 'must be greater than 0');
     yearly_cap = { applies_to: cap.applies_to, amount, source: cap.source };
     // For a base cap the most the rules can pay is the band value of the capped base, at the
     // highest ratio any adjustment combination gives each band (exact for one segment).
     annual_payout_limit = cap.applies_to === 'payout'
       ? amount
-      : segments.reduce((acc, s) => acc.plus(bandValue(s.bands, ratios.map((m) => m[s.index]!), amount)), ZERO);
+      : Money.sum(segments.map((s) => bandValue(s.bands, ratios.map((m) => m[s.index]!), amount)));
   }
   return {
     segments, segment_index, default_segment: def!, adjustments, ratios,
@@ -99,8 +106,8 @@ function compileBenefits(doc: RegionPolicyDocument, fail: (path: string, problem
 }
 
 /** f(x): the piecewise-linear band function at cumulative base x, with each band at its highest ratio among `ratioSets`. */
-export function bandValue(bands: readonly CompiledBand[], ratioSets: readonly (readonly Decimal[])[], x: Decimal): Decimal {
-  let acc = ZERO;
+export function bandValue(bands: readonly CompiledBand[], ratioSets: readonly (readonly Decimal[])[], x: Money): Money {
+  let acc = Money.ZERO;
   for (const band of bands) {
     if (!x.gt(band.from)) break;
     const top = band.to === null || x.lt(band.to) ? x : band.to;

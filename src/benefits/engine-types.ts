@@ -29,39 +29,39 @@ export interface BenefitSettlementInput {
 export interface BandSlice {
   /** 0-based index into the segment's bands. */
   band: number;
-  from: Decimal;
-  to: Decimal | null;
+  from: Money;
+  to: Money | null;
   /** Part of the increment inside [from, to). */
-  base_slice: Decimal;
+  base_slice: Money;
   /** The band's ratio in the file. */
   band_ratio: Decimal;
   /** The ratio applied (band_ratio plus the adjustments, clamped to 0–100%). */
   ratio: Decimal;
   /** base_slice × ratio, exact. */
-  amount: Decimal;
+  amount: Money;
   source: string;
 }
 
 export interface SegmentDerivation {
   segment: string;
   /** Σ inscp_scp_amt of this settlement's large-expense entries in the segment. */
-  base: Decimal;
+  base: Money;
   /** The part of `base` the yearly base cap lets count (= base without a base cap). */
-  counted_base: Decimal;
+  counted_base: Money;
   /** Counted cumulative base of the person's benefit year in this segment, before and after this settlement. */
-  cum_base_before: Decimal;
-  cum_base_after: Decimal;
+  cum_base_before: Money;
+  cum_base_after: Money;
   slices: BandSlice[];
   /** f(cum_base_after) − f(cum_base_before), exact (Σ slice amounts). */
-  amount: Decimal;
+  amount: Money;
 }
 
 export interface CapDerivation {
   applies_to: 'payout' | 'base';
-  limit: Decimal;
+  limit: Money;
   /** Room left under the cap before and after this settlement (payout: by expected amounts at the fen). */
-  room_before: Decimal;
-  room_after: Decimal;
+  room_before: Money;
+  room_after: Money;
   source: string;
 }
 
@@ -77,17 +77,17 @@ export interface BenefitDerivation {
   benefit_year: number;
   fund_pay_type: string;
   segments: SegmentDerivation[];
-  adjustments: AppliedAdjustment[];
+  adjustments: readonly AppliedAdjustment[];
   base_cap: CapDerivation | null;
   payout_cap: CapDerivation | null;
   /** Σ segment amounts, before the payout cap, exact. */
-  uncapped: Decimal;
+  uncapped: Money;
   /** After the payout cap, exact and unrounded. */
-  exact: Decimal;
-  /** `exact` half-up at the fen. */
-  expected: Decimal;
+  exact: Money;
+  /** `exact` half-up at the fen (= SettlementBenefit.expected). */
+  expected: Money;
   /** `seg` values of large-expense entries that name no segment of the region (their base is ignored). */
-  unknown_segments: string[];
+  unknown_segments: readonly string[];
 }
 
 export type UncheckedReason = 'no_benefit_rules' | 'no_large_expense_entry' | 'unknown_segment';
@@ -114,9 +114,6 @@ export interface PersonYearBenefits {
   settlements: SettlementBenefit[];
   /** setl_ids of reversed settlements: left out of every cumulative (spec §7: valid settlements only). */
   excluded: string[];
-  expected_total: Money;
-  /** Σ hifob_pay of the valid settlements (ANNUAL_CAP_EXCEEDED compares this with the cap). */
-  actual_total: Money;
   checked_count: number;
   unchecked_count: number;
 }

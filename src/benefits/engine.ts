@@ -1,7 +1,8 @@
 import type Decimal from 'decimal.js';
 import { Money } from '../money';
-import { cstParts } from '../time';
-import { toDec, toFenDec, ZERO } from './exact';
+import { cstInstant } from '../time';
+import { FIRST_TABLED_YEAR } from './compile-policy';
+import { fenText, toFen, type AmountInput } from './exact';
 import type { CompiledBenefits, RegionPolicy } from './policy-types';
 import type {
   AppliedAdjustment, BandSlice, BenefitDerivation, BenefitSettlementInput, CapDerivation,
@@ -25,11 +26,23 @@ export type {
  * fund paid, i.e. the very result being checked, so using it would make the check circular.
  */
 
+/** First instant of a benefit year (the calendar year it starts in), China Standard Time. */
+export function benefitYearStart(policy: RegionPolicy, year: number): Date {
+  return new Date(yearStartMs(policy, year));
+}
+
+function yearStartMs(policy: RegionPolicy, year: number): number {
+  const tabled = policy.benefit_year_starts[year - FIRST_TABLED_YEAR];
+  return tabled ?? cstInstant(`${String(year).padStart(4, '0')}-${policy.benefit_year_start}`).getTime();
+}
+
 /** The benefit year (the calendar year it starts in) of an instant, in China Standard Time. */
 export function benefitYearOf(policy: RegionPolicy, t: Date): number {
-  const { year, month, day } = cstParts(t);
-  const { month: sm, day: sd } = policy.benefit_year_start;
-  return month > sm || (month === sm && day >= sd) ? year : year - 1;
+  // CST is ahead of UTC, so the CST calendar year is the UTC year or the next one.
+  const ms = t.getTime();
+  const y = t.getUTCFullYear() + 1;
+  if (ms >= yearStartMs(policy, y)) return y;
+  return ms >= yearStartMs(policy, y - 1) ? y - 1 : y - 2;
 }
 
 /** All of one person's settlements in one region, grouped by benefit year (ascending). */
@@ -51,24 +64,24 @@ export function evaluatePerson(policy: RegionPolicy, settlements: readonly Benef
 export function evaluatePersonYear(
   policy: RegionPolicy, benefitYear: number, settlements: readonly BenefitSettlementInput[],
 ): PersonYearBenefits {
-  const ordered = [...settlements].sort(bySetlTimeThenId);
+  const from = yearStartMs(policy, benefitYear);
+  const to = yearStartMs(policy, benefitYear + 1);
+  // Feeds mostly arrive in order: sort (a copy) only when they do not.
+  let sorted = true;
+  for (let i = 1; i < settlements.length && sorted; i++) sorted = bySetlTimeThenId(settlements[i - 1]!, settlements[i]!) < 0;
+  const ordered = sorted ? settlements : [...settlements].sort(bySetlTimeThenId);
   const state = newYearState(policy.benefits);
   const results: SettlementBenefit[] = [];
   const excluded: string[] = [];
-  let actualTotal: Decimal = ZERO;
-  let expectedTotal: Decimal = ZERO;
   let checked = 0;
   let prevId: string | undefined;
   for (const s of ordered) {
     if (s.setl_id === prevId) throw new RangeError(`setl_id ${s.setl_id} appears twice`);
     prevId = s.setl_id;
-    if (benefitYearOf(policy, s.setl_time) !== benefitYear) {
-      throw new RangeError(`settlement ${s.setl_id} is not in benefit year ${benefitYear}`);
-    }
+    const t = s.setl_time.getTime();
+    if (t < from || t >= to) throw new RangeError(`settlement ${s.setl_id} is not in benefit year ${benefitYear}`);
     if (s.status !== 'valid') { excluded.push(s.setl_id); continue; }
     const r = evaluateSettlement(policy, benefitYear, s, state);
-    actualTotal = actualTotal.plus(r.actual.toDecimal());
-    if (r.derivation) expectedTotal = expectedTotal.plus(r.derivation.expected);
     if (r.checked) checked++;
     results.push(r);
   }
@@ -77,8 +90,6 @@ export function evaluatePersonYear(
     benefit_year: benefitYear,
     settlements: results,
     excluded,
-    expected_total: Money.of(expectedTotal),
-    actual_total: Money.of(actualTotal),
     checked_count: checked,
     unchecked_count: results.length - checked,
   };
@@ -90,21 +101,25 @@ function bySetlTimeThenId(a: BenefitSettlementInput, b: BenefitSettlementInput):
   return a.setl_id < b.setl_id ? -1 : a.setl_id > b.setl_id ? 1 : 0;
 }
 
+const NONE: readonly string[] = Object.freeze([]);
+const NONE_APPLIED: readonly AppliedAdjustment[] = Object.freeze([]);
+
 /** Cumulative state of a person's benefit year, advanced settlement by settlement. */
 interface YearState {
   /** Counted cumulative base per segment. */
-  cum: Decimal[];
+  cum: Money[];
   /** Index of the band the cumulative base of each segment is in (it only grows). */
   band: number[];
-  /** Counted cumulative base over all segments (for a base cap). */
-  cumBaseTotal: Decimal;
-  /** Σ expected amounts (at the fen) so far (for a payout cap). */
-  cumExpected: Decimal;
+  /** Room left under a base cap (cap − counted cumulative base of all segments). */
+  baseRoom: Money;
+  /** Room left under a payout cap (cap − Σ expected amounts at the fen so far). */
+  payoutRoom: Money;
 }
 
 function newYearState(b: CompiledBenefits | null): YearState {
   const n = b ? b.segments.length : 0;
-  return { cum: new Array<Decimal>(n).fill(ZERO), band: new Array<number>(n).fill(0), cumBaseTotal: ZERO, cumExpected: ZERO };
+  const cap = b?.yearly_cap?.amount ?? Money.ZERO;
+  return { cum: new Array<Money>(n).fill(Money.ZERO), band: new Array<number>(n).fill(0), baseRoom: cap, payoutRoom: cap };
 }
 
 function unchecked(s: BenefitSettlementInput, reason: 'no_benefit_rules' | 'no_large_expense_entry'): SettlementBenefit {
@@ -116,7 +131,7 @@ function evaluateSettlement(policy: RegionPolicy, year: number, s: BenefitSettle
   if (b === null) return unchecked(s, 'no_benefit_rules');
 
   // Base per segment: Σ inscp_scp_amt of the region's large-expense entries (see the file comment).
-  const segBase: (Decimal | undefined)[] = new Array<Decimal | undefined>(b.segments.length);
+  const segBase: (Money | undefined)[] = new Array<Money | undefined>(b.segments.length);
   let hasEntry = false;
   let unknown: string[] | undefined;
   for (const e of s.setldetail ?? []) {
@@ -124,8 +139,8 @@ function evaluateSettlement(policy: RegionPolicy, year: number, s: BenefitSettle
     hasEntry = true;
     const si = e.seg == null ? b.default_segment : b.segment_index.get(e.seg);
     if (si === undefined) { (unknown ??= []).push(e.seg!); continue; }
-    const v = toDec(e.inscp_scp_amt);
-    if (v.isNegative()) throw new RangeError(`settlement ${s.setl_id}: negative inscp_scp_amt`);
+    const v = Money.of(e.inscp_scp_amt);
+    if (v.toDecimal().isNegative()) throw new RangeError(`settlement ${s.setl_id}: negative inscp_scp_amt`);
     const prev = segBase[si];
     segBase[si] = prev === undefined ? v : prev.plus(v);
   }
@@ -135,89 +150,102 @@ function evaluateSettlement(policy: RegionPolicy, year: number, s: BenefitSettle
   const ratios = b.ratios[mask]!;
   const cap = b.yearly_cap;
   const baseCap = cap !== null && cap.applies_to === 'base' ? cap : null;
-  const baseRoomBefore = baseCap ? baseCap.amount.minus(st.cumBaseTotal) : ZERO;
+  const baseRoomBefore = st.baseRoom;
 
   const segments: SegmentDerivation[] = [];
-  let uncapped: Decimal = ZERO;
+  let uncapped = Money.ZERO;
   // Segments in file order: with a base cap, earlier segments use the room first.
   for (let si = 0; si < segBase.length; si++) {
     const base = segBase[si];
     if (base === undefined) continue;
     let counted = base;
     if (baseCap) {
-      const room = baseCap.amount.minus(st.cumBaseTotal);
-      if (counted.gt(room)) counted = room.isNegative() ? ZERO : room;
-      st.cumBaseTotal = st.cumBaseTotal.plus(counted);
+      if (counted.gt(st.baseRoom)) counted = st.baseRoom;
+      st.baseRoom = st.baseRoom.minus(counted);
     }
-    const seg = advanceSegment(b, si, ratios[si]!, counted, st);
-    seg.base = base;
+    const seg = advanceSegment(b, si, ratios[si]!, base, counted, st);
     segments.push(seg);
-    uncapped = uncapped.plus(seg.amount);
+    uncapped = segments.length === 1 ? seg.amount : uncapped.plus(seg.amount);
   }
 
   let exact = uncapped;
   let payoutCap: CapDerivation | null = null;
   if (cap !== null && cap.applies_to === 'payout') {
     // Room is counted in expected amounts at the fen: the cap binds what is actually owed (003 art. 32(3)).
-    const room = cap.amount.minus(st.cumExpected);
+    const room = st.payoutRoom;
     if (exact.gt(room)) exact = room;
     payoutCap = { applies_to: 'payout', limit: cap.amount, room_before: room, room_after: room, source: cap.source };
   }
-  // Room is at the fen (cap and expected amounts are), so rounding after the cap never passes it.
-  const expected = toFenDec(exact);
-  st.cumExpected = st.cumExpected.plus(expected);
-  if (payoutCap) payoutCap.room_after = payoutCap.room_before.minus(expected);
-
+  // The room is at the fen (cap and expected amounts are), so rounding after the cap never passes it.
+  const expected = toFen(exact);
+  if (payoutCap) {
+    st.payoutRoom = payoutCap.room_before.minus(expected);
+    payoutCap.room_after = st.payoutRoom;
+  }
   const derivation: BenefitDerivation = {
     region: policy.id,
     benefit_year: year,
     fund_pay_type: policy.fund_pay_type,
     segments,
     adjustments: appliedAdjustments(b, mask),
-    base_cap: baseCap ? { applies_to: 'base', limit: baseCap.amount, room_before: baseRoomBefore, room_after: baseCap.amount.minus(st.cumBaseTotal), source: baseCap.source } : null,
+    base_cap: baseCap ? { applies_to: 'base', limit: baseCap.amount, room_before: baseRoomBefore, room_after: st.baseRoom, source: baseCap.source } : null,
     payout_cap: payoutCap,
     uncapped,
     exact,
     expected,
-    unknown_segments: unknown ?? [],
+    unknown_segments: unknown ?? NONE,
   };
   return {
     setl_id: s.setl_id,
     setl_time: s.setl_time,
     checked: unknown === undefined,
     unchecked_reason: unknown === undefined ? null : 'unknown_segment',
-    expected: Money.of(expected),
-    actual: Money.of(s.hifob_pay),
+    expected,
+    actual: recordedAmount(s.hifob_pay, expected),
     derivation,
   };
 }
 
+/**
+ * hifob_pay as Money. Most recorded amounts equal the expected one and arrive in the canonical
+ * two-decimal text (as PostgreSQL numeric(…,2) gives them): then the expected Money is reused
+ * instead of parsing the text again (the engine's largest cost, bench/benefit-engine.ts).
+ */
+function recordedAmount(v: AmountInput, expected: Money): Money {
+  return typeof v === 'string' && v === fenText(expected) ? expected : Money.of(v);
+}
+
 /** f(cum + counted) − f(cum) for one segment, band by band, and advances the segment's cumulative base. */
-function advanceSegment(b: CompiledBenefits, si: number, ratios: readonly Decimal[], counted: Decimal, st: YearState): SegmentDerivation {
+function advanceSegment(
+  b: CompiledBenefits, si: number, ratios: readonly Decimal[], base: Money, counted: Money, st: YearState,
+): SegmentDerivation {
   const bands = b.segments[si]!.bands;
   const before = st.cum[si]!;
-  const after = counted.isZero() ? before : before.plus(counted);
   const slices: BandSlice[] = [];
-  let amount: Decimal = ZERO;
   let k = st.band[si]!;
+  if (counted.isZero()) {
+    return { segment: b.segments[si]!.id, base, counted_base: counted, cum_base_before: before, cum_base_after: before, slices, amount: Money.ZERO };
+  }
+  const after = before.plus(counted);
+  let amount = Money.ZERO;
   let pos = before;
-  while (pos.lt(after)) {
+  for (;;) {
     const band = bands[k]!;
     const inside = band.to === null || after.lte(band.to);
-    const end = inside ? after : band.to!;
-    const slice = pos === before && inside ? counted : end.minus(pos);
+    const slice = inside ? (pos === before ? counted : after.minus(pos)) : band.to!.minus(pos);
     const ratio = ratios[k]!;
     const part = slice.times(ratio);
     slices.push({ band: k, from: band.from, to: band.to, base_slice: slice, band_ratio: band.ratio, ratio, amount: part, source: band.source });
     amount = slices.length === 1 ? part : amount.plus(part);
-    pos = end;
-    if (!inside) k++;
+    if (inside) break;
+    pos = band.to!;
+    k++;
   }
   // A cumulative base exactly at a band's upper edge belongs to the next band.
   while (bands[k]!.to !== null && after.gte(bands[k]!.to!)) k++;
   st.cum[si] = after;
   st.band[si] = k;
-  return { segment: b.segments[si]!.id, base: counted, counted_base: counted, cum_base_before: before, cum_base_after: after, slices, amount };
+  return { segment: b.segments[si]!.id, base, counted_base: counted, cum_base_before: before, cum_base_after: after, slices, amount };
 }
 
 function adjustmentMask(policy: RegionPolicy, b: CompiledBenefits, s: BenefitSettlementInput): number {
@@ -236,7 +264,7 @@ function isOutside(policy: RegionPolicy, admdvs: string): boolean {
   return true;
 }
 
-function appliedAdjustments(b: CompiledBenefits, mask: number): AppliedAdjustment[] {
-  if (mask === 0) return [];
+function appliedAdjustments(b: CompiledBenefits, mask: number): readonly AppliedAdjustment[] {
+  if (mask === 0) return NONE_APPLIED;
   return b.adjustments.filter((a) => mask & (1 << a.index)).map((a) => ({ id: a.id, ratio_delta: a.ratio_delta, source: a.source }));
 }

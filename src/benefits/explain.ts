@@ -1,7 +1,6 @@
-import type Decimal from 'decimal.js';
 import { toCstIso } from '../time';
 import { benefitYearOf } from './engine';
-import { fen2, pct, points } from './exact';
+import { amountText as amt, fenText, pct, points } from './exact';
 import type { BandSlice, CapDerivation, SettlementBenefit, UncheckedReason } from './engine-types';
 import type { RegionPolicy } from './policy-types';
 
@@ -46,8 +45,8 @@ const ZH: Words = {
   unknown: (segs) => `未知分段（基数未计入）：${segs}`,
   uncapped: (v) => `各分段合计（封顶前）：${v}`,
   cap: (c) => c.applies_to === 'payout'
-    ? `年度赔付封顶 ${fen2(c.limit)}：本次前剩余 ${fen2(c.room_before)}，本次后剩余 ${fen2(c.room_after)}（${c.source}）`
-    : `年度基数封顶 ${fen2(c.limit)}：本次前剩余 ${fen2(c.room_before)}，本次后剩余 ${fen2(c.room_after)}（${c.source}）`,
+    ? `年度赔付封顶 ${fenText(c.limit)}：本次前剩余 ${fenText(c.room_before)}，本次后剩余 ${fenText(c.room_after)}（${c.source}）`
+    : `年度基数封顶 ${fenText(c.limit)}：本次前剩余 ${fenText(c.room_before)}，本次后剩余 ${fenText(c.room_after)}（${c.source}）`,
   noCap: (src) => `年度封顶：无（${src}）`,
   exact: (v) => `精确值（未舍入）：${v}`,
   expected: (v) => `应付金额（四舍五入到分）：${v}`,
@@ -72,17 +71,12 @@ const EN: Words = {
   segAmount: (after, before, amount) => `  segment amount = f(${after}) − f(${before}) = ${amount}`,
   unknown: (segs) => `Unknown segments (base not counted): ${segs}`,
   uncapped: (v) => `Sum of segments (before the cap): ${v}`,
-  cap: (c) => `Yearly ${c.applies_to === 'payout' ? 'payout' : 'base'} cap ${fen2(c.limit)}: room before ${fen2(c.room_before)}, after ${fen2(c.room_after)} (${c.source})`,
+  cap: (c) => `Yearly ${c.applies_to === 'payout' ? 'payout' : 'base'} cap ${fenText(c.limit)}: room before ${fenText(c.room_before)}, after ${fenText(c.room_after)} (${c.source})`,
   noCap: (src) => `Yearly cap: none (${src})`,
   exact: (v) => `Exact value (unrounded): ${v}`,
   expected: (v) => `Expected amount (half-up at the fen): ${v}`,
   actual: (v, diff) => `Recorded hifob_pay: ${v}; difference (recorded − expected): ${diff}`,
 };
-
-/** Two decimals; an exact value with more decimals also shows every decimal, so the sum can be redone by hand. */
-function amt(d: Decimal): string {
-  return d.decimalPlaces() <= 2 ? fen2(d) : `${fen2(d)} (${d.toFixed()})`;
-}
 
 /**
  * One settlement's derivation, step by step, for an auditor to check by hand (amounts with two
@@ -96,7 +90,7 @@ export function explain(r: SettlementBenefit, policy: RegionPolicy, locale: Expl
   const lines = [w.head(r.setl_id, regionName, year, toCstIso(r.setl_time))];
   if (d === null) {
     lines.push(w.unchecked[r.unchecked_reason ?? 'no_large_expense_entry']);
-    lines.push(w.actual(r.actual.toString(), '—'));
+    lines.push(w.actual(fenText(r.actual), '—'));
     return lines.join('\n');
   }
   if (r.unchecked_reason) lines.push(w.unchecked[r.unchecked_reason]);
@@ -122,12 +116,12 @@ export function explain(r: SettlementBenefit, policy: RegionPolicy, locale: Expl
   if (d.payout_cap) lines.push(w.cap(d.payout_cap));
   if (!d.base_cap && !d.payout_cap) lines.push(w.noCap(b.yearly_cap_source));
   lines.push(w.exact(amt(d.exact)));
-  lines.push(w.expected(fen2(d.expected)));
-  lines.push(w.actual(r.actual.toString(), r.actual.minus(r.expected).toString()));
+  lines.push(w.expected(fenText(d.expected)));
+  lines.push(w.actual(fenText(r.actual), fenText(r.actual.minus(r.expected))));
   return lines.join('\n');
 }
 
 function bandLine(w: Words, x: BandSlice): string {
   const fileRatio = x.ratio.eq(x.band_ratio) ? null : pct(x.band_ratio);
-  return w.band(x.band + 1, fen2(x.from), x.to === null ? '∞' : fen2(x.to), fen2(x.base_slice), pct(x.ratio), fileRatio, amt(x.amount), x.source);
+  return w.band(x.band + 1, fenText(x.from), x.to === null ? '∞' : fenText(x.to), fenText(x.base_slice), pct(x.ratio), fileRatio, amt(x.amount), x.source);
 }

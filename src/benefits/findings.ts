@@ -1,6 +1,5 @@
-import type Decimal from 'decimal.js';
 import { Money } from '../money';
-import { fen2 } from './exact';
+import { exactText, fenText } from './exact';
 import type { BenefitDerivation, CapDerivation, PersonYearBenefits, SettlementBenefit } from './engine-types';
 import type { RegionPolicy } from './policy-types';
 
@@ -37,16 +36,16 @@ export interface AnnualCapFinding {
  * (spec §7: default 0.01, so a one-fen rounding difference passes). Unchecked settlements never deviate.
  */
 export function benefitDeviation(policy: RegionPolicy, r: SettlementBenefit): BenefitDeviationFinding | undefined {
-  if (!r.checked || r.derivation === null) return undefined;
+  if (!r.checked || r.derivation === null || r.actual === r.expected || r.actual.eq(r.expected)) return undefined;
   const diff = r.actual.minus(r.expected);
-  if (!diff.abs().toDecimal().gt(policy.benefit_tolerance)) return undefined;
+  if (diff.abs().lte(policy.benefit_tolerance)) return undefined;
   return {
     code: 'BENEFIT_RULE_DEVIATION',
     region: policy.id,
     setl_id: r.setl_id,
-    expected_amount: r.expected.toString(),
-    actual_amount: r.actual.toString(),
-    difference: diff.toString(),
+    expected_amount: fenText(r.expected),
+    actual_amount: fenText(r.actual),
+    difference: fenText(diff),
     tolerance: policy.loop_params.benefit_tolerance,
     evidence: derivationEvidence(r.derivation),
   };
@@ -60,22 +59,28 @@ export function benefitDeviation(policy: RegionPolicy, r: SettlementBenefit): Be
 export function annualCapFinding(policy: RegionPolicy, year: PersonYearBenefits): AnnualCapFinding | undefined {
   const b = policy.benefits;
   if (b === null || b.yearly_cap === null || b.annual_payout_limit === null) return undefined;
-  const limit = Money.of(b.annual_payout_limit);
-  if (!year.actual_total.gt(limit)) return undefined;
+  const limit = b.annual_payout_limit;
+  const actual = Money.sum(year.settlements.map((s) => s.actual));
+  if (!actual.gt(limit)) return undefined;
   return {
     code: 'ANNUAL_CAP_EXCEEDED',
     region: policy.id,
     benefit_year: year.benefit_year,
-    expected_amount: limit.toString(),
-    actual_amount: year.actual_total.toString(),
-    difference: year.actual_total.minus(limit).toString(),
+    expected_amount: fenText(limit),
+    actual_amount: fenText(actual),
+    difference: fenText(actual.minus(limit)),
     evidence: {
       cap_applies_to: b.yearly_cap.applies_to,
-      cap_amount: fen2(b.yearly_cap.amount),
+      cap_amount: fenText(b.yearly_cap.amount),
       cap_source: b.yearly_cap.source,
-      settlements: year.settlements.map((s) => ({ setl_id: s.setl_id, hifob_pay: s.actual.toString() })),
+      settlements: year.settlements.map((s) => ({ setl_id: s.setl_id, hifob_pay: fenText(s.actual) })),
     },
   };
+}
+
+/** Σ expected and Σ recorded hifob_pay of a person's valid settlements in the year (for run summaries). */
+export function personYearTotals(year: PersonYearBenefits): { expected: Money; actual: Money } {
+  return { expected: Money.sum(year.settlements.map((s) => s.expected)), actual: Money.sum(year.settlements.map((s) => s.actual)) };
 }
 
 /** A derivation as plain JSON (strings for every number) for discrepancy evidence. */
@@ -106,13 +111,13 @@ export function derivationEvidence(d: BenefitDerivation): DerivationEvidence {
     fund_pay_type: d.fund_pay_type,
     segments: d.segments.map((s) => ({
       segment: s.segment,
-      base: fen2(s.base),
-      counted_base: fen2(s.counted_base),
-      cum_base_before: fen2(s.cum_base_before),
-      cum_base_after: fen2(s.cum_base_after),
+      base: fenText(s.base),
+      counted_base: fenText(s.counted_base),
+      cum_base_before: fenText(s.cum_base_before),
+      cum_base_after: fenText(s.cum_base_after),
       amount: exactText(s.amount),
       slices: s.slices.map((x) => ({
-        band: x.band, from: fen2(x.from), to: x.to === null ? null : fen2(x.to), base_slice: fen2(x.base_slice),
+        band: x.band, from: fenText(x.from), to: x.to === null ? null : fenText(x.to), base_slice: fenText(x.base_slice),
         band_ratio: x.band_ratio.toString(), ratio: x.ratio.toString(), amount: exactText(x.amount), source: x.source,
       })),
     })),
@@ -121,16 +126,11 @@ export function derivationEvidence(d: BenefitDerivation): DerivationEvidence {
     payout_cap: capEvidence(d.payout_cap),
     uncapped: exactText(d.uncapped),
     exact: exactText(d.exact),
-    expected: fen2(d.expected),
+    expected: fenText(d.expected),
     unknown_segments: [...d.unknown_segments],
   };
 }
 
 function capEvidence(c: CapDerivation | null): CapEvidence | null {
-  return c === null ? null : { applies_to: c.applies_to, limit: fen2(c.limit), room_before: fen2(c.room_before), room_after: fen2(c.room_after), source: c.source };
-}
-
-/** Full precision, never exponent notation. */
-export function exactText(d: Decimal): string {
-  return d.toFixed();
+  return c === null ? null : { applies_to: c.applies_to, limit: fenText(c.limit), room_before: fenText(c.room_before), room_after: fenText(c.room_after), source: c.source };
 }

@@ -1,5 +1,6 @@
 import type Decimal from 'decimal.js';
 import type { LoopParams } from '../deadlines/params';
+import type { Money } from '../money';
 
 /** A bilingual name (zh for the agency, en for the docs). */
 export interface Names { zh: string; en: string }
@@ -38,9 +39,9 @@ export interface AdjustmentDocument {
 /** One band of a compiled schedule: [from, to) of the cumulative base, paid at `ratio`. */
 export interface CompiledBand {
   index: number;
-  from: Decimal;
+  from: Money;
   /** null: unbounded (the last band). */
-  to: Decimal | null;
+  to: Money | null;
   ratio: Decimal;
   source: string;
 }
@@ -64,7 +65,7 @@ export interface CompiledAdjustment {
 
 export interface CompiledCap {
   applies_to: 'payout' | 'base';
-  amount: Decimal;
+  amount: Money;
   source: string;
 }
 
@@ -85,7 +86,7 @@ export interface CompiledBenefits {
    * The most the rules can pay in a benefit year (ANNUAL_CAP_EXCEEDED threshold): the payout cap,
    * or for a base cap the band value of the capped base (an upper bound with several segments).
    */
-  annual_payout_limit: Decimal | null;
+  annual_payout_limit: Money | null;
 }
 
 /** A loaded, validated, compiled region policy. */
@@ -95,13 +96,15 @@ export interface RegionPolicy {
   file: string;
   name: Names;
   admdvs_prefixes: readonly string[];
-  /** Month (1–12) and day the benefit year starts, in China Standard Time. */
-  benefit_year_start: { month: number; day: number };
+  /** Month-day ("01-01") the benefit year starts on, in China Standard Time. */
+  benefit_year_start: string;
+  /** Start instants (ms) of benefit years FIRST_TABLED_YEAR… (precomputed: the engine asks per settlement). */
+  benefit_year_starts: readonly number[];
   fund_pay_type: string;
   /** null: the region states no ratios; no settlement is checked (e.g. Jiaozuo). */
   benefits: CompiledBenefits | null;
   loop_params: LoopParams;
-  benefit_tolerance: Decimal;
+  benefit_tolerance: Money;
   /** The file as written, for `explain` and for sources in evidence. */
   document: RegionPolicyDocument;
 }
