@@ -12,6 +12,7 @@ import { ClientRegistry } from './http/clients';
 import { createApp } from './http/app';
 import { SchemaValidator } from './schemas/validator';
 import { ingestRouter, messagesRouter } from './ingest/routes';
+import { discrepanciesRouter } from './discrepancies/routes';
 import { Queues } from './queue/queues';
 import { OutboxRelay } from './queue/outbox-relay';
 import { createIngestWorker, type MessageHandlers } from './queue/ingest-worker';
@@ -61,6 +62,7 @@ export async function buildGateway(cfg: Config, opts: BuildOptions = {}): Promis
     apiRouters: [
       ingestRouter({ db, validator, clients, now, maxBodyBytes: cfg.maxBodyBytes, maxFeedBytes: cfg.maxFeedBytes, onCommitted: () => relay.kick() }),
       messagesRouter({ db, clients }),
+      discrepanciesRouter({ db, clients, now }),
     ],
   });
 

@@ -6,7 +6,7 @@
  */
 import type { Request, Response } from 'express';
 import getRawBody from 'raw-body';
-import contentType from 'content-type';
+import * as contentType from 'content-type';
 import crypto from 'node:crypto';
 import type { Db } from '../db/db';
 import type { ClientRegistry } from '../http/clients';

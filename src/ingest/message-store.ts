@@ -8,6 +8,8 @@ import { conflict, unauthorized } from '../http/problem';
 import type { MessageKind } from './kinds';
 
 export const INGEST_QUEUE = 'ingest';
+/** Agency settlement feeds also go to the benefit audit (src/benefits), which works by person-year. */
+export const BENEFITS_QUEUE = 'benefits';
 
 export interface Envelope {
   clientId: string;
@@ -45,7 +47,7 @@ export type InsertOutcome =
   | { inserted: false; message_id: string; content_sha256: string | null };
 
 /** Insert the message and its outbox entry in one statement; on a business-key collision return the first. */
-export async function insertMessage(q: Sql, env: Envelope, kind: MessageKind, businessKey: string | null, contentSha256: string | null, recordCount = 1): Promise<InsertOutcome> {
+export async function insertMessage(q: Sql, env: Envelope, kind: MessageKind, businessKey: string | null, contentSha256: string | null, recordCount = 1, queues: string[] = [INGEST_QUEUE]): Promise<InsertOutcome> {
   const id = uuidv7();
   const { rows } = await q.query<{ message_id: string }>(
     `WITH m AS (
@@ -54,9 +56,9 @@ export async function insertMessage(q: Sql, env: Envelope, kind: MessageKind, bu
        ON CONFLICT (kind, business_key) WHERE business_key IS NOT NULL DO NOTHING
        RETURNING message_id, kind),
      o AS (INSERT INTO outbox (message_id, queue, payload)
-           SELECT message_id, $14, jsonb_build_object('message_id', message_id, 'kind', kind, 'request_id', $13::text) FROM m)
+           SELECT message_id, qn, jsonb_build_object('message_id', message_id, 'kind', kind, 'request_id', $13::text) FROM m, unnest($14::text[]) AS qn)
      SELECT message_id FROM m`,
-    [id, kind, env.clientId, businessKey, env.webhookId, env.bodySha256, contentSha256, env.rawBody, env.contentType, env.bodyBytes, recordCount, env.receivedAt, env.requestId ?? null, INGEST_QUEUE],
+    [id, kind, env.clientId, businessKey, env.webhookId, env.bodySha256, contentSha256, env.rawBody, env.contentType, env.bodyBytes, recordCount, env.receivedAt, env.requestId ?? null, queues],
   );
   if (rows[0]) return { inserted: true, message_id: rows[0].message_id };
   const prev = await q.query<{ message_id: string; content_sha256: string | null }>(

@@ -21,7 +21,7 @@ import { contentHash, normalize } from '../schemas/normalize';
 import type { Settlement } from '../schemas/types';
 import { parseWireTime, periodOf } from '../time';
 import type { Client } from '../http/clients';
-import { insertMessage, recordWebhookId, type Envelope } from './message-store';
+import { BENEFITS_QUEUE, INGEST_QUEUE, insertMessage, recordWebhookId, type Envelope } from './message-store';
 import { mediaType, type IngestDeps } from './ingest-route';
 
 export const MAX_FEED_RECORDS = 100_000;
@@ -142,7 +142,7 @@ export function settlementFeedHandler(deps: IngestDeps) {
         // otherwise be able to deadlock.
         await q.query('SELECT pg_advisory_xact_lock(7340113)');
         const env: Envelope = { clientId: signed.client.client_id, webhookId: signed.webhookId, bodySha256: 'pending', rawBody: null, contentType: type, bodyBytes: 0, requestId: res.locals.requestId, receivedAt };
-        const msg = await insertMessage(q, env, 'agency_settlements', null, null, 0);
+        const msg = await insertMessage(q, env, 'agency_settlements', null, null, 0, [INGEST_QUEUE, BENEFITS_QUEUE]);
         const messageId = msg.message_id;
         let batch: Row[] = [];
         const flush = async () => {
