@@ -16,6 +16,9 @@ import { discrepanciesRouter } from './discrepancies/routes';
 import { Queues } from './queue/queues';
 import { OutboxRelay } from './queue/outbox-relay';
 import { createIngestWorker, type MessageHandlers } from './queue/ingest-worker';
+import { loadRegionPolicies, type RegionPolicies } from './benefits';
+import { WorkCalendar } from './deadlines';
+import fs from 'node:fs';
 
 export interface Gateway {
   cfg: Config;
@@ -26,6 +29,10 @@ export interface Gateway {
   clients: ClientRegistry;
   app: Express;
   handlers: MessageHandlers;
+  /** Region policies (benefit rules and loop parameters), validated at start-up. */
+  regions: RegionPolicies;
+  calendar: WorkCalendar;
+  now: () => number;
   startWorkers(): Worker[];
   close(): Promise<void>;
 }
@@ -39,6 +46,9 @@ export interface BuildOptions {
 
 export async function buildGateway(cfg: Config, opts: BuildOptions = {}): Promise<Gateway> {
   const log = opts.log ?? createLogger(cfg.logLevel);
+  // Bad policy or calendar files stop start-up here, with the file and path in the message.
+  const regions = loadRegionPolicies(cfg.regionsDir);
+  const calendar = WorkCalendar.fromData(JSON.parse(fs.readFileSync(cfg.calendarFile, 'utf8')));
   const clients = opts.clients ?? ClientRegistry.fromFile(cfg.clientsFile);
   const db = await openDb(cfg);
   await migrate(db);
@@ -68,7 +78,7 @@ export async function buildGateway(cfg: Config, opts: BuildOptions = {}): Promis
 
   const workers: Worker[] = [];
   return {
-    cfg, db, log, queues, relay, clients, app, handlers,
+    cfg, db, log, queues, relay, clients, app, handlers, regions, calendar, now,
     startWorkers() {
       const w = createIngestWorker({ db, redisUrl: cfg.redisUrl, prefix: cfg.queuePrefix, concurrency: cfg.workerConcurrency, handlers, log });
       workers.push(w);
