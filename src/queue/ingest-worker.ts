@@ -40,6 +40,7 @@ export async function processMessage(db: Db, handlers: MessageHandlers, messageI
 }
 
 export function createIngestWorker(o: IngestWorkerOptions): Worker {
+  const connection = workerConnection(o.redisUrl);
   const worker = new Worker(
     INGEST_QUEUE,
     async (job: Job<{ message_id: string; kind: string }>) => {
@@ -53,7 +54,7 @@ export function createIngestWorker(o: IngestWorkerOptions): Worker {
         throw e;
       }
     },
-    { connection: workerConnection(o.redisUrl) as ConnectionOptions, prefix: o.prefix, concurrency: o.concurrency, autorun: true },
+    { connection: connection as ConnectionOptions, prefix: o.prefix, concurrency: o.concurrency, autorun: true },
   );
   worker.on('failed', (job, err) => {
     if (!job) return;
@@ -64,5 +65,7 @@ export function createIngestWorker(o: IngestWorkerOptions): Worker {
     }
   });
   worker.on('error', (err) => o.log.warn({ err }, 'ingest worker: connection problem'));
+  // BullMQ leaves a connection it was given open; this one is ours to close.
+  worker.on('closed', () => connection.disconnect());
   return worker;
 }

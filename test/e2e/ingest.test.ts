@@ -42,7 +42,7 @@ const cases: Case[] = [
     body: () => fx.recovery({ recovery_id: `R-${crypto.randomUUID().slice(0, 8)}`, amount: '0.00' }),
     changed: (b) => ({ ...b, reason: 'changed' }),
     schemaBreak: (b) => ({ body: { ...b, reason_code: 'R77' }, path: '/reason_code' }),
-    ruleBreak: (b) => ({ body: { ...b, amount: '5.00' }, code: 'RECOVERY_EXCEEDS_PAID', path: '/amount' }),
+    ruleBreak: (b) => ({ body: { ...b, setl_id: 'S-NEVER-PAID', amount: '5.00' }, code: 'RECOVERY_EXCEEDS_PAID', path: '/amount' }),
     outOfScope: (b) => ({ ...b, insurer_code: 'CPIC_DH' }),
   },
   {
