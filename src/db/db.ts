@@ -78,7 +78,9 @@ export async function createPgliteDb(dataDir: string): Promise<Db> {
     if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
   }
   fs.writeFileSync(lock, String(process.pid));
-  const { PGlite, types } = await import('@electric-sql/pglite');
+  // Loaded only in embedded mode (it carries a WASM build of PostgreSQL).
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const { PGlite, types } = require('@electric-sql/pglite') as typeof import('@electric-sql/pglite');
   const pg = await PGlite.create(dataDir, {
     parsers: { [types.NUMERIC]: (v: string) => v, [types.INT8]: (v: string) => v },
   });
