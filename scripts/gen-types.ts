@@ -42,5 +42,13 @@ export async function generateTypes(): Promise<string> {
 }
 
 if (require.main === module) {
-  generateTypes().then((ts) => { fs.writeFileSync(TYPES_FILE, ts); process.stdout.write(`wrote ${TYPES_FILE}\n`); });
+  generateTypes().then((ts) => {
+    if (process.argv.includes('--check')) {
+      const same = fs.readFileSync(TYPES_FILE, 'utf8') === ts;
+      process.stdout.write(same ? 'types are up to date\n' : `${TYPES_FILE} is out of date: run npm run gen:types\n`);
+      process.exit(same ? 0 : 1);
+    }
+    fs.writeFileSync(TYPES_FILE, ts);
+    process.stdout.write(`wrote ${TYPES_FILE}\n`);
+  });
 }
