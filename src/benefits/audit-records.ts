@@ -1,0 +1,135 @@
+/**
+ * What the benefit audit reads from the ledger: the person-years a feed touched, and every record of
+ * one person-year, merged to one record per setl_id in its latest state (the engine's input).
+ */
+import type { Sql } from '../db/db';
+import { subjectKey, parseSubjectKey } from '../matching/subject-key';
+import { benefitYearOf, benefitYearStart } from './engine';
+import type { BenefitSetlDetailInput, BenefitSettlementInput } from './engine-types';
+import type { RegionPolicies, RegionPolicy } from './region-policy';
+
+/** One person's benefit year in one region: the unit the audit re-evaluates and locks. */
+export interface PersonYear {
+  /** person:<region's first admdvs prefix>:<psn_no>:<year> — also the discrepancy group key. */
+  key: string;
+  policy: RegionPolicy;
+  psn_no: string;
+  year: number;
+}
+
+/** A settlement record as the audit needs it: the engine's input plus what findings and scope need. */
+export interface AuditRecord extends BenefitSettlementInput {
+  psn_no: string;
+  insuplc_admdvs: string;
+  fixmedins_code: string;
+  insurer_code: string;
+  period: string;
+  /** Messages that carried the valid row and, once reversed, the reversal (sorted). */
+  message_ids: string[];
+}
+
+interface RecordRow {
+  setl_id: string; status: 'valid' | 'reversed'; message_id: string; psn_no: string; insuplc_admdvs: string; mdtrtarea_admvs: string;
+  fixmedins_code: string; insurer_code: string; setl_time: Date; period: string; hifob_pay: string; setldetail: BenefitSetlDetailInput[] | null; referral: boolean | null;
+}
+
+const COLUMNS = `r.setl_id, r.status, r.message_id, r.psn_no, r.insuplc_admdvs, r.mdtrtarea_admvs, r.fixmedins_code, r.insurer_code,
+  r.setl_time, r.period, r.hifob_pay, r.setldetail, r.referral`;
+
+/**
+ * The person-year of a region, psn_no and benefit year. The key names the region by its first
+ * prefix rather than one settlement's insuplc_admdvs: the benefit year runs across the whole pooling
+ * region (spec §4), and a key that depended on which settlement came first would move when a late,
+ * earlier settlement arrives.
+ */
+export function personYear(policy: RegionPolicy, psnNo: string, year: number): PersonYear {
+  return { key: subjectKey({ kind: 'person_year', admdvs: policy.admdvs_prefixes[0]!, psn_no: psnNo, year }), policy, psn_no: psnNo, year };
+}
+
+/** A person-year key back to its region (undefined for a key of another kind or an unknown region). */
+export function parsePersonYear(regions: RegionPolicies, key: string): PersonYear | undefined {
+  const s = parseSubjectKey(key);
+  if (s?.kind !== 'person_year') return undefined;
+  const policy = regions.regionFor(s.admdvs);
+  return policy ? personYear(policy, s.psn_no, s.year) : undefined;
+}
+
+/**
+ * Keys of the person-years a feed message touched, sorted, only in regions with benefit rules
+ * (Jiaozuo and unknown regions are not checked). Both rows of every setl_id the message carried count,
+ * so a reversal re-evaluates the year of the record it reverses.
+ */
+export async function personYearsOfMessage(q: Sql, regions: RegionPolicies, messageId: string): Promise<string[]> {
+  const { rows } = await q.query<{ insuplc_admdvs: string; psn_no: string; setl_time: Date }>(
+    `SELECT DISTINCT r.insuplc_admdvs, r.psn_no, r.setl_time FROM settlement_records r
+      WHERE r.setl_id IN (SELECT setl_id FROM settlement_records WHERE message_id = $1)`,
+    [messageId],
+  );
+  const keys = new Set<string>();
+  for (const r of rows) {
+    const policy = regions.regionFor(r.insuplc_admdvs);
+    if (!policy || policy.benefits === null) continue;
+    keys.add(personYear(policy, r.psn_no, benefitYearOf(policy, r.setl_time)).key);
+  }
+  return [...keys].sort();
+}
+
+/**
+ * Every record of a person-year, valid and reversed (the engine leaves reversed ones out of the
+ * cumulative), one per setl_id. A record counts where its valid row says it belongs: the rows are
+ * fetched by setl_id so a reversal row with other data cannot split a settlement in two, and a
+ * longer prefix that belongs to another region (longest match wins) is left to that region.
+ */
+export async function loadPersonYear(q: Sql, regions: RegionPolicies, py: PersonYear): Promise<AuditRecord[]> {
+  return (await loadPersonYears(q, regions, [py])).get(py.key) ?? [];
+}
+
+/** Several person-years at once (one query per region): the audit's batch form of loadPersonYear. */
+export async function loadPersonYears(q: Sql, regions: RegionPolicies, pys: readonly PersonYear[]): Promise<Map<string, AuditRecord[]>> {
+  const out = new Map<string, AuditRecord[]>(pys.map((py) => [py.key, []]));
+  const byRegion = new Map<RegionPolicy, PersonYear[]>();
+  for (const py of pys) byRegion.set(py.policy, [...(byRegion.get(py.policy) ?? []), py]);
+  for (const [policy, list] of byRegion) {
+    const { rows } = await q.query<RecordRow>(
+      `WITH k AS (SELECT * FROM unnest($1::text[], $2::timestamptz[], $3::timestamptz[]) AS k(psn_no, t0, t1)),
+       ids AS (
+         SELECT DISTINCT s.setl_id FROM settlement_records s JOIN k ON s.psn_no = k.psn_no AND s.setl_time >= k.t0 AND s.setl_time < k.t1
+          WHERE s.insuplc_admdvs LIKE ANY($4::text[]))
+       SELECT ${COLUMNS} FROM settlement_records r JOIN ids USING (setl_id) ORDER BY r.setl_id, r.status DESC`,
+      [list.map((py) => py.psn_no), list.map((py) => benefitYearStart(policy, py.year)), list.map((py) => benefitYearStart(policy, py.year + 1)),
+        policy.admdvs_prefixes.map((p) => `${p}%`)],
+    );
+    for (const r of merge(rows)) {
+      if (regions.regionFor(r.insuplc_admdvs)?.id !== policy.id) continue;
+      out.get(personYear(policy, r.psn_no, benefitYearOf(policy, r.setl_time)).key)?.push(r);
+    }
+  }
+  return out;
+}
+
+/** One settlement (both rows merged), or undefined. */
+export async function loadSettlementRecord(q: Sql, setlId: string): Promise<AuditRecord | undefined> {
+  const { rows } = await q.query<RecordRow>(`SELECT ${COLUMNS} FROM settlement_records r WHERE r.setl_id = $1 ORDER BY r.status DESC`, [setlId]);
+  return merge(rows)[0];
+}
+
+/** Rows ordered by setl_id, the valid row first ('valid' > 'reversed'), to one record per setl_id. */
+function merge(rows: RecordRow[]): AuditRecord[] {
+  const out: AuditRecord[] = [];
+  for (const r of rows) {
+    const last = out[out.length - 1];
+    if (last && last.setl_id === r.setl_id) {
+      // A reversal is final whatever order the rows arrived in (001_core.sql).
+      if (r.status === 'reversed') last.status = 'reversed';
+      last.message_ids = [...new Set([...last.message_ids, r.message_id])].sort();
+      continue;
+    }
+    out.push({
+      setl_id: r.setl_id, setl_time: r.setl_time, status: r.status, mdtrtarea_admvs: r.mdtrtarea_admvs,
+      referral: r.referral === true, setldetail: r.setldetail, hifob_pay: r.hifob_pay,
+      psn_no: r.psn_no, insuplc_admdvs: r.insuplc_admdvs, fixmedins_code: r.fixmedins_code, insurer_code: r.insurer_code,
+      period: r.period, message_ids: [r.message_id],
+    });
+  }
+  return out;
+}

@@ -1,0 +1,116 @@
+/**
+ * The benefit audit (spec §7) over the ledger: re-evaluates whole person-years and syncs one
+ * discrepancy group per person-year. Re-evaluating the whole year is what makes arrival order
+ * irrelevant: a late, earlier settlement or a reversal changes later settlements' cumulative base,
+ * and their cases open, update or auto-resolve in the same pass. Running it twice changes nothing.
+ */
+import type { Db, Sql } from '../db/db';
+import { syncGroup } from '../discrepancies/discrepancy-store';
+import { evaluatePersonYear } from './engine';
+import { loadPersonYears, parsePersonYear, personYearsOfMessage, type PersonYear } from './audit-records';
+import { auditPersonYear, type SettlementBenefitRow } from './audit-findings';
+import type { RegionPolicies } from './region-policy';
+
+/** What the audit needs of the gateway (the composition root's Gateway has both). */
+export interface AuditDeps { db: Db; regions: RegionPolicies }
+
+export interface AuditOutcome {
+  person_years: number;
+  settlements: number;
+  opened: number;
+  updated: number;
+  resolved: number;
+}
+
+const ADMDVS_PREFIX = /^[0-9]{2,6}$/;
+
+/** Person-years per transaction: few round trips for a 100,000-record feed, short lock holds. */
+const CHUNK = 100;
+
+/**
+ * Re-evaluates the given person-years (subject keys `person:<region prefix>:<psn_no>:<year>`), in
+ * key order, a chunk per transaction, each person-year under an advisory lock on its key so two
+ * workers never interleave on one (locks taken in key order: no deadlock between chunks). Keys of
+ * unknown regions, or of regions without benefit rules, are skipped. `asOf` stamps the cases and
+ * the stored results.
+ */
+export async function auditPersonYears(deps: AuditDeps, keys: readonly string[], asOf: Date): Promise<AuditOutcome> {
+  const out: AuditOutcome = { person_years: 0, settlements: 0, opened: 0, updated: 0, resolved: 0 };
+  const years = new Map<string, PersonYear>();
+  for (const k of keys) {
+    const py = parsePersonYear(deps.regions, k);
+    if (py && py.policy.benefits !== null) years.set(py.key, py);
+  }
+  const sorted = [...years.keys()].sort().map((k) => years.get(k)!);
+  for (let i = 0; i < sorted.length; i += CHUNK) {
+    const chunk = sorted.slice(i, i + CHUNK);
+    await deps.db.tx(async (q) => {
+      // unnest keeps the array's order, so the locks are taken in key order.
+      await q.query(`SELECT pg_advisory_xact_lock(hashtextextended('py:' || k, 0)) FROM unnest($1::text[]) AS k`, [chunk.map((py) => py.key)]);
+      const records = await loadPersonYears(q, deps.regions, chunk);
+      const rows: Array<SettlementBenefitRow & { py: PersonYear }> = [];
+      for (const py of chunk) {
+        const recs = records.get(py.key)!;
+        const result = evaluatePersonYear(py.policy, py.year, recs);
+        const audit = auditPersonYear(py, recs, result);
+        const sync = await syncGroup(q, py.key, audit.findings, asOf);
+        rows.push(...audit.rows.map((r) => ({ ...r, py })));
+        out.person_years++;
+        out.settlements += recs.length;
+        out.opened += sync.opened.length;
+        out.updated += sync.updated.length;
+        out.resolved += sync.resolved.length;
+      }
+      await storeResults(q, chunk, rows, asOf);
+    });
+  }
+  return out;
+}
+
+/** The audit of one agency feed message: every person-year its records touched. */
+export async function auditMessage(deps: AuditDeps, messageId: string, asOf: Date): Promise<AuditOutcome> {
+  const keys = await personYearsOfMessage(deps.db, deps.regions, messageId);
+  return auditPersonYears(deps, keys, asOf);
+}
+
+/** Replaces the stored results of the person-years (settlements that left one lose theirs). */
+async function storeResults(q: Sql, pys: readonly PersonYear[], rows: Array<SettlementBenefitRow & { py: PersonYear }>, at: Date): Promise<void> {
+  await q.query('DELETE FROM settlement_benefits WHERE person_year = ANY($1::text[]) OR setl_id = ANY($2::text[])', [pys.map((p) => p.key), rows.map((r) => r.setl_id)]);
+  if (!rows.length) return;
+  const col = <K extends keyof SettlementBenefitRow>(k: K) => rows.map((r) => r[k]);
+  await q.query(
+    `INSERT INTO settlement_benefits (setl_id, person_year, region, benefit_year, admdvs, period, checked, unchecked_reason,
+       expected_amount, actual_amount, difference, tolerance, deviates, derivation, evaluated_at)
+     SELECT s, py, rg, y, a, p, c, u, e, x, d, t, dv, dr, $1
+       FROM unnest($2::text[], $3::text[], $4::text[], $5::int[], $6::text[], $7::text[], $8::boolean[], $9::text[], $10::numeric[], $11::numeric[],
+                   $12::numeric[], $13::numeric[], $14::boolean[], $15::jsonb[]) AS v(s, py, rg, y, a, p, c, u, e, x, d, t, dv, dr)`,
+    [at, col('setl_id'), rows.map((r) => r.py.key), rows.map((r) => r.py.policy.id), rows.map((r) => r.py.year), col('admdvs'), col('period'),
+      col('checked'), col('unchecked_reason'), col('expected_amount'), col('actual_amount'), col('difference'), col('tolerance'), col('deviates'),
+      rows.map((r) => (r.derivation === null ? null : JSON.stringify(r.derivation)))],
+  );
+}
+
+export interface BenefitSummary { checked: number; unchecked: number; deviations: number }
+
+/**
+ * Counts for a reconciliation run (spec §7): the region-period's valid settlements, checked by the
+ * rules or not (no large-expense setldetail entry, a region without rules, or not audited yet), and
+ * those whose hifob_pay deviates. Reversed settlements are not counted: they owe nothing.
+ */
+export async function benefitSummary(db: Sql, admdvsPrefix: string, period: string): Promise<BenefitSummary> {
+  if (!ADMDVS_PREFIX.test(admdvsPrefix)) throw new RangeError(`admdvs prefix must be 2–6 digits (got "${admdvsPrefix}")`);
+  const { rows } = await db.query<{ total: string; checked: string; deviations: string }>(
+    `SELECT count(*) AS total,
+            count(*) FILTER (WHERE b.checked) AS checked,
+            count(*) FILTER (WHERE b.deviates) AS deviations
+       FROM settlement_records s
+       LEFT JOIN settlement_benefits b ON b.setl_id = s.setl_id
+      WHERE s.status = 'valid' AND s.insuplc_admdvs LIKE $1 || '%' AND s.period = $2
+        AND NOT EXISTS (SELECT 1 FROM settlement_records x WHERE x.setl_id = s.setl_id AND x.status = 'reversed')`,
+    [admdvsPrefix, period],
+  );
+  const r = rows[0]!;
+  const total = Number(r.total);
+  const checked = Number(r.checked);
+  return { checked, unchecked: total - checked, deviations: Number(r.deviations) };
+}
