@@ -64,7 +64,8 @@ export function clientsFile(): string {
 export interface Proc { child: ChildProcess; url: string; stop(): Promise<void>; rssMb(): number }
 
 export async function startNode(args: string[], env: Record<string, string>, port: number): Promise<Proc> {
-  const child = spawn(path.join(ROOT, 'node_modules/.bin/tsx'), args, { cwd: ROOT, env: { ...process.env, ...env, PORT: String(port) }, stdio: ['ignore', 'ignore', 'inherit'] });
+  // `node --import tsx` keeps the server in this one process, so its RSS and profile are its own.
+  const child = spawn(process.execPath, [...(process.env.BENCH_NODE_ARGS ? process.env.BENCH_NODE_ARGS.split(' ') : []), '--import', 'tsx', ...args], { cwd: ROOT, env: { ...process.env, ...env, PORT: String(port) }, stdio: ['ignore', 'ignore', 'inherit'] });
   const url = `http://127.0.0.1:${port}`;
   for (let i = 0; i < 600; i++) {
     const ok = await fetch(`${url}/healthz`).then((r) => r.ok, () => false);

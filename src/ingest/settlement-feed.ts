@@ -19,7 +19,6 @@ import { badRequest, langOf, tooLarge, unprocessable, unsupportedMedia, type Pro
 import type { FieldError, Lang } from '../schemas/validator';
 import { contentHash, normalize } from '../schemas/normalize';
 import type { Settlement } from '../schemas/types';
-import { parseWireTime, periodOf } from '../time';
 import type { Client } from '../http/clients';
 import { BENEFITS_QUEUE, INGEST_QUEUE, insertMessage, recordWebhookId, type Envelope } from './message-store';
 import { mediaType, type IngestDeps } from './ingest-route';
@@ -77,28 +76,26 @@ async function* ndjsonRecords(body: Readable): AsyncGenerator<RawRecord> {
   if (streamError) throw streamError;
 }
 
-const COLS = ['setl_id', 'status', 'content_sha256', 'message_id', 'record_index', 'received_at', 'mdtrt_id', 'psn_no', 'psn_name', 'certno', 'insutype', 'insuplc_admdvs', 'mdtrtarea_admvs', 'fixmedins_code', 'med_type', 'setl_time', 'period', 'medfee_sumamt', 'inscp_scp_amt', 'hifp_pay', 'hifob_pay', 'hifmi_pay', 'cvlserv_pay', 'maf_pay', 'oth_pay', 'fund_pay_sumamt', 'acct_pay', 'psn_cash_pay', 'setldetail', 'insurer_code', 'setl_mode', 'referral'] as const;
-const TYPES: Record<string, string> = { record_index: 'int', message_id: 'uuid', received_at: 'timestamptz', setl_time: 'timestamptz', setldetail: 'jsonb', referral: 'boolean' };
+const COLS = ['setl_id', 'status', 'content_sha256', 'record_index', 'mdtrt_id', 'psn_no', 'psn_name', 'certno', 'insutype', 'insuplc_admdvs', 'mdtrtarea_admvs', 'fixmedins_code', 'med_type', 'setl_time', 'medfee_sumamt', 'inscp_scp_amt', 'hifp_pay', 'hifob_pay', 'hifmi_pay', 'cvlserv_pay', 'maf_pay', 'oth_pay', 'fund_pay_sumamt', 'acct_pay', 'psn_cash_pay', 'setldetail', 'insurer_code', 'setl_mode', 'referral'] as const;
+const TYPES: Record<string, string> = { record_index: 'int', setl_time: 'timestamptz', setldetail: 'jsonb', referral: 'boolean' };
 const AMOUNT_COLS = new Set(['medfee_sumamt', 'inscp_scp_amt', 'hifp_pay', 'hifob_pay', 'hifmi_pay', 'cvlserv_pay', 'maf_pay', 'oth_pay', 'fund_pay_sumamt', 'acct_pay', 'psn_cash_pay']);
-const INSERT_SQL = `INSERT INTO settlement_records (${COLS.join(', ')})
-  SELECT * FROM unnest(${COLS.map((c, i) => `$${i + 1}::${TYPES[c] ?? (AMOUNT_COLS.has(c) ? 'numeric' : 'text')}[]`).join(', ')})
+// One JSON parameter per chunk (jsonb_to_recordset) rather than 30 array parameters: PostgreSQL
+// parses JSON in C, where node-pg would escape every array element in JavaScript.
+const INSERT_SQL = `INSERT INTO settlement_records (${COLS.join(', ')}, message_id, received_at, period)
+  SELECT ${COLS.join(', ')}, $2::uuid, $3::timestamptz, to_char(setl_time AT TIME ZONE 'Asia/Shanghai', 'YYYY-MM')
+  FROM jsonb_to_recordset($1::jsonb) AS x(${COLS.map((c) => `${c} ${TYPES[c] ?? (AMOUNT_COLS.has(c) ? 'numeric' : 'text')}`).join(', ')})
   ON CONFLICT (setl_id, status) DO NOTHING RETURNING record_index`;
 
-interface Row { index: number; setl_id: string; status: string; sha: string; values: unknown[] }
+interface Row { index: number; setl_id: string; status: string; sha: string; rec: Record<string, unknown>; messageId: string; receivedAt: Date }
 
 function toRow(s: Settlement, index: number, messageId: string, receivedAt: Date): Row {
   const sha = contentHash(s);
-  const rec: Record<string, unknown> = {
-    ...s, content_sha256: sha, message_id: messageId, record_index: index, received_at: receivedAt,
-    period: periodOf(parseWireTime(s.setl_time)!), setldetail: s.setldetail ? JSON.stringify(s.setldetail) : null,
-  };
-  return { index, setl_id: s.setl_id, status: s.status, sha, values: COLS.map((c) => rec[c] ?? null) };
+  return { index, setl_id: s.setl_id, status: s.status, sha, rec: { ...s, content_sha256: sha, record_index: index }, messageId, receivedAt };
 }
 
 /** Insert one chunk; classify the rows that were already there as duplicates or conflicts. */
 async function insertChunk(q: Sql, rows: Row[], rejected: Rejected[], lang: Lang): Promise<{ accepted: number; duplicates: number; firstDuplicateOf?: string }> {
-  const params = COLS.map((_, ci) => rows.map((r) => r.values[ci]));
-  const ins = await q.query<{ record_index: number }>(INSERT_SQL, params);
+  const ins = await q.query<{ record_index: number }>(INSERT_SQL, [JSON.stringify(rows.map((r) => r.rec)), rows[0]!.messageId, rows[0]!.receivedAt]);
   const inserted = new Set(ins.rows.map((r) => Number(r.record_index)));
   const rest = rows.filter((r) => !inserted.has(r.index));
   if (!rest.length) return { accepted: inserted.size, duplicates: 0 };
@@ -116,6 +113,33 @@ async function insertChunk(q: Sql, rows: Row[], rejected: Rejected[], lang: Lang
     rejected.push({ index: r.index, errors: [{ path: '/setl_id', code: 'IDEMPOTENCY_CONFLICT', message: lang === 'zh-CN' ? `setl_id ${r.setl_id}（${r.status}）已以不同内容受理` : `setl_id ${r.setl_id} (${r.status}) was accepted before with a different body` }] });
   }
   return { accepted: inserted.size, duplicates, firstDuplicateOf };
+}
+
+/** Feeds are serialised under this lock: overlapping setl_ids inserted in different orders could deadlock. */
+export const FEED_LOCK_KEY = 7340113;
+
+/**
+ * The feed's own validation (Settlement schema, scope) and insert path, for records that reach the
+ * gateway another way (the agency pull, src/agency-pull). Call inside the transaction that holds the
+ * records' message row and FEED_LOCK_KEY; outcomes are the feed's: accepted, duplicate or rejected.
+ */
+export async function storeSettlementRecords(
+  q: Sql, records: readonly unknown[],
+  o: { client: Client; validate: (n: 'settlement', d: unknown, l: Lang) => FieldError[]; lang: Lang; messageId: string; receivedAt: Date },
+): Promise<{ accepted: number; duplicates: number; rejected: Rejected[] }> {
+  const rejected: Rejected[] = [];
+  let accepted = 0, duplicates = 0;
+  for (let start = 0; start < records.length; start += CHUNK) {
+    const rows: Row[] = [];
+    records.slice(start, start + CHUNK).forEach((value, k) => {
+      const row = checkRecord({ index: start + k, value }, o.client, o.validate, o.lang, o.messageId, o.receivedAt, rejected);
+      if (row) rows.push(row);
+    });
+    if (!rows.length) continue;
+    const r = await insertChunk(q, rows, rejected, o.lang);
+    accepted += r.accepted; duplicates += r.duplicates;
+  }
+  return { accepted, duplicates, rejected };
 }
 
 class NothingAccepted extends Error {}
@@ -145,11 +169,19 @@ export function settlementFeedHandler(deps: IngestDeps) {
         const msg = await insertMessage(q, env, 'agency_settlements', null, null, 0, [INGEST_QUEUE, BENEFITS_QUEUE]);
         const messageId = msg.message_id;
         let batch: Row[] = [];
+        // One chunk is inserted while the next is parsed and validated; never more than one in flight.
+        let inflight: Promise<void> = Promise.resolve();
+        let failure: unknown;
+        const settle = async () => { await inflight; if (failure) throw failure; };
         const flush = async () => {
+          await settle();
           if (!batch.length) return;
-          const r = await insertChunk(q, batch, rejected, lang);
-          accepted += r.accepted; duplicates += r.duplicates; firstDuplicateOf ??= r.firstDuplicateOf;
+          const chunk = batch;
           batch = [];
+          inflight = insertChunk(q, chunk, rejected, lang).then(
+            (r) => { accepted += r.accepted; duplicates += r.duplicates; firstDuplicateOf ??= r.firstDuplicateOf; },
+            (e) => { failure = e; },
+          );
         };
         for await (const rec of records) {
           if (++seen > MAX_FEED_RECORDS) throw unprocessable([{ path: type === 'application/json' ? '/settlements' : '', code: 'TOO_MANY_RECORDS', message: lang === 'zh-CN' ? `每次请求最多 ${MAX_FEED_RECORDS} 条记录` : `at most ${MAX_FEED_RECORDS} records a request` }]);
@@ -158,6 +190,7 @@ export function settlementFeedHandler(deps: IngestDeps) {
           if (batch.length >= CHUNK) await flush();
         }
         await flush();
+        await settle();
         if (!signed.verifier.verify()) throw signatureMismatch();
         env.bodySha256 = meter.sha.digest('hex');
         await recordWebhookId(q, env);

@@ -26,12 +26,22 @@ export function amountText(v: string | number): string {
   return dec === 2 ? s : dec === 1 ? `${s}0` : `${s}.00`.slice(0, dot + 3);
 }
 
+const PLATFORM = /^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}$/;
+const CANONICAL = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\+08:00$/;
+
+/** A validated wire time as CST ISO text; the platform's form is already CST, so it is only re-punctuated. */
+export function cstTimeText(s: string): string {
+  if (CANONICAL.test(s)) return s;
+  if (PLATFORM.test(s)) return `${s.slice(0, 10)}T${s.slice(11)}+08:00`;
+  return toCstIso(parseWireTime(s)!);
+}
+
 function compile(schema: Node): Fn {
   const ref = schema.$ref as string | undefined;
   const def = ref?.startsWith('defs.schema.json#/$defs/') ? ref.slice('defs.schema.json#/$defs/'.length) : undefined;
   const node = def ? defs[def]! : schema;
   if (def === 'Amount') return (v) => amountText(v as string | number);
-  if (def === 'Time') return (v) => toCstIso(parseWireTime(v as string)!);
+  if (def === 'Time') return (v) => cstTimeText(v as string);
   if (node.type === 'object' && node.properties) {
     const props = Object.entries(node.properties as Record<string, Node>).map(([k, sub]) => [k, compile(sub)] as const);
     return (v) => {
