@@ -31,7 +31,7 @@ async function load(url: string, signed: boolean): Promise<autocannon.Result> {
     url, connections: CONNECTIONS, duration: DURATION,
     requests: [{
       method: 'POST', path: '/v1/insurer-payments',
-      setupRequest: (req: Record<string, unknown>) => {
+      setupRequest: (req: autocannon.Request) => {
         const p = pre[(i++) % pre.length]!;
         return { ...req, body: p.body, headers: p.headers };
       },

@@ -8,14 +8,14 @@ import type { Request, Response } from 'express';
 import getRawBody from 'raw-body';
 import * as contentType from 'content-type';
 import crypto from 'node:crypto';
-import type { Db } from '../db/db';
+import type { Db, Sql } from '../db/db';
 import type { ClientRegistry } from '../http/clients';
 import { beginSignedWrite, inScope, signatureMismatch } from '../http/auth';
 import { badRequest, forbidden, langOf, tooLarge, unprocessable, unsupportedMedia, type ProblemError } from '../http/problem';
 import type { SchemaValidator } from '../schemas/validator';
 import { contentHash, normalize } from '../schemas/normalize';
 import type { KindSpec } from './kinds';
-import { duplicateOrConflict, insertMessage, recordWebhookId, type Envelope } from './message-store';
+import { acceptMessage, duplicateOrConflict, webhookReplayed, type Envelope } from './message-store';
 
 export interface IngestDeps {
   db: Db;
@@ -91,15 +91,21 @@ export function singleKindHandler<T>(spec: KindSpec<T>, deps: IngestDeps) {
         bodySha256: crypto.createHash('sha256').update(raw).digest('hex'), rawBody: raw,
         contentType: 'application/json', bodyBytes: raw.length, requestId: res.locals.requestId, receivedAt: new Date(deps.now()),
       };
-      const result = await deps.db.tx(async (q) => {
-        await recordWebhookId(q, env);
-        const out = await insertMessage(q, env, spec.kind, businessKey, contentSha);
+      const accept = async (q: Sql) => {
+        const out = await acceptMessage(q, env, spec.kind, businessKey, contentSha, spec.rows(msg));
+        if ('replayed' in out) throw webhookReplayed();
         if (!out.inserted) return duplicateOrConflict(out, contentSha, businessKey);
-        const ledgerErrors = spec.ledgerRules ? await spec.ledgerRules(q, msg, lang) : [];
-        if (ledgerErrors.length) throw unprocessable(ledgerErrors);
-        await spec.store(q, msg, { message_id: out.message_id, received_at: env.receivedAt });
         return { message_id: out.message_id, status: 'accepted' as const };
-      });
+      };
+      // One statement needs no transaction; rules that read the ledger take a lock and need one.
+      const ledgerRules = spec.ledgerRules;
+      const result = ledgerRules
+        ? await deps.db.tx(async (q) => {
+          const ledgerErrors = await ledgerRules(q, msg, lang);
+          if (ledgerErrors.length) throw unprocessable(ledgerErrors);
+          return accept(q);
+        })
+        : await accept(deps.db);
       if ('duplicate' in result) {
         deps.onOutcome?.(spec.kind, 'duplicate');
         res.status(200).json(result);

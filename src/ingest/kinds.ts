@@ -1,8 +1,8 @@
 /**
  * The five single-document message kinds of spec §3 (the agency feed, many records a request, is in
  * settlement-feed.ts): who may send each, its business key, the business rules a schema cannot state
- * (422 with the spec's codes), and how its rows are stored. Rows go in with one multi-row statement
- * per table (unnest of arrays): no per-line round trips.
+ * (422 with the spec's codes), and which rows it adds to the ledger — as data: message-store.ts
+ * writes them in the same single statement as the message and its outbox entry.
  */
 import type { Sql } from '../db/db';
 import { Money } from '../money';
@@ -13,7 +13,11 @@ import { parseWireTime, periodOf } from '../time';
 
 export type MessageKind = 'agency_settlements' | 'agency_disbursement' | 'settlement_batch' | 'insurer_payment' | 'spending_plan' | 'recovery';
 
-export interface StoreCtx { message_id: string; received_at: Date }
+/**
+ * Rows for one ledger table. Column types are SQL types; `withMessage` adds the message's
+ * message_id and received_at columns.
+ */
+export interface RowInsert { table: string; columns: Record<string, string>; rows: Record<string, unknown>[]; withMessage?: boolean }
 
 export interface KindSpec<T> {
   kind: MessageKind;
@@ -26,7 +30,7 @@ export interface KindSpec<T> {
   rules(m: T, lang: Lang): FieldError[];
   /** Rules that need the ledger (run inside the ingest transaction). */
   ledgerRules?(q: Sql, m: T, lang: Lang): Promise<FieldError[]>;
-  store(q: Sql, m: T, ctx: StoreCtx): Promise<void>;
+  rows(m: T): RowInsert[];
 }
 
 const m = (lang: Lang, en: string, zh: string) => (lang === 'zh-CN' ? zh : en);
@@ -54,20 +58,10 @@ export const batchSpec: KindSpec<SettlementBatch> = {
     if (b.replaces_batch_id === b.batch_id) errs.push({ path: '/replaces_batch_id', code: 'INVALID_REPLACEMENT', message: m(lang, 'a batch cannot replace itself', '批次不能替换自身') });
     return errs;
   },
-  async store(q, b, ctx) {
-    await q.query(
-      `INSERT INTO batches (batch_id, message_id, received_at, fixmedins_code, insurer_code, period, setl_cnt, medfee_sumamt, hifob_pay_sumamt, replaces_batch_id)
-       VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10)`,
-      [b.batch_id, ctx.message_id, ctx.received_at, b.fixmedins_code, b.insurer_code, b.period, b.setl_cnt, b.medfee_sumamt, b.hifob_pay_sumamt, b.replaces_batch_id ?? null],
-    );
-    if (!b.items.length) return;
-    await q.query(
-      `INSERT INTO batch_items (batch_id, item_index, setl_id, mdtrt_id, psn_no, setl_time, medfee_sumamt, hifob_pay)
-       SELECT $1, * FROM unnest($2::int[], $3::text[], $4::text[], $5::text[], $6::timestamptz[], $7::numeric[], $8::numeric[])`,
-      [b.batch_id, b.items.map((_, i) => i), b.items.map((i) => i.setl_id), b.items.map((i) => i.mdtrt_id), b.items.map((i) => i.psn_no),
-        b.items.map((i) => i.setl_time), b.items.map((i) => i.medfee_sumamt), b.items.map((i) => i.hifob_pay)],
-    );
-  },
+  rows: (b): RowInsert[] => [
+    { table: 'batches', withMessage: true, columns: { batch_id: 'text', fixmedins_code: 'text', insurer_code: 'text', period: 'text', setl_cnt: 'int', medfee_sumamt: 'numeric', hifob_pay_sumamt: 'numeric', replaces_batch_id: 'text' }, rows: [{ ...b, items: undefined }] },
+    { table: 'batch_items', columns: { batch_id: 'text', item_index: 'int', setl_id: 'text', mdtrt_id: 'text', psn_no: 'text', setl_time: 'timestamptz', medfee_sumamt: 'numeric', hifob_pay: 'numeric' }, rows: b.items.map((it, i) => ({ ...it, batch_id: b.batch_id, item_index: i })) },
+  ],
 };
 
 export const paymentSpec: KindSpec<InsurerPayment> = {
@@ -88,19 +82,10 @@ export const paymentSpec: KindSpec<InsurerPayment> = {
     });
     return errs;
   },
-  async store(q, p, ctx) {
-    await q.query(
-      `INSERT INTO payments (insurer_code, payment_id, message_id, received_at, payee_type, payee_id, pay_time, bank_txn_no, pay_amount)
-       VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9)`,
-      [p.insurer_code, p.payment_id, ctx.message_id, ctx.received_at, p.payee_type, p.payee_id, p.pay_time, p.bank_txn_no, p.pay_amount],
-    );
-    await q.query(
-      `INSERT INTO payment_lines (insurer_code, payment_id, line_no, setl_id, paid_amount, rejected_amount, reject_reason_code, reject_reason)
-       SELECT $1, $2, * FROM unnest($3::int[], $4::text[], $5::numeric[], $6::numeric[], $7::text[], $8::text[])`,
-      [p.insurer_code, p.payment_id, p.lines.map((_, i) => i), p.lines.map((l) => l.setl_id), p.lines.map((l) => l.paid_amount),
-        p.lines.map((l) => l.rejected_amount ?? '0.00'), p.lines.map((l) => l.reject_reason_code ?? null), p.lines.map((l) => l.reject_reason ?? null)],
-    );
-  },
+  rows: (p): RowInsert[] => [
+    { table: 'payments', withMessage: true, columns: { insurer_code: 'text', payment_id: 'text', payee_type: 'text', payee_id: 'text', pay_time: 'timestamptz', bank_txn_no: 'text', pay_amount: 'numeric' }, rows: [{ ...p, lines: undefined }] },
+    { table: 'payment_lines', columns: { insurer_code: 'text', payment_id: 'text', line_no: 'int', setl_id: 'text', paid_amount: 'numeric', rejected_amount: 'numeric', reject_reason_code: 'text', reject_reason: 'text' }, rows: p.lines.map((l, i) => ({ ...l, rejected_amount: l.rejected_amount ?? '0.00', insurer_code: p.insurer_code, payment_id: p.payment_id, line_no: i })) },
+  ],
 };
 
 export const recoverySpec: KindSpec<Recovery> = {
@@ -126,13 +111,9 @@ export const recoverySpec: KindSpec<Recovery> = {
       ? [{ path: '/amount', code: 'RECOVERY_EXCEEDS_PAID', message: m(lang, `recoveries would total ${after} but only ${paid} was paid for this settlement`, `追回合计将达 ${after}，但该结算仅支付 ${paid}`) }]
       : [];
   },
-  async store(q, r, ctx) {
-    await q.query(
-      `INSERT INTO recoveries (insurer_code, recovery_id, message_id, received_at, setl_id, amount, reason_code, reason, recovered_at)
-       VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9)`,
-      [r.insurer_code, r.recovery_id, ctx.message_id, ctx.received_at, r.setl_id, r.amount, r.reason_code, r.reason ?? null, r.recovered_at],
-    );
-  },
+  rows: (r) => [
+    { table: 'recoveries', withMessage: true, columns: { insurer_code: 'text', recovery_id: 'text', setl_id: 'text', amount: 'numeric', reason_code: 'text', reason: 'text', recovered_at: 'timestamptz' }, rows: [r as unknown as Record<string, unknown>] },
+  ],
 };
 
 export const planSpec: KindSpec<SpendingPlan> = {
@@ -144,12 +125,9 @@ export const planSpec: KindSpec<SpendingPlan> = {
     const total = sum(p.items.map((i) => i.amount));
     return total.eq(Money.of(p.planned_amount)) ? [] : [{ path: '/planned_amount', code: 'PLAN_TOTALS_MISMATCH', message: m(lang, `planned_amount is ${Money.of(p.planned_amount)} but the items add up to ${total}`, `planned_amount 为 ${Money.of(p.planned_amount)}，明细合计 ${total}`) }];
   },
-  async store(q, p, ctx) {
-    await q.query(
-      `INSERT INTO spending_plans (insurer_code, period, revision, message_id, received_at, planned_amount, items) VALUES ($1,$2,$3,$4,$5,$6,$7)`,
-      [p.insurer_code, p.period, p.revision, ctx.message_id, ctx.received_at, p.planned_amount, p.items ? JSON.stringify(p.items) : null],
-    );
-  },
+  rows: (p) => [
+    { table: 'spending_plans', withMessage: true, columns: { insurer_code: 'text', period: 'text', revision: 'int', planned_amount: 'numeric', items: 'jsonb' }, rows: [p as unknown as Record<string, unknown>] },
+  ],
 };
 
 export const disbursementSpec: KindSpec<Disbursement> = {
@@ -157,12 +135,9 @@ export const disbursementSpec: KindSpec<Disbursement> = {
   scopeValue: () => undefined,
   businessKey: (d) => d.disbursement_id,
   rules: () => [],
-  async store(q, d, ctx) {
-    await q.query(
-      `INSERT INTO disbursements (disbursement_id, message_id, received_at, insurer_code, period, amount, disbursed_at) VALUES ($1,$2,$3,$4,$5,$6,$7)`,
-      [d.disbursement_id, ctx.message_id, ctx.received_at, d.insurer_code, d.period, d.amount, d.disbursed_at],
-    );
-  },
+  rows: (d) => [
+    { table: 'disbursements', withMessage: true, columns: { disbursement_id: 'text', insurer_code: 'text', period: 'text', amount: 'numeric', disbursed_at: 'timestamptz' }, rows: [d as unknown as Record<string, unknown>] },
+  ],
 };
 
 export const SINGLE_KINDS = [disbursementSpec, batchSpec, paymentSpec, planSpec, recoverySpec] as KindSpec<unknown>[];
