@@ -13,11 +13,23 @@ import { createApp } from './http/app';
 import { SchemaValidator } from './schemas/validator';
 import { ingestRouter, messagesRouter } from './ingest/routes';
 import { discrepanciesRouter } from './discrepancies/routes';
+import { reconciliationRouter } from './reconciliation/routes';
+import { scheduleNightlyRuns, startReconciliationWorker } from './reconciliation/reconciliation-worker';
+import { settlementsRouter } from './settlements/routes';
+import { registerMatching, startMatchingWorkers } from './matching/register';
 import { Queues } from './queue/queues';
 import { OutboxRelay } from './queue/outbox-relay';
 import { createIngestWorker, type MessageHandlers } from './queue/ingest-worker';
 import { loadRegionPolicies, type RegionPolicies } from './benefits';
+import { benefitsRouter } from './benefits/routes';
+import { startBenefitWorker } from './benefits/benefit-worker';
 import { WorkCalendar } from './deadlines';
+import { GatewayMetrics, metricsRouter } from './metrics';
+import { openApiRouter } from './openapi/openapi-router';
+import { loadSubscribersFile, notificationsRouter, startNotificationWorkers } from './notifications';
+import { BENEFITS_QUEUE, INGEST_QUEUE } from './ingest/message-store';
+import { consoleRouter } from './console/console-router';
+import { messageSearchRouter } from './console/message-search';
 import fs from 'node:fs';
 
 export interface Gateway {
@@ -33,6 +45,8 @@ export interface Gateway {
   regions: RegionPolicies;
   calendar: WorkCalendar;
   now: () => number;
+  /** This gateway's Prometheus registry and counters (GET /metrics). */
+  metrics: GatewayMetrics;
   startWorkers(): Worker[];
   close(): Promise<void>;
 }
@@ -55,6 +69,8 @@ export async function buildGateway(cfg: Config, opts: BuildOptions = {}): Promis
   const queues = new Queues(cfg.redisUrl, cfg.queuePrefix);
   const relay = new OutboxRelay(db, queues, log, cfg.outboxPollMs);
   const now = opts.now ?? Date.now;
+  // A bad subscribers file stops start-up, like a bad clients file.
+  await loadSubscribersFile(db, cfg.subscribersFile, new Date(now()));
   const validator = new SchemaValidator();
   const handlers: MessageHandlers = {};
 
@@ -65,24 +81,39 @@ export async function buildGateway(cfg: Config, opts: BuildOptions = {}): Promis
     res.status(dbOk && redisOk ? 200 : 503).json({ status: dbOk && redisOk ? 'ready' : 'not_ready', database: dbOk ? 'ok' : 'unreachable', redis: redisOk ? 'ok' : 'unreachable' });
   });
 
-  const app = createApp({
+  const metrics = new GatewayMetrics({ db, queues, queueNames: [INGEST_QUEUE, BENEFITS_QUEUE], now });
+  const app: Express = createApp({
     log,
     rateLimitPerSecond: cfg.rateLimitPerSecond,
-    publicRouters: [health],
+    onRequest: metrics.onRequest,
+    publicRouters: [health, metricsRouter(metrics), openApiRouter(() => app), consoleRouter({ clients, queues, now })],
     apiRouters: [
-      ingestRouter({ db, validator, clients, now, maxBodyBytes: cfg.maxBodyBytes, maxFeedBytes: cfg.maxFeedBytes, onCommitted: () => relay.kick() }),
+      ingestRouter({ db, validator, clients, now, maxBodyBytes: cfg.maxBodyBytes, maxFeedBytes: cfg.maxFeedBytes, onCommitted: () => relay.kick(), onOutcome: metrics.onOutcome }),
       messagesRouter({ db, clients }),
+      messageSearchRouter({ db, clients }),
+      // Before discrepanciesRouter: /v1/discrepancies/export must not be read as a discrepancy id.
+      reconciliationRouter({ db, clients, now, onCommitted: () => relay.kick() }),
       discrepanciesRouter({ db, clients, now }),
+      settlementsRouter({ db, clients, now, regions, calendar }),
+      benefitsRouter({ db, clients, regions }),
+      notificationsRouter({ db, clients, queues, log, now, onCommitted: () => relay.kick() }),
     ],
   });
 
+  registerMatching({ db, log, queues, handlers, regions, calendar, now });
   const workers: Worker[] = [];
   return {
-    cfg, db, log, queues, relay, clients, app, handlers, regions, calendar, now,
+    cfg, db, log, queues, relay, clients, app, handlers, regions, calendar, now, metrics,
     startWorkers() {
-      const w = createIngestWorker({ db, redisUrl: cfg.redisUrl, prefix: cfg.queuePrefix, concurrency: cfg.workerConcurrency, handlers, log });
-      workers.push(w);
-      return [w];
+      const w = createIngestWorker({ db, redisUrl: cfg.redisUrl, prefix: cfg.queuePrefix, concurrency: cfg.workerConcurrency, handlers, log, onJobDone: metrics.onJobDone });
+      const matching = startMatchingWorkers({ db, log, queues, regions, calendar, now, cfg });
+      const benefits = startBenefitWorker({ db, regions, cfg, log, now });
+      // `this` is the gateway being returned (the contextual type of an async function's literal is widened).
+      const reconciliation = startReconciliationWorker(this as Gateway);
+      void scheduleNightlyRuns(this as Gateway).catch((err) => log.error({ err }, 'could not schedule the nightly reconciliation runs'));
+      const notifications = startNotificationWorkers({ cfg, db, log, relay, now });
+      workers.push(w, ...matching, benefits, reconciliation, ...notifications);
+      return [w, ...matching, benefits, reconciliation, ...notifications];
     },
     async close() {
       await relay.stop();

@@ -31,6 +31,16 @@ export interface Config {
   nightlyCron: string;
   nightlyRegions: string[];
   dbPoolSize: number;
+  /** Agency platform pull (before each nightly run): base URL and bearer token; unset → no pull. */
+  agencyPullUrl?: string;
+  agencyPullToken?: string;
+  /** Outbound notifications (spec §6): subscribers file upserted at start-up, retry delays, timeout. */
+  subscribersFile?: string;
+  /** Delay before each delivery attempt, ms (first = the first attempt); Svix-like, ≥ 24 h in all. */
+  deliveryScheduleMs: number[];
+  deliveryTimeoutMs: number;
+  /** A subscriber failing for longer than this is disabled. */
+  subscriberDisableAfterDays: number;
 }
 
 export class ConfigError extends Error {}
@@ -44,6 +54,17 @@ function int(env: NodeJS.ProcessEnv, name: string, def: number, min: number, max
     return def;
   }
   return n;
+}
+
+function msList(env: NodeJS.ProcessEnv, name: string, def: number[], problems: string[]): number[] {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return def;
+  const list = raw.split(',').map((s) => Number(s.trim()));
+  if (!list.length || list.length > 50 || list.some((n) => !Number.isInteger(n) || n < 0 || n > 7 * 86_400_000)) {
+    problems.push(`${name} must be a comma list of 1–50 delays in ms, each 0 to 604800000 (got "${raw}")`);
+    return def;
+  }
+  return list;
 }
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
@@ -78,7 +99,14 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     nightlyCron: env.GATEWAY_NIGHTLY_CRON || '0 30 2 * * *',
     nightlyRegions,
     dbPoolSize: int(env, 'GATEWAY_DB_POOL_SIZE', 20, 1, 500, problems),
+    agencyPullUrl: env.GATEWAY_AGENCY_PULL_URL || undefined,
+    agencyPullToken: env.GATEWAY_AGENCY_PULL_TOKEN || undefined,
+    subscribersFile: env.GATEWAY_SUBSCRIBERS_FILE || undefined,
+    deliveryScheduleMs: msList(env, 'GATEWAY_DELIVERY_SCHEDULE_MS', [0, 5_000, 300_000, 1_800_000, 7_200_000, 18_000_000, 36_000_000, 36_000_000], problems),
+    deliveryTimeoutMs: int(env, 'GATEWAY_DELIVERY_TIMEOUT_MS', 10_000, 100, 120_000, problems),
+    subscriberDisableAfterDays: int(env, 'GATEWAY_SUBSCRIBER_DISABLE_DAYS', 5, 1, 365, problems),
   };
+  if (cfg.agencyPullUrl && !/^https?:\/\/[^\s]+$/.test(cfg.agencyPullUrl)) problems.push(`GATEWAY_AGENCY_PULL_URL must be an http(s) URL (got "${cfg.agencyPullUrl}")`);
   if (problems.length) throw new ConfigError(`invalid configuration:\n  - ${problems.join('\n  - ')}`);
   return cfg;
 }

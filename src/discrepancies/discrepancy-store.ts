@@ -10,6 +10,7 @@ import { v7 as uuidv7 } from 'uuid';
 import type { Sql } from '../db/db';
 import type { Money } from '../money';
 import { appendAudit, type AuditEvent } from '../audit/audit-trail';
+import { queueCriticalNotifications } from '../notifications/critical-hook';
 
 export type Severity = 'low' | 'medium' | 'high' | 'critical';
 type Amount = Money | string | undefined | null;
@@ -95,6 +96,8 @@ export async function syncGroup(q: Sql, groupKey: string, findings: FindingInput
     events.push({ entity: 'discrepancy', entity_id: row.id, action: 'auto_resolved', actor, at, data: { code: row.code, subject_key: row.subject_key } });
   }
   await appendAudit(q, events);
+  // Critical cases are notified at once (spec §6), queued in this transaction so none is lost.
+  await queueCriticalNotifications(q, res.opened);
   return res;
 }
 

@@ -43,7 +43,7 @@ export function createIngestWorker(o: IngestWorkerOptions): Worker {
   const connection = workerConnection(o.redisUrl);
   const worker = new Worker(
     INGEST_QUEUE,
-    async (job: Job<{ message_id: string; kind: string }>) => {
+    async (job: Job<{ message_id: string; kind: string; request_id?: string | null }>) => {
       const t0 = performance.now();
       try {
         const r = await processMessage(o.db, o.handlers, job.data.message_id, o.log);
@@ -59,7 +59,7 @@ export function createIngestWorker(o: IngestWorkerOptions): Worker {
   worker.on('failed', (job, err) => {
     if (!job) return;
     const final = err instanceof UnrecoverableError || job.attemptsMade >= (job.opts.attempts ?? 1);
-    o.log[final ? 'error' : 'warn']({ err, message_id: job.data.message_id, attempt: job.attemptsMade }, final ? 'message failed for good' : 'message failed; will retry');
+    o.log[final ? 'error' : 'warn']({ err, message_id: job.data.message_id, request_id: job.data.request_id ?? undefined, kind: job.data.kind, attempt: job.attemptsMade }, final ? 'message failed for good' : 'message failed; will retry');
     if (final) {
       void o.db.query(`UPDATE messages SET status = 'failed', errors = $2 WHERE message_id = $1 AND status <> 'processed'`, [job.data.message_id, JSON.stringify([{ message: err.message }])]).catch(() => undefined);
     }

@@ -1,0 +1,494 @@
+/*
+ * The ops console. Plain JavaScript, no build step: it calls the gateway's /v1 API with the bearer
+ * token the operator pasted in (kept in sessionStorage, so it dies with the tab). Every value from
+ * the API is put on the page with textContent, never as HTML. Personal data appears only as the API
+ * returns it (masked for every role but the agency).
+ */
+(function () {
+  'use strict';
+
+  // ---------------------------------------------------------------- labels (中文 / English)
+  const T = {
+    title: ['运维控制台 · 大额补充保险数据交换网关', 'Ops console · HIFOB exchange gateway'],
+    logout: ['退出', 'Log out'],
+    login_title: ['登录', 'Log in'],
+    login_help: ['粘贴网关发给您的访问令牌（Bearer token）。令牌只保存在本浏览器标签页中。', 'Paste the access (bearer) token the gateway issued to you. It is kept in this browser tab only.'],
+    token: ['访问令牌', 'Access token'],
+    login: ['登录', 'Log in'],
+    login_failed: ['令牌无效', 'Unknown token'],
+    tab_discrepancies: ['差异', 'Discrepancies'],
+    tab_settlement: ['结算', 'Settlement'],
+    tab_reconciliation: ['对账', 'Reconciliation'],
+    tab_messages: ['消息', 'Messages'],
+    tab_queues: ['队列', 'Queues'],
+    f_code: ['差异类型', 'Code'], f_severity: ['严重程度', 'Severity'], f_status: ['状态', 'Status'], f_admdvs: ['统筹区', 'Region (admdvs)'],
+    f_insurer: ['保险公司', 'Insurer'], f_institution: ['医疗机构', 'Institution'], f_period: ['期间', 'Period'],
+    any: ['（全部）', '(any)'],
+    search: ['查询', 'Search'], reset: ['重置', 'Reset'], more: ['加载更多', 'Load more'], open: ['打开', 'Open'], start: ['开始', 'Start'],
+    no_rows: ['没有记录', 'Nothing found'],
+    detected_at: ['发现时间', 'Detected'], updated_at: ['更新时间', 'Updated'], resolved_at: ['办结时间', 'Resolved'],
+    code: ['类型', 'Code'], severity: ['严重程度', 'Severity'], status: ['状态', 'Status'], resolution: ['办结方式', 'Resolution'],
+    admdvs: ['统筹区', 'Region'], insurer_code: ['保险公司', 'Insurer'], fixmedins_code: ['医疗机构', 'Institution'], period: ['期间', 'Period'],
+    setl_id: ['结算 ID', 'Settlement id'], subject_key: ['对象', 'Subject'], expected_amount: ['应为', 'Expected'], actual_amount: ['实际', 'Actual'],
+    difference: ['差额', 'Difference'], detail: ['说明', 'Detail'], occurrences: ['出现次数', 'Occurrences'], reopens: ['重开自', 'Reopens'], note: ['备注', 'Note'],
+    evidence: ['证据', 'Evidence'], history: ['处理记录', 'History'], at: ['时间', 'Time'], action: ['操作', 'Action'], actor: ['操作人', 'Actor'],
+    case_note: ['处理备注（必填）', 'Note (required)'], acknowledge: ['确认', 'Acknowledge'], resolve: ['办结', 'Resolve'],
+    note_required: ['请填写备注', 'Please write a note'], done_ack: ['已确认', 'Acknowledged'], done_resolve: ['已办结', 'Resolved'],
+    open_settlement: ['查看结算', 'Open settlement'],
+    loop: ['闭环状态', 'Loop'], owed: ['应付', 'Owed'], paid: ['已付', 'Paid'], rejected: ['拒付', 'Rejected'], recovered: ['追回', 'Recovered'],
+    outstanding: ['未付', 'Outstanding'], due_at: ['应付截止', 'Due'], closed_at: ['闭环时间', 'Closed'],
+    record: ['结算记录', 'Record'], payments: ['支付明细', 'Payments'], recoveries: ['追回', 'Recoveries'], discrepancies: ['差异', 'Discrepancies'],
+    benefit: ['待遇计算', 'Benefit derivation'], timeline: ['历程', 'History'], event: ['事件', 'Event'],
+    ev_received: ['收到结算记录', 'Record received'], ev_reversed: ['收到冲正', 'Reversal received'], ev_paid: ['支付', 'Payment'],
+    ev_recovered: ['追回', 'Recovery'], ev_detected: ['发现差异', 'Discrepancy detected'], ev_resolved: ['差异办结', 'Discrepancy resolved'],
+    ev_due: ['应付截止', 'Due'], ev_closed: ['闭环', 'Closed'],
+    run_start: ['发起对账', 'Start a reconciliation run'], run_open: ['打开对账结果', 'Open a run'], run_id: ['任务 ID', 'Run id'],
+    runs_this_session: ['本次会话的对账任务', 'Runs of this session'], as_of: ['截至时间', 'As of'], trigger: ['触发方式', 'Trigger'],
+    created_at: ['创建时间', 'Created'], finished_at: ['完成时间', 'Finished'], summary: ['汇总', 'Summary'], institutions: ['医疗机构', 'Institutions'],
+    insurers: ['保险公司', 'Insurers'], chart: ['各医疗机构应付 / 已付 / 拒付 / 未付', 'Owed / paid / rejected / outstanding per institution'],
+    declared_cnt: ['申报笔数', 'Declared'], declared_hifob: ['申报金额', 'Declared amount'], recorded_cnt: ['登记笔数', 'Recorded'],
+    recorded_hifob: ['应付（登记金额）', 'Owed (recorded)'], balanced: ['申报一致', 'Balanced'], planned: ['计划', 'Planned'], disbursed: ['拨付', 'Disbursed'],
+    export_csv: ['导出 CSV', 'Export CSV'], export_xlsx: ['导出 Excel', 'Export XLSX'], downloaded: ['已下载', 'Downloaded'],
+    run_waiting: ['对账运行中，完成后自动刷新…', 'Running; the report appears when it completes…'], run_failed: ['对账失败', 'The run failed'],
+    yes: ['是', 'yes'], no: ['否', 'no'],
+    m_kind: ['消息类型', 'Kind'], m_client: ['发送方', 'Client'], m_from: ['接收时间自', 'Received from'], m_to: ['接收时间至', 'Received before'],
+    message_id: ['消息 ID', 'Message id'], kind: ['类型', 'Kind'], client_id: ['发送方', 'Client'], received_at: ['接收时间', 'Received'],
+    processed_at: ['处理时间', 'Processed'], record_count: ['记录数', 'Records'], error_count: ['错误数', 'Errors'], errors: ['错误', 'Errors'],
+    queues_title: ['任务队列（bull-board）', 'Job queues (bull-board)'], queues_help: ['仅限运维角色。登录时浏览器已获得队列面板的会话 Cookie。', 'Ops only. Logging in gave this browser the queue board\'s session cookie.'],
+    queues_open: ['打开队列面板', 'Open the queue board'],
+    not_found: ['未找到', 'Not found'],
+  };
+  const CODES = {
+    PAYMENT_OVERDUE: ['应支未支', 'payment overdue'], PAID_LATE: ['逾期支付', 'paid late'], UNDERPAID: ['少付', 'underpaid'], OVERPAID: ['多付', 'overpaid'],
+    DUPLICATE_PAYMENT: ['重复支付', 'duplicate payment'], UNKNOWN_SETTLEMENT: ['未知结算', 'unknown settlement'], REVERSED_SETTLEMENT_PAID: ['已冲正仍支付', 'reversed but paid'],
+    PAYEE_MISMATCH: ['收款方不符', 'payee mismatch'], INSURER_MISMATCH: ['保险公司不符', 'insurer mismatch'], DECLARED_NOT_RECORDED: ['申报未登记', 'declared, not recorded'],
+    DECLARED_AMOUNT_MISMATCH: ['申报金额不符', 'declared amount mismatch'], RECORDED_NOT_DECLARED: ['登记未申报', 'recorded, not declared'],
+    DECLARATION_MISSING: ['未按期申报', 'declaration missing'], BENEFIT_RULE_DEVIATION: ['待遇计算偏差', 'benefit rule deviation'],
+    ANNUAL_CAP_EXCEEDED: ['超年度限额', 'annual cap exceeded'], OVER_REIMBURSEMENT: ['超费用报销', 'over-reimbursement'],
+    DUPLICATE_REIMBURSEMENT: ['重复报销', 'duplicate reimbursement'], PLAN_VARIANCE: ['支出计划偏差', 'plan variance'], DISBURSEMENT_MISMATCH: ['拨付不符', 'disbursement mismatch'],
+  };
+  const ENUMS = {
+    severity: { low: ['低', 'low'], medium: ['中', 'medium'], high: ['高', 'high'], critical: ['严重', 'critical'] },
+    status: { open: ['待处理', 'open'], acknowledged: ['已确认', 'acknowledged'], resolved: ['已办结', 'resolved'] },
+    resolution: { auto: ['自动', 'automatic'], manual: ['人工', 'manual'] },
+    loop: { owed: ['待支付', 'owed'], closed: ['已闭环', 'closed'], overdue: ['逾期', 'overdue'], reversed: ['已冲正', 'reversed'], not_owed: ['无需支付', 'not owed'] },
+    run: { queued: ['排队中', 'queued'], running: ['运行中', 'running'], completed: ['已完成', 'completed'], failed: ['失败', 'failed'] },
+    msg: { accepted: ['已受理', 'accepted'], processing: ['处理中', 'processing'], processed: ['已处理', 'processed'], failed: ['失败', 'failed'] },
+    kind: {
+      agency_settlements: ['经办机构结算数据', 'agency settlements'], agency_disbursement: ['经办机构拨付', 'agency disbursement'],
+      settlement_batch: ['医疗机构结算申报', 'settlement batch'], insurer_payment: ['保险公司支付', 'insurer payment'],
+      spending_plan: ['支出计划', 'spending plan'], recovery: ['追回', 'recovery'],
+    },
+    action: { opened: ['发现', 'opened'], updated: ['更新', 'updated'], resolved: ['办结', 'resolved'], acknowledged: ['确认', 'acknowledged'], reopened: ['重开', 'reopened'], acknowledge: ['确认', 'acknowledge'], resolve: ['办结', 'resolve'] },
+  };
+
+  const store = { get: (k) => sessionStorage.getItem(k), set: (k, v) => sessionStorage.setItem(k, v), del: (k) => sessionStorage.removeItem(k) };
+  const state = {
+    lang: localStorage.getItem('console.lang') === 'en' ? 'en' : 'zh',
+    token: store.get('console.token'),
+    me: JSON.parse(store.get('console.me') || 'null'),
+    tab: 'discrepancies',
+    disc: { items: [], next: null, query: '', selected: null, detail: null },
+    setl: null, benefit: null,
+    run: null, runs: JSON.parse(store.get('console.runs') || '[]'), chart: null, poll: null,
+    msg: { items: [], next: null, query: '', detail: null },
+  };
+  const L = () => (state.lang === 'zh' ? 0 : 1);
+  const t = (k) => (T[k] ? T[k][L()] : k);
+  const en = (group, v) => (ENUMS[group] && ENUMS[group][v] ? ENUMS[group][v][L()] : v);
+  const codeLabel = (c) => (CODES[c] ? `${c} · ${CODES[c][L()]}` : c);
+
+  // ---------------------------------------------------------------- DOM helpers
+  const $ = (sel) => document.querySelector(sel);
+  function h(tag, attrs, ...children) {
+    const el = document.createElement(tag);
+    for (const [k, v] of Object.entries(attrs || {})) {
+      if (v === undefined || v === null || v === false) continue;
+      if (k === 'class') el.className = v;
+      else if (k === 'text') el.textContent = v;
+      else if (k.startsWith('on')) el.addEventListener(k.slice(2), v);
+      else el.setAttribute(k, v === true ? '' : String(v));
+    }
+    for (const c of children.flat()) if (c !== null && c !== undefined && c !== false) el.append(c instanceof Node ? c : document.createTextNode(String(c)));
+    return el;
+  }
+  const badge = (group, v) => h('span', { class: `badge ${v}`, text: en(group, v) });
+  const isAmount = (k) => /(_amount|_hifob|^owed$|^paid$|^rejected$|^recovered$|^outstanding$|^planned$|^disbursed$|difference|_sumamt|_pay$|^amount$)/.test(k);
+
+  function table(columns, rows, opts = {}) {
+    const thead = h('thead', {}, h('tr', {}, columns.map((c) => h('th', { class: c.num ? 'num' : undefined, text: c.label || t(c.key) }))));
+    const tbody = h('tbody', {}, rows.map((r, i) => {
+      const tr = h('tr', { class: opts.onRow ? 'clickable' : undefined, 'data-id': opts.idOf ? opts.idOf(r) : undefined },
+        columns.map((c) => { const v = c.render ? c.render(r) : r[c.key]; return h('td', { class: c.num ? 'num' : undefined }, v === undefined || v === null ? '' : v); }));
+      if (opts.onRow) tr.addEventListener('click', () => opts.onRow(r, i, tr));
+      return tr;
+    }));
+    return h('table', { class: 'grid' }, thead, tbody);
+  }
+  function fillTable(id, columns, rows, opts) {
+    const fresh = table(columns, rows, opts);
+    fresh.id = id;
+    $(`#${id}`).replaceWith(fresh);
+  }
+  function kv(obj, keys) {
+    return h('dl', { class: 'kv' }, keys.filter((k) => obj[k] !== undefined && obj[k] !== null).flatMap((k) => [h('dt', { text: t(k) }), h('dd', {}, typeof obj[k] === 'object' ? JSON.stringify(obj[k]) : String(obj[k]))]));
+  }
+  function flash(msg, kind) {
+    const f = $('#flash');
+    f.textContent = msg;
+    f.className = `flash${kind === 'info' ? ' info' : ''}`;
+    f.hidden = !msg;
+  }
+
+  // ---------------------------------------------------------------- API
+  class ApiError extends Error { constructor(status, body) { super(body && body.detail ? body.detail : `HTTP ${status}`); this.status = status; this.body = body; } }
+  async function api(path, opts = {}) {
+    const headers = { Authorization: `Bearer ${state.token}`, 'Accept-Language': state.lang === 'zh' ? 'zh-CN' : 'en', ...(opts.json !== undefined ? { 'Content-Type': 'application/json' } : {}) };
+    const res = await fetch(path, { method: opts.method || 'GET', headers, body: opts.json !== undefined ? JSON.stringify(opts.json) : undefined });
+    if (res.status === 401) { logout(); throw new ApiError(401, { detail: t('login_failed') }); }
+    const type = res.headers.get('content-type') || '';
+    const body = type.includes('json') ? await res.json() : await res.text();
+    if (!res.ok) throw new ApiError(res.status, body);
+    return { status: res.status, body };
+  }
+  const problem = (e) => { flash(e instanceof ApiError ? `${e.status}: ${e.message}` : String(e && e.message ? e.message : e)); };
+  const qs = (form) => { const p = new URLSearchParams(); for (const [k, v] of new FormData(form)) if (String(v).trim()) p.set(k, String(v).trim()); return p; };
+
+  // ---------------------------------------------------------------- login
+  async function login(token) {
+    const res = await fetch('/console/session', { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ token }), credentials: 'same-origin' });
+    if (!res.ok) throw new Error(t('login_failed'));
+    state.token = token;
+    state.me = await res.json();
+    store.set('console.token', token);
+    store.set('console.me', JSON.stringify(state.me));
+  }
+  function logout() {
+    state.token = null; state.me = null;
+    store.del('console.token'); store.del('console.me');
+    void fetch('/console/session', { method: 'DELETE', credentials: 'same-origin' }).catch(() => undefined);
+    showApp();
+  }
+  function showApp() {
+    const inside = !!state.token;
+    $('#login').hidden = inside; $('#main').hidden = !inside; $('#logout').hidden = !inside; $('#who').hidden = !inside;
+    if (inside) {
+      $('#who').textContent = `${state.me ? state.me.client_id : ''} (${state.me ? state.me.role : ''})`;
+      $('#tab-queues').querySelector('.card').hidden = !(state.me && state.me.role === 'ops');
+      selectTab(state.tab);
+    }
+  }
+
+  // ---------------------------------------------------------------- tabs and language
+  function selectTab(name) {
+    state.tab = name;
+    for (const b of document.querySelectorAll('.tabs button')) b.setAttribute('aria-selected', String(b.dataset.tab === name));
+    for (const s of document.querySelectorAll('.tab')) s.hidden = s.id !== `tab-${name}`;
+    if (name === 'discrepancies' && !state.disc.loaded) void searchDiscrepancies(false);
+    if (name === 'messages' && !state.msg.loaded) void searchMessages(false);
+  }
+  function options(select, group, values, labelOf) {
+    const current = select.value;
+    select.replaceChildren(h('option', { value: '', text: t('any') }), ...values.map((v) => h('option', { value: v, text: labelOf ? labelOf(v) : en(group, v) })));
+    select.value = current;
+  }
+  function applyLanguage() {
+    document.documentElement.lang = state.lang === 'zh' ? 'zh-CN' : 'en';
+    document.title = t('title');
+    for (const el of document.querySelectorAll('[data-i18n]')) el.textContent = t(el.dataset.i18n);
+    $('#lang-toggle').textContent = state.lang === 'zh' ? 'English' : '中文';
+    options($('#f-code'), null, Object.keys(CODES), codeLabel);
+    options($('#f-severity'), 'severity', Object.keys(ENUMS.severity));
+    options($('#f-status'), 'status', Object.keys(ENUMS.status));
+    options($('#m-kind'), 'kind', Object.keys(ENUMS.kind));
+    options($('#m-status'), 'msg', Object.keys(ENUMS.msg));
+    renderDiscrepancies(); renderCase(); renderSettlement(); renderRun(); renderRunList(); renderMessages(); renderMessage();
+  }
+
+  // ---------------------------------------------------------------- discrepancies
+  async function searchDiscrepancies(more) {
+    try {
+      state.disc.loaded = true;
+      if (!more) state.disc.query = qs($('#disc-filters')).toString();
+      const p = new URLSearchParams(state.disc.query);
+      p.set('limit', '50');
+      if (more && state.disc.next) p.set('cursor', state.disc.next);
+      const { body } = await api(`/v1/discrepancies?${p}`);
+      state.disc.items = more ? state.disc.items.concat(body.items) : body.items;
+      state.disc.next = body.next_cursor;
+      flash('');
+      renderDiscrepancies();
+    } catch (e) { problem(e); }
+  }
+  function renderDiscrepancies() {
+    const d = state.disc;
+    fillTable('disc-table', [
+      { key: 'detected_at', render: (r) => r.detected_at.replace('T', ' ').slice(0, 16) },
+      { key: 'code', render: (r) => codeLabel(r.code) },
+      { key: 'severity', render: (r) => badge('severity', r.severity) },
+      { key: 'status', render: (r) => badge('status', r.status) },
+      { key: 'admdvs' }, { key: 'insurer_code' }, { key: 'fixmedins_code' }, { key: 'period' }, { key: 'setl_id' },
+      { key: 'difference', num: true },
+    ], d.items, { idOf: (r) => r.id, onRow: (r) => openCase(r.id) });
+    for (const tr of document.querySelectorAll('#disc-table tbody tr')) tr.classList.toggle('selected', tr.dataset.id === d.selected);
+    $('#disc-empty').hidden = d.items.length > 0 || !d.loaded;
+    $('#disc-more').hidden = !d.next;
+  }
+  async function openCase(id) {
+    try {
+      state.disc.selected = id;
+      const { body } = await api(`/v1/discrepancies/${encodeURIComponent(id)}`);
+      state.disc.detail = body;
+      renderDiscrepancies(); renderCase();
+    } catch (e) { problem(e); }
+  }
+  function renderCase() {
+    const box = $('#disc-detail');
+    const c = state.disc.detail;
+    box.hidden = !c;
+    if (!c) return;
+    const canAct = state.me && (state.me.role === 'ops' || state.me.role === 'agency') && c.status !== 'resolved';
+    const note = h('textarea', { id: 'case-note', maxlength: '2000', placeholder: t('case_note') });
+    const act = async (action) => {
+      if (!note.value.trim()) { flash(t('note_required')); return; }
+      try {
+        await api(`/v1/discrepancies/${encodeURIComponent(c.id)}/${action}`, { method: 'POST', json: { note: note.value.trim() } });
+        flash(t(action === 'resolve' ? 'done_resolve' : 'done_ack'), 'info');
+        await openCase(c.id);
+        const i = state.disc.items.findIndex((x) => x.id === c.id);
+        if (i >= 0) { state.disc.items[i] = { ...state.disc.items[i], status: state.disc.detail.status }; renderDiscrepancies(); }
+      } catch (e) { problem(e); }
+    };
+    box.replaceChildren(
+      h('h3', {}, codeLabel(c.code), ' ', badge('severity', c.severity), ' ', badge('status', c.status)),
+      h('p', { class: 'case-detail', text: c.detail }),
+      kv({ ...c, resolution: c.resolution ? en('resolution', c.resolution) : undefined },
+        ['id', 'admdvs', 'insurer_code', 'fixmedins_code', 'period', 'setl_id', 'subject_key', 'expected_amount', 'actual_amount', 'difference', 'occurrences', 'detected_at', 'updated_at', 'resolved_at', 'resolution', 'reopens', 'note']),
+      c.setl_id ? h('button', { type: 'button', class: 'ghost', id: 'case-open-settlement', text: t('open_settlement'), onclick: () => { selectTab('settlement'); $('#setl-id').value = c.setl_id; void loadSettlement(c.setl_id); } }) : null,
+      h('h4', { text: t('evidence') }),
+      h('pre', { id: 'case-evidence', text: JSON.stringify(c.evidence, null, 2) }),
+      h('h4', { text: t('history') }),
+      table([
+        { key: 'at', render: (r) => String(r.at).replace('T', ' ').slice(0, 19) },
+        { key: 'action', render: (r) => en('action', r.action) },
+        { key: 'actor' },
+        { key: 'note', render: (r) => (r.data && r.data.note) || '' },
+      ], c.history || []),
+      canAct ? h('div', { class: 'actions' }, note, h('div', { class: 'buttons' },
+        c.status === 'open' ? h('button', { type: 'button', id: 'case-ack', class: 'ghost', text: t('acknowledge'), onclick: () => act('acknowledge') }) : null,
+        h('button', { type: 'button', id: 'case-resolve', text: t('resolve'), onclick: () => act('resolve') }))) : null,
+    );
+  }
+
+  // ---------------------------------------------------------------- settlement
+  async function loadSettlement(id) {
+    try {
+      state.setl = null; state.benefit = null;
+      const { body } = await api(`/v1/settlements/${encodeURIComponent(id)}`);
+      state.setl = body;
+      flash('');
+      renderSettlement();
+      // The derivation is a separate read; a settlement outside any region's rules simply has none.
+      try { state.benefit = (await api(`/v1/settlements/${encodeURIComponent(id)}/benefit`)).body; } catch { state.benefit = null; }
+      renderSettlement();
+    } catch (e) { renderSettlement(); problem(e); }
+  }
+  function timeline(s) {
+    const ev = [];
+    if (s.received_at) ev.push({ at: s.received_at, event: t('ev_received'), detail: s.message_id || '' });
+    if (s.reversal) ev.push({ at: s.reversal.received_at, event: t('ev_reversed'), detail: s.reversal.message_id });
+    for (const p of s.payments || []) ev.push({ at: p.pay_time, event: t('ev_paid'), detail: `${p.insurer_code} ${p.payment_id} ${t('paid')} ${p.paid_amount}${p.rejected_amount && p.rejected_amount !== '0.00' ? ` / ${t('rejected')} ${p.rejected_amount}` : ''}` });
+    for (const r of s.recoveries || []) ev.push({ at: r.recovered_at, event: t('ev_recovered'), detail: `${r.insurer_code} ${r.recovery_id} ${r.amount}` });
+    for (const d of s.discrepancies || []) {
+      ev.push({ at: d.detected_at, event: t('ev_detected'), detail: codeLabel(d.code) });
+      if (d.resolved_at) ev.push({ at: d.resolved_at, event: t('ev_resolved'), detail: `${codeLabel(d.code)} (${en('resolution', d.resolution)})` });
+    }
+    if (s.loop && s.loop.due_at) ev.push({ at: s.loop.due_at, event: t('ev_due'), detail: '' });
+    if (s.loop && s.loop.closed_at) ev.push({ at: s.loop.closed_at, event: t('ev_closed'), detail: '' });
+    return ev.filter((e) => e.at).sort((a, b) => Date.parse(a.at) - Date.parse(b.at));
+  }
+  const RECORD_FIELDS = ['setl_id', 'mdtrt_id', 'psn_no', 'psn_name', 'certno', 'insuplc_admdvs', 'fixmedins_code', 'insurer_code', 'med_type', 'setl_mode', 'setl_time', 'medfee_sumamt', 'hifp_pay', 'hifob_pay', 'status'];
+  function renderSettlement() {
+    const box = $('#setl-view');
+    const s = state.setl;
+    if (!s) { box.replaceChildren(); return; }
+    const loop = s.loop;
+    const amounts = ['owed', 'paid', 'rejected', 'recovered', 'outstanding'];
+    box.replaceChildren(
+      h('h3', {}, `${s.setl_id} `, loop ? badge('loop', loop.status) : null),
+      loop ? h('div', { class: 'cards', id: 'setl-loop' }, amounts.map((k) => h('div', { class: 'card' }, h('div', { class: 'label', text: t(k) }), h('div', { class: 'value', text: loop[k] }))),
+        h('div', { class: 'card' }, h('div', { class: 'label', text: t('due_at') }), h('div', { class: 'value small', text: String(loop.due_at || '').slice(0, 10) }))) : null,
+      h('div', { class: 'row' },
+        h('div', { class: 'card' }, h('h4', { text: t('record') }), kv(s, RECORD_FIELDS)),
+        h('div', { class: 'card' }, h('h4', { text: t('timeline') }), table([{ key: 'at', render: (r) => String(r.at).replace('T', ' ').slice(0, 19) }, { key: 'event' }, { key: 'detail' }], timeline(s)))),
+      h('div', { class: 'section' }, h('h4', { text: t('payments') }),
+        (s.payments || []).length ? table([{ key: 'pay_time' }, { key: 'insurer_code' }, { key: 'payment_id', label: 'payment_id' }, { key: 'payee_id', label: 'payee' }, { key: 'paid', num: true, render: (r) => r.paid_amount }, { key: 'rejected', num: true, render: (r) => r.rejected_amount }, { key: 'reject_reason_code', label: 'reason' }], s.payments) : h('p', { class: 'muted', text: t('no_rows') })),
+      (s.recoveries || []).length ? h('div', { class: 'section' }, h('h4', { text: t('recoveries') }), table([{ key: 'recovered_at', label: t('at') }, { key: 'insurer_code' }, { key: 'recovery_id', label: 'recovery_id' }, { key: 'amount', label: t('recovered'), num: true }], s.recoveries)) : null,
+      h('div', { class: 'section' }, h('h4', { text: t('discrepancies') }),
+        (s.discrepancies || []).length ? table([{ key: 'code', render: (r) => codeLabel(r.code) }, { key: 'severity', render: (r) => badge('severity', r.severity) }, { key: 'status', render: (r) => badge('status', r.status) }, { key: 'difference', num: true }, { key: 'detected_at' }], s.discrepancies,
+          { onRow: (r) => { selectTab('discrepancies'); void openCase(r.id); } }) : h('p', { class: 'muted', text: t('no_rows') })),
+      state.benefit ? h('div', { class: 'section', id: 'setl-benefit' }, h('h4', { text: t('benefit') }),
+        kv(state.benefit, ['expected_amount', 'actual_amount', 'difference']), h('pre', { text: state.benefit.explanation || JSON.stringify(state.benefit.derivation, null, 2) })) : null,
+    );
+  }
+
+  // ---------------------------------------------------------------- reconciliation
+  function rememberRun(run) {
+    const i = state.runs.findIndex((r) => r.run_id === run.run_id);
+    const entry = { run_id: run.run_id, admdvs: run.admdvs, period: run.period, status: run.status };
+    if (i >= 0) state.runs[i] = entry; else state.runs.unshift(entry);
+    store.set('console.runs', JSON.stringify(state.runs.slice(0, 30)));
+    renderRunList();
+  }
+  function renderRunList() {
+    $('#run-list').replaceChildren(...state.runs.map((r) => h('li', {}, h('button', { type: 'button', class: 'ghost', 'data-run': r.run_id, onclick: () => openRun(r.run_id) }, `${r.admdvs} ${r.period} · ${en('run', r.status)} · ${r.run_id}`))));
+  }
+  async function startRun(form) {
+    try {
+      const body = { admdvs: form.admdvs.value.trim(), period: form.period.value.trim() };
+      if (form.as_of.value.trim()) body.as_of = form.as_of.value.trim();
+      const res = await api('/v1/reconciliations', { method: 'POST', json: body });
+      flash('');
+      rememberRun({ ...body, ...res.body });
+      await openRun(res.body.run_id);
+    } catch (e) { problem(e); }
+  }
+  async function openRun(id) {
+    clearTimeout(state.poll);
+    try {
+      const { body } = await api(`/v1/reconciliations/${encodeURIComponent(id)}`);
+      state.run = body;
+      $('#run-id').value = body.run_id;
+      rememberRun(body);
+      flash('');
+      renderRun();
+      // Poll until the worker finishes: the report only exists once the run has completed.
+      if (body.status === 'queued' || body.status === 'running') state.poll = setTimeout(() => openRun(id), 1000);
+    } catch (e) { problem(e); }
+  }
+  function flatten(obj, prefix = '', out = []) {
+    for (const [k, v] of Object.entries(obj || {})) {
+      if (v && typeof v === 'object' && !Array.isArray(v)) flatten(v, `${prefix}${k}.`, out);
+      else out.push([`${prefix}${k}`, Array.isArray(v) ? JSON.stringify(v) : String(v)]);
+    }
+    return out;
+  }
+  function renderRun() {
+    const box = $('#run-view');
+    const r = state.run;
+    if (state.chart) { state.chart.destroy(); state.chart = null; }
+    if (!r) { box.replaceChildren(); return; }
+    const done = r.status === 'completed';
+    const canvas = h('canvas', { id: 'run-chart' });
+    box.replaceChildren(
+      h('h3', {}, `${r.admdvs} · ${r.period} `, h('span', { id: 'run-status' }, badge('run', r.status))),
+      kv(r, ['run_id', 'as_of', 'trigger', 'created_at', 'finished_at']),
+      r.status === 'failed' ? h('p', { class: 'error', text: `${t('run_failed')}: ${r.error || ''}` }) : null,
+      !done && r.status !== 'failed' ? h('p', { class: 'muted', text: t('run_waiting') }) : null,
+      done ? h('div', { class: 'toolbar' },
+        h('button', { type: 'button', id: 'export-csv', onclick: () => download(r, 'csv') }, t('export_csv')),
+        h('button', { type: 'button', id: 'export-xlsx', onclick: () => download(r, 'xlsx') }, t('export_xlsx'))) : null,
+      done && r.institutions.length ? h('div', {}, h('h4', { text: t('chart') }), h('div', { class: 'chart-box' }, canvas)) : null,
+      done && r.summary ? h('div', { class: 'section' }, h('h4', { text: t('summary') }), h('dl', { class: 'kv', id: 'run-summary' }, flatten(r.summary).flatMap(([k, v]) => [h('dt', { text: k }), h('dd', { text: v })]))) : null,
+      done ? h('div', { class: 'section' }, h('h4', { text: t('institutions') }), table([
+        { key: 'fixmedins_code' }, { key: 'declared_cnt', num: true }, { key: 'declared_hifob', num: true }, { key: 'recorded_cnt', num: true },
+        { key: 'recorded_hifob', num: true }, { key: 'paid', num: true }, { key: 'rejected', num: true }, { key: 'recovered', num: true }, { key: 'outstanding', num: true },
+        { key: 'balanced', render: (x) => h('span', { class: x.balanced ? 'yes' : 'no', text: x.balanced ? t('yes') : t('no') }) },
+      ], r.institutions)) : null,
+      done && r.insurers.length ? h('div', { class: 'section' }, h('h4', { text: t('insurers') }), table([
+        { key: 'insurer_code' }, { key: 'planned', num: true }, { key: 'paid', num: true }, { key: 'disbursed', num: true },
+      ], r.insurers)) : null,
+    );
+    if (done && r.institutions.length && window.Chart) drawChart(canvas, r.institutions);
+  }
+  function drawChart(canvas, rows) {
+    const n = (s) => Number(s || 0);
+    const ds = (key, color) => ({ label: t(key), data: rows.map((x) => n(x[key])), backgroundColor: color });
+    state.chart = new window.Chart(canvas, {
+      type: 'bar',
+      data: { labels: rows.map((x) => x.fixmedins_code), datasets: [ds('recorded_hifob', '#1f6feb'), ds('paid', '#15803d'), ds('rejected', '#b7791f'), ds('outstanding', '#b91c1c')] },
+      // No animation: the chart is complete the moment it is drawn (and in a screenshot).
+      options: { animation: false, responsive: true, maintainAspectRatio: false, scales: { y: { beginAtZero: true } }, plugins: { legend: { position: 'bottom' } } },
+    });
+  }
+  async function download(run, format) {
+    try {
+      const res = await fetch(`/v1/reconciliations/${encodeURIComponent(run.run_id)}/export?format=${format}`, { headers: { Authorization: `Bearer ${state.token}` } });
+      if (!res.ok) throw new ApiError(res.status, await res.json().catch(() => null));
+      const cd = res.headers.get('content-disposition') || '';
+      const m = /filename\*=UTF-8''([^;]+)/i.exec(cd) || /filename="([^"]+)"/i.exec(cd);
+      const name = m ? decodeURIComponent(m[1]) : `reconciliation-${run.run_id}.${format}`;
+      const url = URL.createObjectURL(await res.blob());
+      const a = h('a', { href: url, download: name });
+      document.body.append(a);
+      a.click();
+      a.remove();
+      setTimeout(() => URL.revokeObjectURL(url), 60000);
+      flash(`${t('downloaded')}: ${name}`, 'info');
+    } catch (e) { problem(e); }
+  }
+
+  // ---------------------------------------------------------------- messages
+  async function searchMessages(more) {
+    try {
+      state.msg.loaded = true;
+      if (!more) state.msg.query = qs($('#msg-filters')).toString();
+      const p = new URLSearchParams(state.msg.query);
+      p.set('limit', '50');
+      if (more && state.msg.next) p.set('cursor', state.msg.next);
+      const { body } = await api(`/v1/messages?${p}`);
+      state.msg.items = more ? state.msg.items.concat(body.items) : body.items;
+      state.msg.next = body.next_cursor;
+      flash('');
+      renderMessages();
+    } catch (e) { problem(e); }
+  }
+  function renderMessages() {
+    const m = state.msg;
+    fillTable('msg-table', [
+      { key: 'received_at', render: (r) => r.received_at.replace('T', ' ').slice(0, 19) },
+      { key: 'kind', render: (r) => en('kind', r.kind) }, { key: 'client_id' },
+      { key: 'status', render: (r) => badge('msg', r.status) },
+      { key: 'record_count', num: true }, { key: 'error_count', num: true }, { key: 'message_id' },
+    ], m.items, { idOf: (r) => r.message_id, onRow: (r) => openMessage(r.message_id) });
+    $('#msg-empty').hidden = m.items.length > 0 || !m.loaded;
+    $('#msg-more').hidden = !m.next;
+  }
+  async function openMessage(id) {
+    try { state.msg.detail = (await api(`/v1/messages/${encodeURIComponent(id)}`)).body; renderMessage(); } catch (e) { problem(e); }
+  }
+  function renderMessage() {
+    const box = $('#msg-detail');
+    const m = state.msg.detail;
+    box.hidden = !m;
+    if (!m) return;
+    box.replaceChildren(
+      h('h3', {}, en('kind', m.kind), ' ', badge('msg', m.status)),
+      kv(m, ['message_id', 'received_at', 'processed_at', 'record_count']),
+      m.errors ? h('div', {}, h('h4', { text: t('errors') }), h('pre', { text: JSON.stringify(m.errors, null, 2) })) : null,
+    );
+  }
+
+  // ---------------------------------------------------------------- wiring
+  function init() {
+    $('#lang-toggle').addEventListener('click', () => { state.lang = state.lang === 'zh' ? 'en' : 'zh'; localStorage.setItem('console.lang', state.lang); applyLanguage(); });
+    $('#logout').addEventListener('click', logout);
+    $('#login-form').addEventListener('submit', async (ev) => {
+      ev.preventDefault();
+      $('#login-error').hidden = true;
+      try { await login($('#token').value.trim()); $('#token').value = ''; showApp(); } catch (e) { $('#login-error').textContent = e.message; $('#login-error').hidden = false; }
+    });
+    for (const b of document.querySelectorAll('.tabs button')) b.addEventListener('click', () => selectTab(b.dataset.tab));
+    $('#disc-filters').addEventListener('submit', (ev) => { ev.preventDefault(); state.disc.detail = null; state.disc.selected = null; renderCase(); void searchDiscrepancies(false); });
+    $('#disc-filters').addEventListener('reset', () => setTimeout(() => searchDiscrepancies(false)));
+    $('#disc-more').addEventListener('click', () => searchDiscrepancies(true));
+    $('#setl-form').addEventListener('submit', (ev) => { ev.preventDefault(); void loadSettlement($('#setl-id').value.trim()); });
+    $('#run-form').addEventListener('submit', (ev) => { ev.preventDefault(); void startRun(ev.target); });
+    $('#run-open-form').addEventListener('submit', (ev) => { ev.preventDefault(); void openRun($('#run-id').value.trim()); });
+    $('#msg-filters').addEventListener('submit', (ev) => { ev.preventDefault(); state.msg.detail = null; renderMessage(); void searchMessages(false); });
+    $('#msg-more').addEventListener('click', () => searchMessages(true));
+    applyLanguage();
+    showApp();
+  }
+  init();
+})();

@@ -1,0 +1,87 @@
+/**
+ * The operator CLI: `npx gateway <command>` (bin/gateway.js) or `npm run gateway -- <command>`.
+ * `main` takes its arguments, output and environment as parameters so tests run it in-process.
+ * Exit codes: 0 done, 1 done with rejected rows / a broken audit trail / a failed run, 2 could not run.
+ */
+import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
+import { loadConfig } from '../config/config';
+import { runImport, ImportAborted } from './import-command';
+import { addClient } from './clients-command';
+import { stdio, type Io } from './output';
+
+// The commands that build a gateway load it only when run: `import` and `clients` stay light.
+const ops = () => import('./ops-commands');
+
+const ROLES = ['insurer', 'institution', 'agency', 'ops'];
+
+function oneOf(values: string[]) {
+  return (v: string) => {
+    if (!values.includes(v)) throw new InvalidArgumentError(`must be one of ${values.join(', ')}`);
+    return v;
+  };
+}
+
+export async function main(argv: string[], io: Io = stdio, env: NodeJS.ProcessEnv = process.env): Promise<number> {
+  let code = 0;
+  const program = new Command('gateway')
+    .description('HIFOB exchange gateway — operator commands')
+    .exitOverride()
+    .configureOutput({ writeOut: (s) => io.out(s), writeErr: (s) => io.err(s) });
+
+  program.command('import')
+    .description('send an agency settlement file (NDJSON, CSV or XLSX; GBK or UTF-8) to the gateway')
+    .argument('<file>', 'the file; CSV/XLSX columns are the platform\'s field names, setldetail a JSON column')
+    .addOption(new Option('--format <format>', 'file format (default: from the extension)').choices(['ndjson', 'csv', 'xlsx']))
+    .addOption(new Option('--encoding <encoding>', 'text encoding (default: detected)').choices(['utf-8', 'gbk']))
+    .addOption(new Option('--url <url>', 'gateway base URL').env('GATEWAY_URL').default('http://127.0.0.1:8080'))
+    .addOption(new Option('--client-id <id>', 'the agency client id').env('GATEWAY_CLIENT_ID').makeOptionMandatory())
+    .addOption(new Option('--secret <whsec>', 'the client\'s signing secret (prefer the environment variable)').env('GATEWAY_CLIENT_SECRET').makeOptionMandatory())
+    .option('--errors <file>', 'where per-line errors go (NDJSON; default <file>.errors.ndjson when there are any)')
+    .option('--chunk <n>', 'records a request', (v) => { const n = Number(v); if (!Number.isInteger(n) || n < 1 || n > 100_000) throw new InvalidArgumentError('1–100000'); return n; }, 5000)
+    .action(async (file: string, o: { format?: string; encoding?: 'utf-8' | 'gbk'; url: string; clientId: string; secret: string; errors?: string; chunk: number }) => {
+      const s = await runImport({ file, format: o.format, encoding: o.encoding, url: o.url, clientId: o.clientId, secret: o.secret, errorsFile: o.errors, chunkSize: o.chunk, progress: io.interactive }, io);
+      code = s.rejected > 0 ? 1 : 0;
+    });
+
+  const clients = program.command('clients').description('manage the clients file (spec §2)');
+  clients.command('add')
+    .description('add a client (or a new secret and token for one) and print its secret and token once')
+    .requiredOption('--id <id>', 'client_id')
+    .requiredOption('--role <role>', ROLES.join(' | '), oneOf(ROLES))
+    .option('--scope <list>', 'comma-separated insurer codes, fixmedins codes or admdvs prefixes', '')
+    .option('--file <file>', 'clients file (default: GATEWAY_CLIENTS_FILE or clients.json)')
+    .action((o: { id: string; role: string; scope: string; file?: string }) => {
+      const file = o.file ?? env.GATEWAY_CLIENTS_FILE ?? 'clients.json';
+      addClient({ id: o.id, role: o.role, scope: o.scope.split(',').map((s) => s.trim()).filter(Boolean), file }, io);
+    });
+
+  program.command('verify-audit')
+    .description('check the hash chain of the audit trail in the configured database')
+    .action(async () => { code = await (await ops()).verifyAuditCommand(loadConfig(env), io); });
+
+  program.command('reconcile')
+    .description('run a reconciliation for a region and period now, and print the report')
+    .requiredOption('--admdvs <prefix>', 'admdvs prefix, 2–6 digits')
+    .requiredOption('--period <yyyy-MM>', 'the period')
+    .option('--as-of <iso>', 'judge deadlines as of this time (default now)')
+    .action(async (o: { admdvs: string; period: string; asOf?: string }) => { code = await (await ops()).reconcileCommand(loadConfig(env), o, io); });
+
+  program.command('explain')
+    .description('explain how the region\'s benefit rules give a settlement\'s large-expense amount')
+    .argument('<setl_id>')
+    .addOption(new Option('--lang <lang>').choices(['zh-CN', 'en']).default('zh-CN'))
+    .action(async (setlId: string, o: { lang: 'zh-CN' | 'en' }) => { code = await (await ops()).explainCommand(loadConfig(env), setlId, o.lang, io); });
+
+  try {
+    await program.parseAsync(argv, { from: 'user' });
+    return code;
+  } catch (e) {
+    if (e instanceof CommanderError) return e.exitCode === 0 ? 0 : 2;
+    io.err(`${e instanceof ImportAborted ? 'import stopped: ' : 'error: '}${(e as Error).message}\n`);
+    return 2;
+  }
+}
+
+if (require.main === module) {
+  main(process.argv.slice(2)).then((c) => { process.exitCode = c; }, (e) => { process.stderr.write(`${(e as Error).stack}\n`); process.exitCode = 2; });
+}

@@ -1,0 +1,163 @@
+/**
+ * GET /v1/messages — search the message log (the console's "Messages" tab; also useful to any client
+ * that lost a message_id).
+ *
+ * Query: `kind` (agency_settlements | agency_disbursement | settlement_batch | insurer_payment |
+ * spending_plan | recovery), `status` (accepted | processing | processed | failed), `client_id`,
+ * `from` / `to` (received_at ≥ from and < to; ISO 8601 with an offset or `yyyy-MM-dd HH:mm:ss` CST),
+ * `limit` (1–1000, default 100), `cursor` (next_cursor of the previous page).
+ * Answer: `{items: [{message_id, kind, client_id, status, received_at, processed_at?, record_count,
+ * error_count}], next_cursor}`, newest first. Errors themselves are read one message at a time with
+ * GET /v1/messages/{id}: a rejected feed can carry thousands of them.
+ *
+ * Scope: ops sees every client's messages; any other client only its own (a `client_id` naming
+ * someone else gives an empty page, as filters outside a scope do for discrepancies).
+ */
+import { Router, type Request } from 'express';
+import type { Db } from '../db/db';
+import type { Client, ClientRegistry } from '../http/clients';
+import { requireBearer } from '../http/auth';
+import { badRequest } from '../http/problem';
+import type { FieldError } from '../schemas/validator';
+import { parseWireTime, toCstIso } from '../time';
+import type { Endpoint } from '../openapi/endpoints';
+
+const KINDS = ['agency_settlements', 'agency_disbursement', 'settlement_batch', 'insurer_payment', 'spending_plan', 'recovery'];
+const STATUSES = ['accepted', 'processing', 'processed', 'failed'];
+const CLIENT_ID = /^[A-Za-z0-9_.:-]{1,64}$/;
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+export interface MessageSearch {
+  kind?: string; status?: string; client_id?: string; from?: Date; to?: Date; limit: number;
+  /** Keyset position: the received_at (µs text, UTC) and message_id of the last row of the previous page. */
+  after?: { at: string; id: string };
+}
+
+interface Row {
+  message_id: string; kind: string; client_id: string; status: string; received_at: Date; processed_at: Date | null;
+  record_count: number; error_count: number; at_key: string;
+}
+
+function one(req: Request, name: string): string | undefined {
+  const v = req.query[name];
+  return typeof v === 'string' && v !== '' ? v : undefined;
+}
+
+export function parseMessageSearch(req: Request): MessageSearch {
+  const errors: FieldError[] = [];
+  const s: MessageSearch = { limit: 100 };
+  for (const name of ['kind', 'status', 'client_id', 'from', 'to', 'limit', 'cursor']) {
+    if (Array.isArray(req.query[name])) errors.push({ path: `?${name}`, code: 'type', message: 'give the parameter once' });
+  }
+  const kind = one(req, 'kind'), status = one(req, 'status'), clientId = one(req, 'client_id');
+  if (kind !== undefined) (KINDS.includes(kind) ? (s.kind = kind) : errors.push({ path: '?kind', code: 'enum', message: `must be one of ${KINDS.join(', ')}` }));
+  if (status !== undefined) (STATUSES.includes(status) ? (s.status = status) : errors.push({ path: '?status', code: 'enum', message: `must be one of ${STATUSES.join(', ')}` }));
+  if (clientId !== undefined) (CLIENT_ID.test(clientId) ? (s.client_id = clientId) : errors.push({ path: '?client_id', code: 'pattern', message: `must match ${CLIENT_ID.source}` }));
+  for (const k of ['from', 'to'] as const) {
+    const v = one(req, k);
+    if (v === undefined) continue;
+    const t = parseWireTime(v);
+    if (t) s[k] = t;
+    else errors.push({ path: `?${k}`, code: 'format', message: 'must be ISO 8601 with an offset or yyyy-MM-dd HH:mm:ss (China Standard Time)' });
+  }
+  const rawLimit = one(req, 'limit');
+  if (rawLimit !== undefined) {
+    const n = Number(rawLimit);
+    if (Number.isInteger(n) && n >= 1 && n <= 1000) s.limit = n;
+    else errors.push({ path: '?limit', code: 'range', message: 'must be a whole number from 1 to 1000' });
+  }
+  const cursor = one(req, 'cursor');
+  if (cursor !== undefined) {
+    const [at, id] = Buffer.from(cursor, 'base64url').toString().split('|');
+    if (at && id && UUID.test(id) && /^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}(\.\d{1,6})?$/.test(at)) s.after = { at, id };
+    else errors.push({ path: '?cursor', code: 'cursor', message: 'not a cursor this API returned' });
+  }
+  if (errors.length) throw badRequest({ en: 'invalid query parameters', zh: '查询参数无效' }, errors);
+  return s;
+}
+
+export async function searchMessages(db: Db, s: MessageSearch, caller: Client): Promise<{ items: Record<string, unknown>[]; next_cursor: string | null }> {
+  const params: unknown[] = [];
+  const where: string[] = [];
+  const add = (sql: (p: string) => string, v: unknown) => { params.push(v); where.push(sql(`$${params.length}`)); };
+  if (caller.role !== 'ops') add((p) => `client_id = ${p}`, caller.client_id);
+  if (s.client_id) add((p) => `client_id = ${p}`, s.client_id);
+  if (s.kind) add((p) => `kind = ${p}`, s.kind);
+  if (s.status) add((p) => `status = ${p}`, s.status);
+  if (s.from) add((p) => `received_at >= ${p}`, s.from);
+  if (s.to) add((p) => `received_at < ${p}`, s.to);
+  if (s.after) {
+    params.push(s.after.at, s.after.id);
+    where.push(`(received_at, message_id) < (($${params.length - 1}::timestamp AT TIME ZONE 'UTC'), $${params.length}::uuid)`);
+  }
+  params.push(s.limit + 1);
+  // The cursor keeps received_at to the microsecond (as text in UTC), so paging never skips or repeats a row.
+  const { rows } = await db.query<Row>(
+    `SELECT message_id, kind, client_id, status, received_at, processed_at, record_count,
+            CASE WHEN jsonb_typeof(errors) = 'array' THEN jsonb_array_length(errors) WHEN errors IS NULL THEN 0 ELSE 1 END AS error_count,
+            to_char(received_at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS.US') AS at_key
+       FROM messages ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
+      ORDER BY received_at DESC, message_id DESC LIMIT $${params.length}`,
+    params,
+  );
+  const more = rows.length > s.limit;
+  const page = more ? rows.slice(0, s.limit) : rows;
+  const last = page[page.length - 1];
+  return {
+    items: page.map((m) => ({
+      message_id: m.message_id, kind: m.kind, client_id: m.client_id, status: m.status, received_at: toCstIso(m.received_at),
+      ...(m.processed_at ? { processed_at: toCstIso(m.processed_at) } : {}), record_count: Number(m.record_count), error_count: Number(m.error_count),
+    })),
+    next_cursor: more && last ? Buffer.from(`${last.at_key}|${last.message_id}`).toString('base64url') : null,
+  };
+}
+
+export function messageSearchRouter(deps: { db: Db; clients: ClientRegistry }): Router {
+  const r = Router();
+  r.get('/v1/messages', requireBearer(deps.clients), async (req, res) => {
+    res.json(await searchMessages(deps.db, parseMessageSearch(req), res.locals.client as Client));
+  });
+  return r;
+}
+
+/**
+ * This endpoint's row for the OpenAPI endpoint table (src/openapi/endpoints.ts), kept next to the
+ * route so the two change together; the table includes it by name.
+ */
+export const MESSAGE_SEARCH_ENDPOINT: Endpoint = {
+  method: 'get', path: '/v1/messages', tag: 'Reads', auth: 'bearer', roles: 'any',
+  summary: { en: 'Search the message log', zh: '查询消息日志' },
+  description: 'Newest first. Ops sees every client\'s messages; any other client only its own. Errors of a message are read with GET /v1/messages/{id}.',
+  query: [
+    { name: 'kind', schema: { type: 'string', enum: KINDS }, description: 'Message kind.' },
+    { name: 'status', schema: { type: 'string', enum: STATUSES }, description: 'Processing status.' },
+    { name: 'client_id', schema: { type: 'string', pattern: CLIENT_ID.source }, description: 'Sending client (ops only; others see only their own).' },
+    { name: 'from', schema: { type: 'string' }, description: 'received_at ≥ from (ISO 8601 with offset, or yyyy-MM-dd HH:mm:ss CST).' },
+    { name: 'to', schema: { type: 'string' }, description: 'received_at < to.' },
+    { name: 'limit', schema: { type: 'integer', minimum: 1, maximum: 1000, default: 100 }, description: 'Page size.' },
+    { name: 'cursor', schema: { type: 'string' }, description: 'next_cursor of the previous page.' },
+  ],
+  responses: {
+    200: {
+      description: 'A page of message log entries.',
+      schema: {
+        type: 'object', required: ['items', 'next_cursor'],
+        properties: {
+          items: {
+            type: 'array',
+            items: {
+              type: 'object', required: ['message_id', 'kind', 'client_id', 'status', 'received_at', 'record_count', 'error_count'],
+              properties: {
+                message_id: { type: 'string', format: 'uuid' }, kind: { type: 'string', enum: KINDS }, client_id: { type: 'string' },
+                status: { type: 'string', enum: STATUSES }, received_at: { type: 'string' }, processed_at: { type: 'string' },
+                record_count: { type: 'integer' }, error_count: { type: 'integer' },
+              },
+            },
+          },
+          next_cursor: { type: ['string', 'null'] },
+        },
+      },
+    },
+  },
+  errors: [400, 401, 429],
+};

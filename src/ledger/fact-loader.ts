@@ -1,0 +1,158 @@
+/**
+ * SQL loaders of the ledger's facts for the matching core: everything known about MANY setl_ids at
+ * once, one query per table (`= ANY($1)`), mapped to the pure fact types of src/matching/facts.ts.
+ * No personal data beyond psn_no is selected (names and certno never reach matching).
+ */
+import type { Sql } from '../db/db';
+import type { BatchItemFact, PaymentLineFact, RecoveryFact, SettlementFact, SettlementInput } from '../matching/facts';
+import { Money } from '../money';
+
+/** SQL condition: batch `b` is current (no other batch names it in replaces_batch_id). */
+export const CURRENT_BATCH = `NOT EXISTS (SELECT 1 FROM batches rb WHERE rb.replaces_batch_id = b.batch_id)`;
+
+const SETTLEMENT_COLS = `setl_id, status, message_id, received_at, mdtrt_id, psn_no, insurer_code, fixmedins_code, insuplc_admdvs,
+  setl_mode, setl_time, period, medfee_sumamt, hifp_pay, hifob_pay, hifmi_pay, cvlserv_pay, maf_pay, oth_pay`;
+
+interface SettlementRow {
+  setl_id: string; status: 'valid' | 'reversed'; message_id: string; received_at: Date; mdtrt_id: string; psn_no: string;
+  insurer_code: string; fixmedins_code: string; insuplc_admdvs: string; setl_mode: 'direct' | 'manual'; setl_time: Date; period: string;
+  medfee_sumamt: string; hifp_pay: string; hifob_pay: string; hifmi_pay: string | null; cvlserv_pay: string | null; maf_pay: string | null; oth_pay: string | null;
+}
+
+function toSettlement(r: SettlementRow): SettlementFact {
+  const s: SettlementFact = {
+    setl_id: r.setl_id, mdtrt_id: r.mdtrt_id, psn_no: r.psn_no, insurer_code: r.insurer_code, fixmedins_code: r.fixmedins_code,
+    insuplc_admdvs: r.insuplc_admdvs, setl_mode: r.setl_mode, status: r.status, setl_time: r.setl_time, period: r.period,
+    medfee_sumamt: Money.of(r.medfee_sumamt), hifp_pay: Money.of(r.hifp_pay), hifob_pay: Money.of(r.hifob_pay),
+    message_id: r.message_id, received_at: r.received_at,
+  };
+  for (const k of ['hifmi_pay', 'cvlserv_pay', 'maf_pay', 'oth_pay'] as const) {
+    const v = r[k];
+    if (v !== null) s[k] = Money.of(v);
+  }
+  return s;
+}
+
+/** The latest state of each settlement: a reversal is final whatever order the two rows arrived in. */
+function latestBySetlId(rows: SettlementRow[]): Map<string, SettlementFact> {
+  const out = new Map<string, SettlementFact>();
+  for (const r of rows) {
+    const prev = out.get(r.setl_id);
+    if (!prev || (prev.status === 'valid' && r.status === 'reversed')) out.set(r.setl_id, toSettlement(r));
+  }
+  return out;
+}
+
+export async function loadSettlements(q: Sql, setlIds: readonly string[]): Promise<Map<string, SettlementFact>> {
+  if (!setlIds.length) return new Map();
+  const { rows } = await q.query<SettlementRow>(`SELECT ${SETTLEMENT_COLS} FROM settlement_records WHERE setl_id = ANY($1::text[])`, [setlIds]);
+  return latestBySetlId(rows);
+}
+
+interface LineRow {
+  message_id: string; insurer_code: string; payment_id: string; line_no: number; payee_type: 'institution' | 'person'; payee_id: string;
+  pay_time: Date; setl_id: string; paid_amount: string; rejected_amount: string; reject_reason_code: string | null; received_at: Date;
+}
+
+export async function loadLines(q: Sql, setlIds: readonly string[]): Promise<PaymentLineFact[]> {
+  if (!setlIds.length) return [];
+  const { rows } = await q.query<LineRow>(
+    `SELECT p.message_id, p.insurer_code, p.payment_id, l.line_no, p.payee_type, p.payee_id, p.pay_time, l.setl_id,
+            l.paid_amount, l.rejected_amount, l.reject_reason_code, p.received_at
+       FROM payment_lines l JOIN payments p USING (insurer_code, payment_id)
+      WHERE l.setl_id = ANY($1::text[])`,
+    [setlIds],
+  );
+  return rows.map((r) => {
+    const f: PaymentLineFact = {
+      message_id: r.message_id, insurer_code: r.insurer_code, payment_id: r.payment_id,
+      // stored 0-based (the index in `lines`); facts and subject keys are 1-based positions
+      line_no: Number(r.line_no) + 1,
+      payee_type: r.payee_type, payee_id: r.payee_id, pay_time: r.pay_time, setl_id: r.setl_id,
+      paid_amount: Money.of(r.paid_amount), rejected_amount: Money.of(r.rejected_amount), received_at: r.received_at,
+    };
+    if (r.reject_reason_code !== null) f.reject_reason_code = r.reject_reason_code;
+    return f;
+  });
+}
+
+export async function loadRecoveries(q: Sql, setlIds: readonly string[]): Promise<RecoveryFact[]> {
+  if (!setlIds.length) return [];
+  const { rows } = await q.query<{ message_id: string; insurer_code: string; recovery_id: string; setl_id: string; amount: string; recovered_at: Date; received_at: Date }>(
+    `SELECT message_id, insurer_code, recovery_id, setl_id, amount, recovered_at, received_at FROM recoveries WHERE setl_id = ANY($1::text[])`,
+    [setlIds],
+  );
+  return rows.map((r) => ({ ...r, amount: Money.of(r.amount) }));
+}
+
+/** Items of current batches naming these setl_ids (a replaced batch's items no longer count). */
+export async function loadDeclaredItems(q: Sql, setlIds: readonly string[]): Promise<BatchItemFact[]> {
+  if (!setlIds.length) return [];
+  const { rows } = await q.query<{
+    message_id: string; batch_id: string; fixmedins_code: string; insurer_code: string; period: string; setl_id: string; mdtrt_id: string;
+    psn_no: string; setl_time: Date; medfee_sumamt: string; hifob_pay: string; received_at: Date;
+  }>(
+    `SELECT b.message_id, b.batch_id, b.fixmedins_code, b.insurer_code, b.period, i.setl_id, i.mdtrt_id, i.psn_no, i.setl_time,
+            i.medfee_sumamt, i.hifob_pay, b.received_at
+       FROM batch_items i JOIN batches b USING (batch_id)
+      WHERE i.setl_id = ANY($1::text[]) AND ${CURRENT_BATCH}`,
+    [setlIds],
+  );
+  return rows.map((r) => ({ ...r, medfee_sumamt: Money.of(r.medfee_sumamt), hifob_pay: Money.of(r.hifob_pay) }));
+}
+
+export interface BatchRef { batch_id: string; message_id: string; received_at: Date }
+
+/** Key of an institution-period: (fixmedins_code, insurer_code, period). */
+export const declKey = (fixmedins: string, insurer: string, period: string): string => `${fixmedins}\u0000${insurer}\u0000${period}`;
+
+/**
+ * The current batch of each (fixmedins, insurer, period), if any. When several are current (two
+ * batches, neither replacing the other) the smallest batch_id is named, so the choice never depends
+ * on arrival order.
+ */
+export async function loadCurrentBatches(q: Sql, keys: readonly { fixmedins_code: string; insurer_code: string; period: string }[]): Promise<Map<string, BatchRef>> {
+  if (!keys.length) return new Map();
+  const { rows } = await q.query<BatchRef & { fixmedins_code: string; insurer_code: string; period: string }>(
+    `SELECT DISTINCT ON (b.fixmedins_code, b.insurer_code, b.period) b.fixmedins_code, b.insurer_code, b.period, b.batch_id, b.message_id, b.received_at
+       FROM batches b JOIN unnest($1::text[], $2::text[], $3::text[]) AS k(f, i, p) ON b.fixmedins_code = k.f AND b.insurer_code = k.i AND b.period = k.p
+      WHERE ${CURRENT_BATCH}
+      ORDER BY b.fixmedins_code, b.insurer_code, b.period, b.batch_id`,
+    [keys.map((k) => k.fixmedins_code), keys.map((k) => k.insurer_code), keys.map((k) => k.period)],
+  );
+  return new Map(rows.map((r) => [declKey(r.fixmedins_code, r.insurer_code, r.period), { batch_id: r.batch_id, message_id: r.message_id, received_at: r.received_at }]));
+}
+
+/** Every settlement sharing an mdtrt_id with the given ones (latest state each), grouped by mdtrt_id. */
+export async function loadByMdtrt(q: Sql, mdtrtIds: readonly string[]): Promise<Map<string, SettlementFact[]>> {
+  const out = new Map<string, SettlementFact[]>();
+  if (!mdtrtIds.length) return out;
+  const { rows } = await q.query<SettlementRow>(`SELECT ${SETTLEMENT_COLS} FROM settlement_records WHERE mdtrt_id = ANY($1::text[])`, [mdtrtIds]);
+  for (const s of latestBySetlId(rows).values()) out.set(s.mdtrt_id, [...(out.get(s.mdtrt_id) ?? []), s]);
+  return out;
+}
+
+/** Everything known about each setl_id: the input of evaluateSettlement, one per id asked for. */
+export async function loadSettlementInputs(q: Sql, setlIds: readonly string[]): Promise<Map<string, SettlementInput>> {
+  const ids = [...new Set(setlIds)];
+  const [settlements, lines, recoveries, items] = [
+    await loadSettlements(q, ids), await loadLines(q, ids), await loadRecoveries(q, ids), await loadDeclaredItems(q, ids),
+  ];
+  const known = [...settlements.values()];
+  const batches = await loadCurrentBatches(q, known);
+  const siblings = await loadByMdtrt(q, [...new Set(known.map((s) => s.mdtrt_id))]);
+
+  const out = new Map<string, SettlementInput>();
+  for (const id of ids) out.set(id, { setl_id: id, lines: [], recoveries: [], declaredItems: [], sameMdtrt: [] });
+  for (const l of lines) out.get(l.setl_id)?.lines.push(l);
+  for (const r of recoveries) out.get(r.setl_id)?.recoveries.push(r);
+  for (const i of items) out.get(i.setl_id)?.declaredItems.push(i);
+  for (const s of known) {
+    const input = out.get(s.setl_id)!;
+    input.settlement = s;
+    input.sameMdtrt = (siblings.get(s.mdtrt_id) ?? []).filter((o) => o.setl_id !== s.setl_id);
+    const batch = batches.get(declKey(s.fixmedins_code, s.insurer_code, s.period));
+    if (batch) input.declarationReceived = batch;
+  }
+  return out;
+}

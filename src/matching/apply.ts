@@ -1,0 +1,122 @@
+/**
+ * The I/O shell around evaluateSettlement: re-derive the loop state and the open discrepancies of
+ * settlements from the ledger of facts. Idempotent by construction (it recomputes from the facts, never
+ * increments), so messages may arrive in any order, twice, or be processed by several workers at once.
+ *
+ * Concurrency: each chunk runs in one transaction that first takes a transaction-scoped advisory lock
+ * per setl_id, in lock-key order (so two chunks never wait on each other in a cycle), and only then
+ * reads the facts. Whoever evaluates last therefore sees every fact committed before it took the lock,
+ * and an evaluation is never interleaved with another one of the same settlement.
+ */
+import type { Db, Sql } from '../db/db';
+import type { RegionPolicies } from '../benefits';
+import type { WorkCalendar } from '../deadlines/calendar';
+import type { Logger } from '../logging/logger';
+import { syncGroup } from '../discrepancies/discrepancy-store';
+import { loadSettlementInputs } from '../ledger/fact-loader';
+import { evaluateSettlement, type SettlementEvaluation } from './evaluate-settlement';
+import type { SettlementInput } from './facts';
+import { cmpStr, fallbackAdmdvs } from './finding';
+
+export interface MatchingDeps {
+  regions: Pick<RegionPolicies, 'loopParamsFor'>;
+  calendar: WorkCalendar;
+  log?: Logger;
+}
+
+export interface NextCheck { setl_id: string; at: Date }
+export interface ReevaluateResult { evaluated: number; nextChecks: NextCheck[] }
+
+/** Settlements per transaction: large enough for set-based loads, small enough to keep locks short. */
+export const CHUNK = 200;
+
+/** The evaluation group of a settlement id in the discrepancy ledger. */
+export const settlementGroup = (setlId: string): string => `setl:${setlId}`;
+
+/** Take the advisory locks of `names`, in lock-key order, inside the current transaction. */
+export async function lockAll(q: Sql, names: readonly string[]): Promise<void> {
+  if (!names.length) return;
+  await q.query(
+    `SELECT pg_advisory_xact_lock(k) FROM (SELECT DISTINCT hashtextextended(n, 0) AS k FROM unnest($1::text[]) AS n ORDER BY 1) AS keys`,
+    [names],
+  );
+}
+
+export async function reevaluate(db: Db, setlIds: Iterable<string>, asOf: Date, deps: MatchingDeps): Promise<ReevaluateResult> {
+  const ids = [...new Set(setlIds)].sort(cmpStr);
+  const nextChecks: NextCheck[] = [];
+  for (let i = 0; i < ids.length; i += CHUNK) {
+    const chunk = ids.slice(i, i + CHUNK);
+    nextChecks.push(...(await db.tx((q) => reevaluateChunk(q, chunk, asOf, deps))));
+  }
+  return { evaluated: ids.length, nextChecks };
+}
+
+async function reevaluateChunk(q: Sql, ids: string[], asOf: Date, deps: MatchingDeps): Promise<NextCheck[]> {
+  await lockAll(q, ids.map(settlementGroup));
+  const inputs = await loadSettlementInputs(q, ids);
+  const results = new Map<string, SettlementEvaluation>();
+  for (const id of ids) results.set(id, evaluate(inputs.get(id)!, asOf, deps));
+
+  await upsertLoops(q, ids, inputs, results, asOf);
+
+  const groups = ids.map(settlementGroup);
+  // Row locks of the open cases now, before syncGroup takes the audit chain's lock: an operator's
+  // acknowledge/resolve locks a case and then the chain, so taking them in the other order could deadlock.
+  const open = await q.query<{ group_key: string }>(
+    `SELECT group_key FROM discrepancies WHERE group_key = ANY($1::text[]) AND status <> 'resolved' FOR UPDATE`, [groups],
+  );
+  const withOpen = new Set(open.rows.map((r) => r.group_key));
+  for (const id of ids) {
+    const { findings } = results.get(id)!;
+    // Nothing found and nothing open: the case store has nothing to do, so skip its round trips.
+    if (!findings.length && !withOpen.has(settlementGroup(id))) continue;
+    await syncGroup(q, settlementGroup(id), findings.map((f) => ({ ...f, evidence: { ...f.evidence } })), asOf);
+  }
+  return ids.flatMap((id) => {
+    const at = results.get(id)!.nextCheckAt;
+    return at ? [{ setl_id: id, at }] : [];
+  });
+}
+
+/** The region parameters of an id: its settlement's pooling region, or the institution a reference names. */
+export function evaluate(input: SettlementInput, asOf: Date, deps: MatchingDeps): SettlementEvaluation {
+  const admdvs = input.settlement?.insuplc_admdvs ?? referenceAdmdvs(input);
+  return evaluateSettlement(input, { asOf, params: deps.regions.loopParamsFor(admdvs), calendar: deps.calendar });
+}
+
+function referenceAdmdvs(input: SettlementInput): string {
+  const refs = [
+    ...input.lines.map((l) => ({ insurer_code: l.insurer_code, ...(l.payee_type === 'institution' ? { fixmedins_code: l.payee_id } : {}) })),
+    ...input.declaredItems.map((i) => ({ insurer_code: i.insurer_code, fixmedins_code: i.fixmedins_code })),
+  ].sort((a, b) => cmpStr(a.fixmedins_code ?? '\uffff', b.fixmedins_code ?? '\uffff'));
+  return fallbackAdmdvs({}, refs[0] ?? { insurer_code: '' });
+}
+
+async function upsertLoops(q: Sql, ids: string[], inputs: Map<string, SettlementInput>, results: Map<string, SettlementEvaluation>, asOf: Date): Promise<void> {
+  const rows = ids.flatMap((id) => {
+    const s = inputs.get(id)!.settlement;
+    const r = results.get(id)!;
+    return s && r.loop ? [{ s, loop: r.loop, next: r.nextCheckAt ?? null }] : [];
+  });
+  if (!rows.length) return;
+  const col = <T>(f: (r: (typeof rows)[number]) => T) => rows.map(f);
+  await q.query(
+    `INSERT INTO settlement_loops (setl_id, status, owed, paid, rejected, recovered, outstanding, due_date, due_at, closed_at,
+       admdvs, insurer_code, fixmedins_code, period, evaluated_at, next_check_at)
+     SELECT u.setl_id, u.status, u.owed, u.paid, u.rejected, u.recovered, u.outstanding, u.due_date, u.due_at, u.closed_at,
+       u.admdvs, u.insurer_code, u.fixmedins_code, u.period, $15::timestamptz, u.nx FROM unnest($1::text[], $2::text[], $3::numeric[], $4::numeric[], $5::numeric[], $6::numeric[], $7::numeric[],
+       $8::date[], $9::timestamptz[], $10::timestamptz[], $11::text[], $12::text[], $13::text[], $14::text[], $16::timestamptz[])
+       AS u(setl_id, status, owed, paid, rejected, recovered, outstanding, due_date, due_at, closed_at, admdvs, insurer_code, fixmedins_code, period, nx)
+     ON CONFLICT (setl_id) DO UPDATE SET status = EXCLUDED.status, owed = EXCLUDED.owed, paid = EXCLUDED.paid, rejected = EXCLUDED.rejected,
+       recovered = EXCLUDED.recovered, outstanding = EXCLUDED.outstanding, due_date = EXCLUDED.due_date, due_at = EXCLUDED.due_at,
+       closed_at = EXCLUDED.closed_at, admdvs = EXCLUDED.admdvs, insurer_code = EXCLUDED.insurer_code, fixmedins_code = EXCLUDED.fixmedins_code,
+       period = EXCLUDED.period, evaluated_at = EXCLUDED.evaluated_at, next_check_at = EXCLUDED.next_check_at`,
+    [
+      col((r) => r.s.setl_id), col((r) => r.loop.status), col((r) => r.loop.owed.toString()), col((r) => r.loop.paid.toString()),
+      col((r) => r.loop.rejected.toString()), col((r) => r.loop.recovered.toString()), col((r) => r.loop.outstanding.toString()),
+      col((r) => r.loop.due_date), col((r) => r.loop.due_at), col((r) => r.loop.closed_at ?? null), col((r) => r.s.insuplc_admdvs),
+      col((r) => r.s.insurer_code), col((r) => r.s.fixmedins_code), col((r) => r.s.period), asOf, col((r) => r.next),
+    ],
+  );
+}

@@ -1,0 +1,117 @@
+/**
+ * From discrepancies to deliveries. Critical cases go out at once: `syncGroup` queues a
+ * `notifications` job in the transaction that opens the case (durable through the outbox). The rest
+ * go out as one digest per subscriber per reconciliation run, never one message per case. Jobs
+ * carry ids only (no personal data); the worker loads the case and matches subscribers' filters.
+ */
+import crypto from 'node:crypto';
+import canonicalize from 'canonicalize';
+import { Worker, type ConnectionOptions, type Job } from 'bullmq';
+import type { Db, Sql } from '../db/db';
+import type { Logger } from '../logging/logger';
+import { workerConnection } from '../queue/queues';
+import { discrepancyView, getDiscrepancy } from '../discrepancies/discrepancy-queries';
+import { toCstIso } from '../time';
+import { createDelivery } from './delivery-store';
+import { NOTIFICATIONS_QUEUE } from './critical-hook';
+import type { DigestData } from './formats';
+import { matchesFilter, matchingSubscribers, type SubscriberRow } from './subscriber-store';
+
+/** More ids than this in one digest are counted but not listed (a chat message has a size limit). */
+export const DIGEST_MAX_IDS = 200;
+
+export interface DigestSpec { run_id?: string; admdvs?: string; period?: string; window_start: Date | string; window_end: Date | string }
+interface DigestJob { kind: 'digest'; key: string; run_id?: string; admdvs?: string; period?: string; window_start: string; window_end: string }
+
+/**
+ * Queue the digest of a run (the reconciliation engine calls this at the end of each run). Pass the
+ * gateway (committed now, relay kicked) or the run's own transaction (committed with the run).
+ * Idempotent per run_id (or per identical spec): a run that finishes twice sends one digest.
+ */
+export async function enqueueDigest(target: { db: Db; relay: { kick(): void } } | Sql, spec: DigestSpec): Promise<string> {
+  const start = new Date(spec.window_start), end = new Date(spec.window_end);
+  if (Number.isNaN(start.getTime()) || Number.isNaN(end.getTime()) || start >= end) throw new RangeError('enqueueDigest: window_start must be a time before window_end');
+  const ident = spec.run_id ?? crypto.createHash('sha256').update(canonicalize({ ...spec, window_start: start.toISOString(), window_end: end.toISOString() }) ?? '').digest('hex').slice(0, 32);
+  const key = ident.replace(/[^A-Za-z0-9_.-]/g, '_').slice(0, 100);
+  const job: DigestJob & { job_id: string } = {
+    kind: 'digest', key, job_id: `digest-${key}`, window_start: start.toISOString(), window_end: end.toISOString(),
+    ...(spec.run_id ? { run_id: spec.run_id } : {}), ...(spec.admdvs ? { admdvs: spec.admdvs } : {}), ...(spec.period ? { period: spec.period } : {}),
+  };
+  const insert = (q: Sql) => q.query('INSERT INTO outbox (message_id, queue, payload) VALUES ($1, $2, $3)', [crypto.randomUUID(), NOTIFICATIONS_QUEUE, JSON.stringify(job)]);
+  if ('relay' in target) { await insert(target.db); target.relay.kick(); } else await insert(target);
+  return job.job_id;
+}
+
+export interface FanOutDeps { db: Db; log: Logger; now: () => number; relay: { kick(): void } }
+
+/** One delivery per matching subscriber for a critical case; returns how many were created. */
+export async function fanOutCritical(deps: FanOutDeps, discrepancyId: string): Promise<number> {
+  const at = new Date(deps.now());
+  const n = await deps.db.tx(async (q) => {
+    const d = await getDiscrepancy(q, discrepancyId);
+    if (!d || d.severity !== 'critical') return 0;
+    let created = 0;
+    for (const sub of await matchingSubscribers(q, d)) {
+      if (await createDelivery(q, sub, `critical:${d.id}`, { type: 'discrepancy.critical', at, data: discrepancyView(d) }, at)) created++;
+    }
+    return created;
+  });
+  if (n) deps.relay.kick();
+  return n;
+}
+
+/** One digest per subscriber with at least one matching non-critical case opened in the window. */
+export async function fanOutDigest(deps: FanOutDeps, job: DigestJob): Promise<number> {
+  const at = new Date(deps.now());
+  const n = await deps.db.tx(async (q) => {
+    const params: unknown[] = [job.window_start, job.window_end];
+    const where = [`detected_at >= $1`, `detected_at < $2`, `severity <> 'critical'`];
+    if (job.admdvs) { params.push(`${job.admdvs}%`); where.push(`admdvs LIKE $${params.length}`); }
+    if (job.period) { params.push(job.period); where.push(`period = $${params.length}`); }
+    const { rows } = await q.query<{ id: string; code: string; severity: string; insurer_code: string }>(
+      `SELECT id, code, severity, insurer_code FROM discrepancies WHERE ${where.join(' AND ')} ORDER BY id`, params,
+    );
+    if (!rows.length) return 0;
+    const subs = (await q.query<SubscriberRow>('SELECT * FROM subscribers WHERE enabled AND deleted_at IS NULL ORDER BY id')).rows;
+    let created = 0;
+    for (const sub of subs) {
+      const mine = rows.filter((r) => matchesFilter(sub.filter, r));
+      if (!mine.length) continue;
+      if (await createDelivery(q, sub, `digest:${job.key}`, { type: 'discrepancy.digest', at, data: digestData(job, mine) }, at)) created++;
+    }
+    return created;
+  });
+  if (n) deps.relay.kick();
+  return n;
+}
+
+export function digestData(job: Omit<DigestJob, 'kind' | 'key'>, cases: { id: string; code: string; severity: string }[]): DigestData {
+  const count = (k: 'code' | 'severity') => Object.fromEntries([...cases.reduce((m, c) => m.set(c[k], (m.get(c[k]) ?? 0) + 1), new Map<string, number>())].sort(([a], [b]) => a.localeCompare(b)));
+  return {
+    ...(job.run_id ? { run_id: job.run_id } : {}), ...(job.admdvs ? { admdvs: job.admdvs } : {}), ...(job.period ? { period: job.period } : {}),
+    window: { start: toCstIso(new Date(job.window_start)), end: toCstIso(new Date(job.window_end)) },
+    total: cases.length,
+    counts_by_code: count('code'),
+    counts_by_severity: count('severity'),
+    discrepancy_ids: cases.slice(0, DIGEST_MAX_IDS).map((c) => c.id),
+    truncated: cases.length > DIGEST_MAX_IDS,
+  };
+}
+
+export function createNotificationWorker(deps: FanOutDeps & { redisUrl: string; prefix: string; concurrency: number }): Worker {
+  const connection = workerConnection(deps.redisUrl);
+  const worker = new Worker(
+    NOTIFICATIONS_QUEUE,
+    async (job: Job<{ discrepancy_id?: string } | DigestJob>) => {
+      const d = job.data;
+      if ('kind' in d && d.kind === 'digest') return { deliveries: await fanOutDigest(deps, d) };
+      if ('discrepancy_id' in d && d.discrepancy_id) return { deliveries: await fanOutCritical(deps, d.discrepancy_id) };
+      return { deliveries: 0 };
+    },
+    { connection: connection as ConnectionOptions, prefix: deps.prefix, concurrency: deps.concurrency },
+  );
+  worker.on('failed', (job, err) => deps.log.warn({ err, job_id: job?.id }, 'notification job failed; will retry'));
+  worker.on('error', (err) => deps.log.warn({ err }, 'notification worker: connection problem'));
+  worker.on('closed', () => connection.disconnect());
+  return worker;
+}

@@ -1,0 +1,88 @@
+/**
+ * Example bodies for the document, as literals (the shapes of test/support/fixtures.ts: Dehong,
+ * 2025-03; the certno passes GB 11643). Kept literal so the docs never depend on test code.
+ */
+const settlement = {
+  setl_id: 'S0001', mdtrt_id: 'M0001', psn_no: 'P0001', psn_name: '张三', certno: '11010519491231002X',
+  insutype: '310', insuplc_admdvs: '533102', mdtrtarea_admvs: '533102', fixmedins_code: 'H53310200001', med_type: '21',
+  setl_time: '2025-03-10 09:30:00', medfee_sumamt: '300000.00', inscp_scp_amt: '280000.00', hifp_pay: '180000.00', hifob_pay: '90000.00',
+  fund_pay_sumamt: '270000.00', acct_pay: '0.00', psn_cash_pay: '30000.00',
+  setldetail: [{ fund_pay_type: '310100', inscp_scp_amt: '180000.00', fund_payamt: '180000.00' }, { fund_pay_type: '330100', inscp_scp_amt: '100000.00', fund_payamt: '90000.00' }],
+  insurer_code: 'PICC_DH', setl_mode: 'direct', referral: false, status: 'valid',
+};
+
+const discrepancy = {
+  id: '01960f3a-7c1e-7a2b-9d4e-5f6a7b8c9d0e', code: 'PAYMENT_OVERDUE', severity: 'high', status: 'open', admdvs: '533102',
+  insurer_code: 'PICC_DH', fixmedins_code: 'H53310200001', period: '2025-03', setl_id: 'S0001', subject_key: 'settlement:S0001',
+  expected_amount: '90000.00', actual_amount: '0.00', difference: '90000.00', detail: 'owed 90000.00, not paid by 2025-04-30',
+  evidence: { due_at: '2025-04-30T23:59:59+08:00' }, occurrences: 1, detected_at: '2025-05-01T02:30:00+08:00', updated_at: '2025-05-01T02:30:00+08:00',
+};
+
+export const EXAMPLES: Record<string, unknown> = {
+  settlement,
+  settlementFeed: { settlements: [settlement, { ...settlement, setl_id: 'S0002', mdtrt_id: 'M0002', psn_no: 'P0002', psn_name: '李四', certno: undefined, setl_mode: 'manual' }] },
+  settlementNdjson: `${JSON.stringify(settlement)}\n${JSON.stringify({ ...settlement, setl_id: 'S0001', status: 'reversed' })}\n`,
+  settlementBatch: {
+    batch_id: 'B-H1-2025-03', fixmedins_code: 'H53310200001', insurer_code: 'PICC_DH', period: '2025-03', setl_cnt: 1,
+    medfee_sumamt: '300000.00', hifob_pay_sumamt: '90000.00',
+    items: [{ setl_id: 'S0001', mdtrt_id: 'M0001', psn_no: 'P0001', setl_time: '2025-03-10 09:30:00', medfee_sumamt: '300000.00', hifob_pay: '90000.00' }],
+  },
+  insurerPayment: {
+    insurer_code: 'PICC_DH', payment_id: 'PAY-0001', payee_type: 'institution', payee_id: 'H53310200001', pay_time: '2025-04-15T10:00:00+08:00',
+    bank_txn_no: 'BK20250415001', pay_amount: '90000.00', lines: [{ setl_id: 'S0001', paid_amount: '90000.00' }],
+  },
+  recovery: { insurer_code: 'PICC_DH', recovery_id: 'REC-0001', setl_id: 'S0001', amount: '1000.00', reason_code: 'R01', recovered_at: '2025-05-20T10:00:00+08:00' },
+  spendingPlan: { insurer_code: 'PICC_DH', period: '2025-03', revision: 1, planned_amount: '90000.00', items: [{ fixmedins_code: 'H53310200001', amount: '90000.00' }] },
+  disbursement: { disbursement_id: 'D-2025-03-PICC', insurer_code: 'PICC_DH', period: '2025-03', amount: '90000.00', disbursed_at: '2025-04-20T09:00:00+08:00' },
+  accepted: { message_id: '01960f3a-0000-7000-8000-000000000001', status: 'accepted' },
+  duplicate: { message_id: '01960f3a-0000-7000-8000-000000000001', status: 'accepted', duplicate: true },
+  feedResult: {
+    message_id: '01960f3a-0000-7000-8000-000000000002', status: 'accepted', accepted: 1, duplicates: 0,
+    rejected: [{ index: 1, errors: [{ path: '/hifob_pay', code: 'pattern', message: 'must be an amount with at most 2 decimals and 15 significant digits' }] }],
+  },
+  feedDuplicate: { message_id: '01960f3a-0000-7000-8000-000000000002', status: 'accepted', duplicate: true, accepted: 0, duplicates: 2, rejected: [] },
+  messageStatus: { message_id: '01960f3a-0000-7000-8000-000000000001', kind: 'insurer_payment', status: 'processed', received_at: '2025-04-15T10:00:02+08:00', processed_at: '2025-04-15T10:00:03+08:00', record_count: 1 },
+  settlementView: {
+    ...settlement,
+    loop: { status: 'closed', owed: '90000.00', paid: '90000.00', rejected: '0.00', recovered: '0.00', outstanding: '0.00', due_at: '2025-04-30T23:59:59+08:00' },
+    payments: [{ insurer_code: 'PICC_DH', payment_id: 'PAY-0001', pay_time: '2025-04-15T10:00:00+08:00', paid_amount: '90000.00', rejected_amount: '0.00' }],
+    discrepancies: [],
+  },
+  benefitExplanation: {
+    setl_id: 'S0001', checked: true, unchecked_reason: null, region: 'dehong', benefit_year: 2025, expected_amount: '90000.00', actual_amount: '90000.00',
+    difference: '0.00', tolerance: '0.01', deviates: false, derivation: null,
+    explanation: '德宏州：大额补充基数 100000.00 元 × 90% = 90000.00 元；实际支付 90000.00 元，相符。',
+  },
+  discrepancy,
+  discrepancyPage: { items: [discrepancy], next_cursor: null },
+  caseNote: { note: 'insurer confirmed the payment is scheduled for 2025-05-08' },
+  reconciliationRequest: { admdvs: '5331', period: '2025-03', as_of: '2025-05-01T00:00:00+08:00' },
+  reconciliationQueued: { run_id: '01960f3a-0000-7000-8000-0000000000aa' },
+  reconciliationRun: {
+    run_id: '01960f3a-0000-7000-8000-0000000000aa', status: 'completed', admdvs: '5331', period: '2025-03', as_of: '2025-05-01T00:00:00+08:00',
+    summary: { settlements: 1, owed: '90000.00', paid: '90000.00', open_discrepancies: 0 },
+    institutions: [{ fixmedins_code: 'H53310200001', declared_cnt: 1, declared_hifob: '90000.00', recorded_cnt: 1, recorded_hifob: '90000.00', paid: '90000.00', rejected: '0.00', recovered: '0.00', outstanding: '0.00', balanced: true }],
+    insurers: [{ insurer_code: 'PICC_DH', planned: '90000.00', paid: '90000.00', disbursed: '90000.00' }],
+  },
+  subscriberInput: { url: 'https://oapi.dingtalk.com/robot/send?access_token=example', format: 'dingtalk', filter: { severities: ['high', 'critical'], insurer_code: 'PICC_DH' }, description: '德宏州经办机构值班群' },
+  subscriber: { id: 'sub_5f0c2f8e-1a2b-4c3d-8e9f-0a1b2c3d4e5f', url: 'https://oapi.dingtalk.com/robot/send?access_token=example', format: 'dingtalk', filter: { severities: ['high', 'critical'] }, enabled: true },
+  subscriberCreated: { id: 'sub_5f0c2f8e-1a2b-4c3d-8e9f-0a1b2c3d4e5f', url: 'https://insurer.example.com/hooks/hifob', format: 'json', filter: {}, enabled: true, secret: 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw' },
+  notificationStop: { reason: 'receiver maintenance window' },
+  consoleLogin: { token: 'tok-ops-000001' },
+  healthz: { status: 'ok' },
+  readyz: { status: 'ready', database: 'ok', redis: 'ok' },
+  notReady: { status: 'not_ready', database: 'ok', redis: 'unreachable' },
+};
+
+/** One problem example per status the API answers with (spec §1). */
+export const PROBLEM_EXAMPLES: Record<number, Record<string, unknown>> = {
+  400: { type: 'https://schemas.hifob-gateway.org/v1/problems/malformed', title: 'Malformed request', status: 400, detail: 'malformed JSON: Unexpected end of JSON input', errors: [{ path: '', code: 'malformed_json', message: 'Unexpected end of JSON input' }] },
+  401: { type: 'https://schemas.hifob-gateway.org/v1/problems/signature-invalid', title: 'Authentication failed', status: 401, detail: 'the signature does not match the body' },
+  403: { type: 'https://schemas.hifob-gateway.org/v1/problems/out-of-scope', title: 'Outside your scope', status: 403, detail: 'insurer_code CPIC_DH is outside client picc-dh\'s scope', errors: [{ path: '/insurer_code', code: 'OUT_OF_SCOPE', message: 'outside the client\'s scope' }] },
+  404: { type: 'https://schemas.hifob-gateway.org/v1/problems/not-found', title: 'Not found', status: 404, detail: 'no such message' },
+  409: { type: 'https://schemas.hifob-gateway.org/v1/problems/idempotency-conflict', title: 'Idempotency conflict', status: 409, detail: 'this business key was accepted before with a different body', message_id: '01960f3a-0000-7000-8000-000000000001' },
+  413: { type: 'https://schemas.hifob-gateway.org/v1/problems/too-large', title: 'Request too large', status: 413, detail: 'the body exceeds 8388608 bytes' },
+  415: { type: 'https://schemas.hifob-gateway.org/v1/problems/unsupported-media-type', title: 'Unsupported media type', status: 415, detail: 'Content-Type must be application/json' },
+  422: { type: 'https://schemas.hifob-gateway.org/v1/problems/validation', title: 'Validation failed', status: 422, detail: 'the body does not satisfy the exchange schema or its business rules', errors: [{ path: '/pay_amount', code: 'PAY_AMOUNT_MISMATCH', message: 'pay_amount is 90000.00 but the lines\' paid_amount add up to 80000.00' }] },
+  429: { type: 'https://schemas.hifob-gateway.org/v1/problems/too-many-requests', title: 'Too many requests', status: 429, detail: 'retry after 1 s' },
+};

@@ -1,0 +1,109 @@
+/**
+ * Schemas of the gateway's answers (spec §3 and §5). `schemas/` holds what clients send; these are
+ * what they get back, kept next to the generator because no validator needs them. Field names and
+ * status values are the spec's; amounts are strings, times ISO 8601 in China Standard Time.
+ */
+const str = { type: 'string' };
+const amount = { type: 'string', pattern: '^-?[0-9]+\\.[0-9]{2}$', examples: ['90000.00'] };
+const time = { type: 'string', examples: ['2025-04-15T10:00:00+08:00'] };
+const fieldError = { type: 'object', required: ['path', 'code', 'message'], properties: { path: str, code: str, message: str } };
+
+export const RESPONSE_SCHEMAS: Record<string, Record<string, unknown>> = {
+  Accepted: {
+    type: 'object', required: ['message_id', 'status'],
+    properties: { message_id: { type: 'string', format: 'uuid' }, status: { const: 'accepted' }, duplicate: { type: 'boolean', description: 'Present (true) when the same business key and body were accepted before.' } },
+  },
+  FeedResult: {
+    type: 'object', required: ['status', 'accepted', 'rejected'],
+    description: 'Per-record results of an agency feed: one bad record never sinks the rest.',
+    properties: {
+      message_id: { type: 'string', format: 'uuid' }, status: { const: 'accepted' }, duplicate: { type: 'boolean' },
+      accepted: { type: 'integer', minimum: 0 }, duplicates: { type: 'integer', minimum: 0 },
+      rejected: {
+        type: 'array',
+        items: { type: 'object', required: ['index', 'errors'], properties: { index: { type: 'integer', minimum: 0, description: 'Position of the record in the request (NDJSON: line index from 0).' }, errors: { type: 'array', items: fieldError } } },
+      },
+    },
+  },
+  MessageStatus: {
+    type: 'object', required: ['message_id', 'kind', 'status', 'received_at'],
+    properties: {
+      message_id: str, kind: { enum: ['agency_settlements', 'agency_disbursement', 'settlement_batch', 'insurer_payment', 'spending_plan', 'recovery'] },
+      status: { enum: ['accepted', 'processing', 'processed', 'failed'] }, received_at: time, processed_at: time,
+      errors: { type: 'array', items: { type: 'object' } }, record_count: { type: 'integer' },
+    },
+  },
+  Loop: {
+    type: 'object', required: ['status'],
+    properties: { status: { enum: ['owed', 'closed', 'overdue', 'reversed', 'not_owed'] }, owed: amount, paid: amount, rejected: amount, recovered: amount, outstanding: amount, due_at: time },
+  },
+  SettlementView: {
+    description: 'The settlement record plus its loop state, payments and discrepancies.',
+    allOf: [{ $ref: '#/components/schemas/Settlement' }, {
+      type: 'object',
+      properties: { loop: { $ref: '#/components/schemas/Loop' }, payments: { type: 'array', items: { type: 'object' } }, discrepancies: { type: 'array', items: { $ref: '#/components/schemas/Discrepancy' } } },
+    }],
+  },
+  BenefitExplanation: {
+    type: 'object', required: ['setl_id', 'checked', 'actual_amount', 'explanation'],
+    properties: {
+      setl_id: str, checked: { type: 'boolean' }, unchecked_reason: { type: ['string', 'null'] }, region: { type: ['string', 'null'] }, benefit_year: { type: ['integer', 'null'] },
+      expected_amount: { type: ['string', 'null'] }, actual_amount: amount, difference: { type: ['string', 'null'] }, tolerance: { type: ['string', 'null'] },
+      deviates: { type: 'boolean', description: 'Beyond the tolerance: BENEFIT_RULE_DEVIATION.' }, derivation: { type: ['object', 'null'] }, explanation: { type: 'string' },
+    },
+  },
+  Discrepancy: {
+    type: 'object', required: ['id', 'code', 'severity', 'status', 'admdvs', 'insurer_code', 'period', 'subject_key', 'occurrences', 'detected_at', 'updated_at'],
+    properties: {
+      id: { type: 'string', format: 'uuid' }, code: { type: 'string', examples: ['PAYMENT_OVERDUE'] }, severity: { enum: ['low', 'medium', 'high', 'critical'] },
+      status: { enum: ['open', 'acknowledged', 'resolved'] }, resolution: { enum: ['auto', 'manual'] }, admdvs: str, insurer_code: str, fixmedins_code: str,
+      period: str, setl_id: str, subject_key: str, expected_amount: amount, actual_amount: amount, difference: amount, detail: str,
+      evidence: { type: 'object' }, occurrences: { type: 'integer' }, detected_at: time, updated_at: time, resolved_at: time,
+      reopens: { type: 'string', format: 'uuid' }, note: str, history: { type: 'array', items: { type: 'object' } },
+    },
+  },
+  DiscrepancyPage: {
+    type: 'object', required: ['items', 'next_cursor'],
+    properties: { items: { type: 'array', items: { $ref: '#/components/schemas/Discrepancy' } }, next_cursor: { type: ['string', 'null'] } },
+  },
+  CaseNote: { type: 'object', required: ['note'], properties: { note: { type: 'string', minLength: 1, maxLength: 2000 } } },
+  ReconciliationRequest: {
+    type: 'object', required: ['admdvs', 'period'],
+    properties: { admdvs: { $ref: '#/components/schemas/AdmdvsPrefix' }, period: { $ref: '#/components/schemas/Period' }, as_of: { $ref: '#/components/schemas/Time' } },
+  },
+  ReconciliationQueued: { type: 'object', required: ['run_id'], properties: { run_id: str } },
+  ReconciliationRun: {
+    type: 'object', required: ['run_id', 'status', 'admdvs', 'period'],
+    properties: {
+      run_id: str, status: { enum: ['queued', 'running', 'completed', 'failed'] }, admdvs: str, period: str, as_of: time, summary: { type: 'object' },
+      institutions: {
+        type: 'array',
+        items: {
+          type: 'object',
+          properties: {
+            fixmedins_code: str, declared_cnt: { type: 'integer' }, declared_hifob: amount, recorded_cnt: { type: 'integer' }, recorded_hifob: amount,
+            paid: amount, rejected: amount, recovered: amount, outstanding: amount, balanced: { type: 'boolean', description: 'Declared count and hifob_pay total equal the agency\'s (the 3201 check).' },
+          },
+        },
+      },
+      insurers: { type: 'array', items: { type: 'object', properties: { insurer_code: str, planned: amount, paid: amount, disbursed: amount } } },
+    },
+  },
+  SubscriberInput: {
+    type: 'object', required: ['url', 'format'],
+    properties: {
+      url: { type: 'string', format: 'uri' }, format: { enum: ['json', 'dingtalk', 'wecom'] }, enabled: { type: 'boolean', default: true }, description: { type: 'string' },
+      filter: { type: 'object', properties: { codes: { type: 'array', items: { type: 'string' } }, severities: { type: 'array', items: { enum: ['low', 'medium', 'high', 'critical'] } }, insurer_code: { type: 'string' } } },
+    },
+  },
+  Subscriber: {
+    type: 'object', required: ['id', 'url', 'format'],
+    properties: { id: str, url: str, format: { enum: ['json', 'dingtalk', 'wecom'] }, filter: { type: 'object' }, enabled: { type: 'boolean' }, description: str, secret: { type: 'string', description: 'whsec_ signing secret; only in the answer to POST.' } },
+  },
+  Delivery: { type: 'object', required: ['id', 'status'], properties: { id: str, subscriber_id: str, status: str, webhook_id: str, attempts: { type: 'array', items: { type: 'object' } } } },
+  NotificationStop: { type: 'object', properties: { reason: { type: 'string', maxLength: 500 } } },
+  NotificationStatus: { type: 'object', properties: { paused: { type: 'boolean' } } },
+  ConsoleLogin: { type: 'object', required: ['token'], properties: { token: { type: 'string', minLength: 8, maxLength: 512 } } },
+  Health: { type: 'object', required: ['status'], properties: { status: { const: 'ok' } } },
+  Readiness: { type: 'object', required: ['status'], properties: { status: { enum: ['ready', 'not_ready'] }, database: { enum: ['ok', 'unreachable'] }, redis: { enum: ['ok', 'unreachable'] } } },
+};

@@ -1,0 +1,66 @@
+/**
+ * One reconciliation run: the deadline sweep of the region-period as of the run's as_of (matching's
+ * sweepRegionPeriod), then the report in SQL, the plan findings, and the summary, stored with the
+ * run. Idempotent: a retried job recomputes the report rows whole; a completed run is not redone.
+ */
+import type { Gateway } from '../composition-root';
+import type { Sql } from '../db/db';
+import { benefitSummary } from '../benefits/audit';
+import { sweepRegionPeriod } from '../matching/sweep';
+import { computeReport, reportTotals } from './report-sql';
+import { syncPlanFindings } from './plan-findings';
+import { runInsurers, startRun, type RunRow } from './run-store';
+
+export type RunGateway = Pick<Gateway, 'db' | 'regions' | 'calendar' | 'log' | 'now'>;
+
+export async function executeRun(gw: RunGateway, runId: string): Promise<RunRow | undefined> {
+  const startedAt = new Date(gw.now());
+  const run = await startRun(gw.db, runId, startedAt);
+  if (!run) return undefined;
+  const { admdvs, period } = run;
+  const asOf = run.as_of;
+  // Discrepancies opened by this run are the audit events after this point (ids and detected_at
+  // cannot tell: the sweep may stamp cases with as_of).
+  const mark = await gw.db.query<{ seq: string }>('SELECT coalesce(max(seq), 0)::text AS seq FROM audit_events');
+  const fromSeq = mark.rows[0]!.seq;
+
+  const swept = await sweepRegionPeriod(gw, admdvs, period, asOf);
+
+  const summary = await gw.db.tx(async (q) => {
+    // The same region-period's report is never computed twice at once (a stalled job's retry).
+    await q.query(`SELECT pg_advisory_xact_lock(hashtextextended('recon-run:' || $1 || ':' || $2, 0))`, [admdvs, period]);
+    await computeReport(q, runId, admdvs, period, asOf);
+    const insurers = await runInsurers(q, runId);
+    const tolerancePct = gw.regions.loopParamsFor(admdvs).plan_tolerance_pct;
+    const plan = await syncPlanFindings(q, insurers, { admdvs, period, asOf, tolerancePct }, new Date(gw.now()));
+    const totals = await reportTotals(q, runId);
+    const discrepancies = await discrepancyCounts(q, admdvs, period, fromSeq);
+    const benefits = await benefitSummary(q, admdvs, period);
+    const s = { totals, discrepancies, benefits, swept, plan_findings: plan, tolerance_pct: tolerancePct };
+    await q.query(
+      `UPDATE reconciliation_runs SET status = 'completed', summary = $2, finished_at = $3, error = NULL WHERE run_id = $1`,
+      [runId, JSON.stringify(s), new Date(gw.now())],
+    );
+    return s;
+  });
+  gw.log.info({ run_id: runId, admdvs, period, institutions: summary.totals.institutions, swept }, 'reconciliation run completed');
+  return { ...run, status: 'completed', summary };
+}
+
+/** Discrepancies of the region-period by code: opened during the run, and open now. */
+async function discrepancyCounts(q: Sql, admdvs: string, period: string, fromSeq: string): Promise<{ opened: Record<string, number>; open: Record<string, number> }> {
+  const open = await q.query<{ code: string; n: number }>(
+    `SELECT code, count(*)::int AS n FROM discrepancies WHERE admdvs LIKE $1 AND period = $2 AND status <> 'resolved' GROUP BY code ORDER BY code`,
+    [`${admdvs}%`, period],
+  );
+  const opened = await q.query<{ code: string; n: number }>(
+    `SELECT d.code, count(DISTINCT d.id)::int AS n
+       FROM audit_events e JOIN discrepancies d ON d.id::text = e.entity_id
+      WHERE e.entity = 'discrepancy' AND e.action IN ('opened','reopened') AND e.seq > $3::bigint
+        AND d.admdvs LIKE $1 AND d.period = $2
+      GROUP BY d.code ORDER BY d.code`,
+    [`${admdvs}%`, period, fromSeq],
+  );
+  const toMap = (rows: { code: string; n: number }[]) => Object.fromEntries(rows.map((r) => [r.code, Number(r.n)]));
+  return { opened: toMap(opened.rows), open: toMap(open.rows) };
+}

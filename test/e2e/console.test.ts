@@ -1,0 +1,312 @@
+/**
+ * The ops console end to end, in Debian's headless Chromium driven by playwright-core (no browser
+ * download): log in with the ops token, filter discrepancies by code, resolve one with a note, look
+ * up a settlement, start a reconciliation run and download its exports, search the message log, open
+ * the queue board — and save a screenshot of the console with data (test/artifacts/, docs/console.png).
+ *
+ * Also, over plain HTTP: the message search's filters, scope and paging, and the queue board's
+ * cookie guard (401 without a session, 403 for a non-ops client).
+ */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import axios from 'axios';
+import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import { startTestGateway, type TestGateway } from '../support/test-gateway';
+import { TEST_CLIENTS, type TestClientName } from '../support/test-clients';
+import * as fx from '../support/fixtures';
+import { syncGroup } from '../../src/discrepancies/discrepancy-store';
+
+const CHROMIUM = '/usr/bin/chromium';
+const ARTIFACTS = path.resolve(__dirname, '..', 'artifacts');
+const DOCS_SHOT = path.resolve(__dirname, '..', '..', 'docs', 'console.png');
+const H1 = 'H53310200001', H2 = 'H53310200002';
+// Generous: the browser shares two cores with the gateway, its workers and PostgreSQL.
+const UI_WAIT = 45_000;
+
+let t: TestGateway;
+let ctx: BrowserContext | undefined;
+let page: Page;
+let userDataDir: string;
+const offOrigin: string[] = [];
+
+const st = (setl_id: string, fixmedins_code: string, insurer_code: string, hifob_pay: string) =>
+  fx.settlement({ setl_id, mdtrt_id: `M-${setl_id}`, psn_no: `P-${setl_id}`, fixmedins_code, insurer_code, hifob_pay, setldetail: undefined });
+const item = (setl_id: string, hifob_pay: string) => ({ setl_id, mdtrt_id: `M-${setl_id}`, psn_no: `P-${setl_id}`, setl_time: '2025-03-10 09:30:00', medfee_sumamt: '300000.00', hifob_pay });
+
+async function accepted(p: string, body: unknown, as: TestClientName): Promise<string> {
+  const r = await t.post(p, body, as);
+  if (r.status !== 202 || (r.data.rejected?.length ?? 0) > 0) throw new Error(`${p} answered ${r.status}: ${JSON.stringify(r.data)}`);
+  return r.data.message_id as string;
+}
+
+/** Polls a read until it holds (the workers run on their own schedule); fails with what it last saw. */
+async function eventually<T>(read: () => Promise<T>, holds: (v: T) => boolean, what: string, ms = 30_000): Promise<T> {
+  const until = Date.now() + ms;
+  let last: T = await read();
+  while (!holds(last)) {
+    if (Date.now() > until) throw new Error(`${what} did not happen; last seen: ${JSON.stringify(last).slice(0, 500)}`);
+    await new Promise((r) => setTimeout(r, 100));
+    last = await read();
+  }
+  return last;
+}
+
+async function seed(): Promise<void> {
+  await accepted('/v1/agency/settlements', { settlements: [st('S1', H1, 'PICC_DH', '90000.00'), st('S2', H1, 'PICC_DH', '1234.56'), st('S3', H2, 'PICC_DH', '2000.00'), st('S4', H2, 'CPIC_DH', '500.00')] }, 'agency');
+  // S2 declared at a different amount than the agency recorded.
+  await accepted('/v1/settlement-batches', fx.batch({ batch_id: 'B-H1', setl_cnt: 2, medfee_sumamt: '600000.00', hifob_pay_sumamt: '91200.00', items: [item('S1', '90000.00'), item('S2', '1200.00')] }), 'hospital1');
+  const pay = (payment_id: string, payee_id: string, lines: [{ setl_id: string; paid_amount: string }], pay_amount: string) =>
+    accepted('/v1/insurer-payments', fx.payment({ payment_id, payee_id, bank_txn_no: `BK-${payment_id}`, pay_time: '2025-04-15T10:00:00+08:00', pay_amount, lines }), 'insurerA');
+  await pay('PAY-1', H1, [{ setl_id: 'S1', paid_amount: '90000.00' }], '90000.00');
+  await pay('PAY-2', H1, [{ setl_id: 'S2', paid_amount: '1300.00' }], '1300.00'); // overpaid by 65.44
+  await pay('PAY-3', H2, [{ setl_id: 'S3', paid_amount: '1500.00' }], '1500.00'); // underpaid
+  await pay('PAY-4', H1, [{ setl_id: 'S-NOBODY', paid_amount: '321.00' }], '321.00'); // unknown to the agency
+  await t.drain();
+  const overpaid = () => t.get('/v1/discrepancies?code=OVERPAID', 'ops').then((r) => r.data.items as unknown[]);
+  try {
+    await eventually(overpaid, (items) => items.length > 0, 'matching raising OVERPAID for S2', 20_000);
+  } catch {
+    // Matching is another module: if it raises nothing here, the console is still tested on cases put in directly.
+    await t.gw.db.tx((q) => syncGroup(q, 'console-test:S2', [
+      { code: 'OVERPAID', severity: 'critical', subject_key: 'settlement:S2', admdvs: '533102', insurer_code: 'PICC_DH', fixmedins_code: H1, period: '2025-03', setl_id: 'S2',
+        expected_amount: '1234.56', actual_amount: '1300.00', difference: '65.44', detail: 'paid 1300.00 against 1234.56 owed', evidence: { payments: ['PAY-2'] } },
+      { code: 'UNDERPAID', severity: 'high', subject_key: 'settlement:S3', admdvs: '533102', insurer_code: 'PICC_DH', fixmedins_code: H2, period: '2025-03', setl_id: 'S3',
+        expected_amount: '2000.00', actual_amount: '1500.00', difference: '-500.00', detail: 'paid 1500.00 against 2000.00 owed', evidence: { payments: ['PAY-3'] } },
+    ], new Date()));
+  }
+}
+
+/**
+ * The page's document inside functions Playwright runs in the browser (as functions, not strings: the
+ * console's Content-Security-Policy forbids eval). The test project compiles without the DOM library.
+ */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+const dom = (): any => (globalThis as any).document;
+
+function requireChromium(): void {
+  if (!fs.existsSync(CHROMIUM)) {
+    throw new Error(`The console test needs Debian's Chromium at ${CHROMIUM}: install it with \`apt-get install chromium\` (.ci/run does so). It never downloads a browser.`);
+  }
+}
+
+beforeAll(async () => {
+  t = await startTestGateway('console');
+  await seed();
+  requireChromium();
+  fs.mkdirSync(ARTIFACTS, { recursive: true });
+  userDataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'console-chromium-'));
+  ctx = await chromium.launchPersistentContext(userDataDir, {
+    executablePath: CHROMIUM,
+    headless: true,
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+    acceptDownloads: true,
+    viewport: { width: 1440, height: 1000 },
+    locale: 'zh-CN',
+  });
+  ctx.setDefaultTimeout(UI_WAIT);
+  // The console must work on a closed network: anything leaving the test's own gateway is refused and noted.
+  await ctx.route('**/*', (route) => {
+    const url = route.request().url();
+    if (url.startsWith(t.baseUrl) || url.startsWith('blob:') || url.startsWith('data:')) return route.continue();
+    offOrigin.push(url);
+    return route.abort();
+  });
+  page = ctx.pages()[0] ?? (await ctx.newPage());
+}, 180_000);
+
+afterAll(async () => {
+  await ctx?.close().catch(() => undefined);
+  if (userDataDir) fs.rmSync(userDataDir, { recursive: true, force: true });
+  await t?.close();
+});
+
+describe('the ops console in headless Chromium', () => {
+  let resolvedId: string;
+
+  it('logs in with the ops token, in Chinese first, and switches to English', async () => {
+    await page.goto(`${t.baseUrl}/console/`);
+    await page.locator('#login-form').waitFor();
+    await expect(page.locator('#login-submit').textContent()).resolves.toBe('登录');
+    await page.fill('#token', 'not-a-known-token');
+    await page.click('#login-submit');
+    await page.locator('#login-error').waitFor();
+    await page.fill('#token', TEST_CLIENTS.ops.token);
+    await page.click('#login-submit');
+    await page.locator('#main').waitFor();
+    await expect(page.locator('#who').textContent()).resolves.toBe('ops (ops)');
+    await page.locator('#disc-table tbody tr').first().waitFor();
+    await expect(page.locator('.tabs button[data-tab="discrepancies"]').textContent()).resolves.toBe('差异');
+    await page.screenshot({ path: path.join(ARTIFACTS, 'console-zh.png') });
+    await page.click('#lang-toggle');
+    await expect(page.locator('.tabs button[data-tab="discrepancies"]').textContent()).resolves.toBe('Discrepancies');
+    await expect(page.locator('#who').textContent()).resolves.toBe('ops (ops)');
+  });
+
+  it('filters the discrepancies by code and shows one case with its evidence and history', async () => {
+    await page.selectOption('#f-code', 'OVERPAID');
+    await page.click('#disc-search');
+    const rows = page.locator('#disc-table tbody tr');
+    await page.waitForFunction(() => {
+      const trs: { textContent: string }[] = [...dom().querySelectorAll('#disc-table tbody tr')];
+      return trs.length > 0 && trs.every((tr) => tr.textContent.includes('OVERPAID'));
+    });
+    await expect(rows.count()).resolves.toBe(1);
+    await rows.first().click();
+    await page.locator('#disc-detail #case-evidence').waitFor();
+    const detail = await page.locator('#disc-detail').textContent();
+    expect(detail).toContain('S2');
+    expect(detail).toContain('65.44');
+    resolvedId = (await rows.first().getAttribute('data-id'))!;
+  });
+
+  it('resolves the case with a note, and the API then shows it resolved by hand with that note', async () => {
+    await page.fill('#case-note', 'insurer confirmed the refund of 65.44 on 2025-04-20');
+    await page.click('#case-resolve');
+    await page.locator('#disc-detail .badge.resolved').waitFor();
+    await page.locator('#disc-detail #case-resolve').waitFor({ state: 'detached' });
+    const res = await t.get(`/v1/discrepancies/${resolvedId}`, 'ops');
+    expect(res.data).toMatchObject({ status: 'resolved', resolution: 'manual', note: 'insurer confirmed the refund of 65.44 on 2025-04-20' });
+    expect(res.data.history.map((h: { actor: string }) => h.actor)).toContain(TEST_CLIENTS.ops.client_id);
+    await expect(page.locator('#disc-detail').textContent()).resolves.toContain('manual');
+    await page.screenshot({ path: path.join(ARTIFACTS, 'console-discrepancies.png'), fullPage: true });
+  });
+
+  it('looks up a settlement: its loop amounts, payments, discrepancies and history', async () => {
+    await page.click('.tabs button[data-tab="settlement"]');
+    await page.fill('#setl-id', 'S2');
+    await page.click('#setl-search');
+    await page.locator('#setl-loop').waitFor();
+    const view = await page.locator('#setl-view').textContent();
+    expect(view).toContain('1234.56');
+    expect(view).toContain('PAY-2');
+    expect(view).toContain('OVERPAID');
+    // Personal data appears only masked, as the API gives it to ops.
+    expect(view).not.toContain('11010519491231002X');
+    expect(view).not.toContain('张三');
+    await page.screenshot({ path: path.join(ARTIFACTS, 'console-settlement.png'), fullPage: true });
+  });
+
+  it('starts a reconciliation run, shows the report with its chart once completed, and downloads both exports', async () => {
+    await page.click('.tabs button[data-tab="reconciliation"]');
+    await page.fill('#run-admdvs', '5331');
+    await page.fill('#run-period', '2025-03');
+    await page.click('#run-start');
+    await page.locator('#run-status .badge.completed').waitFor({ timeout: 90_000 });
+    await page.locator('#run-chart').waitFor();
+    await page.waitForFunction(() => dom().querySelector('#run-chart').width > 0);
+    const report = await page.locator('#run-view').textContent();
+    expect(report).toContain(H1);
+    expect(report).toContain(H2);
+    await expect(page.locator('#run-list li').count()).resolves.toBe(1);
+
+    const [xlsx] = await Promise.all([page.waitForEvent('download'), page.click('#export-xlsx')]);
+    expect(xlsx.suggestedFilename()).toMatch(/^reconciliation-5331-2025-03-.+\.xlsx$/);
+    expect(fs.readFileSync((await xlsx.path())!).subarray(0, 2).toString('latin1')).toBe('PK');
+    const [csv] = await Promise.all([page.waitForEvent('download'), page.click('#export-csv')]);
+    expect(csv.suggestedFilename()).toMatch(/^reconciliation-5331-2025-03-.+\.csv$/);
+    const text = fs.readFileSync((await csv.path())!);
+    expect([...text.subarray(0, 3)]).toEqual([0xef, 0xbb, 0xbf]);
+    expect(text.toString('utf8')).toContain(H1);
+
+    await page.locator('#flash.info').waitFor();
+    await page.screenshot({ path: path.join(ARTIFACTS, 'console.png'), fullPage: true });
+    fs.mkdirSync(path.dirname(DOCS_SHOT), { recursive: true });
+    fs.copyFileSync(path.join(ARTIFACTS, 'console.png'), DOCS_SHOT);
+  });
+
+  it('searches the message log by kind and opens a message', async () => {
+    await page.click('.tabs button[data-tab="messages"]');
+    await page.selectOption('#m-kind', 'insurer_payment');
+    await page.click('#msg-search');
+    await page.waitForFunction(() => {
+      const trs: { textContent: string }[] = [...dom().querySelectorAll('#msg-table tbody tr')];
+      return trs.length === 4 && trs.every((tr) => tr.textContent.includes('picc-dh'));
+    });
+    await page.locator('#msg-table tbody tr').first().click();
+    await page.locator('#msg-detail dl').waitFor();
+    await expect(page.locator('#msg-detail').textContent()).resolves.toContain('processed');
+    await page.screenshot({ path: path.join(ARTIFACTS, 'console-messages.png'), fullPage: true });
+  });
+
+  it('opens the queue board (bull-board) with the gateway\'s queues, on the login\'s session cookie', async () => {
+    await page.click('.tabs button[data-tab="queues"]');
+    const [board] = await Promise.all([ctx!.waitForEvent('page'), page.click('#queues-link')]);
+    await board.getByText('reconciliation', { exact: false }).first().waitFor();
+    for (const q of ['ingest', 'benefits', 'recheck', 'notifications', 'deliveries']) await board.getByText(q, { exact: false }).first().waitFor();
+    await board.screenshot({ path: path.join(ARTIFACTS, 'console-queues.png') });
+    await board.close();
+  });
+
+  it('loaded nothing from outside the gateway', () => {
+    expect(offOrigin).toEqual([]);
+  });
+});
+
+describe('the queue board\'s guard', () => {
+  const login = (token: string) => axios.post(`${t.baseUrl}/console/session`, { token }, { validateStatus: () => true });
+  const board = (cookie?: string) => axios.get(`${t.baseUrl}/console/queues`, { headers: cookie ? { cookie } : {}, validateStatus: () => true, maxRedirects: 0 });
+
+  it('answers 401 without a session cookie, and 401 for a forged one', async () => {
+    expect((await board()).status).toBe(401);
+    expect((await board('gw_console=ops.99999999999.AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA')).status).toBe(401);
+  });
+
+  it('sets an HttpOnly SameSite=Strict cookie at login, and refuses an unknown token with 401', async () => {
+    const ok = await login(TEST_CLIENTS.ops.token);
+    expect(ok.status).toBe(200);
+    expect(ok.data).toMatchObject({ client_id: 'ops', role: 'ops' });
+    const cookie = ok.headers['set-cookie']![0]!;
+    expect(cookie).toMatch(/^gw_console=/);
+    expect(cookie).toContain('HttpOnly');
+    expect(cookie).toContain('SameSite=Strict');
+    expect(cookie).not.toContain(TEST_CLIENTS.ops.token);
+    expect((await board(cookie.split(';')[0])).status).toBe(200);
+    expect((await login('tok-nobody-0000')).status).toBe(401);
+  });
+
+  it('answers 403 to a client that is not ops', async () => {
+    const res = await login(TEST_CLIENTS.hospital1.token);
+    expect(res.status).toBe(200);
+    expect((await board(res.headers['set-cookie']![0]!.split(';')[0])).status).toBe(403);
+  });
+});
+
+describe('GET /v1/messages', () => {
+  it('gives ops every client\'s messages, newest first, filtered by kind and client', async () => {
+    const all = (await t.get('/v1/messages', 'ops')).data;
+    expect(new Set(all.items.map((m: { client_id: string }) => m.client_id))).toEqual(new Set(['dehong-agency', 'h1', 'picc-dh']));
+    const times = all.items.map((m: { received_at: string }) => Date.parse(m.received_at));
+    expect(times).toEqual([...times].sort((a, b) => b - a));
+    const batches = (await t.get('/v1/messages?kind=settlement_batch&client_id=h1', 'ops')).data.items;
+    expect(batches).toEqual([expect.objectContaining({ kind: 'settlement_batch', client_id: 'h1', status: 'processed', record_count: 1, error_count: 0 })]);
+  });
+
+  it('gives any other client only its own messages, whatever client_id it asks for', async () => {
+    const own = (await t.get('/v1/messages', 'insurerA')).data.items;
+    expect(own.length).toBe(4);
+    expect(own.every((m: { client_id: string }) => m.client_id === 'picc-dh')).toBe(true);
+    expect((await t.get('/v1/messages?client_id=h1', 'insurerA')).data.items).toEqual([]);
+  });
+
+  it('pages with next_cursor without skipping or repeating a message', async () => {
+    const seen: string[] = [];
+    let cursor: string | null = null;
+    do {
+      const page1: { items: { message_id: string }[]; next_cursor: string | null } = (await t.get(`/v1/messages?limit=2${cursor ? `&cursor=${cursor}` : ''}`, 'ops')).data;
+      seen.push(...page1.items.map((m) => m.message_id));
+      cursor = page1.next_cursor;
+    } while (cursor);
+    const all = (await t.get('/v1/messages', 'ops')).data.items.map((m: { message_id: string }) => m.message_id);
+    expect(seen).toEqual(all);
+  });
+
+  it('filters by received_at and refuses a bad filter with 400 naming the parameter', async () => {
+    expect((await t.get('/v1/messages?to=2000-01-01T00:00:00%2B08:00', 'ops')).data.items).toEqual([]);
+    expect((await t.get('/v1/messages?from=2000-01-01%2000:00:00', 'ops')).data.items.length).toBeGreaterThan(0);
+    const bad = await t.get('/v1/messages?kind=letter&limit=0', 'ops');
+    expect(bad.status).toBe(400);
+    expect(bad.data.errors.map((e: { path: string }) => e.path).sort()).toEqual(['?kind', '?limit']);
+    expect((await t.get('/v1/messages', null)).status).toBe(401);
+  });
+});
