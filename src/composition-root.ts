@@ -23,6 +23,7 @@ import { createIngestWorker, type MessageHandlers } from './queue/ingest-worker'
 import { loadRegionPolicies, type RegionPolicies } from './benefits';
 import { benefitsRouter } from './benefits/routes';
 import { startBenefitWorker } from './benefits/benefit-worker';
+import { createBenefitView } from './benefits/benefit-view';
 import { WorkCalendar } from './deadlines';
 import { GatewayMetrics, metricsRouter } from './metrics';
 import { openApiRouter } from './openapi/openapi-router';
@@ -94,7 +95,7 @@ export async function buildGateway(cfg: Config, opts: BuildOptions = {}): Promis
       // Before discrepanciesRouter: /v1/discrepancies/export must not be read as a discrepancy id.
       reconciliationRouter({ db, clients, now, onCommitted: () => relay.kick() }),
       discrepanciesRouter({ db, clients, now }),
-      settlementsRouter({ db, clients, now, regions, calendar }),
+      settlementsRouter({ db, clients, now, regions, calendar, benefitView: createBenefitView({ db, regions }) }),
       benefitsRouter({ db, clients, regions }),
       notificationsRouter({ db, clients, queues, log, now, onCommitted: () => relay.kick() }),
     ],
