@@ -16,7 +16,10 @@ import { discrepanciesRouter } from './discrepancies/routes';
 import { reconciliationRouter } from './reconciliation/routes';
 import { scheduleNightlyRuns, startReconciliationWorker } from './reconciliation/reconciliation-worker';
 import { settlementsRouter } from './settlements/routes';
-import { registerMatching, startMatchingWorkers } from './matching/register';
+import { RECHECK_QUEUE, registerMatching, startMatchingWorkers } from './matching/register';
+import { RECONCILIATION_QUEUE } from './reconciliation/run-store';
+import { NOTIFICATIONS_QUEUE } from './notifications/critical-hook';
+import { DELIVERIES_QUEUE } from './notifications/delivery-store';
 import { Queues } from './queue/queues';
 import { OutboxRelay } from './queue/outbox-relay';
 import { createIngestWorker, type MessageHandlers } from './queue/ingest-worker';
@@ -82,7 +85,7 @@ export async function buildGateway(cfg: Config, opts: BuildOptions = {}): Promis
     res.status(dbOk && redisOk ? 200 : 503).json({ status: dbOk && redisOk ? 'ready' : 'not_ready', database: dbOk ? 'ok' : 'unreachable', redis: redisOk ? 'ok' : 'unreachable' });
   });
 
-  const metrics = new GatewayMetrics({ db, queues, queueNames: [INGEST_QUEUE, BENEFITS_QUEUE], now });
+  const metrics = new GatewayMetrics({ db, queues, queueNames: [INGEST_QUEUE, BENEFITS_QUEUE, RECHECK_QUEUE, RECONCILIATION_QUEUE, NOTIFICATIONS_QUEUE, DELIVERIES_QUEUE], now });
   const app: Express = createApp({
     log,
     rateLimitPerSecond: cfg.rateLimitPerSecond,

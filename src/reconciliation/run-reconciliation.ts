@@ -10,6 +10,7 @@ import { sweepRegionPeriod } from '../matching/sweep';
 import { computeReport, reportTotals } from './report-sql';
 import { syncPlanFindings } from './plan-findings';
 import { runInsurers, startRun, type RunRow } from './run-store';
+import { enqueueDigest } from '../notifications/fan-out';
 
 export type RunGateway = Pick<Gateway, 'db' | 'regions' | 'calendar' | 'log' | 'now'>;
 
@@ -37,10 +38,19 @@ export async function executeRun(gw: RunGateway, runId: string): Promise<RunRow 
     const discrepancies = await discrepancyCounts(q, admdvs, period, fromSeq);
     const benefits = await benefitSummary(q, admdvs, period);
     const s = { totals, discrepancies, benefits, swept, plan_findings: plan, tolerance_pct: tolerancePct };
+    const finishedAt = new Date(gw.now());
     await q.query(
       `UPDATE reconciliation_runs SET status = 'completed', summary = $2, finished_at = $3, error = NULL WHERE run_id = $1`,
-      [runId, JSON.stringify(s), new Date(gw.now())],
+      [runId, JSON.stringify(s), finishedAt],
     );
+    // One digest per run (spec §6, issue 4 of 7): the cases of the region-period detected since the
+    // previous completed run of it (or the last day), committed with the run so none is lost.
+    const prev = await q.query<{ finished_at: Date }>(
+      `SELECT finished_at FROM reconciliation_runs WHERE admdvs = $1 AND period = $2 AND status = 'completed' AND run_id <> $3 AND finished_at IS NOT NULL ORDER BY finished_at DESC LIMIT 1`,
+      [admdvs, period, runId],
+    );
+    const windowStart = prev.rows[0]?.finished_at ?? new Date(finishedAt.getTime() - 86_400_000);
+    if (windowStart < finishedAt) await enqueueDigest(q, { run_id: runId, admdvs, period, window_start: windowStart.toISOString(), window_end: new Date(finishedAt.getTime() + 1).toISOString() });
     return s;
   });
   gw.log.info({ run_id: runId, admdvs, period, institutions: summary.totals.institutions, swept }, 'reconciliation run completed');
