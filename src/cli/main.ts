@@ -59,12 +59,27 @@ export async function main(argv: string[], io: Io = stdio, env: NodeJS.ProcessEn
     .description('check the hash chain of the audit trail in the configured database')
     .action(async () => { code = await (await ops()).verifyAuditCommand(loadConfig(env), io); });
 
+  program.command('purge')
+    .description('drop raw message bodies past their retention (by monthly partition), old webhook ids and relayed outbox rows; the ledger is kept')
+    .option('--dry-run', 'report what would be removed, change nothing')
+    .option('--as-of <iso>', 'judge retention as of this time (default now)')
+    .action(async (o: { dryRun?: boolean; asOf?: string }) => { code = await (await import('../lifecycle/purge-command')).purgeCommand(loadConfig(env), o, io); });
+
   program.command('reconcile')
     .description('run a reconciliation for a region and period now, and print the report')
     .requiredOption('--admdvs <prefix>', 'admdvs prefix, 2–6 digits')
     .requiredOption('--period <yyyy-MM>', 'the period')
     .option('--as-of <iso>', 'judge deadlines as of this time (default now)')
     .action(async (o: { admdvs: string; period: string; asOf?: string }) => { code = await (await ops()).reconcileCommand(loadConfig(env), o, io); });
+
+  program.command('demo')
+    .description('start the gateway, send it a generated month with a planted case of every discrepancy code, match and reconcile it, and keep serving')
+    .option('--exit', 'stop after printing the results (exit code 1 when a planted code was not found)')
+    .option('--period <yyyy-MM>', 'the month to generate (default: three months ago)')
+    .action(async (o: { exit?: boolean; period?: string }) => {
+      const { runDemo } = await import('../demo/demo-command');
+      code = (await runDemo(loadConfig(env), io, { exit: o.exit, period: o.period })).code;
+    });
 
   program.command('explain')
     .description('explain how the region\'s benefit rules give a settlement\'s large-expense amount')
