@@ -34,6 +34,7 @@ import { loadSubscribersFile, notificationsRouter, startNotificationWorkers } fr
 import { BENEFITS_QUEUE, INGEST_QUEUE } from './ingest/message-store';
 import { consoleRouter } from './console/console-router';
 import { messageSearchRouter } from './console/message-search';
+import { ensureBodyPartitions } from './lifecycle/partitions';
 import fs from 'node:fs';
 
 export interface Gateway {
@@ -71,8 +72,10 @@ export async function buildGateway(cfg: Config, opts: BuildOptions = {}): Promis
   const db = await openDb(cfg);
   await migrate(db);
   const queues = new Queues(cfg.redisUrl, cfg.queuePrefix);
-  const relay = new OutboxRelay(db, queues, log, cfg.outboxPollMs);
+  const relay = new OutboxRelay(db, queues, log, cfg.outboxPollMs, { completedSeconds: cfg.jobsKeepCompletedSeconds, failedSeconds: cfg.jobsKeepFailedSeconds });
   const now = opts.now ?? Date.now;
+  // Raw-body partitions for this month and the next ones (src/lifecycle); idempotent.
+  await db.tx((q) => ensureBodyPartitions(q, new Date(now())));
   // A bad subscribers file stops start-up, like a bad clients file.
   await loadSubscribersFile(db, cfg.subscribersFile, new Date(now()));
   const validator = new SchemaValidator();

@@ -4,6 +4,7 @@
  */
 import { loadConfig, ConfigError } from './config/config';
 import { buildGateway } from './composition-root';
+import { listen } from './http/server';
 
 async function main() {
   const cfg = loadConfig();
@@ -11,11 +12,9 @@ async function main() {
   const gw = await buildGateway(cfg);
   gw.relay.start();
   if (!apiOnly) gw.startWorkers();
-  const server = gw.app.listen(cfg.port, () => {
-    gw.log.info({ port: cfg.port, database: cfg.databaseUrl ? 'postgresql' : `embedded (${cfg.dataDir})`, workers: !apiOnly }, 'gateway listening');
-  });
-  server.headersTimeout = 15_000;
-  server.requestTimeout = 120_000;
+  // Slow clients: GATEWAY_HEADERS_TIMEOUT_MS / GATEWAY_REQUEST_TIMEOUT_MS (src/http/server.ts).
+  const server = await listen(gw, cfg.port);
+  gw.log.info({ port: cfg.port, database: cfg.databaseUrl ? 'postgresql' : `embedded (${cfg.dataDir})`, workers: !apiOnly }, 'gateway listening');
   let closing = false;
   const shutdown = async (signal: string) => {
     if (closing) return;

@@ -57,6 +57,12 @@
     queues_title: ['任务队列（bull-board）', 'Job queues (bull-board)'], queues_help: ['仅限运维角色。登录时浏览器已获得队列面板的会话 Cookie。', 'Ops only. Logging in gave this browser the queue board\'s session cookie.'],
     queues_open: ['打开队列面板', 'Open the queue board'],
     not_found: ['未找到', 'Not found'],
+    summary_all: ['完整汇总', 'Full summary'], balanced_institutions: ['申报一致的机构', 'Balanced institutions'],
+    id: ['ID', 'id'], mdtrt_id: ['就诊 ID', 'Visit id'], psn_no: ['人员编号', 'Person no.'], psn_name: ['姓名', 'Name'], certno: ['证件号码', 'ID number'],
+    insuplc_admdvs: ['参保地统筹区', 'Pooling region'], med_type: ['医疗类别', 'Medical type'], setl_mode: ['结算方式', 'Settlement mode'],
+    setl_time: ['结算时间', 'Settled at'], medfee_sumamt: ['医疗费总额', 'Total medical cost'], hifp_pay: ['基本统筹支付', 'Basic fund paid'],
+    hifob_pay: ['大额补充支付', 'Large-expense amount'], pay_time: ['支付时间', 'Paid at'], payment_id: ['支付单号', 'Payment id'], payee_id: ['收款方', 'Payee'],
+    reject_reason_code: ['拒付原因', 'Reject reason'], recovery_id: ['追回单号', 'Recovery id'],
   };
   const CODES = {
     PAYMENT_OVERDUE: ['应支未支', 'payment overdue'], PAID_LATE: ['逾期支付', 'paid late'], UNDERPAID: ['少付', 'underpaid'], OVERPAID: ['多付', 'overpaid'],
@@ -112,6 +118,8 @@
     for (const c of children.flat()) if (c !== null && c !== undefined && c !== false) el.append(c instanceof Node ? c : document.createTextNode(String(c)));
     return el;
   }
+  /** replaceChildren without the nulls of optional sections (the DOM would print them as "null"). */
+  const fill = (box, ...nodes) => box.replaceChildren(...nodes.flat().filter((n) => n !== null && n !== undefined && n !== false));
   const badge = (group, v) => h('span', { class: `badge ${v}`, text: en(group, v) });
   const isAmount = (k) => /(_amount|_hifob|^owed$|^paid$|^rejected$|^recovered$|^outstanding$|^planned$|^disbursed$|difference|_sumamt|_pay$|^amount$)/.test(k);
 
@@ -224,7 +232,7 @@
     const d = state.disc;
     fillTable('disc-table', [
       { key: 'detected_at', render: (r) => r.detected_at.replace('T', ' ').slice(0, 16) },
-      { key: 'code', render: (r) => codeLabel(r.code) },
+      { key: 'code', render: (r) => h('span', { title: codeLabel(r.code), text: state.lang === 'zh' && CODES[r.code] ? CODES[r.code][0] : r.code }) },
       { key: 'severity', render: (r) => badge('severity', r.severity) },
       { key: 'status', render: (r) => badge('status', r.status) },
       { key: 'admdvs' }, { key: 'insurer_code' }, { key: 'fixmedins_code' }, { key: 'period' }, { key: 'setl_id' },
@@ -259,7 +267,7 @@
         if (i >= 0) { state.disc.items[i] = { ...state.disc.items[i], status: state.disc.detail.status }; renderDiscrepancies(); }
       } catch (e) { problem(e); }
     };
-    box.replaceChildren(
+    fill(box,
       h('h3', {}, codeLabel(c.code), ' ', badge('severity', c.severity), ' ', badge('status', c.status)),
       h('p', { class: 'case-detail', text: c.detail }),
       kv({ ...c, resolution: c.resolution ? en('resolution', c.resolution) : undefined },
@@ -311,10 +319,10 @@
   function renderSettlement() {
     const box = $('#setl-view');
     const s = state.setl;
-    if (!s) { box.replaceChildren(); return; }
+    if (!s) { fill(box); return; }
     const loop = s.loop;
     const amounts = ['owed', 'paid', 'rejected', 'recovered', 'outstanding'];
-    box.replaceChildren(
+    fill(box,
       h('h3', {}, `${s.setl_id} `, loop ? badge('loop', loop.status) : null),
       loop ? h('div', { class: 'cards', id: 'setl-loop' }, amounts.map((k) => h('div', { class: 'card' }, h('div', { class: 'label', text: t(k) }), h('div', { class: 'value', text: loop[k] }))),
         h('div', { class: 'card' }, h('div', { class: 'label', text: t('due_at') }), h('div', { class: 'value small', text: String(loop.due_at || '').slice(0, 10) }))) : null,
@@ -322,8 +330,8 @@
         h('div', { class: 'card' }, h('h4', { text: t('record') }), kv(s, RECORD_FIELDS)),
         h('div', { class: 'card' }, h('h4', { text: t('timeline') }), table([{ key: 'at', render: (r) => String(r.at).replace('T', ' ').slice(0, 19) }, { key: 'event' }, { key: 'detail' }], timeline(s)))),
       h('div', { class: 'section' }, h('h4', { text: t('payments') }),
-        (s.payments || []).length ? table([{ key: 'pay_time' }, { key: 'insurer_code' }, { key: 'payment_id', label: 'payment_id' }, { key: 'payee_id', label: 'payee' }, { key: 'paid', num: true, render: (r) => r.paid_amount }, { key: 'rejected', num: true, render: (r) => r.rejected_amount }, { key: 'reject_reason_code', label: 'reason' }], s.payments) : h('p', { class: 'muted', text: t('no_rows') })),
-      (s.recoveries || []).length ? h('div', { class: 'section' }, h('h4', { text: t('recoveries') }), table([{ key: 'recovered_at', label: t('at') }, { key: 'insurer_code' }, { key: 'recovery_id', label: 'recovery_id' }, { key: 'amount', label: t('recovered'), num: true }], s.recoveries)) : null,
+        (s.payments || []).length ? table([{ key: 'pay_time' }, { key: 'insurer_code' }, { key: 'payment_id' }, { key: 'payee_id' }, { key: 'paid', num: true, render: (r) => r.paid_amount }, { key: 'rejected', num: true, render: (r) => r.rejected_amount }, { key: 'reject_reason_code' }], s.payments) : h('p', { class: 'muted', text: t('no_rows') })),
+      (s.recoveries || []).length ? h('div', { class: 'section' }, h('h4', { text: t('recoveries') }), table([{ key: 'recovered_at', label: t('at') }, { key: 'insurer_code' }, { key: 'recovery_id' }, { key: 'amount', label: t('recovered'), num: true }], s.recoveries)) : null,
       h('div', { class: 'section' }, h('h4', { text: t('discrepancies') }),
         (s.discrepancies || []).length ? table([{ key: 'code', render: (r) => codeLabel(r.code) }, { key: 'severity', render: (r) => badge('severity', r.severity) }, { key: 'status', render: (r) => badge('status', r.status) }, { key: 'difference', num: true }, { key: 'detected_at' }], s.discrepancies,
           { onRow: (r) => { selectTab('discrepancies'); void openCase(r.id); } }) : h('p', { class: 'muted', text: t('no_rows') })),
@@ -377,19 +385,22 @@
     const box = $('#run-view');
     const r = state.run;
     if (state.chart) { state.chart.destroy(); state.chart = null; }
-    if (!r) { box.replaceChildren(); return; }
+    if (!r) { fill(box); return; }
     const done = r.status === 'completed';
     const canvas = h('canvas', { id: 'run-chart' });
-    box.replaceChildren(
+    fill(box,
       h('h3', {}, `${r.admdvs} · ${r.period} `, h('span', { id: 'run-status' }, badge('run', r.status))),
       kv(r, ['run_id', 'as_of', 'trigger', 'created_at', 'finished_at']),
       r.status === 'failed' ? h('p', { class: 'error', text: `${t('run_failed')}: ${r.error || ''}` }) : null,
       !done && r.status !== 'failed' ? h('p', { class: 'muted', text: t('run_waiting') }) : null,
+      done && r.summary && r.summary.totals ? h('div', { class: 'cards', id: 'run-totals' }, ['recorded_hifob', 'paid', 'rejected', 'recovered', 'outstanding', 'balanced_institutions']
+        .filter((k) => r.summary.totals[k] !== undefined)
+        .map((k) => h('div', { class: 'card' }, h('div', { class: 'label', text: k === 'balanced_institutions' ? t('balanced_institutions') : t(k) }),
+          h('div', { class: 'value', text: k === 'balanced_institutions' ? `${r.summary.totals[k]} / ${r.summary.totals.institutions}` : r.summary.totals[k] })))) : null,
       done ? h('div', { class: 'toolbar' },
         h('button', { type: 'button', id: 'export-csv', onclick: () => download(r, 'csv') }, t('export_csv')),
         h('button', { type: 'button', id: 'export-xlsx', onclick: () => download(r, 'xlsx') }, t('export_xlsx'))) : null,
       done && r.institutions.length ? h('div', {}, h('h4', { text: t('chart') }), h('div', { class: 'chart-box' }, canvas)) : null,
-      done && r.summary ? h('div', { class: 'section' }, h('h4', { text: t('summary') }), h('dl', { class: 'kv', id: 'run-summary' }, flatten(r.summary).flatMap(([k, v]) => [h('dt', { text: k }), h('dd', { text: v })]))) : null,
       done ? h('div', { class: 'section' }, h('h4', { text: t('institutions') }), table([
         { key: 'fixmedins_code' }, { key: 'declared_cnt', num: true }, { key: 'declared_hifob', num: true }, { key: 'recorded_cnt', num: true },
         { key: 'recorded_hifob', num: true }, { key: 'paid', num: true }, { key: 'rejected', num: true }, { key: 'recovered', num: true }, { key: 'outstanding', num: true },
@@ -398,6 +409,8 @@
       done && r.insurers.length ? h('div', { class: 'section' }, h('h4', { text: t('insurers') }), table([
         { key: 'insurer_code' }, { key: 'planned', num: true }, { key: 'paid', num: true }, { key: 'disbursed', num: true },
       ], r.insurers)) : null,
+      done && r.summary ? h('details', { class: 'section', id: 'run-summary' }, h('summary', { text: t('summary_all') }),
+        h('dl', { class: 'kv' }, flatten(r.summary).flatMap(([k, v]) => [h('dt', { text: k }), h('dd', { text: v })]))) : null,
     );
     if (done && r.institutions.length && window.Chart) drawChart(canvas, r.institutions);
   }
@@ -462,7 +475,7 @@
     const m = state.msg.detail;
     box.hidden = !m;
     if (!m) return;
-    box.replaceChildren(
+    fill(box,
       h('h3', {}, en('kind', m.kind), ' ', badge('msg', m.status)),
       kv(m, ['message_id', 'received_at', 'processed_at', 'record_count']),
       m.errors ? h('div', {}, h('h4', { text: t('errors') }), h('pre', { text: JSON.stringify(m.errors, null, 2) })) : null,

@@ -27,6 +27,14 @@ export interface Config {
   rateLimitPerSecond: number;
   /** How long raw message bodies are kept, days (the ledger itself is kept). */
   rawBodyRetentionDays: number;
+  /** Relayed outbox rows are purged after this many days (`gateway purge`). */
+  outboxRetentionDays: number;
+  /** BullMQ keeps completed jobs this long, and failed jobs this long, seconds (then removes them). */
+  jobsKeepCompletedSeconds: number;
+  jobsKeepFailedSeconds: number;
+  /** Slow clients: the whole request headers within this, and the whole request within that, ms. */
+  headersTimeoutMs: number;
+  requestTimeoutMs: number;
   /** Nightly reconciliation cron (Asia/Shanghai) and the admdvs prefixes it runs for. */
   nightlyCron: string;
   nightlyRegions: string[];
@@ -96,6 +104,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     logLevel,
     rateLimitPerSecond: int(env, 'GATEWAY_RATE_LIMIT_PER_SECOND', 2000, 1, 1_000_000, problems),
     rawBodyRetentionDays: int(env, 'GATEWAY_RAW_BODY_RETENTION_DAYS', 400, 1, 100_000, problems),
+    outboxRetentionDays: int(env, 'GATEWAY_OUTBOX_RETENTION_DAYS', 7, 1, 100_000, problems),
+    jobsKeepCompletedSeconds: int(env, 'GATEWAY_JOBS_KEEP_COMPLETED_SECONDS', 86_400, 0, 365 * 86_400, problems),
+    jobsKeepFailedSeconds: int(env, 'GATEWAY_JOBS_KEEP_FAILED_SECONDS', 7 * 86_400, 0, 365 * 86_400, problems),
+    headersTimeoutMs: int(env, 'GATEWAY_HEADERS_TIMEOUT_MS', 15_000, 100, 600_000, problems),
+    requestTimeoutMs: int(env, 'GATEWAY_REQUEST_TIMEOUT_MS', 120_000, 100, 3_600_000, problems),
     nightlyCron: env.GATEWAY_NIGHTLY_CRON || '0 30 2 * * *',
     nightlyRegions,
     dbPoolSize: int(env, 'GATEWAY_DB_POOL_SIZE', 20, 1, 500, problems),

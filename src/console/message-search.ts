@@ -12,6 +12,7 @@
  *
  * Scope: ops sees every client's messages; any other client only its own (a `client_id` naming
  * someone else gives an empty page, as filters outside a scope do for discrepancies).
+ * The OpenAPI row for this endpoint is in src/openapi/endpoints.ts ("Reads added beyond the spec's list").
  */
 import { Router, type Request } from 'express';
 import type { Db } from '../db/db';
@@ -20,7 +21,6 @@ import { requireBearer } from '../http/auth';
 import { badRequest } from '../http/problem';
 import type { FieldError } from '../schemas/validator';
 import { parseWireTime, toCstIso } from '../time';
-import type { Endpoint } from '../openapi/endpoints';
 
 const KINDS = ['agency_settlements', 'agency_disbursement', 'settlement_batch', 'insurer_payment', 'spending_plan', 'recovery'];
 const STATUSES = ['accepted', 'processing', 'processed', 'failed'];
@@ -119,45 +119,3 @@ export function messageSearchRouter(deps: { db: Db; clients: ClientRegistry }): 
   });
   return r;
 }
-
-/**
- * This endpoint's row for the OpenAPI endpoint table (src/openapi/endpoints.ts), kept next to the
- * route so the two change together; the table includes it by name.
- */
-export const MESSAGE_SEARCH_ENDPOINT: Endpoint = {
-  method: 'get', path: '/v1/messages', tag: 'Reads', auth: 'bearer', roles: 'any',
-  summary: { en: 'Search the message log', zh: '查询消息日志' },
-  description: 'Newest first. Ops sees every client\'s messages; any other client only its own. Errors of a message are read with GET /v1/messages/{id}.',
-  query: [
-    { name: 'kind', schema: { type: 'string', enum: KINDS }, description: 'Message kind.' },
-    { name: 'status', schema: { type: 'string', enum: STATUSES }, description: 'Processing status.' },
-    { name: 'client_id', schema: { type: 'string', pattern: CLIENT_ID.source }, description: 'Sending client (ops only; others see only their own).' },
-    { name: 'from', schema: { type: 'string' }, description: 'received_at ≥ from (ISO 8601 with offset, or yyyy-MM-dd HH:mm:ss CST).' },
-    { name: 'to', schema: { type: 'string' }, description: 'received_at < to.' },
-    { name: 'limit', schema: { type: 'integer', minimum: 1, maximum: 1000, default: 100 }, description: 'Page size.' },
-    { name: 'cursor', schema: { type: 'string' }, description: 'next_cursor of the previous page.' },
-  ],
-  responses: {
-    200: {
-      description: 'A page of message log entries.',
-      schema: {
-        type: 'object', required: ['items', 'next_cursor'],
-        properties: {
-          items: {
-            type: 'array',
-            items: {
-              type: 'object', required: ['message_id', 'kind', 'client_id', 'status', 'received_at', 'record_count', 'error_count'],
-              properties: {
-                message_id: { type: 'string', format: 'uuid' }, kind: { type: 'string', enum: KINDS }, client_id: { type: 'string' },
-                status: { type: 'string', enum: STATUSES }, received_at: { type: 'string' }, processed_at: { type: 'string' },
-                record_count: { type: 'integer' }, error_count: { type: 'integer' },
-              },
-            },
-          },
-          next_cursor: { type: ['string', 'null'] },
-        },
-      },
-    },
-  },
-  errors: [400, 401, 429],
-};

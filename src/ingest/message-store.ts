@@ -15,7 +15,7 @@ export interface Envelope {
   clientId: string;
   webhookId: string;
   bodySha256: string;
-  /** Kept for the raw-body retention period; null for the streamed feed (its records are kept row by row). */
+  /** Kept in message_bodies (partitioned by month) for the raw-body retention period; null for the streamed feed (its records are kept row by row). */
   rawBody: Buffer | null;
   contentType: string;
   bodyBytes: number;
@@ -94,9 +94,10 @@ export async function acceptMessage(q: Sql, env: Envelope, kind: MessageKind, bu
          WHERE webhook_ids.seen_at < EXCLUDED.seen_at - interval '24 hours'),
      m AS (
        INSERT INTO messages (message_id, kind, client_id, business_key, webhook_id, body_sha256, content_sha256, raw_body, content_type, body_bytes, record_count, received_at, request_id)
-       SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 1, $11, $12 WHERE NOT EXISTS (SELECT 1 FROM replay)
+       SELECT $1, $2, $3, $4, $5, $6, $7, NULL, $9, $10, 1, $11, $12 WHERE NOT EXISTS (SELECT 1 FROM replay)
        ON CONFLICT (kind, business_key) WHERE business_key IS NOT NULL DO NOTHING
        RETURNING message_id, kind, received_at),
+     b AS (INSERT INTO message_bodies (message_id, received_at, raw_body) SELECT message_id, received_at, $8::bytea FROM m WHERE $8::bytea IS NOT NULL),
      o AS (INSERT INTO outbox (message_id, queue, payload)
            SELECT message_id, qn, jsonb_build_object('message_id', message_id, 'kind', kind, 'request_id', $12::text) FROM m, unnest($13::text[]) AS qn)
      ${rowCtes.map((c) => `, ${c}`).join('\n     ')}

@@ -7,7 +7,7 @@ import pino, { type Logger } from 'pino';
 export const REDACT_PATHS = [
   'certno', '*.certno', '*.*.certno', 'psn_name', '*.psn_name', '*.*.psn_name',
   'signing_secrets', '*.signing_secrets', 'secret', '*.secret', 'token', '*.token',
-  'req.headers.authorization', 'req.headers["webhook-signature"]', 'headers.authorization',
+  'req.headers.authorization', 'req.headers["webhook-signature"]', 'req.headers.cookie', 'res.headers["set-cookie"]', 'headers.authorization',
 ];
 
 export type { Logger };

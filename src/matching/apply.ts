@@ -13,6 +13,7 @@ import type { RegionPolicies } from '../benefits';
 import type { WorkCalendar } from '../deadlines/calendar';
 import type { Logger } from '../logging/logger';
 import { syncGroup } from '../discrepancies/discrepancy-store';
+import { appendAudit, type AuditEvent } from '../audit/audit-trail';
 import { loadSettlementInputs } from '../ledger/fact-loader';
 import { evaluateSettlement, type SettlementEvaluation } from './evaluate-settlement';
 import type { SettlementInput } from './facts';
@@ -58,7 +59,7 @@ async function reevaluateChunk(q: Sql, ids: string[], asOf: Date, deps: Matching
   const results = new Map<string, SettlementEvaluation>();
   for (const id of ids) results.set(id, evaluate(inputs.get(id)!, asOf, deps));
 
-  await upsertLoops(q, ids, inputs, results, asOf);
+  const loopEvents = await upsertLoops(q, ids, inputs, results, asOf);
 
   const groups = ids.map(settlementGroup);
   // Row locks of the open cases now, before syncGroup takes the audit chain's lock: an operator's
@@ -73,6 +74,9 @@ async function reevaluateChunk(q: Sql, ids: string[], asOf: Date, deps: Matching
     if (!findings.length && !withOpen.has(settlementGroup(id))) continue;
     await syncGroup(q, settlementGroup(id), findings.map((f) => ({ ...f, evidence: { ...f.evidence } })), asOf);
   }
+  // Loop-state changes join the hash-chained audit trail (issue 7 §6), after the case row locks
+  // above (the chain's lock is always taken last).
+  await appendAudit(q, loopEvents);
   return ids.flatMap((id) => {
     const at = results.get(id)!.nextCheckAt;
     return at ? [{ setl_id: id, at }] : [];
@@ -93,13 +97,37 @@ function referenceAdmdvs(input: SettlementInput): string {
   return fallbackAdmdvs({}, refs[0] ?? { insurer_code: '' });
 }
 
-async function upsertLoops(q: Sql, ids: string[], inputs: Map<string, SettlementInput>, results: Map<string, SettlementEvaluation>, asOf: Date): Promise<void> {
+/** The audited part of a loop row: a change in any of these is an audit event. */
+const AUDITED = ['status', 'owed', 'paid', 'rejected', 'recovered', 'outstanding', 'due_date', 'closed_at'] as const;
+type AuditedLoop = Record<(typeof AUDITED)[number], string | null>;
+
+/** Upsert the loop rows; returns one audit event per row created or whose status or amounts changed. */
+async function upsertLoops(q: Sql, ids: string[], inputs: Map<string, SettlementInput>, results: Map<string, SettlementEvaluation>, asOf: Date): Promise<AuditEvent[]> {
   const rows = ids.flatMap((id) => {
     const s = inputs.get(id)!.settlement;
     const r = results.get(id)!;
     return s && r.loop ? [{ s, loop: r.loop, next: r.nextCheckAt ?? null }] : [];
   });
-  if (!rows.length) return;
+  if (!rows.length) return [];
+  // Read under the settlements' advisory locks: nobody else changes these rows until we commit.
+  const before = await q.query<AuditedLoop & { setl_id: string }>(
+    `SELECT setl_id, status, owed::text, paid::text, rejected::text, recovered::text, outstanding::text, due_date::text, to_char(closed_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') AS closed_at
+       FROM settlement_loops WHERE setl_id = ANY($1::text[])`, [rows.map((r) => r.s.setl_id)],
+  );
+  const prev = new Map(before.rows.map((r) => [r.setl_id, r]));
+  const events: AuditEvent[] = [];
+  for (const r of rows) {
+    const now: AuditedLoop = {
+      status: r.loop.status, owed: r.loop.owed.toString(), paid: r.loop.paid.toString(), rejected: r.loop.rejected.toString(),
+      recovered: r.loop.recovered.toString(), outstanding: r.loop.outstanding.toString(), due_date: r.loop.due_date, closed_at: r.loop.closed_at?.toISOString() ?? null,
+    };
+    const was = prev.get(r.s.setl_id);
+    const changed = was ? AUDITED.filter((k) => was[k] !== now[k]) : [...AUDITED];
+    if (!changed.length) continue;
+    const data: Record<string, unknown> = { ...now };
+    if (was) data.previous = Object.fromEntries(changed.map((k) => [k, was[k]]));
+    events.push({ entity: 'loop', entity_id: r.s.setl_id, action: was ? 'changed' : 'created', actor: 'system', at: asOf, data });
+  }
   const col = <T>(f: (r: (typeof rows)[number]) => T) => rows.map(f);
   await q.query(
     `INSERT INTO settlement_loops (setl_id, status, owed, paid, rejected, recovered, outstanding, due_date, due_at, closed_at,
@@ -119,4 +147,5 @@ async function upsertLoops(q: Sql, ids: string[], inputs: Map<string, Settlement
       col((r) => r.s.insurer_code), col((r) => r.s.fixmedins_code), col((r) => r.s.period), asOf, col((r) => r.next),
     ],
   );
+  return events;
 }

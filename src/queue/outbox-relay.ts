@@ -17,7 +17,9 @@ export class OutboxRelay {
   private stopped = false;
   private failing = false;
 
-  constructor(private readonly db: Db, private readonly queues: Queues, private readonly log: Logger, private readonly pollMs: number) {}
+  /** `keep`: how long BullMQ keeps completed and failed jobs, seconds (GATEWAY_JOBS_KEEP_*_SECONDS). */
+  constructor(private readonly db: Db, private readonly queues: Queues, private readonly log: Logger, private readonly pollMs: number,
+    private readonly keep: { completedSeconds: number; failedSeconds: number } = { completedSeconds: 86_400, failedSeconds: 7 * 86_400 }) {}
 
   start(): void {
     this.stopped = false;
@@ -64,7 +66,7 @@ export class OutboxRelay {
         await this.queues.get(name).addBulk(list.map((r) => ({
           name: String(r.payload.kind ?? name),
           data: r.payload,
-          opts: { jobId: String(r.payload.job_id ?? r.message_id), attempts: 10, backoff: { type: 'exponential', delay: 1000 }, removeOnComplete: { age: 86_400, count: 100_000 }, removeOnFail: { age: 7 * 86_400 } },
+          opts: { jobId: String(r.payload.job_id ?? r.message_id), attempts: 10, backoff: { type: 'exponential', delay: 1000 }, removeOnComplete: { age: this.keep.completedSeconds, count: 100_000 }, removeOnFail: { age: this.keep.failedSeconds } },
         })));
       }
       await q.query('UPDATE outbox SET relayed_at = now() WHERE id = ANY($1::bigint[])', [rows.map((r) => r.id)]);

@@ -23,15 +23,25 @@ const OWED = `
      WHERE v.status = 'valid' AND v.insuplc_admdvs LIKE $2 AND v.period = $3 AND v.hifob_pay > 0 AND v.received_at <= $4
        AND NOT EXISTS (SELECT 1 FROM settlement_records r WHERE r.setl_id = v.setl_id AND r.status = 'reversed' AND r.received_at <= $4)
   ),
+  -- The lines naming an owed settlement first (setl_id is selective), then their payments by key.
+  -- Materialized on purpose: the planner cannot estimate the payee test below (no statistics for
+  -- it), and left free it joins payments × owed on insurer_code first — every settlement of an
+  -- institution times every payment to it, minutes at 1M settlements (bench/RESULTS.md).
+  owed_lines AS MATERIALIZED (
+    SELECT o.setl_id, o.setl_mode, o.fixmedins_code, o.psn_no, l.insurer_code, l.payment_id, l.paid_amount, l.rejected_amount, l.reject_reason_code
+      FROM owed o JOIN payment_lines l ON l.setl_id = o.setl_id AND l.insurer_code = o.insurer_code
+  ),
   line_sums AS (
-    SELECT o.setl_id, sum(l.paid_amount) AS paid,
-           sum(CASE WHEN l.reject_reason_code IS NOT NULL AND l.reject_reason_code <> '' THEN l.rejected_amount ELSE 0 END) AS rejected
-      FROM owed o
-      JOIN payment_lines l ON l.setl_id = o.setl_id AND l.insurer_code = o.insurer_code
-      JOIN payments p ON p.insurer_code = l.insurer_code AND p.payment_id = l.payment_id
+    SELECT o.setl_id, sum(o.paid_amount) AS paid,
+           sum(CASE WHEN o.reject_reason_code IS NOT NULL AND o.reject_reason_code <> '' THEN o.rejected_amount ELSE 0 END) AS rejected
+      FROM owed_lines o
+      JOIN payments p ON p.insurer_code = o.insurer_code AND p.payment_id = o.payment_id
      WHERE p.pay_time <= $4 AND p.received_at <= $4
-       AND ((o.setl_mode = 'direct' AND p.payee_type = 'institution' AND p.payee_id = o.fixmedins_code)
-         OR (o.setl_mode = 'manual' AND p.payee_type = 'person' AND p.payee_id = o.psn_no))
+       -- The right payee (direct → the institution, manual → the person) as equalities, not an OR
+       -- of two cases, which PostgreSQL estimates at 1% and plans around. setl_mode is direct or
+       -- manual (CHECK), so both forms select the same lines.
+       AND p.payee_type = CASE o.setl_mode WHEN 'direct' THEN 'institution' ELSE 'person' END
+       AND p.payee_id = CASE o.setl_mode WHEN 'direct' THEN o.fixmedins_code ELSE o.psn_no END
      GROUP BY o.setl_id
   ),
   recovery_sums AS (

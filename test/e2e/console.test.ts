@@ -23,6 +23,8 @@ const DOCS_SHOT = path.resolve(__dirname, '..', '..', 'docs', 'console.png');
 const H1 = 'H53310200001', H2 = 'H53310200002';
 // Generous: the browser shares two cores with the gateway, its workers and PostgreSQL.
 const UI_WAIT = 45_000;
+// Above jest's default: a run waits for the reconciliation worker, and any step may wait UI_WAIT for an element.
+jest.setTimeout(150_000);
 
 let t: TestGateway;
 let ctx: BrowserContext | undefined;
@@ -78,11 +80,10 @@ async function seed(): Promise<void> {
 }
 
 /**
- * The page's document inside functions Playwright runs in the browser (as functions, not strings: the
- * console's Content-Security-Policy forbids eval). The test project compiles without the DOM library.
+ * The page's document, for the functions Playwright runs in the browser (passed as functions, not
+ * strings: the console's Content-Security-Policy forbids eval). The tests compile without the DOM library.
  */
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
-const dom = (): any => (globalThis as any).document;
+declare const document: any; // eslint-disable-line @typescript-eslint/no-explicit-any
 
 function requireChromium(): void {
   if (!fs.existsSync(CHROMIUM)) {
@@ -91,9 +92,9 @@ function requireChromium(): void {
 }
 
 beforeAll(async () => {
+  requireChromium();
   t = await startTestGateway('console');
   await seed();
-  requireChromium();
   fs.mkdirSync(ARTIFACTS, { recursive: true });
   userDataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'console-chromium-'));
   ctx = await chromium.launchPersistentContext(userDataDir, {
@@ -148,7 +149,7 @@ describe('the ops console in headless Chromium', () => {
     await page.click('#disc-search');
     const rows = page.locator('#disc-table tbody tr');
     await page.waitForFunction(() => {
-      const trs: { textContent: string }[] = [...dom().querySelectorAll('#disc-table tbody tr')];
+      const trs: { textContent: string }[] = [...document.querySelectorAll('#disc-table tbody tr')];
       return trs.length > 0 && trs.every((tr) => tr.textContent.includes('OVERPAID'));
     });
     await expect(rows.count()).resolves.toBe(1);
@@ -187,17 +188,20 @@ describe('the ops console in headless Chromium', () => {
     await page.screenshot({ path: path.join(ARTIFACTS, 'console-settlement.png'), fullPage: true });
   });
 
-  it('starts a reconciliation run, shows the report with its chart once completed, and downloads both exports', async () => {
+  it('starts a reconciliation run, shows the report with its chart once completed, and downloads both exports (in Chinese again)', async () => {
+    await page.click('#lang-toggle');
+    await expect(page.locator('.tabs button[data-tab="reconciliation"]').textContent()).resolves.toBe('对账');
     await page.click('.tabs button[data-tab="reconciliation"]');
     await page.fill('#run-admdvs', '5331');
     await page.fill('#run-period', '2025-03');
     await page.click('#run-start');
     await page.locator('#run-status .badge.completed').waitFor({ timeout: 90_000 });
     await page.locator('#run-chart').waitFor();
-    await page.waitForFunction(() => dom().querySelector('#run-chart').width > 0);
+    await page.waitForFunction(() => document.querySelector('#run-chart').width > 0);
     const report = await page.locator('#run-view').textContent();
     expect(report).toContain(H1);
     expect(report).toContain(H2);
+    await expect(page.locator('#run-totals').textContent()).resolves.toContain('未付');
     await expect(page.locator('#run-list li').count()).resolves.toBe(1);
 
     const [xlsx] = await Promise.all([page.waitForEvent('download'), page.click('#export-xlsx')]);
@@ -220,12 +224,12 @@ describe('the ops console in headless Chromium', () => {
     await page.selectOption('#m-kind', 'insurer_payment');
     await page.click('#msg-search');
     await page.waitForFunction(() => {
-      const trs: { textContent: string }[] = [...dom().querySelectorAll('#msg-table tbody tr')];
+      const trs: { textContent: string }[] = [...document.querySelectorAll('#msg-table tbody tr')];
       return trs.length === 4 && trs.every((tr) => tr.textContent.includes('picc-dh'));
     });
     await page.locator('#msg-table tbody tr').first().click();
     await page.locator('#msg-detail dl').waitFor();
-    await expect(page.locator('#msg-detail').textContent()).resolves.toContain('processed');
+    await expect(page.locator('#msg-detail').textContent()).resolves.toContain('已处理');
     await page.screenshot({ path: path.join(ARTIFACTS, 'console-messages.png'), fullPage: true });
   });
 
