@@ -148,7 +148,7 @@ export async function benchMatchingLatency(): Promise<string[]> {
     line(`matching latency at ${RATE} payments/s × ${DURATION} s (${LINES} settlements each), 202 → loop updated, p50 / p99`,
       `${p50.toFixed(0)} / ${p99.toFixed(0)} ms (max ${pct(lat, 100).toFixed(0)} ms; ${counts.processed} processed, ${counts.failed} not; ${counts.closed}/${counts.loops} loops closed, ${counts.cases} open cases; ~${achieved.toFixed(0)} accepted/s; drained ${(drainMs / 1000).toFixed(1)} s after the load)`,
       `${b50.toFixed(0)} / ${b99.toFixed(0)} ms (bare BullMQ job → 1 INSERT, same rate)`, p99 / Math.max(b99, 1), 'p99 ≤ 250 ms', p99 <= 250 && Number(counts.failed) === 0),
-    line('matching: API latency of the payments (202), p50 / p99', `${res.latency.p50} / ${res.latency.p99} ms (non-2xx ${res.non2xx}, errors ${res.errors})`, '—', 1, 'informational', true),
+    line('matching: API latency of the payments (202), p50 / p99', `${res.latency.p50} / ${res.latency.p99} ms (non-2xx ${res.non2xx}${res.non2xx ? ` ${JSON.stringify((res as unknown as { statusCodeStats?: unknown }).statusCodeStats ?? {})}` : ''}, errors ${res.errors})`, '—', 1, 'informational', true),
     line('gateway (API + workers) RSS during the load', `${peakMb.toFixed(0)} MB peak`, '—', 1, 'informational', true),
   ];
 }

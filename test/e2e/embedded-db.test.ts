@@ -28,7 +28,7 @@ beforeAll(async () => {
   fs.writeFileSync(clientsFile, JSON.stringify([
     { client_id: TEST_CLIENTS.insurerA.client_id, role: 'insurer', scope: ['PICC_DH'], signing_secrets: [TEST_CLIENTS.insurerA.secret], token_sha256: [sha(TEST_CLIENTS.insurerA.token)] },
   ]));
-  child = spawn(path.join(root, 'node_modules/.bin/tsx'), ['src/main.ts'], { cwd: root, env, stdio: ['ignore', 'ignore', 'pipe'] });
+  child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], { cwd: root, env, stdio: ['ignore', 'ignore', 'pipe'] });
   for (let i = 0; i < 600; i++) {
     const ok = await axios.get(`${url}/readyz`, { validateStatus: () => true }).then((r) => r.status === 200, () => false);
     if (ok) return;
@@ -62,7 +62,7 @@ test('when no DATABASE_URL is set, then the gateway runs on the embedded databas
 });
 
 test('when a second process opens the same embedded data directory, then it exits with a clear message', () => {
-  const second = spawnSync(path.join(root, 'node_modules/.bin/tsx'), ['src/main.ts'], { cwd: root, env: { ...env, PORT: String(port + 1) }, encoding: 'utf8', timeout: 60_000 });
+  const second = spawnSync(process.execPath, ['--import', 'tsx', 'src/main.ts'], { cwd: root, env: { ...env, PORT: String(port + 1) }, encoding: 'utf8', timeout: 60_000 });
   expect(second.status).toBe(1);
   expect(second.stderr).toMatch(/in use by process \d+.*set DATABASE_URL/);
 });

@@ -19,11 +19,13 @@ let t: TestGateway;
 const children: ChildProcess[] = [];
 
 function startWorkerProcess(): ChildProcess {
-  const child = spawn(path.join(ROOT, 'node_modules/.bin/tsx'), ['workers/all.ts'], {
+  // `node --import tsx` rather than the tsx wrapper: the pid we signal is the worker itself, so
+  // killing it can never leave an orphaned worker behind.
+  const child = spawn(process.execPath, ['--import', 'tsx', 'workers/all.ts'], {
     cwd: ROOT,
     env: {
       ...process.env, DATABASE_URL: t.dbUrl, REDIS_URL, GATEWAY_QUEUE_PREFIX: t.cfg.queuePrefix, LOG_LEVEL: 'silent',
-      GATEWAY_WORKER_CONCURRENCY: '8', GATEWAY_OUTBOX_POLL_MS: '200', GATEWAY_CLIENTS_FILE: '',
+      GATEWAY_WORKER_CONCURRENCY: '8', GATEWAY_OUTBOX_POLL_MS: '200', GATEWAY_CLIENTS_FILE: '', GATEWAY_DB_POOL_SIZE: '6',
     },
     stdio: ['ignore', 'ignore', 'inherit'],
   });
