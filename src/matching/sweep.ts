@@ -1,8 +1,14 @@
 /**
  * The sweep of one region-period as of a time (spec §4: deadlines are judged "as of" any time): the
  * safety net under the best-effort re-check jobs, and what nightly reconciliation runs call. It
- * re-evaluates every settlement of the region-period, every reference to a still-unknown setl_id of
- * that period (grace expiries), and DECLARATION_MISSING of every institution-period concerned.
+ * re-evaluates the settlements of the region-period whose result can differ as of `asOf`, every
+ * reference to a still-unknown setl_id of that period (grace expiries), and DECLARATION_MISSING of
+ * every institution-period concerned.
+ *
+ * A settlement's evaluation is a function of its facts and of asOf, and constant in asOf between its
+ * check points (due-date lapses, grace expiries: settlement_loops.next_check_at). So one already
+ * evaluated at or before asOf, with no check point in between and no fact received since, is left as
+ * it is — at a million settlements that is most of them, and the sweep's cost follows what changed.
  */
 import type { Gateway } from '../composition-root';
 import { periodEnd, periodStart } from '../time';
@@ -24,7 +30,14 @@ export async function sweepRegionPeriod(gw: SweepGateway, admdvsPrefix: string, 
   if (!/^\d{4}-(0[1-9]|1[0-2])$/.test(period)) throw new RangeError(`period must be yyyy-MM: ${period}`);
   const { db } = gw;
   const ids = await db.query<{ setl_id: string }>(
-    `SELECT setl_id FROM settlement_records WHERE insuplc_admdvs LIKE $1 || '%' AND period = $2
+    `SELECT s.setl_id FROM settlement_records s LEFT JOIN settlement_loops l USING (setl_id)
+      WHERE s.insuplc_admdvs LIKE $1 || '%' AND s.period = $2
+        AND (l.setl_id IS NULL OR l.evaluated_at > $5 OR l.next_check_at <= $5 OR s.received_at > l.evaluated_at
+          OR EXISTS (SELECT 1 FROM payment_lines pl JOIN payments p USING (insurer_code, payment_id) WHERE pl.setl_id = s.setl_id AND p.received_at > l.evaluated_at)
+          OR EXISTS (SELECT 1 FROM recoveries r WHERE r.setl_id = s.setl_id AND r.received_at > l.evaluated_at)
+          OR EXISTS (SELECT 1 FROM batch_items bi JOIN batches b USING (batch_id) WHERE bi.setl_id = s.setl_id AND b.received_at > l.evaluated_at)
+          OR EXISTS (SELECT 1 FROM batches b WHERE b.fixmedins_code = s.fixmedins_code AND b.insurer_code = s.insurer_code AND b.period = s.period AND b.received_at > l.evaluated_at)
+          OR EXISTS (SELECT 1 FROM settlement_records m WHERE m.mdtrt_id = s.mdtrt_id AND m.setl_id <> s.setl_id AND m.received_at > l.evaluated_at))
      UNION
      SELECT l.setl_id FROM payment_lines l JOIN payments p USING (insurer_code, payment_id)
       WHERE p.pay_time >= $3 AND p.pay_time < $4
@@ -34,7 +47,7 @@ export async function sweepRegionPeriod(gw: SweepGateway, admdvsPrefix: string, 
      SELECT i.setl_id FROM batch_items i JOIN batches b USING (batch_id)
       WHERE b.period = $2 AND ${CURRENT_BATCH} AND ${inRegion('b.fixmedins_code', '$1')}
         AND NOT EXISTS (SELECT 1 FROM settlement_records s WHERE s.setl_id = i.setl_id)`,
-    [admdvsPrefix, period, periodStart(period), periodEnd(period)],
+    [admdvsPrefix, period, periodStart(period), periodEnd(period), asOf],
   );
   const settled = await reevaluate(db, ids.rows.map((r) => r.setl_id), asOf, gw);
 
