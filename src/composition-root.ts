@@ -72,7 +72,7 @@ export async function buildGateway(cfg: Config, opts: BuildOptions = {}): Promis
   const db = await openDb(cfg);
   await migrate(db);
   const queues = new Queues(cfg.redisUrl, cfg.queuePrefix);
-  const relay = new OutboxRelay(db, queues, log, cfg.outboxPollMs, { completedSeconds: cfg.jobsKeepCompletedSeconds, failedSeconds: cfg.jobsKeepFailedSeconds });
+  const relay = new OutboxRelay(db, queues, log, cfg.outboxPollMs, { completedSeconds: cfg.jobsKeepCompletedSeconds, failedSeconds: cfg.jobsKeepFailedSeconds, requeueAfterSeconds: cfg.outboxRequeueSeconds });
   const now = opts.now ?? Date.now;
   // Raw-body partitions for this month and the next ones (src/lifecycle); idempotent.
   await db.tx((q) => ensureBodyPartitions(q, new Date(now())));

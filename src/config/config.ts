@@ -29,6 +29,8 @@ export interface Config {
   rawBodyRetentionDays: number;
   /** Relayed outbox rows are purged after this many days (`gateway purge`). */
   outboxRetentionDays: number;
+  /** An unfinished message whose job was relayed this long ago is checked: its lost job re-added, its failed one retried. */
+  outboxRequeueSeconds: number;
   /** BullMQ keeps completed jobs this long, and failed jobs this long, seconds (then removes them). */
   jobsKeepCompletedSeconds: number;
   jobsKeepFailedSeconds: number;
@@ -105,6 +107,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     rateLimitPerSecond: int(env, 'GATEWAY_RATE_LIMIT_PER_SECOND', 2000, 1, 1_000_000, problems),
     rawBodyRetentionDays: int(env, 'GATEWAY_RAW_BODY_RETENTION_DAYS', 400, 1, 100_000, problems),
     outboxRetentionDays: int(env, 'GATEWAY_OUTBOX_RETENTION_DAYS', 7, 1, 100_000, problems),
+    outboxRequeueSeconds: int(env, 'GATEWAY_OUTBOX_REQUEUE_SECONDS', 120, 1, 86_400, problems),
     jobsKeepCompletedSeconds: int(env, 'GATEWAY_JOBS_KEEP_COMPLETED_SECONDS', 86_400, 0, 365 * 86_400, problems),
     jobsKeepFailedSeconds: int(env, 'GATEWAY_JOBS_KEEP_FAILED_SECONDS', 7 * 86_400, 0, 365 * 86_400, problems),
     headersTimeoutMs: int(env, 'GATEWAY_HEADERS_TIMEOUT_MS', 15_000, 100, 600_000, problems),

@@ -38,6 +38,12 @@ export function createPgDb(connectionString: string, poolSize = 20): Db {
     },
     async tx<T>(fn: (q: Sql) => Promise<T>): Promise<T> {
       const client = await pool.connect();
+      // A connection killed while checked out (server restart, pg_terminate_backend) emits 'error',
+      // which the pool only handles for idle clients: unhandled, it would crash the process (found
+      // by the chaos test). The transaction's next query fails instead, and the client is discarded.
+      let broken: Error | undefined;
+      const onError = (err: Error) => { broken = err; };
+      client.on('error', onError);
       try {
         await client.query('BEGIN');
         const q: Sql = {
@@ -54,7 +60,8 @@ export function createPgDb(connectionString: string, poolSize = 20): Db {
         await client.query('ROLLBACK').catch(() => undefined);
         throw e;
       } finally {
-        client.release();
+        client.off('error', onError);
+        client.release(broken);
       }
     },
     async exec(text: string) { await pool.query(text); },

@@ -58,7 +58,10 @@ export function createIngestWorker(o: IngestWorkerOptions): Worker {
   );
   worker.on('failed', (job, err) => {
     if (!job) return;
-    const final = err instanceof UnrecoverableError || job.attemptsMade >= (job.opts.attempts ?? 1);
+    // A job BullMQ fails as stalled lost its worker (killed, OOM, deploy), not a fight with the
+    // message: not final. The outbox relay retries it (requeueStuck). Found by the chaos test.
+    const stalled = /stalled more than allowable limit/.test(err.message);
+    const final = !stalled && (err instanceof UnrecoverableError || job.attemptsMade >= (job.opts.attempts ?? 1));
     o.log[final ? 'error' : 'warn']({ err, message_id: job.data.message_id, request_id: job.data.request_id ?? undefined, kind: job.data.kind, attempt: job.attemptsMade }, final ? 'message failed for good' : 'message failed; will retry');
     if (final) {
       void o.db.query(`UPDATE messages SET status = 'failed', errors = $2 WHERE message_id = $1 AND status <> 'processed'`, [job.data.message_id, JSON.stringify([{ message: err.message }])]).catch(() => undefined);

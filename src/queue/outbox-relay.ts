@@ -17,9 +17,14 @@ export class OutboxRelay {
   private stopped = false;
   private failing = false;
 
-  /** `keep`: how long BullMQ keeps completed and failed jobs, seconds (GATEWAY_JOBS_KEEP_*_SECONDS). */
+  private lastRequeue = Date.now();
+
+  /**
+   * `keep`: how long BullMQ keeps completed and failed jobs, seconds (GATEWAY_JOBS_KEEP_*_SECONDS);
+   * `requeueAfterSeconds`: see requeueStuck (GATEWAY_OUTBOX_REQUEUE_SECONDS).
+   */
   constructor(private readonly db: Db, private readonly queues: Queues, private readonly log: Logger, private readonly pollMs: number,
-    private readonly keep: { completedSeconds: number; failedSeconds: number } = { completedSeconds: 86_400, failedSeconds: 7 * 86_400 }) {}
+    private readonly keep: { completedSeconds: number; failedSeconds: number; requeueAfterSeconds?: number } = { completedSeconds: 86_400, failedSeconds: 7 * 86_400 }) {}
 
   start(): void {
     this.stopped = false;
@@ -46,6 +51,11 @@ export class OutboxRelay {
   private async drain(): Promise<void> {
     try {
       while (!this.stopped && (await this.relayOnce()) === BATCH);
+      const every = (this.keep.requeueAfterSeconds ?? 60) * 1000;
+      if (!this.stopped && Date.now() - this.lastRequeue >= every) {
+        this.lastRequeue = Date.now();
+        await this.requeueStuck(every / 1000);
+      }
       if (this.failing) { this.failing = false; this.log.info('outbox relay: Redis reachable again, relaying'); }
     } catch (err) {
       if (!this.failing) this.log.warn({ err }, 'outbox relay: could not queue work; it stays in the outbox and will be retried');
@@ -66,12 +76,47 @@ export class OutboxRelay {
         await this.queues.get(name).addBulk(list.map((r) => ({
           name: String(r.payload.kind ?? name),
           data: r.payload,
-          opts: { jobId: String(r.payload.job_id ?? r.message_id), attempts: 10, backoff: { type: 'exponential', delay: 1000 }, removeOnComplete: { age: this.keep.completedSeconds, count: 100_000 }, removeOnFail: { age: this.keep.failedSeconds } },
+          opts: this.jobOpts(String(r.payload.job_id ?? r.message_id)),
         })));
       }
       await q.query('UPDATE outbox SET relayed_at = now() WHERE id = ANY($1::bigint[])', [rows.map((r) => r.id)]);
       return rows.length;
     });
+  }
+
+  /**
+   * Found by the chaos test (test/RELIABILITY.md): a job can vanish after its outbox row was marked
+   * relayed — Redis killed within its AOF fsync window, or a worker killed so often that BullMQ fails
+   * the job as stalled without our 'failed' handler seeing a final attempt. Its message then stays
+   * accepted/processing for ever. So: an ingest outbox row relayed more than `olderThanSeconds` ago
+   * whose message is still unfinished gets its job re-added when missing, or retried when failed.
+   * A job that exists and is waiting or active is left alone (same job id), so this is idempotent.
+   */
+  async requeueStuck(olderThanSeconds: number): Promise<number> {
+    const { rows } = await this.db.query<{ message_id: string; queue: string; payload: Record<string, unknown> }>(
+      `SELECT o.message_id, o.queue, o.payload FROM messages m JOIN outbox o ON o.message_id = m.message_id
+        WHERE m.status IN ('accepted','processing') AND o.queue = 'ingest' AND o.relayed_at < now() - make_interval(secs => $1)
+        ORDER BY o.id LIMIT ${BATCH}`, [olderThanSeconds],
+    );
+    let n = 0;
+    for (const r of rows) {
+      const queue = this.queues.get(r.queue);
+      const jobId = String(r.payload.job_id ?? r.message_id);
+      const job = await queue.getJob(jobId);
+      if (!job) {
+        await queue.add(String(r.payload.kind ?? r.queue), r.payload, this.jobOpts(jobId));
+        n++;
+      } else if (await job.isFailed()) {
+        await job.retry('failed');
+        n++;
+      }
+    }
+    if (n) this.log.warn({ count: n }, 'outbox relay: re-queued messages whose jobs were lost or failed while unfinished');
+    return n;
+  }
+
+  private jobOpts(jobId: string) {
+    return { jobId, attempts: 10, backoff: { type: 'exponential' as const, delay: 1000 }, removeOnComplete: { age: this.keep.completedSeconds, count: 100_000 }, removeOnFail: { age: this.keep.failedSeconds } };
   }
 
   async stop(): Promise<void> {

@@ -50,3 +50,8 @@ SELECT message_bodies_ensure_partitions(now(), 3);
 -- outbox rows. Both are purged in small batches by these indexes (they are small, hot tables whose
 -- rows are short-lived; partitioning them by day would add DDL churn for little gain).
 CREATE INDEX outbox_relayed_at ON outbox (relayed_at) WHERE relayed_at IS NOT NULL;
+
+-- The relay's re-queue of unfinished messages whose jobs were lost (src/queue/outbox-relay.ts
+-- requeueStuck) reads the few unfinished messages and their outbox rows by message id.
+CREATE INDEX messages_unfinished ON messages (message_id) WHERE status IN ('accepted','processing');
+CREATE INDEX outbox_message ON outbox (message_id);
