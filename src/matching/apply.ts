@@ -139,7 +139,7 @@ async function upsertLoops(q: Sql, ids: string[], inputs: Map<string, Settlement
      ON CONFLICT (setl_id) DO UPDATE SET status = EXCLUDED.status, owed = EXCLUDED.owed, paid = EXCLUDED.paid, rejected = EXCLUDED.rejected,
        recovered = EXCLUDED.recovered, outstanding = EXCLUDED.outstanding, due_date = EXCLUDED.due_date, due_at = EXCLUDED.due_at,
        closed_at = EXCLUDED.closed_at, admdvs = EXCLUDED.admdvs, insurer_code = EXCLUDED.insurer_code, fixmedins_code = EXCLUDED.fixmedins_code,
-       period = EXCLUDED.period, evaluated_at = EXCLUDED.evaluated_at, next_check_at = EXCLUDED.next_check_at`,
+       period = EXCLUDED.period, evaluated_at = EXCLUDED.evaluated_at, next_check_at = EXCLUDED.next_check_at, facts_seen_at = now()`,
     [
       col((r) => r.s.setl_id), col((r) => r.loop.status), col((r) => r.loop.owed.toString()), col((r) => r.loop.paid.toString()),
       col((r) => r.loop.rejected.toString()), col((r) => r.loop.recovered.toString()), col((r) => r.loop.outstanding.toString()),

@@ -7,8 +7,8 @@
  *
  * A settlement's evaluation is a function of its facts and of asOf, and constant in asOf between its
  * check points (due-date lapses, grace expiries: settlement_loops.next_check_at). So one already
- * evaluated at or before asOf, with no check point in between and no fact received since, is left as
- * it is — at a million settlements that is most of them, and the sweep's cost follows what changed.
+ * evaluated at or before asOf, with no check point in between and no fact received since it read them
+ * (settlement_loops.facts_seen_at), is left as it is — at a million settlements that is most of them, and the sweep's cost follows what changed.
  */
 import type { Gateway } from '../composition-root';
 import { periodEnd, periodStart } from '../time';
@@ -32,12 +32,12 @@ export async function sweepRegionPeriod(gw: SweepGateway, admdvsPrefix: string, 
   const ids = await db.query<{ setl_id: string }>(
     `SELECT s.setl_id FROM settlement_records s LEFT JOIN settlement_loops l USING (setl_id)
       WHERE s.insuplc_admdvs LIKE $1 || '%' AND s.period = $2
-        AND (l.setl_id IS NULL OR l.evaluated_at > $5 OR l.next_check_at <= $5 OR s.received_at > l.evaluated_at
-          OR EXISTS (SELECT 1 FROM payment_lines pl JOIN payments p USING (insurer_code, payment_id) WHERE pl.setl_id = s.setl_id AND p.received_at > l.evaluated_at)
-          OR EXISTS (SELECT 1 FROM recoveries r WHERE r.setl_id = s.setl_id AND r.received_at > l.evaluated_at)
-          OR EXISTS (SELECT 1 FROM batch_items bi JOIN batches b USING (batch_id) WHERE bi.setl_id = s.setl_id AND b.received_at > l.evaluated_at)
-          OR EXISTS (SELECT 1 FROM batches b WHERE b.fixmedins_code = s.fixmedins_code AND b.insurer_code = s.insurer_code AND b.period = s.period AND b.received_at > l.evaluated_at)
-          OR EXISTS (SELECT 1 FROM settlement_records m WHERE m.mdtrt_id = s.mdtrt_id AND m.setl_id <> s.setl_id AND m.received_at > l.evaluated_at))
+        AND (l.setl_id IS NULL OR l.evaluated_at > $5 OR l.next_check_at <= $5 OR s.received_at > l.facts_seen_at
+          OR EXISTS (SELECT 1 FROM payment_lines pl JOIN payments p USING (insurer_code, payment_id) WHERE pl.setl_id = s.setl_id AND p.received_at > l.facts_seen_at)
+          OR EXISTS (SELECT 1 FROM recoveries r WHERE r.setl_id = s.setl_id AND r.received_at > l.facts_seen_at)
+          OR EXISTS (SELECT 1 FROM batch_items bi JOIN batches b USING (batch_id) WHERE bi.setl_id = s.setl_id AND b.received_at > l.facts_seen_at)
+          OR EXISTS (SELECT 1 FROM batches b WHERE b.fixmedins_code = s.fixmedins_code AND b.insurer_code = s.insurer_code AND b.period = s.period AND b.received_at > l.facts_seen_at)
+          OR EXISTS (SELECT 1 FROM settlement_records m WHERE m.mdtrt_id = s.mdtrt_id AND m.setl_id <> s.setl_id AND m.received_at > l.facts_seen_at))
      UNION
      SELECT l.setl_id FROM payment_lines l JOIN payments p USING (insurer_code, payment_id)
       WHERE p.pay_time >= $3 AND p.pay_time < $4
