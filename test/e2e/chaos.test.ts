@@ -10,11 +10,11 @@
  * nothing counted twice.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { OwnRedis } from '../support/own-redis';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import crypto from 'node:crypto';
-import IORedis from 'ioredis';
 import { Client } from 'pg';
 import { sweepRegionPeriod } from '../../src/matching/sweep';
 import { verifyAudit } from '../../src/audit/audit-trail';
@@ -33,31 +33,12 @@ const redisDir = fs.mkdtempSync(path.join(os.tmpdir(), 'gw-chaos-redis-'));
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 let t: TestGateway;
-let redis: ChildProcess | undefined;
+/** Production's Redis persistence (docker-compose.yml): AOF, fsync every second — a SIGKILL may lose the last second. */
+const redis = new OwnRedis(PORT, ['--dir', redisDir, '--appendonly', 'yes', '--appendfsync', 'everysec', '--save', '', '--maxmemory-policy', 'noeviction']);
 const workers: (ChildProcess | undefined)[] = [undefined, undefined];
 const everyWorker: ChildProcess[] = [];
 const log = { workerKills: 0, redisKills: 0, pgTerminations: 0, clientRetries: 0, startedAt: Date.now(), phases: {} as Record<string, number> };
 let month: ChaosMonth;
-
-/** Production's Redis persistence (docker-compose.yml): AOF, fsync every second — a SIGKILL may lose the last second. */
-async function startRedis() {
-  redis = spawn('redis-server', ['--port', String(PORT), '--bind', '127.0.0.1', '--dir', redisDir, '--appendonly', 'yes', '--appendfsync', 'everysec', '--save', '', '--maxmemory-policy', 'noeviction'], { stdio: 'ignore' });
-  const probe = new IORedis(PORT, '127.0.0.1', { maxRetriesPerRequest: 1, retryStrategy: () => 100, lazyConnect: true });
-  probe.on('error', () => undefined);
-  for (let i = 0; i < 200; i++) {
-    try { await probe.connect().catch(() => undefined); if ((await probe.ping()) === 'PONG') break; } catch { /* loading */ }
-    await sleep(100);
-  }
-  probe.disconnect();
-}
-
-async function killRedis() {
-  if (!redis) return;
-  const done = new Promise((r) => redis!.once('exit', r));
-  redis.kill('SIGKILL');
-  await done;
-  redis = undefined;
-}
 
 function startWorker(i: number) {
   // node itself with tsx's loader, not the `tsx` wrapper: a SIGKILL to the wrapper would leave the
@@ -129,7 +110,7 @@ async function pending(): Promise<number> {
 }
 
 beforeAll(async () => {
-  await startRedis();
+  await redis.start();
   t = await startTestGateway('chaos', { workers: false, env: { REDIS_URL: REDIS, GATEWAY_OUTBOX_POLL_MS: '100', GATEWAY_OUTBOX_REQUEUE_SECONDS: '5', GATEWAY_DB_POOL_SIZE: '8' } });
   month = chaosMonth(SEED, MESSAGES);
   startWorker(0);
@@ -140,7 +121,7 @@ afterAll(async () => {
   await Promise.all([killWorker(0, 'SIGTERM'), killWorker(1, 'SIGTERM')]);
   for (const c of everyWorker) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
   await t?.close().catch(() => undefined);
-  await killRedis();
+  await redis.kill();
   fs.rmSync(redisDir, { recursive: true, force: true });
   process.stderr.write(`chaos: ${JSON.stringify({ messages: month?.messages, ...log, seconds: Math.round((Date.now() - log.startedAt) / 1000) })}\n`);
 });
@@ -160,10 +141,10 @@ describe(`a month of ${MESSAGES} messages under chaos`, () => {
         if (!chaosOn) break;
         const done = progress.sent / all.length;
         if (log.redisKills < redisAt.length && done >= redisAt[log.redisKills]!) {
-          await killRedis();
+          await redis.kill();
           log.redisKills++;
           await sleep(500 + rnd() * 1500);
-          await startRedis();
+          await redis.start();
         } else if (log.pgTerminations < pgAt.length && done >= pgAt[log.pgTerminations]!) {
           await terminateBackends();
           log.pgTerminations++;
@@ -189,7 +170,7 @@ describe(`a month of ${MESSAGES} messages under chaos`, () => {
 
     // Everything back: Redis up, two fresh workers; drain, then sweep at a fixed as_of.
     t0 = Date.now();
-    if (!redis) await startRedis();
+    if (!redis.running) await redis.start();
     for (const i of [0, 1]) if (!workers[i]) startWorker(i);
     await t.drain(LONG ? 3_600_000 : 900_000);
     log.phases.drainSeconds = Math.round((Date.now() - t0) / 1000);

@@ -3,52 +3,32 @@
  * own Redis on a spare loopback port (so killing it disturbs no other test), kills it, posts,
  * brings it back, and sees the message processed exactly once.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import IORedis from 'ioredis';
+import { OwnRedis } from '../support/own-redis';
 import { startTestGateway, type TestGateway } from '../support/test-gateway';
 import { payment } from '../support/fixtures';
 
-const PORT = 16390 + (process.pid % 500);
-let redis: ChildProcess | undefined;
+const redis = new OwnRedis(16390 + (process.pid % 500));
 let t: TestGateway;
 let handled = 0;
 
-async function startRedis() {
-  redis = spawn('redis-server', ['--port', String(PORT), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: 'ignore' });
-  const probe = new IORedis(PORT, '127.0.0.1', { maxRetriesPerRequest: 1, retryStrategy: () => 100, lazyConnect: true });
-  for (let i = 0; i < 100; i++) {
-    try { await probe.connect().catch(() => undefined); if ((await probe.ping()) === 'PONG') break; } catch { /* not yet */ }
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  probe.disconnect();
-}
-
-async function killRedis() {
-  if (!redis) return;
-  const done = new Promise((r) => redis!.once('exit', r));
-  redis.kill('SIGKILL');
-  await done;
-  redis = undefined;
-}
-
 beforeAll(async () => {
-  await startRedis();
-  t = await startTestGateway('outbox_redis_down', { env: { REDIS_URL: `redis://127.0.0.1:${PORT}`, GATEWAY_OUTBOX_POLL_MS: '100' } });
+  await redis.start();
+  t = await startTestGateway('outbox_redis_down', { env: { REDIS_URL: redis.url, GATEWAY_OUTBOX_POLL_MS: '100' } });
   t.gw.handlers.insurer_payment = async () => { handled++; };
 });
 afterAll(async () => {
   await t.close().catch(() => undefined);
-  await killRedis();
+  await redis.kill();
 });
 
 test('when Redis dies between the commit and the enqueue, then the message is queued after Redis returns and processed once', async () => {
-  await killRedis();
+  await redis.kill();
   const r = await t.post('/v1/insurer-payments', payment({ payment_id: 'PAY-REDIS-DOWN' }), 'insurerA');
   expect(r.status).toBe(202);
   const pending = await t.gw.db.query<{ n: string }>('SELECT count(*) AS n FROM outbox WHERE relayed_at IS NULL');
   expect(Number(pending.rows[0]!.n)).toBe(1);
 
-  await startRedis();
+  await redis.start();
   await t.drain(30_000);
   const m = await t.gw.db.query<{ status: string }>('SELECT status FROM messages WHERE message_id = $1', [r.data.message_id]);
   expect(m.rows[0]!.status).toBe('processed');
