@@ -2,8 +2,9 @@
  * CHAOS (issue 7 of 7 §1): a generated month of at least CHAOS_MESSAGES exchange messages (20,000 in
  * CI; `CHAOS_MESSAGES=200000 npm run test:chaos` for the long form) is sent through the API while two
  * worker processes are SIGKILLed and restarted at random moments, the test's own Redis is SIGKILLed
- * and restarted, and every backend of the test database is terminated (pg_terminate_backend: the
- * PostgreSQL server is shared with other suites, so it is not restarted). Clients retry a 5xx or a
+ * and restarted, and the test's own PostgreSQL server (initdb'd for this file: the shared one serves
+ * other suites) is crashed — immediate shutdown, no checkpoint — and restarted with WAL recovery,
+ * besides having every backend terminated (pg_terminate_backend). Clients retry a 5xx or a
  * broken connection with the same webhook-id, as real clients do. Afterwards, with everything
  * restarted, drained and swept at a fixed as_of, every settlement's loop state and every total
  * equals the ground truth computed by the pure evaluator from the generated facts: nothing lost,
@@ -11,6 +12,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { OwnRedis } from '../support/own-redis';
+import { OwnPostgres } from '../support/own-postgres';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -29,15 +31,17 @@ const CONCURRENCY = 16;
 const ROOT = path.resolve(__dirname, '..', '..');
 const PORT = 17390 + (process.pid % 500);
 const REDIS = `redis://127.0.0.1:${PORT}`;
+const PG_PORT = 27390 + (process.pid % 500);
 const redisDir = fs.mkdtempSync(path.join(os.tmpdir(), 'gw-chaos-redis-'));
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 let t: TestGateway;
 /** Production's Redis persistence (docker-compose.yml): AOF, fsync every second — a SIGKILL may lose the last second. */
 const redis = new OwnRedis(PORT, ['--dir', redisDir, '--appendonly', 'yes', '--appendfsync', 'everysec', '--save', '', '--maxmemory-policy', 'noeviction']);
+const pg = new OwnPostgres(PG_PORT);
 const workers: (ChildProcess | undefined)[] = [undefined, undefined];
 const everyWorker: ChildProcess[] = [];
-const log = { workerKills: 0, redisKills: 0, pgTerminations: 0, clientRetries: 0, startedAt: Date.now(), phases: {} as Record<string, number> };
+const log = { workerKills: 0, redisKills: 0, pgTerminations: 0, pgCrashes: 0, clientRetries: 0, startedAt: Date.now(), phases: {} as Record<string, number> };
 let month: ChaosMonth;
 
 function startWorker(i: number) {
@@ -105,13 +109,21 @@ async function sendAll(docs: Doc[], progress: { sent: number }) {
 }
 
 async function pending(): Promise<number> {
+  // The database may be down for a moment (a crash in progress): ask again.
+  for (let i = 0; ; i++) {
+    try { return await countPending(); } catch (e) { if (i >= 60) throw e; await sleep(1000); }
+  }
+}
+
+async function countPending(): Promise<number> {
   const { rows } = await t.gw.db.query<{ n: string }>(`SELECT (SELECT count(*) FROM messages WHERE status IN ('accepted','processing')) + (SELECT count(*) FROM outbox WHERE relayed_at IS NULL) AS n`);
   return Number(rows[0]!.n);
 }
 
 beforeAll(async () => {
   await redis.start();
-  t = await startTestGateway('chaos', { workers: false, env: { REDIS_URL: REDIS, GATEWAY_OUTBOX_POLL_MS: '100', GATEWAY_OUTBOX_REQUEUE_SECONDS: '5', GATEWAY_DB_POOL_SIZE: '8' } });
+  await pg.init();
+  t = await startTestGateway('chaos', { adminDbUrl: pg.url(), workers: false, env: { REDIS_URL: REDIS, GATEWAY_OUTBOX_POLL_MS: '100', GATEWAY_OUTBOX_REQUEUE_SECONDS: '5', GATEWAY_DB_POOL_SIZE: '8' } });
   month = chaosMonth(SEED, MESSAGES);
   startWorker(0);
   startWorker(1);
@@ -122,6 +134,7 @@ afterAll(async () => {
   for (const c of everyWorker) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
   await t?.close().catch(() => undefined);
   await redis.kill();
+  await pg.destroy();
   fs.rmSync(redisDir, { recursive: true, force: true });
   process.stderr.write(`chaos: ${JSON.stringify({ messages: month?.messages, ...log, seconds: Math.round((Date.now() - log.startedAt) / 1000) })}\n`);
 });
@@ -132,9 +145,13 @@ describe(`a month of ${MESSAGES} messages under chaos`, () => {
     const all = [...month.docs, ...month.recoveries];
     const progress = { sent: 0 };
     let chaosOn = true;
-    // Redis is killed at these fractions of the messages sent; the database's backends at these.
+    // Redis is killed at these fractions of the messages sent; the database's backends are
+    // terminated, or the server crashed and restarted, at these.
     const redisAt = LONG ? [0.15, 0.4, 0.65, 0.9] : [0.3, 0.75];
-    const pgAt = LONG ? [0.25, 0.55, 0.85] : [0.5];
+    const pgAt: [number, 'terminate' | 'crash'][] = LONG
+      ? [[0.2, 'terminate'], [0.35, 'crash'], [0.55, 'terminate'], [0.7, 'crash'], [0.85, 'crash']]
+      : [[0.4, 'terminate'], [0.6, 'crash']];
+    let pgEvents = 0;
     const chaos = (async () => {
       for (let step = 0; chaosOn && step < 100_000; step++) {
         await sleep(300 + rnd() * 1500);
@@ -145,9 +162,17 @@ describe(`a month of ${MESSAGES} messages under chaos`, () => {
           log.redisKills++;
           await sleep(500 + rnd() * 1500);
           await redis.start();
-        } else if (log.pgTerminations < pgAt.length && done >= pgAt[log.pgTerminations]!) {
-          await terminateBackends();
-          log.pgTerminations++;
+        } else if (pgEvents < pgAt.length && done >= pgAt[pgEvents]![0]) {
+          if (pgAt[pgEvents]![1] === 'terminate') {
+            await terminateBackends();
+            log.pgTerminations++;
+          } else {
+            await pg.crash();
+            log.pgCrashes++;
+            await sleep(1000 + rnd() * 2000);
+            await pg.start();
+          }
+          pgEvents++;
         } else {
           const i = rnd() < 0.5 ? 0 : 1;
           await killWorker(i);
@@ -171,6 +196,7 @@ describe(`a month of ${MESSAGES} messages under chaos`, () => {
     // Everything back: Redis up, two fresh workers; drain, then sweep at a fixed as_of.
     t0 = Date.now();
     if (!redis.running) await redis.start();
+    if (!pg.running) await pg.start();
     for (const i of [0, 1]) if (!workers[i]) startWorker(i);
     await t.drain(LONG ? 3_600_000 : 900_000);
     log.phases.drainSeconds = Math.round((Date.now() - t0) / 1000);
@@ -179,11 +205,12 @@ describe(`a month of ${MESSAGES} messages under chaos`, () => {
     log.phases.sweepSeconds = Math.round((Date.now() - t0) / 1000);
   }, LONG ? 4 * 3_600_000 : 1_500_000);
 
-  test('the chaos really happened: workers, Redis and the database connections were killed mid-run', () => {
+  test('the chaos really happened: workers, Redis, the database server and its connections were killed mid-run', () => {
     expect(month.messages).toBeGreaterThanOrEqual(MESSAGES);
     expect(log.workerKills).toBeGreaterThan(0);
     expect(log.redisKills).toBeGreaterThan(0);
     expect(log.pgTerminations).toBeGreaterThan(0);
+    expect(log.pgCrashes).toBeGreaterThan(0);
   });
 
   test('every accepted message was processed, none failed or is left behind', async () => {

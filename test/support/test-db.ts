@@ -12,9 +12,10 @@ function withDb(url: string, db: string): string {
   return u.toString();
 }
 
-export async function createTestDatabase(name: string): Promise<{ url: string; drop: () => Promise<void> }> {
+/** `adminUrl`: another server's database (the chaos test's own PostgreSQL). */
+export async function createTestDatabase(name: string, adminUrl = ADMIN_URL): Promise<{ url: string; drop: () => Promise<void> }> {
   const db = `gwt_${name.replace(/[^a-z0-9_]/gi, '_').toLowerCase()}_${process.pid}`.slice(0, 63);
-  const admin = new Client({ connectionString: ADMIN_URL });
+  const admin = new Client({ connectionString: adminUrl });
   await admin.connect();
   try {
     await admin.query(`DROP DATABASE IF EXISTS ${db} WITH (FORCE)`);
@@ -23,9 +24,9 @@ export async function createTestDatabase(name: string): Promise<{ url: string; d
     await admin.end();
   }
   return {
-    url: withDb(ADMIN_URL, db),
+    url: withDb(adminUrl, db),
     drop: async () => {
-      const c = new Client({ connectionString: ADMIN_URL });
+      const c = new Client({ connectionString: adminUrl });
       await c.connect();
       try { await c.query(`DROP DATABASE IF EXISTS ${db} WITH (FORCE)`); } finally { await c.end(); }
     },

@@ -42,8 +42,8 @@ export interface PostOptions {
   omitSignature?: boolean;
 }
 
-export async function startTestGateway(name: string, o: { workers?: boolean; env?: Record<string, string>; now?: () => number } = {}): Promise<TestGateway> {
-  const db = await createTestDatabase(name);
+export async function startTestGateway(name: string, o: { workers?: boolean; env?: Record<string, string>; now?: () => number; adminDbUrl?: string } = {}): Promise<TestGateway> {
+  const db = await createTestDatabase(name, o.adminDbUrl);
   const prefix = `gwt-${name}-${process.pid}`;
   const cfg = loadConfig({ DATABASE_URL: db.url, REDIS_URL, GATEWAY_QUEUE_PREFIX: prefix, LOG_LEVEL: 'silent', GATEWAY_OUTBOX_POLL_MS: '200', GATEWAY_DB_POOL_SIZE: '6', ...o.env });
   const gw = await buildGateway(cfg, { clients: testClientRegistry(), log: createLogger('silent'), now: o.now });
