@@ -112,7 +112,7 @@ export async function buildGateway(cfg: Config, opts: BuildOptions = {}): Promis
   return {
     cfg, db, log, queues, relay, clients, app, handlers, regions, calendar, now, metrics,
     startWorkers() {
-      const w = createIngestWorker({ db, redisUrl: cfg.redisUrl, prefix: cfg.queuePrefix, concurrency: cfg.workerConcurrency, handlers, log, onJobDone: metrics.onJobDone });
+      const w = createIngestWorker({ db, redisUrl: cfg.redisUrl, prefix: cfg.queuePrefix, batchSize: cfg.ingestBatchSize, handlers, log, onJobDone: metrics.onJobDone });
       const matching = startMatchingWorkers({ db, log, queues, regions, calendar, now, cfg });
       const benefits = startBenefitWorker({ db, regions, cfg, log, now });
       // `this` is the gateway being returned (the contextual type of an async function's literal is widened).

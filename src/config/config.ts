@@ -22,6 +22,8 @@ export interface Config {
   outboxPollMs: number;
   /** Worker concurrency per queue in this process. */
   workerConcurrency: number;
+  /** Ingest messages applied together at most (src/queue/ingest-worker.ts). */
+  ingestBatchSize: number;
   logLevel: string;
   /** Max requests per client per second before 429. */
   rateLimitPerSecond: number;
@@ -103,6 +105,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     maxFeedBytes: int(env, 'GATEWAY_MAX_FEED_BYTES', 256 * 1024 * 1024, 1024, 4 * (1 << 30), problems),
     outboxPollMs: int(env, 'GATEWAY_OUTBOX_POLL_MS', 1000, 10, 600_000, problems),
     workerConcurrency: int(env, 'GATEWAY_WORKER_CONCURRENCY', 8, 1, 256, problems),
+    ingestBatchSize: int(env, 'GATEWAY_INGEST_BATCH', 32, 1, 1000, problems),
     logLevel,
     rateLimitPerSecond: int(env, 'GATEWAY_RATE_LIMIT_PER_SECOND', 2000, 1, 1_000_000, problems),
     rawBodyRetentionDays: int(env, 'GATEWAY_RAW_BODY_RETENTION_DAYS', 400, 1, 100_000, problems),

@@ -10,7 +10,7 @@ import type { MessageRow } from '../queue/ingest-worker';
 import { workerConnection } from '../queue/queues';
 import { affectedBy } from './affected';
 import { reevaluate, type NextCheck } from './apply';
-import { reevaluateDeclarations } from './declarations';
+import { reevaluateDeclarations, type DeclarationKey } from './declarations';
 
 export const RECHECK_QUEUE = 'recheck';
 
@@ -19,17 +19,28 @@ export type MatchingWorkerGateway = Pick<Gateway, 'db' | 'log' | 'queues' | 'reg
 
 const MATCHED_KINDS = ['agency_settlements', 'settlement_batch', 'insurer_payment', 'recovery'] as const satisfies readonly MessageKind[];
 
-/** Re-evaluates everything one stored message can change, as of the gateway's clock. */
-export async function applyMessage(gw: Omit<MatchingGateway, 'handlers'>, msg: Pick<MessageRow, 'message_id' | 'kind'>): Promise<void> {
+/**
+ * Re-evaluates everything the stored messages can change, as of the gateway's clock: the union of
+ * what each one affects, once (the messages a worker applies together share their settlements' chunks).
+ */
+export async function applyMessages(gw: Omit<MatchingGateway, 'handlers'>, msgs: readonly Pick<MessageRow, 'message_id' | 'kind'>[]): Promise<void> {
   const asOf = new Date(gw.now());
-  const affected = await affectedBy(gw.db, msg.kind, msg.message_id);
-  const r = await reevaluate(gw.db, affected.setlIds, asOf, gw);
-  if (affected.declarations.length) await reevaluateDeclarations(gw.db, affected.declarations, asOf, gw);
+  const setlIds = new Set<string>();
+  const declarations: DeclarationKey[] = [];
+  for (const kind of new Set(msgs.map((m) => m.kind))) {
+    const affected = await affectedBy(gw.db, kind, msgs.filter((m) => m.kind === kind).map((m) => m.message_id));
+    for (const id of affected.setlIds) setlIds.add(id);
+    declarations.push(...affected.declarations);
+  }
+  const r = await reevaluate(gw.db, setlIds, asOf, gw);
+  // reevaluateDeclarations evaluates each institution-period once, however often it is named.
+  if (declarations.length) await reevaluateDeclarations(gw.db, declarations, asOf, gw);
   await scheduleRechecks(gw, r.nextChecks);
 }
 
 export function registerMatching(gw: MatchingGateway): void {
-  for (const kind of MATCHED_KINDS) gw.handlers[kind] = (msg) => applyMessage(gw, msg);
+  const handler = (msgs: readonly MessageRow[]) => applyMessages(gw, msgs);
+  for (const kind of MATCHED_KINDS) gw.handlers[kind] = handler;
 }
 
 /** `recheck:<setl_id>:<epoch ms>`: the same re-check scheduled twice is one job (BullMQ allows one `:` pair). */

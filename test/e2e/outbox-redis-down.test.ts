@@ -14,7 +14,7 @@ let handled = 0;
 beforeAll(async () => {
   await redis.start();
   t = await startTestGateway('outbox_redis_down', { env: { REDIS_URL: redis.url, GATEWAY_OUTBOX_POLL_MS: '100' } });
-  t.gw.handlers.insurer_payment = async () => { handled++; };
+  t.gw.handlers.insurer_payment = async (msgs) => { handled += msgs.length; };
 });
 afterAll(async () => {
   await t.close().catch(() => undefined);
