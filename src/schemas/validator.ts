@@ -76,9 +76,40 @@ export class SchemaValidator {
   /** Validate; on failure return the errors with paths relative to `basePath` (a JSON Pointer). */
   validate(name: SchemaName, data: unknown, lang: Lang = 'en', basePath = ''): FieldError[] {
     const f = this.fn(name);
-    if (f(data)) return [];
-    return toFieldErrors(f.errors ?? [], lang, basePath);
+    if (!f(data)) return toFieldErrors(f.errors ?? [], lang, basePath);
+    // After the schema: a valid document's arrays and depth are bounded.
+    return unstorableText(data, lang, basePath);
   }
+}
+
+/** Text PostgreSQL cannot store (text and jsonb refuse U+0000; UTF-8 has no unpaired surrogate). */
+const UNSTORABLE = /\u0000|[\uD800-\uDFFF]/u;
+const UNSTORABLE_MESSAGE = { en: 'must not contain the NUL character (U+0000) or an unpaired surrogate', zh: '不得包含 NUL 字符（U+0000）或不成对的代理项' };
+
+/**
+ * Strings and property names the database could not store, wherever they are (found by the long
+ * fuzzing run: a NUL in `med_type` reached the INSERT and answered 500).
+ */
+export function unstorableText(data: unknown, lang: Lang, basePath = ''): FieldError[] {
+  const out: FieldError[] = [];
+  const message = lang === 'zh-CN' ? UNSTORABLE_MESSAGE.zh : UNSTORABLE_MESSAGE.en;
+  // An explicit stack: a body may nest deeper than the call stack allows.
+  const stack: [unknown, string][] = [[data, basePath]];
+  while (stack.length && out.length < 100) {
+    const [v, p] = stack.pop()!;
+    if (typeof v === 'string') {
+      if (UNSTORABLE.test(v)) out.push({ path: p, code: 'unstorableText', message });
+    } else if (Array.isArray(v)) {
+      for (let i = v.length - 1; i >= 0; i--) stack.push([v[i], `${p}/${i}`]);
+    } else if (v !== null && typeof v === 'object') {
+      for (const [k, x] of Object.entries(v).reverse()) {
+        const kp = `${p}/${escapePointer(k)}`;
+        if (UNSTORABLE.test(k)) out.push({ path: kp, code: 'unstorableText', message });
+        stack.push([x, kp]);
+      }
+    }
+  }
+  return out;
 }
 
 /** ajv errors → our field errors; `required` points at the missing property itself. */

@@ -33,3 +33,21 @@ test('when the configuration is wrong, then start-up stops naming every problem'
   for (const name of ['PORT', 'REDIS_URL', 'GATEWAY_NIGHTLY_REGIONS']) expect(bad).toThrow(name);
   expect(loadConfig({}).port).toBe(8080);
 });
+
+describe('text the database cannot store', () => {
+  const v = new SchemaValidator();
+  test('a NUL in a field of a valid payment is refused with its path (found by the long fuzzing run)', () => {
+    const body = payment({ bank_txn_no: 'BK2025\u000001' });
+    expect(v.validate('insurer-payment', body)).toEqual([{ path: '/bank_txn_no', code: 'unstorableText', message: expect.stringContaining('U+0000') }]);
+  });
+  test('an unpaired surrogate is refused; a paired one (an emoji, a rare CJK character) is kept', () => {
+    const lone = payment({ bank_txn_no: 'BK\ud800' });
+    expect(v.validate('insurer-payment', lone, 'zh-CN')).toEqual([{ path: '/bank_txn_no', code: 'unstorableText', message: expect.stringContaining('NUL') }]);
+    expect(v.validate('insurer-payment', payment({ bank_txn_no: 'BK𠀀' }))).toEqual([]);
+  });
+  test('the path points into arrays and escapes the property names', () => {
+    const p = payment();
+    p.lines.push({ setl_id: 'S0002', paid_amount: '0.00', rejected_amount: '10.00', reject_reason_code: 'R99', reject_reason: '重复\u0000' });
+    expect(v.validate('insurer-payment', p, 'en', '/items/3')).toEqual([{ path: '/items/3/lines/1/reject_reason', code: 'unstorableText', message: expect.any(String) }]);
+  });
+});
