@@ -88,6 +88,24 @@ export async function startNode(args: string[], env: Record<string, string>, por
   };
 }
 
+/** A worker process (`workers/all.ts`, docker-compose's `worker` service): no HTTP port to wait for. */
+export function startWorkerNode(env: Record<string, string>): Proc {
+  const child = spawn(process.execPath, [...(process.env.BENCH_NODE_ARGS ? process.env.BENCH_NODE_ARGS.split(' ') : []), '--import', 'tsx', 'workers/all.ts'], { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'ignore', 'inherit'] });
+  return {
+    child, url: '',
+    rssMb: () => {
+      try {
+        return Number(/VmRSS:\s+(\d+)/.exec(fs.readFileSync(`/proc/${child.pid}/status`, 'utf8'))![1]) / 1024;
+      } catch { return 0; }
+    },
+    stop: async () => {
+      if (child.exitCode !== null) return;
+      child.kill('SIGTERM');
+      await new Promise((r) => { child.once('exit', r); setTimeout(() => { child.kill('SIGKILL'); r(undefined); }, 10_000); });
+    },
+  };
+}
+
 /** Peak RSS of a process while `work` runs, sampled every 100 ms. */
 export async function withRssPeak<T>(proc: Proc, work: () => Promise<T>): Promise<{ result: T; peakMb: number }> {
   let peak = proc.rssMb();
