@@ -1,14 +1,15 @@
 /**
- * Express app assembly: request ids, request logs, rate limits, the feature routers, and the one
- * error handler. Features add their routers here; routes stay thin and call services.
+ * Express app assembly: request ids, request logs (request-log.ts), rate limits, the feature
+ * routers, and the one error handler. Features add their routers here; routes stay thin and call
+ * services.
  */
 import express, { type Express, type Router } from 'express';
-import pinoHttp from 'pino-http';
 import crypto from 'node:crypto';
 import { RateLimiterMemory } from 'rate-limiter-flexible';
 import type { Logger } from '../logging/logger';
 import { errorHandler, notFoundHandler } from './error-handler';
 import { tooManyRequests } from './problem';
+import { bindRequestLoggers, logRequestEnd } from './request-log';
 
 export interface AppParts {
   log: Logger;
@@ -25,15 +26,17 @@ export function createApp(p: AppParts): Express {
   app.disable('x-powered-by');
   app.set('etag', false);
   app.set('query parser', 'simple');
+  bindRequestLoggers(app, p.log);
   app.use((req, res, next) => {
     const given = req.headers['x-request-id'];
-    res.locals.requestId = typeof given === 'string' && /^[\w.:-]{1,64}$/.test(given) ? given : crypto.randomUUID();
-    res.setHeader('x-request-id', res.locals.requestId);
+    const requestId: string = typeof given === 'string' && /^[\w.:-]{1,64}$/.test(given) ? given : crypto.randomUUID();
+    res.locals.requestId = requestId;
+    res.setHeader('x-request-id', requestId);
     const t0 = process.hrtime.bigint();
     res.on('finish', () => p.onRequest?.(req.route?.path ? `${req.baseUrl}${req.route.path}` : 'unmatched', req.method, res.statusCode, Number(process.hrtime.bigint() - t0) / 1e9));
+    logRequestEnd(p.log, req, res, requestId, t0);
     next();
   });
-  app.use(pinoHttp({ logger: p.log, genReqId: (_req, res) => res.locals.requestId as string, autoLogging: { ignore: (req) => req.url === '/healthz' || req.url === '/metrics' }, customLogLevel: (_req, res, err) => (err || res.statusCode >= 500 ? 'error' : 'info') }));
   for (const r of p.publicRouters) app.use(r);
   // Per-client rate limit (spec §1: 429 with Retry-After). Keyed by the claimed client id or token
   // hash prefix; unauthenticated floods share one bucket per address.

@@ -3,6 +3,8 @@
  * media type (415) → signature headers (401/403) → body within the limit (413) → signature over the
  * raw bytes (401) → UTF-8 and JSON (400) → schema (422 with JSON pointers) → scope (403) →
  * business rules (422) → one transaction: webhook-id, message + outbox, ledger rules, rows → 202.
+ * Kinds without ledger rules are written by group commit (group-commit.ts) with the messages that
+ * arrive at the same time; the answers are the same as one at a time.
  */
 import type { Request, Response } from 'express';
 import getRawBody from 'raw-body';
@@ -14,8 +16,9 @@ import { beginSignedWrite, inScope, signatureMismatch } from '../http/auth';
 import { badRequest, forbidden, langOf, tooLarge, unprocessable, unsupportedMedia, type ProblemError } from '../http/problem';
 import type { SchemaValidator } from '../schemas/validator';
 import { contentHash, normalize } from '../schemas/normalize';
-import type { KindSpec } from './kinds';
-import { acceptMessage, duplicateOrConflict, webhookReplayed, type Envelope } from './message-store';
+import type { KindSpec, MessageKind } from './kinds';
+import { acceptMessage, acceptMessages, duplicateOrConflict, webhookReplayed, type AcceptItem, type AcceptOutcome, type Envelope } from './message-store';
+import { GroupCommit, DEFAULT_GROUP_LIMITS, type GroupLimits } from './group-commit';
 
 export interface IngestDeps {
   db: Db;
@@ -65,7 +68,23 @@ export function parseJson(buf: Buffer): unknown {
   }
 }
 
-export function singleKindHandler<T>(spec: KindSpec<T>, deps: IngestDeps) {
+export interface KindItem extends AcceptItem { kind: MessageKind }
+export type AcceptCommitter = GroupCommit<KindItem, AcceptOutcome>;
+
+/**
+ * The group committer of the single-document kinds. Keys: a client's webhook-id and a kind's
+ * business key — two messages sharing one are never written in the same group, nor at once.
+ */
+export function createAcceptCommitter(db: Sql, limits: GroupLimits = DEFAULT_GROUP_LIMITS): AcceptCommitter {
+  return new GroupCommit<KindItem, AcceptOutcome>(
+    (items) => acceptMessages(db, items[0]!.kind, items),
+    (it) => acceptMessage(db, it.env, it.kind, it.businessKey, it.contentSha256, it.inserts),
+    (it) => ({ group: it.kind, keys: [`w\0${it.env.clientId}\0${it.env.webhookId}`, `b\0${it.kind}\0${it.businessKey}`], bytes: it.env.bodyBytes }),
+    limits,
+  );
+}
+
+export function singleKindHandler<T>(spec: KindSpec<T>, deps: IngestDeps, committer: AcceptCommitter = createAcceptCommitter(deps.db)) {
   return async (req: Request, res: Response) => {
     const lang = langOf(req.headers['accept-language']);
     try {
@@ -91,21 +110,21 @@ export function singleKindHandler<T>(spec: KindSpec<T>, deps: IngestDeps) {
         bodySha256: crypto.createHash('sha256').update(raw).digest('hex'), rawBody: raw,
         contentType: 'application/json', bodyBytes: raw.length, requestId: res.locals.requestId, receivedAt: new Date(deps.now()),
       };
-      const accept = async (q: Sql) => {
-        const out = await acceptMessage(q, env, spec.kind, businessKey, contentSha, spec.rows(msg));
+      const answer = (out: AcceptOutcome) => {
         if ('replayed' in out) throw webhookReplayed();
         if (!out.inserted) return duplicateOrConflict(out, contentSha, businessKey);
         return { message_id: out.message_id, status: 'accepted' as const };
       };
-      // One statement needs no transaction; rules that read the ledger take a lock and need one.
+      // Rules that read the ledger take a lock and need a transaction of their own; the other
+      // kinds' single statement joins the group of messages being written now.
       const ledgerRules = spec.ledgerRules;
       const result = ledgerRules
         ? await deps.db.tx(async (q) => {
           const ledgerErrors = await ledgerRules(q, msg, lang);
           if (ledgerErrors.length) throw unprocessable(ledgerErrors);
-          return accept(q);
+          return answer(await acceptMessage(q, env, spec.kind, businessKey, contentSha, spec.rows(msg)));
         })
-        : await accept(deps.db);
+        : answer(await committer.submit({ kind: spec.kind, env, businessKey, contentSha256: contentSha, inserts: spec.rows(msg) }));
       if ('duplicate' in result) {
         deps.onOutcome?.(spec.kind, 'duplicate');
         res.status(200).json(result);

@@ -115,6 +115,99 @@ export async function acceptMessage(q: Sql, env: Envelope, kind: MessageKind, bu
   return { inserted: false, message_id: p.message_id, content_sha256: p.content_sha256 };
 }
 
+/** One message of a group for acceptMessages: what acceptMessage takes, one message at a time. */
+export interface AcceptItem { env: Envelope; businessKey: string; contentSha256: string; inserts: RowInsert[] }
+
+const INPUT_COLUMNS = 'i int, message_id uuid, client_id text, webhook_id text, body_sha256 text, content_sha256 text, business_key text, '
+  + 'content_type text, body_bytes int, received_at timestamptz, request_id text, body_off int, body_len int';
+
+/**
+ * Group commit: acceptMessage for several messages of one kind as ONE statement, so one round trip,
+ * one plan and one commit (one WAL flush) serve them all. Each message gets the outcome it would get
+ * from acceptMessage alone; the caller (group-commit.ts) never puts two messages with the same
+ * webhook-id or business key into one group, so no message of a group can collide with another.
+ * The replay check is a LATERAL index probe per message whatever the planner thinks of the tables' sizes.
+ * Outcomes are in the order of `items`; an Error stands for a message whose key collided with a message
+ * that could not be read back (acceptMessage throws the same error).
+ */
+export async function acceptMessages(q: Sql, kind: MessageKind, items: AcceptItem[], queues: string[] = [INGEST_QUEUE]): Promise<(AcceptOutcome | Error)[]> {
+  const bodies: Buffer[] = [];
+  let off = 0;
+  const input = items.map((it, i) => {
+    const raw = it.env.rawBody;
+    const at = raw ? off : null;
+    if (raw) { bodies.push(raw); off += raw.length; }
+    return {
+      i, message_id: uuidv7(), client_id: it.env.clientId, webhook_id: it.env.webhookId, body_sha256: it.env.bodySha256, content_sha256: it.contentSha256,
+      business_key: it.businessKey, content_type: it.env.contentType, body_bytes: it.env.bodyBytes, received_at: it.env.receivedAt, request_id: it.env.requestId ?? null,
+      body_off: at, body_len: raw ? raw.length : null,
+    };
+  });
+  const params: unknown[] = [JSON.stringify(input), Buffer.concat(bodies), kind, queues];
+  // Every message of a kind has the same ledger tables in the same order (KindSpec.rows). Each
+  // table's rows travel as one JSON parameter: an array holding, at each message's index, the
+  // array of its rows.
+  const rowCtes = items[0]!.inserts.map((ins, t) => {
+    const perMessage = items.map((it) => {
+      const own = it.inserts[t];
+      if (!own || own.table !== ins.table) throw new Error(`acceptMessages: messages of kind ${kind} differ in their ledger tables`);
+      return own.rows;
+    });
+    if (!perMessage.some((r) => r.length)) return undefined;
+    params.push(`[${perMessage.map((r) => JSON.stringify(r)).join(',')}]`);
+    const cols = Object.keys(ins.columns);
+    const def = cols.map((c) => `${c} ${ins.columns[c]}`).join(', ');
+    const source = `FROM m JOIN x ON x.message_id = m.message_id CROSS JOIN LATERAL jsonb_to_recordset(($${params.length}::jsonb) -> x.i) AS y(${def})`;
+    return ins.withMessage
+      ? `r${t} AS (INSERT INTO ${ins.table} (message_id, received_at, ${cols.join(', ')}) SELECT m.message_id, m.received_at, ${cols.map((c) => `y.${c}`).join(', ')} ${source})`
+      : `r${t} AS (INSERT INTO ${ins.table} (${cols.join(', ')}) SELECT ${cols.map((c) => `y.${c}`).join(', ')} ${source})`;
+  }).filter((c): c is string => c !== undefined);
+  const { rows } = await q.query<{ i: number; replayed: boolean; message_id: string | null }>(
+    `WITH x AS (SELECT * FROM jsonb_to_recordset($1::jsonb) AS x(${INPUT_COLUMNS})),
+     replay AS (
+       SELECT x.i FROM x JOIN LATERAL (
+         SELECT 1 FROM webhook_ids w WHERE w.client_id = x.client_id AND w.webhook_id = x.webhook_id
+            AND w.body_sha256 <> x.body_sha256 AND w.seen_at > x.received_at - interval '24 hours' LIMIT 1) hit ON true),
+     ok AS (SELECT x.* FROM x WHERE x.i NOT IN (SELECT i FROM replay)),
+     w AS (
+       INSERT INTO webhook_ids (client_id, webhook_id, body_sha256, seen_at) SELECT client_id, webhook_id, body_sha256, received_at FROM ok ORDER BY i
+       ON CONFLICT (client_id, webhook_id) DO UPDATE SET body_sha256 = EXCLUDED.body_sha256, seen_at = EXCLUDED.seen_at
+         WHERE webhook_ids.seen_at < EXCLUDED.seen_at - interval '24 hours'),
+     m AS (
+       INSERT INTO messages (message_id, kind, client_id, business_key, webhook_id, body_sha256, content_sha256, raw_body, content_type, body_bytes, record_count, received_at, request_id)
+       SELECT message_id, $3, client_id, business_key, webhook_id, body_sha256, content_sha256, NULL, content_type, body_bytes, 1, received_at, request_id FROM ok ORDER BY i
+       ON CONFLICT (kind, business_key) WHERE business_key IS NOT NULL DO NOTHING
+       RETURNING message_id, kind, received_at, request_id),
+     b AS (INSERT INTO message_bodies (message_id, received_at, raw_body)
+           SELECT m.message_id, m.received_at, substring($2::bytea FROM x.body_off + 1 FOR x.body_len) FROM m JOIN x ON x.message_id = m.message_id WHERE x.body_len IS NOT NULL),
+     o AS (INSERT INTO outbox (message_id, queue, payload)
+           SELECT m.message_id, qn.name, jsonb_build_object('message_id', m.message_id, 'kind', m.kind, 'request_id', m.request_id)
+             FROM m JOIN x ON x.message_id = m.message_id, unnest($4::text[]) WITH ORDINALITY AS qn(name, ord) ORDER BY x.i, qn.ord)
+     ${rowCtes.map((c) => `, ${c}`).join('\n     ')}
+     SELECT x.i, x.i IN (SELECT i FROM replay) AS replayed, m.message_id FROM x LEFT JOIN m ON m.message_id = x.message_id`,
+    params,
+  );
+  const out: (AcceptOutcome | Error)[] = new Array(items.length);
+  const taken: number[] = [];
+  for (const r of rows) {
+    if (r.replayed) out[r.i] = { replayed: true };
+    else if (r.message_id) out[r.i] = { inserted: true, message_id: r.message_id };
+    else taken.push(r.i);
+  }
+  if (taken.length) {
+    const prev = await q.query<{ business_key: string; message_id: string; content_sha256: string | null }>(
+      'SELECT business_key, message_id, content_sha256 FROM messages WHERE kind = $1 AND business_key = ANY($2::text[])', [kind, taken.map((i) => items[i]!.businessKey)],
+    );
+    const byKey = new Map(prev.rows.map((p) => [p.business_key, p]));
+    for (const i of taken) {
+      const key = items[i]!.businessKey;
+      const p = byKey.get(key);
+      out[i] = p ? { inserted: false, message_id: p.message_id, content_sha256: p.content_sha256 } : new Error(`business key ${key} collided but no message holds it`);
+    }
+  }
+  return out;
+}
+
 export function webhookReplayed() {
   return unauthorized('WEBHOOK_ID_REPLAYED', { en: 'this webhook-id was used within the last 24 h with a different body', zh: '该 webhook-id 在 24 小时内已用于不同的请求体' });
 }

@@ -5,14 +5,16 @@ import { requireBearer } from '../http/auth';
 import { notFound } from '../http/problem';
 import { toCstIso } from '../time';
 import { SINGLE_KINDS } from './kinds';
-import { singleKindHandler, type IngestDeps } from './ingest-route';
+import { createAcceptCommitter, singleKindHandler, type IngestDeps } from './ingest-route';
 import { settlementFeedHandler } from './settlement-feed';
 import { getMessage } from './message-store';
 
 export function ingestRouter(deps: IngestDeps): Router {
   const r = Router();
   r.post('/v1/agency/settlements', settlementFeedHandler(deps));
-  for (const spec of SINGLE_KINDS) r.post(spec.path, singleKindHandler(spec, deps));
+  // One committer for all kinds: a webhook-id is a client's, whatever the endpoint.
+  const committer = createAcceptCommitter(deps.db);
+  for (const spec of SINGLE_KINDS) r.post(spec.path, singleKindHandler(spec, deps, committer));
   return r;
 }
 

@@ -18,13 +18,15 @@ export class OutboxRelay {
   private failing = false;
 
   private lastRequeue = Date.now();
+  private lastPass = 0;
+  private gapTimer?: NodeJS.Timeout;
 
   /**
    * `keep`: how long BullMQ keeps completed and failed jobs, seconds (GATEWAY_JOBS_KEEP_*_SECONDS);
-   * `requeueAfterSeconds`: see requeueStuck (GATEWAY_OUTBOX_REQUEUE_SECONDS).
+   * `requeueAfterSeconds`: see requeueStuck (GATEWAY_OUTBOX_REQUEUE_SECONDS); `minGapMs`: see kick.
    */
   constructor(private readonly db: Db, private readonly queues: Queues, private readonly log: Logger, private readonly pollMs: number,
-    private readonly keep: { completedSeconds: number; failedSeconds: number; requeueAfterSeconds?: number } = { completedSeconds: 86_400, failedSeconds: 7 * 86_400 }) {}
+    private readonly keep: { completedSeconds: number; failedSeconds: number; requeueAfterSeconds?: number; minGapMs?: number } = { completedSeconds: 86_400, failedSeconds: 7 * 86_400 }) {}
 
   start(): void {
     this.stopped = false;
@@ -37,11 +39,25 @@ export class OutboxRelay {
     tick();
   }
 
-  /** Relay now (coalesced: a kick during a pass runs one more pass after it). */
+  /**
+   * Relay now, coalesced: a kick during a pass runs one more pass after it, and passes start at
+   * least `minGapMs` (default 10 ms) apart. Every pass is a transaction with its own commit, so under
+   * load — a kick after every accepted write — passes of a few rows each would cost the database
+   * more than the writes; a few milliseconds of gap let each pass take all that arrived meanwhile.
+   * A kick after a quiet spell still relays at once.
+   */
   kick(): void {
     if (this.stopped) return;
     if (this.running) { this.again = true; return; }
+    if (this.gapTimer) return; // the pass it starts will see this work too
+    const wait = this.lastPass + (this.keep.minGapMs ?? 10) - Date.now();
+    if (wait > 0) {
+      this.gapTimer = setTimeout(() => { this.gapTimer = undefined; this.kick(); }, wait);
+      this.gapTimer.unref();
+      return;
+    }
     this.running = true;
+    this.lastPass = Date.now();
     void this.drain().finally(() => {
       this.running = false;
       if (this.again && !this.stopped) { this.again = false; this.kick(); }
@@ -71,7 +87,10 @@ export class OutboxRelay {
       );
       if (!rows.length) return 0;
       const byQueue = new Map<string, typeof rows>();
-      for (const r of rows) byQueue.set(r.queue, [...(byQueue.get(r.queue) ?? []), r]);
+      for (const r of rows) {
+        const list = byQueue.get(r.queue);
+        if (list) list.push(r); else byQueue.set(r.queue, [r]);
+      }
       for (const [name, list] of byQueue) {
         await this.queues.get(name).addBulk(list.map((r) => ({
           name: String(r.payload.kind ?? name),
@@ -122,6 +141,7 @@ export class OutboxRelay {
   async stop(): Promise<void> {
     this.stopped = true;
     if (this.timer) clearTimeout(this.timer);
+    if (this.gapTimer) { clearTimeout(this.gapTimer); this.gapTimer = undefined; }
     while (this.running) await new Promise((r) => setTimeout(r, 10));
   }
 }
