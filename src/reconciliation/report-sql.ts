@@ -9,58 +9,8 @@
  */
 import type { Sql } from '../db/db';
 import { periodEnd, periodStart } from '../time';
-
-/**
- * Owed settlements (spec §4: valid with hifob_pay > 0) of the region-period, and what the owing
- * insurer paid and rejected to the right payee (direct → the institution, manual → the person), and
- * recovered. Lines from another insurer or to another payee do not reduce what is owed (they are
- * INSURER_MISMATCH / PAYEE_MISMATCH cases of the matching module).
- */
-const OWED = `
-  owed AS (
-    SELECT v.setl_id, v.fixmedins_code, v.insurer_code, v.setl_mode, v.psn_no, v.hifob_pay
-      FROM settlement_records v
-     WHERE v.status = 'valid' AND v.insuplc_admdvs LIKE $2 AND v.period = $3 AND v.hifob_pay > 0 AND v.received_at <= $4
-       AND NOT EXISTS (SELECT 1 FROM settlement_records r WHERE r.setl_id = v.setl_id AND r.status = 'reversed' AND r.received_at <= $4)
-  ),
-  -- The lines naming an owed settlement first (setl_id is selective), then their payments by key.
-  -- Materialized on purpose: the planner cannot estimate the payee test below (no statistics for
-  -- it), and left free it joins payments × owed on insurer_code first — every settlement of an
-  -- institution times every payment to it, minutes at 1M settlements (bench/RESULTS.md).
-  owed_lines AS MATERIALIZED (
-    SELECT o.setl_id, o.setl_mode, o.fixmedins_code, o.psn_no, l.insurer_code, l.payment_id, l.paid_amount, l.rejected_amount, l.reject_reason_code
-      FROM owed o JOIN payment_lines l ON l.setl_id = o.setl_id AND l.insurer_code = o.insurer_code
-  ),
-  line_sums AS (
-    SELECT o.setl_id, sum(o.paid_amount) AS paid,
-           sum(CASE WHEN o.reject_reason_code IS NOT NULL AND o.reject_reason_code <> '' THEN o.rejected_amount ELSE 0 END) AS rejected
-      FROM owed_lines o
-      JOIN payments p ON p.insurer_code = o.insurer_code AND p.payment_id = o.payment_id
-     WHERE p.pay_time <= $4 AND p.received_at <= $4
-       -- The right payee (direct → the institution, manual → the person) as equalities, not an OR
-       -- of two cases, which PostgreSQL estimates at 1% and plans around. setl_mode is direct or
-       -- manual (CHECK), so both forms select the same lines.
-       AND p.payee_type = CASE o.setl_mode WHEN 'direct' THEN 'institution' ELSE 'person' END
-       AND p.payee_id = CASE o.setl_mode WHEN 'direct' THEN o.fixmedins_code ELSE o.psn_no END
-     GROUP BY o.setl_id
-  ),
-  recovery_sums AS (
-    SELECT o.setl_id, sum(r.amount) AS recovered
-      FROM owed o JOIN recoveries r ON r.setl_id = o.setl_id AND r.insurer_code = o.insurer_code
-     WHERE r.recovered_at <= $4 AND r.received_at <= $4
-     GROUP BY o.setl_id
-  ),
-  per_settlement AS (
-    SELECT o.*, coalesce(l.paid, 0) AS paid, coalesce(l.rejected, 0) AS rejected, coalesce(r.recovered, 0) AS recovered
-      FROM owed o LEFT JOIN line_sums l USING (setl_id) LEFT JOIN recovery_sums r USING (setl_id)
-  ),
-  recorded AS (
-    SELECT fixmedins_code, count(*) AS cnt, sum(hifob_pay) AS hifob,
-           count(*) FILTER (WHERE setl_mode = 'direct') AS direct_cnt, coalesce(sum(hifob_pay) FILTER (WHERE setl_mode = 'direct'), 0) AS direct_hifob,
-           sum(paid) AS paid, sum(rejected) AS rejected, sum(recovered) AS recovered,
-           sum(greatest(hifob_pay - paid - rejected, 0)) AS outstanding
-      FROM per_settlement GROUP BY fixmedins_code
-  )`;
+import { INSTITUTION_INSURER_PAIRS } from '../matching/sweep';
+import { LOOP_SUMS, MISSING_LOOPS, OWED_FROM_FACTS, OWED_FROM_LOOPS, RECOMPUTE_MAX, REVERSED_LOOPS, unsettled, type LoopSumRow } from './owed-sql';
 
 /**
  * Current declarations: batches of the period known at as_of that no batch known at as_of replaces.
@@ -88,8 +38,8 @@ const DECLARED = `
  * agency's direct settlements. Manual claims (零星报销) are the person's, never declared by the
  * institution, so they count in recorded_* but not in the balance (recorded_direct_* shows the base).
  */
-const INSERT_INSTITUTIONS = `
-  WITH ${OWED}, ${DECLARED}
+const insertInstitutions = (owed: string) => `
+  WITH ${owed}, ${DECLARED}
   INSERT INTO reconciliation_institutions (run_id, fixmedins_code, declared_cnt, declared_hifob, recorded_cnt, recorded_hifob,
       recorded_direct_cnt, recorded_direct_hifob, paid, rejected, recovered, outstanding, balanced)
   SELECT $1, coalesce(r.fixmedins_code, d.fixmedins_code), coalesce(d.cnt, 0), coalesce(d.hifob, 0), coalesce(r.cnt, 0), coalesce(r.hifob, 0),
@@ -106,13 +56,15 @@ const INSERT_INSTITUTIONS = `
  * agency never recorded cannot be attributed to a region and are left out. Gross of recoveries.
  * disbursed: Σ disbursements (insurer, period). Insurers listed: those owing settlements of the
  * region-period, and those of the region with a plan, payment or disbursement in the period.
+ * (Those owing settlements of the region-period are found by walking the (institution, insurer)
+ * pairs, INSTITUTION_INSURER_PAIRS, not by reading the region's whole history.)
  */
 const INSERT_INSURERS = `
-  WITH region_insurers AS (
-    SELECT DISTINCT insurer_code FROM settlement_records WHERE insuplc_admdvs LIKE $2 AND received_at <= $4
-  ),
+  WITH RECURSIVE ${INSTITUTION_INSURER_PAIRS},
   period_insurers AS (
-    SELECT DISTINCT insurer_code FROM settlement_records WHERE insuplc_admdvs LIKE $2 AND period = $3 AND received_at <= $4
+    SELECT DISTINCT p.i AS insurer_code FROM pairs p
+     WHERE EXISTS (SELECT 1 FROM settlement_records s WHERE s.fixmedins_code = p.f AND s.insurer_code = p.i AND s.period = $3
+                     AND s.insuplc_admdvs LIKE $2 AND s.received_at <= $4)
   ),
   plan AS (
     SELECT DISTINCT ON (insurer_code) insurer_code, revision, message_id, planned_amount
@@ -135,17 +87,39 @@ const INSERT_INSURERS = `
   INSERT INTO reconciliation_insurers (run_id, insurer_code, plan_revision, plan_message_id, planned, paid, payments_count, disbursed, disbursements)
   SELECT $1, i.insurer_code, pl.revision, pl.message_id, coalesce(pl.planned_amount, 0), coalesce(pd.paid, 0), coalesce(pd.payments, 0),
          coalesce(d.disbursed, 0), coalesce(d.list, '[]'::jsonb)
-    FROM region_insurers i
+    FROM (SELECT insurer_code FROM period_insurers UNION SELECT insurer_code FROM plan UNION SELECT insurer_code FROM paid UNION SELECT insurer_code FROM disb) i
     LEFT JOIN plan pl USING (insurer_code) LEFT JOIN paid pd USING (insurer_code) LEFT JOIN disb d USING (insurer_code)
+   -- Of the region: the scan runs only for an insurer with no settlement in the region-period (rare).
    WHERE i.insurer_code IN (SELECT insurer_code FROM period_insurers)
-      OR pl.insurer_code IS NOT NULL OR pd.insurer_code IS NOT NULL OR d.insurer_code IS NOT NULL`;
+      OR EXISTS (SELECT 1 FROM settlement_records s WHERE s.insurer_code = i.insurer_code AND s.insuplc_admdvs LIKE $2 AND s.received_at <= $4)`;
 
-/** Replaces the stored report rows of a run (a retried run recomputes them whole). */
-export async function computeReport(q: Sql, runId: string, admdvs: string, period: string, asOf: Date): Promise<void> {
+/**
+ * Replaces the stored report rows of a run (a retried run recomputes them whole). `from` forces one of
+ * the two ways to the institution figures (owed-sql.ts; the tests compare them); by default the loop
+ * rows unless more than RECOMPUTE_MAX settlements have to be recomputed.
+ */
+export async function computeReport(q: Sql, runId: string, admdvs: string, period: string, asOf: Date, from?: 'loops' | 'facts'): Promise<void> {
+  // The month's settlements and their loop rows meet in one hash join: in memory, not in batches on
+  // disk. No JIT: compiling these statements took seconds (6.6 s at 100k) for statements that run in
+  // less. Both transaction-scoped: the caller's transaction.
+  await q.query(`SET LOCAL work_mem = '128MB'`);
+  await q.query('SET LOCAL jit = off');
   await q.query('DELETE FROM reconciliation_institutions WHERE run_id = $1', [runId]);
   await q.query('DELETE FROM reconciliation_insurers WHERE run_id = $1', [runId]);
   const base = [runId, `${admdvs}%`, period, asOf];
-  await q.query(INSERT_INSTITUTIONS, base);
+  // The loop rows, unless many settlements have facts they cannot count at as_of (a run as of a past
+  // time): then the month is computed from the facts in one set-based pass (owed-sql.ts).
+  const unsettledIds = await q.query<{ setl_id: string }>(`WITH ${unsettled('$1')} SELECT setl_id FROM unsettled LIMIT $2`, [asOf, from === 'loops' ? null : RECOMPUTE_MAX + 1]);
+  if (from === 'facts' || (from === undefined && unsettledIds.rows.length > RECOMPUTE_MAX)) {
+    await q.query(insertInstitutions(OWED_FROM_FACTS), base);
+  } else {
+    const month = [`${admdvs}%`, period, asOf];
+    const redo = unsettledIds.rows.map((r) => r.setl_id);
+    const sums = await q.query<LoopSumRow>(LOOP_SUMS, [...month, redo]);
+    for (const r of (await q.query<{ setl_id: string }>(REVERSED_LOOPS, month.slice(0, 2))).rows) redo.push(r.setl_id);
+    if (sums.rows.some((r) => Number(r.missing) > 0)) for (const r of (await q.query<{ setl_id: string }>(MISSING_LOOPS, month)).rows) redo.push(r.setl_id);
+    await q.query(insertInstitutions(OWED_FROM_LOOPS), [...base, JSON.stringify(sums.rows), [...new Set(redo)]]);
+  }
   await q.query(INSERT_INSURERS, [...base, periodStart(period), periodEnd(period)]);
 }
 

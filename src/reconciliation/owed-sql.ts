@@ -1,0 +1,165 @@
+/**
+ * The institution rows' per-settlement part of the report (report-sql.ts), as CTEs ending in
+ * `recorded (fixmedins_code, cnt, hifob, direct_cnt, direct_hifob, paid, rejected, recovered,
+ * outstanding)`. Owed settlements (spec §4: valid with hifob_pay > 0) of the region-period, and what
+ * the owing insurer paid and rejected to the right payee (direct → the institution, manual → the
+ * person), and recovered; outstanding = Σ max(owed − paid − rejected, 0). Lines from another insurer
+ * or to another payee do not reduce what is owed (they are INSURER_MISMATCH / PAYEE_MISMATCH cases of
+ * the matching module). Every fact counts only if known at as_of, every payment and recovery only if
+ * made by then.
+ *
+ * Two ways to the same figures:
+ * - OWED_FROM_LOOPS (a run's usual case): these are the amounts of the settlement's loop row
+ *   (settlement_loops, computeLoop in src/matching/loop-state.ts: the same lines and recoveries,
+ *   counted from all the facts), which the run's sweep has just brought up to date. One hash join of
+ *   the month with its loop rows instead of joining its payment lines and payments again. Recomputed
+ *   from the facts, by key, are the few settlements whose loop row can differ from the report's
+ *   figures: no loop row (never evaluated); a reversed loop row (the reversal may be unknown at
+ *   as_of); and UNSETTLED — a fact of a message matching has not applied yet (src/matching/sweep.ts),
+ *   or a payment or recovery the report does not count at as_of (received, paid or recovered after
+ *   it). A settlement record received after as_of is either the valid row (left out) or a reversal
+ *   (a reversed loop row).
+ * - OWED_FROM_FACTS: the whole month from the facts in one set-based pass — when UNSETTLED is large
+ *   (a run as of a time before most payments arrived), where recomputing by key would be slower.
+ *
+ * Parameters of the CTEs: $2 admdvs LIKE pattern ('5331%'), $3 period, $4 as_of.
+ */
+import { UNMATCHED_MESSAGES } from '../matching/sweep';
+
+/** Above this many UNSETTLED settlements, OWED_FROM_FACTS (one pass) beats recomputing by key. */
+export const RECOMPUTE_MAX = 20_000;
+
+/** CTEs `pending`, `unsettled (setl_id)`, with `asOf` the as_of parameter. */
+export function unsettled(asOf: string): string {
+  return `
+  pending AS MATERIALIZED (${UNMATCHED_MESSAGES}),
+  unsettled AS MATERIALIZED (
+    SELECT s.setl_id FROM pending m JOIN settlement_records s ON s.message_id = m.message_id
+    UNION SELECT l.setl_id FROM pending m JOIN payments p ON p.message_id = m.message_id JOIN payment_lines l ON l.insurer_code = p.insurer_code AND l.payment_id = p.payment_id
+    UNION SELECT r.setl_id FROM pending m JOIN recoveries r ON r.message_id = m.message_id
+    UNION SELECT l.setl_id FROM payments p JOIN payment_lines l ON l.insurer_code = p.insurer_code AND l.payment_id = p.payment_id WHERE p.received_at > ${asOf} OR p.pay_time > ${asOf}
+    UNION SELECT r.setl_id FROM recoveries r WHERE r.received_at > ${asOf} OR r.recovered_at > ${asOf}
+  )`;
+}
+
+/** Paid, rejected and recovered of the settlements of a CTE `owed`, from the facts. */
+const SUMS = `
+  line_sums AS (
+    SELECT o.setl_id, sum(o.paid_amount) AS paid,
+           sum(CASE WHEN o.reject_reason_code IS NOT NULL AND o.reject_reason_code <> '' THEN o.rejected_amount ELSE 0 END) AS rejected
+      FROM owed_lines o
+      JOIN payments p ON p.insurer_code = o.insurer_code AND p.payment_id = o.payment_id
+     WHERE p.pay_time <= $4 AND p.received_at <= $4
+       -- The right payee (direct → the institution, manual → the person) as equalities, not an OR
+       -- of two cases, which PostgreSQL estimates at 1% and plans around. setl_mode is direct or
+       -- manual (CHECK), so both forms select the same lines.
+       AND p.payee_type = CASE o.setl_mode WHEN 'direct' THEN 'institution' ELSE 'person' END
+       AND p.payee_id = CASE o.setl_mode WHEN 'direct' THEN o.fixmedins_code ELSE o.psn_no END
+     GROUP BY o.setl_id
+  ),
+  recovery_sums AS (
+    SELECT o.setl_id, sum(r.amount) AS recovered
+      FROM owed o JOIN recoveries r ON r.setl_id = o.setl_id AND r.insurer_code = o.insurer_code
+     WHERE r.recovered_at <= $4 AND r.received_at <= $4
+     GROUP BY o.setl_id
+  ),
+  per_settlement AS (
+    SELECT o.fixmedins_code, o.setl_mode, o.hifob_pay, coalesce(l.paid, 0) AS paid, coalesce(l.rejected, 0) AS rejected, coalesce(r.recovered, 0) AS recovered
+      FROM owed o LEFT JOIN line_sums l USING (setl_id) LEFT JOIN recovery_sums r USING (setl_id)
+  )`;
+
+/**
+ * The lines naming an owed settlement first (setl_id is selective), then their payments by key.
+ * Materialized on purpose: the planner cannot estimate the payee test (no statistics for it), and
+ * left free it joins payments × owed on insurer_code first — every settlement of an institution times
+ * every payment to it, minutes at 1M settlements (bench/RESULTS.md).
+ */
+const OWED_LINES = `
+  owed_lines AS MATERIALIZED (
+    SELECT o.setl_id, o.setl_mode, o.fixmedins_code, o.psn_no, l.insurer_code, l.payment_id, l.paid_amount, l.rejected_amount, l.reject_reason_code
+      FROM owed o JOIN payment_lines l ON l.setl_id = o.setl_id AND l.insurer_code = o.insurer_code
+  )`;
+
+const sums = (source: string) => `
+    SELECT fixmedins_code, count(*) AS cnt, sum(hifob_pay) AS hifob,
+           count(*) FILTER (WHERE setl_mode = 'direct') AS direct_cnt, coalesce(sum(hifob_pay) FILTER (WHERE setl_mode = 'direct'), 0) AS direct_hifob,
+           sum(paid) AS paid, sum(rejected) AS rejected, sum(recovered) AS recovered,
+           sum(greatest(hifob_pay - paid - rejected, 0)) AS outstanding
+      FROM ${source} GROUP BY fixmedins_code`;
+
+export const OWED_FROM_FACTS = `
+  owed AS (
+    SELECT v.setl_id, v.fixmedins_code, v.insurer_code, v.setl_mode, v.psn_no, v.hifob_pay
+      FROM settlement_records v
+     WHERE v.status = 'valid' AND v.insuplc_admdvs LIKE $2 AND v.period = $3 AND v.hifob_pay > 0 AND v.received_at <= $4
+       AND NOT EXISTS (SELECT 1 FROM settlement_records r WHERE r.setl_id = v.setl_id AND r.status = 'reversed' AND r.received_at <= $4)
+  ),
+  ${OWED_LINES}, ${SUMS},
+  recorded AS (${sums('per_settlement')})`;
+
+/** The owed settlements of the region-period (spec §4), as of $3 in LOOP_SUMS and its companions. */
+const MONTH = `v.status = 'valid' AND v.insuplc_admdvs LIKE $1 AND v.period = $2 AND v.hifob_pay > 0 AND v.received_at <= $3`;
+
+/**
+ * The loop rows' sums per institution, one pass over the month, as a plain SELECT so that PostgreSQL
+ * can run it in parallel (an INSERT … SELECT never is, in PostgreSQL 15). Summed are the settlements
+ * with a loop row of the region-period that is not reversed and not UNSETTLED; `missing` counts those
+ * without a loop row (none after a sweep), which MISSING_LOOPS then lists.
+ * Parameters: $1 admdvs LIKE pattern, $2 period, $3 as_of, $4 the UNSETTLED setl_ids.
+ */
+export const LOOP_SUMS = `
+  SELECT fixmedins_code, count(*) FILTER (WHERE clean)::text AS cnt, coalesce(sum(hifob_pay) FILTER (WHERE clean), 0)::text AS hifob,
+         count(*) FILTER (WHERE clean AND setl_mode = 'direct')::text AS direct_cnt,
+         coalesce(sum(hifob_pay) FILTER (WHERE clean AND setl_mode = 'direct'), 0)::text AS direct_hifob,
+         coalesce(sum(paid) FILTER (WHERE clean), 0)::text AS paid, coalesce(sum(rejected) FILTER (WHERE clean), 0)::text AS rejected,
+         coalesce(sum(recovered) FILTER (WHERE clean), 0)::text AS recovered,
+         coalesce(sum(greatest(hifob_pay - paid - rejected, 0)) FILTER (WHERE clean), 0)::text AS outstanding,
+         count(*) FILTER (WHERE missing) AS missing
+    FROM (SELECT v.fixmedins_code, v.setl_mode, v.hifob_pay, l.paid, l.rejected, l.recovered, l.setl_id IS NULL AS missing,
+                 (l.status <> 'reversed' AND v.setl_id <> ALL($4::text[])) AS clean
+            FROM settlement_records v
+            -- The region-period's loop rows only (the month, not the history); one whose region or
+            -- period differs from its settlement's reads as missing: recomputed.
+            LEFT JOIN settlement_loops l ON l.setl_id = v.setl_id AND l.admdvs LIKE $1 AND l.period = $2
+           WHERE ${MONTH}) m
+   GROUP BY fixmedins_code`;
+
+/** Settlements of the month with a reversed loop row, recomputed (the reversal may be unknown at as_of). */
+export const REVERSED_LOOPS = `SELECT setl_id FROM settlement_loops WHERE status = 'reversed' AND admdvs LIKE $1 AND period = $2`;
+
+/** Settlements of the month without a loop row of the region-period (LOOP_SUMS counted some). */
+export const MISSING_LOOPS = `
+  SELECT v.setl_id FROM settlement_records v
+   WHERE ${MONTH} AND NOT EXISTS (SELECT 1 FROM settlement_loops l WHERE l.setl_id = v.setl_id AND l.admdvs LIKE $1 AND l.period = $2)`;
+
+export interface LoopSumRow {
+  fixmedins_code: string; cnt: string; hifob: string; direct_cnt: string; direct_hifob: string;
+  paid: string; rejected: string; recovered: string; outstanding: string; missing: string;
+}
+
+/**
+ * LOOP_SUMS' institution rows ($5, JSON) and the settlements to recompute from the facts ($6: the
+ * UNSETTLED, REVERSED_LOOPS and MISSING_LOOPS setl_ids; owed if of the month and no reversal is known
+ * at $4), summed into `recorded`.
+ */
+export const OWED_FROM_LOOPS = `
+  from_loops AS (
+    SELECT * FROM jsonb_to_recordset($5::jsonb) AS x(fixmedins_code text, cnt bigint, hifob numeric, direct_cnt bigint, direct_hifob numeric,
+      paid numeric, rejected numeric, recovered numeric, outstanding numeric)
+  ),
+  owed AS (
+    SELECT v.setl_id, v.fixmedins_code, v.insurer_code, v.setl_mode, v.psn_no, v.hifob_pay
+      FROM unnest($6::text[]) AS u(setl_id) JOIN settlement_records v ON v.setl_id = u.setl_id AND v.status = 'valid'
+     WHERE v.insuplc_admdvs LIKE $2 AND v.period = $3 AND v.hifob_pay > 0 AND v.received_at <= $4
+       AND NOT EXISTS (SELECT 1 FROM settlement_records r WHERE r.setl_id = v.setl_id AND r.status = 'reversed' AND r.received_at <= $4)
+  ),
+  ${OWED_LINES}, ${SUMS},
+  recorded AS (
+    SELECT fixmedins_code, sum(cnt) AS cnt, sum(hifob) AS hifob, sum(direct_cnt) AS direct_cnt, sum(direct_hifob) AS direct_hifob,
+           sum(paid) AS paid, sum(rejected) AS rejected, sum(recovered) AS recovered, sum(outstanding) AS outstanding
+      FROM (SELECT fixmedins_code, cnt, hifob, direct_cnt, direct_hifob, paid, rejected, recovered, outstanding FROM from_loops
+            UNION ALL ${sums('per_settlement')}) x
+     GROUP BY fixmedins_code
+    -- an institution whose every settlement was recomputed and found reversed at $4 owes nothing
+    HAVING sum(cnt) > 0
+  )`;
