@@ -3,6 +3,8 @@
  * (signed, streamed, validated, stored, 202), against PostgreSQL `COPY` of the same rows into an
  * unindexed table. Target: ≥ 0.5× COPY's records/s.
  */
+import fs from 'node:fs';
+import net from 'node:net';
 import { Client } from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
 import { Readable } from 'node:stream';
@@ -41,26 +43,62 @@ async function copyBaseline(dbUrl: string, recs: ReturnType<typeof record>[]): P
   return ms;
 }
 
+/** CPU seconds (user + system, all threads; Linux clock ticks of 10 ms) of a local process; 0 when it cannot be read. */
+function cpuSeconds(pid: number | undefined): number {
+  try {
+    const f = fs.readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+    return (Number(f[11]) + Number(f[12])) / 100;
+  } catch { return 0; }
+}
+
+/** CPU seconds of the PostgreSQL backends serving `db`, by pid (the server is local in this benchmark). */
+async function backendCpu(dbUrl: string): Promise<Map<number, number>> {
+  const c = new Client({ connectionString: dbUrl });
+  await c.connect();
+  const { rows } = await c.query<{ pid: number }>('SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()');
+  await c.end();
+  return new Map(rows.map((r) => [r.pid, cpuSeconds(r.pid)]));
+}
+
+/** A free loopback port: the machine may run other benchmarks' gateways at the same time. */
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = net.createServer().listen(0, '127.0.0.1', () => { const { port } = s.address() as net.AddressInfo; s.close(() => resolve(port)); });
+    s.on('error', reject);
+  });
+}
+
 export async function benchFeed(): Promise<string[]> {
-  const db = 'gw_bench_feed';
+  const db = `gw_bench_feed_${process.pid}`;
   const prefix = `gwb-feed-${process.pid}`;
   const dbUrl = await freshDatabase(db);
   const recs = Array.from({ length: N }, (_, i) => record(i));
   const copyMs = await copyBaseline(dbUrl, recs);
 
-  const gw = await startNode(['src/main.ts', '--role=api'], { DATABASE_URL: dbUrl, REDIS_URL, GATEWAY_QUEUE_PREFIX: prefix, GATEWAY_CLIENTS_FILE: clientsFile(), LOG_LEVEL: 'warn' }, 18903);
+  const gw = await startNode(['src/main.ts', '--role=api'], { DATABASE_URL: dbUrl, REDIS_URL, GATEWAY_QUEUE_PREFIX: prefix, GATEWAY_CLIENTS_FILE: clientsFile(), LOG_LEVEL: 'warn' }, await freePort());
   const body = recs.map((r) => JSON.stringify(r)).join('\n');
   const id = 'msg_bench_feed';
   const ts = Math.floor(Date.now() / 1000);
-  const { result, peakMb } = await withRssPeak(gw, async () => {
-    const t0 = performance.now();
-    const r = await fetch(`${gw.url}/v1/agency/settlements`, { method: 'POST', body, headers: { 'content-type': 'application/x-ndjson', 'x-client-id': BENCH_CLIENT.agency_id, 'webhook-id': id, 'webhook-timestamp': String(ts), 'webhook-signature': sign(BENCH_CLIENT.agency_secret, id, ts, body) } });
-    const json = await r.json() as { accepted: number };
-    return { ms: performance.now() - t0, status: r.status, accepted: json.accepted };
-  });
-  await gw.stop();
-  await dropDatabase(db);
-  await clearPrefix(prefix);
+  let measured;
+  try {
+    // The machine may be shared: CPU time tells which side worked how much, whatever the wall clock says.
+    const pgBefore = await backendCpu(dbUrl);
+    const gwBefore = cpuSeconds(gw.child.pid);
+    const { result, peakMb } = await withRssPeak(gw, async () => {
+      const t0 = performance.now();
+      const r = await fetch(`${gw.url}/v1/agency/settlements`, { method: 'POST', body, headers: { 'content-type': 'application/x-ndjson', 'x-client-id': BENCH_CLIENT.agency_id, 'webhook-id': id, 'webhook-timestamp': String(ts), 'webhook-signature': sign(BENCH_CLIENT.agency_secret, id, ts, body) } });
+      const json = await r.json() as { accepted: number };
+      return { ms: performance.now() - t0, status: r.status, accepted: json.accepted };
+    });
+    const gwCpu = cpuSeconds(gw.child.pid) - gwBefore;
+    const pgCpu = [...(await backendCpu(dbUrl))].reduce((sum, [pid, s]) => sum + s - (pgBefore.get(pid) ?? 0), 0);
+    measured = { result, peakMb, gwCpu, pgCpu };
+  } finally {
+    await gw.stop();
+    await dropDatabase(db);
+    await clearPrefix(prefix);
+  }
+  const { result, peakMb, gwCpu, pgCpu } = measured;
 
   const gwRate = (N / result.ms) * 1000;
   const copyRate = (N / copyMs) * 1000;
@@ -68,7 +106,8 @@ export async function benchFeed(): Promise<string[]> {
   return [
     line(`agency feed, ${N} NDJSON records, records/s`, `${gwRate.toFixed(0)} (${(result.ms / 1000).toFixed(1)} s, ${result.status}, ${result.accepted} accepted)`, `${copyRate.toFixed(0)} (COPY, ${(copyMs / 1000).toFixed(1)} s)`, ratio, '≥ 0.5×', ratio >= 0.5 && result.accepted === N),
     line('API process RSS during the feed', `${peakMb.toFixed(0)} MB peak`, '—', 1, 'informational', true),
+    line('CPU during the feed: gateway (all threads) / PostgreSQL backends', `${gwCpu.toFixed(1)} s / ${pgCpu.toFixed(1)} s`, '—', 1, 'informational', true),
   ];
 }
 
-if (require.main === module) benchFeed().then((l) => { process.stdout.write(`${l.join('\n')}\n`); process.exit(0); });
+if (require.main === module) benchFeed().then((l) => { process.stdout.write(`${l.join('\n')}\n`); process.exit(0); }, (e) => { process.stderr.write(`${(e as Error).stack ?? e}\n`); process.exit(1); });

@@ -2,55 +2,42 @@
  * POST /v1/agency/settlements: the agency's settlement feed, JSON `{settlements:[…]}` or NDJSON, up to
  * 100,000 records a request. The body is streamed (never held whole): bytes are counted, hashed,
  * signature-verified and UTF-8-checked on the way; records are validated one by one and inserted
- * 1,000 at a time inside one transaction, committed only when the whole body has arrived and its
+ * about 1,000 at a time inside one transaction, committed only when the whole body has arrived and its
  * signature matches. One bad record never sinks the rest: each is accepted, a duplicate, or rejected
  * with its own errors.
+ *
+ * NDJSON is cut into batches of whole lines that worker threads check (feed-workers.ts) while this
+ * thread keeps reading the body and inserting the batches already checked, in order, one INSERT in
+ * flight; JSON is parsed and checked on this thread by the same code (feed-records.ts).
  */
 import type { Request, Response } from 'express';
-import crypto from 'node:crypto';
-import readline from 'node:readline';
-import { Transform, pipeline, type Readable } from 'node:stream';
+import { pipeline, type Readable } from 'node:stream';
 import { parser } from 'stream-json';
 import { pick } from 'stream-json/filters/Pick';
 import { streamArray } from 'stream-json/streamers/StreamArray';
 import type { Sql } from '../db/db';
-import { beginSignedWrite, inScope, signatureMismatch } from '../http/auth';
+import { beginSignedWrite, signatureMismatch } from '../http/auth';
 import { badRequest, langOf, tooLarge, unprocessable, unsupportedMedia, type ProblemError } from '../http/problem';
-import type { FieldError, Lang } from '../schemas/validator';
-import { contentHash, normalize } from '../schemas/normalize';
-import type { Settlement } from '../schemas/types';
+import type { Lang } from '../schemas/validator';
 import type { Client } from '../http/clients';
 import { BENEFITS_QUEUE, INGEST_QUEUE, insertMessage, recordWebhookId, type Envelope } from './message-store';
 import { mediaType, type IngestDeps } from './ingest-route';
+import { FEED_COLUMNS, prepareLines, prepareValues, rowKeys, type FeedClient, type PreparedBatch, type Rejected, type ValidateSettlement } from './feed-records';
+import { feedWorkers } from './feed-workers';
+import { BodyMeter } from './feed-body-meter';
+
+export type { Rejected } from './feed-records';
 
 export const MAX_FEED_RECORDS = 100_000;
 const CHUNK = 1000;
+/** An NDJSON batch ends at the first line end after CHUNK lines or BATCH_BYTES bytes. */
+const BATCH_BYTES = 1 << 20;
+/** Batches sent to the workers and not yet inserted: enough to keep them busy during an INSERT. */
+const LOOKAHEAD = 6;
 
-interface RawRecord { index: number; value?: unknown; error?: string }
-export interface Rejected { index: number; errors: FieldError[] }
-
-/** Counts, hashes and signature-checks bytes as they pass; refuses more than `limit` and invalid UTF-8. */
-class BodyMeter extends Transform {
-  bytes = 0;
-  readonly sha = crypto.createHash('sha256');
-  private readonly utf8 = new TextDecoder('utf-8', { fatal: true });
-  constructor(private readonly limit: number, private readonly onChunk: (b: Buffer) => void) { super(); }
-  override _transform(chunk: Buffer, _enc: BufferEncoding, cb: (e?: Error | null, d?: Buffer) => void) {
-    this.bytes += chunk.length;
-    if (this.bytes > this.limit) return cb(tooLarge(this.limit));
-    try {
-      this.utf8.decode(chunk, { stream: true });
-    } catch {
-      return cb(badRequest({ en: 'the body is not valid UTF-8', zh: '请求体不是有效的 UTF-8' }));
-    }
-    this.sha.update(chunk);
-    this.onChunk(chunk);
-    cb(null, chunk);
-  }
-  override _flush(cb: (e?: Error | null) => void) {
-    try { this.utf8.decode(); cb(); } catch { cb(badRequest({ en: 'the body is not valid UTF-8', zh: '请求体不是有效的 UTF-8' })); }
-  }
-}
+interface RawRecord { index: number; value: unknown }
+/** A batch being checked (wrapped: an async generator would await a promise it yields). */
+interface Pending { prepared: Promise<PreparedBatch> }
 
 async function* jsonRecords(body: Readable): AsyncGenerator<RawRecord> {
   const out = streamArray();
@@ -63,42 +50,70 @@ async function* jsonRecords(body: Readable): AsyncGenerator<RawRecord> {
   }
 }
 
-async function* ndjsonRecords(body: Readable): AsyncGenerator<RawRecord> {
-  const rl = readline.createInterface({ input: body, crlfDelay: Infinity });
-  let index = -1;
-  let streamError: unknown;
-  body.on('error', (e) => { streamError = e; rl.close(); });
-  for await (const line of rl) {
-    index++;
-    if (!line.trim()) continue;
-    try { yield { index, value: JSON.parse(line) }; } catch (e) { yield { index, error: (e as Error).message }; }
+/** JSON feed records checked on this thread, CHUNK at a time. */
+async function* jsonBatches(body: Readable, client: FeedClient, validate: ValidateSettlement, lang: Lang): AsyncGenerator<Pending> {
+  let recs: RawRecord[] = [];
+  for await (const rec of jsonRecords(body)) {
+    recs.push(rec);
+    if (recs.length >= CHUNK) { yield { prepared: Promise.resolve(prepareValues(recs, client, validate, lang)) }; recs = []; }
   }
-  if (streamError) throw streamError;
+  if (recs.length) yield { prepared: Promise.resolve(prepareValues(recs, client, validate, lang)) };
 }
 
-const COLS = ['setl_id', 'status', 'content_sha256', 'record_index', 'mdtrt_id', 'psn_no', 'psn_name', 'certno', 'insutype', 'insuplc_admdvs', 'mdtrtarea_admvs', 'fixmedins_code', 'med_type', 'setl_time', 'medfee_sumamt', 'inscp_scp_amt', 'hifp_pay', 'hifob_pay', 'hifmi_pay', 'cvlserv_pay', 'maf_pay', 'oth_pay', 'fund_pay_sumamt', 'acct_pay', 'psn_cash_pay', 'setldetail', 'insurer_code', 'setl_mode', 'referral'] as const;
-const TYPES: Record<string, string> = { record_index: 'int', setl_time: 'timestamptz', setldetail: 'jsonb', referral: 'boolean' };
-const AMOUNT_COLS = new Set(['medfee_sumamt', 'inscp_scp_amt', 'hifp_pay', 'hifob_pay', 'hifmi_pay', 'cvlserv_pay', 'maf_pay', 'oth_pay', 'fund_pay_sumamt', 'acct_pay', 'psn_cash_pay']);
-// One JSON parameter per chunk (jsonb_to_recordset) rather than 30 array parameters: PostgreSQL
-// parses JSON in C, where node-pg would escape every array element in JavaScript.
-const INSERT_SQL = `INSERT INTO settlement_records (${COLS.join(', ')}, message_id, received_at, period)
-  SELECT ${COLS.join(', ')}, $2::uuid, $3::timestamptz, to_char(setl_time AT TIME ZONE 'Asia/Shanghai', 'YYYY-MM')
-  FROM jsonb_to_recordset($1::jsonb) AS x(${COLS.map((c) => `${c} ${TYPES[c] ?? (AMOUNT_COLS.has(c) ? 'numeric' : 'text')}`).join(', ')})
+/**
+ * NDJSON cut into batches of whole lines, each with the index of its first line (the line ends are
+ * readline's: \n, \r\n, or a lone \r), checked by the worker threads.
+ */
+async function* ndjsonBatches(body: Readable, client: FeedClient, validate: ValidateSettlement, lang: Lang, onWorkerError: (e: Error) => void): AsyncGenerator<Pending> {
+  const workers = feedWorkers();
+  let next = 0;
+  const send = (bytes: Buffer, newlines: number) => {
+    const start = next;
+    next += newlines + loneReturns(bytes);
+    return workers.run({ bytes, start, client, lang }, () => prepareLines(bytes.toString('utf8'), start, client, validate, lang), onWorkerError);
+  };
+  let parts: Buffer[] = [];
+  let size = 0, newlines = 0;
+  // Not destroyed when the feed stops early (TOO_MANY_RECORDS, a failed INSERT): its answer must still reach the client.
+  for await (const chunk of body.iterator({ destroyOnReturn: false }) as AsyncIterable<Buffer>) {
+    let from = 0;
+    for (let nl = chunk.indexOf(10); nl >= 0; nl = chunk.indexOf(10, nl + 1)) {
+      newlines++;
+      if (newlines < CHUNK && size + nl + 1 - from < BATCH_BYTES) continue;
+      parts.push(chunk.subarray(from, nl + 1));
+      yield { prepared: send(Buffer.concat(parts), newlines) };
+      parts = []; size = 0; newlines = 0; from = nl + 1;
+    }
+    if (from < chunk.length) { parts.push(chunk.subarray(from)); size += chunk.length - from; }
+  }
+  if (size) yield { prepared: send(Buffer.concat(parts), newlines) };
+}
+
+function loneReturns(b: Buffer): number {
+  let n = 0;
+  for (let i = b.indexOf(13); i >= 0; i = b.indexOf(13, i + 1)) if (b[i + 1] !== 10) n++;
+  return n;
+}
+
+const COLS = FEED_COLUMNS.map(([c]) => c).join(', ');
+// One parameter per chunk rather than 30 array parameters (node-pg would escape every array element
+// in JavaScript). The text form is split by string_to_array and cast column by column; the JSON form
+// (json, not jsonb: read once, it needs no binary tree) is for batches whose values hold a separator.
+const FROM_TEXT = `(SELECT ${FEED_COLUMNS.map(([c, t], i) => `a[${i + 1}]::${t} AS ${c}`).join(', ')}
+  FROM unnest(string_to_array($1::text, E'\\x1e')) AS line, LATERAL string_to_array(line, E'\\x1f', E'\\x1d') AS a) AS x`;
+const FROM_JSON = `json_to_recordset($1::json) AS x(${FEED_COLUMNS.map(([c, t]) => `${c} ${t}`).join(', ')})`;
+const insertSql = (from: string) => `INSERT INTO settlement_records (${COLS}, message_id, received_at, period)
+  SELECT ${COLS}, $2::uuid, $3::timestamptz, to_char(setl_time AT TIME ZONE 'Asia/Shanghai', 'YYYY-MM')
+  FROM ${from}
   ON CONFLICT (setl_id, status) DO NOTHING RETURNING record_index`;
+const INSERT_SQL = { text: insertSql(FROM_TEXT), json: insertSql(FROM_JSON) };
 
-interface Row { index: number; setl_id: string; status: string; sha: string; rec: Record<string, unknown>; messageId: string; receivedAt: Date }
-
-function toRow(s: Settlement, index: number, messageId: string, receivedAt: Date): Row {
-  const sha = contentHash(s);
-  return { index, setl_id: s.setl_id, status: s.status, sha, rec: { ...s, content_sha256: sha, record_index: index }, messageId, receivedAt };
-}
-
-/** Insert one chunk; classify the rows that were already there as duplicates or conflicts. */
-async function insertChunk(q: Sql, rows: Row[], rejected: Rejected[], lang: Lang): Promise<{ accepted: number; duplicates: number; firstDuplicateOf?: string }> {
-  const ins = await q.query<{ record_index: number }>(INSERT_SQL, [JSON.stringify(rows.map((r) => r.rec)), rows[0]!.messageId, rows[0]!.receivedAt]);
+/** Insert one batch's rows; classify the rows that were already there as duplicates or conflicts. */
+async function insertChunk(q: Sql, batch: PreparedBatch, messageId: string, receivedAt: Date, rejected: Rejected[], lang: Lang): Promise<{ accepted: number; duplicates: number; firstDuplicateOf?: string }> {
+  const ins = await q.query<{ record_index: number }>(INSERT_SQL[batch.format], [batch.payload, messageId, receivedAt]);
+  if (ins.rows.length === batch.rows) return { accepted: ins.rows.length, duplicates: 0 };
   const inserted = new Set(ins.rows.map((r) => Number(r.record_index)));
-  const rest = rows.filter((r) => !inserted.has(r.index));
-  if (!rest.length) return { accepted: inserted.size, duplicates: 0 };
+  const rest = rowKeys(batch).filter((r) => !inserted.has(r.index));
   const prev = await q.query<{ setl_id: string; status: string; content_sha256: string; message_id: string }>(
     `SELECT s.setl_id, s.status, s.content_sha256, s.message_id FROM settlement_records s
       JOIN unnest($1::text[], $2::text[]) AS k(setl_id, status) USING (setl_id, status)`,
@@ -125,18 +140,15 @@ export const FEED_LOCK_KEY = 7340113;
  */
 export async function storeSettlementRecords(
   q: Sql, records: readonly unknown[],
-  o: { client: Client; validate: (n: 'settlement', d: unknown, l: Lang) => FieldError[]; lang: Lang; messageId: string; receivedAt: Date },
+  o: { client: Client; validate: ValidateSettlement; lang: Lang; messageId: string; receivedAt: Date },
 ): Promise<{ accepted: number; duplicates: number; rejected: Rejected[] }> {
   const rejected: Rejected[] = [];
   let accepted = 0, duplicates = 0;
   for (let start = 0; start < records.length; start += CHUNK) {
-    const rows: Row[] = [];
-    records.slice(start, start + CHUNK).forEach((value, k) => {
-      const row = checkRecord({ index: start + k, value }, o.client, o.validate, o.lang, o.messageId, o.receivedAt, rejected);
-      if (row) rows.push(row);
-    });
-    if (!rows.length) continue;
-    const r = await insertChunk(q, rows, rejected, o.lang);
+    const batch = prepareValues(records.slice(start, start + CHUNK).map((value, k) => ({ index: start + k, value })), o.client, o.validate, o.lang);
+    rejected.push(...batch.rejected);
+    if (!batch.rows) continue;
+    const r = await insertChunk(q, batch, o.messageId, o.receivedAt, rejected, o.lang);
     accepted += r.accepted; duplicates += r.duplicates;
   }
   return { accepted, duplicates, rejected };
@@ -145,6 +157,8 @@ export async function storeSettlementRecords(
 class NothingAccepted extends Error {}
 
 export function settlementFeedHandler(deps: IngestDeps) {
+  // Their start (tsx, compiling the schemas) should not delay the first feed.
+  feedWorkers().warm();
   return async (req: Request, res: Response) => {
     const lang = langOf(req.headers['accept-language']);
     const type = mediaType(req);
@@ -154,9 +168,12 @@ export function settlementFeedHandler(deps: IngestDeps) {
     if (declared > deps.maxFeedBytes) throw tooLarge(deps.maxFeedBytes);
     const meter = new BodyMeter(deps.maxFeedBytes, (b) => signed.verifier.update(b));
     pipeline(req, meter, () => undefined);
-    const records = type === 'application/x-ndjson' ? ndjsonRecords(meter) : jsonRecords(meter);
-    const receivedAt = new Date(deps.now());
     const validator = deps.validator;
+    const validate: ValidateSettlement = validator.validate.bind(validator);
+    const client: FeedClient = { client_id: signed.client.client_id, role: signed.client.role, scope: signed.client.scope };
+    const onWorkerError = (err: Error) => req.log?.warn({ err }, 'feed worker failed; its batches were checked on the main thread');
+    const batches = type === 'application/x-ndjson' ? ndjsonBatches(meter, client, validate, lang, onWorkerError) : jsonBatches(meter, client, validate, lang);
+    const receivedAt = new Date(deps.now());
     const rejected: Rejected[] = [];
     let accepted = 0, duplicates = 0, seen = 0;
     let firstDuplicateOf: string | undefined;
@@ -168,28 +185,36 @@ export function settlementFeedHandler(deps: IngestDeps) {
         const env: Envelope = { clientId: signed.client.client_id, webhookId: signed.webhookId, bodySha256: 'pending', rawBody: null, contentType: type, bodyBytes: 0, requestId: res.locals.requestId, receivedAt };
         const msg = await insertMessage(q, env, 'agency_settlements', null, null, 0, [INGEST_QUEUE, BENEFITS_QUEUE]);
         const messageId = msg.message_id;
-        let batch: Row[] = [];
-        // One chunk is inserted while the next is parsed and validated; never more than one in flight.
+        // Batches are taken in the order of the body; one is inserted while the next are read and
+        // checked, never more than one INSERT in flight.
+        const waiting: Promise<PreparedBatch>[] = [];
         let inflight: Promise<void> = Promise.resolve();
         let failure: unknown;
         const settle = async () => { await inflight; if (failure) throw failure; };
-        const flush = async () => {
+        const insertNext = async () => {
+          const batch = await waiting.shift()!;
           await settle();
-          if (!batch.length) return;
-          const chunk = batch;
-          batch = [];
-          inflight = insertChunk(q, chunk, rejected, lang).then(
+          seen += batch.seen;
+          if (seen > MAX_FEED_RECORDS) throw unprocessable([{ path: type === 'application/json' ? '/settlements' : '', code: 'TOO_MANY_RECORDS', message: lang === 'zh-CN' ? `每次请求最多 ${MAX_FEED_RECORDS} 条记录` : `at most ${MAX_FEED_RECORDS} records a request` }]);
+          for (const r of batch.rejected) rejected.push(r);
+          if (!batch.rows) return;
+          inflight = insertChunk(q, batch, messageId, receivedAt, rejected, lang).then(
             (r) => { accepted += r.accepted; duplicates += r.duplicates; firstDuplicateOf ??= r.firstDuplicateOf; },
             (e) => { failure = e; },
           );
         };
-        for await (const rec of records) {
-          if (++seen > MAX_FEED_RECORDS) throw unprocessable([{ path: type === 'application/json' ? '/settlements' : '', code: 'TOO_MANY_RECORDS', message: lang === 'zh-CN' ? `每次请求最多 ${MAX_FEED_RECORDS} 条记录` : `at most ${MAX_FEED_RECORDS} records a request` }]);
-          const row = checkRecord(rec, signed.client, validator.validate.bind(validator), lang, messageId, receivedAt, rejected);
-          if (row) batch.push(row);
-          if (batch.length >= CHUNK) await flush();
+        try {
+          for await (const { prepared } of batches) {
+            // Not awaited until its turn: a batch that fails while an earlier one is still inserting
+            // must not be an unhandled rejection.
+            prepared.catch(() => undefined);
+            waiting.push(prepared);
+            if (waiting.length >= LOOKAHEAD) await insertNext();
+          }
+          while (waiting.length) await insertNext();
+        } finally {
+          await inflight;
         }
-        await flush();
         await settle();
         if (!signed.verifier.verify()) throw signatureMismatch();
         env.bodySha256 = meter.sha.digest('hex');
@@ -217,19 +242,4 @@ export function settlementFeedHandler(deps: IngestDeps) {
       );
     }
   };
-}
-
-function checkRecord(rec: RawRecord, client: Client, validate: (n: 'settlement', d: unknown, l: Lang) => FieldError[], lang: Lang, messageId: string, receivedAt: Date, rejected: Rejected[]): Row | undefined {
-  if (rec.error !== undefined) {
-    rejected.push({ index: rec.index, errors: [{ path: '', code: 'malformed_json', message: rec.error }] });
-    return undefined;
-  }
-  const errors = validate('settlement', rec.value, lang);
-  if (errors.length) { rejected.push({ index: rec.index, errors }); return undefined; }
-  const s = normalize<Settlement>('settlement', rec.value);
-  if (!inScope(client, { admdvs: s.insuplc_admdvs })) {
-    rejected.push({ index: rec.index, errors: [{ path: '/insuplc_admdvs', code: 'OUT_OF_SCOPE', message: lang === 'zh-CN' ? `统筹区 ${s.insuplc_admdvs} 不在授权范围内` : `pooling region ${s.insuplc_admdvs} is outside client ${client.client_id}'s scope` }] });
-    return undefined;
-  }
-  return toRow(s, rec.index, messageId, receivedAt);
 }

@@ -1,0 +1,149 @@
+/**
+ * The agency feed's per-record work, one batch at a time: parse (NDJSON lines), validate against the
+ * Settlement schema, normalise, check scope, hash, and serialise the accepted rows as the JSON array
+ * the insert reads with json_to_recordset. Pure CPU and no I/O, so the NDJSON feed runs it in worker
+ * threads (feed-workers.ts) while the main thread streams the body and talks to PostgreSQL; the JSON
+ * feed and the agency pull run the same code in-thread. Each record is accepted for insertion or
+ * rejected with its own errors, exactly as if the records were checked one by one.
+ */
+import crypto from 'node:crypto';
+import type { Client } from '../http/clients';
+import { inScope } from '../http/auth';
+import type { FieldError, Lang } from '../schemas/validator';
+import { normalize } from '../schemas/normalize';
+import type { Settlement } from '../schemas/types';
+
+export interface Rejected { index: number; errors: FieldError[] }
+export type ValidateSettlement = (n: 'settlement', d: unknown, l: Lang) => FieldError[];
+/** What the scope check needs of a client (no secrets: this crosses to worker threads). */
+export type FeedClient = Pick<Client, 'client_id' | 'role' | 'scope'>;
+
+/** The settlement_records columns each row carries, in payload order, with their SQL types. */
+export const FEED_COLUMNS: readonly (readonly [string, string])[] = [
+  ['setl_id', 'text'], ['status', 'text'], ['content_sha256', 'text'], ['record_index', 'int'], ['mdtrt_id', 'text'], ['psn_no', 'text'],
+  ['psn_name', 'text'], ['certno', 'text'], ['insutype', 'text'], ['insuplc_admdvs', 'text'], ['mdtrtarea_admvs', 'text'], ['fixmedins_code', 'text'],
+  ['med_type', 'text'], ['setl_time', 'timestamptz'], ['medfee_sumamt', 'numeric'], ['inscp_scp_amt', 'numeric'], ['hifp_pay', 'numeric'],
+  ['hifob_pay', 'numeric'], ['hifmi_pay', 'numeric'], ['cvlserv_pay', 'numeric'], ['maf_pay', 'numeric'], ['oth_pay', 'numeric'],
+  ['fund_pay_sumamt', 'numeric'], ['acct_pay', 'numeric'], ['psn_cash_pay', 'numeric'], ['setldetail', 'jsonb'], ['insurer_code', 'text'],
+  ['setl_mode', 'text'], ['referral', 'boolean'],
+];
+
+/**
+ * Separators of the `text` payload: rows, fields, and the NULL marker. A record whose values hold a
+ * control character (the separators among them) sends its whole batch as JSON.
+ */
+export const ROW_SEP = '\x1e', FIELD_SEP = '\x1f', NULL_FIELD = '\x1d';
+
+export interface PreparedBatch {
+  /** Records seen (blank NDJSON lines are not records). */
+  seen: number;
+  /** Rows that passed the checks, to be inserted. */
+  rows: number;
+  /**
+   * The rows (each the normalised record plus content_sha256 and record_index), '' when none: as
+   * `text`, FEED_COLUMNS' values joined by FIELD_SEP and rows by ROW_SEP, which PostgreSQL splits for
+   * a third of the cost of reading JSON; or as a JSON array when a value holds a separator.
+   */
+  format: 'text' | 'json';
+  payload: string;
+  /** Records that failed a check, in record order. */
+  rejected: Rejected[];
+}
+
+export interface RowKey { index: number; setl_id: string; status: string; sha: string }
+
+/** readline's line endings (the feed used node:readline with crlfDelay: Infinity), so record indexes stay the same. */
+export const LINE_END = /\r?\n|\r(?!\n)/;
+
+class BatchBuilder {
+  private seen = 0;
+  /** Each row's normalised JSON, content hash and index; its text form while the batch can be sent as text. */
+  private readonly json: string[] = [];
+  private readonly shas: string[] = [];
+  private readonly indexes: number[] = [];
+  private readonly text: string[] = [];
+  private textSafe = true;
+  private readonly rejected: Rejected[] = [];
+  constructor(private readonly client: FeedClient, private readonly validate: ValidateSettlement, private readonly lang: Lang) {}
+
+  malformed(index: number, message: string) {
+    this.seen++;
+    this.rejected.push({ index, errors: [{ path: '', code: 'malformed_json', message }] });
+  }
+
+  record(index: number, value: unknown) {
+    this.seen++;
+    const errors = this.validate('settlement', value, this.lang);
+    if (errors.length) { this.rejected.push({ index, errors }); return; }
+    const s = normalize<Settlement>('settlement', value);
+    if (!inScope(this.client as Client, { admdvs: s.insuplc_admdvs })) {
+      const message = this.lang === 'zh-CN' ? `统筹区 ${s.insuplc_admdvs} 不在授权范围内` : `pooling region ${s.insuplc_admdvs} is outside client ${this.client.client_id}'s scope`;
+      this.rejected.push({ index, errors: [{ path: '/insuplc_admdvs', code: 'OUT_OF_SCOPE', message }] });
+      return;
+    }
+    // The normalised record's JSON text is canonical (schema key order): the same hash as
+    // contentHash(), and the row itself when the batch goes as JSON; serialised once.
+    const json = JSON.stringify(s);
+    const sha = crypto.hash('sha256', json);
+    this.json.push(json); this.shas.push(sha); this.indexes.push(index);
+    // JSON.stringify writes \u escapes only for control characters (the separators among them) and
+    // lone surrogates: such a batch goes as JSON, which PostgreSQL reads (or refuses) as it always did.
+    if (this.textSafe && json.includes('\\u')) this.textSafe = false;
+    if (this.textSafe) this.text.push(textRow(s as unknown as Record<string, unknown>, sha, index));
+  }
+
+  finish(): PreparedBatch {
+    const rows = this.json.length;
+    const format = this.textSafe ? 'text' : 'json';
+    const payload = !rows ? '' : format === 'text' ? this.text.join(ROW_SEP)
+      : `[${this.json.map((j, i) => `${j.slice(0, -1)},"content_sha256":"${this.shas[i]}","record_index":${this.indexes[i]}}`).join(',')}]`;
+    return { seen: this.seen, rows, format, payload, rejected: this.rejected };
+  }
+}
+
+function textRow(s: Record<string, unknown>, sha: string, index: number): string {
+  const fields = new Array<string>(FEED_COLUMNS.length);
+  for (let i = 0; i < FEED_COLUMNS.length; i++) {
+    const c = FEED_COLUMNS[i]![0];
+    const v = c === 'content_sha256' ? sha : c === 'record_index' ? index : s[c];
+    fields[i] = v === undefined || v === null ? NULL_FIELD : typeof v === 'object' ? JSON.stringify(v) : String(v);
+  }
+  return fields.join(FIELD_SEP);
+}
+
+/** NDJSON text whose first line is record `start` (a batch ends at a line end, except the body's last). */
+export function prepareLines(text: string, start: number, client: FeedClient, validate: ValidateSettlement, lang: Lang): PreparedBatch {
+  const b = new BatchBuilder(client, validate, lang);
+  // Splitting on one character is much cheaper than on the pattern; a body with no \r has no other line end.
+  const lines = text.includes('\r') ? text.split(LINE_END) : text.split('\n');
+  for (let i = 0; i < lines.length; i++) {
+    const line = lines[i]!;
+    if (!line.trim()) continue;
+    let value: unknown;
+    try { value = JSON.parse(line); } catch (e) { b.malformed(start + i, (e as Error).message); continue; }
+    b.record(start + i, value);
+  }
+  return b.finish();
+}
+
+/** Records already parsed (the JSON feed's array elements, the agency pull's records), with their indexes. */
+export function prepareValues(records: readonly { index: number; value: unknown }[], client: FeedClient, validate: ValidateSettlement, lang: Lang): PreparedBatch {
+  const b = new BatchBuilder(client, validate, lang);
+  for (const r of records) b.record(r.index, r.value);
+  return b.finish();
+}
+
+const at = (c: string) => FEED_COLUMNS.findIndex(([name]) => name === c);
+const SETL_ID = at('setl_id'), STATUS = at('status'), SHA = at('content_sha256'), INDEX = at('record_index');
+
+/** The keys of a batch's rows, read back from its payload (needed only when some row was not inserted). */
+export function rowKeys(batch: PreparedBatch): RowKey[] {
+  if (!batch.payload) return [];
+  if (batch.format === 'json') {
+    return (JSON.parse(batch.payload) as Record<string, string>[]).map((r) => ({ index: Number(r.record_index), setl_id: r.setl_id!, status: r.status!, sha: r.content_sha256! }));
+  }
+  return batch.payload.split(ROW_SEP).map((row) => {
+    const f = row.split(FIELD_SEP);
+    return { index: Number(f[INDEX]), setl_id: f[SETL_ID]!, status: f[STATUS]!, sha: f[SHA]! };
+  });
+}
