@@ -39,6 +39,8 @@ export interface Config {
   /** Slow clients: the whole request headers within this, and the whole request within that, ms. */
   headersTimeoutMs: number;
   requestTimeoutMs: number;
+  /** How long an idle keep-alive connection stays open, ms (above clients' pool idle timeouts). */
+  keepAliveTimeoutMs: number;
   /** Nightly reconciliation cron (Asia/Shanghai) and the admdvs prefixes it runs for. */
   nightlyCron: string;
   nightlyRegions: string[];
@@ -115,6 +117,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     jobsKeepFailedSeconds: int(env, 'GATEWAY_JOBS_KEEP_FAILED_SECONDS', 7 * 86_400, 0, 365 * 86_400, problems),
     headersTimeoutMs: int(env, 'GATEWAY_HEADERS_TIMEOUT_MS', 15_000, 100, 600_000, problems),
     requestTimeoutMs: int(env, 'GATEWAY_REQUEST_TIMEOUT_MS', 120_000, 100, 3_600_000, problems),
+    keepAliveTimeoutMs: int(env, 'GATEWAY_KEEP_ALIVE_TIMEOUT_MS', 65_000, 1_000, 600_000, problems),
     nightlyCron: env.GATEWAY_NIGHTLY_CRON || '0 30 2 * * *',
     nightlyRegions,
     dbPoolSize: int(env, 'GATEWAY_DB_POOL_SIZE', 20, 1, 500, problems),

@@ -9,6 +9,7 @@ import crypto from 'node:crypto';
 import axios, { type AxiosResponse } from 'axios';
 import { Webhook } from 'standardwebhooks';
 import { sign } from '../../src/http/signature';
+import { listen } from '../../src/http/server';
 import IORedis from 'ioredis';
 import { loadConfig, type Config } from '../../src/config/config';
 import { buildGateway, type Gateway } from '../../src/composition-root';
@@ -49,7 +50,8 @@ export async function startTestGateway(name: string, o: { workers?: boolean; env
   const gw = await buildGateway(cfg, { clients: testClientRegistry(), log: createLogger('silent'), now: o.now });
   gw.relay.start();
   if (o.workers !== false) gw.startWorkers();
-  const server: Server = await new Promise((resolve) => { const s = gw.app.listen(0, '127.0.0.1', () => resolve(s)); });
+  // The production server (src/http/server.ts): its timeouts and keep-alive, not express's defaults.
+  const server: Server = await listen(gw, 0, '127.0.0.1');
   const baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   const http = axios.create({ baseURL: baseUrl, validateStatus: () => true, maxBodyLength: Infinity, maxContentLength: Infinity, transformResponse: (d) => { try { return JSON.parse(d); } catch { return d; } } });
 
