@@ -99,7 +99,10 @@ export async function createPgliteDb(dataDir: string): Promise<Db> {
   };
   const q = async <R>(exec: { query: typeof pg.query }, text: string, params?: unknown[]) => {
     const r = await exec.query<R>(text, params as unknown[]);
-    return { rows: r.rows, rowCount: r.affectedRows ?? r.rows.length };
+    // pg's rowCount is the rows returned for a SELECT and the rows changed for a write. PGlite's
+    // affectedRows is 0 for a SELECT (not undefined), so `affectedRows ?? rows.length` said "no rows"
+    // to every SELECT: migrate() re-ran applied migrations and a second start failed.
+    return { rows: r.rows, rowCount: Math.max(r.affectedRows ?? 0, r.rows.length) };
   };
   return {
     kind: 'pglite',
