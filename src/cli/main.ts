@@ -43,7 +43,7 @@ export async function main(argv: string[], io: Io = stdio, env: NodeJS.ProcessEn
       code = s.rejected > 0 ? 1 : 0;
     });
 
-  const clients = program.command('clients').description('manage the clients file (spec §2)');
+  const clients = program.command('clients').description('manage the clients file (docs/integration-guide.md §2)');
   clients.command('add')
     .description('add a client (or a new secret and token for one) and print its secret and token once')
     .requiredOption('--id <id>', 'client_id')

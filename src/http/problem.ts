@@ -47,7 +47,12 @@ export const tooManyRequests = (retryAfterSeconds: number) =>
   new ProblemError(429, 'RATE_LIMITED', T[429], { en: `retry after ${retryAfterSeconds} s`, zh: `请 ${retryAfterSeconds} 秒后重试` }, [], { 'Retry-After': String(retryAfterSeconds) });
 export const unavailable = (detail: Text) => new ProblemError(503, 'UNAVAILABLE', T[503], detail);
 
-export const PROBLEM_BASE = 'https://schemas.hifob-gateway.org/v1/problems/';
+/**
+ * A problem's `type` is the section of docs/problems.md that explains it — a page inside the
+ * repository, served by the gateway itself at /docs/problems (a relative URI reference, RFC 9457 §3.1.1),
+ * so the link works on the closed networks agencies run on.
+ */
+export const PROBLEM_BASE = '/docs/problems#';
 
 export function problemBody(e: ProblemError, lang: Lang, instance?: string, requestId?: string): Record<string, unknown> {
   return {

@@ -76,13 +76,13 @@ export const EXAMPLES: Record<string, unknown> = {
 
 /** One problem example per status the API answers with (spec §1). */
 export const PROBLEM_EXAMPLES: Record<number, Record<string, unknown>> = {
-  400: { type: 'https://schemas.hifob-gateway.org/v1/problems/malformed', title: 'Malformed request', status: 400, detail: 'malformed JSON: Unexpected end of JSON input', errors: [{ path: '', code: 'malformed_json', message: 'Unexpected end of JSON input' }] },
-  401: { type: 'https://schemas.hifob-gateway.org/v1/problems/signature-invalid', title: 'Authentication failed', status: 401, detail: 'the signature does not match the body' },
-  403: { type: 'https://schemas.hifob-gateway.org/v1/problems/out-of-scope', title: 'Outside your scope', status: 403, detail: 'insurer_code CPIC_DH is outside client picc-dh\'s scope', errors: [{ path: '/insurer_code', code: 'OUT_OF_SCOPE', message: 'outside the client\'s scope' }] },
-  404: { type: 'https://schemas.hifob-gateway.org/v1/problems/not-found', title: 'Not found', status: 404, detail: 'no such message' },
-  409: { type: 'https://schemas.hifob-gateway.org/v1/problems/idempotency-conflict', title: 'Idempotency conflict', status: 409, detail: 'this business key was accepted before with a different body', message_id: '01960f3a-0000-7000-8000-000000000001' },
-  413: { type: 'https://schemas.hifob-gateway.org/v1/problems/too-large', title: 'Request too large', status: 413, detail: 'the body exceeds 8388608 bytes' },
-  415: { type: 'https://schemas.hifob-gateway.org/v1/problems/unsupported-media-type', title: 'Unsupported media type', status: 415, detail: 'Content-Type must be application/json' },
-  422: { type: 'https://schemas.hifob-gateway.org/v1/problems/validation', title: 'Validation failed', status: 422, detail: 'the body does not satisfy the exchange schema or its business rules', errors: [{ path: '/pay_amount', code: 'PAY_AMOUNT_MISMATCH', message: 'pay_amount is 90000.00 but the lines\' paid_amount add up to 80000.00' }] },
-  429: { type: 'https://schemas.hifob-gateway.org/v1/problems/too-many-requests', title: 'Too many requests', status: 429, detail: 'retry after 1 s' },
+  400: { type: '/docs/problems#malformed', title: 'Malformed request', status: 400, detail: 'malformed JSON: Unexpected end of JSON input', errors: [{ path: '', code: 'malformed_json', message: 'Unexpected end of JSON input' }] },
+  401: { type: '/docs/problems#signature-invalid', title: 'Authentication failed', status: 401, detail: 'the signature does not match the body' },
+  403: { type: '/docs/problems#out-of-scope', title: 'Outside your scope', status: 403, detail: 'insurer_code CPIC_DH is outside client picc-dh\'s scope', errors: [{ path: '/insurer_code', code: 'OUT_OF_SCOPE', message: 'outside the client\'s scope' }] },
+  404: { type: '/docs/problems#not-found', title: 'Not found', status: 404, detail: 'no such message' },
+  409: { type: '/docs/problems#idempotency-conflict', title: 'Idempotency conflict', status: 409, detail: 'this business key was accepted before with a different body', message_id: '01960f3a-0000-7000-8000-000000000001' },
+  413: { type: '/docs/problems#too-large', title: 'Request too large', status: 413, detail: 'the body exceeds 8388608 bytes' },
+  415: { type: '/docs/problems#unsupported-media-type', title: 'Unsupported media type', status: 415, detail: 'Content-Type must be application/json' },
+  422: { type: '/docs/problems#validation', title: 'Validation failed', status: 422, detail: 'the body does not satisfy the exchange schema or its business rules', errors: [{ path: '/pay_amount', code: 'PAY_AMOUNT_MISMATCH', message: 'pay_amount is 90000.00 but the lines\' paid_amount add up to 80000.00' }] },
+  429: { type: '/docs/problems#rate-limited', title: 'Too many requests', status: 429, detail: 'retry after 1 s' },
 };

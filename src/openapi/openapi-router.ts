@@ -27,6 +27,9 @@ const INDEX_HTML = `<!DOCTYPE html>
 `;
 
 // A file rather than an inline script, so a strict Content-Security-Policy in front still works.
+const DOCS_DIR = path.resolve(__dirname, '..', '..', 'docs');
+const GUIDE_PAGES: Record<string, string> = { '/docs/guide': 'integration-guide.md', '/docs/problems': 'problems.md' };
+
 const INIT_JS = `window.onload = function () {
   window.ui = SwaggerUIBundle({
     url: '/openapi.json', dom_id: '#swagger-ui', deepLinking: true,
@@ -47,5 +50,12 @@ export function openApiRouter(app: () => Express, version?: string): Router {
   // Assets are mounted with use(), not routes: they are files, not endpoints of the API.
   r.use('/docs/init.js', (_req, res) => { res.type('application/javascript').send(INIT_JS); });
   r.use('/docs/assets', express.static(ASSETS, { index: false, fallthrough: true, maxAge: '1d' }));
+  // The integration guide and the error codes (the `type` of every problem links here), from docs/.
+  for (const [route, file] of Object.entries(GUIDE_PAGES)) {
+    r.use(route, (req, res, next) => {
+      if (req.path !== '/') return next();
+      res.type('text/plain; charset=utf-8').sendFile(path.join(DOCS_DIR, file));
+    });
+  }
   return r;
 }

@@ -132,3 +132,19 @@ describe('the API docs at /docs', () => {
     }
   });
 });
+
+describe('the integration guide and the error codes the problem types link to', () => {
+  it('serves docs/integration-guide.md at /docs/guide and docs/problems.md at /docs/problems, and a problem\'s type names a section there', async () => {
+    const guide = await t.get('/docs/guide', null);
+    expect(guide.status).toBe(200);
+    expect(String(guide.data)).toContain('# Integration guide');
+    const problems = await t.get('/docs/problems', null);
+    expect(problems.status).toBe(200);
+    expect(problems.headers['content-type']).toMatch(/charset=utf-8/);
+    const unsigned = await axios.post(`${t.baseUrl}/v1/insurer-payments`, '{}', { headers: { 'content-type': 'application/json' }, validateStatus: () => true });
+    expect(unsigned.status).toBe(401);
+    const type = String(unsigned.data.type);
+    expect(type).toMatch(/^\/docs\/problems#[a-z-]+$/);
+    expect(String(problems.data)).toContain(`### ${type.split('#')[1]}\n`);
+  });
+});
