@@ -10,6 +10,8 @@ export const TEST_CLIENTS = {
   insurerB: { client_id: 'cpic-dh', role: 'insurer', scope: ['CPIC_DH'], secret: secret('cpic'), token: 'tok-cpic-dh-0001' },
   hospital1: { client_id: 'h1', role: 'institution', scope: ['H53310200001'], secret: secret('h1'), token: 'tok-hospital-0001' },
   hospital2: { client_id: 'h2', role: 'institution', scope: ['H53310200002'], secret: secret('h2'), token: 'tok-hospital-0002' },
+  /** A second system of hospital 1 (another client with the same scope): its answers must never show hospital1's ids. */
+  hospital1b: { client_id: 'h1-his2', role: 'institution', scope: ['H53310200001'], secret: secret('h1b'), token: 'tok-hospital-0001b' },
   agency: { client_id: 'dehong-agency', role: 'agency', scope: ['5331', '1509', '9999'], secret: secret('agency'), token: 'tok-agency-5331' },
   agencyOther: { client_id: 'jiaozuo-agency', role: 'agency', scope: ['4108'], secret: secret('jz'), token: 'tok-agency-4108' },
   ops: { client_id: 'ops', role: 'ops', scope: [], secret: secret('ops'), token: 'tok-ops-000001' },
