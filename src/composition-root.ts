@@ -20,7 +20,7 @@ import { RECHECK_QUEUE, registerMatching, startMatchingWorkers } from './matchin
 import { RECONCILIATION_QUEUE } from './reconciliation/run-store';
 import { NOTIFICATIONS_QUEUE } from './notifications/critical-hook';
 import { DELIVERIES_QUEUE } from './notifications/delivery-store';
-import { Queues } from './queue/queues';
+import { closeWorkers, Queues } from './queue/queues';
 import { OutboxRelay } from './queue/outbox-relay';
 import { createIngestWorker, type MessageHandlers } from './queue/ingest-worker';
 import { loadRegionPolicies, type RegionPolicies } from './benefits';
@@ -53,7 +53,11 @@ export interface Gateway {
   /** This gateway's Prometheus registry and counters (GET /metrics). */
   metrics: GatewayMetrics;
   startWorkers(): Worker[];
-  close(): Promise<void>;
+  /**
+   * Stop the relay and the workers, then the connections. Bounded whatever is unreachable: workers
+   * get `graceMs` (default 5 s) to finish their active jobs, none without Redis (closeWorkers).
+   */
+  close(o?: { graceMs?: number }): Promise<void>;
 }
 
 export interface BuildOptions {
@@ -71,20 +75,21 @@ export async function buildGateway(cfg: Config, opts: BuildOptions = {}): Promis
   const clients = opts.clients ?? ClientRegistry.fromFile(cfg.clientsFile);
   const db = await openDb(cfg);
   await migrate(db);
-  const queues = new Queues(cfg.redisUrl, cfg.queuePrefix);
+  const queues = new Queues(cfg.redisUrl, cfg.queuePrefix, log);
   const relay = new OutboxRelay(db, queues, log, cfg.outboxPollMs, { completedSeconds: cfg.jobsKeepCompletedSeconds, failedSeconds: cfg.jobsKeepFailedSeconds, requeueAfterSeconds: cfg.outboxRequeueSeconds });
   const now = opts.now ?? Date.now;
   // Raw-body partitions for this month and the next ones (src/lifecycle); idempotent.
   await db.tx((q) => ensureBodyPartitions(q, new Date(now())));
   // A bad subscribers file stops start-up, like a bad clients file.
-  await loadSubscribersFile(db, cfg.subscribersFile, new Date(now()));
+  await loadSubscribersFile(db, cfg.subscribersFile, new Date(now()), cfg.subscriberAllowHosts);
   const validator = new SchemaValidator();
   const handlers: MessageHandlers = {};
 
   const health = Router();
   health.get('/healthz', (_req, res) => { res.json({ status: 'ok' }); });
   health.get('/readyz', async (_req, res) => {
-    const [dbOk, redisOk] = await Promise.all([db.query('SELECT 1').then(() => true, () => false), queues.ping()]);
+    // db.ping: its own connection, so a pool saturated by feeds or reads does not starve readiness.
+    const [dbOk, redisOk] = await Promise.all([db.ping ? db.ping() : db.query('SELECT 1').then(() => true, () => false), queues.ping()]);
     res.status(dbOk && redisOk ? 200 : 503).json({ status: dbOk && redisOk ? 'ready' : 'not_ready', database: dbOk ? 'ok' : 'unreachable', redis: redisOk ? 'ok' : 'unreachable' });
   });
 
@@ -92,10 +97,12 @@ export async function buildGateway(cfg: Config, opts: BuildOptions = {}): Promis
   const app: Express = createApp({
     log,
     rateLimitPerSecond: cfg.rateLimitPerSecond,
+    unverifiedRateLimitPerSecond: cfg.unverifiedRateLimitPerSecond,
     onRequest: metrics.onRequest,
     publicRouters: [health, metricsRouter(metrics), openApiRouter(() => app), consoleRouter({ clients, queues, now })],
     apiRouters: [
-      ingestRouter({ db, validator, clients, now, maxBodyBytes: cfg.maxBodyBytes, maxFeedBytes: cfg.maxFeedBytes, onCommitted: () => relay.kick(), onOutcome: metrics.onOutcome }),
+      ingestRouter({ db, validator, clients, now, maxBodyBytes: cfg.maxBodyBytes, maxFeedBytes: cfg.maxFeedBytes, onCommitted: () => relay.kick(), onOutcome: metrics.onOutcome,
+        feed: { maxRecordBytes: cfg.feedMaxRecordBytes, concurrencyPerClient: cfg.feedConcurrencyPerClient, spoolDir: cfg.feedSpoolDir } }),
       messagesRouter({ db, clients }),
       messageSearchRouter({ db, clients }),
       // Before discrepanciesRouter: /v1/discrepancies/export must not be read as a discrepancy id.
@@ -103,7 +110,7 @@ export async function buildGateway(cfg: Config, opts: BuildOptions = {}): Promis
       discrepanciesRouter({ db, clients, now }),
       settlementsRouter({ db, clients, now, regions, calendar, benefitView: createBenefitView({ db, regions }) }),
       benefitsRouter({ db, clients, regions }),
-      notificationsRouter({ db, clients, queues, log, now, onCommitted: () => relay.kick() }),
+      notificationsRouter({ db, clients, queues, log, now, onCommitted: () => relay.kick(), subscriberAllowHosts: cfg.subscriberAllowHosts }),
     ],
   });
 
@@ -122,9 +129,11 @@ export async function buildGateway(cfg: Config, opts: BuildOptions = {}): Promis
       workers.push(w, ...matching, benefits, reconciliation, ...notifications);
       return [w, ...matching, benefits, reconciliation, ...notifications];
     },
-    async close() {
+    async close(o: { graceMs?: number } = {}) {
       await relay.stop();
-      await Promise.all(workers.map((w) => w.close().catch(() => undefined)));
+      const redisReachable = !queues.redisUnreachable && await queues.ping();
+      const how = await closeWorkers(workers, { graceMs: o.graceMs ?? 5_000, redisReachable });
+      if (how === 'forced' && workers.length) log.warn({ redis_reachable: redisReachable }, 'workers stopped without finishing their active jobs; those jobs run again when a worker next reaches Redis');
       await queues.close();
       await db.close();
     },

@@ -2,6 +2,8 @@
  * The one module that reads the environment. Every entry point (API, workers, CLI) calls
  * `loadConfig()` once and passes the result down; nothing else touches `process.env`.
  */
+import net from 'node:net';
+import os from 'node:os';
 import path from 'node:path';
 
 export interface Config {
@@ -18,6 +20,12 @@ export interface Config {
   maxBodyBytes: number;
   /** Largest agency feed body, bytes (the feed may carry 100,000 records). */
   maxFeedBytes: number;
+  /** Largest single feed record (an NDJSON line, a JSON array element), bytes: a longer one is that record's RECORD_TOO_LARGE. */
+  feedMaxRecordBytes: number;
+  /** Feeds of one client past their signature check at once (waiting for or holding the feed lock); 429 beyond. */
+  feedConcurrencyPerClient: number;
+  /** Where feed bodies larger than 64 KiB wait, unlinked, while their signature is checked. */
+  feedSpoolDir: string;
   /** How often the outbox relay looks for messages not yet queued, ms. */
   outboxPollMs: number;
   /** Worker concurrency per queue in this process. */
@@ -25,8 +33,10 @@ export interface Config {
   /** Ingest messages applied together at most (src/queue/ingest-worker.ts). */
   ingestBatchSize: number;
   logLevel: string;
-  /** Max requests per client per second before 429. */
+  /** Max requests per verified client (signature or bearer token) per second before 429. */
   rateLimitPerSecond: number;
+  /** Max requests per remote address per second that prove no client (unauthenticated, failed authentication) before 429. */
+  unverifiedRateLimitPerSecond: number;
   /** How long raw message bodies are kept, days (the ledger itself is kept). */
   rawBodyRetentionDays: number;
   /** Relayed outbox rows are purged after this many days (`gateway purge`). */
@@ -45,6 +55,10 @@ export interface Config {
   nightlyCron: string;
   nightlyRegions: string[];
   dbPoolSize: number;
+  /** How long a request waits for a pooled PostgreSQL connection before 503, ms. */
+  dbAcquireTimeoutMs: number;
+  /** /readyz's database check (its own connection, not the pool's) gives up after this, ms. */
+  readyTimeoutMs: number;
   /** Agency platform pull (before each nightly run): base URL and bearer token; unset → no pull. */
   agencyPullUrl?: string;
   agencyPullToken?: string;
@@ -55,6 +69,11 @@ export interface Config {
   deliveryTimeoutMs: number;
   /** A subscriber failing for longer than this is disabled. */
   subscriberDisableAfterDays: number;
+  /**
+   * Hosts (names or IP literals, as written in subscriber URLs) that webhooks may reach although
+   * they are not public addresses (loopback, private, link-local, …): refused otherwise (SSRF).
+   */
+  subscriberAllowHosts: string[];
 }
 
 export class ConfigError extends Error {}
@@ -77,6 +96,17 @@ function msList(env: NodeJS.ProcessEnv, name: string, def: number[], problems: s
   if (!list.length || list.length > 50 || list.some((n) => !Number.isInteger(n) || n < 0 || n > 7 * 86_400_000)) {
     problems.push(`${name} must be a comma list of 1–50 delays in ms, each 0 to 604800000 (got "${raw}")`);
     return def;
+  }
+  return list;
+}
+
+/** A comma list of host names or IP literals (IPv6 with or without brackets), no ports. */
+const HOST_NAME = /^(?=.{1,253}$)[A-Za-z0-9_]([A-Za-z0-9_-]{0,62})(\.[A-Za-z0-9_]([A-Za-z0-9_-]{0,62}))*\.?$/;
+
+function hostList(env: NodeJS.ProcessEnv, name: string, problems: string[]): string[] {
+  const list = (env[name] ?? '').split(',').map((s) => s.trim()).filter(Boolean);
+  for (const h of list) {
+    if (!HOST_NAME.test(h) && !net.isIP(h.replace(/^\[(.*)\]$/, '$1'))) problems.push(`${name} entries must be host names or IP addresses, without scheme or port (got "${h}")`);
   }
   return list;
 }
@@ -105,11 +135,15 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     calendarFile: path.resolve(env.GATEWAY_CALENDAR_FILE || path.join(root, 'calendar', 'cn-workdays.json')),
     maxBodyBytes: int(env, 'GATEWAY_MAX_BODY_BYTES', 8 * 1024 * 1024, 1024, 1 << 30, problems),
     maxFeedBytes: int(env, 'GATEWAY_MAX_FEED_BYTES', 256 * 1024 * 1024, 1024, 4 * (1 << 30), problems),
+    feedMaxRecordBytes: int(env, 'GATEWAY_FEED_MAX_RECORD_BYTES', 1024 * 1024, 1024, 64 * 1024 * 1024, problems),
+    feedConcurrencyPerClient: int(env, 'GATEWAY_FEED_CONCURRENCY_PER_CLIENT', 2, 1, 64, problems),
+    feedSpoolDir: path.resolve(env.GATEWAY_FEED_SPOOL_DIR || os.tmpdir()),
     outboxPollMs: int(env, 'GATEWAY_OUTBOX_POLL_MS', 1000, 10, 600_000, problems),
     workerConcurrency: int(env, 'GATEWAY_WORKER_CONCURRENCY', 8, 1, 256, problems),
     ingestBatchSize: int(env, 'GATEWAY_INGEST_BATCH', 32, 1, 1000, problems),
     logLevel,
     rateLimitPerSecond: int(env, 'GATEWAY_RATE_LIMIT_PER_SECOND', 2000, 1, 1_000_000, problems),
+    unverifiedRateLimitPerSecond: int(env, 'GATEWAY_RATE_LIMIT_UNVERIFIED_PER_SECOND', 200, 1, 1_000_000, problems),
     rawBodyRetentionDays: int(env, 'GATEWAY_RAW_BODY_RETENTION_DAYS', 400, 1, 100_000, problems),
     outboxRetentionDays: int(env, 'GATEWAY_OUTBOX_RETENTION_DAYS', 7, 1, 100_000, problems),
     outboxRequeueSeconds: int(env, 'GATEWAY_OUTBOX_REQUEUE_SECONDS', 120, 1, 86_400, problems),
@@ -121,12 +155,15 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     nightlyCron: env.GATEWAY_NIGHTLY_CRON || '0 30 2 * * *',
     nightlyRegions,
     dbPoolSize: int(env, 'GATEWAY_DB_POOL_SIZE', 20, 1, 500, problems),
+    dbAcquireTimeoutMs: int(env, 'GATEWAY_DB_ACQUIRE_TIMEOUT_MS', 10_000, 100, 600_000, problems),
+    readyTimeoutMs: int(env, 'GATEWAY_READY_TIMEOUT_MS', 2_000, 100, 60_000, problems),
     agencyPullUrl: env.GATEWAY_AGENCY_PULL_URL || undefined,
     agencyPullToken: env.GATEWAY_AGENCY_PULL_TOKEN || undefined,
     subscribersFile: env.GATEWAY_SUBSCRIBERS_FILE || undefined,
     deliveryScheduleMs: msList(env, 'GATEWAY_DELIVERY_SCHEDULE_MS', [0, 5_000, 300_000, 1_800_000, 7_200_000, 18_000_000, 36_000_000, 36_000_000], problems),
     deliveryTimeoutMs: int(env, 'GATEWAY_DELIVERY_TIMEOUT_MS', 10_000, 100, 120_000, problems),
     subscriberDisableAfterDays: int(env, 'GATEWAY_SUBSCRIBER_DISABLE_DAYS', 5, 1, 365, problems),
+    subscriberAllowHosts: hostList(env, 'GATEWAY_SUBSCRIBER_ALLOW_HOSTS', problems),
   };
   if (cfg.agencyPullUrl && !/^https?:\/\/[^\s]+$/.test(cfg.agencyPullUrl)) problems.push(`GATEWAY_AGENCY_PULL_URL must be an http(s) URL (got "${cfg.agencyPullUrl}")`);
   if (problems.length) throw new ConfigError(`invalid configuration:\n  - ${problems.join('\n  - ')}`);

@@ -126,13 +126,23 @@ export async function controlState(q: Sql): Promise<{ stopped: boolean; reason: 
   return rows[0] ?? { stopped: false, reason: null, changed_by: null, changed_at: null };
 }
 
-export function deliveryView(d: DeliveryRow, attempts?: AttemptRow[]): Record<string, unknown> {
+/** What an insurer reads instead of a network error (which names addresses and ports: a port scanner). */
+export const GENERIC_DELIVERY_ERROR = 'delivery failed';
+
+/**
+ * The API form of a delivery. Without `detail` (an insurer), an attempt that got no HTTP answer shows
+ * only GENERIC_DELIVERY_ERROR; the receiver's own answers (`HTTP 500`) and the gateway's reasons for
+ * cancelling stay readable. Ops (`detail`) see every error as recorded.
+ */
+export function deliveryView(d: DeliveryRow, attempts?: AttemptRow[], detail = false): Record<string, unknown> {
   const t = (x: Date | null) => (x ? toCstIso(x) : undefined);
+  const lastError = !detail && d.last_error && d.last_status === null && d.status !== 'cancelled' ? GENERIC_DELIVERY_ERROR : d.last_error;
+  const attemptError = (a: AttemptRow) => (!detail && a.error && a.status_code === null ? GENERIC_DELIVERY_ERROR : a.error);
   return {
     id: d.id, webhook_id: d.id, subscriber_id: d.subscriber_id, event_type: d.event_type, event_key: d.event_key, status: d.status,
     attempts: d.attempts, replays: d.replays, next_attempt_at: ['pending', 'failed'].includes(d.status) ? t(d.next_attempt_at) : undefined,
-    last_attempt_at: t(d.last_attempt_at), last_status: d.last_status ?? undefined, last_error: d.last_error ?? undefined,
+    last_attempt_at: t(d.last_attempt_at), last_status: d.last_status ?? undefined, last_error: lastError ?? undefined,
     delivered_at: t(d.delivered_at), created_at: toCstIso(d.created_at), payload: JSON.parse(d.body) as unknown,
-    ...(attempts ? { attempt_log: attempts.map((a) => ({ ...a, at: toCstIso(a.at) })) } : {}),
+    ...(attempts ? { attempt_log: attempts.map((a) => ({ ...a, error: attemptError(a), at: toCstIso(a.at) })) } : {}),
   };
 }

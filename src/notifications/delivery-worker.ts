@@ -9,14 +9,20 @@
  * the same webhook-id (at-least-once; receivers deduplicate by webhook-id).
  * Retries are not BullMQ attempts: the job moves itself to `delayed` until the row's next_attempt_at,
  * so the schedule, Retry-After and the emergency stop all live in one place (the row).
+ * Where a webhook may go is the destination guard's to say (destination-guard.ts, SSRF): the sender
+ * connects only through agents whose `lookup` refuses non-public addresses, follows no redirect and
+ * ignores HTTP(S)_PROXY (a proxy would hide the real destination from the guard).
  */
+import http from 'node:http';
+import https from 'node:https';
 import axios from 'axios';
 import { DelayedError, UnrecoverableError, Worker, type ConnectionOptions, type Job } from 'bullmq';
 import type { Db, Sql } from '../db/db';
 import type { Logger } from '../logging/logger';
 import { sign } from '../http/signature';
-import { workerConnection } from '../queue/queues';
+import { workerConnection, workerErrorLog } from '../queue/queues';
 import { DELIVERIES_QUEUE, isStopped, type DeliveryRow } from './delivery-store';
+import { DESTINATION_REFUSED, literalRefusal, type DestinationGuard } from './destination-guard';
 import { decide, describe, type AttemptResult } from './retry-schedule';
 import { setSubscriberEnabled } from './subscriber-store';
 
@@ -27,7 +33,8 @@ export interface DeliveryDeps {
   scheduleMs: number[];
   timeoutMs: number;
   disableAfterDays: number;
-  send?: Sender;
+  /** createHttpSender(guard) in production; there is no default, so nothing sends around the guard. */
+  send: Sender;
 }
 
 export type Sender = (url: string, body: string, headers: Record<string, string>, timeoutMs: number) => Promise<AttemptResult>;
@@ -43,10 +50,22 @@ const LEASE_MARGIN_MS = 5_000;
 /** A job that finds another worker's live lease looks again this soon (the other usually finishes within ms). */
 const BUSY_RECHECK_MS = 1_000;
 
-export const httpSender: Sender = async (url, body, headers, timeoutMs) => {
+/** The HTTP sender: axios over agents that resolve through the guard. */
+export function createHttpSender(guard: DestinationGuard): Sender {
+  const httpAgent = new http.Agent({ keepAlive: true, lookup: guard.lookup });
+  const httpsAgent = new https.Agent({ keepAlive: true, lookup: guard.lookup });
+  return async (url, body, headers, timeoutMs) => {
+    // net.connect does not call `lookup` for an IP literal: judge it here.
+    const literal = literalRefusal(guard, new URL(url));
+    if (literal) return { kind: 'error', message: `${DESTINATION_REFUSED}: ${literal.message}` };
+    return post(url, body, headers, timeoutMs, httpAgent, httpsAgent);
+  };
+}
+
+async function post(url: string, body: string, headers: Record<string, string>, timeoutMs: number, httpAgent: http.Agent, httpsAgent: https.Agent): Promise<AttemptResult> {
   try {
     const res = await axios.post(url, body, {
-      headers, timeout: timeoutMs, signal: AbortSignal.timeout(timeoutMs + 1000), maxRedirects: 0,
+      headers, timeout: timeoutMs, signal: AbortSignal.timeout(timeoutMs + 1000), maxRedirects: 0, proxy: false, httpAgent, httpsAgent,
       validateStatus: () => true, responseType: 'stream', transformRequest: [(d: unknown) => d],
     });
     // The receiver's body is of no interest; do not let a large one hold the worker.
@@ -57,7 +76,7 @@ export const httpSender: Sender = async (url, body, headers, timeoutMs) => {
     const err = e as { code?: string; message?: string };
     return { kind: 'error', message: `${err.code ? `${err.code}: ` : ''}${err.message ?? 'request failed'}` };
   }
-};
+}
 
 interface Claimed { d: DeliveryRow; url: string; secret: string }
 
@@ -98,7 +117,11 @@ export async function processDelivery(deps: DeliveryDeps, id: string): Promise<O
     'webhook-timestamp': String(ts),
     'webhook-signature': sign(c.secret, d.id, ts, d.body, 'v1'),
   };
-  const result = await (deps.send ?? httpSender)(c.url, d.body, headers, deps.timeoutMs);
+  const result = await deps.send(c.url, d.body, headers, deps.timeoutMs);
+  if (result.kind === 'error' && result.message.startsWith(DESTINATION_REFUSED)) {
+    // Ops must know (a rebound name, or a probe of the internal network); the insurer sees "delivery failed".
+    deps.log.warn({ delivery_id: d.id, subscriber_id: d.subscriber_id, reason: result.message }, 'webhook destination refused: not a public address');
+  }
   const now = deps.now();
   const at = new Date(now);
   const decision = decide(result, d.attempts, deps.scheduleMs, now);
@@ -170,7 +193,7 @@ export function createDeliveryWorker(deps: DeliveryDeps & { redisUrl: string; pr
     { connection: connection as ConnectionOptions, prefix: deps.prefix, concurrency: deps.concurrency, lockDuration: Math.max(30_000, deps.timeoutMs + LEASE_MARGIN_MS) },
   );
   worker.on('failed', (job, err) => deps.log.warn({ err, delivery_id: job?.data.delivery_id }, 'delivery job failed'));
-  worker.on('error', (err) => deps.log.warn({ err }, 'delivery worker: connection problem'));
+  worker.on('error', workerErrorLog(deps.log, 'delivery worker', deps.redisUrl));
   worker.on('closed', () => connection.disconnect());
   return worker;
 }

@@ -6,22 +6,24 @@ import type { Worker } from 'bullmq';
 import type { Config } from '../config/config';
 import type { Db } from '../db/db';
 import type { Logger } from '../logging/logger';
-import { createDeliveryWorker } from './delivery-worker';
+import { createDeliveryWorker, createHttpSender } from './delivery-worker';
+import { createDestinationGuard } from './destination-guard';
 import { createNotificationWorker } from './fan-out';
 import { scheduleSpanMs } from './retry-schedule';
 
 export { queueCriticalNotifications } from './critical-hook';
 export { enqueueDigest, fanOutCritical, fanOutDigest, digestData, DIGEST_MAX_IDS, type DigestSpec } from './fan-out';
-export { processDelivery, httpSender, type DeliveryDeps, type Outcome, type Sender } from './delivery-worker';
+export { processDelivery, createHttpSender, type DeliveryDeps, type Outcome, type Sender } from './delivery-worker';
 export { notificationsRouter, type NotificationsRouterDeps } from './routes';
 export { loadSubscribersFile, matchesFilter, parseSubscriberInput, type SubscriberFilter, type SubscriberRow } from './subscriber-store';
-export { NOTIFICATIONS_QUEUE, DELIVERIES_QUEUE, type DeliveryRow, type DeliveryStatus } from './delivery-store';
+export { createDestinationGuard, specialRange, type DestinationGuard } from './destination-guard';
+export { NOTIFICATIONS_QUEUE, DELIVERIES_QUEUE, GENERIC_DELIVERY_ERROR, type DeliveryRow, type DeliveryStatus } from './delivery-store';
 export { render, type Format, type NotificationEvent, type DigestData } from './formats';
 export { maskPersonal, maskText, maskSubjectKey } from './mask';
 export { decide, parseRetryAfter, type AttemptResult, type Decision } from './retry-schedule';
 
 export interface NotificationWorkerDeps {
-  cfg: Pick<Config, 'redisUrl' | 'queuePrefix' | 'workerConcurrency' | 'deliveryScheduleMs' | 'deliveryTimeoutMs' | 'subscriberDisableAfterDays'>;
+  cfg: Pick<Config, 'redisUrl' | 'queuePrefix' | 'workerConcurrency' | 'deliveryScheduleMs' | 'deliveryTimeoutMs' | 'subscriberDisableAfterDays' | 'subscriberAllowHosts'>;
   db: Db;
   log: Logger;
   relay: { kick(): void };
@@ -37,6 +39,9 @@ export function startNotificationWorkers(gw: NotificationWorkerDeps): Worker[] {
   const common = { redisUrl: cfg.redisUrl, prefix: cfg.queuePrefix, concurrency: cfg.workerConcurrency, db, log, now };
   return [
     createNotificationWorker({ ...common, relay }),
-    createDeliveryWorker({ ...common, scheduleMs: cfg.deliveryScheduleMs, timeoutMs: cfg.deliveryTimeoutMs, disableAfterDays: cfg.subscriberDisableAfterDays }),
+    createDeliveryWorker({
+      ...common, scheduleMs: cfg.deliveryScheduleMs, timeoutMs: cfg.deliveryTimeoutMs, disableAfterDays: cfg.subscriberDisableAfterDays,
+      send: createHttpSender(createDestinationGuard(cfg.subscriberAllowHosts)),
+    }),
   ];
 }

@@ -11,6 +11,7 @@ import type { Db, Sql } from '../db/db';
 import type { FieldError } from '../schemas/validator';
 import type { Severity } from '../discrepancies/discrepancy-store';
 import { toCstIso } from '../time';
+import { createDestinationGuard, type DestinationGuard } from './destination-guard';
 import { FORMATS, type Format } from './formats';
 
 export interface SubscriberFilter { codes?: string[]; severities?: Severity[]; insurer_code?: string }
@@ -67,19 +68,25 @@ function fieldErrors(errors: ErrorObject[] | null | undefined): FieldError[] {
   });
 }
 
-/** http or https, no credentials in the URL (they would end up in logs and the delivery log). */
-function urlErrors(url: unknown, path: string): FieldError[] {
+/**
+ * http or https, no credentials in the URL (they would end up in logs and the delivery log), and a
+ * host that is not a loopback, private or other special-use address unless ops allow it (SSRF; the
+ * connect-time check in delivery-worker.ts covers names, which resolve only then).
+ */
+function urlErrors(url: unknown, path: string, guard: Pick<DestinationGuard, 'refusal'>): FieldError[] {
   if (typeof url !== 'string') return [];
   let u: URL;
   try { u = new URL(url); } catch { return [{ path, code: 'format', message: 'must be an absolute URL' }]; }
   if (u.protocol !== 'http:' && u.protocol !== 'https:') return [{ path, code: 'format', message: 'must be an http or https URL' }];
   if (u.username || u.password) return [{ path, code: 'format', message: 'must not carry credentials; the signature authenticates the gateway' }];
+  const refusal = guard.refusal(u);
+  if (refusal) return [{ path, code: 'destination', message: `must point to a public address: ${refusal}` }];
   return [];
 }
 
-export function parseSubscriberInput(body: unknown): { value?: SubscriberInput; errors: FieldError[] } {
+export function parseSubscriberInput(body: unknown, guard: Pick<DestinationGuard, 'refusal'>): { value?: SubscriberInput; errors: FieldError[] } {
   const errors = validateInput(body) ? [] : fieldErrors(validateInput.errors);
-  errors.push(...urlErrors((body as { url?: unknown } | null)?.url, '/url'));
+  errors.push(...urlErrors((body as { url?: unknown } | null)?.url, '/url', guard));
   if (errors.length) return { errors };
   const b = body as { url: string; format: Format; filter?: SubscriberFilter; enabled?: boolean; description?: string };
   return { value: { url: b.url, format: b.format, filter: b.filter ?? {}, enabled: b.enabled ?? true, description: b.description }, errors };
@@ -166,12 +173,13 @@ export function subscriberView(s: SubscriberRow): Record<string, unknown> {
  * entry (`enabled: false`) but does not silently re-enable one the gateway disabled after a 410 or
  * days of failure — ops re-enable through the API once the receiver is fixed.
  */
-export async function loadSubscribersFile(db: Db, file: string | undefined, at: Date): Promise<number> {
+export async function loadSubscribersFile(db: Db, file: string | undefined, at: Date, allowHosts: readonly string[] = []): Promise<number> {
   if (!file) return 0;
   let data: unknown;
   try { data = JSON.parse(fs.readFileSync(file, 'utf8')); } catch (e) { throw new Error(`GATEWAY_SUBSCRIBERS_FILE ${file}: ${(e as Error).message}`); }
   const errors = validateFile(data) ? [] : fieldErrors(validateFile.errors);
-  (Array.isArray(data) ? data : []).forEach((s: { url?: unknown }, i) => errors.push(...urlErrors(s?.url, `/${i}/url`)));
+  const guard = createDestinationGuard(allowHosts);
+  (Array.isArray(data) ? data : []).forEach((s: { url?: unknown }, i) => errors.push(...urlErrors(s?.url, `/${i}/url`, guard)));
   if (errors.length) throw new Error(`GATEWAY_SUBSCRIBERS_FILE ${file}: ${errors.map((e) => `${e.path} ${e.message}`).join('; ')}`);
   const list = data as (SubscriberInput & { id: string; secret: string; enabled?: boolean })[];
   await db.tx(async (q) => {

@@ -7,14 +7,14 @@ import { Webhook } from 'standardwebhooks';
 import { startTestGateway, type TestGateway } from '../support/test-gateway';
 import { NOTIFICATIONS_QUEUE } from '../../src/notifications';
 import { certnoCheckChar } from '../../src/schemas/gb11643';
-import { api, deliveriesOf, finding, jobFinished, openCases, startReceiver, subscribe, until, type Receiver } from './notifications-support';
+import { ALLOW_RECEIVERS_ENV, api, deliveriesOf, finding, jobFinished, openCases, startReceiver, subscribe, until, type Receiver } from './notifications-support';
 
 let t: TestGateway;
 const receivers: Receiver[] = [];
 const receiver = async (...a: Parameters<typeof startReceiver>) => { const r = await startReceiver(...a); receivers.push(r); return r; };
 
 beforeAll(async () => {
-  t = await startTestGateway('notifications_delivery', { env: { GATEWAY_DELIVERY_SCHEDULE_MS: '0,50,50,50,50', GATEWAY_DELIVERY_TIMEOUT_MS: '5000' } });
+  t = await startTestGateway('notifications_delivery', { env: { ...ALLOW_RECEIVERS_ENV, GATEWAY_DELIVERY_SCHEDULE_MS: '0,50,50,50,50', GATEWAY_DELIVERY_TIMEOUT_MS: '5000' } });
 });
 afterAll(async () => {
   await Promise.all(receivers.map((r) => r.close()));

@@ -6,11 +6,11 @@ import { Webhook } from 'standardwebhooks';
 import { startTestGateway, type TestGateway } from '../support/test-gateway';
 import { NOTIFICATIONS_QUEUE, enqueueDigest, fanOutDigest } from '../../src/notifications';
 import { cstInstant } from '../../src/time';
-import { deliveriesOf, finding, jobFinished, openCases, startReceiver, subscribe, until, type Receiver } from './notifications-support';
+import { ALLOW_RECEIVERS_ENV, deliveriesOf, finding, jobFinished, openCases, startReceiver, subscribe, until, type Receiver } from './notifications-support';
 
 let t: TestGateway;
 const receivers: Receiver[] = [];
-beforeAll(async () => { t = await startTestGateway('notifications_digest', { env: { GATEWAY_DELIVERY_SCHEDULE_MS: '0,50,50' } }); });
+beforeAll(async () => { t = await startTestGateway('notifications_digest', { env: { ...ALLOW_RECEIVERS_ENV, GATEWAY_DELIVERY_SCHEDULE_MS: '0,50,50' } }); });
 afterAll(async () => {
   await Promise.all(receivers.map((r) => r.close()));
   await t.close();

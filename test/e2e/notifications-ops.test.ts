@@ -8,8 +8,8 @@ import os from 'node:os';
 import path from 'node:path';
 import type { Worker } from 'bullmq';
 import { startTestGateway, type TestGateway } from '../support/test-gateway';
-import { DELIVERIES_QUEUE, loadSubscribersFile, processDelivery } from '../../src/notifications';
-import { api, deliveriesOf, finding, jobFinished, openCases, startReceiver, subscribe, until, type Receiver, type Reply } from './notifications-support';
+import { DELIVERIES_QUEUE, createDestinationGuard, createHttpSender, loadSubscribersFile, processDelivery } from '../../src/notifications';
+import { ALLOW_RECEIVERS_ENV, RECEIVER_HOST, api, deliveriesOf, finding, jobFinished, openCases, startReceiver, subscribe, until, type Receiver, type Reply } from './notifications-support';
 
 let t: TestGateway;
 let workers: Worker[] = [];
@@ -19,7 +19,7 @@ const SCHEDULE = [0, 200, 200, 200, 200, 200, 200, 200];
 
 beforeAll(async () => {
   // Workers started here, not by the harness, so a test can close and restart them.
-  t = await startTestGateway('notifications_ops', { workers: false, env: { GATEWAY_DELIVERY_SCHEDULE_MS: SCHEDULE.join(','), GATEWAY_DELIVERY_TIMEOUT_MS: '10000' } });
+  t = await startTestGateway('notifications_ops', { workers: false, env: { ...ALLOW_RECEIVERS_ENV, GATEWAY_DELIVERY_SCHEDULE_MS: SCHEDULE.join(','), GATEWAY_DELIVERY_TIMEOUT_MS: '10000' } });
   workers = t.gw.startWorkers();
 });
 afterAll(async () => {
@@ -27,7 +27,7 @@ afterAll(async () => {
   await t.close();
 });
 
-const deliveryDeps = () => ({ db: t.gw.db, log: t.gw.log, now: t.gw.now, scheduleMs: SCHEDULE, timeoutMs: 5000, disableAfterDays: 5 });
+const deliveryDeps = () => ({ db: t.gw.db, log: t.gw.log, now: t.gw.now, scheduleMs: SCHEDULE, timeoutMs: 5000, disableAfterDays: 5, send: createHttpSender(createDestinationGuard([RECEIVER_HOST])) });
 
 describe('the subscriber API', () => {
   test('when ops create a subscriber, then the secret is returned once and never listed', async () => {

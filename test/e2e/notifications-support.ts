@@ -24,7 +24,14 @@ export interface Receiver {
   close(): Promise<void>;
 }
 
-export async function startReceiver(initial: Responder = () => ({ status: 200 })): Promise<Receiver> {
+/**
+ * The receivers listen on loopback, which the gateway refuses to reach unless ops allow it (SSRF,
+ * destination-guard.ts): test gateways that deliver to them allow that host the production way.
+ */
+export const RECEIVER_HOST = '127.0.0.1';
+export const ALLOW_RECEIVERS_ENV = { GATEWAY_SUBSCRIBER_ALLOW_HOSTS: RECEIVER_HOST };
+
+export async function startReceiver(initial: Responder = () => ({ status: 200 }), host = RECEIVER_HOST): Promise<Receiver> {
   let responder = initial;
   const received: Received[] = [];
   const server: Server = http.createServer((req, res) => {
@@ -42,9 +49,9 @@ export async function startReceiver(initial: Responder = () => ({ status: 200 })
       });
     });
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  await new Promise<void>((resolve) => server.listen(0, host, resolve));
   return {
-    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/hook`,
+    url: `http://${host}:${(server.address() as AddressInfo).port}/hook`,
     received,
     respond(r) { responder = r; },
     async waitFor(n, ms = 20_000) {

@@ -81,7 +81,7 @@ beforeAll(async () => {
   await new Promise<void>((r) => receiver.listen(0, '127.0.0.1', r));
 
   db = await createTestDatabase('security');
-  const cfg = loadConfig({ DATABASE_URL: db.url, REDIS_URL, GATEWAY_QUEUE_PREFIX: prefix, LOG_LEVEL: 'trace', GATEWAY_OUTBOX_POLL_MS: '200' });
+  const cfg = loadConfig({ DATABASE_URL: db.url, REDIS_URL, GATEWAY_QUEUE_PREFIX: prefix, LOG_LEVEL: 'trace', GATEWAY_OUTBOX_POLL_MS: '200', GATEWAY_SUBSCRIBER_ALLOW_HOSTS: '127.0.0.1' });
   gw = await buildGateway(cfg, { clients: testClientRegistry(), log: createLogger('trace', memory) });
   await createSubscriber(gw.db, { url: `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/hook`, format: 'json', filter: {}, enabled: true }, null, new Date());
   gw.relay.start();
