@@ -20,7 +20,7 @@ import { RECHECK_QUEUE, registerMatching, startMatchingWorkers } from './matchin
 import { RECONCILIATION_QUEUE } from './reconciliation/run-store';
 import { NOTIFICATIONS_QUEUE } from './notifications/critical-hook';
 import { DELIVERIES_QUEUE } from './notifications/delivery-store';
-import { closeWorkers, Queues } from './queue/queues';
+import { Queues } from './queue/queues';
 import { OutboxRelay } from './queue/outbox-relay';
 import { createIngestWorker, type MessageHandlers } from './queue/ingest-worker';
 import { loadRegionPolicies, type RegionPolicies } from './benefits';
@@ -53,11 +53,7 @@ export interface Gateway {
   /** This gateway's Prometheus registry and counters (GET /metrics). */
   metrics: GatewayMetrics;
   startWorkers(): Worker[];
-  /**
-   * Stop the relay and the workers, then the connections. Bounded whatever is unreachable: workers
-   * get `graceMs` (default 5 s) to finish their active jobs, none without Redis (closeWorkers).
-   */
-  close(o?: { graceMs?: number }): Promise<void>;
+  close(): Promise<void>;
 }
 
 export interface BuildOptions {
@@ -75,7 +71,7 @@ export async function buildGateway(cfg: Config, opts: BuildOptions = {}): Promis
   const clients = opts.clients ?? ClientRegistry.fromFile(cfg.clientsFile);
   const db = await openDb(cfg);
   await migrate(db);
-  const queues = new Queues(cfg.redisUrl, cfg.queuePrefix, log);
+  const queues = new Queues(cfg.redisUrl, cfg.queuePrefix);
   const relay = new OutboxRelay(db, queues, log, cfg.outboxPollMs, { completedSeconds: cfg.jobsKeepCompletedSeconds, failedSeconds: cfg.jobsKeepFailedSeconds, requeueAfterSeconds: cfg.outboxRequeueSeconds });
   const now = opts.now ?? Date.now;
   // Raw-body partitions for this month and the next ones (src/lifecycle); idempotent.
@@ -88,8 +84,7 @@ export async function buildGateway(cfg: Config, opts: BuildOptions = {}): Promis
   const health = Router();
   health.get('/healthz', (_req, res) => { res.json({ status: 'ok' }); });
   health.get('/readyz', async (_req, res) => {
-    // db.ping: its own connection, so a pool saturated by feeds or reads does not starve readiness.
-    const [dbOk, redisOk] = await Promise.all([db.ping ? db.ping() : db.query('SELECT 1').then(() => true, () => false), queues.ping()]);
+    const [dbOk, redisOk] = await Promise.all([db.query('SELECT 1').then(() => true, () => false), queues.ping()]);
     res.status(dbOk && redisOk ? 200 : 503).json({ status: dbOk && redisOk ? 'ready' : 'not_ready', database: dbOk ? 'ok' : 'unreachable', redis: redisOk ? 'ok' : 'unreachable' });
   });
 
@@ -97,12 +92,10 @@ export async function buildGateway(cfg: Config, opts: BuildOptions = {}): Promis
   const app: Express = createApp({
     log,
     rateLimitPerSecond: cfg.rateLimitPerSecond,
-    unverifiedRateLimitPerSecond: cfg.unverifiedRateLimitPerSecond,
     onRequest: metrics.onRequest,
     publicRouters: [health, metricsRouter(metrics), openApiRouter(() => app), consoleRouter({ clients, queues, now })],
     apiRouters: [
-      ingestRouter({ db, validator, clients, now, maxBodyBytes: cfg.maxBodyBytes, maxFeedBytes: cfg.maxFeedBytes, onCommitted: () => relay.kick(), onOutcome: metrics.onOutcome,
-        feed: { maxRecordBytes: cfg.feedMaxRecordBytes, concurrencyPerClient: cfg.feedConcurrencyPerClient, spoolDir: cfg.feedSpoolDir } }),
+      ingestRouter({ db, validator, clients, now, maxBodyBytes: cfg.maxBodyBytes, maxFeedBytes: cfg.maxFeedBytes, onCommitted: () => relay.kick(), onOutcome: metrics.onOutcome }),
       messagesRouter({ db, clients }),
       messageSearchRouter({ db, clients }),
       // Before discrepanciesRouter: /v1/discrepancies/export must not be read as a discrepancy id.
@@ -129,11 +122,9 @@ export async function buildGateway(cfg: Config, opts: BuildOptions = {}): Promis
       workers.push(w, ...matching, benefits, reconciliation, ...notifications);
       return [w, ...matching, benefits, reconciliation, ...notifications];
     },
-    async close(o: { graceMs?: number } = {}) {
+    async close() {
       await relay.stop();
-      const redisReachable = !queues.redisUnreachable && await queues.ping();
-      const how = await closeWorkers(workers, { graceMs: o.graceMs ?? 5_000, redisReachable });
-      if (how === 'forced' && workers.length) log.warn({ redis_reachable: redisReachable }, 'workers stopped without finishing their active jobs; those jobs run again when a worker next reaches Redis');
+      await Promise.all(workers.map((w) => w.close().catch(() => undefined)));
       await queues.close();
       await db.close();
     },

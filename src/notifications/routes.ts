@@ -8,7 +8,7 @@ import type { Db } from '../db/db';
 import type { Client, ClientRegistry } from '../http/clients';
 import type { Queues } from '../queue/queues';
 import type { Logger } from '../logging/logger';
-import { requireBearer, requireOperatorAuth, requireRole } from '../http/auth';
+import { requireBearer, requireRole } from '../http/auth';
 import { badRequest, forbidden, notFound, ProblemError, unprocessable } from '../http/problem';
 import type { FieldError } from '../schemas/validator';
 import { toCstIso } from '../time';
@@ -33,7 +33,6 @@ const conflict409 = (en: string, zh: string) => new ProblemError(409, 'CONFLICT'
 export function notificationsRouter(deps: NotificationsRouterDeps): Router {
   const r = Router();
   const auth = requireBearer(deps.clients);
-  const operator = requireOperatorAuth(deps);
   const json = express.json({ limit: '64kb' });
   const at = () => new Date(deps.now());
   const guard = createDestinationGuard(deps.subscriberAllowHosts);
@@ -44,7 +43,7 @@ export function notificationsRouter(deps: NotificationsRouterDeps): Router {
     return s;
   };
 
-  r.post('/v1/subscribers', operator, requireRole('ops', 'insurer'), json, async (req, res) => {
+  r.post('/v1/subscribers', auth, requireRole('ops', 'insurer'), json, async (req, res) => {
     const c = res.locals.client as Client;
     const { value, errors } = parseSubscriberInput(req.body, guard);
     if (!value) throw unprocessable(errors, { en: 'the subscriber is not valid', zh: '订阅参数无效' });
@@ -71,13 +70,13 @@ export function notificationsRouter(deps: NotificationsRouterDeps): Router {
     res.json(subscriberView(await visibleSubscriber(String(req.params.id), res.locals.client)));
   });
 
-  r.delete('/v1/subscribers/:id', operator, requireRole('ops', 'insurer'), async (req, res) => {
+  r.delete('/v1/subscribers/:id', auth, requireRole('ops', 'insurer'), async (req, res) => {
     const s = await visibleSubscriber(String(req.params.id), res.locals.client);
     await deps.db.tx((q) => deleteSubscriber(q, s.id, at()));
     res.status(204).end();
   });
 
-  r.post('/v1/subscribers/:id/enable', operator, requireRole('ops'), async (req, res) => {
+  r.post('/v1/subscribers/:id/enable', auth, requireRole('ops'), async (req, res) => {
     const s = await visibleSubscriber(String(req.params.id), res.locals.client);
     await deps.db.tx((q) => setSubscriberEnabled(q, s.id, true, null, at()));
     res.json(subscriberView((await getSubscriber(deps.db, s.id))!));
@@ -100,7 +99,7 @@ export function notificationsRouter(deps: NotificationsRouterDeps): Router {
     res.json(deliveryView(d, await deliveryAttempts(deps.db, d.id), c.role === 'ops'));
   });
 
-  r.post('/v1/deliveries/:id/replay', operator, requireRole('ops'), async (req, res) => {
+  r.post('/v1/deliveries/:id/replay', auth, requireRole('ops'), async (req, res) => {
     const id = String(req.params.id);
     const d = DELIVERY_ID.test(id) ? await getDelivery(deps.db, id) : undefined;
     if (!d) throw notFound({ en: 'no such delivery', zh: '没有该投递' });
@@ -114,7 +113,7 @@ export function notificationsRouter(deps: NotificationsRouterDeps): Router {
 
   // Emergency stop: the flag stops new attempts (workers claim under it), pausing the queue stops
   // workers from even picking jobs. Pending deliveries are HELD, not cancelled: resume sends them.
-  r.post('/v1/notifications/stop', operator, requireRole('ops'), json, async (req, res) => {
+  r.post('/v1/notifications/stop', auth, requireRole('ops'), json, async (req, res) => {
     const c = res.locals.client as Client;
     const reason = (req.body as { reason?: unknown } | undefined)?.reason;
     if (reason !== undefined && (typeof reason !== 'string' || reason.length > 500)) throw unprocessable([{ path: '/reason', code: 'type', message: 'a text of at most 500 characters' }]);
@@ -123,7 +122,7 @@ export function notificationsRouter(deps: NotificationsRouterDeps): Router {
     res.json(await statusBody(deps, paused));
   });
 
-  r.post('/v1/notifications/resume', operator, requireRole('ops'), async (_req, res) => {
+  r.post('/v1/notifications/resume', auth, requireRole('ops'), async (_req, res) => {
     const c = res.locals.client as Client;
     await deps.db.tx((q) => setStopped(q, false, c.client_id, null, at()));
     const q = deps.queues.get(DELIVERIES_QUEUE);
