@@ -2,7 +2,7 @@
 import { Router, type Request } from 'express';
 import type { Db } from '../db/db';
 import type { Client, ClientRegistry } from '../http/clients';
-import { inScope, requireBearer, requireRole, scopeFilter } from '../http/auth';
+import { inScope, requireBearer, requireOperatorAuth, requireRole, scopeFilter } from '../http/auth';
 import { badRequest, notFound, unprocessable } from '../http/problem';
 import type { FieldError } from '../schemas/validator';
 import { changeStatus } from './discrepancy-store';
@@ -40,6 +40,7 @@ export function parseFilter(req: Request): { filter: DiscrepancyFilter; limit: n
 export function discrepanciesRouter(deps: { db: Db; clients: ClientRegistry; now: () => number }): Router {
   const r = Router();
   const auth = requireBearer(deps.clients);
+  const operator = requireOperatorAuth(deps);
   r.get('/v1/discrepancies', auth, async (req, res) => {
     const { filter, limit, cursor } = parseFilter(req);
     const page = await listDiscrepancies(deps.db, filter, scopeFilter(res.locals.client as Client), limit, cursor);
@@ -58,7 +59,7 @@ export function discrepanciesRouter(deps: { db: Db; clients: ClientRegistry; now
     res.json({ ...discrepancyView(d), history: history.map((h) => ({ ...h, at: toCstIso(h.at) })) });
   });
   for (const action of ['acknowledge', 'resolve'] as const) {
-    r.post(`/v1/discrepancies/:id/${action}`, auth, requireRole('ops', 'agency'), express.json({ limit: '64kb' }), async (req, res) => {
+    r.post(`/v1/discrepancies/:id/${action}`, operator, requireRole('ops', 'agency'), express.json({ limit: '64kb' }), async (req, res) => {
       const c = res.locals.client as Client;
       const d = await visible(String(req.params.id), c);
       const note = (req.body as { note?: unknown } | undefined)?.note;

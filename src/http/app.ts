@@ -5,15 +5,17 @@
  */
 import express, { type Express, type Router } from 'express';
 import crypto from 'node:crypto';
-import { RateLimiterMemory } from 'rate-limiter-flexible';
 import type { Logger } from '../logging/logger';
 import { errorHandler, notFoundHandler } from './error-handler';
-import { tooManyRequests } from './problem';
+import { RateLimits } from './rate-limit';
 import { bindRequestLoggers, logRequestEnd } from './request-log';
 
 export interface AppParts {
   log: Logger;
+  /** Requests per verified client per second. */
   rateLimitPerSecond: number;
+  /** Requests per remote address per second that prove no client (rate-limit.ts); default 200. */
+  unverifiedRateLimitPerSecond?: number;
   /** Unauthenticated routes (health, docs) mounted first. */
   publicRouters: Router[];
   /** Authenticated API routers. */
@@ -37,14 +39,12 @@ export function createApp(p: AppParts): Express {
     logRequestEnd(p.log, req, res, requestId, t0);
     next();
   });
+  // Rate limits (spec §1: 429 with Retry-After) keyed on what was verified: the remote address
+  // until a request proves its client, then that client (rate-limit.ts). The console's sign-in
+  // checks a token too, so guessing there spends the address's budget as well.
+  const limits = new RateLimits({ perClientPerSecond: p.rateLimitPerSecond, unverifiedPerAddressPerSecond: p.unverifiedRateLimitPerSecond ?? 200 });
+  app.use(['/v1', '/console/session'], limits.middleware());
   for (const r of p.publicRouters) app.use(r);
-  // Per-client rate limit (spec §1: 429 with Retry-After). Keyed by the claimed client id or token
-  // hash prefix; unauthenticated floods share one bucket per address.
-  const limiter = new RateLimiterMemory({ points: p.rateLimitPerSecond, duration: 1 });
-  app.use('/v1', (req, _res, next) => {
-    const who = (req.headers['x-client-id'] as string | undefined) ?? (req.headers.authorization ? crypto.createHash('sha256').update(req.headers.authorization).digest('hex').slice(0, 16) : req.ip ?? 'anon');
-    limiter.consume(who).then(() => next(), (r: { msBeforeNext?: number }) => next(tooManyRequests(Math.max(1, Math.ceil((r.msBeforeNext ?? 1000) / 1000)))));
-  });
   for (const r of p.apiRouters) app.use(r);
   app.use(notFoundHandler);
   app.use(errorHandler(p.log));

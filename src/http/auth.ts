@@ -1,12 +1,18 @@
 /**
  * Authentication and scope (spec §2). Writes are signed the Standard Webhooks way and verified over
- * the raw body bytes; reads take a bearer token whose SHA-256 is in the clients file. Every check
- * that fails is a 401/403 problem with a stable code.
+ * the raw body bytes; reads take a bearer token whose SHA-256 is in the clients file; operator
+ * actions take either. Every check that fails is a 401/403 problem with a stable code. A request
+ * that proves its client is handed to the rate limiter under that client (rate-limit.ts).
  */
 import type { Request, Response, NextFunction } from 'express';
-import type { Client, ClientRegistry, Role } from './clients';
+import getRawBody from 'raw-body';
+import * as contentType from 'content-type';
+import type { Sql } from '../db/db';
+import { recordWebhookId } from '../ingest/message-store';
+import { sha256Hex, type Client, type ClientRegistry, type Role } from './clients';
 import { SignatureVerifier, TOLERANCE_SECONDS, parseSignatureHeader } from './signature';
-import { forbidden, unauthorized } from './problem';
+import { badRequest, forbidden, tooLarge, unauthorized } from './problem';
+import { admitVerifiedClient } from './rate-limit';
 
 export interface SignedWrite { client: Client; webhookId: string; verifier: SignatureVerifier }
 
@@ -21,6 +27,14 @@ function header(req: Request, name: string): string | undefined {
  * verifier is fed the body and asked `verify()` at its end.
  */
 export function beginSignedWrite(req: Request, clients: ClientRegistry, role: Role, nowMs: number): SignedWrite {
+  const signed = beginSigned(req, clients, nowMs);
+  const client = signed.client;
+  if (client.role !== role) throw forbidden({ en: `this endpoint is for role ${role}; client ${client.client_id} has role ${client.role}`, zh: `该接口仅限 ${role} 角色；客户端 ${client.client_id} 的角色为 ${client.role}` });
+  return signed;
+}
+
+/** The checks of beginSignedWrite short of the role (operator actions check roles once the signature is verified). */
+function beginSigned(req: Request, clients: ClientRegistry, nowMs: number): SignedWrite {
   const clientId = header(req, 'x-client-id');
   const webhookId = header(req, 'webhook-id');
   const ts = header(req, 'webhook-timestamp');
@@ -36,7 +50,6 @@ export function beginSignedWrite(req: Request, clients: ClientRegistry, role: Ro
   }
   const expected = parseSignatureHeader(sigHeader);
   if (!expected.length) throw unauthorized('SIGNATURE_INVALID', { en: 'webhook-signature has no v1 or v1sm3 entry', zh: 'webhook-signature 中没有 v1 或 v1sm3 签名' });
-  if (client.role !== role) throw forbidden({ en: `this endpoint is for role ${role}; client ${client.client_id} has role ${client.role}`, zh: `该接口仅限 ${role} 角色；客户端 ${client.client_id} 的角色为 ${client.role}` });
   return { client, webhookId, verifier: new SignatureVerifier(client.signing_secrets, expected, webhookId, ts) };
 }
 
@@ -44,16 +57,100 @@ export function signatureMismatch() {
   return unauthorized('SIGNATURE_INVALID', { en: 'no signature matches the body with any of the client\'s secrets', zh: '签名与请求体不符' });
 }
 
+/**
+ * The end of a signed write's body: the signature must match (401), and the request now counts
+ * against the client it proved (429 past its rate).
+ */
+export async function verifySignedWrite(signed: SignedWrite, res: Response): Promise<void> {
+  if (!signed.verifier.verify()) throw signatureMismatch();
+  await admitVerifiedClient(res, signed.client.client_id);
+}
+
+function bearerClient(req: Request, clients: ClientRegistry): Client {
+  const auth = header(req, 'authorization');
+  const m = auth ? /^Bearer ([\x21-\x7E]{8,512})$/.exec(auth) : null;
+  const client = m ? clients.byToken(m[1]!) : undefined;
+  if (!client) throw unauthorized('TOKEN_INVALID', { en: 'send Authorization: Bearer <token> with a token known to the gateway', zh: '请携带有效的 Authorization: Bearer <token>' });
+  return client;
+}
+
 /** Bearer-token authentication for reads; sets `res.locals.client`. */
 export function requireBearer(clients: ClientRegistry) {
-  return (req: Request, res: Response, next: NextFunction) => {
-    const auth = header(req, 'authorization');
-    const m = auth ? /^Bearer ([\x21-\x7E]{8,512})$/.exec(auth) : null;
-    const client = m ? clients.byToken(m[1]!) : undefined;
-    if (!client) return next(unauthorized('TOKEN_INVALID', { en: 'send Authorization: Bearer <token> with a token known to the gateway', zh: '请携带有效的 Authorization: Bearer <token>' }));
+  return async (req: Request, res: Response, next: NextFunction) => {
+    const client = bearerClient(req, clients);
+    await admitVerifiedClient(res, client.client_id);
     res.locals.client = client;
     next();
   };
+}
+
+export interface OperatorAuthDeps { clients: ClientRegistry; db: Sql; now: () => number }
+
+/** Operator actions carry small JSON bodies (a note, a run request, a subscriber). */
+const OPERATOR_BODY_LIMIT = 64 * 1024;
+const utf8 = new TextDecoder('utf-8', { fatal: true });
+
+/**
+ * Operator actions (spec §2: reconciliations, case handling, subscriber management) take either
+ * credential: the Standard Webhooks signature headers, or the bearer token a console session rests
+ * on. Signed: the raw body is read and verified before it is parsed, its webhook-id goes through the
+ * same replay rule as the inbound messages' (recordWebhookId), and a JSON body is left parsed in
+ * `req.body` (express.json after this finds the body read and keeps it). Either way
+ * `res.locals.client` is set; the route's requireRole and scope checks follow as before.
+ */
+export function requireOperatorAuth(deps: OperatorAuthDeps) {
+  const bearer = requireBearer(deps.clients);
+  return async (req: Request, res: Response, next: NextFunction) => {
+    if (header(req, 'webhook-signature') === undefined) {
+      if (header(req, 'authorization') === undefined && header(req, 'x-client-id') === undefined && header(req, 'webhook-id') === undefined) {
+        throw unauthorized('CREDENTIALS_MISSING', {
+          en: 'operator actions take the Standard Webhooks headers (x-client-id, webhook-id, webhook-timestamp, webhook-signature) or Authorization: Bearer <token>',
+          zh: '运维操作须携带 Standard Webhooks 签名头（x-client-id、webhook-id、webhook-timestamp、webhook-signature）或 Authorization: Bearer <token>',
+        });
+      }
+      if (header(req, 'authorization') !== undefined) return bearer(req, res, next);
+      // x-client-id or webhook-id without a signature: a signed request gone wrong, and beginSigned says what is missing.
+    }
+    const signed = beginSigned(req, deps.clients, deps.now());
+    let raw: Buffer;
+    try {
+      raw = await getRawBody(req, { limit: OPERATOR_BODY_LIMIT, length: req.headers['content-length'] });
+    } catch (e) {
+      if ((e as { type?: string }).type === 'entity.too.large') throw tooLarge(OPERATOR_BODY_LIMIT);
+      throw badRequest({ en: 'the request body could not be read completely', zh: '请求体未能完整读取' });
+    }
+    signed.verifier.update(raw);
+    await verifySignedWrite(signed, res);
+    await recordWebhookId(deps.db, {
+      clientId: signed.client.client_id, webhookId: signed.webhookId, bodySha256: sha256Hex(raw), rawBody: null,
+      contentType: req.headers['content-type'] ?? '', bodyBytes: raw.length, requestId: res.locals.requestId, receivedAt: new Date(deps.now()),
+    });
+    req.body = raw.length && isJson(req) ? parseJsonBody(raw) : undefined;
+    res.locals.client = signed.client;
+    next();
+  };
+}
+
+function isJson(req: Request): boolean {
+  try {
+    return contentType.parse(req.headers['content-type'] ?? '').type === 'application/json';
+  } catch {
+    return false;
+  }
+}
+
+function parseJsonBody(raw: Buffer): unknown {
+  let text: string;
+  try {
+    text = utf8.decode(raw);
+  } catch {
+    throw badRequest({ en: 'the body is not valid UTF-8', zh: '请求体不是有效的 UTF-8' });
+  }
+  try {
+    return JSON.parse(text.charCodeAt(0) === 0xfeff ? text.slice(1) : text);
+  } catch (e) {
+    throw badRequest({ en: `malformed JSON: ${(e as Error).message}`, zh: `JSON 格式错误：${(e as Error).message}` }, [{ path: '', code: 'malformed_json', message: (e as Error).message }]);
+  }
 }
 
 export function requireRole(...roles: Role[]) {

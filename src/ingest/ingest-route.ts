@@ -12,7 +12,7 @@ import * as contentType from 'content-type';
 import crypto from 'node:crypto';
 import type { Db, Sql } from '../db/db';
 import type { ClientRegistry } from '../http/clients';
-import { beginSignedWrite, inScope, signatureMismatch } from '../http/auth';
+import { beginSignedWrite, inScope, verifySignedWrite } from '../http/auth';
 import { badRequest, forbidden, langOf, tooLarge, unprocessable, unsupportedMedia, type ProblemError } from '../http/problem';
 import type { SchemaValidator } from '../schemas/validator';
 import { contentHash, normalize } from '../schemas/normalize';
@@ -91,7 +91,7 @@ export function singleKindHandler<T>(spec: KindSpec<T>, deps: IngestDeps, commit
       if (mediaType(req) !== 'application/json') throw unsupportedMedia(['application/json']);
       const signed = beginSignedWrite(req, deps.clients, spec.role, deps.now());
       const raw = await readBody(req, deps.maxBodyBytes, (b) => signed.verifier.update(b));
-      if (!signed.verifier.verify()) throw signatureMismatch();
+      await verifySignedWrite(signed, res);
       const data = parseJson(raw);
       const schemaErrors = deps.validator.validate(spec.schema, data, lang);
       if (schemaErrors.length) throw unprocessable(schemaErrors);

@@ -5,7 +5,7 @@
 import express, { Router, type Request } from 'express';
 import type { Db } from '../db/db';
 import type { Client, ClientRegistry } from '../http/clients';
-import { inScope, requireBearer, requireRole, scopeFilter } from '../http/auth';
+import { inScope, requireBearer, requireOperatorAuth, requireRole, scopeFilter } from '../http/auth';
 import { badRequest, forbidden, unprocessable, unsupportedMedia } from '../http/problem';
 import type { FieldError } from '../schemas/validator';
 import { parseFilter } from '../discrepancies/routes';
@@ -55,8 +55,9 @@ function attachment(name: string): string {
 export function reconciliationRouter(deps: ReconciliationRouterDeps): Router {
   const r = Router();
   const auth = requireBearer(deps.clients);
+  const operator = requireOperatorAuth(deps);
 
-  r.post('/v1/reconciliations', auth, requireRole('agency', 'ops'), express.json({ limit: '16kb' }), async (req, res) => {
+  r.post('/v1/reconciliations', operator, requireRole('agency', 'ops'), express.json({ limit: '16kb' }), async (req, res) => {
     if (!req.is('application/json')) throw unsupportedMedia(['application/json']);
     const c = res.locals.client as Client;
     const now = new Date(deps.now());
