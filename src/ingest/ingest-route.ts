@@ -19,6 +19,7 @@ import { contentHash, normalize } from '../schemas/normalize';
 import type { KindSpec, MessageKind } from './kinds';
 import { acceptMessage, acceptMessages, duplicateOrConflict, webhookReplayed, type AcceptItem, type AcceptOutcome, type Envelope } from './message-store';
 import { GroupCommit, DEFAULT_GROUP_LIMITS, type GroupLimits } from './group-commit';
+import type { FeedSettings } from './settlement-feed';
 
 export interface IngestDeps {
   db: Db;
@@ -30,6 +31,8 @@ export interface IngestDeps {
   /** Called after a commit so the outbox relay queues the work at once. */
   onCommitted: () => void;
   onOutcome?: (kind: string, outcome: 'accepted' | 'duplicate' | 'rejected') => void;
+  /** The agency feed's own limits (settlement-feed.ts); defaults when absent. */
+  feed?: Partial<FeedSettings>;
 }
 
 export function mediaType(req: Request): string | undefined {
@@ -100,6 +103,8 @@ export function singleKindHandler<T>(spec: KindSpec<T>, deps: IngestDeps, commit
       if (scope !== undefined && !inScope(signed.client, { insurer_code: scope, fixmedins_code: scope })) {
         throw forbidden({ en: `${scope} is outside client ${signed.client.client_id}'s scope`, zh: `${scope} 不在客户端 ${signed.client.client_id} 的授权范围内` });
       }
+      const senderErrors = spec.senderRules?.(msg, signed.client, lang) ?? [];
+      if (senderErrors.length) throw forbidden({ en: `the message names data outside client ${signed.client.client_id}'s scope`, zh: `消息含有客户端 ${signed.client.client_id} 授权范围之外的数据` }, senderErrors);
       const ruleErrors = spec.rules(msg, lang);
       if (ruleErrors.length) throw unprocessable(ruleErrors);
 
@@ -122,9 +127,9 @@ export function singleKindHandler<T>(spec: KindSpec<T>, deps: IngestDeps, commit
         ? await deps.db.tx(async (q) => {
           const ledgerErrors = await ledgerRules(q, msg, lang);
           if (ledgerErrors.length) throw unprocessable(ledgerErrors);
-          return answer(await acceptMessage(q, env, spec.kind, businessKey, contentSha, spec.rows(msg)));
+          return answer(await acceptMessage(q, env, spec.kind, businessKey, contentSha, spec.rows(msg, signed.client)));
         })
-        : answer(await committer.submit({ kind: spec.kind, env, businessKey, contentSha256: contentSha, inserts: spec.rows(msg) }));
+        : answer(await committer.submit({ kind: spec.kind, env, businessKey, contentSha256: contentSha, inserts: spec.rows(msg, signed.client) }));
       if ('duplicate' in result) {
         deps.onOutcome?.(spec.kind, 'duplicate');
         res.status(200).json(result);

@@ -6,10 +6,11 @@
  */
 import type { Sql } from '../db/db';
 import { Money } from '../money';
-import type { Role } from '../http/clients';
+import type { Client, Role } from '../http/clients';
 import type { FieldError, Lang, SchemaName } from '../schemas/validator';
 import type { Disbursement, InsurerPayment, Recovery, SettlementBatch, SpendingPlan } from '../schemas/types';
 import { parseWireTime, periodOf } from '../time';
+import { inScope } from '../http/auth';
 
 export type MessageKind = 'agency_settlements' | 'agency_disbursement' | 'settlement_batch' | 'insurer_payment' | 'spending_plan' | 'recovery';
 
@@ -30,7 +31,10 @@ export interface KindSpec<T> {
   rules(m: T, lang: Lang): FieldError[];
   /** Rules that need the ledger (run inside the ingest transaction). */
   ledgerRules?(q: Sql, m: T, lang: Lang): Promise<FieldError[]>;
-  rows(m: T): RowInsert[];
+  /** Scope checks beyond scopeValue, with paths (403 when any fails), e.g. a region inside an agency's scope. */
+  senderRules?(m: T, sender: Client, lang: Lang): FieldError[];
+  /** `sender`: the signed client, for kinds that record who sent them. */
+  rows(m: T, sender?: Client): RowInsert[];
 }
 
 const m = (lang: Lang, en: string, zh: string) => (lang === 'zh-CN' ? zh : en);
@@ -127,8 +131,10 @@ export const planSpec: KindSpec<SpendingPlan> = {
     const total = sum(p.items.map((i) => i.amount));
     return total.eq(Money.of(p.planned_amount)) ? [] : [{ path: '/planned_amount', code: 'PLAN_TOTALS_MISMATCH', message: m(lang, `planned_amount is ${Money.of(p.planned_amount)} but the items add up to ${total}`, `planned_amount 为 ${Money.of(p.planned_amount)}，明细合计 ${total}`) }];
   },
+  // admdvs (spec §3, ext): the region the plan is for. An insurer's scope names no regions, so any
+  // region is its to plan for; without admdvs the plan belongs to every region it owes or pays in.
   rows: (p) => [
-    { table: 'spending_plans', withMessage: true, columns: { insurer_code: 'text', period: 'text', revision: 'int', planned_amount: 'numeric', items: 'jsonb' }, rows: [p as unknown as Record<string, unknown>] },
+    { table: 'spending_plans', withMessage: true, columns: { insurer_code: 'text', period: 'text', revision: 'int', planned_amount: 'numeric', items: 'jsonb', admdvs: 'text' }, rows: [p as unknown as Record<string, unknown>] },
   ],
 };
 
@@ -137,8 +143,17 @@ export const disbursementSpec: KindSpec<Disbursement> = {
   scopeValue: () => undefined,
   businessKey: (d) => d.disbursement_id,
   rules: () => [],
-  rows: (d) => [
-    { table: 'disbursements', withMessage: true, columns: { disbursement_id: 'text', insurer_code: 'text', period: 'text', amount: 'numeric', disbursed_at: 'timestamptz' }, rows: [d as unknown as Record<string, unknown>] },
+  // Spec §3: an admdvs outside the sending agency's scope is 403.
+  senderRules: (d, sender, lang) => d.admdvs === undefined || inScope(sender, { admdvs: d.admdvs }) ? [] : [{
+    path: '/admdvs', code: 'OUT_OF_SCOPE',
+    message: m(lang, `region ${d.admdvs} is outside client ${sender.client_id}'s scope (${sender.scope.join(', ')})`, `统筹区 ${d.admdvs} 不在客户端 ${sender.client_id} 的授权范围（${sender.scope.join('、')}）内`),
+  }],
+  // The sender's scope is recorded with the disbursement: it counts only in reconciliations of
+  // regions inside that scope (spec §3), whatever the clients file says later.
+  rows: (d, sender) => [
+    { table: 'disbursements', withMessage: true,
+      columns: { disbursement_id: 'text', insurer_code: 'text', period: 'text', amount: 'numeric', disbursed_at: 'timestamptz', admdvs: 'text', sender_scope: 'text[]' },
+      rows: [Object.assign({}, d, { sender_scope: sender && sender.role !== 'ops' ? [...sender.scope] : null }) as unknown as Record<string, unknown>] },
   ],
 };
 

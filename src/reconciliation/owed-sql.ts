@@ -5,8 +5,8 @@
  * the owing insurer paid and rejected to the right payee (direct → the institution, manual → the
  * person), and recovered; outstanding = Σ max(owed − paid − rejected, 0). Lines from another insurer
  * or to another payee do not reduce what is owed (they are INSURER_MISMATCH / PAYEE_MISMATCH cases of
- * the matching module). Every fact counts only if known at as_of, every payment and recovery only if
- * made by then.
+ * the matching module). Every fact counts only if received by known_at, every payment and recovery
+ * only if made by as_of (spec §5, the two clocks).
  *
  * Two ways to the same figures:
  * - OWED_FROM_LOOPS (a run's usual case): these are the amounts of the settlement's loop row
@@ -15,30 +15,30 @@
  *   the month with its loop rows instead of joining its payment lines and payments again. Recomputed
  *   from the facts, by key, are the few settlements whose loop row can differ from the report's
  *   figures: no loop row (never evaluated); a reversed loop row (the reversal may be unknown at
- *   as_of); and UNSETTLED — a fact of a message matching has not applied yet (src/matching/sweep.ts),
- *   or a payment or recovery the report does not count at as_of (received, paid or recovered after
- *   it). A settlement record received after as_of is either the valid row (left out) or a reversal
- *   (a reversed loop row).
+ *   known_at); and UNSETTLED — a fact of a message matching has not applied yet (src/matching/sweep.ts),
+ *   or a payment or recovery the report does not count (received after known_at, paid or recovered
+ *   after as_of). A settlement record received after known_at is either the valid row (left out)
+ *   or a reversal (a reversed loop row).
  * - OWED_FROM_FACTS: the whole month from the facts in one set-based pass — when UNSETTLED is large
- *   (a run as of a time before most payments arrived), where recomputing by key would be slower.
+ *   (a run as of a time before most payments were made), and for a report-only run (no sweep).
  *
- * Parameters of the CTEs: $2 admdvs LIKE pattern ('5331%'), $3 period, $4 as_of.
+ * Parameters of the CTEs: $2 admdvs LIKE pattern ('5331%'), $3 period, $4 known_at, $5 as_of.
  */
 import { UNMATCHED_MESSAGES } from '../matching/sweep';
 
 /** Above this many UNSETTLED settlements, OWED_FROM_FACTS (one pass) beats recomputing by key. */
 export const RECOMPUTE_MAX = 20_000;
 
-/** CTEs `pending`, `unsettled (setl_id)`, with `asOf` the as_of parameter. */
-export function unsettled(asOf: string): string {
+/** CTEs `pending`, `unsettled (setl_id)`, with `knownAt` and `asOf` the parameters of the two clocks. */
+export function unsettled(knownAt: string, asOf: string): string {
   return `
   pending AS MATERIALIZED (${UNMATCHED_MESSAGES}),
   unsettled AS MATERIALIZED (
     SELECT s.setl_id FROM pending m JOIN settlement_records s ON s.message_id = m.message_id
     UNION SELECT l.setl_id FROM pending m JOIN payments p ON p.message_id = m.message_id JOIN payment_lines l ON l.insurer_code = p.insurer_code AND l.payment_id = p.payment_id
     UNION SELECT r.setl_id FROM pending m JOIN recoveries r ON r.message_id = m.message_id
-    UNION SELECT l.setl_id FROM payments p JOIN payment_lines l ON l.insurer_code = p.insurer_code AND l.payment_id = p.payment_id WHERE p.received_at > ${asOf} OR p.pay_time > ${asOf}
-    UNION SELECT r.setl_id FROM recoveries r WHERE r.received_at > ${asOf} OR r.recovered_at > ${asOf}
+    UNION SELECT l.setl_id FROM payments p JOIN payment_lines l ON l.insurer_code = p.insurer_code AND l.payment_id = p.payment_id WHERE p.received_at > ${knownAt} OR p.pay_time > ${asOf}
+    UNION SELECT r.setl_id FROM recoveries r WHERE r.received_at > ${knownAt} OR r.recovered_at > ${asOf}
   )`;
 }
 
@@ -49,7 +49,7 @@ const SUMS = `
            sum(CASE WHEN o.reject_reason_code IS NOT NULL AND o.reject_reason_code <> '' THEN o.rejected_amount ELSE 0 END) AS rejected
       FROM owed_lines o
       JOIN payments p ON p.insurer_code = o.insurer_code AND p.payment_id = o.payment_id
-     WHERE p.pay_time <= $4 AND p.received_at <= $4
+     WHERE p.pay_time <= $5 AND p.received_at <= $4
        -- The right payee (direct → the institution, manual → the person) as equalities, not an OR
        -- of two cases, which PostgreSQL estimates at 1% and plans around. setl_mode is direct or
        -- manual (CHECK), so both forms select the same lines.
@@ -60,7 +60,7 @@ const SUMS = `
   recovery_sums AS (
     SELECT o.setl_id, sum(r.amount) AS recovered
       FROM owed o JOIN recoveries r ON r.setl_id = o.setl_id AND r.insurer_code = o.insurer_code
-     WHERE r.recovered_at <= $4 AND r.received_at <= $4
+     WHERE r.recovered_at <= $5 AND r.received_at <= $4
      GROUP BY o.setl_id
   ),
   per_settlement AS (
@@ -97,7 +97,7 @@ export const OWED_FROM_FACTS = `
   ${OWED_LINES}, ${SUMS},
   recorded AS (${sums('per_settlement')})`;
 
-/** The owed settlements of the region-period (spec §4), as of $3 in LOOP_SUMS and its companions. */
+/** The owed settlements of the region-period (spec §4), known at $3 in LOOP_SUMS and its companions. */
 const MONTH = `v.status = 'valid' AND v.insuplc_admdvs LIKE $1 AND v.period = $2 AND v.hifob_pay > 0 AND v.received_at <= $3`;
 
 /**
@@ -105,7 +105,7 @@ const MONTH = `v.status = 'valid' AND v.insuplc_admdvs LIKE $1 AND v.period = $2
  * can run it in parallel (an INSERT … SELECT never is, in PostgreSQL 15). Summed are the settlements
  * with a loop row of the region-period that is not reversed and not UNSETTLED; `missing` counts those
  * without a loop row (none after a sweep), which MISSING_LOOPS then lists.
- * Parameters: $1 admdvs LIKE pattern, $2 period, $3 as_of, $4 the UNSETTLED setl_ids.
+ * Parameters: $1 admdvs LIKE pattern, $2 period, $3 known_at, $4 the UNSETTLED setl_ids.
  */
 export const LOOP_SUMS = `
   SELECT fixmedins_code, count(*) FILTER (WHERE clean)::text AS cnt, coalesce(sum(hifob_pay) FILTER (WHERE clean), 0)::text AS hifob,
@@ -124,7 +124,7 @@ export const LOOP_SUMS = `
            WHERE ${MONTH}) m
    GROUP BY fixmedins_code`;
 
-/** Settlements of the month with a reversed loop row, recomputed (the reversal may be unknown at as_of). */
+/** Settlements of the month with a reversed loop row, recomputed (the reversal may be unknown at known_at). */
 export const REVERSED_LOOPS = `SELECT setl_id FROM settlement_loops WHERE status = 'reversed' AND admdvs LIKE $1 AND period = $2`;
 
 /** Settlements of the month without a loop row of the region-period (LOOP_SUMS counted some). */
@@ -138,18 +138,18 @@ export interface LoopSumRow {
 }
 
 /**
- * LOOP_SUMS' institution rows ($5, JSON) and the settlements to recompute from the facts ($6: the
+ * LOOP_SUMS' institution rows ($6, JSON) and the settlements to recompute from the facts ($7: the
  * UNSETTLED, REVERSED_LOOPS and MISSING_LOOPS setl_ids; owed if of the month and no reversal is known
  * at $4), summed into `recorded`.
  */
 export const OWED_FROM_LOOPS = `
   from_loops AS (
-    SELECT * FROM jsonb_to_recordset($5::jsonb) AS x(fixmedins_code text, cnt bigint, hifob numeric, direct_cnt bigint, direct_hifob numeric,
+    SELECT * FROM jsonb_to_recordset($6::jsonb) AS x(fixmedins_code text, cnt bigint, hifob numeric, direct_cnt bigint, direct_hifob numeric,
       paid numeric, rejected numeric, recovered numeric, outstanding numeric)
   ),
   owed AS (
     SELECT v.setl_id, v.fixmedins_code, v.insurer_code, v.setl_mode, v.psn_no, v.hifob_pay
-      FROM unnest($6::text[]) AS u(setl_id) JOIN settlement_records v ON v.setl_id = u.setl_id AND v.status = 'valid'
+      FROM unnest($7::text[]) AS u(setl_id) JOIN settlement_records v ON v.setl_id = u.setl_id AND v.status = 'valid'
      WHERE v.insuplc_admdvs LIKE $2 AND v.period = $3 AND v.hifob_pay > 0 AND v.received_at <= $4
        AND NOT EXISTS (SELECT 1 FROM settlement_records r WHERE r.setl_id = v.setl_id AND r.status = 'reversed' AND r.received_at <= $4)
   ),

@@ -20,14 +20,26 @@ export interface ReconciliationRouterDeps { db: Db; clients: ClientRegistry; now
 const XLSX_TYPE = 'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet';
 const CSV_TYPE = 'text/csv; charset=utf-8';
 
-/** The request body, checked field by field with JSON Pointer paths (422). */
-export function parseRunRequest(body: unknown, now: Date): { admdvs: string; period: string; asOf: Date } {
+/**
+ * How far a known_at may lie after the request (a client's clock running ahead): read as "everything
+ * received when the run starts", the default. The signatures' timestamp window.
+ */
+export const KNOWN_AT_SKEW_MS = 300_000;
+
+export interface RunRequest { admdvs: string; period: string; asOf: Date; knownAt?: Date }
+
+/**
+ * The request body, checked field by field with JSON Pointer paths (422). known_at (spec §5, the
+ * knowledge cut-off) must not lie after the request: what the gateway has not received yet cannot be
+ * known, and a run is computed when it starts. Up to KNOWN_AT_SKEW_MS after it reads as the default.
+ */
+export function parseRunRequest(body: unknown, now: Date): RunRequest {
   const errors: FieldError[] = [];
   if (typeof body !== 'object' || body === null || Array.isArray(body)) {
-    throw unprocessable([{ path: '', code: 'type', message: 'the body must be a JSON object {admdvs, period, as_of?}' }]);
+    throw unprocessable([{ path: '', code: 'type', message: 'the body must be a JSON object {admdvs, period, as_of?, known_at?}' }]);
   }
   const b = body as Record<string, unknown>;
-  for (const k of Object.keys(b)) if (!['admdvs', 'period', 'as_of'].includes(k)) errors.push({ path: `/${k}`, code: 'additionalProperties', message: 'unknown property' });
+  for (const k of Object.keys(b)) if (!['admdvs', 'period', 'as_of', 'known_at'].includes(k)) errors.push({ path: `/${k}`, code: 'additionalProperties', message: 'unknown property' });
   if (b.admdvs === undefined) errors.push({ path: '/admdvs', code: 'required', message: 'admdvs (a 2–6 digit prefix) is required' });
   else if (typeof b.admdvs !== 'string' || !/^\d{2,6}$/.test(b.admdvs)) errors.push({ path: '/admdvs', code: 'pattern', message: 'must be a 2–6 digit admdvs prefix' });
   if (b.period === undefined) errors.push({ path: '/period', code: 'required', message: 'period (yyyy-MM) is required' });
@@ -38,8 +50,15 @@ export function parseRunRequest(body: unknown, now: Date): { admdvs: string; per
     if (!t) errors.push({ path: '/as_of', code: 'format', message: 'must be ISO 8601 with an offset or yyyy-MM-dd HH:mm:ss (China Standard Time)' });
     else asOf = t;
   }
+  let knownAt: Date | undefined;
+  if (b.known_at !== undefined) {
+    const t = typeof b.known_at === 'string' ? parseWireTime(b.known_at) : undefined;
+    if (!t) errors.push({ path: '/known_at', code: 'format', message: 'must be ISO 8601 with an offset or yyyy-MM-dd HH:mm:ss (China Standard Time)' });
+    else if (t.getTime() > now.getTime() + KNOWN_AT_SKEW_MS) errors.push({ path: '/known_at', code: 'maximum', message: `must not be after now (${toCstIso(now)}): facts not yet received cannot be known; leave known_at out to count everything received when the run starts` });
+    else if (t.getTime() < now.getTime()) knownAt = t;
+  }
   if (errors.length) throw unprocessable(errors);
-  return { admdvs: b.admdvs as string, period: b.period as string, asOf };
+  return { admdvs: b.admdvs as string, period: b.period as string, asOf, ...(knownAt ? { knownAt } : {}) };
 }
 
 function formatOf(req: Request): 'xlsx' | 'csv' {
@@ -65,10 +84,11 @@ export function reconciliationRouter(deps: ReconciliationRouterDeps): Router {
     if (!inScope(c, { admdvs: body.admdvs })) {
       throw forbidden({ en: `region ${body.admdvs} is outside client ${c.client_id}'s scope`, zh: `统筹区 ${body.admdvs} 不在授权范围内` }, [{ path: '/admdvs', code: 'OUT_OF_SCOPE', message: 'outside your scope' }]);
     }
-    const { run, created } = await createRun(deps.db, { admdvs: body.admdvs, period: body.period, asOf: body.asOf, trigger: 'api', requestedBy: c.client_id, at: now });
+    const { run, created } = await createRun(deps.db, { admdvs: body.admdvs, period: body.period, asOf: body.asOf, ...(body.knownAt ? { knownAt: body.knownAt } : {}), trigger: 'api', requestedBy: c.client_id, at: now });
     if (created) deps.onCommitted();
     res.status(202).location(`/v1/reconciliations/${run.run_id}`).json({
-      run_id: run.run_id, status: run.status, admdvs: run.admdvs, period: run.period, as_of: toCstIso(run.as_of), ...(created ? {} : { existing: true }),
+      run_id: run.run_id, status: run.status, admdvs: run.admdvs, period: run.period, as_of: toCstIso(run.as_of),
+      known_at: run.known_at ? toCstIso(run.known_at) : null, ...(created ? {} : { existing: true }),
     });
   });
 

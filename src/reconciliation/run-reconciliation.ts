@@ -2,6 +2,13 @@
  * One reconciliation run: the deadline sweep of the region-period as of the run's as_of (matching's
  * sweepRegionPeriod), then the report in SQL, the plan findings, and the summary, stored with the
  * run. Idempotent: a retried job recomputes the report rows whole; a completed run is not redone.
+ *
+ * The two clocks (spec §5): deadlines are judged at as_of and events dated after it do not count;
+ * facts received after known_at (default: the run's start) are left out. The findings the sweep
+ * and the plan findings raise rest on every fact received by then, the report on the same facts.
+ * A run whose known_at lies before its start (`report_only`) cannot have findings of its own — the
+ * discrepancies are the ledger's present state, judged on everything received — so it only
+ * reproduces the report from the facts received by known_at: no sweep, no plan findings, no digest.
  */
 import type { Gateway } from '../composition-root';
 import type { Sql } from '../db/db';
@@ -20,24 +27,29 @@ export async function executeRun(gw: RunGateway, runId: string): Promise<RunRow 
   if (!run) return undefined;
   const { admdvs, period } = run;
   const asOf = run.as_of;
+  const knownAt = run.known_at ?? startedAt;
+  const reportOnly = run.report_only;
   // Discrepancies opened by this run are the audit events after this point (ids and detected_at
   // cannot tell: the sweep may stamp cases with as_of).
   const mark = await gw.db.query<{ seq: string }>('SELECT coalesce(max(seq), 0)::text AS seq FROM audit_events');
   const fromSeq = mark.rows[0]!.seq;
 
-  const swept = await sweepRegionPeriod(gw, admdvs, period, asOf);
+  const swept = reportOnly ? null : await sweepRegionPeriod(gw, admdvs, period, asOf);
 
   const summary = await gw.db.tx(async (q) => {
     // The same region-period's report is never computed twice at once (a stalled job's retry).
     await q.query(`SELECT pg_advisory_xact_lock(hashtextextended('recon-run:' || $1 || ':' || $2, 0))`, [admdvs, period]);
-    await computeReport(q, runId, admdvs, period, asOf);
+    // A report-only run has no sweep behind it, so its settlements' loop rows say nothing about its
+    // view: the month is computed from the facts.
+    await computeReport(q, runId, admdvs, period, { asOf, knownAt }, reportOnly ? 'facts' : undefined);
     const insurers = await runInsurers(q, runId);
     const tolerancePct = gw.regions.loopParamsFor(admdvs).plan_tolerance_pct;
-    const plan = await syncPlanFindings(q, insurers, { admdvs, period, asOf, tolerancePct }, new Date(gw.now()));
+    const plan = reportOnly ? null : await syncPlanFindings(q, insurers, { admdvs, period, asOf, tolerancePct }, new Date(gw.now()));
     const totals = await reportTotals(q, runId);
-    const discrepancies = await discrepancyCounts(q, admdvs, period, fromSeq);
-    const benefits = await benefitSummary(q, admdvs, period);
-    const s = { totals, discrepancies, benefits, swept, plan_findings: plan, tolerance_pct: tolerancePct };
+    // The discrepancy and benefit counts are the ledger's present state: not part of a reproduction.
+    const discrepancies = reportOnly ? null : await discrepancyCounts(q, admdvs, period, fromSeq);
+    const benefits = reportOnly ? null : await benefitSummary(q, admdvs, period);
+    const s = { totals, discrepancies, benefits, swept, plan_findings: plan, tolerance_pct: tolerancePct, report_only: reportOnly };
     const finishedAt = new Date(gw.now());
     await q.query(
       `UPDATE reconciliation_runs SET status = 'completed', summary = $2, finished_at = $3, error = NULL WHERE run_id = $1`,
@@ -45,16 +57,17 @@ export async function executeRun(gw: RunGateway, runId: string): Promise<RunRow 
     );
     // One digest per run (spec §6, issue 4 of 7): the cases of the region-period detected since the
     // previous completed run of it (or the last day), committed with the run so none is lost.
+    // Report-only runs neither send one nor end another's window.
     const prev = await q.query<{ finished_at: Date }>(
-      `SELECT finished_at FROM reconciliation_runs WHERE admdvs = $1 AND period = $2 AND status = 'completed' AND run_id <> $3 AND finished_at IS NOT NULL ORDER BY finished_at DESC LIMIT 1`,
+      `SELECT finished_at FROM reconciliation_runs WHERE admdvs = $1 AND period = $2 AND status = 'completed' AND NOT report_only AND run_id <> $3 AND finished_at IS NOT NULL ORDER BY finished_at DESC LIMIT 1`,
       [admdvs, period, runId],
     );
     const windowStart = prev.rows[0]?.finished_at ?? new Date(finishedAt.getTime() - 86_400_000);
-    if (windowStart < finishedAt) await enqueueDigest(q, { run_id: runId, admdvs, period, window_start: windowStart.toISOString(), window_end: new Date(finishedAt.getTime() + 1).toISOString() });
+    if (!reportOnly && windowStart < finishedAt) await enqueueDigest(q, { run_id: runId, admdvs, period, window_start: windowStart.toISOString(), window_end: new Date(finishedAt.getTime() + 1).toISOString() });
     return s;
   });
-  gw.log.info({ run_id: runId, admdvs, period, institutions: summary.totals.institutions, swept }, 'reconciliation run completed');
-  return { ...run, status: 'completed', summary };
+  gw.log.info({ run_id: runId, admdvs, period, as_of: asOf.toISOString(), known_at: knownAt.toISOString(), report_only: reportOnly, institutions: summary.totals.institutions, swept }, 'reconciliation run completed');
+  return { ...run, known_at: knownAt, status: 'completed', summary };
 }
 
 /** Discrepancies of the region-period by code: opened during the run, and open now. */

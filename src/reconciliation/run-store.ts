@@ -6,6 +6,10 @@
  * One run per region-period at a time (unique index on active runs): a request for a region-period
  * whose run is still queued or running gets that run back instead of a second one. Its `as_of` may
  * differ from the one asked for; the caller sees it in the answer and can ask again once it is done.
+ *
+ * The two clocks (spec §5): `as_of` (business time) and `known_at` (knowledge cut-off). A run asked
+ * for without known_at gets the instant the worker starts it; one whose known_at lies before its
+ * start is `report_only`: it reproduces a report and changes no discrepancy.
  */
 import { v7 as uuidv7 } from 'uuid';
 import type { Sql } from '../db/db';
@@ -15,7 +19,9 @@ export const RECONCILIATION_QUEUE = 'reconciliation';
 export type RunStatus = 'queued' | 'running' | 'completed' | 'failed';
 
 export interface RunRow {
-  run_id: string; admdvs: string; period: string; as_of: Date; status: RunStatus; trigger: 'api' | 'nightly';
+  run_id: string; admdvs: string; period: string; as_of: Date;
+  /** Null while a run asked for without one is queued (it becomes the start). */
+  known_at: Date | null; report_only: boolean; status: RunStatus; trigger: 'api' | 'nightly';
   requested_by: string; summary: Record<string, unknown> | null; error: string | null;
   created_at: Date; started_at: Date | null; finished_at: Date | null;
 }
@@ -31,7 +37,7 @@ export interface InsurerRow {
   payments_count: number; disbursed: string; disbursements: Array<{ disbursement_id: string; message_id: string; amount: string }>;
 }
 
-export interface NewRun { admdvs: string; period: string; asOf: Date; trigger: 'api' | 'nightly'; requestedBy: string; at: Date }
+export interface NewRun { admdvs: string; period: string; asOf: Date; knownAt?: Date; trigger: 'api' | 'nightly'; requestedBy: string; at: Date }
 
 /** Creates a queued run (and its outbox row), or returns the region-period's active run. */
 export async function createRun(db: { tx<T>(fn: (q: Sql) => Promise<T>): Promise<T> }, r: NewRun): Promise<{ run: RunRow; created: boolean }> {
@@ -43,9 +49,9 @@ export async function createRun(db: { tx<T>(fn: (q: Sql) => Promise<T>): Promise
     if (active.rows[0]) return { run: active.rows[0], created: false };
     const id = uuidv7();
     const { rows } = await q.query<RunRow>(
-      `INSERT INTO reconciliation_runs (run_id, admdvs, period, as_of, status, trigger, requested_by, created_at)
-       VALUES ($1,$2,$3,$4,'queued',$5,$6,$7) RETURNING *`,
-      [id, r.admdvs, r.period, r.asOf, r.trigger, r.requestedBy, r.at],
+      `INSERT INTO reconciliation_runs (run_id, admdvs, period, as_of, known_at, status, trigger, requested_by, created_at)
+       VALUES ($1,$2,$3,$4,$8,'queued',$5,$6,$7) RETURNING *`,
+      [id, r.admdvs, r.period, r.asOf, r.trigger, r.requestedBy, r.at, r.knownAt ?? null],
     );
     await q.query(
       `INSERT INTO outbox (message_id, queue, payload) VALUES ($1::uuid, $2, jsonb_build_object('kind', 'run', 'run_id', $3::text, 'job_id', $3::text))`,
@@ -80,11 +86,14 @@ export async function runInsurers(q: Sql, runId: string): Promise<InsurerRow[]> 
 
 /**
  * Claims a run for the worker; a run already completed or failed for good (job delivered twice) is
- * not claimed. 'running' is claimable: a retry after a crash picks its run up again.
+ * not claimed. 'running' is claimable: a retry after a crash picks its run up again, with the start,
+ * known_at and report_only of its first attempt (SET reads the row as it was).
  */
 export async function startRun(q: Sql, runId: string, at: Date): Promise<RunRow | undefined> {
   const { rows } = await q.query<RunRow>(
-    `UPDATE reconciliation_runs SET status = 'running', started_at = coalesce(started_at, $2), error = NULL
+    `UPDATE reconciliation_runs SET status = 'running', started_at = coalesce(started_at, $2), error = NULL,
+            known_at = coalesce(known_at, started_at, $2),
+            report_only = coalesce(known_at < coalesce(started_at, $2), false)
       WHERE run_id = $1 AND status IN ('queued','running') RETURNING *`, [runId, at],
   );
   return rows[0];

@@ -53,6 +53,8 @@ export function runView(rep: RunReport): Record<string, unknown> {
   const { run } = rep;
   return {
     run_id: run.run_id, status: run.status, admdvs: run.admdvs, period: run.period, as_of: toCstIso(run.as_of),
+    // null while a run asked for without known_at is queued: it becomes the run's start
+    known_at: run.known_at ? toCstIso(run.known_at) : null, report_only: run.report_only,
     trigger: run.trigger, created_at: toCstIso(run.created_at),
     ...(run.started_at ? { started_at: toCstIso(run.started_at) } : {}),
     ...(run.finished_at ? { finished_at: toCstIso(run.finished_at) } : {}),

@@ -303,7 +303,7 @@ recovered_at: string
 }
 
 /**
- * An insurer's monthly spending plan (支出计划). Revisions of the same (insurer_code, period) are kept; the latest revision counts. Item amounts must add up to planned_amount (PLAN_TOTALS_MISMATCH).
+ * An insurer's monthly spending plan (支出计划). Revisions of the same (insurer_code, period) are kept; the latest revision counts. Item amounts must add up to planned_amount (PLAN_TOTALS_MISMATCH). An insurer with a plan attributed to a region has a row in that region's reconciliation.
  */
 export interface SpendingPlan {
 /**
@@ -320,6 +320,10 @@ revision: number
  */
 planned_amount: (string | number)
 /**
+ * ext: the region (an admdvs prefix of 2–6 digits) the plan is for. Without it, the plan belongs to every region in which the insurer owes or pays settlements.
+ */
+admdvs?: string
+/**
  * @maxItems 50000
  */
 items?: {
@@ -335,7 +339,7 @@ amount: (string | number)
 }
 
 /**
- * Funds disbursed to an insurer on the agency's approved plan (finance, 000 §1–2).
+ * Funds disbursed to an insurer on the agency's approved plan (finance, 000 §1–2). It counts only in reconciliations of regions inside the sending agency's scope.
  */
 export interface Disbursement {
 /**
