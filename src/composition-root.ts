@@ -92,6 +92,7 @@ export async function buildGateway(cfg: Config, opts: BuildOptions = {}): Promis
   const app: Express = createApp({
     log,
     rateLimitPerSecond: cfg.rateLimitPerSecond,
+    unverifiedRateLimitPerSecond: cfg.unverifiedRateLimitPerSecond,
     onRequest: metrics.onRequest,
     publicRouters: [health, metricsRouter(metrics), openApiRouter(() => app), consoleRouter({ clients, queues, now })],
     apiRouters: [

@@ -26,8 +26,10 @@ export interface Config {
   /** Ingest messages applied together at most (src/queue/ingest-worker.ts). */
   ingestBatchSize: number;
   logLevel: string;
-  /** Max requests per client per second before 429. */
+  /** Max requests per verified client (signature or bearer token) per second before 429. */
   rateLimitPerSecond: number;
+  /** Max requests per remote address per second that prove no client (unauthenticated, failed authentication) before 429. */
+  unverifiedRateLimitPerSecond: number;
   /** How long raw message bodies are kept, days (the ledger itself is kept). */
   rawBodyRetentionDays: number;
   /** Relayed outbox rows are purged after this many days (`gateway purge`). */
@@ -127,6 +129,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     ingestBatchSize: int(env, 'GATEWAY_INGEST_BATCH', 32, 1, 1000, problems),
     logLevel,
     rateLimitPerSecond: int(env, 'GATEWAY_RATE_LIMIT_PER_SECOND', 2000, 1, 1_000_000, problems),
+    unverifiedRateLimitPerSecond: int(env, 'GATEWAY_RATE_LIMIT_UNVERIFIED_PER_SECOND', 200, 1, 1_000_000, problems),
     rawBodyRetentionDays: int(env, 'GATEWAY_RAW_BODY_RETENTION_DAYS', 400, 1, 100_000, problems),
     outboxRetentionDays: int(env, 'GATEWAY_OUTBOX_RETENTION_DAYS', 7, 1, 100_000, problems),
     outboxRequeueSeconds: int(env, 'GATEWAY_OUTBOX_REQUEUE_SECONDS', 120, 1, 86_400, problems),

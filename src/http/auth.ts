@@ -103,7 +103,7 @@ export function requireOperatorAuth(deps: OperatorAuthDeps) {
   return async (req: Request, res: Response, next: NextFunction) => {
     if (header(req, 'webhook-signature') === undefined) {
       if (header(req, 'authorization') === undefined && header(req, 'x-client-id') === undefined && header(req, 'webhook-id') === undefined) {
-        throw unauthorized('CREDENTIALS_MISSING', {
+        throw unauthorized('TOKEN_INVALID', {
           en: 'operator actions take the Standard Webhooks headers (x-client-id, webhook-id, webhook-timestamp, webhook-signature) or Authorization: Bearer <token>',
           zh: '运维操作须携带 Standard Webhooks 签名头（x-client-id、webhook-id、webhook-timestamp、webhook-signature）或 Authorization: Bearer <token>',
         });

@@ -8,7 +8,7 @@ import type { Db } from '../db/db';
 import type { Client, ClientRegistry } from '../http/clients';
 import type { Queues } from '../queue/queues';
 import type { Logger } from '../logging/logger';
-import { requireBearer, requireRole } from '../http/auth';
+import { requireBearer, requireOperatorAuth, requireRole } from '../http/auth';
 import { badRequest, forbidden, notFound, ProblemError, unprocessable } from '../http/problem';
 import type { FieldError } from '../schemas/validator';
 import { toCstIso } from '../time';
@@ -33,6 +33,7 @@ const conflict409 = (en: string, zh: string) => new ProblemError(409, 'CONFLICT'
 export function notificationsRouter(deps: NotificationsRouterDeps): Router {
   const r = Router();
   const auth = requireBearer(deps.clients);
+  const operator = requireOperatorAuth(deps);
   const json = express.json({ limit: '64kb' });
   const at = () => new Date(deps.now());
   const guard = createDestinationGuard(deps.subscriberAllowHosts);
@@ -43,7 +44,7 @@ export function notificationsRouter(deps: NotificationsRouterDeps): Router {
     return s;
   };
 
-  r.post('/v1/subscribers', auth, requireRole('ops', 'insurer'), json, async (req, res) => {
+  r.post('/v1/subscribers', operator, requireRole('ops', 'insurer'), json, async (req, res) => {
     const c = res.locals.client as Client;
     const { value, errors } = parseSubscriberInput(req.body, guard);
     if (!value) throw unprocessable(errors, { en: 'the subscriber is not valid', zh: '订阅参数无效' });
@@ -70,13 +71,13 @@ export function notificationsRouter(deps: NotificationsRouterDeps): Router {
     res.json(subscriberView(await visibleSubscriber(String(req.params.id), res.locals.client)));
   });
 
-  r.delete('/v1/subscribers/:id', auth, requireRole('ops', 'insurer'), async (req, res) => {
+  r.delete('/v1/subscribers/:id', operator, requireRole('ops', 'insurer'), async (req, res) => {
     const s = await visibleSubscriber(String(req.params.id), res.locals.client);
     await deps.db.tx((q) => deleteSubscriber(q, s.id, at()));
     res.status(204).end();
   });
 
-  r.post('/v1/subscribers/:id/enable', auth, requireRole('ops'), async (req, res) => {
+  r.post('/v1/subscribers/:id/enable', operator, requireRole('ops'), async (req, res) => {
     const s = await visibleSubscriber(String(req.params.id), res.locals.client);
     await deps.db.tx((q) => setSubscriberEnabled(q, s.id, true, null, at()));
     res.json(subscriberView((await getSubscriber(deps.db, s.id))!));
