@@ -103,8 +103,8 @@ export async function benchMatchingLatency(): Promise<string[]> {
     await c.query(`INSERT INTO batches (batch_id, message_id, received_at, fixmedins_code, insurer_code, period, setl_cnt, medfee_sumamt, hifob_pay_sumamt)
       SELECT 'LB' || fixmedins_code, '00000000-0000-7000-8000-000000000003', now() - interval '1 day', fixmedins_code, 'PICC_DH', '${PERIOD}', count(*), sum(medfee_sumamt), sum(hifob_pay)
         FROM settlement_records GROUP BY fixmedins_code`);
-    await c.query(`INSERT INTO batch_items (batch_id, item_index, setl_id, mdtrt_id, psn_no, setl_time, medfee_sumamt, hifob_pay)
-      SELECT 'LB' || fixmedins_code, record_index, setl_id, mdtrt_id, psn_no, setl_time, medfee_sumamt, hifob_pay FROM settlement_records`);
+    await c.query(`INSERT INTO batch_items (fixmedins_code, batch_id, item_index, setl_id, mdtrt_id, psn_no, setl_time, medfee_sumamt, hifob_pay)
+      SELECT fixmedins_code, 'LB' || fixmedins_code, record_index, setl_id, mdtrt_id, psn_no, setl_time, medfee_sumamt, hifob_pay FROM settlement_records`);
     await c.query('ANALYZE');
 
     const ts = Math.floor(Date.now() / 1000) + 30;

@@ -72,12 +72,13 @@ export function generateSql(n: number): string[] {
      SELECT insurer, payment_id, (row_number() OVER (PARTITION BY insurer, payment_id ORDER BY g) - 1)::int, setl_id, paid FROM gen_lines`,
     `INSERT INTO batches (batch_id, message_id, received_at, fixmedins_code, insurer_code, period, setl_cnt, medfee_sumamt, hifob_pay_sumamt)
      SELECT 'B-' || k, '00000000-0000-7000-8000-000000000003', '2025-04-05T00:00:00+08:00', min(fixmedins), min(insurer), '2025-03', 0, 0, 0 FROM gen GROUP BY k`,
-    `INSERT INTO batch_items (batch_id, item_index, setl_id, mdtrt_id, psn_no, setl_time, medfee_sumamt, hifob_pay)
-     SELECT 'B-' || k, row_number() OVER (PARTITION BY k ORDER BY g)::int - 1, 'S' || g, 'M' || g, 'P' || (g % ${Math.max(1, Math.floor(n / 3))}), setl_time, hifob * 2 + 50000,
+    `INSERT INTO batch_items (fixmedins_code, batch_id, item_index, setl_id, mdtrt_id, psn_no, setl_time, medfee_sumamt, hifob_pay)
+     SELECT fixmedins, 'B-' || k, row_number() OVER (PARTITION BY k ORDER BY g)::int - 1, 'S' || g, 'M' || g, 'P' || (g % ${Math.max(1, Math.floor(n / 3))}), setl_time, hifob * 2 + 50000,
             CASE WHEN g % 127 = 11 THEN hifob + 5 ELSE hifob END
        FROM gen WHERE mode = 'direct' AND hifob > 0 AND g % 113 <> 9`,
     `UPDATE batches b SET setl_cnt = x.n, medfee_sumamt = x.m, hifob_pay_sumamt = x.h
-       FROM (SELECT batch_id, count(*) AS n, sum(medfee_sumamt) AS m, sum(hifob_pay) AS h FROM batch_items GROUP BY batch_id) x WHERE x.batch_id = b.batch_id`,
+       FROM (SELECT fixmedins_code, batch_id, count(*) AS n, sum(medfee_sumamt) AS m, sum(hifob_pay) AS h FROM batch_items GROUP BY fixmedins_code, batch_id) x
+      WHERE x.batch_id = b.batch_id AND x.fixmedins_code = b.fixmedins_code`,
     `INSERT INTO recoveries (insurer_code, recovery_id, message_id, received_at, setl_id, amount, reason_code, recovered_at)
      SELECT insurer, 'RC-' || g, '00000000-0000-7000-8000-000000000002', '2025-04-26T00:00:00+08:00', setl_id, 1.00, 'DUP', '2025-04-25T10:00:00+08:00'
        FROM gen_lines WHERE g % 997 = 17 AND paid >= 1`,

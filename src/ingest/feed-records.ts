@@ -50,7 +50,7 @@ export interface PreparedBatch {
   rejected: Rejected[];
 }
 
-export interface RowKey { index: number; setl_id: string; status: string; sha: string }
+export interface RowKey { index: number; setl_id: string; status: string; sha: string; insuplc_admdvs: string }
 
 /** readline's line endings (the feed used node:readline with crlfDelay: Infinity), so record indexes stay the same. */
 export const LINE_END = /\r?\n|\r(?!\n)/;
@@ -64,6 +64,8 @@ class BatchBuilder {
   private readonly text: string[] = [];
   private textSafe = true;
   private readonly rejected: Rejected[] = [];
+  /** The region of each setl_id accepted so far in this batch: a later record of it must name the same one. */
+  private readonly regions = new Map<string, string>();
   constructor(private readonly client: FeedClient, private readonly validate: ValidateSettlement, private readonly lang: Lang) {}
 
   malformed(index: number, message: string) {
@@ -81,6 +83,14 @@ class BatchBuilder {
       this.rejected.push({ index, errors: [{ path: '/insuplc_admdvs', code: 'OUT_OF_SCOPE', message }] });
       return;
     }
+    // A record never moves between regions, not even within one request (the stored rows are judged
+    // by the insert, judgeStored below; this is the same rule for rows not yet stored).
+    const earlier = this.regions.get(s.setl_id);
+    if (earlier !== undefined && earlier !== s.insuplc_admdvs) {
+      this.rejected.push({ index, errors: [regionMismatch(s.setl_id, earlier, this.lang)] });
+      return;
+    }
+    this.regions.set(s.setl_id, s.insuplc_admdvs);
     // The normalised record's JSON text is canonical (schema key order): the same hash as
     // contentHash(), and the row itself when the batch goes as JSON; serialised once.
     const json = JSON.stringify(s);
@@ -134,16 +144,57 @@ export function prepareValues(records: readonly { index: number; value: unknown 
 }
 
 const at = (c: string) => FEED_COLUMNS.findIndex(([name]) => name === c);
-const SETL_ID = at('setl_id'), STATUS = at('status'), SHA = at('content_sha256'), INDEX = at('record_index');
+const SETL_ID = at('setl_id'), STATUS = at('status'), SHA = at('content_sha256'), INDEX = at('record_index'), ADMDVS = at('insuplc_admdvs');
 
 /** The keys of a batch's rows, read back from its payload (needed only when some row was not inserted). */
 export function rowKeys(batch: PreparedBatch): RowKey[] {
   if (!batch.payload) return [];
   if (batch.format === 'json') {
-    return (JSON.parse(batch.payload) as Record<string, string>[]).map((r) => ({ index: Number(r.record_index), setl_id: r.setl_id!, status: r.status!, sha: r.content_sha256! }));
+    return (JSON.parse(batch.payload) as Record<string, string>[]).map((r) => ({ index: Number(r.record_index), setl_id: r.setl_id!, status: r.status!, sha: r.content_sha256!, insuplc_admdvs: r.insuplc_admdvs! }));
   }
   return batch.payload.split(ROW_SEP).map((row) => {
     const f = row.split(FIELD_SEP);
-    return { index: Number(f[INDEX]), setl_id: f[SETL_ID]!, status: f[STATUS]!, sha: f[SHA]! };
+    return { index: Number(f[INDEX]), setl_id: f[SETL_ID]!, status: f[STATUS]!, sha: f[SHA]!, insuplc_admdvs: f[ADMDVS]! };
   });
+}
+
+/** A stored row of a setl_id (either status), as judgeStored needs it. */
+export interface StoredRow { setl_id: string; status: string; content_sha256: string; message_id: string; insuplc_admdvs: string }
+
+function regionMismatch(setlId: string, stored: string, lang: Lang): FieldError {
+  return {
+    path: '/insuplc_admdvs', code: 'REGION_MISMATCH',
+    message: lang === 'zh-CN' ? `setl_id ${setlId} 已记录在统筹区 ${stored}，结算记录不能改到其他统筹区` : `setl_id ${setlId} is recorded under pooling region ${stored}; a record cannot move to another region`,
+  };
+}
+
+/**
+ * The rows of a batch that the insert did not store, judged against what is stored under their
+ * setl_id (the insert stores a row only when no row of its setl_id lies in another region). A setl_id
+ * stored under a region outside the sender's scope is OUT_OF_SCOPE — one answer whatever that record
+ * holds (valid or reversed, the same body or another), so it reveals nothing of it but that the id is
+ * taken; under another region inside the scope, REGION_MISMATCH (a record never moves between
+ * regions); otherwise the same (setl_id, status) with the same body is a duplicate, with another body
+ * an IDEMPOTENCY_CONFLICT.
+ */
+export function judgeStored(rest: readonly RowKey[], stored: readonly StoredRow[], client: FeedClient, lang: Lang): { duplicates: number; firstDuplicateOf?: string; rejected: Rejected[] } {
+  const bySetlId = new Map<string, StoredRow[]>();
+  for (const p of stored) bySetlId.set(p.setl_id, [...(bySetlId.get(p.setl_id) ?? []), p]);
+  const rejected: Rejected[] = [];
+  let duplicates = 0;
+  let firstDuplicateOf: string | undefined;
+  for (const r of rest) {
+    const rows = bySetlId.get(r.setl_id) ?? [];
+    const elsewhere = rows.filter((p) => p.insuplc_admdvs !== r.insuplc_admdvs);
+    if (elsewhere.some((p) => !inScope(client as Client, { admdvs: p.insuplc_admdvs }))) {
+      const message = lang === 'zh-CN' ? `setl_id ${r.setl_id} 属于授权范围以外的统筹区` : `setl_id ${r.setl_id} belongs to a pooling region outside client ${client.client_id}'s scope`;
+      rejected.push({ index: r.index, errors: [{ path: '/setl_id', code: 'OUT_OF_SCOPE', message }] });
+      continue;
+    }
+    if (elsewhere[0]) { rejected.push({ index: r.index, errors: [regionMismatch(r.setl_id, elsewhere[0].insuplc_admdvs, lang)] }); continue; }
+    const same = rows.find((p) => p.status === r.status);
+    if (same && same.content_sha256 === r.sha) { duplicates++; firstDuplicateOf ??= same.message_id; continue; }
+    rejected.push({ index: r.index, errors: [{ path: '/setl_id', code: 'IDEMPOTENCY_CONFLICT', message: lang === 'zh-CN' ? `setl_id ${r.setl_id}（${r.status}）已以不同内容受理` : `setl_id ${r.setl_id} (${r.status}) was accepted before with a different body` }] });
+  }
+  return { duplicates, ...(firstDuplicateOf ? { firstDuplicateOf } : {}), rejected };
 }

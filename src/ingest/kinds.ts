@@ -43,7 +43,9 @@ const sum = (xs: (string | number | undefined)[]) => Money.sum(xs.map((x) => Mon
 export const batchSpec: KindSpec<SettlementBatch> = {
   kind: 'settlement_batch', path: '/v1/settlement-batches', role: 'institution', schema: 'settlement-batch',
   scopeValue: (b) => b.fixmedins_code,
-  businessKey: (b) => b.batch_id,
+  // Batch ids are the institution's own (issue 13): another institution's batch_id never collides.
+  // fixmedins_code is [A-Za-z0-9_-], so the ':' cannot be ambiguous.
+  businessKey: (b) => `${b.fixmedins_code}:${b.batch_id}`,
   rules(b, lang) {
     const errs: FieldError[] = [];
     if (b.setl_cnt !== b.items.length) errs.push({ path: '/setl_cnt', code: 'BATCH_TOTALS_MISMATCH', message: m(lang, `setl_cnt is ${b.setl_cnt} but the batch has ${b.items.length} items`, `setl_cnt 为 ${b.setl_cnt}，明细为 ${b.items.length} 条`) });
@@ -62,9 +64,19 @@ export const batchSpec: KindSpec<SettlementBatch> = {
     if (b.replaces_batch_id === b.batch_id) errs.push({ path: '/replaces_batch_id', code: 'INVALID_REPLACEMENT', message: m(lang, 'a batch cannot replace itself', '批次不能替换自身') });
     return errs;
   },
+  // A declaration replaces only an earlier batch of its own institution (issue 13). The answer is the
+  // same whether the named batch is unknown or another institution's: nothing of that batch shows.
+  async ledgerRules(q, b, lang) {
+    if (b.replaces_batch_id === undefined) return [];
+    const { rows } = await q.query('SELECT 1 FROM batches WHERE fixmedins_code = $1 AND batch_id = $2', [b.fixmedins_code, b.replaces_batch_id]);
+    return rows.length ? [] : [{
+      path: '/replaces_batch_id', code: 'INVALID_REPLACEMENT',
+      message: m(lang, `replaces_batch_id ${b.replaces_batch_id} names no earlier batch of institution ${b.fixmedins_code}`, `replaces_batch_id ${b.replaces_batch_id} 不是机构 ${b.fixmedins_code} 已申报的批次`),
+    }];
+  },
   rows: (b): RowInsert[] => [
     { table: 'batches', withMessage: true, columns: { batch_id: 'text', fixmedins_code: 'text', insurer_code: 'text', period: 'text', setl_cnt: 'int', medfee_sumamt: 'numeric', hifob_pay_sumamt: 'numeric', replaces_batch_id: 'text' }, rows: [{ ...b, items: undefined }] },
-    { table: 'batch_items', columns: { batch_id: 'text', item_index: 'int', setl_id: 'text', mdtrt_id: 'text', psn_no: 'text', setl_time: 'timestamptz', medfee_sumamt: 'numeric', hifob_pay: 'numeric' }, rows: b.items.map((it, i) => Object.assign({}, it, { batch_id: b.batch_id, item_index: i })) },
+    { table: 'batch_items', columns: { fixmedins_code: 'text', batch_id: 'text', item_index: 'int', setl_id: 'text', mdtrt_id: 'text', psn_no: 'text', setl_time: 'timestamptz', medfee_sumamt: 'numeric', hifob_pay: 'numeric' }, rows: b.items.map((it, i) => Object.assign({}, it, { fixmedins_code: b.fixmedins_code, batch_id: b.batch_id, item_index: i })) },
   ],
 };
 

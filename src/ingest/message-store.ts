@@ -40,9 +40,13 @@ export async function recordWebhookId(q: Sql, env: Envelope): Promise<void> {
   if (rows[0] && rows[0].body_sha256 !== env.bodySha256) throw webhookReplayed();
 }
 
+/**
+ * `same_client`: whether the message already holding the business key was sent by the same client
+ * (a 409 shows its message_id only then: another client's ids are never shown, issue 13).
+ */
 export type InsertOutcome =
   | { inserted: true; message_id: string }
-  | { inserted: false; message_id: string; content_sha256: string | null };
+  | { inserted: false; message_id: string; content_sha256: string | null; same_client: boolean };
 
 /** Insert the message and its outbox entry in one statement; on a business-key collision return the first. */
 export async function insertMessage(q: Sql, env: Envelope, kind: MessageKind, businessKey: string | null, contentSha256: string | null, recordCount = 1, queues: string[] = [INGEST_QUEUE]): Promise<InsertOutcome> {
@@ -59,11 +63,11 @@ export async function insertMessage(q: Sql, env: Envelope, kind: MessageKind, bu
     [id, kind, env.clientId, businessKey, env.webhookId, env.bodySha256, contentSha256, env.rawBody, env.contentType, env.bodyBytes, recordCount, env.receivedAt, env.requestId ?? null, queues],
   );
   if (rows[0]) return { inserted: true, message_id: rows[0].message_id };
-  const prev = await q.query<{ message_id: string; content_sha256: string | null }>(
-    'SELECT message_id, content_sha256 FROM messages WHERE kind = $1 AND business_key = $2', [kind, businessKey],
+  const prev = await q.query<{ message_id: string; content_sha256: string | null; client_id: string }>(
+    'SELECT message_id, content_sha256, client_id FROM messages WHERE kind = $1 AND business_key = $2', [kind, businessKey],
   );
   const p = prev.rows[0]!;
-  return { inserted: false, message_id: p.message_id, content_sha256: p.content_sha256 };
+  return { inserted: false, message_id: p.message_id, content_sha256: p.content_sha256, same_client: p.client_id === env.clientId };
 }
 
 export type AcceptOutcome = InsertOutcome | { replayed: true };
@@ -106,13 +110,13 @@ export async function acceptMessage(q: Sql, env: Envelope, kind: MessageKind, bu
   );
   if (rows[0]!.replayed) return { replayed: true };
   if (rows[0]!.message_id) return { inserted: true, message_id: rows[0]!.message_id };
-  const prev = await q.query<{ message_id: string; content_sha256: string | null }>(
-    'SELECT message_id, content_sha256 FROM messages WHERE kind = $1 AND business_key = $2', [kind, businessKey],
+  const prev = await q.query<{ message_id: string; content_sha256: string | null; client_id: string }>(
+    'SELECT message_id, content_sha256, client_id FROM messages WHERE kind = $1 AND business_key = $2', [kind, businessKey],
   );
   const p = prev.rows[0];
   // The first message with this key may still be committing; its unique-index wait makes this rare.
   if (!p) throw new Error(`business key ${businessKey} collided but no message holds it`);
-  return { inserted: false, message_id: p.message_id, content_sha256: p.content_sha256 };
+  return { inserted: false, message_id: p.message_id, content_sha256: p.content_sha256, same_client: p.client_id === env.clientId };
 }
 
 /** One message of a group for acceptMessages: what acceptMessage takes, one message at a time. */
@@ -195,14 +199,14 @@ export async function acceptMessages(q: Sql, kind: MessageKind, items: AcceptIte
     else taken.push(r.i);
   }
   if (taken.length) {
-    const prev = await q.query<{ business_key: string; message_id: string; content_sha256: string | null }>(
-      'SELECT business_key, message_id, content_sha256 FROM messages WHERE kind = $1 AND business_key = ANY($2::text[])', [kind, taken.map((i) => items[i]!.businessKey)],
+    const prev = await q.query<{ business_key: string; message_id: string; content_sha256: string | null; client_id: string }>(
+      'SELECT business_key, message_id, content_sha256, client_id FROM messages WHERE kind = $1 AND business_key = ANY($2::text[])', [kind, taken.map((i) => items[i]!.businessKey)],
     );
     const byKey = new Map(prev.rows.map((p) => [p.business_key, p]));
     for (const i of taken) {
       const key = items[i]!.businessKey;
       const p = byKey.get(key);
-      out[i] = p ? { inserted: false, message_id: p.message_id, content_sha256: p.content_sha256 } : new Error(`business key ${key} collided but no message holds it`);
+      out[i] = p ? { inserted: false, message_id: p.message_id, content_sha256: p.content_sha256, same_client: p.client_id === items[i]!.env.clientId } : new Error(`business key ${key} collided but no message holds it`);
     }
   }
   return out;
@@ -212,9 +216,16 @@ export function webhookReplayed() {
   return unauthorized('WEBHOOK_ID_REPLAYED', { en: 'this webhook-id was used within the last 24 h with a different body', zh: '该 webhook-id 在 24 小时内已用于不同的请求体' });
 }
 
-/** 200 duplicate or 409 for a business key seen before. */
+/**
+ * 200 duplicate or 409 for a business key seen before. The 409 names the first message only to the
+ * client that sent it: to another client (a second system of the same institution or insurer) it
+ * says that the key is taken and nothing else.
+ */
 export function duplicateOrConflict(outcome: Extract<InsertOutcome, { inserted: false }>, contentSha256: string, businessKey: string) {
   if (outcome.content_sha256 === contentSha256) return { message_id: outcome.message_id, status: 'accepted' as const, duplicate: true as const };
+  if (!outcome.same_client) {
+    throw conflict({ en: `business key ${businessKey} was accepted before with a different body`, zh: `业务键 ${businessKey} 已以不同内容受理` });
+  }
   throw conflict(
     { en: `business key ${businessKey} was accepted before with a different body (message ${outcome.message_id})`, zh: `业务键 ${businessKey} 已以不同内容受理（消息 ${outcome.message_id}）` },
     { message_id: outcome.message_id },

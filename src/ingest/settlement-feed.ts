@@ -22,7 +22,7 @@ import type { Lang } from '../schemas/validator';
 import type { Client } from '../http/clients';
 import { BENEFITS_QUEUE, INGEST_QUEUE, insertMessage, recordWebhookId, type Envelope } from './message-store';
 import { mediaType, type IngestDeps } from './ingest-route';
-import { FEED_COLUMNS, prepareLines, prepareValues, rowKeys, type FeedClient, type PreparedBatch, type Rejected, type ValidateSettlement } from './feed-records';
+import { FEED_COLUMNS, judgeStored, prepareLines, prepareValues, rowKeys, type FeedClient, type PreparedBatch, type Rejected, type StoredRow, type ValidateSettlement } from './feed-records';
 import { feedWorkers } from './feed-workers';
 import { BodyMeter } from './feed-body-meter';
 
@@ -105,29 +105,25 @@ const FROM_JSON = `json_to_recordset($1::json) AS x(${FEED_COLUMNS.map(([c, t]) 
 const insertSql = (from: string) => `INSERT INTO settlement_records (${COLS}, message_id, received_at, period)
   SELECT ${COLS}, $2::uuid, $3::timestamptz, to_char(setl_time AT TIME ZONE 'Asia/Shanghai', 'YYYY-MM')
   FROM ${from}
+  -- A setl_id stored under another region is never added to (issue 13: a reversal or a second
+  -- record claiming the sender's own region must not touch, or move, another region's record).
+  WHERE NOT EXISTS (SELECT 1 FROM settlement_records e WHERE e.setl_id = x.setl_id AND e.insuplc_admdvs <> x.insuplc_admdvs)
   ON CONFLICT (setl_id, status) DO NOTHING RETURNING record_index`;
 const INSERT_SQL = { text: insertSql(FROM_TEXT), json: insertSql(FROM_JSON) };
 
-/** Insert one batch's rows; classify the rows that were already there as duplicates or conflicts. */
-async function insertChunk(q: Sql, batch: PreparedBatch, messageId: string, receivedAt: Date, rejected: Rejected[], lang: Lang): Promise<{ accepted: number; duplicates: number; firstDuplicateOf?: string }> {
+/** Insert one batch's rows; judge the rows not stored against what is stored (judgeStored: scope by the stored region, duplicates, conflicts). */
+async function insertChunk(q: Sql, batch: PreparedBatch, messageId: string, receivedAt: Date, rejected: Rejected[], lang: Lang, client: FeedClient): Promise<{ accepted: number; duplicates: number; firstDuplicateOf?: string }> {
   const ins = await q.query<{ record_index: number }>(INSERT_SQL[batch.format], [batch.payload, messageId, receivedAt]);
   if (ins.rows.length === batch.rows) return { accepted: ins.rows.length, duplicates: 0 };
   const inserted = new Set(ins.rows.map((r) => Number(r.record_index)));
   const rest = rowKeys(batch).filter((r) => !inserted.has(r.index));
-  const prev = await q.query<{ setl_id: string; status: string; content_sha256: string; message_id: string }>(
-    `SELECT s.setl_id, s.status, s.content_sha256, s.message_id FROM settlement_records s
-      JOIN unnest($1::text[], $2::text[]) AS k(setl_id, status) USING (setl_id, status)`,
-    [rest.map((r) => r.setl_id), rest.map((r) => r.status)],
+  const prev = await q.query<StoredRow>(
+    'SELECT setl_id, status, content_sha256, message_id, insuplc_admdvs FROM settlement_records WHERE setl_id = ANY($1::text[])',
+    [[...new Set(rest.map((r) => r.setl_id))]],
   );
-  const byKey = new Map(prev.rows.map((p) => [`${p.setl_id}\u0000${p.status}`, p]));
-  let duplicates = 0;
-  let firstDuplicateOf: string | undefined;
-  for (const r of rest) {
-    const p = byKey.get(`${r.setl_id}\u0000${r.status}`)!;
-    if (p.content_sha256 === r.sha) { duplicates++; firstDuplicateOf ??= p.message_id; continue; }
-    rejected.push({ index: r.index, errors: [{ path: '/setl_id', code: 'IDEMPOTENCY_CONFLICT', message: lang === 'zh-CN' ? `setl_id ${r.setl_id}（${r.status}）已以不同内容受理` : `setl_id ${r.setl_id} (${r.status}) was accepted before with a different body` }] });
-  }
-  return { accepted: inserted.size, duplicates, firstDuplicateOf };
+  const judged = judgeStored(rest, prev.rows, client, lang);
+  for (const r of judged.rejected) rejected.push(r);
+  return { accepted: inserted.size, duplicates: judged.duplicates, firstDuplicateOf: judged.firstDuplicateOf };
 }
 
 /** Feeds are serialised under this lock: overlapping setl_ids inserted in different orders could deadlock. */
@@ -148,7 +144,7 @@ export async function storeSettlementRecords(
     const batch = prepareValues(records.slice(start, start + CHUNK).map((value, k) => ({ index: start + k, value })), o.client, o.validate, o.lang);
     rejected.push(...batch.rejected);
     if (!batch.rows) continue;
-    const r = await insertChunk(q, batch, o.messageId, o.receivedAt, rejected, o.lang);
+    const r = await insertChunk(q, batch, o.messageId, o.receivedAt, rejected, o.lang, o.client);
     accepted += r.accepted; duplicates += r.duplicates;
   }
   return { accepted, duplicates, rejected };
@@ -198,7 +194,7 @@ export function settlementFeedHandler(deps: IngestDeps) {
           if (seen > MAX_FEED_RECORDS) throw unprocessable([{ path: type === 'application/json' ? '/settlements' : '', code: 'TOO_MANY_RECORDS', message: lang === 'zh-CN' ? `每次请求最多 ${MAX_FEED_RECORDS} 条记录` : `at most ${MAX_FEED_RECORDS} records a request` }]);
           for (const r of batch.rejected) rejected.push(r);
           if (!batch.rows) return;
-          inflight = insertChunk(q, batch, messageId, receivedAt, rejected, lang).then(
+          inflight = insertChunk(q, batch, messageId, receivedAt, rejected, lang, client).then(
             (r) => { accepted += r.accepted; duplicates += r.duplicates; firstDuplicateOf ??= r.firstDuplicateOf; },
             (e) => { failure = e; },
           );

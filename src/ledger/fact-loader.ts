@@ -7,8 +7,11 @@ import type { Sql } from '../db/db';
 import type { BatchItemFact, PaymentLineFact, RecoveryFact, SettlementFact, SettlementInput } from '../matching/facts';
 import { Money } from '../money';
 
-/** SQL condition: batch `b` is current (no other batch names it in replaces_batch_id). */
-export const CURRENT_BATCH = `NOT EXISTS (SELECT 1 FROM batches rb WHERE rb.replaces_batch_id = b.batch_id)`;
+/**
+ * SQL condition: batch `b` is current (no other batch of its institution names it in
+ * replaces_batch_id: batch ids are per institution, issue 13).
+ */
+export const CURRENT_BATCH = `NOT EXISTS (SELECT 1 FROM batches rb WHERE rb.fixmedins_code = b.fixmedins_code AND rb.replaces_batch_id = b.batch_id)`;
 
 const SETTLEMENT_COLS = `setl_id, status, message_id, received_at, mdtrt_id, psn_no, insurer_code, fixmedins_code, insuplc_admdvs,
   setl_mode, setl_time, period, medfee_sumamt, hifp_pay, hifob_pay, hifmi_pay, cvlserv_pay, maf_pay, oth_pay`;
@@ -94,7 +97,7 @@ export async function loadDeclaredItems(q: Sql, setlIds: readonly string[]): Pro
   }>(
     `SELECT b.message_id, b.batch_id, b.fixmedins_code, b.insurer_code, b.period, i.setl_id, i.mdtrt_id, i.psn_no, i.setl_time,
             i.medfee_sumamt, i.hifob_pay, b.received_at
-       FROM batch_items i JOIN batches b USING (batch_id)
+       FROM batch_items i JOIN batches b USING (fixmedins_code, batch_id)
       WHERE i.setl_id = ANY($1::text[]) AND ${CURRENT_BATCH}`,
     [setlIds],
   );

@@ -32,14 +32,14 @@ export async function affectedBy(q: Sql, kind: MessageKind, messageIds: readonly
       const s = await q.query<{ setl_id: string }>(
         `WITH b AS (SELECT batch_id, replaces_batch_id, fixmedins_code, insurer_code, period FROM batches WHERE message_id = ANY($1::uuid[])),
               t AS (SELECT fixmedins_code, insurer_code, period FROM b
-                    UNION SELECT rb.fixmedins_code, rb.insurer_code, rb.period FROM b JOIN batches rb ON rb.batch_id = b.replaces_batch_id)
-         SELECT i.setl_id FROM b JOIN batch_items i ON i.batch_id = b.batch_id OR i.batch_id = b.replaces_batch_id
+                    UNION SELECT rb.fixmedins_code, rb.insurer_code, rb.period FROM b JOIN batches rb ON rb.fixmedins_code = b.fixmedins_code AND rb.batch_id = b.replaces_batch_id)
+         SELECT i.setl_id FROM b JOIN batch_items i ON i.fixmedins_code = b.fixmedins_code AND (i.batch_id = b.batch_id OR i.batch_id = b.replaces_batch_id)
          UNION SELECT s.setl_id FROM t JOIN settlement_records s USING (fixmedins_code, insurer_code, period)`,
         [messageIds],
       );
       const d = await q.query<DeclRow>(
         `SELECT fixmedins_code, insurer_code, period FROM batches WHERE message_id = ANY($1::uuid[])
-         UNION SELECT rb.fixmedins_code, rb.insurer_code, rb.period FROM batches b JOIN batches rb ON rb.batch_id = b.replaces_batch_id WHERE b.message_id = ANY($1::uuid[])`,
+         UNION SELECT rb.fixmedins_code, rb.insurer_code, rb.period FROM batches b JOIN batches rb ON rb.fixmedins_code = b.fixmedins_code AND rb.batch_id = b.replaces_batch_id WHERE b.message_id = ANY($1::uuid[])`,
         [messageIds],
       );
       return { setlIds: ids(s.rows), declarations: d.rows };

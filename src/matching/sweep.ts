@@ -55,7 +55,7 @@ const UNMATCHED_SETTLEMENTS = `
   UNION ALL
   SELECT r.setl_id FROM pending m JOIN recoveries r ON r.message_id = m.message_id
   UNION ALL
-  SELECT i.setl_id FROM pending_batches b JOIN batch_items i ON i.batch_id = b.batch_id
+  SELECT i.setl_id FROM pending_batches b JOIN batch_items i ON i.fixmedins_code = b.fixmedins_code AND i.batch_id = b.batch_id
   UNION ALL
   SELECT s.setl_id FROM pending_batches b
     JOIN settlement_records s ON s.fixmedins_code = b.fixmedins_code AND s.insurer_code = b.insurer_code AND s.period = b.period`;
@@ -66,7 +66,7 @@ const PENDING_BATCHES = `
     SELECT b.batch_id, b.fixmedins_code, b.insurer_code, b.period FROM pending m JOIN batches b ON b.message_id = m.message_id
     UNION
     SELECT rb.batch_id, rb.fixmedins_code, rb.insurer_code, rb.period
-      FROM pending m JOIN batches b ON b.message_id = m.message_id JOIN batches rb ON rb.batch_id = b.replaces_batch_id
+      FROM pending m JOIN batches b ON b.message_id = m.message_id JOIN batches rb ON rb.fixmedins_code = b.fixmedins_code AND rb.batch_id = b.replaces_batch_id
   )`;
 
 // The selection is three plain SELECTs (no CTE around the month's rows, so that PostgreSQL can scan
@@ -100,7 +100,7 @@ const UNKNOWN_REFERENCES = `
      AND NOT EXISTS (SELECT 1 FROM settlement_records s WHERE s.setl_id = l.setl_id)
      AND (p.payee_type = 'person' OR ${inRegion('p.payee_id', '$1')})
   UNION
-  SELECT i.setl_id FROM batch_items i JOIN batches b USING (batch_id)
+  SELECT i.setl_id FROM batch_items i JOIN batches b USING (fixmedins_code, batch_id)
    WHERE b.period = $2 AND ${CURRENT_BATCH} AND ${inRegion('b.fixmedins_code', '$1')} AND i.setl_id NOT IN (${MONTH_IDS})
      AND NOT EXISTS (SELECT 1 FROM settlement_records s WHERE s.setl_id = i.setl_id)`;
 

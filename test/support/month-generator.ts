@@ -5,7 +5,8 @@
  * Deterministic in its seed, so a property test can replay the same month in any order.
  *
  * Messages carry `after`: indices of messages that must be posted before them (the ingest refuses a
- * recovery larger than what was paid, so a recovery must follow its payments).
+ * recovery larger than what was paid, so a recovery must follow its payments, and a replacement
+ * batch naming no earlier batch of its institution, so a replacement follows the batch it replaces).
  */
 import { Money } from '../../src/money';
 import type { InsurerPayment, Recovery, Settlement, SettlementBatch } from '../../src/schemas/types';
@@ -148,7 +149,8 @@ export function generateMonth(seed: number, size = 10): MonthMessage[] {
     if (rnd() < 0.3) {
       // A first version with an extra (wrong) item, replaced by the right one.
       out.push({ kind: 'settlement_batch', path: '/v1/settlement-batches', as: inst.client, body: batchOf(`${batchId}-v1`, fixmedins, insurer, [...items, { s: records[0]! }].filter((x, i, a) => a.findIndex((y) => y.s.setl_id === x.s.setl_id) === i)), after: [] });
-      out.push({ kind: 'settlement_batch', path: '/v1/settlement-batches', as: inst.client, body: batchOf(`${batchId}-v2`, fixmedins, insurer, items, `${batchId}-v1`), after: [] });
+      // The replacement follows the batch it replaces: ingest refuses a replaces_batch_id naming no earlier batch of the institution.
+      out.push({ kind: 'settlement_batch', path: '/v1/settlement-batches', as: inst.client, body: batchOf(`${batchId}-v2`, fixmedins, insurer, items, `${batchId}-v1`), after: [out.length - 1] });
     } else {
       out.push({ kind: 'settlement_batch', path: '/v1/settlement-batches', as: inst.client, body: batchOf(batchId, fixmedins, insurer, items), after: [] });
     }
