@@ -59,6 +59,8 @@ const SIGNED_HEADERS: [string, string, Json][] = [
   ['webhook-signature', 'Space-separated `v1,<base64>` (HMAC-SHA256) or `v1sm3,<base64>` (HMAC-SM3) over `{webhook-id}.{webhook-timestamp}.{raw body}`, keyed with the base64-decoded whsec_ secret.', { type: 'string', examples: ['v1,K5oZfzN95Z9UVu1EsfQmfVNQhnkZ2pj9o9NDN/H/pI4='] }],
 ];
 
+const signedSecurity = () => ({ webhookSignature: [], webhookId: [], webhookTimestamp: [], clientId: [] });
+
 function operation(e: Endpoint, path: string): Json {
   const parameters: Json[] = [];
   for (const [, name] of path.matchAll(/\{(\w+)\}/g)) {
@@ -67,6 +69,7 @@ function operation(e: Endpoint, path: string): Json {
   }
   for (const q of e.query ?? []) parameters.push({ name: q.name, in: 'query', required: false, description: q.description, schema: q.schema });
   if (e.auth === 'signed') for (const [name, description, schema] of SIGNED_HEADERS) parameters.push({ name, in: 'header', required: true, description, schema });
+  if (e.auth === 'operator') for (const [name, description, schema] of SIGNED_HEADERS) parameters.push({ name, in: 'header', required: false, description: `${description} Signed requests only (or send a bearer token).`, schema });
   if (path.startsWith('/v1/')) parameters.push({ name: 'Accept-Language', in: 'header', required: false, description: '`zh-CN` gives Chinese problem messages.', schema: { type: 'string', examples: ['zh-CN'] } });
 
   const op: Json = {
@@ -77,7 +80,7 @@ function operation(e: Endpoint, path: string): Json {
     'x-summary-zh': e.summary.zh,
     'x-roles': e.roles,
     parameters,
-    security: e.auth === 'signed' ? [{ webhookSignature: [], webhookId: [], webhookTimestamp: [], clientId: [] }] : e.auth === 'bearer' ? [{ bearer: [] }] : [],
+    security: e.auth === 'signed' ? [signedSecurity()] : e.auth === 'bearer' ? [{ bearer: [] }] : e.auth === 'operator' ? [signedSecurity(), { bearer: [] }] : [],
   };
   if (e.request) {
     const content: Json = { 'application/json': { schema: ref(e.request.schema), example: EXAMPLES[e.request.example] } };
@@ -146,7 +149,7 @@ export function buildOpenApiDocument(o: { served?: ServedRoute[]; version?: stri
     info: {
       title: 'HIFOB exchange gateway · 职工大额医疗费用补充保险数据交换网关',
       version: o.version ?? '1',
-      description: 'Insurer–agency data exchange (EXCHANGE-SPEC v1). Writes are signed the Standard Webhooks way; reads take a bearer token. Errors are RFC 9457 problem documents. Amounts are yuan strings with 2 decimals; times ISO 8601 with offset or `yyyy-MM-dd HH:mm:ss` (China Standard Time).',
+      description: 'Insurer–agency data exchange (EXCHANGE-SPEC v1). Writes are signed the Standard Webhooks way; reads take a bearer token; operator actions take either. Errors are RFC 9457 problem documents. Amounts are yuan strings with 2 decimals; times ISO 8601 with offset or `yyyy-MM-dd HH:mm:ss` (China Standard Time).',
       license: { name: 'Apache-2.0', identifier: 'Apache-2.0' },
     },
     jsonSchemaDialect: 'https://json-schema.org/draft/2020-12/schema',
@@ -156,7 +159,7 @@ export function buildOpenApiDocument(o: { served?: ServedRoute[]; version?: stri
       schemas,
       responses: problemResponses(),
       securitySchemes: {
-        bearer: { type: 'http', scheme: 'bearer', description: 'Reads: `Authorization: Bearer <token>`; the clients file stores only its SHA-256.' },
+        bearer: { type: 'http', scheme: 'bearer', description: 'Reads and operator actions: `Authorization: Bearer <token>`; the clients file stores only its SHA-256.' },
         clientId: { type: 'apiKey', in: 'header', name: 'x-client-id', description: 'The signing client (Standard Webhooks writes).' },
         webhookId: { type: 'apiKey', in: 'header', name: 'webhook-id', description: 'Standard Webhooks message id.' },
         webhookTimestamp: { type: 'apiKey', in: 'header', name: 'webhook-timestamp', description: 'Standard Webhooks timestamp (Unix seconds).' },

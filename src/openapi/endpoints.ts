@@ -5,7 +5,8 @@
  */
 import type { Role } from '../http/clients';
 
-export type Auth = 'signed' | 'bearer' | 'none';
+/** `operator`: spec §2's operator actions, which take the signature headers or a bearer token. */
+export type Auth = 'signed' | 'bearer' | 'operator' | 'none';
 
 export interface Text { en: string; zh: string }
 
@@ -105,9 +106,9 @@ export const ENDPOINTS: Endpoint[] = [
     responses: { 200: { description: 'A page.', schema: 'DiscrepancyPage', example: 'discrepancyPage' } }, errors: [400, 401, 429],
   },
   { method: 'get', path: '/v1/discrepancies/{id}', tag: 'Discrepancies', auth: 'bearer', roles: 'any', summary: { en: 'One discrepancy with its history', zh: '单个差异及其处理记录' }, responses: { 200: { description: 'The case.', schema: 'Discrepancy', example: 'discrepancy' } }, errors: READ_ERRORS },
-  { method: 'post', path: '/v1/discrepancies/{id}/acknowledge', tag: 'Discrepancies', auth: 'bearer', roles: ['ops', 'agency'], summary: { en: 'Acknowledge a discrepancy', zh: '确认差异' }, request: { schema: 'CaseNote', example: 'caseNote', required: true }, responses: { 200: { description: 'Acknowledged.', schema: 'Discrepancy', example: 'discrepancy' } }, errors: [...READ_ERRORS, 403, 409, 415, 422] },
-  { method: 'post', path: '/v1/discrepancies/{id}/resolve', tag: 'Discrepancies', auth: 'bearer', roles: ['ops', 'agency'], summary: { en: 'Resolve a discrepancy manually', zh: '人工办结差异' }, request: { schema: 'CaseNote', example: 'caseNote', required: true }, responses: { 200: { description: 'Resolved (resolution: manual).', schema: 'Discrepancy', example: 'discrepancy' } }, errors: [...READ_ERRORS, 403, 409, 415, 422] },
-  { method: 'post', path: '/v1/reconciliations', tag: 'Reconciliation', auth: 'bearer', roles: ['ops', 'agency'], summary: { en: 'Start a reconciliation run', zh: '发起对账' }, request: { schema: 'ReconciliationRequest', example: 'reconciliationRequest', required: true }, responses: { 202: { description: 'Queued.', schema: 'ReconciliationQueued', example: 'reconciliationQueued' } }, errors: [400, 401, 403, 415, 422, 429] },
+  { method: 'post', path: '/v1/discrepancies/{id}/acknowledge', tag: 'Discrepancies', auth: 'operator', roles: ['ops', 'agency'], summary: { en: 'Acknowledge a discrepancy', zh: '确认差异' }, request: { schema: 'CaseNote', example: 'caseNote', required: true }, responses: { 200: { description: 'Acknowledged.', schema: 'Discrepancy', example: 'discrepancy' } }, errors: [...READ_ERRORS, 403, 409, 415, 422] },
+  { method: 'post', path: '/v1/discrepancies/{id}/resolve', tag: 'Discrepancies', auth: 'operator', roles: ['ops', 'agency'], summary: { en: 'Resolve a discrepancy manually', zh: '人工办结差异' }, request: { schema: 'CaseNote', example: 'caseNote', required: true }, responses: { 200: { description: 'Resolved (resolution: manual).', schema: 'Discrepancy', example: 'discrepancy' } }, errors: [...READ_ERRORS, 403, 409, 415, 422] },
+  { method: 'post', path: '/v1/reconciliations', tag: 'Reconciliation', auth: 'operator', roles: ['ops', 'agency'], summary: { en: 'Start a reconciliation run', zh: '发起对账' }, request: { schema: 'ReconciliationRequest', example: 'reconciliationRequest', required: true }, responses: { 202: { description: 'Queued.', schema: 'ReconciliationQueued', example: 'reconciliationQueued' } }, errors: [400, 401, 403, 415, 422, 429] },
   { method: 'get', path: '/v1/reconciliations/{run_id}', tag: 'Reconciliation', auth: 'bearer', roles: 'any', summary: { en: 'A reconciliation run and its report', zh: '对账结果' }, responses: { 200: { description: 'The run.', schema: 'ReconciliationRun', example: 'reconciliationRun' } }, errors: READ_ERRORS },
   {
     method: 'get', path: '/v1/reconciliations/{run_id}/export', tag: 'Reconciliation', auth: 'bearer', roles: 'any', summary: { en: 'Export a run (CSV with BOM, or XLSX; Chinese headers)', zh: '导出对账结果（CSV 带 BOM 或 XLSX，中文表头）' },
@@ -138,11 +139,11 @@ export const ENDPOINTS: Endpoint[] = [
   },
 
   // §6 outbound notifications: subscribers and deliveries
-  { method: 'post', path: '/v1/subscribers', tag: 'Notifications', auth: 'bearer', roles: ['ops', 'insurer'], summary: { en: 'Add a subscriber (URL, format, filter); its signing secret is returned once', zh: '新增订阅（地址、格式、过滤条件）；签名密钥仅返回一次' }, request: { schema: 'SubscriberInput', example: 'subscriberInput' }, responses: { 201: { description: 'Created; `secret` is shown only here.', schema: 'Subscriber', example: 'subscriberCreated' } }, errors: [400, 401, 403, 415, 422, 429] },
+  { method: 'post', path: '/v1/subscribers', tag: 'Notifications', auth: 'operator', roles: ['ops', 'insurer'], summary: { en: 'Add a subscriber (URL, format, filter); its signing secret is returned once', zh: '新增订阅（地址、格式、过滤条件）；签名密钥仅返回一次' }, request: { schema: 'SubscriberInput', example: 'subscriberInput' }, responses: { 201: { description: 'Created; `secret` is shown only here.', schema: 'Subscriber', example: 'subscriberCreated' } }, errors: [400, 401, 403, 415, 422, 429] },
   { method: 'get', path: '/v1/subscribers', tag: 'Notifications', auth: 'bearer', roles: ['ops', 'insurer'], summary: { en: 'List subscribers', zh: '订阅列表' }, responses: { 200: { description: 'Your subscribers (ops: all).', schema: { type: 'object', properties: { items: { type: 'array', items: { $ref: '#/components/schemas/Subscriber' } } } } } }, errors: [401, 403, 429] },
   { method: 'get', path: '/v1/subscribers/{id}', tag: 'Notifications', auth: 'bearer', roles: ['ops', 'insurer'], summary: { en: 'One subscriber', zh: '单个订阅' }, responses: { 200: { description: 'The subscriber.', schema: 'Subscriber', example: 'subscriber' } }, errors: [...READ_ERRORS, 403] },
-  { method: 'delete', path: '/v1/subscribers/{id}', tag: 'Notifications', auth: 'bearer', roles: ['ops', 'insurer'], summary: { en: 'Remove a subscriber', zh: '删除订阅' }, responses: { 204: { description: 'Removed.' } }, errors: [...READ_ERRORS, 403] },
-  { method: 'post', path: '/v1/subscribers/{id}/enable', tag: 'Notifications', auth: 'bearer', roles: ['ops'], summary: { en: 'Re-enable a subscriber', zh: '重新启用订阅' }, responses: { 200: { description: 'Enabled.', schema: 'Subscriber', example: 'subscriber' } }, errors: [...READ_ERRORS, 403] },
+  { method: 'delete', path: '/v1/subscribers/{id}', tag: 'Notifications', auth: 'operator', roles: ['ops', 'insurer'], summary: { en: 'Remove a subscriber', zh: '删除订阅' }, responses: { 204: { description: 'Removed.' } }, errors: [...READ_ERRORS, 403] },
+  { method: 'post', path: '/v1/subscribers/{id}/enable', tag: 'Notifications', auth: 'operator', roles: ['ops'], summary: { en: 'Re-enable a subscriber', zh: '重新启用订阅' }, responses: { 200: { description: 'Enabled.', schema: 'Subscriber', example: 'subscriber' } }, errors: [...READ_ERRORS, 403] },
   {
     method: 'get', path: '/v1/deliveries', tag: 'Notifications', auth: 'bearer', roles: ['ops', 'insurer'], summary: { en: 'List notification deliveries', zh: '通知投递记录' },
     query: [{ name: 'subscriber_id', schema: { type: 'string' }, description: 'One subscriber.' }, { name: 'status', schema: { type: 'string' }, description: 'Delivery status.' }, ...limitParams],

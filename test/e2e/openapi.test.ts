@@ -76,7 +76,7 @@ describe('the OpenAPI document at /openapi.json', () => {
     }
   });
 
-  it('puts the four Standard Webhooks headers on every signed write and bearer security on reads', () => {
+  it('puts the four Standard Webhooks headers on every signed write, bearer security on reads, and either on operator actions', () => {
     for (const { path, method, op } of operations()) {
       if (!path.startsWith('/v1/')) continue;
       const row = ENDPOINTS.find((e) => e.method === method && pathShape(e.path) === pathShape(path))!;
@@ -84,6 +84,8 @@ describe('the OpenAPI document at /openapi.json', () => {
         const headers = op.parameters.filter((p: Json) => p.in === 'header' && p.required).map((p: Json) => p.name);
         expect(headers).toEqual(expect.arrayContaining(['x-client-id', 'webhook-id', 'webhook-timestamp', 'webhook-signature']));
         expect(Object.keys(op.security[0])).toEqual(expect.arrayContaining(['clientId', 'webhookId', 'webhookTimestamp', 'webhookSignature']));
+      } else if (row.auth === 'operator') {
+        expect(op.security).toEqual([{ webhookSignature: [], webhookId: [], webhookTimestamp: [], clientId: [] }, { bearer: [] }]);
       } else {
         expect(op.security).toEqual([{ bearer: [] }]);
       }
