@@ -84,7 +84,8 @@ export async function buildGateway(cfg: Config, opts: BuildOptions = {}): Promis
   const health = Router();
   health.get('/healthz', (_req, res) => { res.json({ status: 'ok' }); });
   health.get('/readyz', async (_req, res) => {
-    const [dbOk, redisOk] = await Promise.all([db.query('SELECT 1').then(() => true, () => false), queues.ping()]);
+    // db.ping: its own connection, so a pool saturated by feeds or reads does not starve readiness.
+    const [dbOk, redisOk] = await Promise.all([db.ping ? db.ping() : db.query('SELECT 1').then(() => true, () => false), queues.ping()]);
     res.status(dbOk && redisOk ? 200 : 503).json({ status: dbOk && redisOk ? 'ready' : 'not_ready', database: dbOk ? 'ok' : 'unreachable', redis: redisOk ? 'ok' : 'unreachable' });
   });
 
@@ -96,7 +97,8 @@ export async function buildGateway(cfg: Config, opts: BuildOptions = {}): Promis
     onRequest: metrics.onRequest,
     publicRouters: [health, metricsRouter(metrics), openApiRouter(() => app), consoleRouter({ clients, queues, now })],
     apiRouters: [
-      ingestRouter({ db, validator, clients, now, maxBodyBytes: cfg.maxBodyBytes, maxFeedBytes: cfg.maxFeedBytes, onCommitted: () => relay.kick(), onOutcome: metrics.onOutcome }),
+      ingestRouter({ db, validator, clients, now, maxBodyBytes: cfg.maxBodyBytes, maxFeedBytes: cfg.maxFeedBytes, onCommitted: () => relay.kick(), onOutcome: metrics.onOutcome,
+        feed: { maxRecordBytes: cfg.feedMaxRecordBytes, concurrencyPerClient: cfg.feedConcurrencyPerClient, spoolDir: cfg.feedSpoolDir } }),
       messagesRouter({ db, clients }),
       messageSearchRouter({ db, clients }),
       // Before discrepanciesRouter: /v1/discrepancies/export must not be read as a discrepancy id.

@@ -3,6 +3,7 @@
  * `loadConfig()` once and passes the result down; nothing else touches `process.env`.
  */
 import net from 'node:net';
+import os from 'node:os';
 import path from 'node:path';
 
 export interface Config {
@@ -19,6 +20,12 @@ export interface Config {
   maxBodyBytes: number;
   /** Largest agency feed body, bytes (the feed may carry 100,000 records). */
   maxFeedBytes: number;
+  /** Largest single feed record (an NDJSON line, a JSON array element), bytes: a longer one is that record's RECORD_TOO_LARGE. */
+  feedMaxRecordBytes: number;
+  /** Feeds of one client past their signature check at once (waiting for or holding the feed lock); 429 beyond. */
+  feedConcurrencyPerClient: number;
+  /** Where feed bodies larger than 64 KiB wait, unlinked, while their signature is checked. */
+  feedSpoolDir: string;
   /** How often the outbox relay looks for messages not yet queued, ms. */
   outboxPollMs: number;
   /** Worker concurrency per queue in this process. */
@@ -48,6 +55,10 @@ export interface Config {
   nightlyCron: string;
   nightlyRegions: string[];
   dbPoolSize: number;
+  /** How long a request waits for a pooled PostgreSQL connection before 503, ms. */
+  dbAcquireTimeoutMs: number;
+  /** /readyz's database check (its own connection, not the pool's) gives up after this, ms. */
+  readyTimeoutMs: number;
   /** Agency platform pull (before each nightly run): base URL and bearer token; unset → no pull. */
   agencyPullUrl?: string;
   agencyPullToken?: string;
@@ -124,6 +135,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     calendarFile: path.resolve(env.GATEWAY_CALENDAR_FILE || path.join(root, 'calendar', 'cn-workdays.json')),
     maxBodyBytes: int(env, 'GATEWAY_MAX_BODY_BYTES', 8 * 1024 * 1024, 1024, 1 << 30, problems),
     maxFeedBytes: int(env, 'GATEWAY_MAX_FEED_BYTES', 256 * 1024 * 1024, 1024, 4 * (1 << 30), problems),
+    feedMaxRecordBytes: int(env, 'GATEWAY_FEED_MAX_RECORD_BYTES', 1024 * 1024, 1024, 64 * 1024 * 1024, problems),
+    feedConcurrencyPerClient: int(env, 'GATEWAY_FEED_CONCURRENCY_PER_CLIENT', 2, 1, 64, problems),
+    feedSpoolDir: path.resolve(env.GATEWAY_FEED_SPOOL_DIR || os.tmpdir()),
     outboxPollMs: int(env, 'GATEWAY_OUTBOX_POLL_MS', 1000, 10, 600_000, problems),
     workerConcurrency: int(env, 'GATEWAY_WORKER_CONCURRENCY', 8, 1, 256, problems),
     ingestBatchSize: int(env, 'GATEWAY_INGEST_BATCH', 32, 1, 1000, problems),
@@ -141,6 +155,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     nightlyCron: env.GATEWAY_NIGHTLY_CRON || '0 30 2 * * *',
     nightlyRegions,
     dbPoolSize: int(env, 'GATEWAY_DB_POOL_SIZE', 20, 1, 500, problems),
+    dbAcquireTimeoutMs: int(env, 'GATEWAY_DB_ACQUIRE_TIMEOUT_MS', 10_000, 100, 600_000, problems),
+    readyTimeoutMs: int(env, 'GATEWAY_READY_TIMEOUT_MS', 2_000, 100, 60_000, problems),
     agencyPullUrl: env.GATEWAY_AGENCY_PULL_URL || undefined,
     agencyPullToken: env.GATEWAY_AGENCY_PULL_TOKEN || undefined,
     subscribersFile: env.GATEWAY_SUBSCRIBERS_FILE || undefined,

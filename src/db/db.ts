@@ -19,6 +19,11 @@ export interface Db extends Sql {
   readonly kind: 'pg' | 'pglite';
   /** Run `fn` in one transaction; it commits when `fn` resolves, rolls back when it throws. */
   tx<T>(fn: (q: Sql) => Promise<T>): Promise<T>;
+  /**
+   * Whether the database answers, on a connection of its own (a saturated pool must not make the
+   * gateway look down, nor wait behind the work that saturates it); absent → a pooled `SELECT 1`.
+   */
+  ping?(): Promise<boolean>;
   close(): Promise<void>;
 }
 
@@ -26,10 +31,24 @@ export interface Db extends Sql {
 pgTypes.setTypeParser(1700, (v) => v);
 pgTypes.setTypeParser(20, (v) => v);
 
-export function createPgDb(connectionString: string, poolSize = 20): Db {
-  const pool = new Pool({ connectionString, max: poolSize, idleTimeoutMillis: 30_000 });
+export interface PgPoolOptions {
+  /** How long a caller waits for a pooled connection before the query fails (answered 503), ms. */
+  acquireTimeoutMs?: number;
+  /** ping()'s connect and query limit, ms. */
+  pingTimeoutMs?: number;
+}
+
+export function createPgDb(connectionString: string, poolSize = 20, o: PgPoolOptions = {}): Db {
+  // Without an acquire timeout a saturated pool made every request wait as long as the work holding
+  // it (issue 13: slow feeds froze /readyz and every read); pg's error then is "timeout exceeded
+  // when trying to connect", which the error handler answers 503.
+  const pool = new Pool({ connectionString, max: poolSize, idleTimeoutMillis: 30_000, connectionTimeoutMillis: o.acquireTimeoutMs ?? 10_000 });
   // An idle client's error (server restart) must not crash the process; the pool replaces it.
   pool.on('error', () => undefined);
+  // Readiness has its own connection: one probe at a time keeps it, a second waits briefly.
+  const pingMs = o.pingTimeoutMs ?? 2_000;
+  const pingPool = new Pool({ connectionString, max: 1, idleTimeoutMillis: 60_000, connectionTimeoutMillis: pingMs, query_timeout: pingMs });
+  pingPool.on('error', () => undefined);
   return {
     kind: 'pg',
     async query<R>(text: string, params?: unknown[]) {
@@ -65,7 +84,8 @@ export function createPgDb(connectionString: string, poolSize = 20): Db {
       }
     },
     async exec(text: string) { await pool.query(text); },
-    async close() { await pool.end(); },
+    ping: () => pingPool.query('SELECT 1').then(() => true, () => false),
+    async close() { await Promise.all([pool.end(), pingPool.end()]); },
   };
 }
 
@@ -124,6 +144,6 @@ function isAlive(pid: number): boolean {
   try { process.kill(pid, 0); return true; } catch (e) { return (e as NodeJS.ErrnoException).code === 'EPERM'; }
 }
 
-export async function openDb(cfg: { databaseUrl?: string; dataDir: string; dbPoolSize?: number }): Promise<Db> {
-  return cfg.databaseUrl ? createPgDb(cfg.databaseUrl, cfg.dbPoolSize) : createPgliteDb(cfg.dataDir);
+export async function openDb(cfg: { databaseUrl?: string; dataDir: string; dbPoolSize?: number; dbAcquireTimeoutMs?: number; readyTimeoutMs?: number }): Promise<Db> {
+  return cfg.databaseUrl ? createPgDb(cfg.databaseUrl, cfg.dbPoolSize, { acquireTimeoutMs: cfg.dbAcquireTimeoutMs, pingTimeoutMs: cfg.readyTimeoutMs }) : createPgliteDb(cfg.dataDir);
 }

@@ -53,3 +53,13 @@ test('when the body passes the limit, then 413', async () => {
   m.resume();
   await expect(pipeline(Readable.from([Buffer.from('abc'), Buffer.from('de')]), m)).rejects.toMatchObject({ status: 413 });
 });
+
+test('when the UTF-8 verdict is deferred, then a bad body passes whole and the error waits in utf8Error', async () => {
+  const body = Buffer.from([0x61, 0x80, 0x62, 0xe5]);
+  const m = new BodyMeter(1 << 20, () => undefined, { deferUtf8: true });
+  const parts: Buffer[] = [];
+  m.on('data', (c: Buffer) => parts.push(c));
+  await pipeline(Readable.from([body.subarray(0, 2), body.subarray(2)]), m);
+  expect(Buffer.concat(parts).equals(body)).toBe(true);
+  expect(m.utf8Error).toMatchObject({ status: 400 });
+});
