@@ -7,6 +7,7 @@ import { badRequest, notFound, unprocessable } from '../http/problem';
 import type { FieldError } from '../schemas/validator';
 import { changeStatus } from './discrepancy-store';
 import { discrepancyHistory, discrepancyView, getDiscrepancy, listDiscrepancies, type DiscrepancyFilter } from './discrepancy-queries';
+import { scopedDiscrepancyViews, scopedHistoryData } from './evidence-scope';
 import { toCstIso } from '../time';
 import express from 'express';
 
@@ -43,8 +44,10 @@ export function discrepanciesRouter(deps: { db: Db; clients: ClientRegistry; now
   const operator = requireOperatorAuth(deps);
   r.get('/v1/discrepancies', auth, async (req, res) => {
     const { filter, limit, cursor } = parseFilter(req);
-    const page = await listDiscrepancies(deps.db, filter, scopeFilter(res.locals.client as Client), limit, cursor);
-    res.json({ items: page.items.map(discrepancyView), next_cursor: page.next_cursor });
+    const client = res.locals.client as Client;
+    const page = await listDiscrepancies(deps.db, filter, scopeFilter(client), limit, cursor);
+    // Each party sees its own rows of the evidence and no psn_no (evidence-scope.ts).
+    res.json({ items: await scopedDiscrepancyViews(deps.db, page.items, client), next_cursor: page.next_cursor });
   });
   const visible = async (id: string, c: Client) => {
     const d = UUID.test(id) ? await getDiscrepancy(deps.db, id) : undefined;
@@ -56,7 +59,9 @@ export function discrepanciesRouter(deps: { db: Db; clients: ClientRegistry; now
   r.get('/v1/discrepancies/:id', auth, async (req, res) => {
     const d = await visible(String(req.params.id), res.locals.client);
     const history = await discrepancyHistory(deps.db, d.id);
-    res.json({ ...discrepancyView(d), history: history.map((h) => ({ ...h, at: toCstIso(h.at) })) });
+    const client = res.locals.client as Client;
+    const [view] = await scopedDiscrepancyViews(deps.db, [d], client);
+    res.json({ ...view, history: history.map((h) => ({ ...h, data: scopedHistoryData(h.data, client), at: toCstIso(h.at) })) });
   });
   for (const action of ['acknowledge', 'resolve'] as const) {
     r.post(`/v1/discrepancies/:id/${action}`, operator, requireRole('ops', 'agency'), express.json({ limit: '64kb' }), async (req, res) => {

@@ -5,7 +5,9 @@
  *
  * Scope: the owing insurer, the settlement's institution, an agency whose prefix covers its pooling
  * region, or ops; anyone else gets the same 404 as for an unknown id (existence is not disclosed).
- * certno and psn_name are masked for every role but the agency (the data's owner).
+ * certno and psn_name are masked for every role but the agency (the data's owner). An institution
+ * sees a payment made to another payee without its bank_txn_no and pay_amount, and every party sees
+ * of a case's evidence only its own rows (issue 13).
  */
 import { Router } from 'express';
 import type { Db } from '../db/db';
@@ -15,11 +17,12 @@ import type { Client, ClientRegistry } from '../http/clients';
 import { inScope, requireBearer, scopeFilter } from '../http/auth';
 import { notFound } from '../http/problem';
 import { maskCertno, maskName } from '../logging/logger';
-import { discrepancyView, scopeSql, type DiscrepancyRow } from '../discrepancies/discrepancy-queries';
+import { scopeSql, type DiscrepancyRow } from '../discrepancies/discrepancy-queries';
+import { scopedDiscrepancyViews } from '../discrepancies/evidence-scope';
 import { loadSettlementInputs } from '../ledger/fact-loader';
 import { evaluate } from '../matching/apply';
 import { toCstIso } from '../time';
-import { loadPaymentLines, loadRecordRows, loadRecoveryViews, recordView } from './settlement-queries';
+import { loadPaymentLines, loadRecordRows, loadRecoveryViews, paymentLinesFor, recordView } from './settlement-queries';
 
 export interface SettlementRouteDeps {
   db: Db;
@@ -60,9 +63,11 @@ export function settlementsRouter(deps: SettlementRouteDeps): Router {
         recovered: loop.recovered.toString(), outstanding: loop.outstanding.toString(), due_date: loop.due_date, due_at: toCstIso(loop.due_at),
         ...(loop.closed_at ? { closed_at: toCstIso(loop.closed_at) } : {}),
       },
-      payments: await loadPaymentLines(deps.db, setlId, insurers),
+      // An institution sees payments made to others without their bank details; a case's evidence
+      // shows each party its own rows (issue 13).
+      payments: paymentLinesFor(await loadPaymentLines(deps.db, setlId, insurers), client),
       recoveries: await loadRecoveryViews(deps.db, setlId, insurers),
-      discrepancies: cases.rows.map(discrepancyView),
+      discrepancies: await scopedDiscrepancyViews(deps.db, cases.rows, client),
       ...(benefit !== undefined ? { benefit } : {}),
     });
   });

@@ -71,6 +71,23 @@ export async function loadPaymentLines(q: Sql, setlId: string, insurers?: string
   }));
 }
 
+/**
+ * Payment lines as an institution may see them (issue 13): a payment made to another payee (another
+ * institution, or a person) keeps what concerns this settlement — who paid whom, when, and how much
+ * of it for this settlement (paid_amount, rejected_amount) — but not that payment's bank_txn_no, its
+ * pay_amount (the whole transfer, other settlements included) or its message_id. Its own payments,
+ * and every line for the other roles (an insurer reads only its own), are unchanged. The loop's
+ * figures are computed from the facts, not from this view.
+ */
+export function paymentLinesFor(lines: Record<string, unknown>[], viewer: { role: string; scope: readonly string[] }): Record<string, unknown>[] {
+  if (viewer.role !== 'institution') return lines;
+  return lines.map((l) => {
+    if (l.payee_type === 'institution' && viewer.scope.includes(String(l.payee_id))) return l;
+    const { bank_txn_no: _b, pay_amount: _p, message_id: _m, ...rest } = l;
+    return rest;
+  });
+}
+
 export async function loadRecoveryViews(q: Sql, setlId: string, insurers?: string[]): Promise<Record<string, unknown>[]> {
   const { rows } = await q.query<{ insurer_code: string; recovery_id: string; message_id: string; amount: string; reason_code: string; reason: string | null; recovered_at: Date }>(
     `SELECT insurer_code, recovery_id, message_id, amount, reason_code, reason, recovered_at FROM recoveries
