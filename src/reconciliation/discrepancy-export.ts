@@ -2,7 +2,9 @@
  * GET /v1/discrepancies/export: the discrepancy list under the same filters and scope as
  * GET /v1/discrepancies, streamed page by page (the ledger may hold millions of cases) as XLSX (a
  * streaming workbook writer) or CSV (BOM, CRLF). Evidence is left out: it is JSON for machines, and
- * the columns carry only codes, ids and amounts (no personal data).
+ * the columns carry only codes, ids, amounts and the operator's note (no personal data). Text that
+ * others sent (setl_id, the note) may look like a formula: CSV cells are neutralised (csv-cells.ts),
+ * XLSX cells are typed strings, which spreadsheets never evaluate.
  */
 import type { Response } from 'express';
 import * as ExcelJS from 'exceljs';
@@ -11,6 +13,7 @@ import type { Sql } from '../db/db';
 import type { ScopeFilter } from '../http/auth';
 import { listDiscrepancies, type DiscrepancyFilter, type DiscrepancyRow } from '../discrepancies/discrepancy-queries';
 import { toCstIso } from '../time';
+import { CSV_OPTIONS } from './csv-cells';
 
 const PAGE = 1000;
 
@@ -35,6 +38,7 @@ export const DISCREPANCY_COLUMNS: Col[] = [
   { header: '更新时间', width: 26, get: (r) => toCstIso(r.updated_at) },
   { header: '解决时间', width: 26, get: (r) => (r.resolved_at ? toCstIso(r.resolved_at) : null) },
   { header: '说明', width: 60, get: (r) => r.detail },
+  { header: '备注', width: 40, get: (r) => r.note },
 ];
 
 async function* pages(q: Sql, filter: DiscrepancyFilter, scope: ScopeFilter): AsyncGenerator<DiscrepancyRow[]> {
@@ -49,7 +53,7 @@ async function* pages(q: Sql, filter: DiscrepancyFilter, scope: ScopeFilter): As
 
 export async function streamDiscrepanciesCsv(q: Sql, filter: DiscrepancyFilter, scope: ScopeFilter, res: Response): Promise<void> {
   res.write('\ufeff');
-  const csv = stringify({ record_delimiter: 'windows' });
+  const csv = stringify(CSV_OPTIONS);
   csv.pipe(res);
   const write = async (rec: (string | number | null)[]) => {
     if (!csv.write(rec.map((v) => (v === null ? '' : String(v))))) await new Promise((r) => csv.once('drain', r));

@@ -4,11 +4,13 @@
  * and a 合计 row whose SUM formulas carry their exact result. CSV is one table, so it takes one
  * section (`section=institutions` by default, or `insurers`, `summary`), with a BOM and CRLF line
  * ends so Excel opens it as UTF-8. Exports carry codes and amounts only: no names, no ID numbers.
+ * CSV cells that look like formulas are neutralised, plain decimals (negative amounts) kept (csv-cells.ts).
  */
 import * as ExcelJS from 'exceljs';
 import { stringify } from 'csv-stringify/sync';
 import { Money } from '../money';
 import { toCstIso } from '../time';
+import { CSV_OPTIONS } from './csv-cells';
 import type { RunReport } from './run-view';
 
 export type Section = 'summary' | 'institutions' | 'insurers';
@@ -126,5 +128,5 @@ function csvTable<R>(cols: Col<R>[], rows: R[]): string[][] {
 export function runCsv(rep: RunReport, section: Section): string {
   const table = section === 'summary' ? [['项目', '值'], ...summaryPairs(rep).map(([k, v]) => [k, String(v ?? '')])]
     : section === 'insurers' ? csvTable(INSURER_COLUMNS, rep.insurers) : csvTable(INSTITUTION_COLUMNS, rep.institutions);
-  return `\ufeff${stringify(table, { record_delimiter: 'windows' })}`;
+  return `\ufeff${stringify(table, CSV_OPTIONS)}`;
 }
