@@ -20,7 +20,7 @@ import { RECHECK_QUEUE, registerMatching, startMatchingWorkers } from './matchin
 import { RECONCILIATION_QUEUE } from './reconciliation/run-store';
 import { NOTIFICATIONS_QUEUE } from './notifications/critical-hook';
 import { DELIVERIES_QUEUE } from './notifications/delivery-store';
-import { Queues } from './queue/queues';
+import { closeWorkers, Queues } from './queue/queues';
 import { OutboxRelay } from './queue/outbox-relay';
 import { createIngestWorker, type MessageHandlers } from './queue/ingest-worker';
 import { loadRegionPolicies, type RegionPolicies } from './benefits';
@@ -53,7 +53,11 @@ export interface Gateway {
   /** This gateway's Prometheus registry and counters (GET /metrics). */
   metrics: GatewayMetrics;
   startWorkers(): Worker[];
-  close(): Promise<void>;
+  /**
+   * Stop the relay and the workers, then the connections. Bounded whatever is unreachable: workers
+   * get `graceMs` (default 5 s) to finish their active jobs, none without Redis (closeWorkers).
+   */
+  close(o?: { graceMs?: number }): Promise<void>;
 }
 
 export interface BuildOptions {
@@ -71,7 +75,7 @@ export async function buildGateway(cfg: Config, opts: BuildOptions = {}): Promis
   const clients = opts.clients ?? ClientRegistry.fromFile(cfg.clientsFile);
   const db = await openDb(cfg);
   await migrate(db);
-  const queues = new Queues(cfg.redisUrl, cfg.queuePrefix);
+  const queues = new Queues(cfg.redisUrl, cfg.queuePrefix, log);
   const relay = new OutboxRelay(db, queues, log, cfg.outboxPollMs, { completedSeconds: cfg.jobsKeepCompletedSeconds, failedSeconds: cfg.jobsKeepFailedSeconds, requeueAfterSeconds: cfg.outboxRequeueSeconds });
   const now = opts.now ?? Date.now;
   // Raw-body partitions for this month and the next ones (src/lifecycle); idempotent.
@@ -125,9 +129,12 @@ export async function buildGateway(cfg: Config, opts: BuildOptions = {}): Promis
       workers.push(w, ...matching, benefits, reconciliation, ...notifications);
       return [w, ...matching, benefits, reconciliation, ...notifications];
     },
-    async close() {
+    async close(o: { graceMs?: number } = {}) {
       await relay.stop();
-      await Promise.all(workers.map((w) => w.close().catch(() => undefined)));
+      const redisReachable = !queues.redisUnreachable && await queues.ping();
+      const how = await closeWorkers(workers, { graceMs: o.graceMs ?? 5_000, redisReachable });
+      if (how === 'forced' && redisReachable) log.warn({ grace_ms: o.graceMs ?? 5_000 }, 'workers stopped before their active jobs finished; those jobs run again (at-least-once)');
+      else if (how === 'forced' && workers.length) log.info('workers stopped at once (Redis unreachable)');
       await queues.close();
       await db.close();
     },

@@ -5,6 +5,7 @@
 import { loadConfig, ConfigError } from './config/config';
 import { buildGateway } from './composition-root';
 import { listen } from './http/server';
+import { closeServer, stopOnSignals } from './shutdown';
 
 async function main() {
   const cfg = loadConfig();
@@ -15,17 +16,11 @@ async function main() {
   // Slow clients: GATEWAY_HEADERS_TIMEOUT_MS / GATEWAY_REQUEST_TIMEOUT_MS (src/http/server.ts).
   const server = await listen(gw, cfg.port);
   gw.log.info({ port: cfg.port, database: cfg.databaseUrl ? 'postgresql' : `embedded (${cfg.dataDir})`, workers: !apiOnly }, 'gateway listening');
-  let closing = false;
-  const shutdown = async (signal: string) => {
-    if (closing) return;
-    closing = true;
-    gw.log.info({ signal }, 'shutting down');
-    server.close();
-    await gw.close();
-    process.exit(0);
-  };
-  process.on('SIGINT', () => void shutdown('SIGINT'));
-  process.on('SIGTERM', () => void shutdown('SIGTERM'));
+  // Bounded (src/shutdown.ts): HTTP first, so nothing new is accepted, then the workers and connections.
+  stopOnSignals(gw.log, async () => {
+    await closeServer(server, 3_000);
+    await gw.close({ graceMs: 4_000 });
+  });
 }
 
 main().catch((e) => {

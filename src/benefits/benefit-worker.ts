@@ -5,7 +5,7 @@
  */
 import { UnrecoverableError, Worker, type ConnectionOptions, type Job } from 'bullmq';
 import { BENEFITS_QUEUE } from '../ingest/message-store';
-import { workerConnection } from '../queue/queues';
+import { workerConnection, workerErrorLog } from '../queue/queues';
 import type { Config } from '../config/config';
 import type { Logger } from '../logging/logger';
 import { auditMessage, type AuditDeps } from './audit';
@@ -37,7 +37,7 @@ export function startBenefitWorker(gw: BenefitWorkerDeps): Worker {
     const final = err instanceof UnrecoverableError || job.attemptsMade >= (job.opts.attempts ?? 1);
     gw.log[final ? 'error' : 'warn']({ err, message_id: job.data.message_id, attempt: job.attemptsMade }, final ? 'benefit audit failed for good' : 'benefit audit failed; will retry');
   });
-  worker.on('error', (err) => gw.log.warn({ err }, 'benefit worker: connection problem'));
+  worker.on('error', workerErrorLog(gw.log, 'benefit worker', gw.cfg.redisUrl));
   // BullMQ leaves a connection it was given open; this one is ours to close.
   worker.on('closed', () => connection.disconnect());
   return worker;

@@ -11,8 +11,8 @@ import type { Logger } from '../logging/logger';
 
 const { req: serializeReq, res: serializeRes } = pino.stdSerializers;
 
-/** Requests not logged (probes and scrapes). */
-const QUIET = new Set(['/healthz', '/metrics']);
+/** Requests not logged (probes and scrapes; a /readyz probe answering 503 without Redis was an ERROR line per probe). */
+const QUIET = new Set(['/healthz', '/readyz', '/metrics']);
 
 declare module 'http' {
   interface IncomingMessage {

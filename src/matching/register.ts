@@ -7,7 +7,7 @@ import { Worker, type ConnectionOptions, type Job } from 'bullmq';
 import type { Gateway } from '../composition-root';
 import type { MessageKind } from '../ingest/kinds';
 import type { MessageRow } from '../queue/ingest-worker';
-import { workerConnection } from '../queue/queues';
+import { workerConnection, workerErrorLog } from '../queue/queues';
 import { affectedBy } from './affected';
 import { reevaluate, type NextCheck } from './apply';
 import { reevaluateDeclarations, type DeclarationKey } from './declarations';
@@ -80,7 +80,7 @@ export function startMatchingWorkers(gw: MatchingWorkerGateway): Worker[] {
     { connection: connection as ConnectionOptions, prefix: gw.cfg.queuePrefix, concurrency: gw.cfg.workerConcurrency, autorun: true },
   );
   worker.on('failed', (job, err) => gw.log.warn({ err, job_id: job?.id }, 'settlement re-check failed'));
-  worker.on('error', (err) => gw.log.warn({ err }, 'recheck worker: connection problem'));
+  worker.on('error', workerErrorLog(gw.log, 'recheck worker', gw.cfg.redisUrl));
   worker.on('closed', () => connection.disconnect());
   return [worker];
 }

@@ -20,7 +20,7 @@ import { DelayedError, UnrecoverableError, Worker, type ConnectionOptions, type 
 import type { Db, Sql } from '../db/db';
 import type { Logger } from '../logging/logger';
 import { sign } from '../http/signature';
-import { workerConnection } from '../queue/queues';
+import { workerConnection, workerErrorLog } from '../queue/queues';
 import { DELIVERIES_QUEUE, isStopped, type DeliveryRow } from './delivery-store';
 import { DESTINATION_REFUSED, literalRefusal, type DestinationGuard } from './destination-guard';
 import { decide, describe, type AttemptResult } from './retry-schedule';
@@ -193,7 +193,7 @@ export function createDeliveryWorker(deps: DeliveryDeps & { redisUrl: string; pr
     { connection: connection as ConnectionOptions, prefix: deps.prefix, concurrency: deps.concurrency, lockDuration: Math.max(30_000, deps.timeoutMs + LEASE_MARGIN_MS) },
   );
   worker.on('failed', (job, err) => deps.log.warn({ err, delivery_id: job?.data.delivery_id }, 'delivery job failed'));
-  worker.on('error', (err) => deps.log.warn({ err }, 'delivery worker: connection problem'));
+  worker.on('error', workerErrorLog(deps.log, 'delivery worker', deps.redisUrl));
   worker.on('closed', () => connection.disconnect());
   return worker;
 }

@@ -9,7 +9,7 @@ import canonicalize from 'canonicalize';
 import { Worker, type ConnectionOptions, type Job } from 'bullmq';
 import type { Db, Sql } from '../db/db';
 import type { Logger } from '../logging/logger';
-import { workerConnection } from '../queue/queues';
+import { workerConnection, workerErrorLog } from '../queue/queues';
 import { discrepancyView, getDiscrepancy } from '../discrepancies/discrepancy-queries';
 import { toCstIso } from '../time';
 import { createDelivery } from './delivery-store';
@@ -111,7 +111,7 @@ export function createNotificationWorker(deps: FanOutDeps & { redisUrl: string; 
     { connection: connection as ConnectionOptions, prefix: deps.prefix, concurrency: deps.concurrency },
   );
   worker.on('failed', (job, err) => deps.log.warn({ err, job_id: job?.id }, 'notification job failed; will retry'));
-  worker.on('error', (err) => deps.log.warn({ err }, 'notification worker: connection problem'));
+  worker.on('error', workerErrorLog(deps.log, 'notification worker', deps.redisUrl));
   worker.on('closed', () => connection.disconnect());
   return worker;
 }

@@ -15,6 +15,7 @@ import type { Logger } from '../logging/logger';
 import type { MessageKind } from '../ingest/kinds';
 import { INGEST_QUEUE } from '../ingest/message-store';
 import { workerConnection } from './queues';
+import { workerErrorLog } from './redis-status';
 
 export interface MessageRow { message_id: string; kind: MessageKind; received_at: Date; request_id: string | null }
 /** Applies one or more stored messages of the kinds it is registered for, in one go. */
@@ -166,7 +167,7 @@ export function createIngestWorker(o: IngestWorkerOptions): Worker {
       void o.db.query(`UPDATE messages SET status = 'failed', errors = $2 WHERE message_id = $1 AND status <> 'processed'`, [job.data.message_id, JSON.stringify([{ message: err.message }])]).catch(() => undefined);
     }
   });
-  worker.on('error', (err) => o.log.warn({ err }, 'ingest worker: connection problem'));
+  worker.on('error', workerErrorLog(o.log, 'ingest worker', o.redisUrl));
   // BullMQ leaves a connection it was given open; this one is ours to close.
   worker.on('closed', () => connection.disconnect());
   return worker;

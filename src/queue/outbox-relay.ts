@@ -7,15 +7,20 @@
 import type { Db } from '../db/db';
 import type { Logger } from '../logging/logger';
 import type { Queues } from './queues';
+import { isConnectionError, RedisNotConnected } from './redis-status';
 
 const BATCH = 500;
+/** Longest wait for Redis inside a relay pass's transaction (a pass normally takes milliseconds). */
+const ADD_TIMEOUT_MS = 10_000;
+/** Longest stop() waits for a pass in progress. */
+const STOP_WAIT_MS = 3_000;
 
 export class OutboxRelay {
   private timer?: NodeJS.Timeout;
   private running = false;
   private again = false;
   private stopped = false;
-  private failing = false;
+  private failing: false | 'quiet' | 'logged' = false;
 
   private lastRequeue = Date.now();
   private lastPass = 0;
@@ -72,15 +77,26 @@ export class OutboxRelay {
         this.lastRequeue = Date.now();
         await this.requeueStuck(every / 1000);
       }
-      if (this.failing) { this.failing = false; this.log.info('outbox relay: Redis reachable again, relaying'); }
+      if (this.failing === 'logged') this.log.info('outbox relay: relaying again');
+      this.failing = false;
     } catch (err) {
-      if (!this.failing) this.log.warn({ err }, 'outbox relay: could not queue work; it stays in the outbox and will be retried');
-      this.failing = true;
+      // Redis unreachable is said once for the whole process (redis-status.ts); anything else here, once.
+      if (!this.failing) {
+        this.failing = isConnectionError(err) ? 'quiet' : 'logged';
+        if (this.failing === 'logged') this.log.warn({ err }, 'outbox relay: could not queue work; it stays in the outbox and will be retried');
+      }
     }
   }
 
-  /** One batch; returns how many rows were relayed. */
+  /**
+   * One batch; returns how many rows were relayed. Not while Redis is away: BullMQ's add waits for
+   * its connection, and it would wait inside this transaction — on the embedded database, whose one
+   * connection every write needs, no write could commit until Redis came back (found by the
+   * journeys, test/e2e/journeys/without-redis.test.ts). Redis vanishing mid-pass costs at most
+   * ADD_TIMEOUT_MS; the rows roll back and are relayed again (same job ids, so still one job each).
+   */
   async relayOnce(): Promise<number> {
+    if (!this.queues.connected) throw new RedisNotConnected('relaying the outbox');
     return this.db.tx(async (q) => {
       const { rows } = await q.query<{ id: string; message_id: string; queue: string; payload: Record<string, unknown> }>(
         `SELECT id, message_id, queue, payload FROM outbox WHERE relayed_at IS NULL ORDER BY id LIMIT ${BATCH} FOR UPDATE SKIP LOCKED`,
@@ -92,11 +108,11 @@ export class OutboxRelay {
         if (list) list.push(r); else byQueue.set(r.queue, [r]);
       }
       for (const [name, list] of byQueue) {
-        await this.queues.get(name).addBulk(list.map((r) => ({
+        await withTimeout(this.queues.get(name).addBulk(list.map((r) => ({
           name: String(r.payload.kind ?? name),
           data: r.payload,
           opts: this.jobOpts(String(r.payload.job_id ?? r.message_id)),
-        })));
+        }))), ADD_TIMEOUT_MS);
       }
       await q.query('UPDATE outbox SET relayed_at = now() WHERE id = ANY($1::bigint[])', [rows.map((r) => r.id)]);
       return rows.length;
@@ -112,6 +128,7 @@ export class OutboxRelay {
    * A job that exists and is waiting or active is left alone (same job id), so this is idempotent.
    */
   async requeueStuck(olderThanSeconds: number): Promise<number> {
+    if (!this.queues.connected) throw new RedisNotConnected('re-queueing stuck messages');
     const { rows } = await this.db.query<{ message_id: string; queue: string; payload: Record<string, unknown> }>(
       `SELECT o.message_id, o.queue, o.payload FROM messages m JOIN outbox o ON o.message_id = m.message_id
         WHERE m.status IN ('accepted','processing') AND o.queue = 'ingest' AND o.relayed_at < now() - make_interval(secs => $1)
@@ -142,6 +159,16 @@ export class OutboxRelay {
     this.stopped = true;
     if (this.timer) clearTimeout(this.timer);
     if (this.gapTimer) { clearTimeout(this.gapTimer); this.gapTimer = undefined; }
-    while (this.running) await new Promise((r) => setTimeout(r, 10));
+    // A pass waiting on Redis is not waited for past the bound: its transaction has not committed,
+    // and its rows are relayed by the next start.
+    const until = Date.now() + STOP_WAIT_MS;
+    while (this.running && Date.now() < until) await new Promise((r) => setTimeout(r, 10));
   }
+}
+
+function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
+  return new Promise((resolve, reject) => {
+    const t = setTimeout(() => reject(new RedisNotConnected(`no answer within ${ms} ms`)), ms);
+    p.then((v) => { clearTimeout(t); resolve(v); }, (e: unknown) => { clearTimeout(t); reject(e); });
+  });
 }

@@ -1,30 +1,71 @@
 /**
  * BullMQ wiring. Producers fail fast when Redis is down (`enableOfflineQueue: false`): the outbox
  * keeps the work and the relay tries again. Workers wait for Redis forever
- * (`maxRetriesPerRequest: null`), as BullMQ's production guide asks.
+ * (`maxRetriesPerRequest: null`), as BullMQ's production guide asks. Every connection reconnects by
+ * itself with backoff (`retryStrategy`) and reports to the process's RedisStatus, which says once
+ * that Redis is unreachable and once that it is back (redis-status.ts) instead of a line per attempt.
  */
-import { Queue, type ConnectionOptions } from 'bullmq';
+import { Queue, type ConnectionOptions, type Worker } from 'bullmq';
 import IORedis, { type Redis } from 'ioredis';
+import type { Logger } from '../logging/logger';
+import { redisStatus } from './redis-status';
+
+export { workerErrorLog } from './redis-status';
+
+/** Reconnect after 200 ms, 400 ms, 800 ms … at most every 5 s: quick after a blip, quiet in an outage. */
+export function reconnectDelay(attempt: number): number {
+  return Math.min(100 * 2 ** Math.min(attempt, 10), 5_000);
+}
 
 export function producerConnection(url: string): Redis {
-  const r = new IORedis(url, { enableOfflineQueue: false, maxRetriesPerRequest: 1, lazyConnect: false, retryStrategy: (n) => Math.min(n * 200, 2000) });
-  r.on('error', () => undefined); // reconnects by itself; the relay reports failures
-  return r;
+  const r = new IORedis(url, { enableOfflineQueue: false, maxRetriesPerRequest: 1, lazyConnect: false, retryStrategy: reconnectDelay });
+  return redisStatus(url).watch(r); // its 'error' listener also keeps ioredis from printing each failure
 }
 
 export function workerConnection(url: string): Redis {
-  const r = new IORedis(url, { maxRetriesPerRequest: null, retryStrategy: (n) => Math.min(n * 200, 2000) });
-  r.on('error', () => undefined);
-  return r;
+  const r = new IORedis(url, { maxRetriesPerRequest: null, retryStrategy: reconnectDelay });
+  return redisStatus(url).watch(r);
+}
+
+/**
+ * Close workers within `graceMs`. With Redis reachable, each finishes its active jobs first
+ * (BullMQ's graceful close); a graceful close cannot finish without Redis (it waits on commands
+ * queued for a connection that never comes), so with Redis unreachable — or past the grace — the
+ * workers are closed by force. A job cut short stays active in Redis, is found stalled and runs
+ * again (jobs are at-least-once and their processors idempotent); what was accepted is in the
+ * database and its outbox either way.
+ */
+export async function closeWorkers(workers: readonly Worker[], o: { graceMs: number; redisReachable: boolean }): Promise<'closed' | 'forced'> {
+  const bounded = (p: Promise<unknown>, ms: number) => new Promise<boolean>((resolve) => {
+    const t = setTimeout(() => resolve(false), ms);
+    t.unref();
+    p.then(() => { clearTimeout(t); resolve(true); }, () => { clearTimeout(t); resolve(true); });
+  });
+  if (o.redisReachable && await bounded(Promise.all(workers.map((w) => w.close())), o.graceMs)) return 'closed';
+  // close(true) after a hanging close() returns the same promise: end the connections instead.
+  await bounded(Promise.all(workers.map((w) => (w.closing ? w.disconnect() : w.close(true)))), 1_000);
+  return 'forced';
 }
 
 export class Queues {
   private readonly queues = new Map<string, Queue>();
   readonly connection: Redis;
 
-  constructor(readonly redisUrl: string, readonly prefix: string) {
+  /** `log`: where the process's one "Redis is unreachable" line goes (redis-status.ts). */
+  constructor(readonly redisUrl: string, readonly prefix: string, log?: Logger) {
+    if (log) redisStatus(redisUrl).useLogger(log);
     this.connection = producerConnection(redisUrl);
   }
+
+  /** Whether a connection failed to reach Redis since it last answered. */
+  get redisUnreachable(): boolean { return redisStatus(this.redisUrl).unreachable; }
+
+  /**
+   * Whether the producers' connection is up now. BullMQ's `add` waits for a connection that is not
+   * ready (whatever `enableOfflineQueue` says), so callers holding something — the relay holds a
+   * transaction, and PGlite has one connection — look here first.
+   */
+  get connected(): boolean { return this.connection.status === 'ready'; }
 
   get(name: string): Queue {
     let q = this.queues.get(name);

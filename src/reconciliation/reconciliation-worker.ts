@@ -7,7 +7,7 @@
  */
 import { UnrecoverableError, Worker, type ConnectionOptions, type Job } from 'bullmq';
 import type { Gateway } from '../composition-root';
-import { workerConnection } from '../queue/queues';
+import { workerConnection, workerErrorLog } from '../queue/queues';
 import { addMonths, periodOf } from '../time';
 import { pullAgencySettlements } from '../agency-pull/agency-pull';
 import { executeRun } from './run-reconciliation';
@@ -39,7 +39,7 @@ export function startReconciliationWorker(gw: Gateway): Worker {
     gw.log[final ? 'error' : 'warn']({ err, job: job.name, data: job.data, attempt: job.attemptsMade }, final ? 'reconciliation job failed for good' : 'reconciliation job failed; will retry');
     if (final && job.data.kind === 'run') void failRun(gw.db, job.data.run_id, err.message, new Date(gw.now())).catch(() => undefined);
   });
-  worker.on('error', (err) => gw.log.warn({ err }, 'reconciliation worker: connection problem'));
+  worker.on('error', workerErrorLog(gw.log, 'reconciliation worker', gw.cfg.redisUrl));
   worker.on('closed', () => connection.disconnect());
   return worker;
 }

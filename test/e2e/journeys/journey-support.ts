@@ -187,7 +187,7 @@ export async function startGateway(env: JourneyEnv, o: StartOptions = {}): Promi
   const http = axios.create({ baseURL: url, validateStatus: () => true, transformResponse: (d) => { try { return JSON.parse(d); } catch { return d; } } });
   proc.url = url;
   proc.port = port;
-  proc.waitReady = async ({ redis = true, timeoutMs = 90_000 } = {}) => {
+  proc.waitReady = async ({ redis = true, timeoutMs = 180_000 } = {}) => {
     const until = Date.now() + timeoutMs;
     while (Date.now() < until) {
       if (proc.exit) throw new Error(`the gateway exited (${JSON.stringify(proc.exit)}) before it was ready:\n${proc.output.slice(-3000)}`);

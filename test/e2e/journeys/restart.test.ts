@@ -5,6 +5,9 @@
 import { payment, settlement } from '../../support/fixtures';
 import { journeyEnv, startGateway, waitProcessed, type DbMode, type JourneyEnv } from './journey-support';
 
+// Generous: a fresh embedded database takes a while to initialise on a loaded machine.
+jest.setTimeout(300_000);
+
 const modes: DbMode[] = ['embedded', 'pg'];
 
 describe.each(modes)('on the %s database', (mode) => {
