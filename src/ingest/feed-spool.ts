@@ -18,6 +18,9 @@ export class FeedSpool extends Writable {
   private fd: number | undefined;
   private written = 0;
   private disposed = false;
+  /** The write in progress: the descriptor is closed only after it (a closed number can be reused at once). */
+  private writing: Promise<void> | undefined;
+  private readonly readers: Readable[] = [];
 
   /** `memoryBytes`: bodies up to this stay in memory; `dir`: where larger ones go. */
   constructor(private readonly dir: string, private readonly memoryBytes: number) { super(); }
@@ -35,7 +38,8 @@ export class FeedSpool extends Writable {
       this.held += chunk.length;
       return cb();
     }
-    void this.toDisk(chunk).then(() => cb(), cb);
+    this.writing = this.toDisk(chunk);
+    this.writing.then(() => cb(), cb);
   }
 
   private async toDisk(chunk: Buffer): Promise<void> {
@@ -65,15 +69,25 @@ export class FeedSpool extends Writable {
 
   /** The spooled body from its start (call once the body has been written whole). */
   reader(): Readable {
-    if (this.fd === undefined) return Readable.from(this.chunks, { objectMode: false });
-    return fs.createReadStream('', { fd: this.fd, start: 0, autoClose: false, highWaterMark: 256 * 1024 });
+    const r = this.fd === undefined ? Readable.from(this.chunks, { objectMode: false })
+      : fs.createReadStream('', { fd: this.fd, start: 0, autoClose: false, highWaterMark: 256 * 1024 });
+    // A reader left unfinished (the feed stopped early) must not crash the process with an error no one hears.
+    r.on('error', () => undefined);
+    this.readers.push(r);
+    return r;
   }
 
-  /** Frees the memory or closes (and so deletes) the file; safe to call more than once. */
-  dispose(): void {
+  /**
+   * Frees the memory or closes (and so deletes) the file, once no read or write on it is in flight;
+   * safe to call more than once.
+   */
+  async dispose(): Promise<void> {
     if (this.disposed) return;
     this.disposed = true;
     this.chunks = [];
-    if (this.fd !== undefined) { fs.close(this.fd, () => undefined); this.fd = undefined; }
+    // fs streams wait for their read in flight before 'close'.
+    await Promise.all(this.readers.map((r) => (r.closed ? undefined : new Promise((resolve) => { r.once('close', resolve); r.destroy(); }))));
+    await this.writing?.catch(() => undefined);
+    if (this.fd !== undefined) { const fd = this.fd; this.fd = undefined; await new Promise((resolve) => fs.close(fd, resolve)); }
   }
 }

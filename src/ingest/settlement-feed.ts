@@ -354,7 +354,7 @@ export function settlementFeedHandler(deps: IngestDeps) {
       await storeFeed(deps, req, res, { type, lang, signed, meter, spool, settings });
     } finally {
       leave?.();
-      spool.dispose();
+      await spool.dispose();
     }
   };
 }

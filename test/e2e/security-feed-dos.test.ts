@@ -131,6 +131,15 @@ test('when one NDJSON line is longer than the record limit, then that record is 
   expect(r.data.rejected).toEqual([{ index: 1, errors: [expect.objectContaining({ path: '', code: 'RECORD_TOO_LARGE' })] }]);
 });
 
+test('when long lines end in CRLF, cross the spool\'s read chunks, or end the body, then each is its own RECORD_TOO_LARGE under readline\'s index', async () => {
+  const long = (id: string) => JSON.stringify(settlement({ setl_id: id, psn_name: 'y'.repeat(300_000) }));
+  const lines = [JSON.stringify(settlement({ setl_id: 'DOS-R0' })), long('DOS-R1'), JSON.stringify(settlement({ setl_id: 'DOS-R2' })), long('DOS-R3'), '', JSON.stringify(settlement({ setl_id: 'DOS-R5' })), long('DOS-R6')];
+  const r = await t.post('/v1/agency/settlements', null, 'agency', { raw: lines.join('\r\n'), contentType: 'application/x-ndjson' });
+  expect(r.status).toBe(202);
+  expect(r.data.accepted).toBe(3);
+  expect(r.data.rejected.map((x: { index: number; errors: { code: string }[] }) => [x.index, x.errors[0]!.code])).toEqual([[1, 'RECORD_TOO_LARGE'], [3, 'RECORD_TOO_LARGE'], [6, 'RECORD_TOO_LARGE']]);
+});
+
 test('when one record of a JSON feed is larger than the record limit, then that record is rejected as RECORD_TOO_LARGE and the others are accepted', async () => {
   const recs = [settlement({ setl_id: 'DOS-J1' }), settlement({ setl_id: 'DOS-JLONG', psn_name: 'x'.repeat(10_000) }), settlement({ setl_id: 'DOS-J2' })];
   const r = await t.post('/v1/agency/settlements', { settlements: recs }, 'agency');
