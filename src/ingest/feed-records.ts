@@ -11,10 +11,12 @@ import type { Client } from '../http/clients';
 import { inScope } from '../http/auth';
 import type { FieldError, Lang } from '../schemas/validator';
 import { normalize } from '../schemas/normalize';
+import { parseStrictJson } from '../schemas/strict-json';
 import type { Settlement } from '../schemas/types';
 
 export interface Rejected { index: number; errors: FieldError[] }
-export type ValidateSettlement = (n: 'settlement', d: unknown, l: Lang) => FieldError[];
+/** SchemaValidator.validate, bound; `fromText` is the line a record was parsed from (see there). */
+export type ValidateSettlement = (n: 'settlement', d: unknown, l: Lang, basePath?: string, fromText?: string) => FieldError[];
 /** What the scope check needs of a client (no secrets: this crosses to worker threads). */
 export type FeedClient = Pick<Client, 'client_id' | 'role' | 'scope'>;
 
@@ -68,14 +70,15 @@ class BatchBuilder {
   private readonly regions = new Map<string, string>();
   constructor(private readonly client: FeedClient, private readonly validate: ValidateSettlement, private readonly lang: Lang) {}
 
-  malformed(index: number, message: string) {
+  /** A record refused before validation: not JSON, a duplicate member name, too deep (parseStrictJson). */
+  refused(index: number, error: FieldError) {
     this.seen++;
-    this.rejected.push({ index, errors: [{ path: '', code: 'malformed_json', message }] });
+    this.rejected.push({ index, errors: [error] });
   }
 
-  record(index: number, value: unknown) {
+  record(index: number, value: unknown, fromText?: string) {
     this.seen++;
-    const errors = this.validate('settlement', value, this.lang);
+    const errors = this.validate('settlement', value, this.lang, '', fromText);
     if (errors.length) { this.rejected.push({ index, errors }); return; }
     const s = normalize<Settlement>('settlement', value);
     if (!inScope(this.client as Client, { admdvs: s.insuplc_admdvs })) {
@@ -129,9 +132,10 @@ export function prepareLines(text: string, start: number, client: FeedClient, va
   for (let i = 0; i < lines.length; i++) {
     const line = lines[i]!;
     if (!line.trim()) continue;
-    let value: unknown;
-    try { value = JSON.parse(line); } catch (e) { b.malformed(start + i, (e as Error).message); continue; }
-    b.record(start + i, value);
+    // Strict: a duplicate member name or nesting past MAX_JSON_DEPTH is this record's error.
+    const parsed = parseStrictJson(line, lang);
+    if (!parsed.ok) { b.refused(start + i, parsed.error); continue; }
+    b.record(start + i, parsed.value, line);
   }
   return b.finish();
 }

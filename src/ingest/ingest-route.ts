@@ -14,7 +14,8 @@ import type { Db, Sql } from '../db/db';
 import type { ClientRegistry } from '../http/clients';
 import { beginSignedWrite, inScope, verifySignedWrite } from '../http/auth';
 import { badRequest, forbidden, langOf, tooLarge, unprocessable, unsupportedMedia, type ProblemError } from '../http/problem';
-import type { SchemaValidator } from '../schemas/validator';
+import type { Lang, SchemaValidator } from '../schemas/validator';
+import { parseStrictJson } from '../schemas/strict-json';
 import { contentHash, normalize } from '../schemas/normalize';
 import type { KindSpec, MessageKind } from './kinds';
 import { acceptMessage, acceptMessages, duplicateOrConflict, webhookReplayed, type AcceptItem, type AcceptOutcome, type Envelope } from './message-store';
@@ -57,18 +58,24 @@ export async function readBody(req: Request, limit: number, onChunk?: (b: Buffer
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 
-export function parseJson(buf: Buffer): unknown {
+/**
+ * The body as UTF-8 JSON, read strictly (src/schemas/strict-json.ts): 400 when it is not JSON, 422
+ * with the member's path for a duplicate member name or nesting past MAX_JSON_DEPTH. Returns the
+ * text too (the validator skips its text walk for a text without escapes).
+ */
+export function parseJson(buf: Buffer, lang: Lang = 'en'): { value: unknown; text: string } {
   let text: string;
   try {
     text = utf8.decode(buf);
   } catch {
     throw badRequest({ en: 'the body is not valid UTF-8', zh: '请求体不是有效的 UTF-8' });
   }
-  try {
-    return JSON.parse(text.charCodeAt(0) === 0xfeff ? text.slice(1) : text);
-  } catch (e) {
-    throw badRequest({ en: `malformed JSON: ${(e as Error).message}`, zh: `JSON 格式错误：${(e as Error).message}` }, [{ path: '', code: 'malformed_json', message: (e as Error).message }]);
-  }
+  if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
+  const parsed = parseStrictJson(text, lang);
+  if (parsed.ok) return { value: parsed.value, text };
+  if (!parsed.malformed) throw unprocessable([parsed.error]);
+  const message = parsed.error.message;
+  throw badRequest({ en: `malformed JSON: ${message}`, zh: `JSON 格式错误：${message}` }, [parsed.error]);
 }
 
 export interface KindItem extends AcceptItem { kind: MessageKind }
@@ -95,8 +102,8 @@ export function singleKindHandler<T>(spec: KindSpec<T>, deps: IngestDeps, commit
       const signed = beginSignedWrite(req, deps.clients, spec.role, deps.now());
       const raw = await readBody(req, deps.maxBodyBytes, (b) => signed.verifier.update(b));
       await verifySignedWrite(signed, res);
-      const data = parseJson(raw);
-      const schemaErrors = deps.validator.validate(spec.schema, data, lang);
+      const { value: data, text } = parseJson(raw, lang);
+      const schemaErrors = deps.validator.validate(spec.schema, data, lang, '', text);
       if (schemaErrors.length) throw unprocessable(schemaErrors);
       const msg = normalize<T>(spec.schema, data);
       const scope = spec.scopeValue(msg);

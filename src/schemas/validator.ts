@@ -10,6 +10,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { isValidCertno } from './gb11643';
 import { parseWireTime } from '../time';
+import { MAX_JSON_DEPTH, strictJsonError } from './strict-json';
 
 export const SCHEMA_DIR = path.resolve(__dirname, '..', '..', 'schemas');
 export const SCHEMA_BASE = 'https://schemas.hifob-gateway.org/v1/';
@@ -73,11 +74,18 @@ export class SchemaValidator {
     return f;
   }
 
-  /** Validate; on failure return the errors with paths relative to `basePath` (a JSON Pointer). */
-  validate(name: SchemaName, data: unknown, lang: Lang = 'en', basePath = ''): FieldError[] {
+  /**
+   * Validate; on failure return the errors with paths relative to `basePath` (a JSON Pointer).
+   * `fromText`: the JSON text `data` was parsed from by parseStrictJson/scanJson (so its nesting is
+   * already bounded): a text without a `\u` escape cannot hold text PostgreSQL refuses (a NUL must
+   * be escaped in JSON, and UTF-8 decodes to no lone surrogate), so the walk for it is skipped.
+   */
+  validate(name: SchemaName, data: unknown, lang: Lang = 'en', basePath = '', fromText?: string): FieldError[] {
     const f = this.fn(name);
+    // ajv looks only at the schema's properties, so a deep value in an unknown one is not walked
+    // here (measured: a 100,000-level array in an unknown property validates).
     if (!f(data)) return toFieldErrors(f.errors ?? [], lang, basePath);
-    // After the schema: a valid document's arrays and depth are bounded.
+    if (fromText !== undefined && !fromText.includes('\\u')) return [];
     return unstorableText(data, lang, basePath);
   }
 }
@@ -88,30 +96,57 @@ const UNSTORABLE_MESSAGE = { en: 'must not contain the NUL character (U+0000) or
 
 /**
  * Strings and property names the database could not store, wherever they are (found by the long
- * fuzzing run: a NUL in `med_type` reached the INSERT and answered 500).
+ * fuzzing run: a NUL in `med_type` reached the INSERT and answered 500), and nesting deeper than
+ * MAX_JSON_DEPTH (NESTING_TOO_DEEP, as parseStrictJson reports it: a record of the JSON feed or
+ * of the agency pull was parsed without our scanner).
+ *
+ * Iterative, with its own stack: a recursive walk overflowed the call stack on a 20,000-level
+ * object in an unknown property (answered 500). The path is built only for a hit: this runs on
+ * every record of a 100,000-record feed.
  */
 export function unstorableText(data: unknown, lang: Lang, basePath = ''): FieldError[] {
   const out: FieldError[] = [];
   const message = lang === 'zh-CN' ? UNSTORABLE_MESSAGE.zh : UNSTORABLE_MESSAGE.en;
-  // Called on schema-valid documents only, so the depth is the schema's (a few levels). The path is
-  // built only for a hit: this runs on every record of a 100,000-record feed.
-  const at: (string | number)[] = [];
-  const hit = () => out.push({ path: basePath + at.map((k) => `/${typeof k === 'number' ? k : escapePointer(k)}`).join(''), code: 'unstorableText', message });
-  const walk = (v: unknown): void => {
+  // Open containers: the container, its keys (objects) and the position of the child being visited.
+  const containers: unknown[] = [];
+  const keys: (string[] | undefined)[] = [];
+  const pos: number[] = [];
+  let top = 0;
+  const pathTo = (extra?: string) => {
+    let p = basePath;
+    for (let d = 0; d < top; d++) {
+      const ks = keys[d];
+      p += `/${ks ? escapePointer(ks[pos[d]! - 1]!) : pos[d]! - 1}`;
+    }
+    return extra === undefined ? p : `${p}/${escapePointer(extra)}`;
+  };
+  let v: unknown = data;
+  for (;;) {
     if (typeof v === 'string') {
-      if (UNSTORABLE.test(v)) hit();
-    } else if (Array.isArray(v)) {
-      for (let i = 0; i < v.length; i++) { at.push(i); walk(v[i]); at.pop(); }
+      if (UNSTORABLE.test(v)) out.push({ path: pathTo(), code: 'unstorableText', message });
     } else if (v !== null && typeof v === 'object') {
-      for (const k in v) {
-        at.push(k);
-        if (UNSTORABLE.test(k)) hit();
-        walk((v as Record<string, unknown>)[k]);
-        at.pop();
+      if (top >= MAX_JSON_DEPTH) {
+        out.push(strictJsonError({ code: 'NESTING_TOO_DEEP', path: '' }, lang, pathTo()));
+      } else {
+        const ks = Array.isArray(v) ? undefined : Object.keys(v);
+        if (ks) for (const k of ks) if (UNSTORABLE.test(k)) out.push({ path: pathTo(k), code: 'unstorableText', message });
+        containers[top] = v; keys[top] = ks; pos[top] = 0; top++;
       }
     }
-  };
-  walk(data);
+    if (out.length >= 100) break;
+    // The next value: the following child of the innermost container that has one.
+    for (;;) {
+      if (top === 0) return out;
+      const d = top - 1;
+      const ks = keys[d], c = containers[d], p = pos[d]!;
+      if (p < (ks ? ks.length : (c as unknown[]).length)) {
+        pos[d] = p + 1;
+        v = ks ? (c as Record<string, unknown>)[ks[p]!] : (c as unknown[])[p];
+        break;
+      }
+      top--;
+    }
+  }
   return out.slice(0, 100);
 }
 
