@@ -27,11 +27,14 @@ function problemCodesInSource(): string[] {
   for (const f of sourceFiles(path.join(root, 'src'))) {
     const text = fs.readFileSync(f, 'utf8');
     for (const re of [/new ProblemError\(\s*\d{3},\s*'([A-Z][A-Z0-9_]+)'/g, /unauthorized\(\s*'([A-Z][A-Z0-9_]+)'/g, /\bcode: '([A-Z][A-Z0-9_]+)'/g]) {
-      for (const m of text.matchAll(re)) if (!findingCodes.has(m[1]!) && !/^R\d\d$/.test(m[1]!)) codes.add(m[1]!);
+      for (const m of text.matchAll(re)) if (!findingCodes.has(m[1]!) && !/^R\d\d$/.test(m[1]!) && !SYSTEM_ERRNO.has(m[1]!)) codes.add(m[1]!);
     }
   }
   return [...codes].sort();
 }
+
+/** Node's own error codes (a refused DNS answer made to look like the resolver's), never a problem code. */
+const SYSTEM_ERRNO = new Set(['ENOTFOUND', 'ECONNREFUSED', 'ETIMEDOUT', 'EAI_AGAIN']);
 
 const anchor = (code: string) => code.toLowerCase().replace(/_/g, '-');
 
