@@ -417,11 +417,22 @@
   function drawChart(canvas, rows) {
     const n = (s) => Number(s || 0);
     const ds = (key, color) => ({ label: t(key), data: rows.map((x) => n(x[key])), backgroundColor: color });
-    state.chart = new window.Chart(canvas, {
-      type: 'bar',
-      data: { labels: rows.map((x) => x.fixmedins_code), datasets: [ds('recorded_hifob', '#1f6feb'), ds('paid', '#15803d'), ds('rejected', '#b7791f'), ds('outstanding', '#b91c1c')] },
-      // No animation: the chart is complete the moment it is drawn (and in a screenshot).
-      options: { animation: false, responsive: true, maintainAspectRatio: false, scales: { y: { beginAtZero: true } }, plugins: { legend: { position: 'bottom' } } },
+    const datasets = [ds('recorded_hifob', '#1f6feb'), ds('paid', '#15803d'), ds('rejected', '#b7791f'), ds('outstanding', '#b91c1c')];
+    // A canvas does not follow the page's CSS, and never redraws when a web font arrives: the chart
+    // gets the page's fonts, and is drawn once the pieces of them its labels need have loaded
+    // (otherwise its Chinese legend shows as boxes where the machine has no CJK font of its own).
+    const family = getComputedStyle(document.body).fontFamily;
+    const text = datasets.map((d) => d.label).concat(rows.map((x) => x.fixmedins_code), '0123456789,.').join('');
+    const fontsLoaded = document.fonts ? document.fonts.load(`12px ${family}`, text).catch(() => undefined) : Promise.resolve();
+    fontsLoaded.then(() => {
+      if (!canvas.isConnected) return; // the run was shown again meanwhile, on a new canvas
+      window.Chart.defaults.font.family = family;
+      state.chart = new window.Chart(canvas, {
+        type: 'bar',
+        data: { labels: rows.map((x) => x.fixmedins_code), datasets },
+        // No animation: the chart is complete the moment it is drawn (and in a screenshot).
+        options: { animation: false, responsive: true, maintainAspectRatio: false, scales: { y: { beginAtZero: true } }, plugins: { legend: { position: 'bottom' } } },
+      });
     });
   }
   async function download(run, format) {

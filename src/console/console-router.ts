@@ -5,8 +5,8 @@
  *
  * The console is its own small express app mounted under /console: it is a user interface, not part
  * of the exchange API, so its pages and its session endpoint are not rows of the OpenAPI document
- * (which lists the routes of the API routers only). Chart.js is served from node_modules: agency
- * networks are closed, so nothing comes from a CDN.
+ * (which lists the routes of the API routers only). Chart.js and the Chinese font (Noto Sans SC) are
+ * served from node_modules: agency networks are closed, so nothing comes from a CDN.
  */
 import express, { Router, type Express, type Request, type Response, type NextFunction } from 'express';
 import path from 'node:path';
@@ -24,6 +24,10 @@ export const CONSOLE_QUEUES = ['ingest', 'benefits', 'recheck', 'reconciliation'
 export const PUBLIC_DIR = path.resolve(__dirname, '..', '..', 'public', 'console');
 // chart.js exports no package.json; its CommonJS entry lives in dist/, next to the UMD build the page loads.
 const CHART_DIR = path.dirname(require.resolve('chart.js'));
+// Noto Sans SC as a variable woff2 cut into ~100 unicode-range pieces (4.6 MB in all): a browser
+// fetches only the pieces of the characters on the page, and only when no font of its own has them,
+// so the Chinese labels render on a machine without a CJK font instead of as boxes.
+const FONT_DIR = path.dirname(require.resolve('@fontsource-variable/noto-sans-sc/package.json'));
 
 export interface ConsoleDeps {
   clients: ClientRegistry;
@@ -90,6 +94,7 @@ export function consoleApp(deps: ConsoleDeps): Express {
   app.use('/queues', requireOpsSession(deps.clients, deps.now), boardHeaders, queueBoard(deps));
 
   app.use('/vendor/chart.js', pageHeaders, express.static(CHART_DIR, { index: false, maxAge: '1d' }));
+  app.use('/vendor/noto-sans-sc', pageHeaders, express.static(FONT_DIR, { index: false, maxAge: '7d' }));
   // index.html is never cached, so a new gateway version is picked up by the next reload.
   app.use(pageHeaders, express.static(PUBLIC_DIR, { index: 'index.html', setHeaders: (res, file) => { if (file.endsWith('.html')) res.setHeader('Cache-Control', 'no-store'); } }));
   return app;
