@@ -6,6 +6,7 @@
 import { Pool, types as pgTypes } from 'pg';
 import fs from 'node:fs';
 import path from 'node:path';
+import { EmbeddedLanes } from './embedded-lanes';
 
 export interface QueryResult<R> { rows: R[]; rowCount: number }
 
@@ -111,12 +112,7 @@ export async function createPgliteDb(dataDir: string): Promise<Db> {
   const pg = await PGlite.create(dataDir, {
     parsers: { [types.NUMERIC]: (v: string) => v, [types.INT8]: (v: string) => v },
   });
-  let chain: Promise<unknown> = Promise.resolve();
-  const serial = <T>(f: () => Promise<T>): Promise<T> => {
-    const run = chain.then(f, f);
-    chain = run.catch(() => undefined);
-    return run;
-  };
+  const lanes = new EmbeddedLanes();
   const q = async <R>(exec: { query: typeof pg.query }, text: string, params?: unknown[]) => {
     const r = await exec.query<R>(text, params as unknown[]);
     // pg's rowCount is the rows returned for a SELECT and the rows changed for a write. PGlite's
@@ -126,15 +122,18 @@ export async function createPgliteDb(dataDir: string): Promise<Db> {
   };
   return {
     kind: 'pglite',
-    query: <R>(text: string, params?: unknown[]) => serial(() => q<R>(pg, text, params)),
-    exec: (text: string) => serial(async () => { await pg.exec(text); }),
+    // Single statements go before queued transactions (embedded-lanes.ts): reads and readiness wait
+    // for at most the one transaction running, not for every chunk the workers have queued.
+    query: <R>(text: string, params?: unknown[]) => lanes.run('statement', () => q<R>(pg, text, params)),
+    exec: (text: string) => lanes.run('statement', async () => { await pg.exec(text); }),
     tx: <T>(fn: (s: Sql) => Promise<T>) =>
-      serial(() => pg.transaction(async (t) => fn({
+      lanes.run('tx', () => pg.transaction(async (t) => fn({
         query: <R>(text: string, params?: unknown[]) => q<R>(t, text, params),
         exec: async (text: string) => { await t.exec(text); },
       }))),
+    ping: () => lanes.run('statement', () => pg.query('SELECT 1')).then(() => true, () => false),
     async close() {
-      await serial(() => pg.close());
+      await lanes.run('tx', () => pg.close());
       try { if (Number(fs.readFileSync(lock, 'utf8')) === process.pid) fs.unlinkSync(lock); } catch { /* already gone */ }
     },
   };
