@@ -11,7 +11,8 @@ import type { Client } from '../http/clients';
 import { inScope } from '../http/auth';
 import type { FieldError, Lang } from '../schemas/validator';
 import { normalize } from '../schemas/normalize';
-import { parseStrictJson } from '../schemas/strict-json';
+import { parseStrictJson, strictJsonError, type StrictJsonFinding } from '../schemas/strict-json';
+import Assembler from 'stream-json/Assembler';
 import type { Settlement } from '../schemas/types';
 
 export interface Rejected { index: number; errors: FieldError[] }
@@ -140,11 +141,41 @@ export function prepareLines(text: string, start: number, client: FeedClient, va
   return b.finish();
 }
 
-/** Records already parsed (the JSON feed's array elements, the agency pull's records), with their indexes. */
-export function prepareValues(records: readonly { index: number; value: unknown }[], client: FeedClient, validate: ValidateSettlement, lang: Lang): PreparedBatch {
+/**
+ * Records already parsed (the JSON feed's array elements, the agency pull's records), with their
+ * indexes; `refused` is what a StrictAssembler found in the record's text.
+ */
+export function prepareValues(records: readonly { index: number; value: unknown; refused?: StrictJsonFinding }[], client: FeedClient, validate: ValidateSettlement, lang: Lang): PreparedBatch {
   const b = new BatchBuilder(client, validate, lang);
-  for (const r of records) b.record(r.index, r.value);
+  for (const r of records) {
+    if (r.refused) b.refused(r.index, strictJsonError(r.refused, lang));
+    else b.record(r.index, r.value);
+  }
   return b.finish();
+}
+
+/**
+ * stream-json's Assembler (the JSON feed builds each record with one), reading members as
+ * JSON.parse does and noting the first duplicate member name (`refused`, with its path in the
+ * record), which stream-json would let the later value silently replace. A `__proto__` member is
+ * an own property, as JSON.parse makes it, not the record's prototype (whose members the schema
+ * would otherwise see as the record's).
+ */
+export class StrictAssembler extends Assembler {
+  refused: StrictJsonFinding | undefined;
+
+  keyValue(key: string): void {
+    const obj = this.current as Record<string, unknown>;
+    if (Object.hasOwn(obj, key)) {
+      if (!this.refused) {
+        const at = [...(this.path as unknown as (string | number)[]), key];
+        this.refused = { code: 'DUPLICATE_KEY', path: at.map((s) => `/${String(s).replace(/~/g, '~0').replace(/\//g, '~1')}`).join('') };
+      }
+    } else if (key === '__proto__') {
+      Object.defineProperty(obj, key, { value: undefined, writable: true, enumerable: true, configurable: true });
+    }
+    (Assembler.prototype as unknown as { keyValue(k: string): void }).keyValue.call(this, key);
+  }
 }
 
 const at = (c: string) => FEED_COLUMNS.findIndex(([name]) => name === c);

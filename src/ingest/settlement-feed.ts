@@ -30,7 +30,8 @@ import type { Lang } from '../schemas/validator';
 import type { Client } from '../http/clients';
 import { BENEFITS_QUEUE, INGEST_QUEUE, insertMessage, recordWebhookId, type Envelope } from './message-store';
 import { mediaType, type IngestDeps } from './ingest-route';
-import { FEED_COLUMNS, judgeStored, prepareLines, prepareValues, rowKeys, type FeedClient, type PreparedBatch, type Rejected, type StoredRow, type ValidateSettlement } from './feed-records';
+import type { StrictJsonFinding } from '../schemas/strict-json';
+import { StrictAssembler, FEED_COLUMNS, judgeStored, prepareLines, prepareValues, rowKeys, type FeedClient, type PreparedBatch, type Rejected, type StoredRow, type ValidateSettlement } from './feed-records';
 import { feedWorkers } from './feed-workers';
 import { BodyMeter } from './feed-body-meter';
 import { FeedSpool } from './feed-spool';
@@ -62,7 +63,7 @@ const DEFAULT_SETTINGS: FeedSettings = { maxRecordBytes: 1 << 20, concurrencyPer
 const SPOOL_MEMORY_BYTES = 64 * 1024;
 
 /** A record, or the index of one that was longer than the limit (never assembled). */
-type RawRecord = { index: number; value: unknown } | { index: number; tooLarge: true };
+type RawRecord = { index: number; value: unknown; refused?: StrictJsonFinding } | { index: number; tooLarge: true };
 /** A batch being checked (wrapped: an async generator would await a promise it yields). */
 interface Pending { prepared: Promise<PreparedBatch> }
 
@@ -109,7 +110,7 @@ function recordStreamer(limit: number): Transform {
   let depth = 0; // 0: before the array; 1: inside it, between elements; more: inside an element
   let index = 0;
   let size = 0;
-  let asm: Assembler | undefined = new Assembler();
+  let asm: StrictAssembler | undefined = new StrictAssembler();
   return new Transform({
     objectMode: true,
     transform(t: Token, _enc, cb) {
@@ -124,8 +125,8 @@ function recordStreamer(limit: number): Transform {
       if (asm && size > limit) asm = undefined;
       asm?.consume(t as Parameters<Assembler['consume']>[0]);
       if (depth > 1) return cb();
-      const rec: RawRecord = asm ? { index, value: asm.current } : { index, tooLarge: true };
-      index++; size = 0; asm = new Assembler();
+      const rec: RawRecord = asm ? { index, value: asm.current, refused: asm.refused } : { index, tooLarge: true };
+      index++; size = 0; asm = new StrictAssembler();
       cb(null, rec);
     },
   });
@@ -145,7 +146,7 @@ async function* jsonRecords(body: Readable, limit: number): AsyncGenerator<RawRe
 
 /** JSON feed records checked on this thread, CHUNK at a time. */
 async function* jsonBatches(body: Readable, client: FeedClient, validate: ValidateSettlement, lang: Lang, limit: number): AsyncGenerator<Pending> {
-  let recs: { index: number; value: unknown }[] = [];
+  let recs: { index: number; value: unknown; refused?: StrictJsonFinding }[] = [];
   const flush = () => { const b = prepareValues(recs, client, validate, lang); recs = []; return { prepared: Promise.resolve(b) }; };
   for await (const rec of jsonRecords(body, limit)) {
     if ('tooLarge' in rec) {
