@@ -32,8 +32,8 @@ export const EXAMPLES: Record<string, unknown> = {
     bank_txn_no: 'BK20250415001', pay_amount: '90000.00', lines: [{ setl_id: 'S0001', paid_amount: '90000.00' }],
   },
   recovery: { insurer_code: 'PICC_DH', recovery_id: 'REC-0001', setl_id: 'S0001', amount: '1000.00', reason_code: 'R01', recovered_at: '2025-05-20T10:00:00+08:00' },
-  spendingPlan: { insurer_code: 'PICC_DH', period: '2025-03', revision: 1, planned_amount: '90000.00', items: [{ fixmedins_code: 'H53310200001', amount: '90000.00' }] },
-  disbursement: { disbursement_id: 'D-2025-03-PICC', insurer_code: 'PICC_DH', period: '2025-03', amount: '90000.00', disbursed_at: '2025-04-20T09:00:00+08:00' },
+  spendingPlan: { insurer_code: 'PICC_DH', period: '2025-03', revision: 1, planned_amount: '90000.00', admdvs: '5331', items: [{ fixmedins_code: 'H53310200001', amount: '90000.00' }] },
+  disbursement: { disbursement_id: 'D-2025-03-PICC', insurer_code: 'PICC_DH', period: '2025-03', amount: '90000.00', disbursed_at: '2025-04-20T09:00:00+08:00', admdvs: '5331' },
   accepted: { message_id: '01960f3a-0000-7000-8000-000000000001', status: 'accepted' },
   duplicate: { message_id: '01960f3a-0000-7000-8000-000000000001', status: 'accepted', duplicate: true },
   feedResult: {
@@ -57,9 +57,10 @@ export const EXAMPLES: Record<string, unknown> = {
   discrepancyPage: { items: [discrepancy], next_cursor: null },
   caseNote: { note: 'insurer confirmed the payment is scheduled for 2025-05-08' },
   reconciliationRequest: { admdvs: '5331', period: '2025-03', as_of: '2025-05-01T00:00:00+08:00' },
-  reconciliationQueued: { run_id: '01960f3a-0000-7000-8000-0000000000aa' },
+  reconciliationQueued: { run_id: '01960f3a-0000-7000-8000-0000000000aa', status: 'queued', admdvs: '5331', period: '2025-03', as_of: '2025-05-01T00:00:00+08:00', known_at: null },
   reconciliationRun: {
     run_id: '01960f3a-0000-7000-8000-0000000000aa', status: 'completed', admdvs: '5331', period: '2025-03', as_of: '2025-05-01T00:00:00+08:00',
+    known_at: '2025-05-01T02:30:00+08:00', report_only: false,
     summary: { settlements: 1, owed: '90000.00', paid: '90000.00', open_discrepancies: 0 },
     institutions: [{ fixmedins_code: 'H53310200001', declared_cnt: 1, declared_hifob: '90000.00', recorded_cnt: 1, recorded_hifob: '90000.00', paid: '90000.00', rejected: '0.00', recovered: '0.00', outstanding: '0.00', balanced: true }],
     insurers: [{ insurer_code: 'PICC_DH', planned: '90000.00', paid: '90000.00', disbursed: '90000.00' }],

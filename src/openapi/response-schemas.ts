@@ -69,13 +69,27 @@ export const RESPONSE_SCHEMAS: Record<string, Record<string, unknown>> = {
   CaseNote: { type: 'object', required: ['note'], properties: { note: { type: 'string', minLength: 1, maxLength: 2000 } } },
   ReconciliationRequest: {
     type: 'object', required: ['admdvs', 'period'],
-    properties: { admdvs: { $ref: '#/components/schemas/AdmdvsPrefix' }, period: { $ref: '#/components/schemas/Period' }, as_of: { $ref: '#/components/schemas/Time' } },
+    properties: {
+      admdvs: { $ref: '#/components/schemas/AdmdvsPrefix' }, period: { $ref: '#/components/schemas/Period' },
+      as_of: { $ref: '#/components/schemas/Time', description: 'Business time (default: now): deadlines are judged at it; payments, recoveries and disbursements dated after it do not count.' },
+      known_at: {
+        $ref: '#/components/schemas/Time',
+        description: 'Knowledge cut-off (default: when the run starts): facts the gateway received after it are left out, so an earlier report can be reproduced exactly. '
+          + 'A known_at before now makes a report-only run: it changes no discrepancy. After now is 422 (up to 300 s after now reads as the default).',
+      },
+    },
   },
-  ReconciliationQueued: { type: 'object', required: ['run_id'], properties: { run_id: str } },
+  ReconciliationQueued: {
+    type: 'object', required: ['run_id'],
+    properties: { run_id: str, status: str, admdvs: str, period: str, as_of: time, known_at: { ...time, type: ['string', 'null'] }, existing: { type: 'boolean' } },
+  },
   ReconciliationRun: {
     type: 'object', required: ['run_id', 'status', 'admdvs', 'period'],
     properties: {
-      run_id: str, status: { enum: ['queued', 'running', 'completed', 'failed'] }, admdvs: str, period: str, as_of: time, summary: { type: 'object' },
+      run_id: str, status: { enum: ['queued', 'running', 'completed', 'failed'] }, admdvs: str, period: str, as_of: time,
+      known_at: { ...time, type: ['string', 'null'], description: 'The knowledge cut-off: facts received after it are left out. Null while a run asked for without one is queued (it becomes the run\'s start).' },
+      report_only: { type: 'boolean', description: 'known_at lay before the run\'s start: the run reproduced a report and changed no discrepancy.' },
+      summary: { type: ['object', 'null'] },
       institutions: {
         type: 'array',
         items: {
@@ -86,7 +100,11 @@ export const RESPONSE_SCHEMAS: Record<string, Record<string, unknown>> = {
           },
         },
       },
-      insurers: { type: 'array', items: { type: 'object', properties: { insurer_code: str, planned: amount, paid: amount, disbursed: amount } } },
+      insurers: {
+        type: 'array',
+        description: 'Every insurer owing settlements of the region-period, or with a plan, a payment or a disbursement attributed to the region (spec §3).',
+        items: { type: 'object', properties: { insurer_code: str, planned: amount, paid: amount, disbursed: amount, plan_revision: { type: ['integer', 'null'] }, payments_count: { type: 'integer' } } },
+      },
     },
   },
   SubscriberInput: {

@@ -362,6 +362,10 @@ amount: (string | number)
  * ISO 8601 with offset (2024-05-03T10:15:00+08:00), or the platform's yyyy-MM-dd HH:mm:ss read as China Standard Time.
  */
 disbursed_at: string
+/**
+ * ext: the region (an admdvs prefix of 2–6 digits) the disbursement is for; it must lie inside the sending agency's scope (403 otherwise). Without it, the disbursement belongs to every region inside the sending agency's scope in which the insurer owes, pays or is planned for settlements.
+ */
+admdvs?: string
 }
 
 /**
