@@ -68,19 +68,18 @@ export class Queues {
   get connected(): boolean { return this.connection.status === 'ready'; }
 
   get(name: string): Queue {
-    let q = this.queues.get(name);
-    if (!q) {
-      q = new Queue(name, { connection: this.connection as ConnectionOptions, prefix: this.prefix });
-      q.on('error', () => undefined);
-      // BullMQ keeps a failed start (Redis lost while it asks the server's version) for good: every
-      // later add fails with it. Dropped, the next get() builds a fresh queue (found by
-      // outbox-redis-down.test.ts once the console created the queues at start-up).
-      q.waitUntilReady().catch(() => {
-        if (this.queues.get(name) === q) this.queues.delete(name);
-        void q.close().catch(() => undefined);
-      });
-      this.queues.set(name, q);
-    }
+    const known = this.queues.get(name);
+    if (known) return known;
+    const q = new Queue(name, { connection: this.connection as ConnectionOptions, prefix: this.prefix });
+    q.on('error', () => undefined);
+    // BullMQ keeps a failed start (Redis lost while it asks the server's version) for good: every
+    // later add fails with it. Dropped, the next get() builds a fresh queue (found by
+    // outbox-redis-down.test.ts once the console created the queues at start-up).
+    q.waitUntilReady().catch(() => {
+      if (this.queues.get(name) === q) this.queues.delete(name);
+      void q.close().catch(() => undefined);
+    });
+    this.queues.set(name, q);
     return q;
   }
 
