@@ -11,7 +11,9 @@ import type { Sql } from '../db/db';
 import { recordWebhookId } from '../ingest/message-store';
 import { sha256Hex, type Client, type ClientRegistry, type Role } from './clients';
 import { SignatureVerifier, TOLERANCE_SECONDS, parseSignatureHeader } from './signature';
-import { badRequest, forbidden, tooLarge, unauthorized } from './problem';
+import { badRequest, forbidden, langOf, tooLarge, unauthorized, unprocessable } from './problem';
+import { parseStrictJson } from '../schemas/strict-json';
+import type { Lang } from '../schemas/validator';
 import { admitVerifiedClient } from './rate-limit';
 
 export interface SignedWrite { client: Client; webhookId: string; verifier: SignatureVerifier }
@@ -125,7 +127,7 @@ export function requireOperatorAuth(deps: OperatorAuthDeps) {
       clientId: signed.client.client_id, webhookId: signed.webhookId, bodySha256: sha256Hex(raw), rawBody: null,
       contentType: req.headers['content-type'] ?? '', bodyBytes: raw.length, requestId: res.locals.requestId, receivedAt: new Date(deps.now()),
     });
-    req.body = raw.length && isJson(req) ? parseJsonBody(raw) : undefined;
+    req.body = raw.length && isJson(req) ? parseJsonBody(raw, langOf(req.headers['accept-language'])) : undefined;
     res.locals.client = signed.client;
     next();
   };
@@ -139,18 +141,19 @@ function isJson(req: Request): boolean {
   }
 }
 
-function parseJsonBody(raw: Buffer): unknown {
+/** Strict, as every signed body (src/schemas/strict-json.ts): a member named twice or nesting past 64 levels is 422. */
+function parseJsonBody(raw: Buffer, lang: Lang): unknown {
   let text: string;
   try {
     text = utf8.decode(raw);
   } catch {
     throw badRequest({ en: 'the body is not valid UTF-8', zh: '请求体不是有效的 UTF-8' });
   }
-  try {
-    return JSON.parse(text.charCodeAt(0) === 0xfeff ? text.slice(1) : text);
-  } catch (e) {
-    throw badRequest({ en: `malformed JSON: ${(e as Error).message}`, zh: `JSON 格式错误：${(e as Error).message}` }, [{ path: '', code: 'malformed_json', message: (e as Error).message }]);
-  }
+  const parsed = parseStrictJson(text.charCodeAt(0) === 0xfeff ? text.slice(1) : text, lang);
+  if (parsed.ok) return parsed.value;
+  if (!parsed.malformed) throw unprocessable([parsed.error]);
+  const message = parsed.error.message;
+  throw badRequest({ en: `malformed JSON: ${message}`, zh: `JSON 格式错误：${message}` }, [parsed.error]);
 }
 
 export function requireRole(...roles: Role[]) {

@@ -1,7 +1,8 @@
 /**
  * The write path of every single-document kind, in the order the checks are cheapest:
  * media type (415) → signature headers (401/403) → body within the limit (413) → signature over the
- * raw bytes (401) → UTF-8 and JSON (400) → schema (422 with JSON pointers) → scope (403) →
+ * raw bytes (401) → UTF-8 and JSON (400; a member named twice or nesting past 64 levels 422) →
+ * schema (422 with JSON pointers) → scope (403) →
  * business rules (422) → one transaction: webhook-id, message + outbox, ledger rules, rows → 202.
  * Kinds without ledger rules are written by group commit (group-commit.ts) with the messages that
  * arrive at the same time; the answers are the same as one at a time.

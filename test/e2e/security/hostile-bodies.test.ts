@@ -118,3 +118,11 @@ describe('a member named twice', () => {
     expect(await stored([full.setl_id])).toEqual([]);
   });
 });
+
+describe('signed operator actions', () => {
+  test('when a signed reconciliation request names period twice, then 422 DUPLICATE_KEY at /period and no run starts', async () => {
+    const r = await t.post('/v1/reconciliations', null, 'agency', { raw: '{"admdvs":"533102","period":"2025-03","period":"2025-04"}' });
+    expect(r.status).toBe(422);
+    expect(r.data.errors).toEqual([expect.objectContaining({ code: 'DUPLICATE_KEY', path: '/period' })]);
+  });
+});
