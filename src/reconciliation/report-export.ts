@@ -48,7 +48,8 @@ const bool = (b: unknown) => (b ? '是' : '否');
 export function summaryPairs(rep: RunReport): Array<[string, string | number]> {
   const { run } = rep;
   const pairs: Array<[string, string | number]> = [
-    ['对账任务编号', run.run_id], ['统筹区', run.admdvs], ['期间', run.period], ['截至时间', toCstIso(run.as_of)], ['状态', run.status],
+    ['对账任务编号', run.run_id], ['统筹区', run.admdvs], ['期间', run.period], ['截至时间', toCstIso(run.as_of)],
+    ['数据截止时间', run.known_at ? toCstIso(run.known_at) : ''], ['仅重现报告', bool(run.report_only)], ['状态', run.status],
   ];
   const s = rep.full ? (run.summary as Record<string, any> | null) : null;
   if (!s) return pairs;

@@ -90,11 +90,14 @@ export async function runInsurers(q: Sql, runId: string): Promise<InsurerRow[]> 
  * known_at and report_only of its first attempt (SET reads the row as it was).
  */
 export async function startRun(q: Sql, runId: string, at: Date): Promise<RunRow | undefined> {
+  // The default known_at is the start rounded up to the second: the wire form of times has whole
+  // seconds, so a known_at read from a run and asked for again reproduces its report exactly.
+  const knownAt = new Date(Math.ceil(at.getTime() / 1000) * 1000);
   const { rows } = await q.query<RunRow>(
     `UPDATE reconciliation_runs SET status = 'running', started_at = coalesce(started_at, $2), error = NULL,
-            known_at = coalesce(known_at, started_at, $2),
+            known_at = coalesce(known_at, $3),
             report_only = coalesce(known_at < coalesce(started_at, $2), false)
-      WHERE run_id = $1 AND status IN ('queued','running') RETURNING *`, [runId, at],
+      WHERE run_id = $1 AND status IN ('queued','running') RETURNING *`, [runId, at, knownAt],
   );
   return rows[0];
 }
