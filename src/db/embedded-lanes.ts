@@ -5,7 +5,8 @@
  * reads timed out and BullMQ lost its job locks). Two lanes instead: single statements (reads, the
  * group-committed writes, readiness) go before queued transactions (the workers' chunks), so they wait
  * at most for the one transaction running; a transaction that has waited `maxTxWaitMs` goes next
- * whatever is queued, so a stream of reads never starves the workers.
+ * whatever is queued, so a stream of reads never starves the workers. Between two operations the
+ * event loop always gets a turn.
  */
 export type Lane = 'statement' | 'tx';
 
@@ -42,6 +43,10 @@ export class EmbeddedLanes {
     const w = (!txDue && this.statements.shift()) || this.txs.shift() || this.statements.shift();
     if (!w) return;
     this.busy = true;
-    w.run();
+    // PGlite answers from WebAssembly on this thread: its promises settle without any I/O, so one
+    // operation after another would run as microtasks and never let the event loop in — HTTP reads,
+    // timers and BullMQ's lock renewals waited 5–10 s while a month was matched (issue 12). Each
+    // operation starts from a macrotask instead, after the I/O that arrived meanwhile.
+    setImmediate(w.run);
   }
 }

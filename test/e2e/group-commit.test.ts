@@ -99,11 +99,11 @@ describe('group commit', () => {
 
     expect(inserted(a!)).toEqual(expect.any(String));
     expect(b).toEqual({ replayed: true });
-    expect(d).toEqual({ inserted: false, message_id: firstId, content_sha256: firstItem.contentSha256 });
-    expect(e).toEqual({ inserted: false, message_id: firstId, content_sha256: firstItem.contentSha256 });
+    expect(d).toEqual({ inserted: false, message_id: firstId, content_sha256: firstItem.contentSha256, same_client: true });
+    expect(e).toEqual({ inserted: false, message_id: firstId, content_sha256: firstItem.contentSha256, same_client: true });
     expect(conflicting.contentSha256).not.toBe(firstItem.contentSha256);
     const sentId = inserted(f!);
-    expect(g).toEqual({ inserted: false, message_id: sentId, content_sha256: sent.contentSha256 });
+    expect(g).toEqual({ inserted: false, message_id: sentId, content_sha256: sent.contentSha256, same_client: true });
     // Messages sharing a key waited for the group of the first: fresh, replay, duplicate and sent went together.
     expect(c.groups[0]).toBe(4);
     expect(c.groups.reduce((x, y) => x + y, 0)).toBe(6);

@@ -7,7 +7,8 @@ function gate(log: string[], name: string) {
   return { f: async () => { log.push(name); await done; return name; }, open };
 }
 
-const tick = () => new Promise((r) => setImmediate(r));
+/** Lets the lanes start what is next (they start each operation from a macrotask). */
+const tick = async () => { for (let i = 0; i < 3; i++) await new Promise((r) => setImmediate(r)); };
 
 test('when transactions are queued behind a running one, then a statement submitted later runs before them', async () => {
   const lanes = new EmbeddedLanes(1_000, () => 0);
@@ -58,4 +59,17 @@ test('when many operations are submitted at once, then they run one at a time an
   })));
   expect(most).toBe(1);
   expect([...ran].sort((a, b) => a - b)).toEqual(Array.from({ length: 200 }, (_, i) => i));
+});
+
+test('when operations follow one another, then timers and I/O get a turn between them', async () => {
+  const lanes = new EmbeddedLanes();
+  let timerRan = false;
+  let seenBeforeLast = false;
+  setTimeout(() => { timerRan = true; }, 0);
+  const ops = Array.from({ length: 50 }, (_, i) => lanes.run('tx', async () => {
+    // PGlite-like: settles at once, no I/O.
+    if (i === 49) seenBeforeLast = timerRan;
+  }));
+  await Promise.all(ops);
+  expect(seenBeforeLast).toBe(true);
 });
