@@ -125,7 +125,7 @@ export async function buildGateway(cfg: Config, opts: BuildOptions = {}): Promis
       // `this` is the gateway being returned (the contextual type of an async function's literal is widened).
       const reconciliation = startReconciliationWorker(this as Gateway);
       void scheduleNightlyRuns(this as Gateway).catch((err) => log.error({ err }, 'could not schedule the nightly reconciliation runs'));
-      const notifications = startNotificationWorkers({ cfg, db, log, relay, now });
+      const notifications = startNotificationWorkers({ cfg, db, log, relay, now, clients });
       workers.push(w, ...matching, benefits, reconciliation, ...notifications);
       return [w, ...matching, benefits, reconciliation, ...notifications];
     },

@@ -8,6 +8,7 @@ import crypto from 'node:crypto';
 import type { Sql } from '../db/db';
 import { toCstIso } from '../time';
 import { render, type NotificationEvent } from './formats';
+import type { MaskOptions } from './mask';
 import type { SubscriberRow } from './subscriber-store';
 
 export { NOTIFICATIONS_QUEUE } from './critical-hook';
@@ -34,12 +35,12 @@ export async function queueDeliveryJob(q: Sql, deliveryId: string, jobId: string
  * Create the delivery of `event` to `sub` unless one exists for the same event (a notification job
  * that runs twice creates nothing new). Returns the new delivery id, or undefined.
  */
-export async function createDelivery(q: Sql, sub: SubscriberRow, eventKey: string, event: NotificationEvent, at: Date): Promise<string | undefined> {
+export async function createDelivery(q: Sql, sub: SubscriberRow, eventKey: string, event: NotificationEvent, at: Date, mask: MaskOptions = {}): Promise<string | undefined> {
   const id = `msg_${crypto.randomUUID()}`;
   const { rows } = await q.query<{ id: string }>(
     `INSERT INTO deliveries (id, subscriber_id, event_key, event_type, body, status, next_attempt_at, created_at, updated_at)
      VALUES ($1,$2,$3,$4,$5,'pending',$6,$6,$6) ON CONFLICT (subscriber_id, event_key) DO NOTHING RETURNING id`,
-    [id, sub.id, eventKey, event.type, render(sub.format, event), at],
+    [id, sub.id, eventKey, event.type, render(sub.format, event, mask), at],
   );
   if (!rows.length) return undefined;
   // job id = webhook-id: one job per delivery while BullMQ keeps it (`:` is not allowed in job ids).

@@ -10,8 +10,9 @@ import { Worker, type ConnectionOptions, type Job } from 'bullmq';
 import type { Db, Sql } from '../db/db';
 import type { Logger } from '../logging/logger';
 import { workerConnection, workerErrorLog } from '../queue/queues';
-import { discrepancyView, getDiscrepancy } from '../discrepancies/discrepancy-queries';
+import { getDiscrepancy } from '../discrepancies/discrepancy-queries';
 import { toCstIso } from '../time';
+import { caseFor, mayRead, subscriberReader, type OwnerLookup } from './audience';
 import { createDelivery } from './delivery-store';
 import { NOTIFICATIONS_QUEUE } from './critical-hook';
 import type { DigestData } from './formats';
@@ -42,9 +43,17 @@ export async function enqueueDigest(target: { db: Db; relay: { kick(): void } } 
   return job.job_id;
 }
 
-export interface FanOutDeps { db: Db; log: Logger; now: () => number; relay: { kick(): void } }
+export interface FanOutDeps {
+  db: Db; log: Logger; now: () => number; relay: { kick(): void };
+  /** The clients registry: an insurer's callback is read with its owner's scope now (audience.ts). */
+  clients?: OwnerLookup;
+}
 
-/** One delivery per matching subscriber for a critical case; returns how many were created. */
+/**
+ * One delivery per matching subscriber for a critical case; returns how many were created. Each
+ * body is the case as the subscriber's owner may read it (audience.ts): an insurer's callback gets
+ * its own rows of the evidence, an ops channel the whole case.
+ */
 export async function fanOutCritical(deps: FanOutDeps, discrepancyId: string): Promise<number> {
   const at = new Date(deps.now());
   const n = await deps.db.tx(async (q) => {
@@ -52,7 +61,9 @@ export async function fanOutCritical(deps: FanOutDeps, discrepancyId: string): P
     if (!d || d.severity !== 'critical') return 0;
     let created = 0;
     for (const sub of await matchingSubscribers(q, d)) {
-      if (await createDelivery(q, sub, `critical:${d.id}`, { type: 'discrepancy.critical', at, data: discrepancyView(d) }, at)) created++;
+      const seen = await caseFor(q, d, subscriberReader(sub, deps.clients));
+      if (!seen) continue;
+      if (await createDelivery(q, sub, `critical:${d.id}`, { type: 'discrepancy.critical', at, data: seen.data }, at, seen.mask)) created++;
     }
     return created;
   });
@@ -60,7 +71,10 @@ export async function fanOutCritical(deps: FanOutDeps, discrepancyId: string): P
   return n;
 }
 
-/** One digest per subscriber with at least one matching non-critical case opened in the window. */
+/**
+ * One digest per subscriber with at least one matching non-critical case opened in the window; an
+ * insurer's digest lists and counts only the cases its owner may read.
+ */
 export async function fanOutDigest(deps: FanOutDeps, job: DigestJob): Promise<number> {
   const at = new Date(deps.now());
   const n = await deps.db.tx(async (q) => {
@@ -68,14 +82,15 @@ export async function fanOutDigest(deps: FanOutDeps, job: DigestJob): Promise<nu
     const where = [`detected_at >= $1`, `detected_at < $2`, `severity <> 'critical'`];
     if (job.admdvs) { params.push(`${job.admdvs}%`); where.push(`admdvs LIKE $${params.length}`); }
     if (job.period) { params.push(job.period); where.push(`period = $${params.length}`); }
-    const { rows } = await q.query<{ id: string; code: string; severity: string; insurer_code: string }>(
-      `SELECT id, code, severity, insurer_code FROM discrepancies WHERE ${where.join(' AND ')} ORDER BY id`, params,
+    const { rows } = await q.query<{ id: string; code: string; severity: string; insurer_code: string; fixmedins_code: string | null; admdvs: string }>(
+      `SELECT id, code, severity, insurer_code, fixmedins_code, admdvs FROM discrepancies WHERE ${where.join(' AND ')} ORDER BY id`, params,
     );
     if (!rows.length) return 0;
     const subs = (await q.query<SubscriberRow>('SELECT * FROM subscribers WHERE enabled AND deleted_at IS NULL ORDER BY id')).rows;
     let created = 0;
     for (const sub of subs) {
-      const mine = rows.filter((r) => matchesFilter(sub.filter, r));
+      const reader = subscriberReader(sub, deps.clients);
+      const mine = rows.filter((r) => matchesFilter(sub.filter, r) && mayRead(reader, r));
       if (!mine.length) continue;
       if (await createDelivery(q, sub, `digest:${job.key}`, { type: 'discrepancy.digest', at, data: digestData(job, mine) }, at)) created++;
     }

@@ -1,10 +1,11 @@
 /**
  * The bodies a subscriber receives. `json` follows the Standard Webhooks payload shape
  * `{type, timestamp, data}`; `dingtalk` and `wecom` are their robots' markdown messages, in Chinese.
- * Every format starts from `maskPersonal(event)`, so no format can forget the masking.
+ * Every format starts from `maskPersonal(event)`, so no format can forget the masking. What a party
+ * may see of a case (its own rows of the evidence) is cut before, in audience.ts.
  */
 import { toCstIso } from '../time';
-import { maskPersonal } from './mask';
+import { maskPersonal, type MaskOptions } from './mask';
 
 export type Format = 'json' | 'dingtalk' | 'wecom';
 export const FORMATS: readonly Format[] = ['json', 'dingtalk', 'wecom'];
@@ -29,9 +30,9 @@ export type NotificationEvent =
 
 const SEVERITY_ZH: Record<string, string> = { critical: '严重', high: '高', medium: '中', low: '低' };
 
-/** The exact body text for one subscriber. */
-export function render(format: Format, event: NotificationEvent): string {
-  const safe = { ...event, data: maskPersonal(event.data) } as NotificationEvent;
+/** The exact body text for one subscriber (`mask`: how its audience sees subject keys, mask.ts). */
+export function render(format: Format, event: NotificationEvent, mask: MaskOptions = {}): string {
+  const safe = { ...event, data: maskPersonal(event.data, mask) } as NotificationEvent;
   switch (format) {
     case 'json':
       return JSON.stringify({ type: safe.type, timestamp: toCstIso(safe.at), data: safe.data });

@@ -8,6 +8,7 @@ import type { Db } from '../db/db';
 import type { Logger } from '../logging/logger';
 import { createDeliveryWorker, createHttpSender } from './delivery-worker';
 import { createDestinationGuard } from './destination-guard';
+import type { OwnerLookup } from './audience';
 import { createNotificationWorker } from './fan-out';
 import { scheduleSpanMs } from './retry-schedule';
 
@@ -19,7 +20,8 @@ export { loadSubscribersFile, matchesFilter, parseSubscriberInput, type Subscrib
 export { createDestinationGuard, specialRange, type DestinationGuard } from './destination-guard';
 export { NOTIFICATIONS_QUEUE, DELIVERIES_QUEUE, GENERIC_DELIVERY_ERROR, type DeliveryRow, type DeliveryStatus } from './delivery-store';
 export { render, type Format, type NotificationEvent, type DigestData } from './formats';
-export { maskPersonal, maskText, maskSubjectKey } from './mask';
+export { maskPersonal, maskText, maskSubjectKey, type MaskOptions } from './mask';
+export { caseFor, mayRead, subscriberReader, type OwnerLookup } from './audience';
 export { decide, parseRetryAfter, type AttemptResult, type Decision } from './retry-schedule';
 
 export interface NotificationWorkerDeps {
@@ -28,6 +30,8 @@ export interface NotificationWorkerDeps {
   log: Logger;
   relay: { kick(): void };
   now: () => number;
+  /** Whose callback an insurer's subscriber is, and that client's scope now (audience.ts). */
+  clients?: OwnerLookup;
 }
 
 /** The notification fan-out worker and the delivery worker (Gateway.startWorkers starts them). */
@@ -38,7 +42,7 @@ export function startNotificationWorkers(gw: NotificationWorkerDeps): Worker[] {
   }
   const common = { redisUrl: cfg.redisUrl, prefix: cfg.queuePrefix, concurrency: cfg.workerConcurrency, db, log, now };
   return [
-    createNotificationWorker({ ...common, relay }),
+    createNotificationWorker({ ...common, relay, clients: gw.clients }),
     createDeliveryWorker({
       ...common, scheduleMs: cfg.deliveryScheduleMs, timeoutMs: cfg.deliveryTimeoutMs, disableAfterDays: cfg.subscriberDisableAfterDays,
       send: createHttpSender(createDestinationGuard(cfg.subscriberAllowHosts)),

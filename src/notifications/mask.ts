@@ -32,23 +32,32 @@ export function maskSubjectKey(key: string): string {
   return maskText(key);
 }
 
-/** A deep copy of `value` with personal data masked or removed. */
-export function maskPersonal<T>(value: T): T {
-  return walk(value, undefined) as T;
+export interface MaskOptions {
+  /**
+   * How a subject key is masked: by default `maskSubjectKey` (region and year only); a party's
+   * deliveries pass the read path's pseudonym (evidence-scope.ts maskedSubjectKey), so the key in a
+   * notification is the key the party's reads show.
+   */
+  subjectKey?: (key: string) => string;
 }
 
-function walk(v: unknown, key: string | undefined): unknown {
+/** A deep copy of `value` with personal data masked or removed. */
+export function maskPersonal<T>(value: T, opts: MaskOptions = {}): T {
+  return walk(value, undefined, opts.subjectKey ?? maskSubjectKey) as T;
+}
+
+function walk(v: unknown, key: string | undefined, subjectKey: (key: string) => string): unknown {
   if (typeof v === 'string') {
-    if (key === 'subject_key') return maskSubjectKey(v);
+    if (key === 'subject_key') return maskText(subjectKey(v));
     const m = key !== undefined ? MASKERS[key] : undefined;
     return m ? m(v) ?? '' : maskText(v);
   }
-  if (Array.isArray(v)) return v.map((x) => walk(x, undefined));
+  if (Array.isArray(v)) return v.map((x) => walk(x, undefined, subjectKey));
   if (v && typeof v === 'object' && !(v instanceof Date)) {
     const out: Record<string, unknown> = {};
     for (const [k, x] of Object.entries(v as Record<string, unknown>)) {
       if (DROP.has(k)) continue;
-      out[k] = walk(x, k);
+      out[k] = walk(x, k, subjectKey);
     }
     return out;
   }
