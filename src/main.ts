@@ -6,6 +6,11 @@ import { loadConfig, ConfigError } from './config/config';
 import { buildGateway } from './composition-root';
 import { listen } from './http/server';
 import { closeServer, stopOnSignals } from './shutdown';
+import { DataDirInUse } from './db/data-dir-lock';
+
+/** What a 202 is worth on the embedded database (src/db/db.ts createPgliteDb; measured by test/e2e/journeys/crash.test.ts). */
+const EMBEDDED_DURABILITY = 'embedded database (PGlite): an accepted write (202) survives the process being killed or crashing, ' +
+  'but not a power cut or an operating-system crash (PGlite never fsyncs). For production, set DATABASE_URL to a PostgreSQL server.';
 
 async function main() {
   const cfg = loadConfig();
@@ -16,6 +21,7 @@ async function main() {
   // Slow clients: GATEWAY_HEADERS_TIMEOUT_MS / GATEWAY_REQUEST_TIMEOUT_MS (src/http/server.ts).
   const server = await listen(gw, cfg.port);
   gw.log.info({ port: cfg.port, database: cfg.databaseUrl ? 'postgresql' : `embedded (${cfg.dataDir})`, workers: !apiOnly }, 'gateway listening');
+  if (!cfg.databaseUrl) gw.log.info({ data_dir: cfg.dataDir }, EMBEDDED_DURABILITY);
   // Bounded (src/shutdown.ts): HTTP first, so nothing new is accepted, then the workers and connections.
   stopOnSignals(gw.log, async () => {
     await closeServer(server, 3_000);
@@ -24,6 +30,7 @@ async function main() {
 }
 
 main().catch((e) => {
-  process.stderr.write(`${e instanceof ConfigError ? e.message : (e as Error).stack ?? String(e)}\n`);
+  // A mistake of the operator's gets its message alone; anything else its stack.
+  process.stderr.write(`${e instanceof ConfigError || e instanceof DataDirInUse ? `gateway: ${e.message}` : (e as Error).stack ?? String(e)}\n`);
   process.exit(1);
 });

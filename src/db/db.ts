@@ -5,7 +5,7 @@
  */
 import { Pool, types as pgTypes } from 'pg';
 import fs from 'node:fs';
-import path from 'node:path';
+import { lockDataDir } from './data-dir-lock';
 import { EmbeddedLanes } from './embedded-lanes';
 
 export interface QueryResult<R> { rows: R[]; rowCount: number }
@@ -92,26 +92,29 @@ export function createPgDb(connectionString: string, poolSize = 20, o: PgPoolOpt
 
 /**
  * The embedded database. PGlite does not lock its data directory against a second process, so we
- * do: a pid file, refused while the owning process is alive.
+ * do (data-dir-lock.ts: refused while the owner lives; a dead owner's lock is stale).
+ *
+ * Durability (measured by test/e2e/journeys/crash.test.ts): PGlite writes its WAL to the data
+ * directory at each commit, through Node's fs, so a committed write — a 202 — survives the process
+ * being killed (kill -9, a crash, OOM). It never fsyncs (PGlite runs PostgreSQL with fsync off, and
+ * its Node filesystem has no fsync), so a power cut or an OS crash can lose the last commits or
+ * damage the directory; production runs on PostgreSQL (DATABASE_URL).
  */
 export async function createPgliteDb(dataDir: string): Promise<Db> {
   fs.mkdirSync(dataDir, { recursive: true });
-  const lock = path.join(dataDir, 'gateway.pid');
-  try {
-    const pid = Number(fs.readFileSync(lock, 'utf8'));
-    if (pid && pid !== process.pid && isAlive(pid)) {
-      throw new Error(`the embedded database in ${dataDir} is in use by process ${pid}: embedded mode runs one process; set DATABASE_URL to run several`);
-    }
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
-  }
-  fs.writeFileSync(lock, String(process.pid));
+  const unlock = lockDataDir(dataDir);
   // Loaded only in embedded mode (it carries a WASM build of PostgreSQL).
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const { PGlite, types } = require('@electric-sql/pglite') as typeof import('@electric-sql/pglite');
-  const pg = await PGlite.create(dataDir, {
-    parsers: { [types.NUMERIC]: (v: string) => v, [types.INT8]: (v: string) => v },
-  });
+  let pg: InstanceType<typeof PGlite>;
+  try {
+    pg = await PGlite.create(dataDir, {
+      parsers: { [types.NUMERIC]: (v: string) => v, [types.INT8]: (v: string) => v },
+    });
+  } catch (e) {
+    unlock();
+    throw e;
+  }
   const lanes = new EmbeddedLanes();
   const q = async <R>(exec: { query: typeof pg.query }, text: string, params?: unknown[]) => {
     const r = await exec.query<R>(text, params as unknown[]);
@@ -134,13 +137,9 @@ export async function createPgliteDb(dataDir: string): Promise<Db> {
     ping: () => lanes.run('statement', () => pg.query('SELECT 1')).then(() => true, () => false),
     async close() {
       await lanes.run('tx', () => pg.close());
-      try { if (Number(fs.readFileSync(lock, 'utf8')) === process.pid) fs.unlinkSync(lock); } catch { /* already gone */ }
+      unlock();
     },
   };
-}
-
-function isAlive(pid: number): boolean {
-  try { process.kill(pid, 0); return true; } catch (e) { return (e as NodeJS.ErrnoException).code === 'EPERM'; }
 }
 
 export async function openDb(cfg: { databaseUrl?: string; dataDir: string; dbPoolSize?: number; dbAcquireTimeoutMs?: number; readyTimeoutMs?: number }): Promise<Db> {
