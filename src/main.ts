@@ -21,6 +21,10 @@ async function main() {
   // Slow clients: GATEWAY_HEADERS_TIMEOUT_MS / GATEWAY_REQUEST_TIMEOUT_MS (src/http/server.ts).
   const server = await listen(gw, cfg.port);
   gw.log.info({ port: cfg.port, database: cfg.databaseUrl ? 'postgresql' : `embedded (${cfg.dataDir})`, workers: !apiOnly }, 'gateway listening');
+  if (!cfg.databaseUrl) {
+    // What the embedded default is for, said where a newcomer looks (README "What the embedded database is for").
+    gw.log.info({ data_dir: cfg.dataDir }, 'embedded database (PGlite): one process, for trying the gateway and regions of up to a few tens of thousands of settlements a month; set DATABASE_URL to a PostgreSQL server for more');
+  }
   if (!cfg.databaseUrl) gw.log.info({ data_dir: cfg.dataDir }, EMBEDDED_DURABILITY);
   // Bounded (src/shutdown.ts): HTTP first, so nothing new is accepted, then the workers and connections.
   stopOnSignals(gw.log, async () => {
