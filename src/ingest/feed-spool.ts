@@ -70,7 +70,9 @@ export class FeedSpool extends Writable {
   /** The spooled body from its start (call once the body has been written whole). */
   reader(): Readable {
     const r = this.fd === undefined ? Readable.from(this.chunks, { objectMode: false })
-      : fs.createReadStream('', { fd: this.fd, start: 0, autoClose: false, highWaterMark: 256 * 1024 });
+      // destroy() closes a stream's descriptor even with autoClose: false, and dispose() closes it too: a
+      // second close shut whatever had reused the number — a PGlite relation file (feed-spool-descriptor.test.ts).
+      : fs.createReadStream('', { fd: this.fd, start: 0, autoClose: false, highWaterMark: 256 * 1024, fs: { read: fs.read, close: (_fd: number, cb: (e: null) => void) => cb(null) } });
     // A reader left unfinished (the feed stopped early) must not crash the process with an error no one hears.
     r.on('error', () => undefined);
     this.readers.push(r);
