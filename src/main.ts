@@ -8,9 +8,10 @@ import { listen } from './http/server';
 import { closeServer, stopOnSignals } from './shutdown';
 import { DataDirInUse } from './db/data-dir-lock';
 
-/** What a 202 is worth on the embedded database (src/db/db.ts createPgliteDb; measured by test/e2e/journeys/crash.test.ts). */
-const EMBEDDED_DURABILITY = 'embedded database (PGlite): an accepted write (202) survives the process being killed or crashing, ' +
-  'but not a power cut or an operating-system crash (PGlite never fsyncs). For production, set DATABASE_URL to a PostgreSQL server.';
+/** Durability: src/db/db.ts createPgliteDb, measured by test/e2e/journeys/crash.test.ts. */
+const EMBEDDED_NOTE = 'embedded database (PGlite): one process, for trying the gateway and regions of up to a few tens of thousands of settlements a month. ' +
+  'An accepted write (202) survives the process being killed or crashing, but not a power cut or an operating-system crash (PGlite never fsyncs). ' +
+  'Set DATABASE_URL to a PostgreSQL server for more, and for production';
 
 async function main() {
   const cfg = loadConfig();
@@ -21,11 +22,9 @@ async function main() {
   // Slow clients: GATEWAY_HEADERS_TIMEOUT_MS / GATEWAY_REQUEST_TIMEOUT_MS (src/http/server.ts).
   const server = await listen(gw, cfg.port);
   gw.log.info({ port: cfg.port, database: cfg.databaseUrl ? 'postgresql' : `embedded (${cfg.dataDir})`, workers: !apiOnly }, 'gateway listening');
-  if (!cfg.databaseUrl) {
-    // What the embedded default is for, said where a newcomer looks (README "What the embedded database is for").
-    gw.log.info({ data_dir: cfg.dataDir }, 'embedded database (PGlite): one process, for trying the gateway and regions of up to a few tens of thousands of settlements a month; set DATABASE_URL to a PostgreSQL server for more');
-  }
-  if (!cfg.databaseUrl) gw.log.info({ data_dir: cfg.dataDir }, EMBEDDED_DURABILITY);
+  // What the embedded default is for and what a 202 is worth on it, said where a newcomer looks
+  // (README "What the embedded database is for").
+  if (!cfg.databaseUrl) gw.log.info({ data_dir: cfg.dataDir }, EMBEDDED_NOTE);
   // Bounded (src/shutdown.ts): HTTP first, so nothing new is accepted, then the workers and connections.
   stopOnSignals(gw.log, async () => {
     await closeServer(server, 3_000);
