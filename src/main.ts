@@ -8,7 +8,7 @@ import { listen } from './http/server';
 import { closeServer, stopOnSignals } from './shutdown';
 import { DataDirInUse } from './db/data-dir-lock';
 
-/** Durability: src/db/db.ts createPgliteDb, measured by test/e2e/journeys/crash.test.ts. */
+/** Durability: src/db/db.ts createPgliteDb, measured by test/e2e/journeys/crash-embedded.test.ts. */
 const EMBEDDED_NOTE = 'embedded database (PGlite): one process, for trying the gateway and regions of up to a few tens of thousands of settlements a month. ' +
   'An accepted write (202) survives the process being killed or crashing, but not a power cut or an operating-system crash (PGlite never fsyncs). ' +
   'Set DATABASE_URL to a PostgreSQL server for more, and for production';

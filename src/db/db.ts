@@ -94,7 +94,7 @@ export function createPgDb(connectionString: string, poolSize = 20, o: PgPoolOpt
  * The embedded database. PGlite does not lock its data directory against a second process, so we
  * do (data-dir-lock.ts: refused while the owner lives; a dead owner's lock is stale).
  *
- * Durability (measured by test/e2e/journeys/crash.test.ts): PGlite writes its WAL to the data
+ * Durability (measured by test/e2e/journeys/crash-embedded.test.ts): PGlite writes its WAL to the data
  * directory at each commit, through Node's fs, so a committed write — a 202 — survives the process
  * being killed (kill -9, a crash, OOM). It never fsyncs (PGlite runs PostgreSQL with fsync off, and
  * its Node filesystem has no fsync), so a power cut or an OS crash can lose the last commits or

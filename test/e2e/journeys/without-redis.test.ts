@@ -49,6 +49,7 @@ test('when Redis is unreachable, then the gateway says so once, accepts writes, 
 
   // The bound is generous (the gateway's own is 9 s): the point is that it exits on its own.
   const exit = await gw.stop('SIGTERM', 30_000);
+  if (process.env.JOURNEY_REPORT) process.stdout.write(`[without-redis] SIGTERM to exit: ${exit.ms} ms\n`);
   expect(exit.code).toBe(0);
   expect(gw.output).toMatch(/"msg":"stopped"/);
 });

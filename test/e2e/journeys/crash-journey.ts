@@ -1,5 +1,7 @@
 /**
- * Journey: a stream of signed payments, the gateway killed with SIGKILL in the middle of it, started
+ * Journey (shared by crash-embedded.test.ts and crash-pg.test.ts, two files so that their waits —
+ * after a kill -9, BullMQ finds the dead worker's jobs stalled only after about a minute — overlap):
+ * a stream of signed payments, the gateway killed with SIGKILL in the middle of it, started
  * again. Every payment answered 202 must be stored after the restart and processed once, its
  * settlement's loop counting it once; the client then resends what got no answer (same webhook-id)
  * and everything ends up counted exactly once. On the embedded database (PGlite) this is the
@@ -8,12 +10,8 @@
 import { payment, settlement } from '../../support/fixtures';
 import { journeyEnv, startGateway, until, waitProcessed, type DbMode, type GatewayProc, type JourneyEnv } from './journey-support';
 
-// Generous: a fresh embedded database takes a while to initialise on a loaded machine.
-jest.setTimeout(400_000);
-
 const N = 45;
 const SENDERS = 4;
-const modes: DbMode[] = ['embedded', 'pg'];
 
 interface Sent { i: number; webhookId: string; status?: number; messageId?: string }
 
@@ -26,7 +24,8 @@ async function stream(gw: GatewayProc, sent: Sent[], onAnswer: (n202: number) =>
   let broken = false;
   await Promise.all(Array.from({ length: SENDERS }, async () => {
     while (!broken && next <= N) {
-      const s: Sent = { i: next++, webhookId: `msg_crash_${Date.now()}_${next}` };
+      const i = next++;
+      const s: Sent = { i, webhookId: `msg_crash_${Date.now()}_${i}` };
       sent.push(s);
       try {
         const r = await gw.post('/v1/insurer-payments', pay(s.i), 'insurerA', { webhookId: s.webhookId, timeoutMs: 20_000 });
@@ -39,7 +38,7 @@ async function stream(gw: GatewayProc, sent: Sent[], onAnswer: (n202: number) =>
   }));
 }
 
-describe.each(modes)('on the %s database', (mode) => {
+export function crashJourney(mode: DbMode): void {
   let env: JourneyEnv;
   beforeAll(async () => { env = await journeyEnv(`crash-${mode}`, mode); });
   afterAll(async () => { await env.cleanup(); });
@@ -91,4 +90,4 @@ describe.each(modes)('on the %s database', (mode) => {
     }
     expect((await second.stop('SIGTERM', 30_000)).code).toBe(0);
   });
-});
+}
