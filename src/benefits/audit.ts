@@ -24,8 +24,12 @@ export interface AuditOutcome {
 
 const ADMDVS_PREFIX = /^[0-9]{2,6}$/;
 
-/** Person-years per transaction: few round trips for a 100,000-record feed, short lock holds. */
-const CHUNK = 100;
+/**
+ * Person-years per transaction: few round trips for a 100,000-record feed, short lock holds; on the
+ * embedded database, whose one connection a transaction holds, fewer (issue 12: reads got in only
+ * between chunks).
+ */
+const chunkFor = (db: Pick<Db, 'kind'>): number => (db.kind === 'pglite' ? 25 : 100);
 
 /**
  * Re-evaluates the given person-years (subject keys `person:<region prefix>:<psn_no>:<year>`), in
@@ -42,8 +46,9 @@ export async function auditPersonYears(deps: AuditDeps, keys: readonly string[],
     if (py && py.policy.benefits !== null) years.set(py.key, py);
   }
   const sorted = [...years.keys()].sort().map((k) => years.get(k)!);
-  for (let i = 0; i < sorted.length; i += CHUNK) {
-    const chunk = sorted.slice(i, i + CHUNK);
+  const size = chunkFor(deps.db);
+  for (let i = 0; i < sorted.length; i += size) {
+    const chunk = sorted.slice(i, i + size);
     await deps.db.tx(async (q) => {
       // unnest keeps the array's order, so the locks are taken in key order.
       await q.query(`SELECT pg_advisory_xact_lock(hashtextextended('py:' || k, 0)) FROM unnest($1::text[]) AS k`, [chunk.map((py) => py.key)]);

@@ -30,6 +30,13 @@ export interface ReevaluateResult { evaluated: number; nextChecks: NextCheck[] }
 
 /** Settlements per transaction: large enough for set-based loads, small enough to keep locks short. */
 export const CHUNK = 200;
+/**
+ * On the embedded database a transaction holds its only connection, and a 200-settlement chunk took
+ * 4–8 s there (issue 12: reads waited behind it): chunks of 25 keep each transaction well under a
+ * second, so reads get in between.
+ */
+export const EMBEDDED_CHUNK = 25;
+export const chunkFor = (db: Pick<Db, 'kind'>): number => (db.kind === 'pglite' ? EMBEDDED_CHUNK : CHUNK);
 
 /** The evaluation group of a settlement id in the discrepancy ledger. */
 export const settlementGroup = (setlId: string): string => `setl:${setlId}`;
@@ -46,8 +53,9 @@ export async function lockAll(q: Sql, names: readonly string[]): Promise<void> {
 export async function reevaluate(db: Db, setlIds: Iterable<string>, asOf: Date, deps: MatchingDeps): Promise<ReevaluateResult> {
   const ids = [...new Set(setlIds)].sort(cmpStr);
   const nextChecks: NextCheck[] = [];
-  for (let i = 0; i < ids.length; i += CHUNK) {
-    const chunk = ids.slice(i, i + CHUNK);
+  const size = chunkFor(db);
+  for (let i = 0; i < ids.length; i += size) {
+    const chunk = ids.slice(i, i + size);
     nextChecks.push(...(await db.tx((q) => reevaluateChunk(q, chunk, asOf, deps))));
   }
   return { evaluated: ids.length, nextChecks };

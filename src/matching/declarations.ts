@@ -6,7 +6,7 @@
 import type { Db, Sql } from '../db/db';
 import { syncGroup } from '../discrepancies/discrepancy-store';
 import { CURRENT_BATCH } from '../ledger/fact-loader';
-import { CHUNK, lockAll, type MatchingDeps } from './apply';
+import { chunkFor, lockAll, type MatchingDeps } from './apply';
 import { evaluateDeclaration } from './evaluate-declaration';
 import { cmpStr, fallbackAdmdvs } from './finding';
 import { subjectKey } from './subject-key';
@@ -22,8 +22,9 @@ export async function reevaluateDeclarations(db: Db, keys: Iterable<DeclarationK
   const byGroup = new Map<string, DeclarationKey>();
   for (const k of keys) byGroup.set(declarationGroup(k), { fixmedins_code: k.fixmedins_code, insurer_code: k.insurer_code, period: k.period });
   const groups = [...byGroup.keys()].sort(cmpStr);
-  for (let n = 0; n < groups.length; n += CHUNK) {
-    const chunk = groups.slice(n, n + CHUNK).map((g) => byGroup.get(g)!);
+  const size = chunkFor(db);
+  for (let n = 0; n < groups.length; n += size) {
+    const chunk = groups.slice(n, n + size).map((g) => byGroup.get(g)!);
     await db.tx((q) => reevaluateChunk(q, chunk, asOf, deps));
   }
   return { evaluated: groups.length };
