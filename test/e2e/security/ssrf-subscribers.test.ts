@@ -114,13 +114,15 @@ describe('connect time', () => {
     return (await deliveriesOf(t, subId))[0];
   }
 
+  // The owner is insurerA, so the cases are its insurer's (PICC_DH): an insurer's subscriber is sent only
+  // what that insurer may read (notifications/audience.ts). Each case has its own institution.
   test.each([
-    ['a name that resolves to loopback', (port: number) => `http://localhost:${port}/hook`, 'INS_SSRF_NAME', /DESTINATION_REFUSED: localhost resolves to (127\.0\.0\.1|::1), not a public address \(loopback\)/],
-    ['a loopback address', (port: number) => `http://127.0.0.1:${port}/hook`, 'INS_SSRF_LITERAL', /DESTINATION_REFUSED: 127\.0\.0\.1 is not a public address \(loopback\)/],
-  ])('when a stored subscriber points at %s, then nothing is sent; the insurer reads "delivery failed", ops the reason', async (_what, urlOf, insurer, detail) => {
+    ['a name that resolves to loopback', (port: number) => `http://localhost:${port}/hook`, 'H53310299001', /DESTINATION_REFUSED: localhost resolves to (127\.0\.0\.1|::1), not a public address \(loopback\)/],
+    ['a loopback address', (port: number) => `http://127.0.0.1:${port}/hook`, 'H53310299002', /DESTINATION_REFUSED: 127\.0\.0\.1 is not a public address \(loopback\)/],
+  ])('when a stored subscriber points at %s, then nothing is sent; the insurer reads "delivery failed", ops the reason', async (_what, urlOf, fixmedins, detail) => {
     const internal = await receiver();
-    const subId = await storedSubscriber(urlOf(Number(new URL(internal.url).port)), insurer);
-    await openCases(t, [finding({ insurer_code: insurer })]);
+    const subId = await storedSubscriber(urlOf(Number(new URL(internal.url).port)), 'PICC_DH');
+    await openCases(t, [finding({ insurer_code: 'PICC_DH', fixmedins_code: fixmedins })]);
     const d = await firstAttempt(subId);
     expect(d.status).toBe('failed');
     expect(internal.received).toEqual([]);
