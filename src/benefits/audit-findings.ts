@@ -4,7 +4,7 @@
  * the audit keeps per settlement. Pure: the caller loads the records and stores the output.
  */
 import type { FindingInput } from '../discrepancies/discrepancy-store';
-import { subjectKey } from '../matching/subject-key';
+import { subjectKey } from '../matching/rules';
 import { Money } from '../money';
 import type { PersonYearBenefits } from './engine-types';
 import { fenText } from './exact';

@@ -3,7 +3,7 @@
  * one person-year, merged to one record per setl_id in its latest state (the engine's input).
  */
 import type { Sql } from '../db/db';
-import { subjectKey, parseSubjectKey } from '../matching/subject-key';
+import { subjectKey, parseSubjectKey } from '../matching/rules';
 import { benefitYearOf, benefitYearStart } from './engine';
 import type { BenefitSetlDetailInput, BenefitSettlementInput } from './engine-types';
 import type { RegionPolicies, RegionPolicy } from './region-policy';

@@ -21,7 +21,7 @@ import crypto from 'node:crypto';
 import type { Sql } from '../db/db';
 import type { Client } from '../http/clients';
 import { inScope } from '../http/auth';
-import { parseSubjectKey } from '../matching/subject-key';
+import { parseSubjectKey } from '../matching/rules';
 import { discrepancyView, type DiscrepancyRow } from './discrepancy-queries';
 
 /** Codes whose evidence rests on a person's other settlements (the benefit year). */

@@ -1,10 +1,10 @@
 /**
  * SQL loaders of the ledger's facts for the matching core: everything known about MANY setl_ids at
- * once, one query per table (`= ANY($1)`), mapped to the pure fact types of src/matching/facts.ts.
+ * once, one query per table (`= ANY($1)`), mapped to the pure fact types of src/matching/rules/facts.ts.
  * No personal data beyond psn_no is selected (names and certno never reach matching).
  */
 import type { Sql } from '../db/db';
-import type { BatchItemFact, PaymentLineFact, RecoveryFact, SettlementFact, SettlementInput } from '../matching/facts';
+import type { BatchItemFact, PaymentLineFact, RecoveryFact, SettlementFact, SettlementInput } from '../matching/rules';
 import { Money } from '../money';
 
 /**

@@ -15,8 +15,7 @@ import type { Logger } from '../logging/logger';
 import { syncGroup } from '../discrepancies/discrepancy-store';
 import { appendAudit, type AuditEvent } from '../audit/audit-trail';
 import { loadSettlementInputs } from '../ledger/fact-loader';
-import { evaluateSettlement, type SettlementEvaluation } from './evaluate-settlement';
-import type { SettlementInput } from './facts';
+import { evaluateSettlement, type SettlementEvaluation, type SettlementInput } from './rules';
 import { cmpStr, fallbackAdmdvs } from './finding';
 
 export interface MatchingDeps {

@@ -7,9 +7,8 @@ import type { Db, Sql } from '../db/db';
 import { syncGroup } from '../discrepancies/discrepancy-store';
 import { CURRENT_BATCH } from '../ledger/fact-loader';
 import { chunkFor, lockAll, type MatchingDeps } from './apply';
-import { evaluateDeclaration } from './evaluate-declaration';
+import { evaluateDeclaration, subjectKey } from './rules';
 import { cmpStr, fallbackAdmdvs } from './finding';
-import { subjectKey } from './subject-key';
 
 export interface DeclarationKey { fixmedins_code: string; insurer_code: string; period: string }
 

@@ -1,8 +1,8 @@
 import type { DueDate, DueRule } from '../deadlines/due-dates';
 import type { Money } from '../money';
 import { toCstIso, type LocalDate, type Period } from '../time';
-import type { BatchItemFact, EvaluationContext, PaymentLineFact, RecoveryFact, SettlementFact } from './facts';
-import { severityOf, type FindingCode, type Severity } from './finding-codes';
+import type { BatchItemFact, EvaluationContext, PaymentLineFact, RecoveryFact, SettlementFact } from './rules/facts';
+import { severityOf, type FindingCode, type Severity } from './rules/finding-codes';
 
 /**
  * What the loop rules return: the body of a discrepancy (spec §4) before the case store gives it an

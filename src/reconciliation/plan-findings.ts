@@ -14,8 +14,7 @@
 import Decimal from 'decimal.js';
 import type { Sql } from '../db/db';
 import { syncGroup, type FindingInput } from '../discrepancies/discrepancy-store';
-import { DEFAULT_SEVERITY } from '../matching/finding-codes';
-import { subjectKey } from '../matching/subject-key';
+import { DEFAULT_SEVERITY, subjectKey } from '../matching/rules';
 import { Money } from '../money';
 import { periodEnd } from '../time';
 import type { InsurerRow } from './run-store';

@@ -7,7 +7,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { Webhook } from 'standardwebhooks';
 import { ENDPOINTS } from '../../src/openapi/endpoints';
-import { FINDING_CODES } from '../../src/matching/finding-codes';
+import { FINDING_CODES } from '../../src/matching/rules';
 import { sign, SignatureVerifier, parseSignatureHeader } from '../../src/http/signature';
 import { PROBLEM_BASE } from '../../src/http/problem';
 

@@ -1,6 +1,6 @@
 /** The psn_no of a person-year subject key, as institutions and insurers see it (issue 13). */
 import { maskedSubjectKey, psnPseudonym } from '../../../src/discrepancies/evidence-scope';
-import { subjectKey } from '../../../src/matching/subject-key';
+import { subjectKey } from '../../../src/matching/rules';
 
 const person = (psn: string, year = 2025) => subjectKey({ kind: 'person_year', admdvs: '1509', psn_no: psn, year });
 

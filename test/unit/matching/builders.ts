@@ -7,7 +7,7 @@ import type {
   RecoveryFact,
   SettlementFact,
   SettlementInput,
-} from '../../../src/matching/facts';
+} from '../../../src/matching/rules';
 import { Money } from '../../../src/money';
 import { cstInstant } from '../../../src/time';
 

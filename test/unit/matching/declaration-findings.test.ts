@@ -1,5 +1,4 @@
-import { evaluateDeclaration } from '../../../src/matching/evaluate-declaration';
-import { evaluateSettlement } from '../../../src/matching/evaluate-settlement';
+import { evaluateDeclaration, evaluateSettlement } from '../../../src/matching/rules';
 import { at, codes, ctx, input, item, line, m, settlement } from './builders';
 
 const batch = { batch_id: 'B2025-01', message_id: 'msg-batch-1', received_at: at('2025-02-05 09:00:00') };

@@ -1,4 +1,4 @@
-import { evaluateSettlement } from '../../../src/matching/evaluate-settlement';
+import { evaluateSettlement } from '../../../src/matching/rules';
 import { UNKNOWN_ADMDVS } from '../../../src/matching/finding';
 import { at, ctx, input, item, line, m } from './builders';
 

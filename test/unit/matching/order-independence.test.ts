@@ -1,7 +1,5 @@
 import fc from 'fast-check';
-import { DEFAULT_SEVERITY, SETTLEMENT_GROUP_CODES } from '../../../src/matching/finding-codes';
-import { evaluateSettlement } from '../../../src/matching/evaluate-settlement';
-import type { BatchItemFact, PaymentLineFact, RecoveryFact, SettlementFact, SettlementInput } from '../../../src/matching/facts';
+import { DEFAULT_SEVERITY, SETTLEMENT_GROUP_CODES, evaluateSettlement, type BatchItemFact, type PaymentLineFact, type RecoveryFact, type SettlementFact, type SettlementInput } from '../../../src/matching/rules';
 import { at, ctx, INSTITUTION, item, line, m, recovery, SETL, settlement } from './builders';
 
 /**

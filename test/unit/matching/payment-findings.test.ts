@@ -1,4 +1,4 @@
-import { evaluateSettlement } from '../../../src/matching/evaluate-settlement';
+import { evaluateSettlement } from '../../../src/matching/rules';
 import { at, codes, ctx, input, line, m, recovery, settlement } from './builders';
 
 /** Settlement S0001: direct, owed 1000.00 by PICC to H53310200001, due 2025-02-28 (lapses 03-01 00:00 CST). */

@@ -1,4 +1,4 @@
-import { evaluateSettlement } from '../../../src/matching/evaluate-settlement';
+import { evaluateSettlement } from '../../../src/matching/rules';
 import { at, codes, ctx, input, line, m, settlement } from './builders';
 
 /** Checks of the agency record itself (004 §6: order of payers, no double or over-reimbursement). */

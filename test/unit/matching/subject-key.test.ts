@@ -1,5 +1,5 @@
 import fc from 'fast-check';
-import { parseSubjectKey, subjectKey, type Subject } from '../../../src/matching/subject-key';
+import { parseSubjectKey, subjectKey, type Subject } from '../../../src/matching/rules';
 
 describe('subject keys', () => {
   test('when ids are ordinary, then keys read as the documented formats', () => {

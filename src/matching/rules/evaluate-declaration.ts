@@ -1,7 +1,7 @@
-import { declarationDueDate, isOverdueAt, type DueDate } from '../deadlines/due-dates';
-import type { Period } from '../time';
+import { declarationDueDate, isOverdueAt, type DueDate } from '../../deadlines/due-dates';
+import type { Period } from '../../time';
 import type { EvaluationContext } from './facts';
-import { dueEvidence, makeFinding, type Finding } from './finding';
+import { dueEvidence, makeFinding, type Finding } from '../finding';
 import { subjectKey } from './subject-key';
 
 /**

@@ -1,8 +1,8 @@
-import { graceExpiry } from '../deadlines/due-dates';
-import { Money } from '../money';
-import { toCstIso } from '../time';
+import { graceExpiry } from '../../deadlines/due-dates';
+import { Money } from '../../money';
+import { toCstIso } from '../../time';
 import type { BatchItemFact, EvaluationContext, SettlementInput, SettlementFact } from './facts';
-import { fallbackAdmdvs, itemEvidence, makeFinding, settlementEvidence, type Finding, type FindingEvidence } from './finding';
+import { fallbackAdmdvs, itemEvidence, makeFinding, settlementEvidence, type Finding, type FindingEvidence } from '../finding';
 import { compareItems, sorted } from './order';
 import { subjectKey } from './subject-key';
 

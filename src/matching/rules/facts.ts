@@ -1,7 +1,7 @@
-import type { WorkCalendar } from '../deadlines/calendar';
-import type { LoopParams } from '../deadlines/params';
-import type { Money } from '../money';
-import type { Period } from '../time';
+import type { WorkCalendar } from '../../deadlines/calendar';
+import type { LoopParams } from '../../deadlines/params';
+import type { Money } from '../../money';
+import type { Period } from '../../time';
 import type { FindingCode, Severity } from './finding-codes';
 
 /**

@@ -1,8 +1,8 @@
-import { graceExpiry, isClosedLate } from '../deadlines/due-dates';
-import { Money } from '../money';
-import { periodOf, toCstIso } from '../time';
+import { graceExpiry, isClosedLate } from '../../deadlines/due-dates';
+import { Money } from '../../money';
+import { periodOf, toCstIso } from '../../time';
 import type { EvaluationContext, PaymentLineFact, SettlementFact } from './facts';
-import { dueEvidence, fallbackAdmdvs, lineEvidence, makeFinding, recoveryEvidence, settlementEvidence, type Finding } from './finding';
+import { dueEvidence, fallbackAdmdvs, lineEvidence, makeFinding, recoveryEvidence, settlementEvidence, type Finding } from '../finding';
 import { countedRejection, type LoopComputation } from './loop-state';
 import { compareLines, sorted } from './order';
 import { subjectKey } from './subject-key';

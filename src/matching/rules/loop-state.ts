@@ -1,6 +1,6 @@
-import { settlementDueDate, isOverdueAt, type DueDate } from '../deadlines/due-dates';
-import { Money } from '../money';
-import type { LocalDate } from '../time';
+import { settlementDueDate, isOverdueAt, type DueDate } from '../../deadlines/due-dates';
+import { Money } from '../../money';
+import type { LocalDate } from '../../time';
 import type { EvaluationContext, PaymentLineFact, RecoveryFact, SettlementFact } from './facts';
 import { compareLines, compareRecoveries, sorted } from './order';
 

@@ -1,5 +1,5 @@
 import type { EvaluationContext, SettlementInput } from './facts';
-import type { Finding } from './finding';
+import type { Finding } from '../finding';
 import { declaredAmountFindings, declaredNotRecordedFindings, recordedNotDeclaredFindings } from './declaration-findings';
 import { computeLoop, type LoopState } from './loop-state';
 import { compareFindings } from './order';

@@ -1,4 +1,4 @@
-import type { Period } from '../time';
+import type { Period } from '../../time';
 
 /**
  * Stable `subject_key`s (spec §4: one open discrepancy per `(code, subject_key)`), so the case store

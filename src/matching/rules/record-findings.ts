@@ -1,6 +1,6 @@
-import { Money } from '../money';
+import { Money } from '../../money';
 import type { EvaluationContext, SettlementFact } from './facts';
-import { makeFinding, settlementEvidence, type Finding } from './finding';
+import { makeFinding, settlementEvidence, type Finding } from '../finding';
 import { compareSettlements, sorted } from './order';
 import { subjectKey } from './subject-key';
 

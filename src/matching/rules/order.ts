@@ -1,7 +1,7 @@
-import type { Money } from '../money';
+import type { Money } from '../../money';
 import type { BatchItemFact, PaymentLineFact, RecoveryFact, SettlementFact } from './facts';
-import type { Finding } from './finding';
-import { cmpStr } from './finding';
+import type { Finding } from '../finding';
+import { cmpStr } from '../finding';
 
 /**
  * Canonical orders of the facts. A finding must be a function of the fact SET, never of the order the
