@@ -7,17 +7,27 @@
  * before the next read, or another puller) is refused by the cursor check, and records seen again are
  * duplicates in the ledger anyway (ON CONFLICT DO NOTHING on (setl_id, status)).
  */
-import type { Gateway } from '../composition-root';
-import type { Sql } from '../db/db';
+import type { Config } from '../config/config';
+import type { Db, Sql } from '../db/db';
+import type { Logger } from '../logging/logger';
 import type { Client } from '../http/clients';
-import { BENEFITS_QUEUE, INGEST_QUEUE, insertMessage, type Envelope } from '../ingest/message-store';
+import { deleteMessage, finishMessage, insertFeedMessage, type Envelope } from '../ingest/message-store';
+import { enqueueMessageJobs } from '../queue/outbox';
+import { BENEFITS_QUEUE, INGEST_QUEUE } from '../queue/queue-names';
 import { FEED_LOCK_KEY, storeSettlementRecords, type Rejected } from '../ingest/settlement-feed';
 import { SchemaValidator } from '../schemas/validator';
 import { PlatformClient, type PlatformClientOptions, type PullPage } from './platform-client';
 
 export const PULL_CLIENT_ID = 'agency-pull';
 
-export type PullGateway = Pick<Gateway, 'db' | 'cfg' | 'log' | 'relay' | 'now'>;
+/** What a pull needs: the platform's address, the database, the relay to kick, the clock. */
+export interface PullDeps {
+  db: Db;
+  cfg: Pick<Config, 'agencyPullUrl' | 'agencyPullToken'>;
+  log: Logger;
+  relay: { kick(): void };
+  now: () => number;
+}
 
 export interface PullOutcome { pages: number; accepted: number; duplicates: number; rejected: number; cursor: string | null }
 
@@ -32,7 +42,7 @@ export async function readCursor(q: Sql, admdvs: string): Promise<string | null>
 }
 
 /** Pulls until the platform says there is no more; throws when a page keeps failing (what was committed stays). */
-export async function pullAgencySettlements(gw: PullGateway, admdvs: string, opts: Omit<PlatformClientOptions, 'baseUrl' | 'token'> & { maxPages?: number } = {}): Promise<PullOutcome> {
+export async function pullAgencySettlements(gw: PullDeps, admdvs: string, opts: Omit<PlatformClientOptions, 'baseUrl' | 'token'> & { maxPages?: number } = {}): Promise<PullOutcome> {
   if (!/^\d{2,6}$/.test(admdvs)) throw new RangeError(`admdvs prefix must be 2–6 digits: ${admdvs}`);
   if (!gw.cfg.agencyPullUrl) throw new Error('GATEWAY_AGENCY_PULL_URL is not configured');
   const platform = new PlatformClient({ ...opts, baseUrl: gw.cfg.agencyPullUrl, token: gw.cfg.agencyPullToken });
@@ -53,7 +63,7 @@ export async function pullAgencySettlements(gw: PullGateway, admdvs: string, opt
 }
 
 /** One page, all or nothing: records, message + outbox, cursor. */
-async function applyPage(gw: PullGateway, admdvs: string, fromCursor: string | null, page: PullPage): Promise<{ accepted: number; duplicates: number; rejected: Rejected[] }> {
+async function applyPage(gw: PullDeps, admdvs: string, fromCursor: string | null, page: PullPage): Promise<{ accepted: number; duplicates: number; rejected: Rejected[] }> {
   const receivedAt = new Date(gw.now());
   return gw.db.tx(async (q) => {
     await q.query('SELECT pg_advisory_xact_lock($1)', [FEED_LOCK_KEY]);
@@ -65,17 +75,16 @@ async function applyPage(gw: PullGateway, admdvs: string, fromCursor: string | n
         clientId: PULL_CLIENT_ID, webhookId: `pull-${admdvs}-${page.bodySha256.slice(0, 16)}`, bodySha256: page.bodySha256, rawBody: null,
         contentType: 'application/json', bodyBytes: page.bodyBytes, receivedAt,
       };
-      const msg = await insertMessage(q, env, 'agency_settlements', null, null, 0, [INGEST_QUEUE, BENEFITS_QUEUE]);
+      const messageId = await insertFeedMessage(q, env);
       const client: Client = { client_id: PULL_CLIENT_ID, role: 'agency', scope: [admdvs], signing_secrets: [], token_sha256: [] };
       const v = schemaValidator();
-      result = await storeSettlementRecords(q, page.records, { client, validate: v.validate.bind(v), lang: 'en', messageId: msg.message_id, receivedAt });
+      result = await storeSettlementRecords(q, page.records, { client, validate: v.validate.bind(v), lang: 'en', messageId, receivedAt });
       if (result.accepted === 0) {
         // Nothing new on this page (all seen before, or all rejected): no message to process.
-        await q.query('DELETE FROM outbox WHERE message_id = $1', [msg.message_id]);
-        await q.query('DELETE FROM messages WHERE message_id = $1', [msg.message_id]);
+        await deleteMessage(q, messageId);
       } else {
-        await q.query('UPDATE messages SET record_count = $2, errors = $3 WHERE message_id = $1',
-          [msg.message_id, result.accepted, result.rejected.length ? JSON.stringify(result.rejected.slice(0, 100)) : null]);
+        await enqueueMessageJobs(q, [{ message_id: messageId, kind: 'agency_settlements', request_id: null }], [INGEST_QUEUE, BENEFITS_QUEUE]);
+        await finishMessage(q, messageId, { recordCount: result.accepted, errors: result.rejected.length ? result.rejected.slice(0, 100) : null });
       }
     }
     await q.query(

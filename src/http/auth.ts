@@ -8,7 +8,7 @@ import type { Request, Response, NextFunction } from 'express';
 import getRawBody from 'raw-body';
 import * as contentType from 'content-type';
 import type { Sql } from '../db/db';
-import { recordWebhookId } from '../ingest/message-store';
+import { recordWebhookId } from '../ingest/message-problems';
 import { sha256Hex, type Client, type ClientRegistry, type Role } from './clients';
 import { SignatureVerifier, TOLERANCE_SECONDS, parseSignatureHeader } from './signature';
 import { badRequest, forbidden, langOf, tooLarge, unauthorized, unprocessable } from './problem';
@@ -45,14 +45,15 @@ function beginSigned(req: Request, clients: ClientRegistry, nowMs: number): Sign
     throw unauthorized('SIGNATURE_MISSING', { en: 'writes must carry x-client-id, webhook-id, webhook-timestamp and webhook-signature', zh: '写入请求须携带 x-client-id、webhook-id、webhook-timestamp 和 webhook-signature' });
   }
   const client = clients.get(clientId);
-  if (!client || client.signing_secrets.length === 0) throw unauthorized('UNKNOWN_CLIENT', { en: 'unknown client or client without a signing secret', zh: '未知客户端或客户端未配置签名密钥' });
+  const sm2Keys = client ? clients.sm2Keys(client.client_id) : [];
+  if (!client || (client.signing_secrets.length === 0 && sm2Keys.length === 0)) throw unauthorized('UNKNOWN_CLIENT', { en: 'unknown client or client without a signing secret or SM2 key', zh: '未知客户端或客户端未配置签名密钥或 SM2 公钥' });
   if (webhookId.length > 64 || !/^[\x21-\x7E]+$/.test(webhookId)) throw unauthorized('BAD_WEBHOOK_ID', { en: 'webhook-id must be 1–64 printable ASCII characters', zh: 'webhook-id 应为 1–64 个可打印 ASCII 字符' });
   if (!/^\d{1,12}$/.test(ts) || Math.abs(nowMs / 1000 - Number(ts)) > TOLERANCE_SECONDS) {
     throw unauthorized('STALE_TIMESTAMP', { en: `webhook-timestamp must be Unix seconds within ±${TOLERANCE_SECONDS} s of the gateway's clock`, zh: `webhook-timestamp 应为与网关时钟相差不超过 ±${TOLERANCE_SECONDS} 秒的 Unix 秒数` });
   }
   const expected = parseSignatureHeader(sigHeader);
-  if (!expected.length) throw unauthorized('SIGNATURE_INVALID', { en: 'webhook-signature has no v1 or v1sm3 entry', zh: 'webhook-signature 中没有 v1 或 v1sm3 签名' });
-  return { client, webhookId, verifier: new SignatureVerifier(client.signing_secrets, expected, webhookId, ts) };
+  if (!expected.length) throw unauthorized('SIGNATURE_INVALID', { en: 'webhook-signature has no v1, v1sm3 or v1sm2 entry', zh: 'webhook-signature 中没有 v1、v1sm3 或 v1sm2 签名' });
+  return { client, webhookId, verifier: new SignatureVerifier(client.signing_secrets, expected, webhookId, ts, sm2Keys) };
 }
 
 export function signatureMismatch() {

@@ -28,7 +28,10 @@ import { admitVerifiedClient } from '../http/rate-limit';
 import { ProblemError, badRequest, langOf, tooLarge, unprocessable, unsupportedMedia } from '../http/problem';
 import type { Lang } from '../schemas/validator';
 import type { Client } from '../http/clients';
-import { BENEFITS_QUEUE, INGEST_QUEUE, insertMessage, recordWebhookId, type Envelope } from './message-store';
+import { finishMessage, insertFeedMessage, type Envelope } from './message-store';
+import { recordWebhookId } from './message-problems';
+import { enqueueMessageJobs } from '../queue/outbox';
+import { BENEFITS_QUEUE, INGEST_QUEUE } from '../queue/queue-names';
 import { mediaType, type IngestDeps } from './ingest-route';
 import type { StrictJsonFinding } from '../schemas/strict-json';
 import { StrictAssembler, FEED_COLUMNS, judgeStored, prepareLines, prepareValues, rowKeys, type FeedClient, type PreparedBatch, type Rejected, type StoredRow, type ValidateSettlement } from './feed-records';
@@ -382,8 +385,8 @@ async function storeFeed(deps: IngestDeps, req: Request, res: Response, f: FeedR
       // otherwise be able to deadlock.
       await q.query('SELECT pg_advisory_xact_lock(7340113)');
       const env: Envelope = { clientId: signed.client.client_id, webhookId: signed.webhookId, bodySha256: 'pending', rawBody: null, contentType: type, bodyBytes: 0, requestId: res.locals.requestId, receivedAt };
-      const msg = await insertMessage(q, env, 'agency_settlements', null, null, 0, [INGEST_QUEUE, BENEFITS_QUEUE]);
-      const messageId = msg.message_id;
+      const messageId = await insertFeedMessage(q, env);
+      await enqueueMessageJobs(q, [{ message_id: messageId, kind: 'agency_settlements', request_id: env.requestId ?? null }], [INGEST_QUEUE, BENEFITS_QUEUE]);
       // Batches are taken in the order of the body; one is inserted while the next are read and
       // checked, never more than one INSERT in flight.
       const waiting: Promise<PreparedBatch>[] = [];
@@ -418,7 +421,7 @@ async function storeFeed(deps: IngestDeps, req: Request, res: Response, f: FeedR
       env.bodySha256 = meter.sha.digest('hex');
       await recordWebhookId(q, env);
       if (accepted === 0) throw new NothingAccepted();
-      await q.query('UPDATE messages SET record_count = $2, body_bytes = $3, body_sha256 = $4 WHERE message_id = $1', [messageId, accepted, meter.bytes, env.bodySha256]);
+      await finishMessage(q, messageId, { recordCount: accepted, bodyBytes: meter.bytes, bodySha256: env.bodySha256 });
       return messageId;
     });
     deps.onOutcome?.('agency_settlements', 'accepted');

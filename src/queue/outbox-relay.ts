@@ -5,11 +5,16 @@
  * the processors are idempotent by message id for the rare re-add after a job was removed.
  */
 import type { Db } from '../db/db';
+import { unfinishedMessageIds } from '../ingest/message-store';
 import type { Logger } from '../logging/logger';
+import { claimPending, markRelayed, relayedJobsOf, type OutboxRow } from './outbox';
+import { INGEST_QUEUE } from './queue-names';
 import type { Queues } from './queues';
 import { isConnectionError, RedisNotConnected } from './redis-status';
 
 const BATCH = 500;
+/** Unfinished messages read at a time by requeueStuck. */
+const UNFINISHED_PAGE = 5_000;
 /** Longest wait for Redis inside a relay pass's transaction (a pass normally takes milliseconds). */
 const ADD_TIMEOUT_MS = 10_000;
 /** Longest stop() waits for a pass in progress. */
@@ -98,9 +103,7 @@ export class OutboxRelay {
   async relayOnce(): Promise<number> {
     if (!this.queues.connected) throw new RedisNotConnected('relaying the outbox');
     return this.db.tx(async (q) => {
-      const { rows } = await q.query<{ id: string; message_id: string; queue: string; payload: Record<string, unknown> }>(
-        `SELECT id, message_id, queue, payload FROM outbox WHERE relayed_at IS NULL ORDER BY id LIMIT ${BATCH} FOR UPDATE SKIP LOCKED`,
-      );
+      const rows = await claimPending(q, BATCH);
       if (!rows.length) return 0;
       const byQueue = new Map<string, typeof rows>();
       for (const r of rows) {
@@ -114,7 +117,7 @@ export class OutboxRelay {
           opts: this.jobOpts(String(r.payload.job_id ?? r.message_id)),
         }))), ADD_TIMEOUT_MS);
       }
-      await q.query('UPDATE outbox SET relayed_at = now() WHERE id = ANY($1::bigint[])', [rows.map((r) => r.id)]);
+      await markRelayed(q, rows.map((r) => r.id));
       return rows.length;
     });
   }
@@ -129,11 +132,7 @@ export class OutboxRelay {
    */
   async requeueStuck(olderThanSeconds: number): Promise<number> {
     if (!this.queues.connected) throw new RedisNotConnected('re-queueing stuck messages');
-    const { rows } = await this.db.query<{ message_id: string; queue: string; payload: Record<string, unknown> }>(
-      `SELECT o.message_id, o.queue, o.payload FROM messages m JOIN outbox o ON o.message_id = m.message_id
-        WHERE m.status IN ('accepted','processing') AND o.queue = 'ingest' AND o.relayed_at < now() - make_interval(secs => $1)
-        ORDER BY o.id LIMIT ${BATCH}`, [olderThanSeconds],
-    );
+    const rows = await this.stuckIngestJobs(olderThanSeconds);
     let n = 0;
     for (const r of rows) {
       const queue = this.queues.get(r.queue);
@@ -149,6 +148,22 @@ export class OutboxRelay {
     }
     if (n) this.log.warn({ count: n }, 'outbox relay: re-queued messages whose jobs were lost or failed while unfinished');
     return n;
+  }
+
+  /**
+   * The ingest outbox rows relayed more than `olderThanSeconds` ago whose message is unfinished, oldest
+   * first, at most BATCH: the few unfinished messages (message log) page by page, then their rows.
+   */
+  private async stuckIngestJobs(olderThanSeconds: number): Promise<OutboxRow[]> {
+    const found: OutboxRow[] = [];
+    for (let after: string | null = null; ;) {
+      const ids = await unfinishedMessageIds(this.db, after, UNFINISHED_PAGE);
+      if (!ids.length) break;
+      found.push(...(await relayedJobsOf(this.db, INGEST_QUEUE, ids, olderThanSeconds, BATCH)));
+      if (ids.length < UNFINISHED_PAGE) break;
+      after = ids[ids.length - 1]!;
+    }
+    return found.sort((a, b) => (BigInt(a.id) < BigInt(b.id) ? -1 : 1)).slice(0, BATCH);
   }
 
   private jobOpts(jobId: string) {
