@@ -14,7 +14,7 @@ export function webhookReplayed() {
  * Standard Webhooks replay protection: the same webhook-id from the same client within 24 h must
  * carry the same body (a retransmission); a different body is refused (401 WEBHOOK_ID_REPLAYED).
  */
-export async function recordWebhookId(q: Sql, env: Pick<Envelope, 'clientId' | 'webhookId' | 'bodySha256' | 'receivedAt'>): Promise<void> {
+export async function recordWebhookId(q: Sql, env: Envelope): Promise<void> {
   if (!(await noteWebhookId(q, env))) throw webhookReplayed();
 }
 
