@@ -14,24 +14,28 @@ import { SchemaValidator } from './schemas/validator';
 import { ingestRouter, messagesRouter } from './ingest/routes';
 import { discrepanciesRouter } from './discrepancies/routes';
 import { reconciliationRouter } from './reconciliation/routes';
-import { scheduleNightlyRuns, startReconciliationWorker } from './reconciliation/reconciliation-worker';
+import {
+  onReconciliationJobFailed, processReconciliationJob, scheduleNightlyRuns, type ReconciliationJob, type ReconciliationWorkerDeps,
+} from './reconciliation/reconciliation-worker';
 import { settlementsRouter } from './settlements/routes';
-import { RECHECK_QUEUE, registerMatching, startMatchingWorkers } from './matching/register';
-import { RECONCILIATION_QUEUE } from './reconciliation/run-store';
-import { NOTIFICATIONS_QUEUE } from './notifications/critical-hook';
-import { DELIVERIES_QUEUE } from './notifications/delivery-store';
-import { closeWorkers, Queues } from './queue/queues';
+import { applyMessages, processRecheck, type MatchingServiceDeps, type RecheckJob } from './matching/matching-service';
+import {
+  BENEFITS_QUEUE, DELIVERIES_QUEUE, INGEST_QUEUE, NOTIFICATIONS_QUEUE, QUEUE_NAMES, Queues, RECHECK_QUEUE, RECONCILIATION_QUEUE, type QueueName,
+} from './queue/queues';
 import { OutboxRelay } from './queue/outbox-relay';
-import { createIngestWorker, type MessageHandlers } from './queue/ingest-worker';
+import { closeWorkers, startWorker } from './queue/start-worker';
+import { describeIngestJob, ingestProcessor, markMessageFailed, type IngestJob, type MessageHandler, type MessageHandlers } from './queue/ingest-worker';
 import { loadRegionPolicies, type RegionPolicies } from './benefits';
 import { benefitsRouter } from './benefits/routes';
-import { startBenefitWorker } from './benefits/benefit-worker';
+import { processBenefitJob, type BenefitJob, type BenefitWorkerDeps } from './benefits/benefit-worker';
 import { createBenefitView } from './benefits/benefit-view';
 import { WorkCalendar } from './deadlines';
 import { GatewayMetrics, metricsRouter } from './metrics';
 import { openApiRouter } from './openapi/openapi-router';
-import { loadSubscribersFile, notificationsRouter, startNotificationWorkers } from './notifications';
-import { BENEFITS_QUEUE, INGEST_QUEUE } from './ingest/message-store';
+import {
+  createDestinationGuard, createHttpSender, deliveryLockMs, loadSubscribersFile, notificationsRouter, processDeliveryJob, processNotificationJob,
+  warnIfShortSchedule, type DeliveryDeps, type DeliveryJob, type FanOutDeps, type NotificationJob,
+} from './notifications';
 import { consoleRouter } from './console/console-router';
 import { messageSearchRouter } from './console/message-search';
 import { ensureBodyPartitions } from './lifecycle/partitions';
@@ -45,6 +49,7 @@ export interface Gateway {
   relay: OutboxRelay;
   clients: ClientRegistry;
   app: Express;
+  /** Who applies which kind of stored message (the ingest worker calls them); tests may replace one. */
   handlers: MessageHandlers;
   /** Region policies (benefit rules and loop parameters), validated at start-up. */
   regions: RegionPolicies;
@@ -52,7 +57,8 @@ export interface Gateway {
   now: () => number;
   /** This gateway's Prometheus registry and counters (GET /metrics). */
   metrics: GatewayMetrics;
-  startWorkers(): Worker[];
+  /** Start the workers of `queues` (default: every queue) in this process; see `workerOf` in buildGateway. */
+  startWorkers(queues?: readonly QueueName[]): Worker[];
   /**
    * Stop the relay and the workers, then the connections. Bounded whatever is unreachable: workers
    * get `graceMs` (default 5 s) to finish their active jobs, none without Redis (closeWorkers).
@@ -83,7 +89,6 @@ export async function buildGateway(cfg: Config, opts: BuildOptions = {}): Promis
   // A bad subscribers file stops start-up, like a bad clients file.
   await loadSubscribersFile(db, cfg.subscribersFile, new Date(now()), cfg.subscriberAllowHosts);
   const validator = new SchemaValidator();
-  const handlers: MessageHandlers = {};
 
   const health = Router();
   health.get('/healthz', (_req, res) => { res.json({ status: 'ok' }); });
@@ -93,7 +98,7 @@ export async function buildGateway(cfg: Config, opts: BuildOptions = {}): Promis
     res.status(dbOk && redisOk ? 200 : 503).json({ status: dbOk && redisOk ? 'ready' : 'not_ready', database: dbOk ? 'ok' : 'unreachable', redis: redisOk ? 'ok' : 'unreachable' });
   });
 
-  const metrics = new GatewayMetrics({ db, queues, queueNames: [INGEST_QUEUE, BENEFITS_QUEUE, RECHECK_QUEUE, RECONCILIATION_QUEUE, NOTIFICATIONS_QUEUE, DELIVERIES_QUEUE], now });
+  const metrics = new GatewayMetrics({ db, queues, queueNames: [...QUEUE_NAMES], now });
   const app: Express = createApp({
     log,
     rateLimitPerSecond: cfg.rateLimitPerSecond,
@@ -114,20 +119,68 @@ export async function buildGateway(cfg: Config, opts: BuildOptions = {}): Promis
     ],
   });
 
-  registerMatching({ db, log, queues, handlers, regions, calendar, now });
+  // Each feature gets exactly what it uses (its `…Deps` type), never the gateway.
+  const matching: MatchingServiceDeps = { db, log, queues, regions, calendar, now };
+  const benefits: BenefitWorkerDeps = { db, regions, log, now };
+  const reconciliation: ReconciliationWorkerDeps = { db, regions, calendar, log, now, relay, cfg: { agencyPullUrl: cfg.agencyPullUrl, agencyPullToken: cfg.agencyPullToken } };
+  const fanOut: FanOutDeps = { db, log, now, relay, clients };
+  const deliveries: DeliveryDeps = {
+    db, log, now, scheduleMs: cfg.deliveryScheduleMs, timeoutMs: cfg.deliveryTimeoutMs, disableAfterDays: cfg.subscriberDisableAfterDays,
+    send: createHttpSender(createDestinationGuard(cfg.subscriberAllowHosts)),
+  };
+
+  // Who handles which kind of stored message: the ingest worker hands each message to the handler
+  // of its kind. agency_disbursement and spending_plan have none: their facts are read by the
+  // reconciliation report, and their messages are marked processed as they are.
+  const matchMessages: MessageHandler = (msgs) => applyMessages(matching, msgs);
+  const handlers: MessageHandlers = {
+    agency_settlements: matchMessages,
+    settlement_batch: matchMessages,
+    insurer_payment: matchMessages,
+    recovery: matchMessages,
+  };
+
+  // Who processes which queue. npm start and workers/all.ts start them all; workers/<queue>.ts one.
+  const redis = { redisUrl: cfg.redisUrl, prefix: cfg.queuePrefix, log };
+  const workerOf: Record<QueueName, () => Worker> = {
+    [INGEST_QUEUE]: () => startWorker<IngestJob>(INGEST_QUEUE, ingestProcessor({ db, handlers, log, batchSize: cfg.ingestBatchSize, onJobDone: metrics.onJobDone }), {
+      ...redis, concurrency: 2 * cfg.ingestBatchSize, what: 'message', describe: describeIngestJob,
+      // A stalled ingest job is re-queued by the outbox relay (requeueStuck), so it is not final.
+      stalledIsFinal: false, onFinalFailure: (job, err) => markMessageFailed(db, job, err),
+    }),
+    [BENEFITS_QUEUE]: () => startWorker<BenefitJob>(BENEFITS_QUEUE, (job) => processBenefitJob(benefits, job), {
+      ...redis, concurrency: cfg.workerConcurrency, what: 'benefit audit', describe: (job) => ({ message_id: job.data.message_id }),
+    }),
+    [RECHECK_QUEUE]: () => startWorker<RecheckJob>(RECHECK_QUEUE, (job) => processRecheck(matching, job), {
+      ...redis, concurrency: cfg.workerConcurrency, what: 'settlement re-check',
+    }),
+    [RECONCILIATION_QUEUE]: () => {
+      const w = startWorker<ReconciliationJob>(RECONCILIATION_QUEUE, (job) => processReconciliationJob(reconciliation, job), {
+        ...redis, concurrency: 2, what: 'reconciliation job', describe: (job) => ({ job: job.name, data: job.data }),
+        onFinalFailure: (job, err) => onReconciliationJobFailed(reconciliation, job, err),
+      });
+      void scheduleNightlyRuns({ queues, cfg }).catch((err) => log.error({ err }, 'could not schedule the nightly reconciliation runs'));
+      return w;
+    },
+    [NOTIFICATIONS_QUEUE]: () => startWorker<NotificationJob>(NOTIFICATIONS_QUEUE, (job) => processNotificationJob(fanOut, job), {
+      ...redis, concurrency: cfg.workerConcurrency, what: 'notification job',
+    }),
+    [DELIVERIES_QUEUE]: () => {
+      warnIfShortSchedule(cfg.deliveryScheduleMs, log);
+      return startWorker<DeliveryJob>(DELIVERIES_QUEUE, (job, token) => processDeliveryJob(deliveries, job, token), {
+        ...redis, concurrency: cfg.workerConcurrency, what: 'delivery job', describe: (job) => ({ delivery_id: job.data.delivery_id }),
+        lockDuration: deliveryLockMs(cfg.deliveryTimeoutMs),
+      });
+    },
+  };
+
   const workers: Worker[] = [];
   return {
     cfg, db, log, queues, relay, clients, app, handlers, regions, calendar, now, metrics,
-    startWorkers() {
-      const w = createIngestWorker({ db, redisUrl: cfg.redisUrl, prefix: cfg.queuePrefix, batchSize: cfg.ingestBatchSize, handlers, log, onJobDone: metrics.onJobDone });
-      const matching = startMatchingWorkers({ db, log, queues, regions, calendar, now, cfg });
-      const benefits = startBenefitWorker({ db, regions, cfg, log, now });
-      // `this` is the gateway being returned (the contextual type of an async function's literal is widened).
-      const reconciliation = startReconciliationWorker(this as Gateway);
-      void scheduleNightlyRuns(this as Gateway).catch((err) => log.error({ err }, 'could not schedule the nightly reconciliation runs'));
-      const notifications = startNotificationWorkers({ cfg, db, log, relay, now, clients });
-      workers.push(w, ...matching, benefits, reconciliation, ...notifications);
-      return [w, ...matching, benefits, reconciliation, ...notifications];
+    startWorkers(names: readonly QueueName[] = QUEUE_NAMES) {
+      const started = names.map((name) => workerOf[name]());
+      workers.push(...started);
+      return started;
     },
     async close(o: { graceMs?: number } = {}) {
       await relay.stop();

@@ -1,20 +1,22 @@
 /**
- * The one hook in the discrepancy store (`syncGroup`): for each newly opened (or reopened) case that
- * is critical, queue its notification in the caller's transaction, through the outbox, so an alert is
+ * The one hook in the case store (`syncGroups`): for each newly opened (or reopened) case that is
+ * critical, queue its notification in the caller's transaction, through the outbox, so an alert is
  * never lost between the commit and the queue. The job carries the id only; the worker loads the
  * case. Kept free of BullMQ and HTTP imports: the store should not load them to open a case.
  */
 import type { Sql } from '../db/db';
+import { NOTIFICATIONS_QUEUE } from '../queue/queue-names';
 
-export const NOTIFICATIONS_QUEUE = 'notifications';
-
-/** Job id `notify-<id>` (BullMQ refuses a single `:` in custom job ids; the relay would fail the batch). */
-export async function queueCriticalNotifications(q: Sql, openedIds: string[]): Promise<void> {
-  if (!openedIds.length) return;
+/**
+ * `criticalIds`: the cases just opened that are critical (the case store knows their severity).
+ * Job id `notify-<id>` (BullMQ refuses a single `:` in custom job ids; the relay would fail the batch).
+ */
+export async function queueCriticalNotifications(q: Sql, criticalIds: string[]): Promise<void> {
+  if (!criticalIds.length) return;
   await q.query(
     `INSERT INTO outbox (message_id, queue, payload)
      SELECT id, $2, jsonb_build_object('discrepancy_id', id, 'job_id', 'notify-' || id)
-     FROM discrepancies WHERE id = ANY($1::uuid[]) AND severity = 'critical'`,
-    [openedIds, NOTIFICATIONS_QUEUE],
+     FROM unnest($1::uuid[]) AS id`,
+    [criticalIds, NOTIFICATIONS_QUEUE],
   );
 }

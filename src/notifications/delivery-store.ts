@@ -10,9 +10,7 @@ import { toCstIso } from '../time';
 import { render, type NotificationEvent } from './formats';
 import type { MaskOptions } from './mask';
 import type { SubscriberRow } from './subscriber-store';
-
-export { NOTIFICATIONS_QUEUE } from './critical-hook';
-export const DELIVERIES_QUEUE = 'deliveries';
+import { DELIVERIES_QUEUE } from '../queue/queue-names';
 
 export type DeliveryStatus = 'pending' | 'sending' | 'failed' | 'delivered' | 'dead' | 'cancelled';
 export const DELIVERY_STATUSES: readonly DeliveryStatus[] = ['pending', 'sending', 'failed', 'delivered', 'dead', 'cancelled'];

@@ -16,12 +16,11 @@
 import http from 'node:http';
 import https from 'node:https';
 import axios from 'axios';
-import { DelayedError, UnrecoverableError, Worker, type ConnectionOptions, type Job } from 'bullmq';
+import { DelayedError, UnrecoverableError, type Job } from 'bullmq';
 import type { Db, Sql } from '../db/db';
 import type { Logger } from '../logging/logger';
 import { sign } from '../http/signature';
-import { workerConnection, workerErrorLog } from '../queue/queues';
-import { DELIVERIES_QUEUE, isStopped, type DeliveryRow } from './delivery-store';
+import { isStopped, type DeliveryRow } from './delivery-store';
 import { DESTINATION_REFUSED, literalRefusal, type DestinationGuard } from './destination-guard';
 import { decide, describe, type AttemptResult } from './retry-schedule';
 import { setSubscriberEnabled } from './subscriber-store';
@@ -176,24 +175,21 @@ async function noteFailure(deps: DeliveryDeps, q: Sql, subscriberId: string, at:
   }
 }
 
-export function createDeliveryWorker(deps: DeliveryDeps & { redisUrl: string; prefix: string; concurrency: number }): Worker {
-  const connection = workerConnection(deps.redisUrl);
-  const worker = new Worker(
-    DELIVERIES_QUEUE,
-    async (job: Job<{ delivery_id: string }>, token?: string) => {
-      const r = await processDelivery(deps, job.data.delivery_id);
-      if ('retryAt' in r) {
-        // Same job, later: it keeps its id, so the delivery stays one job through all its attempts.
-        await job.moveToDelayed(Date.now() + Math.max(0, r.retryAt - deps.now()), token);
-        throw new DelayedError();
-      }
-      return r.outcome;
-    },
-    // The lock must outlive the longest request, or BullMQ would hand the job to a second worker.
-    { connection: connection as ConnectionOptions, prefix: deps.prefix, concurrency: deps.concurrency, lockDuration: Math.max(30_000, deps.timeoutMs + LEASE_MARGIN_MS) },
-  );
-  worker.on('failed', (job, err) => deps.log.warn({ err, delivery_id: job?.data.delivery_id }, 'delivery job failed'));
-  worker.on('error', workerErrorLog(deps.log, 'delivery worker', deps.redisUrl));
-  worker.on('closed', () => connection.disconnect());
-  return worker;
+export interface DeliveryJob { delivery_id: string }
+
+/**
+ * The 'deliveries' queue's process function (startWorker runs it: the root's startWorkers,
+ * workers/deliveries.ts, with deliveryLockMs as its lock).
+ */
+export async function processDeliveryJob(deps: DeliveryDeps, job: Job<DeliveryJob>, token?: string): Promise<Outcome['outcome']> {
+  const r = await processDelivery(deps, job.data.delivery_id);
+  if ('retryAt' in r) {
+    // Same job, later: it keeps its id, so the delivery stays one job through all its attempts.
+    await job.moveToDelayed(Date.now() + Math.max(0, r.retryAt - deps.now()), token);
+    throw new DelayedError();
+  }
+  return r.outcome;
 }
+
+/** The job lock must outlive the longest request, or BullMQ would hand the job to a second worker. */
+export const deliveryLockMs = (timeoutMs: number): number => Math.max(30_000, timeoutMs + LEASE_MARGIN_MS);

@@ -1,20 +1,19 @@
 /**
- * From discrepancies to deliveries. Critical cases go out at once: `syncGroup` queues a
+ * From discrepancies to deliveries. Critical cases go out at once: `syncGroups` queues a
  * `notifications` job in the transaction that opens the case (durable through the outbox). The rest
  * go out as one digest per subscriber per reconciliation run, never one message per case. Jobs
  * carry ids only (no personal data); the worker loads the case and matches subscribers' filters.
  */
 import crypto from 'node:crypto';
 import canonicalize from 'canonicalize';
-import { Worker, type ConnectionOptions, type Job } from 'bullmq';
+import type { Job } from 'bullmq';
 import type { Db, Sql } from '../db/db';
 import type { Logger } from '../logging/logger';
-import { workerConnection, workerErrorLog } from '../queue/queues';
-import { getDiscrepancy } from '../discrepancies/discrepancy-queries';
+import { getDiscrepancy, nonCriticalCasesDetected } from '../discrepancies/discrepancy-queries';
 import { toCstIso } from '../time';
 import { caseFor, mayRead, subscriberReader, type OwnerLookup } from './audience';
 import { createDelivery } from './delivery-store';
-import { NOTIFICATIONS_QUEUE } from './critical-hook';
+import { NOTIFICATIONS_QUEUE } from '../queue/queue-names';
 import type { DigestData } from './formats';
 import { matchesFilter, matchingSubscribers, type SubscriberRow } from './subscriber-store';
 
@@ -78,13 +77,7 @@ export async function fanOutCritical(deps: FanOutDeps, discrepancyId: string): P
 export async function fanOutDigest(deps: FanOutDeps, job: DigestJob): Promise<number> {
   const at = new Date(deps.now());
   const n = await deps.db.tx(async (q) => {
-    const params: unknown[] = [job.window_start, job.window_end];
-    const where = [`detected_at >= $1`, `detected_at < $2`, `severity <> 'critical'`];
-    if (job.admdvs) { params.push(`${job.admdvs}%`); where.push(`admdvs LIKE $${params.length}`); }
-    if (job.period) { params.push(job.period); where.push(`period = $${params.length}`); }
-    const { rows } = await q.query<{ id: string; code: string; severity: string; insurer_code: string; fixmedins_code: string | null; admdvs: string }>(
-      `SELECT id, code, severity, insurer_code, fixmedins_code, admdvs FROM discrepancies WHERE ${where.join(' AND ')} ORDER BY id`, params,
-    );
+    const rows = await nonCriticalCasesDetected(q, { from: job.window_start, to: job.window_end, admdvsPrefix: job.admdvs, period: job.period });
     if (!rows.length) return 0;
     const subs = (await q.query<SubscriberRow>('SELECT * FROM subscribers WHERE enabled AND deleted_at IS NULL ORDER BY id')).rows;
     let created = 0;
@@ -113,20 +106,13 @@ export function digestData(job: Omit<DigestJob, 'kind' | 'key'>, cases: { id: st
   };
 }
 
-export function createNotificationWorker(deps: FanOutDeps & { redisUrl: string; prefix: string; concurrency: number }): Worker {
-  const connection = workerConnection(deps.redisUrl);
-  const worker = new Worker(
-    NOTIFICATIONS_QUEUE,
-    async (job: Job<{ discrepancy_id?: string } | DigestJob>) => {
-      const d = job.data;
-      if ('kind' in d && d.kind === 'digest') return { deliveries: await fanOutDigest(deps, d) };
-      if ('discrepancy_id' in d && d.discrepancy_id) return { deliveries: await fanOutCritical(deps, d.discrepancy_id) };
-      return { deliveries: 0 };
-    },
-    { connection: connection as ConnectionOptions, prefix: deps.prefix, concurrency: deps.concurrency },
-  );
-  worker.on('failed', (job, err) => deps.log.warn({ err, job_id: job?.id }, 'notification job failed; will retry'));
-  worker.on('error', workerErrorLog(deps.log, 'notification worker', deps.redisUrl));
-  worker.on('closed', () => connection.disconnect());
-  return worker;
+/** A critical case's job (critical-hook.ts) or a run's digest (enqueueDigest). */
+export type NotificationJob = { discrepancy_id?: string } | DigestJob;
+
+/** The 'notifications' queue's process function (startWorker runs it: the root's startWorkers, workers/notifications.ts). */
+export async function processNotificationJob(deps: FanOutDeps, job: Job<NotificationJob>): Promise<{ deliveries: number }> {
+  const d = job.data;
+  if ('kind' in d && d.kind === 'digest') return { deliveries: await fanOutDigest(deps, d) };
+  if ('discrepancy_id' in d && d.discrepancy_id) return { deliveries: await fanOutCritical(deps, d.discrepancy_id) };
+  return { deliveries: 0 };
 }

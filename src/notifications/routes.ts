@@ -12,8 +12,9 @@ import { requireBearer, requireOperatorAuth, requireRole } from '../http/auth';
 import { badRequest, forbidden, notFound, ProblemError, unprocessable } from '../http/problem';
 import type { FieldError } from '../schemas/validator';
 import { toCstIso } from '../time';
+import { DELIVERIES_QUEUE } from '../queue/queue-names';
 import {
-  DELIVERIES_QUEUE, DELIVERY_STATUSES, controlState, deliveryAttempts, deliveryView, getDelivery, listDeliveries, parseDeliveryCursor,
+  DELIVERY_STATUSES, controlState, deliveryAttempts, deliveryView, getDelivery, listDeliveries, parseDeliveryCursor,
   replayDelivery, setStopped, type DeliveryStatus,
 } from './delivery-store';
 import { createDestinationGuard } from './destination-guard';

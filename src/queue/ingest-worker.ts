@@ -1,7 +1,7 @@
 /**
  * The worker that applies accepted messages. It is a thin adapter: it loads the message rows, skips
  * those already processed (jobs are at-least-once), hands the rest to the handler of their kind
- * (matching registers these), and records the outcome in the message log.
+ * (the literal map in src/composition-root.ts), and records the outcome in the message log.
  *
  * Micro-batching: the jobs that are active at the same moment are applied together — one read of the
  * message log, one re-evaluation of the union of the settlements they affect, one status update —
@@ -9,23 +9,19 @@
  * handler's work committed, exactly as before; if a batch fails, its messages are retried one at a time
  * so that a message that cannot be applied fails alone.
  */
-import { UnrecoverableError, Worker, type ConnectionOptions, type Job } from 'bullmq';
+import { UnrecoverableError, type Job } from 'bullmq';
 import type { Db } from '../db/db';
 import type { Logger } from '../logging/logger';
 import type { MessageKind } from '../ingest/kinds';
-import { INGEST_QUEUE } from '../ingest/message-store';
-import { workerConnection } from './queues';
-import { workerErrorLog } from './redis-status';
+import { claimMessages, markFailed, markProcessed } from '../ingest/message-store';
 
 export interface MessageRow { message_id: string; kind: MessageKind; received_at: Date; request_id: string | null }
 /** Applies one or more stored messages of the kinds it is registered for, in one go. */
 export type MessageHandler = (msgs: readonly MessageRow[]) => Promise<void>;
 export type MessageHandlers = Partial<Record<MessageKind, MessageHandler>>;
 
-export interface IngestWorkerOptions {
+export interface IngestProcessorDeps {
   db: Db;
-  redisUrl: string;
-  prefix: string;
   /** Messages applied together at most (the worker keeps twice as many jobs active). */
   batchSize: number;
   handlers: MessageHandlers;
@@ -38,12 +34,7 @@ export type Outcome = 'processed' | 'skipped';
 /** Apply the messages `ids` together; every id gets its outcome, or the batch throws as a whole. */
 export async function processMessages(db: Db, handlers: MessageHandlers, ids: readonly string[], log: Logger): Promise<Map<string, Outcome>> {
   // One statement: read the rows and mark the unprocessed ones as being processed.
-  const { rows } = await db.query<MessageRow & { status: string }>(
-    `WITH m AS (SELECT message_id, kind, status, received_at, request_id FROM messages WHERE message_id = ANY($1::uuid[])),
-          u AS (UPDATE messages SET status = 'processing' WHERE message_id IN (SELECT message_id FROM m WHERE status <> 'processed') AND status <> 'processed')
-     SELECT * FROM m`,
-    [ids],
-  );
+  const rows = await claimMessages(db, ids);
   const byId = new Map(rows.map((r) => [r.message_id, r]));
   const missing = ids.filter((id) => !byId.has(id));
   if (missing.length) throw new UnrecoverableError(`message ${missing[0]} is not in the message log`);
@@ -62,7 +53,7 @@ export async function processMessages(db: Db, handlers: MessageHandlers, ids: re
   }
   for (const [h, msgs] of byHandler) await h(msgs);
   if (todo.length) {
-    await db.query(`UPDATE messages SET status = 'processed', processed_at = now(), errors = NULL WHERE message_id = ANY($1::uuid[])`, [todo.map((m) => m.message_id)]);
+    await markProcessed(db, todo.map((m) => m.message_id));
   }
   for (const m of todo) {
     out.set(m.message_id, 'processed');
@@ -138,37 +129,35 @@ export class MessageBatcher {
   }
 }
 
-export function createIngestWorker(o: IngestWorkerOptions): Worker {
-  const connection = workerConnection(o.redisUrl);
+export interface IngestJob { message_id: string; kind: string; request_id?: string | null }
+
+/**
+ * The 'ingest' queue's process function (started by startWorker: the root's startWorkers, workers/ingest.ts):
+ * the jobs active at the same moment are applied together (MessageBatcher).
+ */
+export function ingestProcessor(o: IngestProcessorDeps): (job: Job<IngestJob>) => Promise<Outcome> {
   const batcher = new MessageBatcher((ids) => processMessages(o.db, o.handlers, ids, o.log), o.batchSize);
-  const worker = new Worker(
-    INGEST_QUEUE,
-    async (job: Job<{ message_id: string; kind: string; request_id?: string | null }>) => {
-      const t0 = performance.now();
-      try {
-        const r = await batcher.submit(job.data.message_id);
-        o.onJobDone?.(job.data.kind, performance.now() - t0, true);
-        return r;
-      } catch (e) {
-        o.onJobDone?.(job.data.kind, performance.now() - t0, false);
-        throw e;
-      }
-    },
-    { connection: connection as ConnectionOptions, prefix: o.prefix, concurrency: 2 * o.batchSize, autorun: true },
-  );
-  worker.on('failed', (job, err) => {
-    if (!job) return;
-    // A job BullMQ fails as stalled lost its worker (killed, OOM, deploy), not a fight with the
-    // message: not final. The outbox relay retries it (requeueStuck). Found by the chaos test.
-    const stalled = /stalled more than allowable limit/.test(err.message);
-    const final = !stalled && (err instanceof UnrecoverableError || job.attemptsMade >= (job.opts.attempts ?? 1));
-    o.log[final ? 'error' : 'warn']({ err, message_id: job.data.message_id, request_id: job.data.request_id ?? undefined, kind: job.data.kind, attempt: job.attemptsMade }, final ? 'message failed for good' : 'message failed; will retry');
-    if (final) {
-      void o.db.query(`UPDATE messages SET status = 'failed', errors = $2 WHERE message_id = $1 AND status <> 'processed'`, [job.data.message_id, JSON.stringify([{ message: err.message }])]).catch(() => undefined);
+  return async (job) => {
+    const t0 = performance.now();
+    try {
+      const r = await batcher.submit(job.data.message_id);
+      o.onJobDone?.(job.data.kind, performance.now() - t0, true);
+      return r;
+    } catch (e) {
+      o.onJobDone?.(job.data.kind, performance.now() - t0, false);
+      throw e;
     }
-  });
-  worker.on('error', workerErrorLog(o.log, 'ingest worker', o.redisUrl));
-  // BullMQ leaves a connection it was given open; this one is ours to close.
-  worker.on('closed', () => connection.disconnect());
-  return worker;
+  };
 }
+
+/**
+ * A message whose job failed for good is marked failed in the message log. (A job BullMQ fails as
+ * stalled lost its worker — killed, OOM, deploy — not a fight with the message: not final; the
+ * outbox relay retries it, requeueStuck. Found by the chaos test. startWorker: stalledIsFinal false.)
+ */
+export async function markMessageFailed(db: Db, job: Job<IngestJob>, err: Error): Promise<void> {
+  await markFailed(db, job.data.message_id, [{ message: err.message }]);
+}
+
+/** The ids of an ingest job for its failure line. */
+export const describeIngestJob = (job: Job<IngestJob>) => ({ message_id: job.data.message_id, request_id: job.data.request_id ?? undefined, kind: job.data.kind });

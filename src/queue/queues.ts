@@ -5,12 +5,14 @@
  * itself with backoff (`retryStrategy`) and reports to the process's RedisStatus, which says once
  * that Redis is unreachable and once that it is back (redis-status.ts) instead of a line per attempt.
  */
-import { Queue, type ConnectionOptions, type Worker } from 'bullmq';
+import { Queue, type ConnectionOptions } from 'bullmq';
 import IORedis, { type Redis } from 'ioredis';
 import type { Logger } from '../logging/logger';
 import { redisStatus } from './redis-status';
 
 export { workerErrorLog } from './redis-status';
+
+export { INGEST_QUEUE, BENEFITS_QUEUE, RECHECK_QUEUE, RECONCILIATION_QUEUE, NOTIFICATIONS_QUEUE, DELIVERIES_QUEUE, QUEUE_NAMES, type QueueName } from './queue-names';
 
 /** Reconnect after 200 ms, 400 ms, 800 ms … at most every 5 s: quick after a blip, quiet in an outage. */
 export function reconnectDelay(attempt: number): number {
@@ -25,26 +27,6 @@ export function producerConnection(url: string): Redis {
 export function workerConnection(url: string): Redis {
   const r = new IORedis(url, { maxRetriesPerRequest: null, retryStrategy: reconnectDelay });
   return redisStatus(url).watch(r);
-}
-
-/**
- * Close workers within `graceMs`. With Redis reachable, each finishes its active jobs first
- * (BullMQ's graceful close); a graceful close cannot finish without Redis (it waits on commands
- * queued for a connection that never comes), so with Redis unreachable — or past the grace — the
- * workers are closed by force. A job cut short stays active in Redis, is found stalled and runs
- * again (jobs are at-least-once and their processors idempotent); what was accepted is in the
- * database and its outbox either way.
- */
-export async function closeWorkers(workers: readonly Worker[], o: { graceMs: number; redisReachable: boolean }): Promise<'closed' | 'forced'> {
-  const bounded = (p: Promise<unknown>, ms: number) => new Promise<boolean>((resolve) => {
-    const t = setTimeout(() => resolve(false), ms);
-    t.unref();
-    p.then(() => { clearTimeout(t); resolve(true); }, () => { clearTimeout(t); resolve(true); });
-  });
-  if (o.redisReachable && await bounded(Promise.all(workers.map((w) => w.close())), o.graceMs)) return 'closed';
-  // close(true) after a hanging close() returns the same promise: end the connections instead.
-  await bounded(Promise.all(workers.map((w) => (w.closing ? w.disconnect() : w.close(true)))), 1_000);
-  return 'forced';
 }
 
 export class Queues {

@@ -5,46 +5,39 @@
  * platform when a pull URL is configured, then asks for two runs as of now: the previous month
  * (payments for it are still arriving and its deadlines lapse this month) and the current month.
  */
-import { UnrecoverableError, Worker, type ConnectionOptions, type Job } from 'bullmq';
-import type { Gateway } from '../composition-root';
-import { workerConnection, workerErrorLog } from '../queue/queues';
+import { UnrecoverableError, type Job } from 'bullmq';
+import type { Config } from '../config/config';
+import { RECONCILIATION_QUEUE, type Queues } from '../queue/queues';
 import { addMonths, periodOf } from '../time';
-import { pullAgencySettlements } from '../agency-pull/agency-pull';
-import { executeRun } from './run-reconciliation';
-import { createRun, failRun, RECONCILIATION_QUEUE } from './run-store';
+import { pullAgencySettlements, type PullDeps } from '../agency-pull/agency-pull';
+import { executeRun, type RunDeps } from './run-reconciliation';
+import { createRun, failRun } from './run-store';
 
 export type ReconciliationJob = { kind: 'run'; run_id: string } | { kind: 'nightly'; admdvs: string };
+
+/** What the queue's jobs need: a run's, a pull's (the nightly job pulls first), and the relay to kick. */
+export interface ReconciliationWorkerDeps extends RunDeps, PullDeps {}
 
 /** Scheduler ids name their region; BullMQ keys use ':' so the id avoids it. */
 export const nightlySchedulerId = (admdvs: string) => `nightly-${admdvs}`;
 
-export function startReconciliationWorker(gw: Gateway): Worker {
-  const connection = workerConnection(gw.cfg.redisUrl);
-  const worker = new Worker<ReconciliationJob>(
-    RECONCILIATION_QUEUE,
-    async (job: Job<ReconciliationJob>) => {
-      const data = job.data;
-      if (data.kind === 'run') {
-        const run = await executeRun(gw, data.run_id);
-        return run ? 'completed' : 'skipped';
-      }
-      if (data.kind === 'nightly') return nightly(gw, data.admdvs);
-      throw new UnrecoverableError(`unknown reconciliation job kind ${(data as { kind?: string }).kind}`);
-    },
-    { connection: connection as ConnectionOptions, prefix: gw.cfg.queuePrefix, concurrency: 2, autorun: true },
-  );
-  worker.on('failed', (job, err) => {
-    if (!job) return;
-    const final = err instanceof UnrecoverableError || job.attemptsMade >= (job.opts.attempts ?? 1);
-    gw.log[final ? 'error' : 'warn']({ err, job: job.name, data: job.data, attempt: job.attemptsMade }, final ? 'reconciliation job failed for good' : 'reconciliation job failed; will retry');
-    if (final && job.data.kind === 'run') void failRun(gw.db, job.data.run_id, err.message, new Date(gw.now())).catch(() => undefined);
-  });
-  worker.on('error', workerErrorLog(gw.log, 'reconciliation worker', gw.cfg.redisUrl));
-  worker.on('closed', () => connection.disconnect());
-  return worker;
+/** The 'reconciliation' queue's process function (startWorker runs it: the root's startWorkers, workers/reconciliation.ts). */
+export async function processReconciliationJob(gw: ReconciliationWorkerDeps, job: Job<ReconciliationJob>): Promise<'completed' | 'skipped' | { runs: string[] }> {
+  const data = job.data;
+  if (data.kind === 'run') {
+    const run = await executeRun(gw, data.run_id);
+    return run ? 'completed' : 'skipped';
+  }
+  if (data.kind === 'nightly') return nightly(gw, data.admdvs);
+  throw new UnrecoverableError(`unknown reconciliation job kind ${(data as { kind?: string }).kind}`);
 }
 
-async function nightly(gw: Gateway, admdvs: string): Promise<{ runs: string[] }> {
+/** A run whose job failed for good is marked failed (its error in the run). */
+export async function onReconciliationJobFailed(gw: Pick<RunDeps, 'db' | 'now'>, job: Job<ReconciliationJob>, err: Error): Promise<void> {
+  if (job.data.kind === 'run') await failRun(gw.db, job.data.run_id, err.message, new Date(gw.now()));
+}
+
+async function nightly(gw: ReconciliationWorkerDeps, admdvs: string): Promise<{ runs: string[] }> {
   if (gw.cfg.agencyPullUrl) {
     try {
       await pullAgencySettlements(gw, admdvs);
@@ -69,7 +62,7 @@ async function nightly(gw: Gateway, admdvs: string): Promise<{ runs: string[] }>
  * Asia/Shanghai) and removes those of regions no longer configured. Upserting is idempotent, so every
  * process that starts workers may call it.
  */
-export async function scheduleNightlyRuns(gw: Gateway): Promise<string[]> {
+export async function scheduleNightlyRuns(gw: { queues: Pick<Queues, 'get'>; cfg: Pick<Config, 'nightlyRegions' | 'nightlyCron'> }): Promise<string[]> {
   const queue = gw.queues.get(RECONCILIATION_QUEUE);
   const wanted = new Set(gw.cfg.nightlyRegions.map(nightlySchedulerId));
   for (const s of await queue.getJobSchedulers()) {

@@ -10,18 +10,20 @@
  * discrepancies are the ledger's present state, judged on everything received — so it only
  * reproduces the report from the facts received by known_at: no sweep, no plan findings, no digest.
  */
-import type { Gateway } from '../composition-root';
 import type { Sql } from '../db/db';
 import { benefitSummary } from '../benefits/audit';
-import { sweepRegionPeriod } from '../matching/sweep';
+import { sweepRegionPeriod, type SweepDeps } from '../matching/sweep';
 import { computeReport, reportTotals } from './report-sql';
 import { syncPlanFindings } from './plan-findings';
 import { runInsurers, startRun, type RunRow } from './run-store';
 import { enqueueDigest } from '../notifications/fan-out';
+import { auditHead, entityIdsSince } from '../audit/audit-trail';
+import { countsByCodeOf, unresolvedCountsByCode } from '../discrepancies/discrepancy-queries';
 
-export type RunGateway = Pick<Gateway, 'db' | 'regions' | 'calendar' | 'log' | 'now'>;
+/** What a run needs: the sweep's (database, region policies, calendar, log) and the clock. */
+export interface RunDeps extends SweepDeps { now: () => number }
 
-export async function executeRun(gw: RunGateway, runId: string): Promise<RunRow | undefined> {
+export async function executeRun(gw: RunDeps, runId: string): Promise<RunRow | undefined> {
   const startedAt = new Date(gw.now());
   const run = await startRun(gw.db, runId, startedAt);
   if (!run) return undefined;
@@ -31,8 +33,7 @@ export async function executeRun(gw: RunGateway, runId: string): Promise<RunRow 
   const reportOnly = run.report_only;
   // Discrepancies opened by this run are the audit events after this point (ids and detected_at
   // cannot tell: the sweep may stamp cases with as_of).
-  const mark = await gw.db.query<{ seq: string }>('SELECT coalesce(max(seq), 0)::text AS seq FROM audit_events');
-  const fromSeq = mark.rows[0]!.seq;
+  const fromSeq = await auditHead(gw.db);
 
   // The embedded database has no autovacuum (PGlite runs no background workers), so its planner never
   // learns the tables' sizes: the report's month join took 17.6 s for 4,000 settlements on default
@@ -76,18 +77,8 @@ export async function executeRun(gw: RunGateway, runId: string): Promise<RunRow 
 
 /** Discrepancies of the region-period by code: opened during the run, and open now. */
 async function discrepancyCounts(q: Sql, admdvs: string, period: string, fromSeq: string): Promise<{ opened: Record<string, number>; open: Record<string, number> }> {
-  const open = await q.query<{ code: string; n: number }>(
-    `SELECT code, count(*)::int AS n FROM discrepancies WHERE admdvs LIKE $1 AND period = $2 AND status <> 'resolved' GROUP BY code ORDER BY code`,
-    [`${admdvs}%`, period],
-  );
-  const opened = await q.query<{ code: string; n: number }>(
-    `SELECT d.code, count(DISTINCT d.id)::int AS n
-       FROM audit_events e JOIN discrepancies d ON d.id::text = e.entity_id
-      WHERE e.entity = 'discrepancy' AND e.action IN ('opened','reopened') AND e.seq > $3::bigint
-        AND d.admdvs LIKE $1 AND d.period = $2
-      GROUP BY d.code ORDER BY d.code`,
-    [`${admdvs}%`, period, fromSeq],
-  );
+  const open = await unresolvedCountsByCode(q, { admdvsPrefix: admdvs, period });
+  const opened = await countsByCodeOf(q, await entityIdsSince(q, 'discrepancy', ['opened', 'reopened'], fromSeq), admdvs, period);
   const toMap = (rows: { code: string; n: number }[]) => Object.fromEntries(rows.map((r) => [r.code, Number(r.n)]));
-  return { opened: toMap(opened.rows), open: toMap(open.rows) };
+  return { opened: toMap(opened), open: toMap(open) };
 }

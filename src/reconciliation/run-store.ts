@@ -13,8 +13,7 @@
  */
 import { v7 as uuidv7 } from 'uuid';
 import type { Sql } from '../db/db';
-
-export const RECONCILIATION_QUEUE = 'reconciliation';
+import { RECONCILIATION_QUEUE } from '../queue/queue-names';
 
 export type RunStatus = 'queued' | 'running' | 'completed' | 'failed';
 
@@ -107,4 +106,63 @@ export async function failRun(q: Sql, runId: string, error: string, at: Date): P
     `UPDATE reconciliation_runs SET status = 'failed', error = $2, finished_at = $3 WHERE run_id = $1 AND status <> 'completed'`,
     [runId, error.slice(0, 2000), at],
   );
+}
+
+export interface RunListFilter { admdvs?: string; period?: string; status?: RunStatus }
+
+/** Who may see which runs, as run-view.ts decides for one run (ops: all; the other roles: their own). */
+export interface RunListScope { admdvs_prefixes?: string[]; insurer_codes?: string[]; fixmedins_codes?: string[] }
+
+/** Keyset position of the last run of a page: created_at to the microsecond (UTC), then run_id. */
+export interface RunCursor { created_at: string; run_id: string }
+
+const CURSOR_AT = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z$/;
+const RUN_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+export function encodeRunCursor(c: RunCursor): string {
+  return Buffer.from(JSON.stringify([c.created_at, c.run_id])).toString('base64url');
+}
+
+/** The cursor a page returned, or undefined for anything else (the route answers 400). */
+export function decodeRunCursor(s: string): RunCursor | undefined {
+  try {
+    const v = JSON.parse(Buffer.from(s, 'base64url').toString('utf8')) as unknown;
+    if (Array.isArray(v) && v.length === 2 && typeof v[0] === 'string' && CURSOR_AT.test(v[0]) && !Number.isNaN(Date.parse(v[0]))
+      && typeof v[1] === 'string' && RUN_ID.test(v[1])) return { created_at: v[0], run_id: v[1] };
+  } catch { /* not a cursor of ours */ }
+  return undefined;
+}
+
+/**
+ * Run history (spec §10): newest first, keyset-paged on (created_at, run_id). An insurer or an
+ * institution sees a run once it has a row of its own in it, as visibleRun does; a run still queued
+ * has none yet. The cursor carries created_at as PostgreSQL renders it, to the microsecond, so no
+ * run is skipped or repeated between pages (a JS Date would cut it to the millisecond).
+ */
+export async function listRuns(q: Sql, f: RunListFilter, scope: RunListScope, limit: number, cursor?: RunCursor): Promise<{ items: RunRow[]; next_cursor: string | null }> {
+  const params: unknown[] = [];
+  const where: string[] = [];
+  const add = (sql: (n: string) => string, v: unknown) => { params.push(v); where.push(sql(`$${params.length}`)); };
+  if (scope.admdvs_prefixes) add((p) => `r.admdvs LIKE ANY(${p}::text[])`, scope.admdvs_prefixes.map((x) => `${x}%`));
+  if (scope.insurer_codes) add((p) => `EXISTS (SELECT 1 FROM reconciliation_insurers i WHERE i.run_id = r.run_id AND i.insurer_code = ANY(${p}::text[]))`, scope.insurer_codes);
+  if (scope.fixmedins_codes) add((p) => `EXISTS (SELECT 1 FROM reconciliation_institutions i WHERE i.run_id = r.run_id AND i.fixmedins_code = ANY(${p}::text[]))`, scope.fixmedins_codes);
+  // admdvs filters like the discrepancy list: the runs of a region and of the regions under it.
+  if (f.admdvs) add((p) => `r.admdvs LIKE ${p}`, `${f.admdvs}%`);
+  if (f.period) add((p) => `r.period = ${p}`, f.period);
+  if (f.status) add((p) => `r.status = ${p}`, f.status);
+  if (cursor) {
+    params.push(cursor.created_at, cursor.run_id);
+    where.push(`(r.created_at, r.run_id) < ($${params.length - 1}::timestamptz, $${params.length}::uuid)`);
+  }
+  params.push(limit + 1);
+  const { rows } = await q.query<RunRow & { cursor_at: string }>(
+    `SELECT r.*, to_char(r.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS cursor_at
+       FROM reconciliation_runs r ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
+      ORDER BY r.created_at DESC, r.run_id DESC LIMIT $${params.length}`, params,
+  );
+  const more = rows.length > limit;
+  const page = more ? rows.slice(0, limit) : rows;
+  const last = page[page.length - 1];
+  const items = page.map(({ cursor_at: _c, ...run }) => run as RunRow);
+  return { items, next_cursor: more && last ? encodeRunCursor({ created_at: last.cursor_at, run_id: last.run_id }) : null };
 }

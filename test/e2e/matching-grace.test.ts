@@ -3,7 +3,8 @@
  * they are flagged, and resolve themselves when the record arrives; a reversal after payment raises
  * REVERSED_SETTLEMENT_PAID. The gateway's clock and the sweep's as_of are the test's.
  */
-import { RECHECK_QUEUE, recheckJobId } from '../../src/matching/register';
+import { RECHECK_QUEUE } from '../../src/queue/queue-names';
+import { recheckJobId } from '../../src/matching/matching-service';
 import { sweepRegionPeriod } from '../../src/matching/sweep';
 import { batchOf, paymentOf, record } from '../support/month-generator';
 import { startTestGateway, type TestGateway } from '../support/test-gateway';

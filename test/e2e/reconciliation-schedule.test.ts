@@ -6,7 +6,7 @@
 import axios from 'axios';
 import { startTestGateway, type TestGateway } from '../support/test-gateway';
 import { TEST_CLIENTS } from '../support/test-clients';
-import { RECONCILIATION_QUEUE } from '../../src/reconciliation/run-store';
+import { RECONCILIATION_QUEUE } from '../../src/queue/queue-names';
 import { addMonths, periodOf } from '../../src/time';
 
 let t: TestGateway;
