@@ -5,6 +5,7 @@
 import Ajv2020 from 'ajv/dist/2020';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
+import { parseSm2PublicKeyPem, type Sm2PublicKey } from './sm2';
 
 export type Role = 'insurer' | 'institution' | 'agency' | 'ops';
 
@@ -15,6 +16,8 @@ export interface Client {
   scope: string[];
   signing_secrets: string[];
   token_sha256: string[];
+  /** SM2 public keys (SPKI PEM) for `v1sm2` signatures (spec §9); several allow rotation like secrets. */
+  sm2_public_keys?: string[];
 }
 
 const CLIENTS_SCHEMA = {
@@ -29,6 +32,7 @@ const CLIENTS_SCHEMA = {
       scope: { type: 'array', items: { type: 'string', minLength: 1, maxLength: 30 } },
       signing_secrets: { type: 'array', items: { type: 'string', pattern: '^whsec_[A-Za-z0-9+/]+={0,2}$' } },
       token_sha256: { type: 'array', items: { type: 'string', pattern: '^[0-9a-f]{64}$' } },
+      sm2_public_keys: { type: 'array', maxItems: 8, items: { type: 'string', pattern: '^-----BEGIN PUBLIC KEY-----', maxLength: 2000 } },
     },
   },
 };
@@ -36,12 +40,22 @@ const CLIENTS_SCHEMA = {
 export class ClientRegistry {
   private readonly byId = new Map<string, Client>();
   private readonly byTokenHash = new Map<string, Client>();
+  private readonly sm2ById = new Map<string, Sm2PublicKey[]>();
 
   constructor(clients: Client[]) {
     for (const c of clients) {
       if (this.byId.has(c.client_id)) throw new Error(`clients file: client_id "${c.client_id}" appears twice`);
       this.byId.set(c.client_id, c);
       for (const h of c.token_sha256) this.byTokenHash.set(h, c);
+      // Parsed once, here: a key that is not an SM2 public key stops start-up naming its entry.
+      const keys = (c.sm2_public_keys ?? []).map((pem, i) => {
+        try {
+          return parseSm2PublicKeyPem(pem);
+        } catch (e) {
+          throw new Error(`clients file: client "${c.client_id}" sm2_public_keys[${i}]: ${(e as Error).message}`);
+        }
+      });
+      if (keys.length) this.sm2ById.set(c.client_id, keys);
     }
   }
 
@@ -67,6 +81,8 @@ export class ClientRegistry {
 
   get(clientId: string): Client | undefined { return this.byId.get(clientId); }
   all(): Client[] { return [...this.byId.values()]; }
+  /** The client's SM2 public keys, parsed (empty when it has none). */
+  sm2Keys(clientId: string): readonly Sm2PublicKey[] { return this.sm2ById.get(clientId) ?? []; }
 
   /** The client a bearer token belongs to (the file stores only SHA-256 of tokens). */
   byToken(token: string): Client | undefined {
