@@ -36,6 +36,31 @@ export async function appendAudit(q: Sql, events: AuditEvent[]): Promise<void> {
   );
 }
 
+export interface AuditEntry { seq: string; at: Date; action: string; actor: string; data: unknown }
+
+/** The events of one entity (e.g. a discrepancy's history), oldest first. */
+export async function auditHistory(q: Sql, entity: string, entityId: string): Promise<AuditEntry[]> {
+  const { rows } = await q.query<AuditEntry>(
+    'SELECT seq, at, action, actor, data FROM audit_events WHERE entity = $1 AND entity_id = $2 ORDER BY seq', [entity, entityId],
+  );
+  return rows;
+}
+
+/** The sequence number of the chain's last event ('0' for an empty chain): a mark to read the events after. */
+export async function auditHead(q: Sql): Promise<string> {
+  const { rows } = await q.query<{ seq: string }>('SELECT coalesce(max(seq), 0)::text AS seq FROM audit_events');
+  return rows[0]!.seq;
+}
+
+/** The ids of the entities of a kind with one of `actions` after sequence number `afterSeq` (each once). */
+export async function entityIdsSince(q: Sql, entity: string, actions: readonly string[], afterSeq: string): Promise<string[]> {
+  const { rows } = await q.query<{ entity_id: string }>(
+    'SELECT DISTINCT entity_id FROM audit_events WHERE entity = $1 AND action = ANY($2::text[]) AND seq > $3::bigint',
+    [entity, actions, afterSeq],
+  );
+  return rows.map((r) => r.entity_id);
+}
+
 /** Walk the chain; returns the first broken sequence number, or undefined when it holds. */
 export async function verifyAudit(q: Sql, pageSize = 5000): Promise<{ checked: number; brokenAt?: string; reason?: string }> {
   let prev = GENESIS;

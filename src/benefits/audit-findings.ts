@@ -3,8 +3,8 @@
  * BENEFIT_RULE_DEVIATION per settlement, one ANNUAL_CAP_EXCEEDED per person-year) and into the rows
  * the audit keeps per settlement. Pure: the caller loads the records and stores the output.
  */
-import type { FindingInput } from '../discrepancies/discrepancy-store';
 import { subjectKey } from '../matching/rules';
+import type { Finding } from '../matching';
 import { Money } from '../money';
 import type { PersonYearBenefits } from './engine-types';
 import { fenText } from './exact';
@@ -27,7 +27,7 @@ export interface SettlementBenefitRow {
 }
 
 export interface PersonYearAudit {
-  findings: FindingInput[];
+  findings: Finding<object>[];
   rows: SettlementBenefitRow[];
 }
 
@@ -41,7 +41,7 @@ export function auditPersonYear(py: PersonYear, records: readonly AuditRecord[],
   const byId = new Map(records.map((r) => [r.setl_id, r]));
   const ordered = [...records].sort((a, b) => a.setl_time.getTime() - b.setl_time.getTime() || (a.setl_id < b.setl_id ? -1 : a.setl_id > b.setl_id ? 1 : 0));
   const tolerance = fenText(policy.benefit_tolerance);
-  const findings: FindingInput[] = [];
+  const findings: Finding<object>[] = [];
   const rows: SettlementBenefitRow[] = [];
 
   for (const r of result.settlements) {

@@ -5,7 +5,7 @@
  * and their cases open, update or auto-resolve in the same pass. Running it twice changes nothing.
  */
 import type { Db, Sql } from '../db/db';
-import { syncGroup } from '../discrepancies/discrepancy-store';
+import { syncGroups, type CaseGroup } from '../discrepancies/sync-groups';
 import { evaluatePersonYear } from './engine';
 import { loadPersonYears, parsePersonYear, personYearsOfMessage, type PersonYear } from './audit-records';
 import { auditPersonYear, type SettlementBenefitRow } from './audit-findings';
@@ -54,18 +54,21 @@ export async function auditPersonYears(deps: AuditDeps, keys: readonly string[],
       await q.query(`SELECT pg_advisory_xact_lock(hashtextextended('py:' || k, 0)) FROM unnest($1::text[]) AS k`, [chunk.map((py) => py.key)]);
       const records = await loadPersonYears(q, deps.regions, chunk);
       const rows: Array<SettlementBenefitRow & { py: PersonYear }> = [];
+      const groups: CaseGroup[] = [];
       for (const py of chunk) {
         const recs = records.get(py.key)!;
         const result = evaluatePersonYear(py.policy, py.year, recs);
         const audit = auditPersonYear(py, recs, result);
-        const sync = await syncGroup(q, py.key, audit.findings, asOf);
+        groups.push({ groupKey: py.key, findings: audit.findings });
         rows.push(...audit.rows.map((r) => ({ ...r, py })));
         out.person_years++;
         out.settlements += recs.length;
-        out.opened += sync.opened.length;
-        out.updated += sync.updated.length;
-        out.resolved += sync.resolved.length;
       }
+      // One sync for the chunk: every case row locked first, the audit chain's lock last (one lock order).
+      const sync = await syncGroups(q, groups, asOf);
+      out.opened += sync.opened.length;
+      out.updated += sync.updated.length;
+      out.resolved += sync.resolved.length;
       await storeResults(q, chunk, rows, asOf);
     });
   }

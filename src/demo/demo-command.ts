@@ -17,6 +17,9 @@ import { addMonths, periodOf } from '../time';
 import type { Io } from '../cli/output';
 import { DEMO_CLIENTS, DEMO_OPS_TOKEN } from './demo-clients';
 import { generateDemoMonth } from './demo-month';
+import { unresolvedCountsByCode } from '../discrepancies/discrepancy-queries';
+import { countUnfinished } from '../ingest/message-store';
+import { countPending } from '../queue/outbox';
 
 const THREE_DAYS = 3 * 86_400_000;
 
@@ -58,7 +61,7 @@ export async function runDemo(cfg: Config, io: Io, o: DemoOptions = {}): Promise
     }
   }
   await waitIdle(gw);
-  const { rows } = await gw.db.query<{ code: string; n: number }>(`SELECT code, count(*)::int AS n FROM discrepancies WHERE status <> 'resolved' GROUP BY code ORDER BY code`);
+  const rows = await unresolvedCountsByCode(gw.db);
   const counts = Object.fromEntries(rows.map((r) => [r.code, r.n]));
   const missing = month.planted.filter((c) => !counts[c]);
   io.out(`\nOpen discrepancies after the demo month ${period}:\n${rows.map((r) => `  ${r.code.padEnd(26)} ${r.n}`).join('\n')}\n`);
@@ -79,10 +82,10 @@ export async function runDemo(cfg: Config, io: Io, o: DemoOptions = {}): Promise
 /** Until every message is processed and the benefit and re-check queues have nothing waiting. */
 async function waitIdle(gw: Gateway): Promise<void> {
   for (let i = 0; i < 3000; i++) {
-    const { rows } = await gw.db.query<{ n: number }>(`SELECT (SELECT count(*) FROM messages WHERE status IN ('accepted','processing')) + (SELECT count(*) FROM outbox WHERE relayed_at IS NULL) AS n`);
+    const pending = (await countUnfinished(gw.db)) + (await countPending(gw.db));
     const counts = await Promise.all(['ingest', 'benefits', 'reconciliation'].map((q) => gw.queues.get(q).getJobCounts('waiting', 'active', 'prioritized')));
     const busy = counts.reduce((a, c) => a + (c.waiting ?? 0) + (c.active ?? 0) + (c.prioritized ?? 0), 0);
-    if (Number(rows[0]!.n) === 0 && busy === 0) return;
+    if (pending === 0 && busy === 0) return;
     await new Promise((r) => setTimeout(r, 100));
   }
 }

@@ -2,6 +2,7 @@
 import type { Sql } from '../db/db';
 import type { ScopeFilter } from '../http/auth';
 import { toCstIso } from '../time';
+import { auditHistory, type AuditEntry } from '../audit/audit-trail';
 
 export interface DiscrepancyFilter {
   code?: string; status?: string; severity?: string; admdvs?: string; insurer_code?: string; fixmedins_code?: string; period?: string; setl_id?: string;
@@ -44,9 +45,78 @@ export async function getDiscrepancy(q: Sql, id: string): Promise<DiscrepancyRow
   return rows[0];
 }
 
-export async function discrepancyHistory(q: Sql, id: string): Promise<{ seq: string; at: Date; action: string; actor: string; data: unknown }[]> {
-  const { rows } = await q.query<{ seq: string; at: Date; action: string; actor: string; data: unknown }>(
-    `SELECT seq, at, action, actor, data FROM audit_events WHERE entity = 'discrepancy' AND entity_id = $1 ORDER BY seq`, [id],
+/** A case's history: its audit events, oldest first. */
+export function discrepancyHistory(q: Sql, id: string): Promise<AuditEntry[]> {
+  return auditHistory(q, 'discrepancy', id);
+}
+
+/** The cases of one settlement the scope may read, oldest first (the settlement read). */
+export async function casesOfSettlement(q: Sql, setlId: string, scope: ScopeFilter): Promise<DiscrepancyRow[]> {
+  const params: unknown[] = [setlId];
+  const where = ['setl_id = $1', ...scopeSql(scope, params)];
+  const { rows } = await q.query<DiscrepancyRow>(`SELECT * FROM discrepancies WHERE ${where.join(' AND ')} ORDER BY detected_at, id`, params);
+  return rows;
+}
+
+/** Open cases (status `open`, not acknowledged) by code and severity (the metrics gauge). */
+export async function openCaseCounts(q: Sql): Promise<{ code: string; severity: string; n: string }[]> {
+  const { rows } = await q.query<{ code: string; severity: string; n: string }>(
+    `SELECT code, severity, count(*) AS n FROM discrepancies WHERE status = 'open' GROUP BY code, severity`,
+  );
+  return rows;
+}
+
+/** Unresolved cases (open or acknowledged) by code, in code order; of a region prefix and period when given. */
+export async function unresolvedCountsByCode(q: Sql, of?: { admdvsPrefix: string; period: string }): Promise<{ code: string; n: number }[]> {
+  const { rows } = of
+    ? await q.query<{ code: string; n: number }>(
+      `SELECT code, count(*)::int AS n FROM discrepancies WHERE admdvs LIKE $1 AND period = $2 AND status <> 'resolved' GROUP BY code ORDER BY code`,
+      [`${of.admdvsPrefix}%`, of.period],
+    )
+    : await q.query<{ code: string; n: number }>(`SELECT code, count(*)::int AS n FROM discrepancies WHERE status <> 'resolved' GROUP BY code ORDER BY code`);
+  return rows;
+}
+
+/** Of the cases `ids`, those of a region prefix and period, by code, in code order. */
+export async function countsByCodeOf(q: Sql, ids: readonly string[], admdvsPrefix: string, period: string): Promise<{ code: string; n: number }[]> {
+  if (!ids.length) return [];
+  const { rows } = await q.query<{ code: string; n: number }>(
+    `SELECT code, count(*)::int AS n FROM discrepancies WHERE id = ANY($3::uuid[]) AND admdvs LIKE $1 AND period = $2 GROUP BY code ORDER BY code`,
+    [`${admdvsPrefix}%`, period, ids],
+  );
+  return rows;
+}
+
+/** The group keys of the open PLAN_VARIANCE and DISBURSEMENT_MISMATCH cases of a region and period. */
+export async function openPlanCaseGroups(q: Sql, admdvs: string, period: string): Promise<string[]> {
+  const { rows } = await q.query<{ group_key: string }>(
+    `SELECT DISTINCT group_key FROM discrepancies
+      WHERE status <> 'resolved' AND code IN ('PLAN_VARIANCE','DISBURSEMENT_MISMATCH') AND admdvs = $1 AND period = $2
+        AND (group_key LIKE 'plan:%' OR group_key LIKE 'disb:%')`, [admdvs, period],
+  );
+  return rows.map((r) => r.group_key);
+}
+
+/** The institution-periods of a region prefix and period with an unresolved DECLARATION_MISSING case. */
+export async function openDeclarationMissingKeys(q: Sql, admdvsPrefix: string, period: string): Promise<{ fixmedins_code: string; insurer_code: string; period: string }[]> {
+  const { rows } = await q.query<{ fixmedins_code: string; insurer_code: string; period: string }>(
+    `SELECT DISTINCT fixmedins_code, insurer_code, period FROM discrepancies
+      WHERE code = 'DECLARATION_MISSING' AND status <> 'resolved' AND admdvs LIKE $1 || '%' AND period = $2 AND fixmedins_code IS NOT NULL`,
+    [admdvsPrefix, period],
+  );
+  return rows;
+}
+
+export interface DigestCase { id: string; code: string; severity: string; insurer_code: string; fixmedins_code: string | null; admdvs: string }
+
+/** Non-critical cases detected in [from, to), of a region prefix and period when given, in id order (a digest's cases). */
+export async function nonCriticalCasesDetected(q: Sql, w: { from: string | Date; to: string | Date; admdvsPrefix?: string; period?: string }): Promise<DigestCase[]> {
+  const params: unknown[] = [w.from, w.to];
+  const where = [`detected_at >= $1`, `detected_at < $2`, `severity <> 'critical'`];
+  if (w.admdvsPrefix) { params.push(`${w.admdvsPrefix}%`); where.push(`admdvs LIKE $${params.length}`); }
+  if (w.period) { params.push(w.period); where.push(`period = $${params.length}`); }
+  const { rows } = await q.query<DigestCase>(
+    `SELECT id, code, severity, insurer_code, fixmedins_code, admdvs FROM discrepancies WHERE ${where.join(' AND ')} ORDER BY id`, params,
   );
   return rows;
 }
@@ -68,4 +138,14 @@ export function discrepancyView(r: DiscrepancyRow): Record<string, unknown> {
   if (r.reopens) out.reopens = r.reopens;
   if (r.note) out.note = r.note;
   return out;
+}
+
+/** Institution-periods of a region-period (admdvs prefix) with an unresolved DECLARATION_MISSING case: the matching sweep re-evaluates them. */
+export async function openDeclarationMissing(q: Sql, admdvsPrefix: string, period: string): Promise<{ fixmedins_code: string; insurer_code: string; period: string }[]> {
+  const { rows } = await q.query<{ fixmedins_code: string; insurer_code: string; period: string }>(
+    `SELECT DISTINCT fixmedins_code, insurer_code, period FROM discrepancies
+      WHERE code = 'DECLARATION_MISSING' AND status <> 'resolved' AND admdvs LIKE $1 || '%' AND period = $2 AND fixmedins_code IS NOT NULL`,
+    [admdvsPrefix, period],
+  );
+  return rows;
 }

@@ -1,107 +1,92 @@
 /**
- * The case lifecycle (spec §4, Formance-style): an evaluation hands over the findings of one group
- * (e.g. everything implied by settlement X); `syncGroup` opens what is new, updates what changed
- * (occurrences + 1), auto-resolves what the facts no longer imply, and reopens a returning cause as
- * a new case naming the old one. Every change is an audit event in the same transaction.
+ * The case rows (table `discrepancies`): the SQL of the case lifecycle, set-based (one statement per
+ * kind of change, whatever the number of cases), and an operator's acknowledge/resolve. The lifecycle
+ * decisions are made by planCaseChanges (pure); syncGroups (sync-groups.ts) applies them with these.
+ *
+ * Lock order, for every writer of cases: the case rows first (lockOpenCases: one statement, in id
+ * order), the audit chain's lock last (appendAudit). changeStatus locks its one row, then the chain.
  */
-import canonicalize from 'canonicalize';
-import crypto from 'node:crypto';
-import { v7 as uuidv7 } from 'uuid';
 import type { Sql } from '../db/db';
-import type { Money } from '../money';
-import { appendAudit, type AuditEvent } from '../audit/audit-trail';
-import { queueCriticalNotifications } from '../notifications/critical-hook';
+import type { CaseToOpen, CaseToResolve, CaseToUpdate, OpenCase, ResolvedCase } from './plan-case-changes';
+import { appendAudit } from '../audit/audit-trail';
 
-export type Severity = 'low' | 'medium' | 'high' | 'critical';
-type Amount = Money | string | undefined | null;
+const amt = (a: string | undefined | null): string | null => (a === undefined || a === null ? null : String(a));
 
-/** What an evaluator says is wrong; the store turns it into a case. */
-export interface FindingInput {
-  code: string;
-  severity: Severity;
-  subject_key: string;
-  admdvs: string;
-  insurer_code: string;
-  fixmedins_code?: string | null;
-  period: string;
-  setl_id?: string | null;
-  expected_amount?: Amount;
-  actual_amount?: Amount;
-  difference?: Amount;
-  detail: string;
-  evidence: Record<string, unknown>;
-}
-
-export interface SyncResult { opened: string[]; updated: string[]; resolved: string[] }
-
-const amt = (a: Amount) => (a === undefined || a === null ? null : String(a));
-
-export function fingerprint(f: FindingInput): string {
-  const body = canonicalize({ e: amt(f.expected_amount), a: amt(f.actual_amount), d: amt(f.difference), ev: f.evidence, s: f.severity }) ?? '';
-  return crypto.createHash('sha256').update(body).digest('hex').slice(0, 32);
-}
-
-interface OpenRow { id: string; code: string; subject_key: string; fingerprint: string }
-
-export async function syncGroup(q: Sql, groupKey: string, findings: FindingInput[], at: Date, actor = 'system'): Promise<SyncResult> {
-  const res: SyncResult = { opened: [], updated: [], resolved: [] };
-  const events: AuditEvent[] = [];
-  const open = await q.query<OpenRow>(
-    `SELECT id, code, subject_key, fingerprint FROM discrepancies WHERE group_key = $1 AND status <> 'resolved' FOR UPDATE`, [groupKey],
+/** The open and acknowledged cases of the groups, each row locked (FOR UPDATE) in id order. */
+export async function lockOpenCases(q: Sql, groupKeys: readonly string[]): Promise<OpenCase[]> {
+  if (!groupKeys.length) return [];
+  const { rows } = await q.query<OpenCase>(
+    `SELECT id, code, subject_key, group_key, fingerprint, detected_at FROM discrepancies
+      WHERE group_key = ANY($1::text[]) AND status <> 'resolved' ORDER BY id FOR UPDATE`, [groupKeys],
   );
-  const openByKey = new Map(open.rows.map((r) => [`${r.code}\u0000${r.subject_key}`, r]));
-  const wanted = new Set<string>();
-  for (const f of findings) {
-    const key = `${f.code}\u0000${f.subject_key}`;
-    if (wanted.has(key)) continue;
-    wanted.add(key);
-    const fp = fingerprint(f);
-    const existing = openByKey.get(key);
-    if (existing) {
-      if (existing.fingerprint === fp) continue;
-      await q.query(
-        `UPDATE discrepancies SET severity = $2, expected_amount = $3, actual_amount = $4, difference = $5, detail = $6, evidence = $7,
-           fingerprint = $8, occurrences = occurrences + 1, updated_at = $9 WHERE id = $1`,
-        [existing.id, f.severity, amt(f.expected_amount), amt(f.actual_amount), amt(f.difference), f.detail, JSON.stringify(f.evidence), fp, at],
-      );
-      res.updated.push(existing.id);
-      events.push({ entity: 'discrepancy', entity_id: existing.id, action: 'updated', actor, at, data: { code: f.code, subject_key: f.subject_key, fingerprint: fp } });
-      continue;
-    }
-    // A case an operator closed by hand stays closed while the facts behind it are unchanged.
-    const last = await q.query<{ id: string; resolution: string | null; fingerprint: string }>(
-      `SELECT id, resolution, fingerprint FROM discrepancies WHERE code = $1 AND subject_key = $2 AND status = 'resolved' ORDER BY detected_at DESC, id DESC LIMIT 1`,
-      [f.code, f.subject_key],
-    );
-    const prev = last.rows[0];
-    if (prev && prev.resolution === 'manual' && prev.fingerprint === fp) continue;
-    const id = uuidv7();
-    // Another evaluation may have opened the same (code, subject) a moment ago: then it is an update.
-    const ins = await q.query(
-      `INSERT INTO discrepancies (id, code, severity, status, admdvs, insurer_code, fixmedins_code, period, setl_id, subject_key, group_key,
-         expected_amount, actual_amount, difference, detail, evidence, fingerprint, occurrences, detected_at, updated_at, reopens)
-       VALUES ($1,$2,$3,'open',$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,1,$17,$17,$18)
-       ON CONFLICT (code, subject_key) WHERE status <> 'resolved' DO NOTHING RETURNING id`,
-      [id, f.code, f.severity, f.admdvs, f.insurer_code, f.fixmedins_code ?? null, f.period, f.setl_id ?? null, f.subject_key, groupKey,
-        amt(f.expected_amount), amt(f.actual_amount), amt(f.difference), f.detail, JSON.stringify(f.evidence), fp, at, prev?.id ?? null],
-    );
-    if (!ins.rowCount) continue;
-    res.opened.push(id);
-    events.push({ entity: 'discrepancy', entity_id: id, action: prev ? 'reopened' : 'opened', actor, at, data: { code: f.code, subject_key: f.subject_key, fingerprint: fp, ...(prev ? { reopens: prev.id } : {}) } });
-  }
-  for (const [key, row] of openByKey) {
-    if (wanted.has(key)) continue;
-    await q.query(`UPDATE discrepancies SET status = 'resolved', resolution = 'auto', resolved_at = $2, updated_at = $2 WHERE id = $1`, [row.id, at]);
-    res.resolved.push(row.id);
-    events.push({ entity: 'discrepancy', entity_id: row.id, action: 'auto_resolved', actor, at, data: { code: row.code, subject_key: row.subject_key } });
-  }
-  await appendAudit(q, events);
-  // Critical cases are notified at once (spec §6), queued in this transaction so none is lost.
-  await queueCriticalNotifications(q, res.opened);
-  return res;
+  return rows;
 }
 
-/** An operator acknowledges or resolves a case by hand, with a note. */
+/** For each (code, subject_key), its latest resolved case (by detected_at, then id), if any. */
+export async function latestResolvedCases(q: Sql, keys: readonly { code: string; subject_key: string }[]): Promise<ResolvedCase[]> {
+  if (!keys.length) return [];
+  const { rows } = await q.query<ResolvedCase>(
+    `SELECT r.id, r.code, r.subject_key, r.resolution, r.fingerprint, r.detected_at
+       FROM unnest($1::text[], $2::text[]) AS k(code, subject_key)
+       CROSS JOIN LATERAL (
+         SELECT id, code, subject_key, resolution, fingerprint, detected_at FROM discrepancies d
+          WHERE d.code = k.code AND d.subject_key = k.subject_key AND d.status = 'resolved'
+          ORDER BY d.detected_at DESC, d.id DESC LIMIT 1) AS r`,
+    [keys.map((k) => k.code), keys.map((k) => k.subject_key)],
+  );
+  return rows;
+}
+
+/** A changed cause: new amounts, evidence and severity, occurrences + 1. */
+export async function updateCases(q: Sql, updates: readonly CaseToUpdate[], at: Date): Promise<void> {
+  if (!updates.length) return;
+  const col = <T>(f: (u: CaseToUpdate) => T) => updates.map(f);
+  await q.query(
+    `UPDATE discrepancies d SET severity = u.severity, expected_amount = u.e, actual_amount = u.a, difference = u.d, detail = u.detail,
+        evidence = u.ev, fingerprint = u.fp, occurrences = d.occurrences + 1, updated_at = $9
+       FROM unnest($1::uuid[], $2::text[], $3::numeric[], $4::numeric[], $5::numeric[], $6::text[], $7::jsonb[], $8::text[])
+         AS u(id, severity, e, a, d, detail, ev, fp)
+      WHERE d.id = u.id`,
+    [col((u) => u.id), col((u) => u.finding.severity), col((u) => amt(u.finding.expected_amount)), col((u) => amt(u.finding.actual_amount)),
+      col((u) => amt(u.finding.difference)), col((u) => u.finding.detail), col((u) => JSON.stringify(u.finding.evidence)), col((u) => u.fingerprint), at],
+  );
+}
+
+/** Cases whose cause is gone: resolved, resolution `auto`. */
+export async function autoResolveCases(q: Sql, cases: readonly CaseToResolve[], at: Date): Promise<void> {
+  if (!cases.length) return;
+  await q.query(
+    `UPDATE discrepancies SET status = 'resolved', resolution = 'auto', resolved_at = $2, updated_at = $2 WHERE id = ANY($1::uuid[])`,
+    [cases.map((c) => c.id), at],
+  );
+}
+
+/**
+ * New cases; returns the ids inserted. A (code, subject_key) already open in a group outside this
+ * sync (one open case per key) is skipped, as is one another transaction opened a moment ago.
+ */
+export async function insertCases(q: Sql, opens: readonly CaseToOpen[], at: Date): Promise<Set<string>> {
+  if (!opens.length) return new Set();
+  const col = <T>(f: (o: CaseToOpen) => T) => opens.map(f);
+  const f = (o: CaseToOpen) => o.finding;
+  const { rows } = await q.query<{ id: string }>(
+    `INSERT INTO discrepancies (id, code, severity, status, admdvs, insurer_code, fixmedins_code, period, setl_id, subject_key, group_key,
+       expected_amount, actual_amount, difference, detail, evidence, fingerprint, occurrences, detected_at, updated_at, reopens)
+     SELECT u.id, u.code, u.severity, 'open', u.admdvs, u.insurer_code, u.fixmedins_code, u.period, u.setl_id, u.subject_key, u.group_key,
+       u.e, u.a, u.d, u.detail, u.ev, u.fp, 1, $18, $18, u.reopens
+       FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[], $10::text[],
+                   $11::numeric[], $12::numeric[], $13::numeric[], $14::text[], $15::jsonb[], $16::text[], $17::uuid[])
+         AS u(id, code, severity, admdvs, insurer_code, fixmedins_code, period, setl_id, subject_key, group_key, e, a, d, detail, ev, fp, reopens)
+     ON CONFLICT (code, subject_key) WHERE status <> 'resolved' DO NOTHING RETURNING id`,
+    [col((o) => o.id), col((o) => f(o).code), col((o) => f(o).severity), col((o) => f(o).admdvs), col((o) => f(o).insurer_code),
+      col((o) => f(o).fixmedins_code ?? null), col((o) => f(o).period), col((o) => f(o).setl_id ?? null), col((o) => f(o).subject_key),
+      col((o) => o.group_key), col((o) => amt(f(o).expected_amount)), col((o) => amt(f(o).actual_amount)), col((o) => amt(f(o).difference)),
+      col((o) => f(o).detail), col((o) => JSON.stringify(f(o).evidence)), col((o) => o.fingerprint), col((o) => o.reopens), at],
+  );
+  return new Set(rows.map((r) => r.id));
+}
+
+/** An operator acknowledges or resolves a case by hand, with a note: its row, then the audit chain. */
 export async function changeStatus(q: Sql, id: string, action: 'acknowledge' | 'resolve', note: string, actor: string, at: Date): Promise<boolean> {
   const r = action === 'acknowledge'
     ? await q.query(`UPDATE discrepancies SET status = 'acknowledged', note = $2, updated_at = $3 WHERE id = $1 AND status = 'open' RETURNING id`, [id, note, at])

@@ -12,7 +12,7 @@ import type { Db, Sql } from '../db/db';
 import type { RegionPolicies } from '../benefits';
 import type { WorkCalendar } from '../deadlines/calendar';
 import type { Logger } from '../logging/logger';
-import { syncGroup } from '../discrepancies/discrepancy-store';
+import { syncGroups } from '../discrepancies/sync-groups';
 import { appendAudit, type AuditEvent } from '../audit/audit-trail';
 import { loadSettlementInputs } from '../ledger/fact-loader';
 import { evaluateSettlement, type SettlementEvaluation, type SettlementInput } from './rules';
@@ -68,19 +68,8 @@ async function reevaluateChunk(q: Sql, ids: string[], asOf: Date, deps: Matching
 
   const loopEvents = await upsertLoops(q, ids, inputs, results, asOf);
 
-  const groups = ids.map(settlementGroup);
-  // Row locks of the open cases now, before syncGroup takes the audit chain's lock: an operator's
-  // acknowledge/resolve locks a case and then the chain, so taking them in the other order could deadlock.
-  const open = await q.query<{ group_key: string }>(
-    `SELECT group_key FROM discrepancies WHERE group_key = ANY($1::text[]) AND status <> 'resolved' FOR UPDATE`, [groups],
-  );
-  const withOpen = new Set(open.rows.map((r) => r.group_key));
-  for (const id of ids) {
-    const { findings } = results.get(id)!;
-    // Nothing found and nothing open: the case store has nothing to do, so skip its round trips.
-    if (!findings.length && !withOpen.has(settlementGroup(id))) continue;
-    await syncGroup(q, settlementGroup(id), findings.map((f) => ({ ...f, evidence: { ...f.evidence } })), asOf);
-  }
+  // The case store takes the open cases' row locks, then the audit chain's lock (one order for every caller).
+  await syncGroups(q, ids.map((id) => ({ groupKey: settlementGroup(id), findings: results.get(id)!.findings })), asOf);
   // Loop-state changes join the hash-chained audit trail (issue 7 §6), after the case row locks
   // above (the chain's lock is always taken last).
   await appendAudit(q, loopEvents);

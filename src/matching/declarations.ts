@@ -4,7 +4,7 @@
  * subject `decl:<fixmedins>:<insurer>:<period>`, locked like a settlement's group.
  */
 import type { Db, Sql } from '../db/db';
-import { syncGroup } from '../discrepancies/discrepancy-store';
+import { syncGroups, type CaseGroup } from '../discrepancies/sync-groups';
 import { CURRENT_BATCH } from '../ledger/fact-loader';
 import { chunkFor, lockAll, type MatchingDeps } from './apply';
 import { evaluateDeclaration, subjectKey } from './rules';
@@ -43,12 +43,7 @@ async function reevaluateChunk(q: Sql, keys: DeclarationKey[], asOf: Date, deps:
        FROM unnest($1::text[], $2::text[], $3::text[]) AS k(f, i, p)`,
     [keys.map((k) => k.fixmedins_code), keys.map((k) => k.insurer_code), keys.map((k) => k.period)],
   );
-  // Row locks of the open cases now, before syncGroup takes the audit chain's lock: an operator's
-  // acknowledge/resolve locks a case and then the chain, so taking them in the other order could deadlock.
-  const open = await q.query<{ group_key: string }>(
-    `SELECT group_key FROM discrepancies WHERE group_key = ANY($1::text[]) AND status <> 'resolved' FOR UPDATE`, [groups],
-  );
-  const withOpen = new Set(open.rows.map((r) => r.group_key));
+  const caseGroups: CaseGroup[] = [];
   for (const r of rows) {
     const key = { fixmedins_code: r.f, insurer_code: r.i, period: r.p };
     const admdvs = r.admdvs ?? fallbackAdmdvs({}, { insurer_code: r.i, fixmedins_code: r.f });
@@ -56,8 +51,8 @@ async function reevaluateChunk(q: Sql, keys: DeclarationKey[], asOf: Date, deps:
       { ...key, admdvs, owedDirectCount: Number(r.owed), ...(r.batch_received_at ? { batchReceivedAt: r.batch_received_at } : {}) },
       { asOf, params: deps.regions.loopParamsFor(admdvs) },
     );
-    const group = declarationGroup(key);
-    if (!findings.length && !withOpen.has(group)) continue;
-    await syncGroup(q, group, findings.map((f) => ({ ...f, evidence: { ...f.evidence } })), asOf);
+    caseGroups.push({ groupKey: declarationGroup(key), findings });
   }
+  // The case store takes the open cases' row locks, then the audit chain's lock (one order for every caller).
+  await syncGroups(q, caseGroups, asOf);
 }

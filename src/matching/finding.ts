@@ -5,13 +5,16 @@ import type { BatchItemFact, EvaluationContext, PaymentLineFact, RecoveryFact, S
 import { severityOf, type FindingCode, type Severity } from './rules/finding-codes';
 
 /**
- * What the loop rules return: the body of a discrepancy (spec §4) before the case store gives it an
- * id, status and timestamps. Amounts are wire strings with two decimals (spec §4: "Amounts in it are
- * strings"), and `difference` is signed: actual − expected, so it is negative for a shortfall.
- * Evidence times are CST ISO strings. No personal data: a person payee's psn_no is never copied into
- * evidence (the line's message_id leads to it for those allowed to see it).
+ * What an evaluator returns: the body of a discrepancy (spec §4) before the case store gives it an
+ * id, status and timestamps. The one finding type of the gateway: the loop rules, the benefit audit
+ * and the plan findings all hand these to `syncGroups` (src/discrepancies/sync-groups.ts). Amounts
+ * are wire strings with two decimals (spec §4: "Amounts in it are strings"), and `difference` is
+ * signed: actual − expected, so it is negative for a shortfall. Evidence times are CST ISO strings.
+ * No personal data: a person payee's psn_no is never copied into evidence (the line's message_id
+ * leads to it for those allowed to see it). `E` is the evidence's shape: the loop rules' by default;
+ * the case store takes any (`Finding<object>`).
  */
-export interface Finding {
+export interface Finding<E extends object = FindingEvidence> {
   code: FindingCode;
   severity: Severity;
   subject_key: string;
@@ -25,7 +28,7 @@ export interface Finding {
   difference?: string;
   /** One English sentence with ids and amounts only. */
   detail: string;
-  evidence: FindingEvidence;
+  evidence: E;
 }
 
 export interface FindingEvidence {

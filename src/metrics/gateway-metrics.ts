@@ -7,6 +7,7 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { Db } from '../db/db';
 import type { Queues } from '../queue/queues';
+import { openCaseCounts } from '../discrepancies/discrepancy-queries';
 
 export interface MetricsSources {
   db: Db;
@@ -61,9 +62,7 @@ export class GatewayMetrics {
     new Gauge({
       name: 'gateway_discrepancies_open', help: 'Open discrepancies by code and severity, read at scrape time', labelNames: ['code', 'severity'], registers,
       async collect() {
-        const { rows } = await src.db.query<{ code: string; severity: string; n: string }>(
-          `SELECT code, severity, count(*) AS n FROM discrepancies WHERE status = 'open' GROUP BY code, severity`,
-        ).catch(() => ({ rows: [] as { code: string; severity: string; n: string }[] }));
+        const rows = await openCaseCounts(src.db).catch(() => [] as { code: string; severity: string; n: string }[]);
         this.reset();
         for (const r of rows) this.set({ code: r.code, severity: r.severity }, Number(r.n));
       },

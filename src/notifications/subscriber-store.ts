@@ -9,17 +9,20 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import type { Db, Sql } from '../db/db';
 import type { FieldError } from '../schemas/validator';
-import type { Severity } from '../discrepancies/discrepancy-store';
+import type { Severity } from '../matching/rules';
 import { toCstIso } from '../time';
 import { createDestinationGuard, type DestinationGuard } from './destination-guard';
 import { FORMATS, type Format } from './formats';
 
 export interface SubscriberFilter { codes?: string[]; severities?: Severity[]; insurer_code?: string }
 
-export interface SubscriberInput { url: string; format: Format; filter: SubscriberFilter; enabled: boolean; description?: string }
+/** `v1`: HMAC of the subscriber's secret; `v1sm2` adds the gateway's SM2 signature (spec §9, key at GET /v1/keys). */
+export type SignatureScheme = 'v1' | 'v1sm2';
+
+export interface SubscriberInput { url: string; format: Format; filter: SubscriberFilter; enabled: boolean; description?: string; signature?: SignatureScheme }
 
 export interface SubscriberRow {
-  id: string; url: string; format: Format; filter: SubscriberFilter; secret: string; owner_client_id: string | null; source: 'api' | 'file';
+  id: string; url: string; format: Format; filter: SubscriberFilter; secret: string; signature: SignatureScheme; owner_client_id: string | null; source: 'api' | 'file';
   enabled: boolean; disabled_reason: string | null; disabled_at: Date | null; failing_since: Date | null;
   created_at: Date; updated_at: Date; deleted_at: Date | null;
 }
@@ -40,6 +43,7 @@ const SUBSCRIBER_SCHEMA = {
     filter: FILTER_SCHEMA,
     enabled: { type: 'boolean' },
     description: { type: 'string', maxLength: 200 },
+    signature: { enum: ['v1', 'v1sm2'] },
   },
 };
 const FILE_SCHEMA = {
@@ -88,8 +92,8 @@ export function parseSubscriberInput(body: unknown, guard: Pick<DestinationGuard
   const errors = validateInput(body) ? [] : fieldErrors(validateInput.errors);
   errors.push(...urlErrors((body as { url?: unknown } | null)?.url, '/url', guard));
   if (errors.length) return { errors };
-  const b = body as { url: string; format: Format; filter?: SubscriberFilter; enabled?: boolean; description?: string };
-  return { value: { url: b.url, format: b.format, filter: b.filter ?? {}, enabled: b.enabled ?? true, description: b.description }, errors };
+  const b = body as { url: string; format: Format; filter?: SubscriberFilter; enabled?: boolean; description?: string; signature?: SignatureScheme };
+  return { value: { url: b.url, format: b.format, filter: b.filter ?? {}, enabled: b.enabled ?? true, description: b.description, signature: b.signature ?? 'v1' }, errors };
 }
 
 export function newSecret(): string {
@@ -106,9 +110,9 @@ export function matchesFilter(f: SubscriberFilter, d: { code: string; severity: 
 
 export async function createSubscriber(q: Sql, input: SubscriberInput, owner: string | null, at: Date): Promise<SubscriberRow> {
   const { rows } = await q.query<SubscriberRow>(
-    `INSERT INTO subscribers (id, url, format, filter, secret, owner_client_id, source, enabled, created_at, updated_at)
-     VALUES ($1,$2,$3,$4,$5,$6,'api',$7,$8,$8) RETURNING *`,
-    [`sub_${crypto.randomUUID()}`, input.url, input.format, JSON.stringify(input.filter), newSecret(), owner, input.enabled, at],
+    `INSERT INTO subscribers (id, url, format, filter, secret, owner_client_id, source, enabled, created_at, updated_at, signature)
+     VALUES ($1,$2,$3,$4,$5,$6,'api',$7,$8,$8,$9) RETURNING *`,
+    [`sub_${crypto.randomUUID()}`, input.url, input.format, JSON.stringify(input.filter), newSecret(), owner, input.enabled, at, input.signature ?? 'v1'],
   );
   return rows[0]!;
 }
@@ -159,7 +163,7 @@ async function cancelOpenDeliveries(q: Sql, subscriberId: string, reason: string
 /** The API form: never the secret (it is shown once, on create). */
 export function subscriberView(s: SubscriberRow): Record<string, unknown> {
   return {
-    id: s.id, url: s.url, format: s.format, filter: s.filter, enabled: s.enabled, source: s.source,
+    id: s.id, url: s.url, format: s.format, filter: s.filter, enabled: s.enabled, source: s.source, signature: s.signature,
     ...(s.owner_client_id ? { owner_client_id: s.owner_client_id } : {}),
     ...(s.disabled_reason ? { disabled_reason: s.disabled_reason } : {}),
     ...(s.disabled_at ? { disabled_at: toCstIso(s.disabled_at) } : {}),
@@ -185,15 +189,15 @@ export async function loadSubscribersFile(db: Db, file: string | undefined, at: 
   await db.tx(async (q) => {
     for (const s of list) {
       await q.query(
-        `INSERT INTO subscribers (id, url, format, filter, secret, source, enabled, disabled_reason, created_at, updated_at)
-         VALUES ($1,$2,$3,$4,$5,'file',$6,$7,$8,$8)
-         ON CONFLICT (id) DO UPDATE SET url = EXCLUDED.url, format = EXCLUDED.format, filter = EXCLUDED.filter, secret = EXCLUDED.secret,
+        `INSERT INTO subscribers (id, url, format, filter, secret, source, enabled, disabled_reason, created_at, updated_at, signature)
+         VALUES ($1,$2,$3,$4,$5,'file',$6,$7,$8,$8,$9)
+         ON CONFLICT (id) DO UPDATE SET url = EXCLUDED.url, format = EXCLUDED.format, filter = EXCLUDED.filter, secret = EXCLUDED.secret, signature = EXCLUDED.signature,
            source = 'file', deleted_at = NULL, updated_at = EXCLUDED.updated_at,
            -- an entry deleted through the API and listed again in the file starts afresh
            enabled = CASE WHEN subscribers.deleted_at IS NOT NULL THEN EXCLUDED.enabled ELSE subscribers.enabled AND EXCLUDED.enabled END,
            disabled_reason = CASE WHEN NOT EXCLUDED.enabled THEN EXCLUDED.disabled_reason
                                   WHEN subscribers.deleted_at IS NOT NULL THEN NULL ELSE subscribers.disabled_reason END`,
-        [s.id, s.url, s.format, JSON.stringify(s.filter ?? {}), s.secret, s.enabled ?? true, s.enabled === false ? 'disabled in the subscribers file' : null, at],
+        [s.id, s.url, s.format, JSON.stringify(s.filter ?? {}), s.secret, s.enabled ?? true, s.enabled === false ? 'disabled in the subscribers file' : null, at, s.signature ?? 'v1'],
       );
     }
   });

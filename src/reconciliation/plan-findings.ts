@@ -13,13 +13,15 @@
  */
 import Decimal from 'decimal.js';
 import type { Sql } from '../db/db';
-import { syncGroup, type FindingInput } from '../discrepancies/discrepancy-store';
+import { openPlanCaseGroups } from '../discrepancies/discrepancy-queries';
+import { syncGroups } from '../discrepancies/sync-groups';
+import type { Finding } from '../matching';
 import { DEFAULT_SEVERITY, subjectKey } from '../matching/rules';
 import { Money } from '../money';
 import { periodEnd } from '../time';
 import type { InsurerRow } from './run-store';
 
-export interface PlanGroup { groupKey: string; findings: FindingInput[] }
+export interface PlanGroup { groupKey: string; findings: Finding<object>[] }
 
 export interface PlanContext { admdvs: string; period: string; asOf: Date; tolerancePct: number }
 
@@ -39,11 +41,11 @@ export function planGroups(rows: readonly InsurerRow[], ctx: PlanContext): PlanG
 
     if (periodOver || !hasPlan) {
       const paid = Money.of(r.paid);
-      const findings: FindingInput[] = [];
+      const findings: Finding<object>[] = [];
       if (hasPlan && paid.minus(planned).abs().gt(tolerance)) {
         findings.push({
           ...base, code: 'PLAN_VARIANCE', severity: DEFAULT_SEVERITY.PLAN_VARIANCE,
-          expected_amount: planned, actual_amount: paid, difference: paid.minus(planned),
+          expected_amount: planned.toString(), actual_amount: paid.toString(), difference: paid.minus(planned).toString(),
           detail: `${r.insurer_code} paid ${paid} in ${ctx.period} against a planned ${planned} (plan revision ${r.plan_revision}); the difference exceeds ${ctx.tolerancePct}% of the plan`,
           evidence: { message_ids: messageIds, plan: planEvidence, payments_count: r.payments_count, paid: paid.toString(), tolerance_pct: ctx.tolerancePct, tolerance: tolerance.toString() },
         });
@@ -52,11 +54,11 @@ export function planGroups(rows: readonly InsurerRow[], ctx: PlanContext): PlanG
     }
 
     const disbursed = Money.of(r.disbursed);
-    const findings: FindingInput[] = [];
+    const findings: Finding<object>[] = [];
     if (hasPlan && r.disbursements.length > 0 && disbursed.minus(planned).abs().gt(tolerance)) {
       findings.push({
         ...base, code: 'DISBURSEMENT_MISMATCH', severity: DEFAULT_SEVERITY.DISBURSEMENT_MISMATCH,
-        expected_amount: planned, actual_amount: disbursed, difference: disbursed.minus(planned),
+        expected_amount: planned.toString(), actual_amount: disbursed.toString(), difference: disbursed.minus(planned).toString(),
         detail: `${r.insurer_code} received disbursements of ${disbursed} for ${ctx.period} against a planned ${planned} (plan revision ${r.plan_revision}); the difference exceeds ${ctx.tolerancePct}% of the plan`,
         evidence: { message_ids: messageIds, plan: planEvidence, disbursements: r.disbursements, payments_count: r.payments_count, tolerance_pct: ctx.tolerancePct, tolerance: tolerance.toString() },
       });
@@ -73,22 +75,14 @@ export function planGroups(rows: readonly InsurerRow[], ctx: PlanContext): PlanG
 export async function syncPlanFindings(q: Sql, rows: readonly InsurerRow[], ctx: PlanContext, at: Date): Promise<{ opened: number; resolved: number }> {
   const groups = planGroups(rows, ctx);
   const known = new Set(groups.map((g) => g.groupKey));
-  const stale = await q.query<{ group_key: string }>(
-    `SELECT DISTINCT group_key FROM discrepancies
-      WHERE status <> 'resolved' AND code IN ('PLAN_VARIANCE','DISBURSEMENT_MISMATCH') AND admdvs = $1 AND period = $2
-        AND (group_key LIKE 'plan:%' OR group_key LIKE 'disb:%')`, [ctx.admdvs, ctx.period],
-  );
+  const stale = await openPlanCaseGroups(q, ctx.admdvs, ctx.period);
   const periodOver = ctx.asOf.getTime() >= periodEnd(ctx.period).getTime();
-  for (const s of stale.rows) {
-    if (known.has(s.group_key)) continue;
-    if (s.group_key.startsWith('plan:') && !periodOver) continue;
-    groups.push({ groupKey: s.group_key, findings: [] });
+  for (const groupKey of stale) {
+    if (known.has(groupKey)) continue;
+    if (groupKey.startsWith('plan:') && !periodOver) continue;
+    groups.push({ groupKey, findings: [] });
   }
-  let opened = 0, resolved = 0;
-  for (const g of groups.sort((a, b) => (a.groupKey < b.groupKey ? -1 : a.groupKey > b.groupKey ? 1 : 0))) {
-    const r = await syncGroup(q, g.groupKey, g.findings, at);
-    opened += r.opened.length;
-    resolved += r.resolved.length;
-  }
-  return { opened, resolved };
+  // One sync for all groups: every case row locked first, the audit chain's lock last (one lock order).
+  const r = await syncGroups(q, groups, at);
+  return { opened: r.opened.length, resolved: r.resolved.length };
 }

@@ -17,7 +17,7 @@ import type { Client, ClientRegistry } from '../http/clients';
 import { inScope, requireBearer, scopeFilter } from '../http/auth';
 import { notFound } from '../http/problem';
 import { maskCertno, maskName } from '../logging/logger';
-import { scopeSql, type DiscrepancyRow } from '../discrepancies/discrepancy-queries';
+import { casesOfSettlement } from '../discrepancies/discrepancy-queries';
 import { scopedDiscrepancyViews } from '../discrepancies/evidence-scope';
 import { loadSettlementInputs } from '../ledger/fact-loader';
 import { evaluate } from '../matching/apply';
@@ -52,9 +52,7 @@ export function settlementsRouter(deps: SettlementRouteDeps): Router {
     // An insurer sees only its own payments and recoveries, even on a settlement it owes.
     const insurers = client.role === 'insurer' ? client.scope : undefined;
     const scope = scopeFilter(client);
-    const params: unknown[] = [setlId];
-    const where = ['setl_id = $1', ...scopeSql(scope, params)];
-    const cases = await deps.db.query<DiscrepancyRow>(`SELECT * FROM discrepancies WHERE ${where.join(' AND ')} ORDER BY detected_at, id`, params);
+    const cases = await casesOfSettlement(deps.db, setlId, scope);
     const benefit = deps.benefitView ? await deps.benefitView(setlId) : undefined;
     res.json({
       ...recordView(rows, client.role === 'agency' ? null : { certno: maskCertno, name: maskName }),
@@ -67,7 +65,7 @@ export function settlementsRouter(deps: SettlementRouteDeps): Router {
       // shows each party its own rows (issue 13).
       payments: paymentLinesFor(await loadPaymentLines(deps.db, setlId, insurers), client),
       recoveries: await loadRecoveryViews(deps.db, setlId, insurers),
-      discrepancies: await scopedDiscrepancyViews(deps.db, cases.rows, client),
+      discrepancies: await scopedDiscrepancyViews(deps.db, cases, client),
       ...(benefit !== undefined ? { benefit } : {}),
     });
   });

@@ -1,6 +1,6 @@
 import { startTestGateway, type TestGateway } from '../support/test-gateway';
 import { payment } from '../support/fixtures';
-import { syncGroup } from '../../src/discrepancies/discrepancy-store';
+import { syncGroup } from '../../src/discrepancies/sync-groups';
 
 let t: TestGateway;
 let text: string;

@@ -6,6 +6,7 @@ import { Webhook } from 'standardwebhooks';
 import { startTestGateway, type TestGateway } from '../support/test-gateway';
 import { NOTIFICATIONS_QUEUE, enqueueDigest, fanOutDigest } from '../../src/notifications';
 import { cstInstant } from '../../src/time';
+import type { FindingCode } from '../../src/matching';
 import { ALLOW_RECEIVERS_ENV, deliveriesOf, finding, jobFinished, openCases, startReceiver, subscribe, until, type Receiver } from './notifications-support';
 
 let t: TestGateway;
@@ -25,7 +26,7 @@ let allIds: string[] = [];
 let criticalId = '';
 let outsideId = '';
 beforeAll(async () => {
-  const medium = (code: string, insurer_code = 'INS_DIG') => finding({ code, severity: 'medium', insurer_code, admdvs: '533102', period: '2025-03' });
+  const medium = (code: FindingCode, insurer_code = 'INS_DIG') => finding({ code, severity: 'medium', insurer_code, admdvs: '533102', period: '2025-03' });
   const opened = await openCases(t, [medium('RECORDED_NOT_DECLARED'), medium('RECORDED_NOT_DECLARED'), medium('DECLARATION_MISSING'),
     finding({ code: 'PAYMENT_OVERDUE', severity: 'high', insurer_code: 'INS_DIG' }), medium('RECORDED_NOT_DECLARED', 'INS_OTHER')], inside);
   allIds = opened;

@@ -8,7 +8,8 @@ import crypto from 'node:crypto';
 import axios, { type AxiosResponse } from 'axios';
 import type { TestGateway } from '../support/test-gateway';
 import { TEST_CLIENTS, type TestClientName } from '../support/test-clients';
-import { syncGroup, type FindingInput } from '../../src/discrepancies/discrepancy-store';
+import { syncGroup } from '../../src/discrepancies/sync-groups';
+import type { Finding } from '../../src/matching';
 
 export interface Received { id: string; headers: IncomingHttpHeaders; body: string; json: any; at: number }
 export interface Reply { status: number; headers?: Record<string, string> }
@@ -80,7 +81,7 @@ export function api(t: TestGateway, method: 'get' | 'post' | 'delete', path: str
 }
 
 /** A finding as an evaluator would hand it over; each call a new settlement. */
-export function finding(over: Partial<FindingInput> = {}): FindingInput {
+export function finding(over: Partial<Finding<object>> = {}): Finding<object> {
   const setl = `S-${crypto.randomUUID().slice(0, 12)}`;
   return {
     code: 'OVERPAID', severity: 'critical', subject_key: `setl:${setl}`, admdvs: '533102', insurer_code: 'PICC_DH',
@@ -90,7 +91,7 @@ export function finding(over: Partial<FindingInput> = {}): FindingInput {
 }
 
 /** Open cases through the real store (as matching would), at `at`; returns the new case ids. */
-export async function openCases(t: TestGateway, findings: FindingInput[], at = new Date()): Promise<string[]> {
+export async function openCases(t: TestGateway, findings: Finding<object>[], at = new Date()): Promise<string[]> {
   const ids: string[] = [];
   for (const f of findings) {
     const r = await t.gw.db.tx((q) => syncGroup(q, f.subject_key, [f], at));
