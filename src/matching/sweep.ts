@@ -11,7 +11,7 @@
  * it is — at a million settlements that is most of them, and the sweep's cost follows what changed.
  *
  * Which facts an evaluation has not seen is asked of the message log, set-based: the ingest worker
- * marks a message `processed` only after its matching handler (register.ts, applyMessage) has
+ * marks a message `processed` only after its matching handler (matching-service.ts, applyMessages) has
  * re-evaluated every settlement the message can change (affected.ts), each evaluation reading the
  * facts after they were committed. So every fact of a processed message is reflected in the
  * evaluations of the settlements it concerns, and the facts not yet reflected are among those of the
