@@ -5,6 +5,7 @@
  * case. Kept free of BullMQ and HTTP imports: the store should not load them to open a case.
  */
 import type { Sql } from '../db/db';
+import { enqueueJobs } from '../queue/outbox';
 import { NOTIFICATIONS_QUEUE } from '../queue/queue-names';
 
 /**
@@ -13,10 +14,5 @@ import { NOTIFICATIONS_QUEUE } from '../queue/queue-names';
  */
 export async function queueCriticalNotifications(q: Sql, criticalIds: string[]): Promise<void> {
   if (!criticalIds.length) return;
-  await q.query(
-    `INSERT INTO outbox (message_id, queue, payload)
-     SELECT id, $2, jsonb_build_object('discrepancy_id', id, 'job_id', 'notify-' || id)
-     FROM unnest($1::uuid[]) AS id`,
-    [criticalIds, NOTIFICATIONS_QUEUE],
-  );
+  await enqueueJobs(q, NOTIFICATIONS_QUEUE, criticalIds, (id) => ({ discrepancy_id: id, job_id: `notify-${id}` }));
 }

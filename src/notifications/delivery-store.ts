@@ -11,6 +11,7 @@ import { render, type NotificationEvent } from './formats';
 import type { MaskOptions } from './mask';
 import type { SubscriberRow } from './subscriber-store';
 import { DELIVERIES_QUEUE } from '../queue/queue-names';
+import { enqueueJob } from '../queue/outbox';
 
 export type DeliveryStatus = 'pending' | 'sending' | 'failed' | 'delivered' | 'dead' | 'cancelled';
 export const DELIVERY_STATUSES: readonly DeliveryStatus[] = ['pending', 'sending', 'failed', 'delivered', 'dead', 'cancelled'];
@@ -25,8 +26,7 @@ export interface AttemptRow { attempt_no: number; replay_no: number; at: Date; s
 
 /** Queue one delivery job durably (same transaction as the row it names). */
 export async function queueDeliveryJob(q: Sql, deliveryId: string, jobId: string): Promise<void> {
-  await q.query(`INSERT INTO outbox (message_id, queue, payload) VALUES ($1, $2, $3)`,
-    [crypto.randomUUID(), DELIVERIES_QUEUE, JSON.stringify({ delivery_id: deliveryId, job_id: jobId })]);
+  await enqueueJob(q, DELIVERIES_QUEUE, { delivery_id: deliveryId, job_id: jobId });
 }
 
 /**

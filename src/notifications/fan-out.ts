@@ -14,6 +14,7 @@ import { toCstIso } from '../time';
 import { caseFor, mayRead, subscriberReader, type OwnerLookup } from './audience';
 import { createDelivery } from './delivery-store';
 import { NOTIFICATIONS_QUEUE } from '../queue/queue-names';
+import { enqueueJob } from '../queue/outbox';
 import type { DigestData } from './formats';
 import { matchesFilter, matchingSubscribers, type SubscriberRow } from './subscriber-store';
 
@@ -37,7 +38,7 @@ export async function enqueueDigest(target: { db: Db; relay: { kick(): void } } 
     kind: 'digest', key, job_id: `digest-${key}`, window_start: start.toISOString(), window_end: end.toISOString(),
     ...(spec.run_id ? { run_id: spec.run_id } : {}), ...(spec.admdvs ? { admdvs: spec.admdvs } : {}), ...(spec.period ? { period: spec.period } : {}),
   };
-  const insert = (q: Sql) => q.query('INSERT INTO outbox (message_id, queue, payload) VALUES ($1, $2, $3)', [crypto.randomUUID(), NOTIFICATIONS_QUEUE, JSON.stringify(job)]);
+  const insert = (q: Sql) => enqueueJob(q, NOTIFICATIONS_QUEUE, job);
   if ('relay' in target) { await insert(target.db); target.relay.kick(); } else await insert(target);
   return job.job_id;
 }

@@ -8,6 +8,8 @@ import type { Sql } from '../db/db';
 
 /** What a job carries: ids only (no personal data); `kind` names the BullMQ job, `job_id` its id. */
 export type OutboxPayload = Record<string, unknown>;
+/** A payload to queue: any JSON object (a job's own interface, say). */
+type NewPayload = object;
 
 export interface OutboxRow { id: string; message_id: string; queue: string; payload: OutboxPayload }
 
@@ -34,12 +36,12 @@ export async function enqueueMessageJobs(q: Sql, messages: readonly MessageJob[]
  * Queue one job. `messageId` is the row's key for the relay (the job id when the payload names no
  * `job_id`); a fresh one when the job belongs to no stored message.
  */
-export async function enqueueJob(q: Sql, queue: string, payload: OutboxPayload, messageId: string = crypto.randomUUID()): Promise<void> {
+export async function enqueueJob(q: Sql, queue: string, payload: NewPayload, messageId: string = crypto.randomUUID()): Promise<void> {
   await q.query('INSERT INTO outbox (message_id, queue, payload) VALUES ($1, $2, $3)', [messageId, queue, JSON.stringify(payload)]);
 }
 
 /** Queue one job per id, `payload(id)` each, with the id as the row's message_id. */
-export async function enqueueJobs(q: Sql, queue: string, ids: readonly string[], payload: (id: string) => OutboxPayload): Promise<void> {
+export async function enqueueJobs(q: Sql, queue: string, ids: readonly string[], payload: (id: string) => NewPayload): Promise<void> {
   if (!ids.length) return;
   await q.query(
     `INSERT INTO outbox (message_id, queue, payload)

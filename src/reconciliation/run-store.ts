@@ -14,6 +14,7 @@
 import { v7 as uuidv7 } from 'uuid';
 import type { Sql } from '../db/db';
 import { RECONCILIATION_QUEUE } from '../queue/queue-names';
+import { enqueueJob } from '../queue/outbox';
 
 export type RunStatus = 'queued' | 'running' | 'completed' | 'failed';
 
@@ -52,10 +53,7 @@ export async function createRun(db: { tx<T>(fn: (q: Sql) => Promise<T>): Promise
        VALUES ($1,$2,$3,$4,$8,'queued',$5,$6,$7) RETURNING *`,
       [id, r.admdvs, r.period, r.asOf, r.trigger, r.requestedBy, r.at, r.knownAt ?? null],
     );
-    await q.query(
-      `INSERT INTO outbox (message_id, queue, payload) VALUES ($1::uuid, $2, jsonb_build_object('kind', 'run', 'run_id', $3::text, 'job_id', $3::text))`,
-      [id, RECONCILIATION_QUEUE, id],
-    );
+    await enqueueJob(q, RECONCILIATION_QUEUE, { kind: 'run', run_id: id, job_id: id }, id);
     return { run: rows[0]!, created: true };
   });
 }
