@@ -139,13 +139,3 @@ export function discrepancyView(r: DiscrepancyRow): Record<string, unknown> {
   if (r.note) out.note = r.note;
   return out;
 }
-
-/** Institution-periods of a region-period (admdvs prefix) with an unresolved DECLARATION_MISSING case: the matching sweep re-evaluates them. */
-export async function openDeclarationMissing(q: Sql, admdvsPrefix: string, period: string): Promise<{ fixmedins_code: string; insurer_code: string; period: string }[]> {
-  const { rows } = await q.query<{ fixmedins_code: string; insurer_code: string; period: string }>(
-    `SELECT DISTINCT fixmedins_code, insurer_code, period FROM discrepancies
-      WHERE code = 'DECLARATION_MISSING' AND status <> 'resolved' AND admdvs LIKE $1 || '%' AND period = $2 AND fixmedins_code IS NOT NULL`,
-    [admdvsPrefix, period],
-  );
-  return rows;
-}

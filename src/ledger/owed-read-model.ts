@@ -1,46 +1,41 @@
 /**
- * The institution rows' per-settlement part of the report (report-sql.ts), as CTEs ending in
- * `recorded (fixmedins_code, cnt, hifob, direct_cnt, direct_hifob, paid, rejected, recovered,
- * outstanding)`. Owed settlements (spec §4: valid with hifob_pay > 0) of the region-period, and what
- * the owing insurer paid and rejected to the right payee (direct → the institution, manual → the
- * person), and recovered; outstanding = Σ max(owed − paid − rejected, 0). Lines from another insurer
- * or to another payee do not reduce what is owed (they are INSURER_MISMATCH / PAYEE_MISMATCH cases of
- * the matching module). Every fact counts only if received by known_at, every payment and recovery
- * only if made by as_of (spec §5, the two clocks).
+ * What the owed settlements of a region-period come to, in SQL: the loop arithmetic of computeLoop
+ * (src/matching/rules/loop-state.ts) restated for speed, since the reconciliation report computes a
+ * month in the database. test/e2e/rules-sql-agree.test.ts runs both on generated months and compares
+ * every figure to the fen: change one, change the other.
  *
- * Two ways to the same figures:
- * - OWED_FROM_LOOPS (a run's usual case): these are the amounts of the settlement's loop row
- *   (settlement_loops, computeLoop in src/matching/loop-state.ts: the same lines and recoveries,
- *   counted from all the facts), which the run's sweep has just brought up to date. One hash join of
- *   the month with its loop rows instead of joining its payment lines and payments again. Recomputed
- *   from the facts, by key, are the few settlements whose loop row can differ from the report's
- *   figures: no loop row (never evaluated); a reversed loop row (the reversal may be unknown at
- *   known_at); and UNSETTLED — a fact of a message matching has not applied yet (src/matching/sweep.ts),
- *   or a payment or recovery the report does not count (received after known_at, paid or recovered
- *   after as_of). A settlement record received after known_at is either the valid row (left out)
- *   or a reversal (a reversed loop row).
- * - OWED_FROM_FACTS: the whole month from the facts in one set-based pass — when UNSETTLED is large
- *   (a run as of a time before most payments were made), and for a report-only run (no sweep).
+ * Owed settlements (spec §4: valid with hifob_pay > 0) of the region-period, and what the owing
+ * insurer paid and rejected (with a reason code) to the right payee (direct → the institution,
+ * manual → the person), and recovered; outstanding = max(owed − paid − rejected, 0). Lines from
+ * another insurer or to another payee do not reduce what is owed (they are INSURER_MISMATCH /
+ * PAYEE_MISMATCH cases of the matching module). Every fact counts only if received by known_at, every
+ * payment and recovery only if made by as_of (spec §5, the two clocks) — what computeLoop returns for
+ * the facts known at known_at whose events happened by as_of.
  *
- * Parameters of the CTEs: $2 admdvs LIKE pattern ('5331%'), $3 period, $4 known_at, $5 as_of.
+ * Two ways to the same figures per institution (`recorded (fixmedins_code, cnt, hifob, direct_cnt,
+ * direct_hifob, paid, rejected, recovered, outstanding)`, a CTE for report-read-model.ts):
+ * - from the loop rows (a run's usual case): the amounts of the settlement's loop row
+ *   (settlement_loops, computeLoop from all the facts), which the run's sweep has just brought up to
+ *   date. One hash join of the month with its loop rows instead of joining its payment lines and
+ *   payments again. Recomputed from the facts, by key, are the few settlements whose loop row can
+ *   differ from the report's figures: no loop row (never evaluated); a reversed loop row (the
+ *   reversal may be unknown at known_at); and UNSETTLED — a loop fact of a message matching has not
+ *   applied yet (affected-read-model.ts), or a payment or recovery the report does not count
+ *   (received after known_at, paid or recovered after as_of). A settlement record received after
+ *   known_at is either the valid row (left out) or a reversal (a reversed loop row).
+ * - from the facts: the whole month in one set-based pass — when UNSETTLED is large (a run as of a
+ *   time before most payments were made), and for a report-only run (no sweep).
+ *
+ * Parameters of the CTEs: $1 admdvs LIKE pattern ('5331%'), $2 period, $3 known_at, $4 as_of.
  */
-import { UNMATCHED_MESSAGES } from '../matching/sweep';
+import type { Sql } from '../db/db';
+import { LOOP_FACTS_OF_PENDING, pendingFrom } from './affected-read-model';
 
-/** Above this many UNSETTLED settlements, OWED_FROM_FACTS (one pass) beats recomputing by key. */
+/** Above this many UNSETTLED settlements, the facts (one pass) beat recomputing by key. */
 export const RECOMPUTE_MAX = 20_000;
 
-/** CTEs `pending`, `unsettled (setl_id)`, with `knownAt` and `asOf` the parameters of the two clocks. */
-export function unsettled(knownAt: string, asOf: string): string {
-  return `
-  pending AS MATERIALIZED (${UNMATCHED_MESSAGES}),
-  unsettled AS MATERIALIZED (
-    SELECT s.setl_id FROM pending m JOIN settlement_records s ON s.message_id = m.message_id
-    UNION SELECT l.setl_id FROM pending m JOIN payments p ON p.message_id = m.message_id JOIN payment_lines l ON l.insurer_code = p.insurer_code AND l.payment_id = p.payment_id
-    UNION SELECT r.setl_id FROM pending m JOIN recoveries r ON r.message_id = m.message_id
-    UNION SELECT l.setl_id FROM payments p JOIN payment_lines l ON l.insurer_code = p.insurer_code AND l.payment_id = p.payment_id WHERE p.received_at > ${knownAt} OR p.pay_time > ${asOf}
-    UNION SELECT r.setl_id FROM recoveries r WHERE r.received_at > ${knownAt} OR r.recovered_at > ${asOf}
-  )`;
-}
+/** A region-period as known at `knownAt` and as of `asOf` (spec §5). */
+export interface OwedQuery { admdvs: string; period: string; knownAt: Date; asOf: Date }
 
 /** Paid, rejected and recovered of the settlements of a CTE `owed`, from the facts. */
 const SUMS = `
@@ -49,7 +44,7 @@ const SUMS = `
            sum(CASE WHEN o.reject_reason_code IS NOT NULL AND o.reject_reason_code <> '' THEN o.rejected_amount ELSE 0 END) AS rejected
       FROM owed_lines o
       JOIN payments p ON p.insurer_code = o.insurer_code AND p.payment_id = o.payment_id
-     WHERE p.pay_time <= $5 AND p.received_at <= $4
+     WHERE p.pay_time <= $4 AND p.received_at <= $3
        -- The right payee (direct → the institution, manual → the person) as equalities, not an OR
        -- of two cases, which PostgreSQL estimates at 1% and plans around. setl_mode is direct or
        -- manual (CHECK), so both forms select the same lines.
@@ -60,11 +55,11 @@ const SUMS = `
   recovery_sums AS (
     SELECT o.setl_id, sum(r.amount) AS recovered
       FROM owed o JOIN recoveries r ON r.setl_id = o.setl_id AND r.insurer_code = o.insurer_code
-     WHERE r.recovered_at <= $5 AND r.received_at <= $4
+     WHERE r.recovered_at <= $4 AND r.received_at <= $3
      GROUP BY o.setl_id
   ),
   per_settlement AS (
-    SELECT o.fixmedins_code, o.setl_mode, o.hifob_pay, coalesce(l.paid, 0) AS paid, coalesce(l.rejected, 0) AS rejected, coalesce(r.recovered, 0) AS recovered
+    SELECT o.setl_id, o.fixmedins_code, o.setl_mode, o.hifob_pay, coalesce(l.paid, 0) AS paid, coalesce(l.rejected, 0) AS rejected, coalesce(r.recovered, 0) AS recovered
       FROM owed o LEFT JOIN line_sums l USING (setl_id) LEFT JOIN recovery_sums r USING (setl_id)
   )`;
 
@@ -80,21 +75,30 @@ const OWED_LINES = `
       FROM owed o JOIN payment_lines l ON l.setl_id = o.setl_id AND l.insurer_code = o.insurer_code
   )`;
 
+/** outstanding = max(owed − (paid + rejected), 0), per settlement (computeLoop's). */
+const OUTSTANDING = 'greatest(hifob_pay - paid - rejected, 0)';
+
 const sums = (source: string) => `
     SELECT fixmedins_code, count(*) AS cnt, sum(hifob_pay) AS hifob,
            count(*) FILTER (WHERE setl_mode = 'direct') AS direct_cnt, coalesce(sum(hifob_pay) FILTER (WHERE setl_mode = 'direct'), 0) AS direct_hifob,
            sum(paid) AS paid, sum(rejected) AS rejected, sum(recovered) AS recovered,
-           sum(greatest(hifob_pay - paid - rejected, 0)) AS outstanding
+           sum(${OUTSTANDING}) AS outstanding
       FROM ${source} GROUP BY fixmedins_code`;
 
-export const OWED_FROM_FACTS = `
+/** A settlement record `v` is owed at known_at: valid, of the region-period, hifob_pay > 0, received, and no reversal received. */
+const OWED_AT_KNOWN = `v.insuplc_admdvs LIKE $1 AND v.period = $2 AND v.hifob_pay > 0 AND v.received_at <= $3
+       AND NOT EXISTS (SELECT 1 FROM settlement_records r WHERE r.setl_id = v.setl_id AND r.status = 'reversed' AND r.received_at <= $3)`;
+
+/** CTEs up to `per_settlement`: the whole month from the facts. */
+const PER_SETTLEMENT_FROM_FACTS = `
   owed AS (
     SELECT v.setl_id, v.fixmedins_code, v.insurer_code, v.setl_mode, v.psn_no, v.hifob_pay
       FROM settlement_records v
-     WHERE v.status = 'valid' AND v.insuplc_admdvs LIKE $2 AND v.period = $3 AND v.hifob_pay > 0 AND v.received_at <= $4
-       AND NOT EXISTS (SELECT 1 FROM settlement_records r WHERE r.setl_id = v.setl_id AND r.status = 'reversed' AND r.received_at <= $4)
+     WHERE v.status = 'valid' AND ${OWED_AT_KNOWN}
   ),
-  ${OWED_LINES}, ${SUMS},
+  ${OWED_LINES}, ${SUMS}`;
+
+const OWED_FROM_FACTS = `${PER_SETTLEMENT_FROM_FACTS},
   recorded AS (${sums('per_settlement')})`;
 
 /** The owed settlements of the region-period (spec §4), known at $3 in LOOP_SUMS and its companions. */
@@ -107,13 +111,13 @@ const MONTH = `v.status = 'valid' AND v.insuplc_admdvs LIKE $1 AND v.period = $2
  * without a loop row (none after a sweep), which MISSING_LOOPS then lists.
  * Parameters: $1 admdvs LIKE pattern, $2 period, $3 known_at, $4 the UNSETTLED setl_ids.
  */
-export const LOOP_SUMS = `
+const LOOP_SUMS = `
   SELECT fixmedins_code, count(*) FILTER (WHERE clean)::text AS cnt, coalesce(sum(hifob_pay) FILTER (WHERE clean), 0)::text AS hifob,
          count(*) FILTER (WHERE clean AND setl_mode = 'direct')::text AS direct_cnt,
          coalesce(sum(hifob_pay) FILTER (WHERE clean AND setl_mode = 'direct'), 0)::text AS direct_hifob,
          coalesce(sum(paid) FILTER (WHERE clean), 0)::text AS paid, coalesce(sum(rejected) FILTER (WHERE clean), 0)::text AS rejected,
          coalesce(sum(recovered) FILTER (WHERE clean), 0)::text AS recovered,
-         coalesce(sum(greatest(hifob_pay - paid - rejected, 0)) FILTER (WHERE clean), 0)::text AS outstanding,
+         coalesce(sum(${OUTSTANDING}) FILTER (WHERE clean), 0)::text AS outstanding,
          count(*) FILTER (WHERE missing) AS missing
     FROM (SELECT v.fixmedins_code, v.setl_mode, v.hifob_pay, l.paid, l.rejected, l.recovered, l.setl_id IS NULL AS missing,
                  (l.status <> 'reversed' AND v.setl_id <> ALL($4::text[])) AS clean
@@ -125,33 +129,32 @@ export const LOOP_SUMS = `
    GROUP BY fixmedins_code`;
 
 /** Settlements of the month with a reversed loop row, recomputed (the reversal may be unknown at known_at). */
-export const REVERSED_LOOPS = `SELECT setl_id FROM settlement_loops WHERE status = 'reversed' AND admdvs LIKE $1 AND period = $2`;
+const REVERSED_LOOPS = `SELECT setl_id FROM settlement_loops WHERE status = 'reversed' AND admdvs LIKE $1 AND period = $2`;
 
 /** Settlements of the month without a loop row of the region-period (LOOP_SUMS counted some). */
-export const MISSING_LOOPS = `
+const MISSING_LOOPS = `
   SELECT v.setl_id FROM settlement_records v
    WHERE ${MONTH} AND NOT EXISTS (SELECT 1 FROM settlement_loops l WHERE l.setl_id = v.setl_id AND l.admdvs LIKE $1 AND l.period = $2)`;
 
-export interface LoopSumRow {
+interface LoopSumRow {
   fixmedins_code: string; cnt: string; hifob: string; direct_cnt: string; direct_hifob: string;
   paid: string; rejected: string; recovered: string; outstanding: string; missing: string;
 }
 
 /**
- * LOOP_SUMS' institution rows ($6, JSON) and the settlements to recompute from the facts ($7: the
+ * LOOP_SUMS' institution rows ($5, JSON) and the settlements to recompute from the facts ($6: the
  * UNSETTLED, REVERSED_LOOPS and MISSING_LOOPS setl_ids; owed if of the month and no reversal is known
- * at $4), summed into `recorded`.
+ * at $3), summed into `recorded`.
  */
-export const OWED_FROM_LOOPS = `
+const OWED_FROM_LOOPS = `
   from_loops AS (
-    SELECT * FROM jsonb_to_recordset($6::jsonb) AS x(fixmedins_code text, cnt bigint, hifob numeric, direct_cnt bigint, direct_hifob numeric,
+    SELECT * FROM jsonb_to_recordset($5::jsonb) AS x(fixmedins_code text, cnt bigint, hifob numeric, direct_cnt bigint, direct_hifob numeric,
       paid numeric, rejected numeric, recovered numeric, outstanding numeric)
   ),
   owed AS (
     SELECT v.setl_id, v.fixmedins_code, v.insurer_code, v.setl_mode, v.psn_no, v.hifob_pay
-      FROM unnest($7::text[]) AS u(setl_id) JOIN settlement_records v ON v.setl_id = u.setl_id AND v.status = 'valid'
-     WHERE v.insuplc_admdvs LIKE $2 AND v.period = $3 AND v.hifob_pay > 0 AND v.received_at <= $4
-       AND NOT EXISTS (SELECT 1 FROM settlement_records r WHERE r.setl_id = v.setl_id AND r.status = 'reversed' AND r.received_at <= $4)
+      FROM unnest($6::text[]) AS u(setl_id) JOIN settlement_records v ON v.setl_id = u.setl_id AND v.status = 'valid'
+     WHERE ${OWED_AT_KNOWN}
   ),
   ${OWED_LINES}, ${SUMS},
   recorded AS (
@@ -160,6 +163,62 @@ export const OWED_FROM_LOOPS = `
       FROM (SELECT fixmedins_code, cnt, hifob, direct_cnt, direct_hifob, paid, rejected, recovered, outstanding FROM from_loops
             UNION ALL ${sums('per_settlement')}) x
      GROUP BY fixmedins_code
-    -- an institution whose every settlement was recomputed and found reversed at $4 owes nothing
+    -- an institution whose every settlement was recomputed and found reversed at $3 owes nothing
     HAVING sum(cnt) > 0
   )`;
+
+/**
+ * UNSETTLED: settlements whose loop row may not show the report's figures — a loop fact of a message
+ * matching has not applied yet ($3, the unmatched message ids), a payment or a recovery received
+ * after known_at ($1) or made after as_of ($2). At most $4 of them (null: all).
+ */
+const UNSETTLED = `
+  WITH ${pendingFrom('$3')},
+  unsettled AS MATERIALIZED (
+    SELECT setl_id FROM (${LOOP_FACTS_OF_PENDING}) f
+    UNION SELECT l.setl_id FROM payments p JOIN payment_lines l ON l.insurer_code = p.insurer_code AND l.payment_id = p.payment_id WHERE p.received_at > $1 OR p.pay_time > $2
+    UNION SELECT r.setl_id FROM recoveries r WHERE r.received_at > $1 OR r.recovered_at > $2
+  )
+  SELECT setl_id FROM unsettled LIMIT $4`;
+
+/**
+ * The CTEs ending in `recorded` (per institution) for the region-period, and the parameters they
+ * take ($1–$4 as in the header, then $5–$6 from the loop rows). `from` forces one of the two ways
+ * (the tests compare them); by default the loop rows unless more than RECOMPUTE_MAX settlements have
+ * to be recomputed. The loop rows are those the run's sweep has just brought to as_of: a run without
+ * a sweep (report-only) passes 'facts'. `unmatchedMessageIds`: the messages matching has not applied.
+ * In the caller's transaction.
+ */
+export async function owedByInstitutionCtes(
+  q: Sql, o: OwedQuery, unmatchedMessageIds: readonly string[], from?: 'loops' | 'facts',
+): Promise<{ ctes: string; params: unknown[] }> {
+  const base = [`${o.admdvs}%`, o.period, o.knownAt, o.asOf];
+  if (from === 'facts') return { ctes: OWED_FROM_FACTS, params: base };
+  // The loop rows, unless many settlements have facts the report cannot count (received after
+  // known_at, paid after as_of): then the month is computed from the facts in one set-based pass.
+  const unsettled = await q.query<{ setl_id: string }>(UNSETTLED, [o.knownAt, o.asOf, unmatchedMessageIds, from === 'loops' ? null : RECOMPUTE_MAX + 1]);
+  if (from === undefined && unsettled.rows.length > RECOMPUTE_MAX) return { ctes: OWED_FROM_FACTS, params: base };
+  const month = [`${o.admdvs}%`, o.period, o.knownAt];
+  const redo = unsettled.rows.map((r) => r.setl_id);
+  const sumRows = await q.query<LoopSumRow>(LOOP_SUMS, [...month, redo]);
+  for (const r of (await q.query<{ setl_id: string }>(REVERSED_LOOPS, month.slice(0, 2))).rows) redo.push(r.setl_id);
+  if (sumRows.rows.some((r) => Number(r.missing) > 0)) for (const r of (await q.query<{ setl_id: string }>(MISSING_LOOPS, month)).rows) redo.push(r.setl_id);
+  return { ctes: OWED_FROM_LOOPS, params: [...base, JSON.stringify(sumRows.rows), [...new Set(redo)]] };
+}
+
+/** One owed settlement's figures (numeric strings), from the facts. */
+export interface OwedSettlementRow {
+  setl_id: string; fixmedins_code: string; setl_mode: 'direct' | 'manual';
+  owed: string; paid: string; rejected: string; recovered: string; outstanding: string;
+}
+
+/** Every owed settlement of the region-period with its figures from the facts (what the institution sums add up). */
+export async function owedSettlements(q: Sql, o: OwedQuery): Promise<OwedSettlementRow[]> {
+  const { rows } = await q.query<OwedSettlementRow>(
+    `WITH ${PER_SETTLEMENT_FROM_FACTS}
+     SELECT setl_id, fixmedins_code, setl_mode, hifob_pay::text AS owed, paid::text, rejected::text, recovered::text, ${OUTSTANDING}::text AS outstanding
+       FROM per_settlement ORDER BY setl_id`,
+    [`${o.admdvs}%`, o.period, o.knownAt, o.asOf],
+  );
+  return rows;
+}

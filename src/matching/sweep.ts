@@ -28,7 +28,7 @@
  */
 import type { Db } from '../db/db';
 import type { Logger } from '../logging/logger';
-import { openDeclarationMissing } from '../discrepancies/discrepancy-queries';
+import { openDeclarationMissingKeys } from '../discrepancies/discrepancy-queries';
 import { unmatchedMessageIds } from '../ingest/message-store';
 import { sweepSettlementIds, undeclaredInstitutionPeriods } from '../ledger/sweep-read-model';
 import { reevaluate, type MatchingDeps } from './apply';
@@ -44,7 +44,7 @@ export async function sweepRegionPeriod(gw: SweepDeps, admdvsPrefix: string, per
   const settled = await reevaluate(db, ids, asOf, gw);
   // Institution-periods whose DECLARATION_MISSING can be open as of any time: owed direct settlements
   // and no current batch, and those with a case open (reevaluateDeclarations evaluates each once).
-  const decl = [...(await undeclaredInstitutionPeriods(db, admdvsPrefix, period)), ...(await openDeclarationMissing(db, admdvsPrefix, period))];
+  const decl = [...(await undeclaredInstitutionPeriods(db, admdvsPrefix, period)), ...(await openDeclarationMissingKeys(db, admdvsPrefix, period))];
   const declared = await reevaluateDeclarations(db, decl, asOf, gw);
   gw.log.info({ admdvs: admdvsPrefix, period, as_of: asOf.toISOString(), settlements: settled.evaluated, declarations: declared.evaluated }, 'matching sweep done');
   return { settlements: settled.evaluated, declarations: declared.evaluated };
