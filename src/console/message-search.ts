@@ -21,6 +21,7 @@ import { requireBearer } from '../http/auth';
 import { badRequest } from '../http/problem';
 import type { FieldError } from '../schemas/validator';
 import { parseWireTime, toCstIso } from '../time';
+import { searchMessageLog } from '../ingest/message-store';
 
 const KINDS = ['agency_settlements', 'agency_disbursement', 'settlement_batch', 'insurer_payment', 'spending_plan', 'recovery'];
 const STATUSES = ['accepted', 'processing', 'processed', 'failed'];
@@ -31,11 +32,6 @@ export interface MessageSearch {
   kind?: string; status?: string; client_id?: string; from?: Date; to?: Date; limit: number;
   /** Keyset position: the received_at (µs text, UTC) and message_id of the last row of the previous page. */
   after?: { at: string; id: string };
-}
-
-interface Row {
-  message_id: string; kind: string; client_id: string; status: string; received_at: Date; processed_at: Date | null;
-  record_count: number; error_count: number; at_key: string;
 }
 
 function one(req: Request, name: string): string | undefined {
@@ -77,29 +73,10 @@ export function parseMessageSearch(req: Request): MessageSearch {
 }
 
 export async function searchMessages(db: Db, s: MessageSearch, caller: Client): Promise<{ items: Record<string, unknown>[]; next_cursor: string | null }> {
-  const params: unknown[] = [];
-  const where: string[] = [];
-  const add = (sql: (p: string) => string, v: unknown) => { params.push(v); where.push(sql(`$${params.length}`)); };
-  if (caller.role !== 'ops') add((p) => `client_id = ${p}`, caller.client_id);
-  if (s.client_id) add((p) => `client_id = ${p}`, s.client_id);
-  if (s.kind) add((p) => `kind = ${p}`, s.kind);
-  if (s.status) add((p) => `status = ${p}`, s.status);
-  if (s.from) add((p) => `received_at >= ${p}`, s.from);
-  if (s.to) add((p) => `received_at < ${p}`, s.to);
-  if (s.after) {
-    params.push(s.after.at, s.after.id);
-    where.push(`(received_at, message_id) < (($${params.length - 1}::timestamp AT TIME ZONE 'UTC'), $${params.length}::uuid)`);
-  }
-  params.push(s.limit + 1);
-  // The cursor keeps received_at to the microsecond (as text in UTC), so paging never skips or repeats a row.
-  const { rows } = await db.query<Row>(
-    `SELECT message_id, kind, client_id, status, received_at, processed_at, record_count,
-            CASE WHEN jsonb_typeof(errors) = 'array' THEN jsonb_array_length(errors) WHEN errors IS NULL THEN 0 ELSE 1 END AS error_count,
-            to_char(received_at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS.US') AS at_key
-       FROM messages ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
-      ORDER BY received_at DESC, message_id DESC LIMIT $${params.length}`,
-    params,
-  );
+  const rows = await searchMessageLog(db, {
+    ...(caller.role !== 'ops' ? { own_client_id: caller.client_id } : {}),
+    client_id: s.client_id, kind: s.kind, status: s.status, from: s.from, to: s.to, after: s.after,
+  }, s.limit + 1);
   const more = rows.length > s.limit;
   const page = more ? rows.slice(0, s.limit) : rows;
   const last = page[page.length - 1];

@@ -8,10 +8,12 @@
  *   GATEWAY_OUTBOX_RETENTION_DAYS ago: deleted in small batches, each its own short statement.
  *
  * `dryRun` reports exactly what would go and changes nothing. Settlements, payments, discrepancies,
- * loop states and the audit trail are never touched.
+ * loop states and the audit trail are never touched. Each table's owner deletes its own rows:
+ * src/ingest/message-store.ts (purgeMessageLog) and src/queue/outbox.ts (purgeRelayed).
  */
 import type { Db } from '../db/db';
-import { ensureBodyPartitions, listBodyPartitions } from './partitions';
+import { ensureBodyPartitions, purgeMessageLog } from '../ingest/message-store';
+import { purgeRelayed } from '../queue/outbox';
 
 export const PURGE_BATCH = 5_000;
 /** A bound on batches per table per run, so one purge never runs unbounded (the next run continues). */
@@ -45,66 +47,22 @@ export async function purge(gw: { db: Db; cfg: { rawBodyRetentionDays: number; o
   return purgeDb(gw.db, { ...o, rawBodyRetentionDays: gw.cfg.rawBodyRetentionDays, outboxRetentionDays: gw.cfg.outboxRetentionDays });
 }
 
+/** Each owner purges its own tables: the message log (raw bodies, webhook ids), then the outbox. */
 export async function purgeDb(db: Db, o: PurgeOptions): Promise<PurgeReport> {
   const asOf = o.asOf ?? new Date();
   const dryRun = o.dryRun ?? false;
   const bodyCutoff = new Date(asOf.getTime() - o.rawBodyRetentionDays * DAY_MS);
   const webhookCutoff = new Date(asOf.getTime() - WEBHOOK_ID_WINDOW_MS);
   const outboxCutoff = new Date(asOf.getTime() - o.outboxRetentionDays * DAY_MS);
-  const report: PurgeReport = {
+  const batches = { dryRun, batch: PURGE_BATCH, maxBatches: MAX_BATCHES };
+
+  const partitionsCreated = dryRun ? 0 : await db.tx((q) => ensureBodyPartitions(q, asOf));
+  const log = await purgeMessageLog(db, { ...batches, bodyCutoff, webhookCutoff });
+  const outboxRows = await purgeRelayed(db, outboxCutoff, batches);
+  return {
     dryRun, asOf: asOf.toISOString(), rawBodyCutoff: bodyCutoff.toISOString(),
-    droppedPartitions: [], defaultPartitionRows: 0, webhookIds: 0, outboxRows: 0, partitionsCreated: 0,
+    droppedPartitions: log.droppedPartitions, defaultPartitionRows: log.defaultPartitionRows, webhookIds: log.webhookIds, outboxRows, partitionsCreated,
   };
-
-  if (!dryRun) report.partitionsCreated = await db.tx((q) => ensureBodyPartitions(q, asOf));
-
-  for (const p of await listBodyPartitions(db)) {
-    if (p.to.getTime() > bodyCutoff.getTime()) continue;
-    const n = await count(db, `SELECT count(*) AS n FROM ${ident(p.name)}`);
-    report.droppedPartitions.push({ name: p.name, from: p.from.toISOString(), to: p.to.toISOString(), rows: n });
-    if (!dryRun) {
-      await db.tx(async (q) => {
-        await q.query(`ALTER TABLE message_bodies DETACH PARTITION ${ident(p.name)}`);
-        await q.query(`DROP TABLE ${ident(p.name)}`);
-      });
-    }
-  }
-
-  if (dryRun) {
-    report.defaultPartitionRows = await count(db, 'SELECT count(*) AS n FROM message_bodies_default WHERE received_at < $1', [bodyCutoff]);
-    report.webhookIds = await count(db, 'SELECT count(*) AS n FROM webhook_ids WHERE seen_at < $1', [webhookCutoff]);
-    report.outboxRows = await count(db, 'SELECT count(*) AS n FROM outbox WHERE relayed_at IS NOT NULL AND relayed_at < $1', [outboxCutoff]);
-    return report;
-  }
-  report.defaultPartitionRows = await inBatches(db,
-    `DELETE FROM message_bodies_default WHERE (message_id, received_at) IN (SELECT message_id, received_at FROM message_bodies_default WHERE received_at < $1 LIMIT ${PURGE_BATCH})`, [bodyCutoff]);
-  report.webhookIds = await inBatches(db,
-    `DELETE FROM webhook_ids WHERE (client_id, webhook_id) IN (SELECT client_id, webhook_id FROM webhook_ids WHERE seen_at < $1 LIMIT ${PURGE_BATCH})`, [webhookCutoff]);
-  report.outboxRows = await inBatches(db,
-    `DELETE FROM outbox WHERE id IN (SELECT id FROM outbox WHERE relayed_at IS NOT NULL AND relayed_at < $1 LIMIT ${PURGE_BATCH})`, [outboxCutoff]);
-  return report;
-}
-
-async function count(db: Db, sql: string, params: unknown[] = []): Promise<number> {
-  const { rows } = await db.query<{ n: string }>(sql, params);
-  return Number(rows[0]!.n);
-}
-
-/** Repeat a bounded DELETE until it removes fewer than a batch (each batch its own short statement). */
-async function inBatches(db: Db, sql: string, params: unknown[]): Promise<number> {
-  let total = 0;
-  for (let i = 0; i < MAX_BATCHES; i++) {
-    const r = await db.query(sql, params);
-    total += r.rowCount;
-    if (r.rowCount < PURGE_BATCH) break;
-  }
-  return total;
-}
-
-/** Partition names come from the catalog and match message_bodies_yYYYYmMM; quote them anyway. */
-function ident(name: string): string {
-  if (!/^message_bodies_y\d{4}m\d{2}$/.test(name)) throw new Error(`unexpected partition name ${name}`);
-  return `"${name}"`;
 }
 
 /** One line per item, for the CLI. */
