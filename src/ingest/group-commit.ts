@@ -1,15 +1,16 @@
 /**
  * Group commit of the single-document write path. Every accepted message costs PostgreSQL a
- * durable commit (a WAL flush), a parse and a plan of the write statement, and a round trip; under
+ * durable commit (a WAL flush), a parse and a plan of each write statement, and round trips; under
  * load those dominate the rows themselves. So the messages that arrive while earlier groups are in
- * flight wait (no timer: the next group leaves as soon as a slot frees) and are written together, as
- * one statement (message-store.ts acceptMessages); each request is still answered only after the
- * statement holding its rows has committed.
+ * flight wait (no timer: the next group leaves as soon as a slot frees) and are written together, in
+ * one transaction with one statement per owner for the whole group (ingest-service.ts: the message
+ * log, message-store.ts acceptMessages; their ingest jobs, queue/outbox.ts; their ledger rows); each
+ * request is still answered only after the transaction holding its rows has committed.
  *
  * Each message must get the answer it would get alone, so two messages that share a key (the same
  * webhook-id of a client, the same business key) are never in flight together: the later one waits
  * for the group of the earlier one, then sees its committed rows — as it would a moment later alone.
- * A group whose statement fails is retried message by message, in arrival order, so one bad message
+ * A group whose transaction fails is retried message by message, in arrival order, so one bad message
  * never fails the others.
  */
 
