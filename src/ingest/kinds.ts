@@ -1,8 +1,9 @@
 /**
  * The five single-document message kinds of spec §3 (the agency feed, many records a request, is in
  * settlement-feed.ts): who may send each, its business key, the business rules a schema cannot state
- * (422 with the spec's codes), and which rows it adds to the ledger — as data: message-store.ts
- * writes them in the same single statement as the message and its outbox entry.
+ * (422 with the spec's codes), the ledger row it adds and the ledger store that writes it (in the
+ * transaction in which ingest-service.ts logs the message and queues its job). The paths are not
+ * here: routes.ts names each one where it mounts the kind.
  */
 import type { Sql } from '../db/db';
 import { Money } from '../money';
@@ -11,18 +12,16 @@ import type { FieldError, Lang, SchemaName } from '../schemas/validator';
 import type { Disbursement, InsurerPayment, Recovery, SettlementBatch, SpendingPlan } from '../schemas/types';
 import { parseWireTime, periodOf } from '../time';
 import { inScope } from '../http/auth';
+import type { Stamped } from '../ledger/json-rows';
+import { batchExists, insertBatches } from '../ledger/batch-store';
+import { insertPayments, insertRecoveries, paidAndRecovered } from '../ledger/payment-store';
+import { insertDisbursements, insertSpendingPlans, type DisbursementRow } from '../ledger/plan-store';
 
 export type MessageKind = 'agency_settlements' | 'agency_disbursement' | 'settlement_batch' | 'insurer_payment' | 'spending_plan' | 'recovery';
 
-/**
- * Rows for one ledger table. Column types are SQL types; `withMessage` adds the message's
- * message_id and received_at columns.
- */
-export interface RowInsert { table: string; columns: Record<string, string>; rows: Record<string, unknown>[]; withMessage?: boolean }
-
-export interface KindSpec<T> {
+/** A single-document kind: `T` the message as the schema types it, `R` the ledger row it adds. */
+export interface KindSpec<T, R = T> {
   kind: MessageKind;
-  path: string;
   role: Role;
   schema: SchemaName;
   /** The scope value this message claims (checked against the client's scope), or undefined for none. */
@@ -33,15 +32,17 @@ export interface KindSpec<T> {
   ledgerRules?(q: Sql, m: T, lang: Lang): Promise<FieldError[]>;
   /** Scope checks beyond scopeValue, with paths (403 when any fails), e.g. a region inside an agency's scope. */
   senderRules?(m: T, sender: Client, lang: Lang): FieldError[];
-  /** `sender`: the signed client, for kinds that record who sent them. */
-  rows(m: T, sender?: Client): RowInsert[];
+  /** The ledger row the message adds; `sender`: the signed client, for kinds that record who sent them. */
+  rows(m: T, sender?: Client): R;
+  /** The ledger store that writes the rows of a group of accepted messages of this kind (one statement). */
+  store(q: Sql, rows: readonly Stamped<R>[]): Promise<void>;
 }
 
 const m = (lang: Lang, en: string, zh: string) => (lang === 'zh-CN' ? zh : en);
 const sum = (xs: (string | number | undefined)[]) => Money.sum(xs.map((x) => Money.of(x ?? 0)));
 
 export const batchSpec: KindSpec<SettlementBatch> = {
-  kind: 'settlement_batch', path: '/v1/settlement-batches', role: 'institution', schema: 'settlement-batch',
+  kind: 'settlement_batch', role: 'institution', schema: 'settlement-batch',
   scopeValue: (b) => b.fixmedins_code,
   // Batch ids are the institution's own (issue 13): another institution's batch_id never collides.
   // fixmedins_code is [A-Za-z0-9_-], so the ':' cannot be ambiguous.
@@ -68,20 +69,17 @@ export const batchSpec: KindSpec<SettlementBatch> = {
   // same whether the named batch is unknown or another institution's: nothing of that batch shows.
   async ledgerRules(q, b, lang) {
     if (b.replaces_batch_id === undefined) return [];
-    const { rows } = await q.query('SELECT 1 FROM batches WHERE fixmedins_code = $1 AND batch_id = $2', [b.fixmedins_code, b.replaces_batch_id]);
-    return rows.length ? [] : [{
+    return (await batchExists(q, b.fixmedins_code, b.replaces_batch_id)) ? [] : [{
       path: '/replaces_batch_id', code: 'INVALID_REPLACEMENT',
       message: m(lang, `replaces_batch_id ${b.replaces_batch_id} names no earlier batch of institution ${b.fixmedins_code}`, `replaces_batch_id ${b.replaces_batch_id} 不是机构 ${b.fixmedins_code} 已申报的批次`),
     }];
   },
-  rows: (b): RowInsert[] => [
-    { table: 'batches', withMessage: true, columns: { batch_id: 'text', fixmedins_code: 'text', insurer_code: 'text', period: 'text', setl_cnt: 'int', medfee_sumamt: 'numeric', hifob_pay_sumamt: 'numeric', replaces_batch_id: 'text' }, rows: [{ ...b, items: undefined }] },
-    { table: 'batch_items', columns: { fixmedins_code: 'text', batch_id: 'text', item_index: 'int', setl_id: 'text', mdtrt_id: 'text', psn_no: 'text', setl_time: 'timestamptz', medfee_sumamt: 'numeric', hifob_pay: 'numeric' }, rows: b.items.map((it, i) => Object.assign({}, it, { fixmedins_code: b.fixmedins_code, batch_id: b.batch_id, item_index: i })) },
-  ],
+  rows: (b) => b,
+  store: insertBatches,
 };
 
 export const paymentSpec: KindSpec<InsurerPayment> = {
-  kind: 'insurer_payment', path: '/v1/insurer-payments', role: 'insurer', schema: 'insurer-payment',
+  kind: 'insurer_payment', role: 'insurer', schema: 'insurer-payment',
   scopeValue: (p) => p.insurer_code,
   businessKey: (p) => `${p.insurer_code}:${p.payment_id}`,
   rules(p, lang) {
@@ -98,16 +96,12 @@ export const paymentSpec: KindSpec<InsurerPayment> = {
     });
     return errs;
   },
-  rows: (p): RowInsert[] => [
-    { table: 'payments', withMessage: true, columns: { insurer_code: 'text', payment_id: 'text', payee_type: 'text', payee_id: 'text', pay_time: 'timestamptz', bank_txn_no: 'text', pay_amount: 'numeric' }, rows: [{ ...p, lines: undefined }] },
-    // Object.assign, not a spread with extra properties: V8's slow path there cost ~5% of the API's CPU (profiled).
-    { table: 'payment_lines', columns: { insurer_code: 'text', payment_id: 'text', line_no: 'int', setl_id: 'text', paid_amount: 'numeric', rejected_amount: 'numeric', reject_reason_code: 'text', reject_reason: 'text' },
-      rows: p.lines.map((l, i) => Object.assign({}, l, { rejected_amount: l.rejected_amount ?? '0.00', insurer_code: p.insurer_code, payment_id: p.payment_id, line_no: i })) },
-  ],
+  rows: (p) => p,
+  store: insertPayments,
 };
 
 export const recoverySpec: KindSpec<Recovery> = {
-  kind: 'recovery', path: '/v1/recoveries', role: 'insurer', schema: 'recovery',
+  kind: 'recovery', role: 'insurer', schema: 'recovery',
   scopeValue: (r) => r.insurer_code,
   businessKey: (r) => `${r.insurer_code}:${r.recovery_id}`,
   rules(r, lang) {
@@ -119,23 +113,18 @@ export const recoverySpec: KindSpec<Recovery> = {
   // of one settlement from both passing the check.
   async ledgerRules(q, r, lang) {
     await q.query('SELECT pg_advisory_xact_lock(hashtextextended($1, 0))', [`recovery:${r.setl_id}`]);
-    const { rows } = await q.query<{ paid: string; recovered: string }>(
-      `SELECT (SELECT coalesce(sum(paid_amount), 0) FROM payment_lines WHERE setl_id = $1 AND insurer_code = $2) AS paid,
-              (SELECT coalesce(sum(amount), 0) FROM recoveries WHERE setl_id = $1 AND insurer_code = $2) AS recovered`,
-      [r.setl_id, r.insurer_code],
-    );
-    const paid = Money.of(rows[0]!.paid), after = Money.of(rows[0]!.recovered).plus(Money.of(r.amount));
+    const sums = await paidAndRecovered(q, r.setl_id, r.insurer_code);
+    const paid = Money.of(sums.paid), after = Money.of(sums.recovered).plus(Money.of(r.amount));
     return after.gt(paid)
       ? [{ path: '/amount', code: 'RECOVERY_EXCEEDS_PAID', message: m(lang, `recoveries would total ${after} but only ${paid} was paid for this settlement`, `追回合计将达 ${after}，但该结算仅支付 ${paid}`) }]
       : [];
   },
-  rows: (r) => [
-    { table: 'recoveries', withMessage: true, columns: { insurer_code: 'text', recovery_id: 'text', setl_id: 'text', amount: 'numeric', reason_code: 'text', reason: 'text', recovered_at: 'timestamptz' }, rows: [r as unknown as Record<string, unknown>] },
-  ],
+  rows: (r) => r,
+  store: insertRecoveries,
 };
 
 export const planSpec: KindSpec<SpendingPlan> = {
-  kind: 'spending_plan', path: '/v1/spending-plans', role: 'insurer', schema: 'spending-plan',
+  kind: 'spending_plan', role: 'insurer', schema: 'spending-plan',
   scopeValue: (p) => p.insurer_code,
   businessKey: (p) => `${p.insurer_code}:${p.period}:${p.revision}`,
   rules(p, lang) {
@@ -145,13 +134,12 @@ export const planSpec: KindSpec<SpendingPlan> = {
   },
   // admdvs (spec §3, ext): the region the plan is for. An insurer's scope names no regions, so any
   // region is its to plan for; without admdvs the plan belongs to every region it owes or pays in.
-  rows: (p) => [
-    { table: 'spending_plans', withMessage: true, columns: { insurer_code: 'text', period: 'text', revision: 'int', planned_amount: 'numeric', items: 'jsonb', admdvs: 'text' }, rows: [p as unknown as Record<string, unknown>] },
-  ],
+  rows: (p) => p,
+  store: insertSpendingPlans,
 };
 
-export const disbursementSpec: KindSpec<Disbursement> = {
-  kind: 'agency_disbursement', path: '/v1/agency/disbursements', role: 'agency', schema: 'disbursement',
+export const disbursementSpec: KindSpec<Disbursement, DisbursementRow> = {
+  kind: 'agency_disbursement', role: 'agency', schema: 'disbursement',
   scopeValue: () => undefined,
   businessKey: (d) => d.disbursement_id,
   rules: () => [],
@@ -162,11 +150,17 @@ export const disbursementSpec: KindSpec<Disbursement> = {
   }],
   // The sender's scope is recorded with the disbursement: it counts only in reconciliations of
   // regions inside that scope (spec §3), whatever the clients file says later.
-  rows: (d, sender) => [
-    { table: 'disbursements', withMessage: true,
-      columns: { disbursement_id: 'text', insurer_code: 'text', period: 'text', amount: 'numeric', disbursed_at: 'timestamptz', admdvs: 'text', sender_scope: 'text[]' },
-      rows: [Object.assign({}, d, { sender_scope: sender && sender.role !== 'ops' ? [...sender.scope] : null }) as unknown as Record<string, unknown>] },
-  ],
+  rows: (d, sender) => Object.assign({}, d, { sender_scope: sender && sender.role !== 'ops' ? [...sender.scope] : null }),
+  store: insertDisbursements,
 };
 
-export const SINGLE_KINDS = [disbursementSpec, batchSpec, paymentSpec, planSpec, recoverySpec] as KindSpec<unknown>[];
+export type AnyKindSpec = KindSpec<unknown, unknown>;
+
+export const SINGLE_KINDS = [disbursementSpec, batchSpec, paymentSpec, planSpec, recoverySpec] as AnyKindSpec[];
+
+/** The kind's spec, for code that holds only its name (a group of accepted messages). */
+export function kindSpec(kind: MessageKind): AnyKindSpec {
+  const spec = SINGLE_KINDS.find((s) => s.kind === kind);
+  if (!spec) throw new Error(`${kind} is not a single-document kind`);
+  return spec;
+}

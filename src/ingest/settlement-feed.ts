@@ -32,7 +32,8 @@ import { finishMessage, insertFeedMessage, type Envelope } from './message-store
 import { recordWebhookId } from './message-problems';
 import { enqueueMessageJobs } from '../queue/outbox';
 import { BENEFITS_QUEUE, INGEST_QUEUE } from '../queue/queue-names';
-import { mediaType, type IngestDeps } from './ingest-route';
+import { mediaType } from '../http/request-body';
+import type { IngestDeps } from './ingest-service';
 import type { StrictJsonFinding } from '../schemas/strict-json';
 import { StrictAssembler, FEED_COLUMNS, judgeStored, prepareLines, prepareValues, rowKeys, type FeedClient, type PreparedBatch, type Rejected, type StoredRow, type ValidateSettlement } from './feed-records';
 import { feedWorkers } from './feed-workers';
@@ -332,7 +333,7 @@ function spoolBody(req: Request, meter: BodyMeter, spool: FeedSpool): Promise<vo
   });
 }
 
-export function settlementFeedHandler(deps: IngestDeps) {
+export function settlementFeedHandler(deps: IngestDeps & { feed?: Partial<FeedSettings> }) {
   const settings: FeedSettings = { ...DEFAULT_SETTINGS, ...deps.feed };
   const inProgress = new FeedsInProgress(settings.concurrencyPerClient);
   // Their start (tsx, compiling the schemas) should not delay the first feed.

@@ -6,10 +6,10 @@
  * relay, kicked after every write, runs its passes a minimum gap apart.
  */
 import crypto from 'node:crypto';
-import type { Sql } from '../../src/db/db';
-import { createAcceptCommitter, type KindItem } from '../../src/ingest/ingest-route';
+import type { Db, Sql } from '../../src/db/db';
+import { acceptOne, createAcceptCommitter, type KindItem } from '../../src/ingest/ingest-service';
 import { paymentSpec } from '../../src/ingest/kinds';
-import { acceptMessage, type AcceptOutcome } from '../../src/ingest/message-store';
+import type { AcceptOutcome } from '../../src/ingest/message-store';
 import { OutboxRelay } from '../../src/queue/outbox-relay';
 import { contentHash, normalize } from '../../src/schemas/normalize';
 import type { InsurerPayment } from '../../src/schemas/types';
@@ -27,24 +27,26 @@ function item(p: InsurerPayment, webhookId = `msg_${uid()}`, rawText?: string): 
   const raw = Buffer.from(rawText ?? JSON.stringify(p));
   const msg = normalize<InsurerPayment>('insurer-payment', JSON.parse(raw.toString()));
   return {
-    kind: 'insurer_payment', businessKey: paymentSpec.businessKey(msg), contentSha256: contentHash(msg), inserts: paymentSpec.rows(msg),
+    kind: 'insurer_payment', businessKey: paymentSpec.businessKey(msg), contentSha256: contentHash(msg), rows: paymentSpec.rows(msg),
     env: { clientId: 'picc-dh', webhookId, bodySha256: crypto.createHash('sha256').update(raw).digest('hex'), rawBody: raw, contentType: 'application/json', bodyBytes: raw.length, requestId: `req-${uid()}`, receivedAt: new Date() },
   };
 }
 
-/** The gateway's database, counting the messages of each group statement and each single statement. */
+/**
+ * The gateway's database, counting the messages of each message-log statement (one transaction
+ * writes a group, or a message alone: that statement, then its outbox jobs and its ledger rows).
+ */
 function countingDb() {
   const groups: number[] = [];
-  let singles = 0;
-  const db: Sql = {
+  const counting = (q: Sql): Sql => ({
     query: (text, params) => {
       if (text.includes('jsonb_to_recordset($1::jsonb) AS x(')) groups.push((JSON.parse(params![0] as string) as unknown[]).length);
-      else if (text.startsWith('WITH replay AS')) singles++;
-      return t.gw.db.query(text, params);
+      return q.query(text, params);
     },
-    exec: (text) => t.gw.db.exec(text),
-  };
-  return { db, groups, singles: () => singles };
+    exec: (text) => q.exec(text),
+  });
+  const db: Pick<Db, 'tx'> = { tx: (fn) => t.gw.db.tx((q) => fn(counting(q))) };
+  return { db, groups };
 }
 
 async function stored(messageId: string) {
@@ -80,7 +82,7 @@ describe('group commit', () => {
   test('when a group holds a replayed webhook-id, a duplicate, a conflict and a retransmission, then each gets the answer it gets alone', async () => {
     const first = payment({ payment_id: `PAY-FIRST-${uid()}` });
     const firstItem = item(first, `msg_first_${uid()}`);
-    const firstId = inserted(await acceptMessage(t.gw.db, firstItem.env, 'insurer_payment', firstItem.businessKey, firstItem.contentSha256, firstItem.inserts))!;
+    const firstId = inserted(await t.gw.db.tx((q) => acceptOne(q, firstItem)))!;
 
     const c = countingDb();
     const committer = createAcceptCommitter(c.db);
@@ -122,8 +124,8 @@ describe('group commit', () => {
     const out = await Promise.allSettled([good[0]!, bad, good[1]!].map((it) => committer.submit(it)));
     expect(out.map((o) => o.status)).toEqual(['fulfilled', 'rejected', 'fulfilled']);
     expect((out[1] as PromiseRejectedResult).reason).toMatchObject({ code: '23514' });
-    expect(c.groups).toEqual([3]);
-    expect(c.singles()).toBe(3);
+    // The group's statement, then each message alone.
+    expect(c.groups).toEqual([3, 1, 1, 1]);
     for (const o of [out[0], out[2]]) expect(await stored(inserted((o as PromiseFulfilledResult<AcceptOutcome>).value)!)).toEqual({ lines: 1, bodies: 1, outbox: 1, payments: 1 });
     const { rows } = await t.gw.db.query<{ n: string }>('SELECT count(*) AS n FROM webhook_ids WHERE webhook_id = $1', [bad.env.webhookId]);
     expect(Number(rows[0]!.n)).toBe(0);

@@ -67,11 +67,19 @@ describe('the OpenAPI document at /openapi.json', () => {
     for (const s of spec) expect(table).toContain(s);
   });
 
-  it('gives each single-kind write the path, role and schema that src/ingest/kinds.ts enforces', () => {
+  it('gives each single-kind write the path (src/ingest/routes.ts), role and schema (src/ingest/kinds.ts) the gateway enforces', () => {
+    const paths: Record<string, string> = {
+      agency_disbursement: '/v1/agency/disbursements', settlement_batch: '/v1/settlement-batches', insurer_payment: '/v1/insurer-payments',
+      spending_plan: '/v1/spending-plans', recovery: '/v1/recoveries',
+    };
+    const pascal = (schema: string) => schema.replace(/(^|-)(\w)/g, (_, __, c: string) => c.toUpperCase());
     for (const k of SINGLE_KINDS) {
-      const row = ENDPOINTS.find((e) => e.method === 'post' && e.path === k.path)!;
+      const path = paths[k.kind]!;
+      expect(appRoutes(t.gw.app)).toContainEqual({ method: 'post', path });
+      const row = ENDPOINTS.find((e) => e.method === 'post' && e.path === path)!;
       expect(row.roles).toEqual([k.role]);
-      const op = doc.paths[k.path].post;
+      expect(row.request!.schema).toBe(pascal(k.schema));
+      const op = doc.paths[path].post;
       expect(op.requestBody.content['application/json'].schema.$ref).toBe(`#/components/schemas/${row.request!.schema}`);
     }
   });
