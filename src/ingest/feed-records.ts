@@ -14,6 +14,7 @@ import { normalize } from '../schemas/normalize';
 import { parseStrictJson, strictJsonError, type StrictJsonFinding } from '../schemas/strict-json';
 import Assembler from 'stream-json/Assembler';
 import type { Settlement } from '../schemas/types';
+import { SETTLEMENT_ROW_COLUMNS, type StoredSettlementKey } from '../ledger/settlement-store';
 
 export interface Rejected { index: number; errors: FieldError[] }
 /** SchemaValidator.validate, bound; `fromText` is the line a record was parsed from (see there). */
@@ -21,15 +22,8 @@ export type ValidateSettlement = (n: 'settlement', d: unknown, l: Lang, basePath
 /** What the scope check needs of a client (no secrets: this crosses to worker threads). */
 export type FeedClient = Pick<Client, 'client_id' | 'role' | 'scope'>;
 
-/** The settlement_records columns each row carries, in payload order, with their SQL types. */
-export const FEED_COLUMNS: readonly (readonly [string, string])[] = [
-  ['setl_id', 'text'], ['status', 'text'], ['content_sha256', 'text'], ['record_index', 'int'], ['mdtrt_id', 'text'], ['psn_no', 'text'],
-  ['psn_name', 'text'], ['certno', 'text'], ['insutype', 'text'], ['insuplc_admdvs', 'text'], ['mdtrtarea_admvs', 'text'], ['fixmedins_code', 'text'],
-  ['med_type', 'text'], ['setl_time', 'timestamptz'], ['medfee_sumamt', 'numeric'], ['inscp_scp_amt', 'numeric'], ['hifp_pay', 'numeric'],
-  ['hifob_pay', 'numeric'], ['hifmi_pay', 'numeric'], ['cvlserv_pay', 'numeric'], ['maf_pay', 'numeric'], ['oth_pay', 'numeric'],
-  ['fund_pay_sumamt', 'numeric'], ['acct_pay', 'numeric'], ['psn_cash_pay', 'numeric'], ['setldetail', 'jsonb'], ['insurer_code', 'text'],
-  ['setl_mode', 'text'], ['referral', 'boolean'],
-];
+/** The settlement_records columns each row carries, in payload order (the ledger's settlement-store reads them so). */
+export const FEED_COLUMNS = SETTLEMENT_ROW_COLUMNS;
 
 /**
  * Separators of the `text` payload: rows, fields, and the NULL marker. A record whose values hold a
@@ -194,7 +188,7 @@ export function rowKeys(batch: PreparedBatch): RowKey[] {
 }
 
 /** A stored row of a setl_id (either status), as judgeStored needs it. */
-export interface StoredRow { setl_id: string; status: string; content_sha256: string; message_id: string; insuplc_admdvs: string }
+export type StoredRow = StoredSettlementKey;
 
 function regionMismatch(setlId: string, stored: string, lang: Lang): FieldError {
   return {

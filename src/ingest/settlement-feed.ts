@@ -35,7 +35,8 @@ import { BENEFITS_QUEUE, INGEST_QUEUE } from '../queue/queue-names';
 import { mediaType } from '../http/request-body';
 import type { IngestDeps } from './ingest-service';
 import type { StrictJsonFinding } from '../schemas/strict-json';
-import { StrictAssembler, FEED_COLUMNS, judgeStored, prepareLines, prepareValues, rowKeys, type FeedClient, type PreparedBatch, type Rejected, type StoredRow, type ValidateSettlement } from './feed-records';
+import { StrictAssembler, judgeStored, prepareLines, prepareValues, rowKeys, type FeedClient, type PreparedBatch, type Rejected, type ValidateSettlement } from './feed-records';
+import { insertSettlementRows, storedSettlementKeys } from '../ledger/settlement-store';
 import { feedWorkers } from './feed-workers';
 import { BodyMeter } from './feed-body-meter';
 import { FeedSpool } from './feed-spool';
@@ -238,33 +239,14 @@ function loneReturns(b: Buffer): number {
   return n;
 }
 
-const COLS = FEED_COLUMNS.map(([c]) => c).join(', ');
-// One parameter per chunk rather than 30 array parameters (node-pg would escape every array element
-// in JavaScript). The text form is split by string_to_array and cast column by column; the JSON form
-// (json, not jsonb: read once, it needs no binary tree) is for batches whose values hold a separator.
-const FROM_TEXT = `(SELECT ${FEED_COLUMNS.map(([c, t], i) => `a[${i + 1}]::${t} AS ${c}`).join(', ')}
-  FROM unnest(string_to_array($1::text, E'\\x1e')) AS line, LATERAL string_to_array(line, E'\\x1f', E'\\x1d') AS a) AS x`;
-const FROM_JSON = `json_to_recordset($1::json) AS x(${FEED_COLUMNS.map(([c, t]) => `${c} ${t}`).join(', ')})`;
-const insertSql = (from: string) => `INSERT INTO settlement_records (${COLS}, message_id, received_at, period)
-  SELECT ${COLS}, $2::uuid, $3::timestamptz, to_char(setl_time AT TIME ZONE 'Asia/Shanghai', 'YYYY-MM')
-  FROM ${from}
-  -- A setl_id stored under another region is never added to (issue 13: a reversal or a second
-  -- record claiming the sender's own region must not touch, or move, another region's record).
-  WHERE NOT EXISTS (SELECT 1 FROM settlement_records e WHERE e.setl_id = x.setl_id AND e.insuplc_admdvs <> x.insuplc_admdvs)
-  ON CONFLICT (setl_id, status) DO NOTHING RETURNING record_index`;
-const INSERT_SQL = { text: insertSql(FROM_TEXT), json: insertSql(FROM_JSON) };
-
 /** Insert one batch's rows; judge the rows not stored against what is stored (judgeStored: scope by the stored region, duplicates, conflicts). */
 async function insertChunk(q: Sql, batch: PreparedBatch, messageId: string, receivedAt: Date, rejected: Rejected[], lang: Lang, client: FeedClient): Promise<{ accepted: number; duplicates: number; firstDuplicateOf?: string }> {
-  const ins = await q.query<{ record_index: number }>(INSERT_SQL[batch.format], [batch.payload, messageId, receivedAt]);
-  if (ins.rows.length === batch.rows) return { accepted: ins.rows.length, duplicates: 0 };
-  const inserted = new Set(ins.rows.map((r) => Number(r.record_index)));
+  const stored = await insertSettlementRows(q, batch, messageId, receivedAt);
+  if (stored.length === batch.rows) return { accepted: stored.length, duplicates: 0 };
+  const inserted = new Set(stored);
   const rest = rowKeys(batch).filter((r) => !inserted.has(r.index));
-  const prev = await q.query<StoredRow>(
-    'SELECT setl_id, status, content_sha256, message_id, insuplc_admdvs FROM settlement_records WHERE setl_id = ANY($1::text[])',
-    [[...new Set(rest.map((r) => r.setl_id))]],
-  );
-  const judged = judgeStored(rest, prev.rows, client, lang);
+  const prev = await storedSettlementKeys(q, [...new Set(rest.map((r) => r.setl_id))]);
+  const judged = judgeStored(rest, prev, client, lang);
   for (const r of judged.rejected) rejected.push(r);
   return { accepted: inserted.size, duplicates: judged.duplicates, firstDuplicateOf: judged.firstDuplicateOf };
 }
