@@ -16,7 +16,7 @@ import { createDelivery } from './delivery-store';
 import { NOTIFICATIONS_QUEUE } from '../queue/queue-names';
 import { enqueueJob } from '../queue/outbox';
 import type { DigestData } from './formats';
-import { matchesFilter, matchingSubscribers, type SubscriberRow } from './subscriber-store';
+import { enabledSubscribers, matchesFilter, matchingSubscribers } from './subscriber-store';
 
 /** More ids than this in one digest are counted but not listed (a chat message has a size limit). */
 export const DIGEST_MAX_IDS = 200;
@@ -80,7 +80,7 @@ export async function fanOutDigest(deps: FanOutDeps, job: DigestJob): Promise<nu
   const n = await deps.db.tx(async (q) => {
     const rows = await nonCriticalCasesDetected(q, { from: job.window_start, to: job.window_end, admdvsPrefix: job.admdvs, period: job.period });
     if (!rows.length) return 0;
-    const subs = (await q.query<SubscriberRow>('SELECT * FROM subscribers WHERE enabled AND deleted_at IS NULL ORDER BY id')).rows;
+    const subs = await enabledSubscribers(q);
     let created = 0;
     for (const sub of subs) {
       const reader = subscriberReader(sub, deps.clients);

@@ -19,12 +19,17 @@ export interface SubscriberFilter { codes?: string[]; severities?: Severity[]; i
 /** `v1`: HMAC of the subscriber's secret; `v1sm2` adds the gateway's SM2 signature (spec §9, key at GET /v1/keys). */
 export type SignatureScheme = 'v1' | 'v1sm2';
 
-export interface SubscriberInput { url: string; format: Format; filter: SubscriberFilter; enabled: boolean; description?: string; signature?: SignatureScheme }
+export interface SubscriberInput {
+  url: string; format: Format; filter: SubscriberFilter; enabled: boolean; description?: string; signature?: SignatureScheme;
+  /** A DingTalk robot's 加签 secret (SEC…): each post's URL is signed with it (dingtalk-sign.ts). Never shown again. */
+  robot_secret?: string;
+}
 
 export interface SubscriberRow {
   id: string; url: string; format: Format; filter: SubscriberFilter; secret: string; signature: SignatureScheme; owner_client_id: string | null; source: 'api' | 'file';
   enabled: boolean; disabled_reason: string | null; disabled_at: Date | null; failing_since: Date | null;
   created_at: Date; updated_at: Date; deleted_at: Date | null;
+  robot_secret: string | null;
 }
 
 const FILTER_SCHEMA = {
@@ -44,6 +49,8 @@ const SUBSCRIBER_SCHEMA = {
     enabled: { type: 'boolean' },
     description: { type: 'string', maxLength: 200 },
     signature: { enum: ['v1', 'v1sm2'] },
+    // DingTalk shows the 加签 secret as `SEC` and 64 hex digits; a little room either way.
+    robot_secret: { type: 'string', pattern: '^SEC[A-Za-z0-9]{16,200}$' },
   },
 };
 const FILE_SCHEMA = {
@@ -91,9 +98,17 @@ function urlErrors(url: unknown, path: string, guard: Pick<DestinationGuard, 're
 export function parseSubscriberInput(body: unknown, guard: Pick<DestinationGuard, 'refusal'>): { value?: SubscriberInput; errors: FieldError[] } {
   const errors = validateInput(body) ? [] : fieldErrors(validateInput.errors);
   errors.push(...urlErrors((body as { url?: unknown } | null)?.url, '/url', guard));
+  errors.push(...robotSecretErrors(body, ''));
   if (errors.length) return { errors };
-  const b = body as { url: string; format: Format; filter?: SubscriberFilter; enabled?: boolean; description?: string; signature?: SignatureScheme };
-  return { value: { url: b.url, format: b.format, filter: b.filter ?? {}, enabled: b.enabled ?? true, description: b.description, signature: b.signature ?? 'v1' }, errors };
+  const b = body as { url: string; format: Format; filter?: SubscriberFilter; enabled?: boolean; description?: string; signature?: SignatureScheme; robot_secret?: string };
+  return { value: { url: b.url, format: b.format, filter: b.filter ?? {}, enabled: b.enabled ?? true, description: b.description, signature: b.signature ?? 'v1', ...(b.robot_secret ? { robot_secret: b.robot_secret } : {}) }, errors };
+}
+
+/** Only DingTalk robots have the 加签 setting; WeCom robots and JSON receivers are signed as before. */
+function robotSecretErrors(entry: unknown, at: string): FieldError[] {
+  const e = entry as { format?: unknown; robot_secret?: unknown } | null;
+  return e && e.robot_secret !== undefined && e.format !== 'dingtalk'
+    ? [{ path: `${at}/robot_secret`, code: 'format', message: 'a robot secret is for DingTalk robots (format dingtalk) only' }] : [];
 }
 
 export function newSecret(): string {
@@ -110,9 +125,9 @@ export function matchesFilter(f: SubscriberFilter, d: { code: string; severity: 
 
 export async function createSubscriber(q: Sql, input: SubscriberInput, owner: string | null, at: Date): Promise<SubscriberRow> {
   const { rows } = await q.query<SubscriberRow>(
-    `INSERT INTO subscribers (id, url, format, filter, secret, owner_client_id, source, enabled, created_at, updated_at, signature)
-     VALUES ($1,$2,$3,$4,$5,$6,'api',$7,$8,$8,$9) RETURNING *`,
-    [`sub_${crypto.randomUUID()}`, input.url, input.format, JSON.stringify(input.filter), newSecret(), owner, input.enabled, at, input.signature ?? 'v1'],
+    `INSERT INTO subscribers (id, url, format, filter, secret, owner_client_id, source, enabled, created_at, updated_at, signature, robot_secret)
+     VALUES ($1,$2,$3,$4,$5,$6,'api',$7,$8,$8,$9,$10) RETURNING *`,
+    [`sub_${crypto.randomUUID()}`, input.url, input.format, JSON.stringify(input.filter), newSecret(), owner, input.enabled, at, input.signature ?? 'v1', input.robot_secret ?? null],
   );
   return rows[0]!;
 }
@@ -130,10 +145,15 @@ export async function getSubscriber(q: Sql, id: string): Promise<SubscriberRow |
   return rows[0];
 }
 
+/** The enabled subscribers (not deleted), in id order. */
+export async function enabledSubscribers(q: Sql): Promise<SubscriberRow[]> {
+  const { rows } = await q.query<SubscriberRow>('SELECT * FROM subscribers WHERE enabled AND deleted_at IS NULL ORDER BY id');
+  return rows;
+}
+
 /** The enabled subscribers whose filter the case passes. */
 export async function matchingSubscribers(q: Sql, d: { code: string; severity: string; insurer_code: string }): Promise<SubscriberRow[]> {
-  const { rows } = await q.query<SubscriberRow>('SELECT * FROM subscribers WHERE enabled AND deleted_at IS NULL ORDER BY id');
-  return rows.filter((s) => matchesFilter(s.filter, d));
+  return (await enabledSubscribers(q)).filter((s) => matchesFilter(s.filter, d));
 }
 
 /** Soft delete; deliveries not yet made are cancelled (nobody is listening for them any more). */
@@ -168,6 +188,8 @@ export function subscriberView(s: SubscriberRow): Record<string, unknown> {
     ...(s.disabled_reason ? { disabled_reason: s.disabled_reason } : {}),
     ...(s.disabled_at ? { disabled_at: toCstIso(s.disabled_at) } : {}),
     ...(s.failing_since ? { failing_since: toCstIso(s.failing_since) } : {}),
+    // Whether posts are signed for DingTalk's 加签, never the robot secret itself (like `secret`).
+    ...(s.format === 'dingtalk' ? { robot_secret_set: s.robot_secret !== null } : {}),
     created_at: toCstIso(s.created_at), updated_at: toCstIso(s.updated_at),
   };
 }
@@ -183,21 +205,22 @@ export async function loadSubscribersFile(db: Db, file: string | undefined, at: 
   try { data = JSON.parse(fs.readFileSync(file, 'utf8')); } catch (e) { throw new Error(`GATEWAY_SUBSCRIBERS_FILE ${file}: ${(e as Error).message}`); }
   const errors = validateFile(data) ? [] : fieldErrors(validateFile.errors);
   const guard = createDestinationGuard(allowHosts);
-  (Array.isArray(data) ? data : []).forEach((s: { url?: unknown }, i) => errors.push(...urlErrors(s?.url, `/${i}/url`, guard)));
+  (Array.isArray(data) ? data : []).forEach((s: { url?: unknown }, i) => errors.push(...urlErrors(s?.url, `/${i}/url`, guard), ...robotSecretErrors(s, `/${i}`)));
   if (errors.length) throw new Error(`GATEWAY_SUBSCRIBERS_FILE ${file}: ${errors.map((e) => `${e.path} ${e.message}`).join('; ')}`);
   const list = data as (SubscriberInput & { id: string; secret: string; enabled?: boolean })[];
   await db.tx(async (q) => {
     for (const s of list) {
       await q.query(
-        `INSERT INTO subscribers (id, url, format, filter, secret, source, enabled, disabled_reason, created_at, updated_at, signature)
-         VALUES ($1,$2,$3,$4,$5,'file',$6,$7,$8,$8,$9)
+        `INSERT INTO subscribers (id, url, format, filter, secret, source, enabled, disabled_reason, created_at, updated_at, signature, robot_secret)
+         VALUES ($1,$2,$3,$4,$5,'file',$6,$7,$8,$8,$9,$10)
          ON CONFLICT (id) DO UPDATE SET url = EXCLUDED.url, format = EXCLUDED.format, filter = EXCLUDED.filter, secret = EXCLUDED.secret, signature = EXCLUDED.signature,
+           robot_secret = EXCLUDED.robot_secret,
            source = 'file', deleted_at = NULL, updated_at = EXCLUDED.updated_at,
            -- an entry deleted through the API and listed again in the file starts afresh
            enabled = CASE WHEN subscribers.deleted_at IS NOT NULL THEN EXCLUDED.enabled ELSE subscribers.enabled AND EXCLUDED.enabled END,
            disabled_reason = CASE WHEN NOT EXCLUDED.enabled THEN EXCLUDED.disabled_reason
                                   WHEN subscribers.deleted_at IS NOT NULL THEN NULL ELSE subscribers.disabled_reason END`,
-        [s.id, s.url, s.format, JSON.stringify(s.filter ?? {}), s.secret, s.enabled ?? true, s.enabled === false ? 'disabled in the subscribers file' : null, at, s.signature ?? 'v1'],
+        [s.id, s.url, s.format, JSON.stringify(s.filter ?? {}), s.secret, s.enabled ?? true, s.enabled === false ? 'disabled in the subscribers file' : null, at, s.signature ?? 'v1', s.robot_secret ?? null],
       );
     }
   });
