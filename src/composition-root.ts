@@ -146,7 +146,7 @@ export async function buildGateway(cfg: Config, opts: BuildOptions = {}): Promis
     [INGEST_QUEUE]: () => startWorker<IngestJob>(INGEST_QUEUE, ingestProcessor({ db, handlers, log, batchSize: cfg.ingestBatchSize, onJobDone: metrics.onJobDone }), {
       ...redis, concurrency: 2 * cfg.ingestBatchSize, what: 'message', describe: describeIngestJob,
       // A stalled ingest job is re-queued by the outbox relay (requeueStuck), so it is not final.
-      stalledIsFinal: false, onFinalFailure: (job, err) => markMessageFailed(db, job, err),
+      stalledRequeued: true, onFinalFailure: (job, err) => markMessageFailed(db, job, err),
     }),
     [BENEFITS_QUEUE]: () => startWorker<BenefitJob>(BENEFITS_QUEUE, (job) => processBenefitJob(benefits, job), {
       ...redis, concurrency: cfg.workerConcurrency, what: 'benefit audit', describe: (job) => ({ message_id: job.data.message_id }),

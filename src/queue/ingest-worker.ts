@@ -153,7 +153,7 @@ export function ingestProcessor(o: IngestProcessorDeps): (job: Job<IngestJob>) =
 /**
  * A message whose job failed for good is marked failed in the message log. (A job BullMQ fails as
  * stalled lost its worker — killed, OOM, deploy — not a fight with the message: not final; the
- * outbox relay retries it, requeueStuck. Found by the chaos test. startWorker: stalledIsFinal false.)
+ * outbox relay retries it, requeueStuck. Found by the chaos test. startWorker: stalledRequeued.)
  */
 export async function markMessageFailed(db: Db, job: Job<IngestJob>, err: Error): Promise<void> {
   await markFailed(db, job.data.message_id, [{ message: err.message }]);

@@ -30,17 +30,18 @@ export interface StartWorkerOptions<T> {
   /** Called once a job failed for the last time (not while BullMQ will retry it); its errors are ignored. */
   onFinalFailure?: (job: Job<T>, err: Error) => unknown;
   /**
-   * Whether a job BullMQ fails as stalled (its worker was killed, OOM, a deploy) failed for good.
-   * Default true; false where something else re-queues such jobs (the outbox relay, for 'ingest').
+   * Set where something else re-queues a job BullMQ fails as stalled (its worker was killed, OOM, a
+   * deploy): such a failure is then never final (the outbox relay, for 'ingest'). Otherwise a stalled
+   * job is judged like any failure, by its attempts.
    */
-  stalledIsFinal?: boolean;
+  stalledRequeued?: boolean;
   /** BullMQ's job lock; must outlive the longest job (default 30 s). */
   lockDuration?: number;
 }
 
 /** Whether BullMQ will not try the job again. */
-export function failedForGood(job: Job, err: Error, stalledIsFinal = true): boolean {
-  if (!stalledIsFinal && /stalled more than allowable limit/.test(err.message)) return false;
+export function failedForGood(job: Job, err: Error, stalledRequeued = false): boolean {
+  if (stalledRequeued && /stalled more than allowable limit/.test(err.message)) return false;
   return err instanceof UnrecoverableError || job.attemptsMade >= (job.opts.attempts ?? 1);
 }
 
@@ -52,7 +53,7 @@ export function startWorker<T>(name: QueueName, process: JobProcessor<T>, o: Sta
   });
   worker.on('failed', (job, err) => {
     if (!job) { o.log.warn({ err, queue: name }, `${o.what} failed`); return; }
-    const final = failedForGood(job, err, o.stalledIsFinal ?? true);
+    const final = failedForGood(job, err, o.stalledRequeued ?? false);
     o.log[final ? 'error' : 'warn']({ err, queue: name, job_id: job.id, ...o.describe?.(job), attempt: job.attemptsMade },
       final ? `${o.what} failed for good` : `${o.what} failed; will retry`);
     if (final && o.onFinalFailure) {

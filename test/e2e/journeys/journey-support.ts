@@ -172,7 +172,7 @@ export interface GatewayProc extends Proc {
 }
 
 export interface StartOptions {
-  /** The entry point: `src/main.ts` (default) or `workers/all.ts`. */
+  /** The entry point: `src/main.ts` (default), `workers/all.ts` or one queue's `workers/<queue>.ts`. */
   script?: string;
   args?: string[];
   env?: Record<string, string>;
