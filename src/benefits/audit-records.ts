@@ -7,6 +7,7 @@ import { subjectKey, parseSubjectKey } from '../matching/rules';
 import { benefitYearOf, benefitYearStart } from './engine';
 import type { BenefitSetlDetailInput, BenefitSettlementInput } from './engine-types';
 import type { RegionPolicies, RegionPolicy } from './region-policy';
+import { loadBenefitRecordRows, loadPersonWindowRows, personTimesOfMessage, type BenefitRecordRow } from '../ledger/benefit-read-model';
 
 /** One person's benefit year in one region: the unit the audit re-evaluates and locks. */
 export interface PersonYear {
@@ -28,13 +29,8 @@ export interface AuditRecord extends BenefitSettlementInput {
   message_ids: string[];
 }
 
-interface RecordRow {
-  setl_id: string; status: 'valid' | 'reversed'; message_id: string; psn_no: string; insuplc_admdvs: string; mdtrtarea_admvs: string;
-  fixmedins_code: string; insurer_code: string; setl_time: Date; period: string; hifob_pay: string; setldetail: BenefitSetlDetailInput[] | null; referral: boolean | null;
-}
-
-const COLUMNS = `r.setl_id, r.status, r.message_id, r.psn_no, r.insuplc_admdvs, r.mdtrtarea_admvs, r.fixmedins_code, r.insurer_code,
-  r.setl_time, r.period, r.hifob_pay, r.setldetail, r.referral`;
+/** A stored row with its setldetail as the engine reads it. */
+type RecordRow = BenefitRecordRow & { setldetail: BenefitSetlDetailInput[] | null };
 
 /**
  * The person-year of a region, psn_no and benefit year. The key names the region by its first
@@ -60,11 +56,7 @@ export function parsePersonYear(regions: RegionPolicies, key: string): PersonYea
  * so a reversal re-evaluates the year of the record it reverses.
  */
 export async function personYearsOfMessage(q: Sql, regions: RegionPolicies, messageId: string): Promise<string[]> {
-  const { rows } = await q.query<{ insuplc_admdvs: string; psn_no: string; setl_time: Date }>(
-    `SELECT DISTINCT r.insuplc_admdvs, r.psn_no, r.setl_time FROM settlement_records r
-      WHERE r.setl_id IN (SELECT setl_id FROM settlement_records WHERE message_id = $1)`,
-    [messageId],
-  );
+  const rows = await personTimesOfMessage(q, messageId);
   const keys = new Set<string>();
   for (const r of rows) {
     const policy = regions.regionFor(r.insuplc_admdvs);
@@ -90,16 +82,11 @@ export async function loadPersonYears(q: Sql, regions: RegionPolicies, pys: read
   const byRegion = new Map<RegionPolicy, PersonYear[]>();
   for (const py of pys) byRegion.set(py.policy, [...(byRegion.get(py.policy) ?? []), py]);
   for (const [policy, list] of byRegion) {
-    const { rows } = await q.query<RecordRow>(
-      `WITH k AS (SELECT * FROM unnest($1::text[], $2::timestamptz[], $3::timestamptz[]) AS k(psn_no, t0, t1)),
-       ids AS (
-         SELECT DISTINCT s.setl_id FROM settlement_records s JOIN k ON s.psn_no = k.psn_no AND s.setl_time >= k.t0 AND s.setl_time < k.t1
-          WHERE s.insuplc_admdvs LIKE ANY($4::text[]))
-       SELECT ${COLUMNS} FROM settlement_records r JOIN ids USING (setl_id) ORDER BY r.setl_id, r.status DESC`,
-      [list.map((py) => py.psn_no), list.map((py) => benefitYearStart(policy, py.year)), list.map((py) => benefitYearStart(policy, py.year + 1)),
-        policy.admdvs_prefixes.map((p) => `${p}%`)],
+    const rows = await loadPersonWindowRows(
+      q, list.map((py) => ({ psn_no: py.psn_no, from: benefitYearStart(policy, py.year), to: benefitYearStart(policy, py.year + 1) })),
+      policy.admdvs_prefixes.map((p) => `${p}%`),
     );
-    for (const r of merge(rows)) {
+    for (const r of merge(rows as RecordRow[])) {
       if (regions.regionFor(r.insuplc_admdvs)?.id !== policy.id) continue;
       out.get(personYear(policy, r.psn_no, benefitYearOf(policy, r.setl_time)).key)?.push(r);
     }
@@ -109,8 +96,7 @@ export async function loadPersonYears(q: Sql, regions: RegionPolicies, pys: read
 
 /** One settlement (both rows merged), or undefined. */
 export async function loadSettlementRecord(q: Sql, setlId: string): Promise<AuditRecord | undefined> {
-  const { rows } = await q.query<RecordRow>(`SELECT ${COLUMNS} FROM settlement_records r WHERE r.setl_id = $1 ORDER BY r.status DESC`, [setlId]);
-  return merge(rows)[0];
+  return merge((await loadBenefitRecordRows(q, setlId)) as RecordRow[])[0];
 }
 
 /** Rows ordered by setl_id, the valid row first ('valid' > 'reversed'), to one record per setl_id. */

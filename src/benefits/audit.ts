@@ -7,6 +7,7 @@
 import type { Db, Sql } from '../db/db';
 import { syncGroups, type CaseGroup } from '../discrepancies/sync-groups';
 import { evaluatePersonYear } from './engine';
+import { unreversedSettlementIds } from '../ledger/benefit-read-model';
 import { loadPersonYears, parsePersonYear, personYearsOfMessage, type PersonYear } from './audit-records';
 import { auditPersonYear, type SettlementBenefitRow } from './audit-findings';
 import type { RegionPolicies } from './region-policy';
@@ -107,18 +108,14 @@ export interface BenefitSummary { checked: number; unchecked: number; deviations
  */
 export async function benefitSummary(db: Sql, admdvsPrefix: string, period: string): Promise<BenefitSummary> {
   if (!ADMDVS_PREFIX.test(admdvsPrefix)) throw new RangeError(`admdvs prefix must be 2–6 digits (got "${admdvsPrefix}")`);
-  const { rows } = await db.query<{ total: string; checked: string; deviations: string }>(
-    `SELECT count(*) AS total,
-            count(*) FILTER (WHERE b.checked) AS checked,
-            count(*) FILTER (WHERE b.deviates) AS deviations
-       FROM settlement_records s
-       LEFT JOIN settlement_benefits b ON b.setl_id = s.setl_id
-      WHERE s.status = 'valid' AND s.insuplc_admdvs LIKE $1 || '%' AND s.period = $2
-        AND NOT EXISTS (SELECT 1 FROM settlement_records x WHERE x.setl_id = s.setl_id AND x.status = 'reversed')`,
-    [admdvsPrefix, period],
+  const ids = await unreversedSettlementIds(db, admdvsPrefix, period);
+  const { rows } = await db.query<{ checked: string; deviations: string }>(
+    `SELECT count(*) FILTER (WHERE b.checked) AS checked, count(*) FILTER (WHERE b.deviates) AS deviations
+       FROM settlement_benefits b WHERE b.setl_id = ANY($1::text[])`,
+    [ids],
   );
   const r = rows[0]!;
-  const total = Number(r.total);
+  const total = ids.length;
   const checked = Number(r.checked);
   return { checked, unchecked: total - checked, deviations: Number(r.deviations) };
 }

@@ -22,6 +22,7 @@ import type { Sql } from '../db/db';
 import type { Client } from '../http/clients';
 import { inScope } from '../http/auth';
 import { parseSubjectKey } from '../matching/rules';
+import { loadPersonSettlementRefs } from '../ledger/settlement-read-model';
 import { discrepancyView, type DiscrepancyRow } from './discrepancy-queries';
 
 /** Codes whose evidence rests on a person's other settlements (the benefit year). */
@@ -69,9 +70,7 @@ export async function scopedDiscrepancyViews(q: Sql, rows: readonly DiscrepancyR
   }
   const records = new Map<string, PersonRecord[]>();
   if (people.size) {
-    const { rows: found } = await q.query<PersonRecord>(
-      'SELECT psn_no, setl_id, message_id, insurer_code, fixmedins_code FROM settlement_records WHERE psn_no = ANY($1::text[])', [[...new Set(people.values())]],
-    );
+    const found: PersonRecord[] = await loadPersonSettlementRefs(q, [...new Set(people.values())]);
     for (const f of found) records.set(f.psn_no, [...(records.get(f.psn_no) ?? []), f]);
   }
   return rows.map((r) => {

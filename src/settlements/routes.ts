@@ -22,7 +22,8 @@ import { scopedDiscrepancyViews } from '../discrepancies/evidence-scope';
 import { loadSettlementInputs } from '../ledger/fact-loader';
 import { evaluate } from '../matching/apply';
 import { toCstIso } from '../time';
-import { loadPaymentLines, loadRecordRows, loadRecoveryViews, paymentLinesFor, recordView } from './settlement-queries';
+import { loadPaymentLines, loadRecordRows, loadRecoveryViews } from '../ledger/settlement-read-model';
+import { paymentLinesFor, recordView } from './settlement-view';
 
 export interface SettlementRouteDeps {
   db: Db;
