@@ -1,5 +1,5 @@
 /** GET /v1/discrepancies (spec §5 filters, cursor pagination, scope), one case with its history, and case handling. */
-import { Router, type Request } from 'express';
+import { Router, type Request, type Response } from 'express';
 import type { Db } from '../db/db';
 import type { Client, ClientRegistry } from '../http/clients';
 import { inScope, requireBearer, requireOperatorAuth, requireRole, scopeFilter } from '../http/auth';
@@ -63,16 +63,16 @@ export function discrepanciesRouter(deps: { db: Db; clients: ClientRegistry; now
     const [view] = await scopedDiscrepancyViews(deps.db, [d], client);
     res.json({ ...view, history: history.map((h) => ({ ...h, data: scopedHistoryData(h.data, client), at: toCstIso(h.at) })) });
   });
-  for (const action of ['acknowledge', 'resolve'] as const) {
-    r.post(`/v1/discrepancies/:id/${action}`, operator, requireRole('ops', 'agency'), express.json({ limit: '64kb' }), async (req, res) => {
-      const c = res.locals.client as Client;
-      const d = await visible(String(req.params.id), c);
-      const note = (req.body as { note?: unknown } | undefined)?.note;
-      if (typeof note !== 'string' || !note.trim() || note.length > 2000) throw unprocessable([{ path: '/note', code: 'required', message: 'a note of 1–2000 characters is required' }]);
-      const ok = await deps.db.tx((q) => changeStatus(q, d.id, action, note.trim(), c.client_id, new Date(deps.now())));
-      const after = await getDiscrepancy(deps.db, d.id);
-      res.status(ok ? 200 : 409).json(discrepancyView(after!));
-    });
-  }
+  const changeTo = (action: 'acknowledge' | 'resolve') => async (req: Request, res: Response) => {
+    const c = res.locals.client as Client;
+    const d = await visible(String(req.params.id), c);
+    const note = (req.body as { note?: unknown } | undefined)?.note;
+    if (typeof note !== 'string' || !note.trim() || note.length > 2000) throw unprocessable([{ path: '/note', code: 'required', message: 'a note of 1–2000 characters is required' }]);
+    const ok = await deps.db.tx((q) => changeStatus(q, d.id, action, note.trim(), c.client_id, new Date(deps.now())));
+    const after = await getDiscrepancy(deps.db, d.id);
+    res.status(ok ? 200 : 409).json(discrepancyView(after!));
+  };
+  r.post('/v1/discrepancies/:id/acknowledge', operator, requireRole('ops', 'agency'), express.json({ limit: '64kb' }), changeTo('acknowledge'));
+  r.post('/v1/discrepancies/:id/resolve', operator, requireRole('ops', 'agency'), express.json({ limit: '64kb' }), changeTo('resolve'));
   return r;
 }

@@ -2,7 +2,7 @@
  * GET /openapi.json and GET /docs (spec §5). Swagger UI's assets come from the swagger-ui-dist
  * package on this server — no CDN, so the docs work on the closed networks agencies run on.
  */
-import express, { Router, type Express } from 'express';
+import express, { Router, type Express, type NextFunction, type Request, type Response } from 'express';
 import path from 'node:path';
 import { buildOpenApiDocument } from './build-document';
 import { appRoutes } from './app-routes';
@@ -28,7 +28,13 @@ const INDEX_HTML = `<!DOCTYPE html>
 
 // A file rather than an inline script, so a strict Content-Security-Policy in front still works.
 const DOCS_DIR = path.resolve(__dirname, '..', '..', 'docs');
-const GUIDE_PAGES: Record<string, string> = { '/docs/guide': 'integration-guide.md', '/docs/problems': 'problems.md' };
+/** A page of docs/ as plain text, at exactly the path it is mounted on. */
+function guidePage(file: string) {
+  return (req: Request, res: Response, next: NextFunction) => {
+    if (req.path !== '/') return next();
+    res.type('text/plain; charset=utf-8').sendFile(path.join(DOCS_DIR, file));
+  };
+}
 
 const INIT_JS = `window.onload = function () {
   window.ui = SwaggerUIBundle({
@@ -51,11 +57,7 @@ export function openApiRouter(app: () => Express, version?: string): Router {
   r.use('/docs/init.js', (_req, res) => { res.type('application/javascript').send(INIT_JS); });
   r.use('/docs/assets', express.static(ASSETS, { index: false, fallthrough: true, maxAge: '1d' }));
   // The integration guide and the error codes (the `type` of every problem links here), from docs/.
-  for (const [route, file] of Object.entries(GUIDE_PAGES)) {
-    r.use(route, (req, res, next) => {
-      if (req.path !== '/') return next();
-      res.type('text/plain; charset=utf-8').sendFile(path.join(DOCS_DIR, file));
-    });
-  }
+  r.use('/docs/guide', guidePage('integration-guide.md'));
+  r.use('/docs/problems', guidePage('problems.md'));
   return r;
 }
