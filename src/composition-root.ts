@@ -10,6 +10,8 @@ import { migrate } from './db/migrate';
 import { createLogger, type Logger } from './logging/logger';
 import { ClientRegistry } from './http/clients';
 import { createApp } from './http/app';
+import { keysRouter } from './http/keys-route';
+import { loadOrCreateGatewaySm2Key } from './http/sm2';
 import { SchemaValidator } from './schemas/validator';
 import { ingestRouter, messagesRouter } from './ingest/routes';
 import { discrepanciesRouter } from './discrepancies/routes';
@@ -79,6 +81,8 @@ export async function buildGateway(cfg: Config, opts: BuildOptions = {}): Promis
   const regions = loadRegionPolicies(cfg.regionsDir);
   const calendar = WorkCalendar.fromData(JSON.parse(fs.readFileSync(cfg.calendarFile, 'utf8')));
   const clients = opts.clients ?? ClientRegistry.fromFile(cfg.clientsFile);
+  // The gateway's SM2 key (v1sm2 deliveries, GET /v1/keys): made on first start unless configured.
+  const sm2Key = loadOrCreateGatewaySm2Key(cfg.sm2PrivateKey);
   const db = await openDb(cfg);
   await migrate(db);
   const queues = new Queues(cfg.redisUrl, cfg.queuePrefix, log);
@@ -104,7 +108,7 @@ export async function buildGateway(cfg: Config, opts: BuildOptions = {}): Promis
     rateLimitPerSecond: cfg.rateLimitPerSecond,
     unverifiedRateLimitPerSecond: cfg.unverifiedRateLimitPerSecond,
     onRequest: metrics.onRequest,
-    publicRouters: [health, metricsRouter(metrics), openApiRouter(() => app), consoleRouter({ clients, queues, now })],
+    publicRouters: [health, metricsRouter(metrics), openApiRouter(() => app), consoleRouter({ clients, queues, now }), keysRouter({ sm2PublicKey: sm2Key.publicKey })],
     apiRouters: [
       ingestRouter({ db, validator, clients, now, maxBodyBytes: cfg.maxBodyBytes, maxFeedBytes: cfg.maxFeedBytes, onCommitted: () => relay.kick(), onOutcome: metrics.onOutcome,
         feed: { maxRecordBytes: cfg.feedMaxRecordBytes, concurrencyPerClient: cfg.feedConcurrencyPerClient, spoolDir: cfg.feedSpoolDir } }),
@@ -126,7 +130,7 @@ export async function buildGateway(cfg: Config, opts: BuildOptions = {}): Promis
   const fanOut: FanOutDeps = { db, log, now, relay, clients };
   const deliveries: DeliveryDeps = {
     db, log, now, scheduleMs: cfg.deliveryScheduleMs, timeoutMs: cfg.deliveryTimeoutMs, disableAfterDays: cfg.subscriberDisableAfterDays,
-    send: createHttpSender(createDestinationGuard(cfg.subscriberAllowHosts)),
+    send: createHttpSender(createDestinationGuard(cfg.subscriberAllowHosts)), sm2Key,
   };
 
   // Who handles which kind of stored message: the ingest worker hands each message to the handler

@@ -6,7 +6,7 @@
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { loadConfig } from '../config/config';
 import { runImport, ImportAborted } from './import-command';
-import { addClient } from './clients-command';
+import { addClient, addSm2Key } from './clients-command';
 import { stdio, type Io } from './output';
 
 // The commands that build a gateway load it only when run: `import` and `clients` stay light.
@@ -53,6 +53,17 @@ export async function main(argv: string[], io: Io = stdio, env: NodeJS.ProcessEn
     .action((o: { id: string; role: string; scope: string; file?: string }) => {
       const file = o.file ?? env.GATEWAY_CLIENTS_FILE ?? 'clients.json';
       addClient({ id: o.id, role: o.role, scope: o.scope.split(',').map((s) => s.trim()).filter(Boolean), file }, io);
+    });
+  clients.command('add-sm2-key')
+    .description('add an SM2 public key to a client (v1sm2 signatures, spec §9); with --role and --scope, create the client with it')
+    .requiredOption('--id <id>', 'client_id')
+    .requiredOption('--key <key>', 'a PEM file (SPKI or certificate), or the hex public key sm-crypto prints (04…)')
+    .addOption(new Option('--role <role>', `for a new client: ${ROLES.join(' | ')}`).argParser(oneOf(ROLES)))
+    .option('--scope <list>', 'for a new client: comma-separated insurer codes, fixmedins codes or admdvs prefixes', '')
+    .option('--file <file>', 'clients file (default: GATEWAY_CLIENTS_FILE or clients.json)')
+    .action((o: { id: string; key: string; role?: string; scope: string; file?: string }) => {
+      const file = o.file ?? env.GATEWAY_CLIENTS_FILE ?? 'clients.json';
+      addSm2Key({ id: o.id, key: o.key, role: o.role, scope: o.scope.split(',').map((s) => s.trim()).filter(Boolean), file }, io);
     });
 
   program.command('verify-audit')

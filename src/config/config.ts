@@ -74,6 +74,12 @@ export interface Config {
    * they are not public addresses (loopback, private, link-local, …): refused otherwise (SSRF).
    */
   subscriberAllowHosts: string[];
+  /**
+   * The gateway's SM2 signing key (v1sm2 deliveries, GET /v1/keys; spec §9), a PEM file. Unset: a key
+   * made on first start in the data directory (`create`); set: it must exist (a mistyped path on a
+   * second host would otherwise make a second key that receivers do not know).
+   */
+  sm2PrivateKey: { file: string; create: boolean };
 }
 
 export class ConfigError extends Error {}
@@ -164,6 +170,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     deliveryTimeoutMs: int(env, 'GATEWAY_DELIVERY_TIMEOUT_MS', 10_000, 100, 120_000, problems),
     subscriberDisableAfterDays: int(env, 'GATEWAY_SUBSCRIBER_DISABLE_DAYS', 5, 1, 365, problems),
     subscriberAllowHosts: hostList(env, 'GATEWAY_SUBSCRIBER_ALLOW_HOSTS', problems),
+    sm2PrivateKey: env.GATEWAY_SM2_PRIVATE_KEY_FILE
+      ? { file: path.resolve(env.GATEWAY_SM2_PRIVATE_KEY_FILE), create: false }
+      : { file: path.join(path.resolve(env.GATEWAY_DATA_DIR || path.join(root, '.data', 'pglite')), 'gateway-sm2-key.pem'), create: true },
   };
   if (cfg.agencyPullUrl && !/^https?:\/\/[^\s]+$/.test(cfg.agencyPullUrl)) problems.push(`GATEWAY_AGENCY_PULL_URL must be an http(s) URL (got "${cfg.agencyPullUrl}")`);
   if (problems.length) throw new ConfigError(`invalid configuration:\n  - ${problems.join('\n  - ')}`);

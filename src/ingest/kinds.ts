@@ -17,7 +17,8 @@ import { batchExists, insertBatches } from '../ledger/batch-store';
 import { insertPayments, insertRecoveries, paidAndRecovered } from '../ledger/payment-store';
 import { insertDisbursements, insertSpendingPlans, type DisbursementRow } from '../ledger/plan-store';
 
-export type MessageKind = 'agency_settlements' | 'agency_disbursement' | 'settlement_batch' | 'insurer_payment' | 'spending_plan' | 'recovery';
+import type { MessageKind } from './message-store';
+export type { MessageKind } from './message-store';
 
 /** A single-document kind: `T` the message as the schema types it, `R` the ledger row it adds. */
 export interface KindSpec<T, R = T> {

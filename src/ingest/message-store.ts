@@ -7,7 +7,9 @@
  */
 import { v7 as uuidv7 } from 'uuid';
 import type { Db, Sql } from '../db/db';
-import type { MessageKind } from './kinds';
+
+/** The kinds of message the log holds (spec §3): the agency's feed and the five single documents (kinds.ts). */
+export type MessageKind = 'agency_settlements' | 'agency_disbursement' | 'settlement_batch' | 'insurer_payment' | 'spending_plan' | 'recovery';
 
 export interface Envelope {
   clientId: string;

@@ -19,7 +19,8 @@ import axios from 'axios';
 import { DelayedError, UnrecoverableError, type Job } from 'bullmq';
 import type { Db, Sql } from '../db/db';
 import type { Logger } from '../logging/logger';
-import { sign } from '../http/signature';
+import { sign, signWithSm2 } from '../http/signature';
+import type { Sm2PrivateKey } from '../http/sm2';
 import { isStopped, type DeliveryRow } from './delivery-store';
 import { DESTINATION_REFUSED, literalRefusal, type DestinationGuard } from './destination-guard';
 import { decide, describe, type AttemptResult } from './retry-schedule';
@@ -34,6 +35,8 @@ export interface DeliveryDeps {
   disableAfterDays: number;
   /** createHttpSender(guard) in production; there is no default, so nothing sends around the guard. */
   send: Sender;
+  /** The gateway's SM2 key, for subscribers that ask for `v1sm2` (spec §9); the composition root always passes it. */
+  sm2Key?: Sm2PrivateKey;
 }
 
 export type Sender = (url: string, body: string, headers: Record<string, string>, timeoutMs: number) => Promise<AttemptResult>;
@@ -77,14 +80,14 @@ async function post(url: string, body: string, headers: Record<string, string>, 
   }
 }
 
-interface Claimed { d: DeliveryRow; url: string; secret: string }
+interface Claimed { d: DeliveryRow; url: string; secret: string; signature: string }
 
 async function claim(deps: DeliveryDeps, id: string): Promise<Claimed | Outcome> {
   const now = deps.now();
   return deps.db.tx(async (q) => {
     if (await isStopped(q, true)) return { outcome: 'held', retryAt: now + HOLD_MS };
-    const { rows } = await q.query<DeliveryRow & { url: string; secret: string; enabled: boolean; deleted_at: Date | null }>(
-      `SELECT d.*, s.url, s.secret, s.enabled, s.deleted_at FROM deliveries d JOIN subscribers s ON s.id = d.subscriber_id WHERE d.id = $1 FOR UPDATE OF d`, [id],
+    const { rows } = await q.query<DeliveryRow & { url: string; secret: string; signature: string; enabled: boolean; deleted_at: Date | null }>(
+      `SELECT d.*, s.url, s.secret, s.signature, s.enabled, s.deleted_at FROM deliveries d JOIN subscribers s ON s.id = d.subscriber_id WHERE d.id = $1 FOR UPDATE OF d`, [id],
     );
     const d = rows[0];
     if (!d) throw new UnrecoverableError(`delivery ${id} does not exist`);
@@ -99,8 +102,23 @@ async function claim(deps: DeliveryDeps, id: string): Promise<Claimed | Outcome>
       `UPDATE deliveries SET status = 'sending', attempts = attempts + 1, lease_until = $2, last_attempt_at = $3, updated_at = $3 WHERE id = $1 RETURNING *`,
       [id, new Date(now + deps.timeoutMs + LEASE_MARGIN_MS), new Date(now)],
     );
-    return { d: upd.rows[0]!, url: d.url, secret: d.secret };
+    return { d: upd.rows[0]!, url: d.url, secret: d.secret, signature: d.signature };
   });
+}
+
+/**
+ * `v1` for everyone; a `v1sm2` subscriber gets the gateway's SM2 signature first and the HMAC too,
+ * so a receiver verifies whichever it supports (Standard Webhooks: any entry that matches).
+ */
+function signatureHeader(deps: DeliveryDeps, c: Claimed, ts: number): string {
+  const v1 = sign(c.secret, c.d.id, ts, c.d.body, 'v1');
+  if (c.signature !== 'v1sm2') return v1;
+  if (!deps.sm2Key) {
+    // Only a worker built outside the composition root lacks the key; the HMAC still authenticates.
+    deps.log.error({ delivery_id: c.d.id, subscriber_id: c.d.subscriber_id }, 'subscriber asks for v1sm2 deliveries but this worker has no SM2 key; sent with v1 only');
+    return v1;
+  }
+  return `${signWithSm2(deps.sm2Key, c.d.id, ts, c.d.body)} ${v1}`;
 }
 
 export async function processDelivery(deps: DeliveryDeps, id: string): Promise<Outcome> {
@@ -114,7 +132,7 @@ export async function processDelivery(deps: DeliveryDeps, id: string): Promise<O
     'user-agent': 'hifob-gateway-webhooks/1',
     'webhook-id': d.id,
     'webhook-timestamp': String(ts),
-    'webhook-signature': sign(c.secret, d.id, ts, d.body, 'v1'),
+    'webhook-signature': signatureHeader(deps, c, ts),
   };
   const result = await deps.send(c.url, d.body, headers, deps.timeoutMs);
   if (result.kind === 'error' && result.message.startsWith(DESTINATION_REFUSED)) {

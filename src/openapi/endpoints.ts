@@ -138,6 +138,13 @@ export const ENDPOINTS: Endpoint[] = [
     responses: { 200: { description: 'The file.', contentType: 'text/csv', schema: { type: 'string' } } }, errors: [400, 401, 429],
   },
 
+  // §9 the gateway's own keys (SM2-signed deliveries)
+  {
+    method: 'get', path: '/v1/keys', tag: 'Notifications', auth: 'none', roles: 'any',
+    summary: { en: 'The gateway\'s public signing keys (SM2)', zh: '网关签名公钥（SM2）' },
+    description: 'Public: no credential. A subscriber with `signature: "v1sm2"` verifies the `v1sm2` entry of each delivery\'s webhook-signature with this key (SM2 with SM3, default distinguishing ID 1234567812345678).',
+    responses: { 200: { description: 'The keys.', schema: 'Keys', example: 'keys' } }, errors: [429],
+  },
   // §6 outbound notifications: subscribers and deliveries
   { method: 'post', path: '/v1/subscribers', tag: 'Notifications', auth: 'operator', roles: ['ops', 'insurer'], summary: { en: 'Add a subscriber (URL, format, filter); its signing secret is returned once', zh: '新增订阅（地址、格式、过滤条件）；签名密钥仅返回一次' }, request: { schema: 'SubscriberInput', example: 'subscriberInput' }, responses: { 201: { description: 'Created; `secret` is shown only here.', schema: 'Subscriber', example: 'subscriberCreated' } }, errors: [400, 401, 403, 415, 422, 429] },
   { method: 'get', path: '/v1/subscribers', tag: 'Notifications', auth: 'bearer', roles: ['ops', 'insurer'], summary: { en: 'List subscribers', zh: '订阅列表' }, responses: { 200: { description: 'Your subscribers (ops: all).', schema: { type: 'object', properties: { items: { type: 'array', items: { $ref: '#/components/schemas/Subscriber' } } } } } }, errors: [401, 403, 429] },

@@ -69,6 +69,13 @@ export const EXAMPLES: Record<string, unknown> = {
   subscriber: { id: 'sub_5f0c2f8e-1a2b-4c3d-8e9f-0a1b2c3d4e5f', url: 'https://oapi.dingtalk.com/robot/send?access_token=example', format: 'dingtalk', filter: { severities: ['high', 'critical'] }, enabled: true },
   subscriberCreated: { id: 'sub_5f0c2f8e-1a2b-4c3d-8e9f-0a1b2c3d4e5f', url: 'https://insurer.example.com/hooks/hifob', format: 'json', filter: {}, enabled: true, secret: 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw' },
   notificationStop: { reason: 'receiver maintenance window' },
+  keys: {
+    keys: [{
+      kid: 'bc79272dbee67fd4', alg: 'SM2', use: 'sig',
+      pem: '-----BEGIN PUBLIC KEY-----\nMFkwEwYHKoZIzj0CAQYIKoEcz1UBgi0DQgAE1bUvdLFDT9VXRYgEJ9RSYS/0+bBs\nBoo1jVn62C2rM+xr347zgS/4QJcom5FAI75SAK09eX6VxAyks92XiT1q+g==\n-----END PUBLIC KEY-----\n',
+      public_key_hex: '04d5b52f74b1434fd55745880427d452612ff4f9b06c068a358d59fad82dab33ec6bdf8ef3812ff84097289b914023be5200ad3d797e95c40ca4b3dd97893d6afa',
+    }],
+  },
   consoleLogin: { token: 'tok-ops-000001' },
   healthz: { status: 'ok' },
   readyz: { status: 'ready', database: 'ok', redis: 'ok' },

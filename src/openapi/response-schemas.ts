@@ -111,14 +111,31 @@ export const RESPONSE_SCHEMAS: Record<string, Record<string, unknown>> = {
     type: 'object', required: ['url', 'format'],
     properties: {
       url: { type: 'string', format: 'uri' }, format: { enum: ['json', 'dingtalk', 'wecom'] }, enabled: { type: 'boolean', default: true }, description: { type: 'string' },
+      signature: { enum: ['v1', 'v1sm2'], default: 'v1', description: '`v1sm2`: deliveries also carry the gateway\'s SM2 signature (key at GET /v1/keys; spec §9).' },
       filter: { type: 'object', properties: { codes: { type: 'array', items: { type: 'string' } }, severities: { type: 'array', items: { enum: ['low', 'medium', 'high', 'critical'] } }, insurer_code: { type: 'string' } } },
     },
   },
   Subscriber: {
     type: 'object', required: ['id', 'url', 'format'],
-    properties: { id: str, url: str, format: { enum: ['json', 'dingtalk', 'wecom'] }, filter: { type: 'object' }, enabled: { type: 'boolean' }, description: str, secret: { type: 'string', description: 'whsec_ signing secret; only in the answer to POST.' } },
+    properties: { id: str, url: str, format: { enum: ['json', 'dingtalk', 'wecom'] }, filter: { type: 'object' }, enabled: { type: 'boolean' }, description: str, signature: { enum: ['v1', 'v1sm2'] }, secret: { type: 'string', description: 'whsec_ signing secret; only in the answer to POST.' } },
   },
   Delivery: { type: 'object', required: ['id', 'status'], properties: { id: str, subscriber_id: str, status: str, webhook_id: str, attempts: { type: 'array', items: { type: 'object' } } } },
+  Keys: {
+    type: 'object', required: ['keys'],
+    properties: {
+      keys: {
+        type: 'array',
+        items: {
+          type: 'object', required: ['kid', 'alg', 'use', 'pem'],
+          properties: {
+            kid: { type: 'string', description: 'First 16 hex of SHA-256 over the SPKI DER.' }, alg: { const: 'SM2' }, use: { const: 'sig' },
+            pem: { type: 'string', description: 'SubjectPublicKeyInfo PEM (id-ecPublicKey, curve sm2p256v1).' },
+            public_key_hex: { type: 'string', description: 'The same point as sm-crypto writes it: 04‖x‖y, hex.' },
+          },
+        },
+      },
+    },
+  },
   NotificationStop: { type: 'object', properties: { reason: { type: 'string', maxLength: 500 } } },
   NotificationStatus: { type: 'object', properties: { paused: { type: 'boolean' } } },
   ConsoleLogin: { type: 'object', required: ['token'], properties: { token: { type: 'string', minLength: 8, maxLength: 512 } } },
