@@ -26,7 +26,9 @@ import {
 } from './queue/queues';
 import { OutboxRelay } from './queue/outbox-relay';
 import { closeWorkers, startWorker } from './queue/start-worker';
-import { describeIngestJob, ingestProcessor, markMessageFailed, type IngestJob, type MessageHandler, type MessageHandlers } from './queue/ingest-worker';
+import {
+  describeIngestJob, ingestProcessor, markMessageFailed, type IngestJob, type IngestProcessorDeps, type MessageHandler, type MessageHandlers,
+} from './queue/ingest-worker';
 import { loadRegionPolicies, type RegionPolicies } from './benefits';
 import { benefitsRouter } from './benefits/routes';
 import { processBenefitJob, type BenefitJob, type BenefitWorkerDeps } from './benefits/benefit-worker';
@@ -126,7 +128,9 @@ export async function buildGateway(cfg: Config, opts: BuildOptions = {}): Promis
   // Each feature gets exactly what it uses (its `…Deps` type), never the gateway.
   const matching: MatchingServiceDeps = { db, log, queues, regions, calendar, now };
   const benefits: BenefitWorkerDeps = { db, regions, log, now };
-  const reconciliation: ReconciliationWorkerDeps = { db, regions, calendar, log, now, relay, cfg: { agencyPullUrl: cfg.agencyPullUrl, agencyPullToken: cfg.agencyPullToken } };
+  const reconciliation: ReconciliationWorkerDeps = {
+    db, regions, calendar, log, now, relay, cfg: { agencyPullUrl: cfg.agencyPullUrl, agencyPullToken: cfg.agencyPullToken },
+  };
   const fanOut: FanOutDeps = { db, log, now, relay, clients };
   const deliveries: DeliveryDeps = {
     db, log, now, scheduleMs: cfg.deliveryScheduleMs, timeoutMs: cfg.deliveryTimeoutMs, disableAfterDays: cfg.subscriberDisableAfterDays,
@@ -146,8 +150,9 @@ export async function buildGateway(cfg: Config, opts: BuildOptions = {}): Promis
 
   // Who processes which queue. npm start and workers/all.ts start them all; workers/<queue>.ts one.
   const redis = { redisUrl: cfg.redisUrl, prefix: cfg.queuePrefix, log };
+  const ingest: IngestProcessorDeps = { db, handlers, log, batchSize: cfg.ingestBatchSize, onJobDone: metrics.onJobDone };
   const workerOf: Record<QueueName, () => Worker> = {
-    [INGEST_QUEUE]: () => startWorker<IngestJob>(INGEST_QUEUE, ingestProcessor({ db, handlers, log, batchSize: cfg.ingestBatchSize, onJobDone: metrics.onJobDone }), {
+    [INGEST_QUEUE]: () => startWorker<IngestJob>(INGEST_QUEUE, ingestProcessor(ingest), {
       ...redis, concurrency: 2 * cfg.ingestBatchSize, what: 'message', describe: describeIngestJob,
       // A stalled ingest job is re-queued by the outbox relay (requeueStuck), so it is not final.
       stalledRequeued: true, onFinalFailure: (job, err) => markMessageFailed(db, job, err),

@@ -160,4 +160,6 @@ export async function markMessageFailed(db: Db, job: Job<IngestJob>, err: Error)
 }
 
 /** The ids of an ingest job for its failure line. */
-export const describeIngestJob = (job: Job<IngestJob>) => ({ message_id: job.data.message_id, request_id: job.data.request_id ?? undefined, kind: job.data.kind });
+export const describeIngestJob = (job: Job<IngestJob>) => ({
+  message_id: job.data.message_id, request_id: job.data.request_id ?? undefined, kind: job.data.kind,
+});

@@ -12,7 +12,9 @@ import { redisStatus } from './redis-status';
 
 export { workerErrorLog } from './redis-status';
 
-export { INGEST_QUEUE, BENEFITS_QUEUE, RECHECK_QUEUE, RECONCILIATION_QUEUE, NOTIFICATIONS_QUEUE, DELIVERIES_QUEUE, QUEUE_NAMES, type QueueName } from './queue-names';
+export {
+  INGEST_QUEUE, BENEFITS_QUEUE, RECHECK_QUEUE, RECONCILIATION_QUEUE, NOTIFICATIONS_QUEUE, DELIVERIES_QUEUE, QUEUE_NAMES, type QueueName,
+} from './queue-names';
 
 /** Reconnect after 200 ms, 400 ms, 800 ms … at most every 5 s: quick after a blip, quiet in an outage. */
 export function reconnectDelay(attempt: number): number {

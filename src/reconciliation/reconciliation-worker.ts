@@ -22,7 +22,9 @@ export interface ReconciliationWorkerDeps extends RunDeps, PullDeps {}
 export const nightlySchedulerId = (admdvs: string) => `nightly-${admdvs}`;
 
 /** The 'reconciliation' queue's process function (startWorker runs it: the root's startWorkers, workers/reconciliation.ts). */
-export async function processReconciliationJob(gw: ReconciliationWorkerDeps, job: Job<ReconciliationJob>): Promise<'completed' | 'skipped' | { runs: string[] }> {
+export async function processReconciliationJob(
+  gw: ReconciliationWorkerDeps, job: Job<ReconciliationJob>,
+): Promise<'completed' | 'skipped' | { runs: string[] }> {
   const data = job.data;
   if (data.kind === 'run') {
     const run = await executeRun(gw, data.run_id);
