@@ -15,6 +15,7 @@ import type { Logger } from '../logging/logger';
 import { syncGroups } from '../discrepancies/sync-groups';
 import { appendAudit, type AuditEvent } from '../audit/audit-trail';
 import { loadSettlementInputs } from '../ledger/fact-loader';
+import { loadLoopFigures, upsertLoops as writeLoops } from '../ledger/loop-store';
 import { evaluateSettlement, type SettlementEvaluation, type SettlementInput } from './rules';
 import { cmpStr, fallbackAdmdvs } from './finding';
 
@@ -106,11 +107,8 @@ async function upsertLoops(q: Sql, ids: string[], inputs: Map<string, Settlement
   });
   if (!rows.length) return [];
   // Read under the settlements' advisory locks: nobody else changes these rows until we commit.
-  const before = await q.query<AuditedLoop & { setl_id: string }>(
-    `SELECT setl_id, status, owed::text, paid::text, rejected::text, recovered::text, outstanding::text, due_date::text, to_char(closed_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') AS closed_at
-       FROM settlement_loops WHERE setl_id = ANY($1::text[])`, [rows.map((r) => r.s.setl_id)],
-  );
-  const prev = new Map(before.rows.map((r) => [r.setl_id, r]));
+  const before: (AuditedLoop & { setl_id: string })[] = await loadLoopFigures(q, rows.map((r) => r.s.setl_id));
+  const prev = new Map(before.map((r) => [r.setl_id, r]));
   const events: AuditEvent[] = [];
   for (const r of rows) {
     const now: AuditedLoop = {
@@ -124,24 +122,11 @@ async function upsertLoops(q: Sql, ids: string[], inputs: Map<string, Settlement
     if (was) data.previous = Object.fromEntries(changed.map((k) => [k, was[k]]));
     events.push({ entity: 'loop', entity_id: r.s.setl_id, action: was ? 'changed' : 'created', actor: 'system', at: asOf, data });
   }
-  const col = <T>(f: (r: (typeof rows)[number]) => T) => rows.map(f);
-  await q.query(
-    `INSERT INTO settlement_loops (setl_id, status, owed, paid, rejected, recovered, outstanding, due_date, due_at, closed_at,
-       admdvs, insurer_code, fixmedins_code, period, evaluated_at, next_check_at)
-     SELECT u.setl_id, u.status, u.owed, u.paid, u.rejected, u.recovered, u.outstanding, u.due_date, u.due_at, u.closed_at,
-       u.admdvs, u.insurer_code, u.fixmedins_code, u.period, $15::timestamptz, u.nx FROM unnest($1::text[], $2::text[], $3::numeric[], $4::numeric[], $5::numeric[], $6::numeric[], $7::numeric[],
-       $8::date[], $9::timestamptz[], $10::timestamptz[], $11::text[], $12::text[], $13::text[], $14::text[], $16::timestamptz[])
-       AS u(setl_id, status, owed, paid, rejected, recovered, outstanding, due_date, due_at, closed_at, admdvs, insurer_code, fixmedins_code, period, nx)
-     ON CONFLICT (setl_id) DO UPDATE SET status = EXCLUDED.status, owed = EXCLUDED.owed, paid = EXCLUDED.paid, rejected = EXCLUDED.rejected,
-       recovered = EXCLUDED.recovered, outstanding = EXCLUDED.outstanding, due_date = EXCLUDED.due_date, due_at = EXCLUDED.due_at,
-       closed_at = EXCLUDED.closed_at, admdvs = EXCLUDED.admdvs, insurer_code = EXCLUDED.insurer_code, fixmedins_code = EXCLUDED.fixmedins_code,
-       period = EXCLUDED.period, evaluated_at = EXCLUDED.evaluated_at, next_check_at = EXCLUDED.next_check_at, facts_seen_at = now()`,
-    [
-      col((r) => r.s.setl_id), col((r) => r.loop.status), col((r) => r.loop.owed.toString()), col((r) => r.loop.paid.toString()),
-      col((r) => r.loop.rejected.toString()), col((r) => r.loop.recovered.toString()), col((r) => r.loop.outstanding.toString()),
-      col((r) => r.loop.due_date), col((r) => r.loop.due_at), col((r) => r.loop.closed_at ?? null), col((r) => r.s.insuplc_admdvs),
-      col((r) => r.s.insurer_code), col((r) => r.s.fixmedins_code), col((r) => r.s.period), asOf, col((r) => r.next),
-    ],
-  );
+  await writeLoops(q, rows.map((r) => ({
+    setl_id: r.s.setl_id, status: r.loop.status, owed: r.loop.owed.toString(), paid: r.loop.paid.toString(), rejected: r.loop.rejected.toString(),
+    recovered: r.loop.recovered.toString(), outstanding: r.loop.outstanding.toString(), due_date: r.loop.due_date, due_at: r.loop.due_at,
+    closed_at: r.loop.closed_at ?? null, admdvs: r.s.insuplc_admdvs, insurer_code: r.s.insurer_code, fixmedins_code: r.s.fixmedins_code, period: r.s.period,
+    next_check_at: r.next,
+  })), asOf);
   return events;
 }

@@ -5,7 +5,7 @@
  */
 import type { Db, Sql } from '../db/db';
 import { syncGroups, type CaseGroup } from '../discrepancies/sync-groups';
-import { CURRENT_BATCH } from '../ledger/fact-loader';
+import { loadDeclarationFacts } from '../ledger/batch-store';
 import { chunkFor, lockAll, type MatchingDeps } from './apply';
 import { evaluateDeclaration, subjectKey } from './rules';
 import { cmpStr, fallbackAdmdvs } from './finding';
@@ -14,8 +14,6 @@ export interface DeclarationKey { fixmedins_code: string; insurer_code: string; 
 
 export const declarationGroup = (k: DeclarationKey): string =>
   subjectKey({ kind: 'declaration', fixmedins_code: k.fixmedins_code, insurer_code: k.insurer_code, period: k.period });
-
-interface DeclRow { f: string; i: string; p: string; owed: string; admdvs: string | null; batch_received_at: Date | null }
 
 export async function reevaluateDeclarations(db: Db, keys: Iterable<DeclarationKey>, asOf: Date, deps: MatchingDeps): Promise<{ evaluated: number }> {
   const byGroup = new Map<string, DeclarationKey>();
@@ -33,22 +31,13 @@ async function reevaluateChunk(q: Sql, keys: DeclarationKey[], asOf: Date, deps:
   const groups = keys.map(declarationGroup);
   await lockAll(q, groups);
   // Owed direct settlements: valid, direct, hifob_pay > 0, and not reversed (a reversal is final).
-  const { rows } = await q.query<DeclRow>(
-    `SELECT k.f, k.i, k.p,
-        (SELECT count(*) FROM settlement_records s
-          WHERE s.fixmedins_code = k.f AND s.insurer_code = k.i AND s.period = k.p AND s.status = 'valid' AND s.setl_mode = 'direct'
-            AND s.hifob_pay > 0 AND NOT EXISTS (SELECT 1 FROM settlement_records r WHERE r.setl_id = s.setl_id AND r.status = 'reversed')) AS owed,
-        (SELECT min(s.insuplc_admdvs) FROM settlement_records s WHERE s.fixmedins_code = k.f AND s.insurer_code = k.i AND s.period = k.p) AS admdvs,
-        (SELECT min(b.received_at) FROM batches b WHERE b.fixmedins_code = k.f AND b.insurer_code = k.i AND b.period = k.p AND ${CURRENT_BATCH}) AS batch_received_at
-       FROM unnest($1::text[], $2::text[], $3::text[]) AS k(f, i, p)`,
-    [keys.map((k) => k.fixmedins_code), keys.map((k) => k.insurer_code), keys.map((k) => k.period)],
-  );
+  const facts = await loadDeclarationFacts(q, keys);
   const caseGroups: CaseGroup[] = [];
-  for (const r of rows) {
-    const key = { fixmedins_code: r.f, insurer_code: r.i, period: r.p };
-    const admdvs = r.admdvs ?? fallbackAdmdvs({}, { insurer_code: r.i, fixmedins_code: r.f });
+  for (const r of facts) {
+    const key = { fixmedins_code: r.fixmedins_code, insurer_code: r.insurer_code, period: r.period };
+    const admdvs = r.admdvs ?? fallbackAdmdvs({}, { insurer_code: r.insurer_code, fixmedins_code: r.fixmedins_code });
     const { findings } = evaluateDeclaration(
-      { ...key, admdvs, owedDirectCount: Number(r.owed), ...(r.batch_received_at ? { batchReceivedAt: r.batch_received_at } : {}) },
+      { ...key, admdvs, owedDirectCount: r.owedDirectCount, ...(r.batchReceivedAt ? { batchReceivedAt: r.batchReceivedAt } : {}) },
       { asOf, params: deps.regions.loopParamsFor(admdvs) },
     );
     caseGroups.push({ groupKey: declarationGroup(key), findings });

@@ -1,0 +1,51 @@
+/**
+ * The loop state of each settlement as matching last computed it: the only module that writes
+ * `settlement_loops` (derived data, an upsert target; the reconciliation read models read it).
+ */
+import type { Sql } from '../db/db';
+
+/** A loop's audited figures as stored, in text form (numeric and date as PostgreSQL prints them; closed_at ISO UTC with ms). */
+export interface StoredLoopFigures {
+  setl_id: string; status: string; owed: string; paid: string; rejected: string; recovered: string; outstanding: string; due_date: string; closed_at: string | null;
+}
+
+/** The stored figures of these settlements' loops (none for a settlement without a loop row). */
+export async function loadLoopFigures(q: Sql, setlIds: readonly string[]): Promise<StoredLoopFigures[]> {
+  if (!setlIds.length) return [];
+  const { rows } = await q.query<StoredLoopFigures>(
+    `SELECT setl_id, status, owed::text, paid::text, rejected::text, recovered::text, outstanding::text, due_date::text, to_char(closed_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') AS closed_at
+       FROM settlement_loops WHERE setl_id = ANY($1::text[])`, [setlIds],
+  );
+  return rows;
+}
+
+/** One loop row to write: amounts as decimal strings, due_date yyyy-MM-dd. */
+export interface LoopRow {
+  setl_id: string; status: string; owed: string; paid: string; rejected: string; recovered: string; outstanding: string;
+  due_date: string; due_at: Date; closed_at: Date | null; admdvs: string; insurer_code: string; fixmedins_code: string; period: string;
+  /** When the result can change with no new fact (the re-check time), or null. */
+  next_check_at: Date | null;
+}
+
+/** Insert or replace the loop rows, evaluated at `evaluatedAt` (facts_seen_at: now), one statement. */
+export async function upsertLoops(q: Sql, rows: readonly LoopRow[], evaluatedAt: Date): Promise<void> {
+  if (!rows.length) return;
+  const col = <T>(f: (r: LoopRow) => T) => rows.map(f);
+  await q.query(
+    `INSERT INTO settlement_loops (setl_id, status, owed, paid, rejected, recovered, outstanding, due_date, due_at, closed_at,
+       admdvs, insurer_code, fixmedins_code, period, evaluated_at, next_check_at)
+     SELECT u.setl_id, u.status, u.owed, u.paid, u.rejected, u.recovered, u.outstanding, u.due_date, u.due_at, u.closed_at,
+       u.admdvs, u.insurer_code, u.fixmedins_code, u.period, $15::timestamptz, u.nx FROM unnest($1::text[], $2::text[], $3::numeric[], $4::numeric[], $5::numeric[], $6::numeric[], $7::numeric[],
+       $8::date[], $9::timestamptz[], $10::timestamptz[], $11::text[], $12::text[], $13::text[], $14::text[], $16::timestamptz[])
+       AS u(setl_id, status, owed, paid, rejected, recovered, outstanding, due_date, due_at, closed_at, admdvs, insurer_code, fixmedins_code, period, nx)
+     ON CONFLICT (setl_id) DO UPDATE SET status = EXCLUDED.status, owed = EXCLUDED.owed, paid = EXCLUDED.paid, rejected = EXCLUDED.rejected,
+       recovered = EXCLUDED.recovered, outstanding = EXCLUDED.outstanding, due_date = EXCLUDED.due_date, due_at = EXCLUDED.due_at,
+       closed_at = EXCLUDED.closed_at, admdvs = EXCLUDED.admdvs, insurer_code = EXCLUDED.insurer_code, fixmedins_code = EXCLUDED.fixmedins_code,
+       period = EXCLUDED.period, evaluated_at = EXCLUDED.evaluated_at, next_check_at = EXCLUDED.next_check_at, facts_seen_at = now()`,
+    [
+      col((r) => r.setl_id), col((r) => r.status), col((r) => r.owed), col((r) => r.paid), col((r) => r.rejected), col((r) => r.recovered),
+      col((r) => r.outstanding), col((r) => r.due_date), col((r) => r.due_at), col((r) => r.closed_at), col((r) => r.admdvs),
+      col((r) => r.insurer_code), col((r) => r.fixmedins_code), col((r) => r.period), evaluatedAt, col((r) => r.next_check_at),
+    ],
+  );
+}
