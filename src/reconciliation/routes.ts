@@ -10,8 +10,9 @@ import { badRequest, forbidden, unprocessable, unsupportedMedia } from '../http/
 import type { FieldError } from '../schemas/validator';
 import { parseFilter } from '../discrepancies/routes';
 import { isPeriod, parseWireTime, toCstIso } from '../time';
-import { createRun } from './run-store';
-import { runView, visibleRun } from './run-view';
+import { createRun, listRuns } from './run-store';
+import { runListView, runView, visibleRun } from './run-view';
+import { parseRunListQuery } from './run-history-query';
 import { runCsv, runXlsx, type Section } from './report-export';
 import { streamDiscrepanciesCsv, streamDiscrepanciesXlsx } from './discrepancy-export';
 
@@ -90,6 +91,13 @@ export function reconciliationRouter(deps: ReconciliationRouterDeps): Router {
       run_id: run.run_id, status: run.status, admdvs: run.admdvs, period: run.period, as_of: toCstIso(run.as_of),
       known_at: run.known_at ? toCstIso(run.known_at) : null, ...(created ? {} : { existing: true }),
     });
+  });
+
+  // Run history (spec §10): scoped as one run is (run-view.ts), so a caller lists exactly the runs it could open.
+  r.get('/v1/reconciliations', auth, async (req, res) => {
+    const { filter, limit, cursor } = parseRunListQuery(req.query);
+    const page = await listRuns(deps.db, filter, scopeFilter(res.locals.client as Client), limit, cursor);
+    res.json({ items: page.items.map(runListView), next_cursor: page.next_cursor });
   });
 
   r.get('/v1/reconciliations/:id', auth, async (req, res) => {

@@ -49,8 +49,12 @@ export function insurerView(r: InsurerRow): Record<string, unknown> {
   };
 }
 
-export function runView(rep: RunReport): Record<string, unknown> {
-  const { run } = rep;
+/** A row of the run history (spec §10): the run without its report, which GET /v1/reconciliations/{run_id} gives. */
+export function runListView(run: RunRow): Record<string, unknown> {
+  return runHead(run);
+}
+
+function runHead(run: RunRow): Record<string, unknown> {
   return {
     run_id: run.run_id, status: run.status, admdvs: run.admdvs, period: run.period, as_of: toCstIso(run.as_of),
     // null while a run asked for without known_at is queued: it becomes the run's start
@@ -59,6 +63,13 @@ export function runView(rep: RunReport): Record<string, unknown> {
     ...(run.started_at ? { started_at: toCstIso(run.started_at) } : {}),
     ...(run.finished_at ? { finished_at: toCstIso(run.finished_at) } : {}),
     ...(run.error ? { error: run.error } : {}),
+  };
+}
+
+export function runView(rep: RunReport): Record<string, unknown> {
+  const { run } = rep;
+  return {
+    ...runHead(run),
     summary: rep.full ? run.summary : null,
     institutions: rep.institutions.map(institutionView),
     insurers: rep.insurers.map(insurerView),
