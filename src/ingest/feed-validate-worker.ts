@@ -6,9 +6,7 @@
 import { parentPort } from 'node:worker_threads';
 import { SchemaValidator } from '../schemas/validator';
 import { prepareLines, type PreparedBatch } from './feed-records';
-import type { FeedJob } from './feed-workers';
-
-export type FeedReply = { id: number; batch: PreparedBatch } | { id: number; error: string };
+import type { FeedJob, FeedReply } from './feed-workers';
 
 const validator = new SchemaValidator();
 const validate = validator.validate.bind(validator);

@@ -11,9 +11,10 @@ import path from 'node:path';
 import { Worker } from 'node:worker_threads';
 import type { Lang } from '../schemas/validator';
 import type { FeedClient, PreparedBatch } from './feed-records';
-import type { FeedReply } from './feed-validate-worker';
 
 export interface FeedJob { bytes: Uint8Array; start: number; client: FeedClient; lang: Lang }
+/** The thread's answer to a job (feed-validate-worker.ts). */
+export type FeedReply = { id: number; batch: PreparedBatch } | { id: number; error: string };
 
 interface Pending { inThread: () => PreparedBatch; onWorkerError: (e: Error) => void; resolve: (b: PreparedBatch) => void; reject: (e: unknown) => void }
 interface Slot { worker: Worker; pending: Map<number, Pending>; failed: boolean }
