@@ -1,4 +1,6 @@
 import crypto from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
 import { sm2 as smCrypto } from 'sm-crypto';
 import { MAX_SM2_ENTRIES, SignatureVerifier, parseSignatureHeader, sign, signWithSm2 } from '../../../src/http/signature';
 import {
@@ -106,5 +108,28 @@ describe('sm2_public_keys in the clients file', () => {
     expect(() => ClientRegistry.fromJson([{ ...base, sm2_public_keys: [fieldKey.pem, p256] }])).toThrow(/client "h1" sm2_public_keys\[1\]: not an SM2 key/);
     expect(() => ClientRegistry.fromJson([{ ...base, sm2_public_keys: ['-----BEGIN PUBLIC KEY-----\nAAAA\n-----END PUBLIC KEY-----\n'] }])).toThrow(/sm2_public_keys\[0\]/);
     expect(() => ClientRegistry.fromJson([{ ...base, sm2_public_keys: ['04abcd'] }])).toThrow(/invalid clients file/);
+  });
+});
+
+describe('the SM2 worked example of the integration guide (§9)', () => {
+  const guide = fs.readFileSync(path.resolve(__dirname, '..', '..', '..', 'docs', 'integration-guide.md'), 'utf8');
+  const sec = guide.slice(guide.indexOf('## 9. SM2 signatures'));
+
+  test('when the printed signature is checked with the printed key, then it verifies, with sm-crypto and with the gateway', () => {
+    const pubHex = /public\n`(04[0-9a-f]{128})`/.exec(sec)![1]!;
+    const privHex = /private\n`([0-9a-f]{64})`/.exec(sec)![1]!;
+    const pem = /```\n(-----BEGIN PUBLIC KEY-----\n[\s\S]+?-----END PUBLIC KEY-----\n)```/.exec(sec)![1]!;
+    const id = /`webhook-id` `([^`]+)`/.exec(sec)![1]!;
+    const ts = /`webhook-timestamp` `(\d+)`/.exec(sec)![1]!;
+    const body = /```json\n(\{"batch_id"[^\n]+)\n```/.exec(sec)![1]!;
+    const entry = /webhook-signature: (v1sm2,[A-Za-z0-9+/=]+)/.exec(sec)![1]!;
+    expect(smCrypto.getPublicKeyFromPrivateKey(privHex)).toBe(pubHex);
+    expect(parseSm2PublicKeyPem(pem).hex).toBe(pubHex);
+    expect(sm2PublicKeyFromHex(pubHex).pem).toBe(pem);
+    const derHex = Buffer.from(entry.slice(6), 'base64').toString('hex');
+    expect(smCrypto.doVerifySignature(`${id}.${ts}.${body}`, derHex, pubHex, { hash: true, der: true })).toBe(true);
+    const v = new SignatureVerifier([], parseSignatureHeader(entry), id, ts, [parseSm2PublicKeyPem(pem)]);
+    v.update(Buffer.from(body));
+    expect(v.verify()).toBe(true);
   });
 });
