@@ -6,7 +6,7 @@ import pino, { type Logger } from 'pino';
 
 export const REDACT_PATHS = [
   'certno', '*.certno', '*.*.certno', 'psn_name', '*.psn_name', '*.*.psn_name',
-  'signing_secrets', '*.signing_secrets', 'secret', '*.secret', 'token', '*.token',
+  'signing_secrets', '*.signing_secrets', 'secret', '*.secret', 'robot_secret', '*.robot_secret', 'token', '*.token',
   'req.headers.authorization', 'req.headers["webhook-signature"]', 'req.headers.cookie', 'res.headers["set-cookie"]', 'headers.authorization',
 ];
 

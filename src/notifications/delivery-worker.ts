@@ -22,6 +22,7 @@ import type { Logger } from '../logging/logger';
 import { sign, signWithSm2 } from '../http/signature';
 import type { Sm2PrivateKey } from '../http/sm2';
 import { isStopped, type DeliveryRow } from './delivery-store';
+import { dingtalkRefusal, dingtalkSignedUrl } from './dingtalk-sign';
 import { DESTINATION_REFUSED, literalRefusal, type DestinationGuard } from './destination-guard';
 import { decide, describe, type AttemptResult } from './retry-schedule';
 import { setSubscriberEnabled } from './subscriber-store';
@@ -39,7 +40,8 @@ export interface DeliveryDeps {
   sm2Key?: Sm2PrivateKey;
 }
 
-export type Sender = (url: string, body: string, headers: Record<string, string>, timeoutMs: number) => Promise<AttemptResult>;
+/** `robot: 'dingtalk'`: a 2xx is judged by DingTalk's `errcode` too (dingtalk-sign.ts dingtalkRefusal). */
+export type Sender = (url: string, body: string, headers: Record<string, string>, timeoutMs: number, opts?: { robot?: 'dingtalk' }) => Promise<AttemptResult>;
 
 export type Outcome =
   | { outcome: 'delivered' | 'dead' | 'gone' | 'skipped' }
@@ -56,20 +58,24 @@ const BUSY_RECHECK_MS = 1_000;
 export function createHttpSender(guard: DestinationGuard): Sender {
   const httpAgent = new http.Agent({ keepAlive: true, lookup: guard.lookup });
   const httpsAgent = new https.Agent({ keepAlive: true, lookup: guard.lookup });
-  return async (url, body, headers, timeoutMs) => {
+  return async (url, body, headers, timeoutMs, opts) => {
     // net.connect does not call `lookup` for an IP literal: judge it here.
     const literal = literalRefusal(guard, new URL(url));
     if (literal) return { kind: 'error', message: `${DESTINATION_REFUSED}: ${literal.message}` };
-    return post(url, body, headers, timeoutMs, httpAgent, httpsAgent);
+    return post(url, body, headers, timeoutMs, httpAgent, httpsAgent, opts?.robot);
   };
 }
 
-async function post(url: string, body: string, headers: Record<string, string>, timeoutMs: number, httpAgent: http.Agent, httpsAgent: https.Agent): Promise<AttemptResult> {
+async function post(url: string, body: string, headers: Record<string, string>, timeoutMs: number, httpAgent: http.Agent, httpsAgent: https.Agent, robot?: 'dingtalk'): Promise<AttemptResult> {
   try {
     const res = await axios.post(url, body, {
       headers, timeout: timeoutMs, signal: AbortSignal.timeout(timeoutMs + 1000), maxRedirects: 0, proxy: false, httpAgent, httpsAgent,
       validateStatus: () => true, responseType: 'stream', transformRequest: [(d: unknown) => d],
     });
+    if (robot === 'dingtalk' && res.status >= 200 && res.status < 300) {
+      const refusal = dingtalkRefusal(await readHead(res.data as NodeJS.ReadableStream, 4096));
+      if (refusal) return { kind: 'error', message: `HTTP ${res.status}, ${refusal}` };
+    }
     // The receiver's body is of no interest; do not let a large one hold the worker.
     (res.data as { destroy?: () => void }).destroy?.();
     const ra = res.headers['retry-after'];
@@ -80,14 +86,29 @@ async function post(url: string, body: string, headers: Record<string, string>, 
   }
 }
 
-interface Claimed { d: DeliveryRow; url: string; secret: string; signature: string }
+/** The first `max` bytes of a response body as text (a robot's answer is a few dozen bytes). */
+async function readHead(stream: NodeJS.ReadableStream, max: number): Promise<string> {
+  const chunks: Buffer[] = [];
+  let n = 0;
+  try {
+    for await (const c of stream) {
+      const b = Buffer.isBuffer(c) ? c : Buffer.from(String(c));
+      chunks.push(b);
+      n += b.length;
+      if (n >= max) break;
+    }
+  } catch { /* cut off (timeout, reset): judge what arrived */ }
+  return Buffer.concat(chunks).subarray(0, max).toString('utf8');
+}
+
+interface Claimed { d: DeliveryRow; url: string; secret: string; signature: string; format: string; robot_secret: string | null }
 
 async function claim(deps: DeliveryDeps, id: string): Promise<Claimed | Outcome> {
   const now = deps.now();
   return deps.db.tx(async (q) => {
     if (await isStopped(q, true)) return { outcome: 'held', retryAt: now + HOLD_MS };
-    const { rows } = await q.query<DeliveryRow & { url: string; secret: string; signature: string; enabled: boolean; deleted_at: Date | null }>(
-      `SELECT d.*, s.url, s.secret, s.signature, s.enabled, s.deleted_at FROM deliveries d JOIN subscribers s ON s.id = d.subscriber_id WHERE d.id = $1 FOR UPDATE OF d`, [id],
+    const { rows } = await q.query<DeliveryRow & { url: string; secret: string; signature: string; format: string; robot_secret: string | null; enabled: boolean; deleted_at: Date | null }>(
+      `SELECT d.*, s.url, s.secret, s.signature, s.format, s.robot_secret, s.enabled, s.deleted_at FROM deliveries d JOIN subscribers s ON s.id = d.subscriber_id WHERE d.id = $1 FOR UPDATE OF d`, [id],
     );
     const d = rows[0];
     if (!d) throw new UnrecoverableError(`delivery ${id} does not exist`);
@@ -102,7 +123,7 @@ async function claim(deps: DeliveryDeps, id: string): Promise<Claimed | Outcome>
       `UPDATE deliveries SET status = 'sending', attempts = attempts + 1, lease_until = $2, last_attempt_at = $3, updated_at = $3 WHERE id = $1 RETURNING *`,
       [id, new Date(now + deps.timeoutMs + LEASE_MARGIN_MS), new Date(now)],
     );
-    return { d: upd.rows[0]!, url: d.url, secret: d.secret, signature: d.signature };
+    return { d: upd.rows[0]!, url: d.url, secret: d.secret, signature: d.signature, format: d.format, robot_secret: d.robot_secret };
   });
 }
 
@@ -134,7 +155,9 @@ export async function processDelivery(deps: DeliveryDeps, id: string): Promise<O
     'webhook-timestamp': String(ts),
     'webhook-signature': signatureHeader(deps, c, ts),
   };
-  const result = await deps.send(c.url, d.body, headers, deps.timeoutMs);
+  // A DingTalk robot with 加签 checks timestamp and sign in the URL, freshly signed at each attempt (dingtalk-sign.ts).
+  const url = c.robot_secret ? dingtalkSignedUrl(c.url, c.robot_secret, started) : c.url;
+  const result = await deps.send(url, d.body, headers, deps.timeoutMs, c.format === 'dingtalk' ? { robot: 'dingtalk' } : undefined);
   if (result.kind === 'error' && result.message.startsWith(DESTINATION_REFUSED)) {
     // Ops must know (a rebound name, or a probe of the internal network); the insurer sees "delivery failed".
     deps.log.warn({ delivery_id: d.id, subscriber_id: d.subscriber_id, reason: result.message }, 'webhook destination refused: not a public address');

@@ -24,9 +24,13 @@ export interface DigestData {
   truncated: boolean;
 }
 
+/** A test alert ops send from the console to see that a channel works (POST /v1/subscribers/{id}/test). */
+export interface TestAlertData { subscriber_id: string; requested_by: string; note: string }
+
 export type NotificationEvent =
   | { type: 'discrepancy.critical'; at: Date; data: Record<string, unknown> }
-  | { type: 'discrepancy.digest'; at: Date; data: DigestData };
+  | { type: 'discrepancy.digest'; at: Date; data: DigestData }
+  | { type: 'subscriber.test'; at: Date; data: TestAlertData };
 
 const SEVERITY_ZH: Record<string, string> = { critical: '严重', high: '高', medium: '中', low: '低' };
 
@@ -46,6 +50,7 @@ export function render(format: Format, event: NotificationEvent, mask: MaskOptio
 }
 
 function markdown(e: NotificationEvent): { title: string; text: string } {
+  if (e.type === 'subscriber.test') return testMarkdown(e.data, e.at);
   return e.type === 'discrepancy.critical' ? criticalMarkdown(e.data) : digestMarkdown(e.data);
 }
 
@@ -67,6 +72,12 @@ function criticalMarkdown(d: Record<string, unknown>): { title: string; text: st
     ...row('说明', d.detail),
     ...row('发现时间', d.detected_at),
   ];
+  return { title, text: lines.join('\n') };
+}
+
+function testMarkdown(d: TestAlertData, at: Date): { title: string; text: string } {
+  const title = '【测试告警】大额补充保险数据交换网关';
+  const lines = [`### ${title}`, `- 订阅编号：${d.subscriber_id}`, `- 发起人：${d.requested_by}`, `- 发送时间：${toCstIso(at)}`, `- 说明：${d.note}`];
   return { title, text: lines.join('\n') };
 }
 

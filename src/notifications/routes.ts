@@ -18,6 +18,7 @@ import {
   replayDelivery, setStopped, type DeliveryStatus,
 } from './delivery-store';
 import { createDestinationGuard } from './destination-guard';
+import { queueTestAlert } from './test-alert';
 import { createSubscriber, deleteSubscriber, getSubscriber, listSubscribers, parseSubscriberInput, setSubscriberEnabled, subscriberView } from './subscriber-store';
 
 export interface NotificationsRouterDeps {
@@ -82,6 +83,16 @@ export function notificationsRouter(deps: NotificationsRouterDeps): Router {
     const s = await visibleSubscriber(String(req.params.id), res.locals.client);
     await deps.db.tx((q) => setSubscriberEnabled(q, s.id, true, null, at()));
     res.json(subscriberView((await getSubscriber(deps.db, s.id))!));
+  });
+
+  // A test alert through the real delivery path; its progress is GET /v1/deliveries/{id} (the console polls it).
+  r.post('/v1/subscribers/:id/test', operator, requireRole('ops'), async (req, res) => {
+    const c = res.locals.client as Client;
+    const s = await visibleSubscriber(String(req.params.id), c);
+    if (!s.enabled) throw conflict409('the subscriber is disabled; enable it first', '订阅已停用，请先启用');
+    const id = await deps.db.tx((q) => queueTestAlert(q, s, c.client_id, at()));
+    deps.onCommitted();
+    res.status(202).location(`/v1/deliveries/${id}`).json({ id, webhook_id: id, subscriber_id: s.id, event_type: 'subscriber.test', status: 'pending' });
   });
 
   r.get('/v1/deliveries', auth, requireRole('ops', 'insurer'), async (req, res) => {
