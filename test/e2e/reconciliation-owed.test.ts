@@ -1,6 +1,6 @@
 /**
- * The report's institution figures come from the settlements' loop rows (owed-sql.ts, OWED_FROM_LOOPS)
- * unless too many must be recomputed; computed from the facts alone (OWED_FROM_FACTS) they are the
+ * The report's institution figures come from the settlements' loop rows (src/ledger/owed-read-model.ts)
+ * unless too many must be recomputed; computed from the facts alone (the other way of owed-read-model.ts) they are the
  * same to the fen — for every as_of (before, between and after the payments, recoveries and
  * reversals of a generated month), with a message matching has not applied yet, and with a
  * settlement never evaluated.
