@@ -20,7 +20,7 @@
  * runs over the raw text beside the native parse, property-tested against JSON.parse
  * (test/unit/foundation/strict-json.test.ts).
  */
-import type { FieldError, Lang } from './validator';
+import type { FieldError, Lang } from './field-error';
 
 /** Containers nested deeper than this are refused (the root object or array is level 1). */
 export const MAX_JSON_DEPTH = 64;

@@ -11,12 +11,12 @@ import path from 'node:path';
 import { isValidCertno } from './gb11643';
 import { parseWireTime } from '../time';
 import { MAX_JSON_DEPTH, strictJsonError } from './strict-json';
+import type { FieldError, Lang } from './field-error';
 
 export const SCHEMA_DIR = path.resolve(__dirname, '..', '..', 'schemas');
 export const SCHEMA_BASE = 'https://schemas.hifob-gateway.org/v1/';
 
-export type Lang = 'en' | 'zh-CN';
-export interface FieldError { path: string; code: string; message: string }
+export type { FieldError, Lang } from './field-error';
 
 export type SchemaName =
   | 'settlement' | 'settlement-feed' | 'settlement-batch' | 'insurer-payment'

@@ -4,6 +4,7 @@
  *     and their runner, is exempt).
  *  2. No import cycles in src/ and workers/ (dependency-cruiser, type-only imports included).
  *  3. Nothing under src/ imports the composition root except the entry points (main.ts, cli/, demo/).
+ *  4. Every HTTP route is mounted with its path as a string literal, so a search for it finds it.
  * Each rule is also run on a planted violation below, so that a rule that stopped looking fails too.
  */
 import { execFileSync } from 'node:child_process';
@@ -92,6 +93,40 @@ export function sqlOwnershipOffenders(files: SourceFile[], owners: Record<string
   return [...new Set(offenders)];
 }
 
+// ---------------------------------------------------------------------------------------------
+// 4. Routes by literal paths
+
+const ROUTE_METHODS = new Set(['get', 'post', 'put', 'patch', 'delete', 'all', 'use']);
+
+/**
+ * `file:line` of every route mounted with a path that is not a string literal: `x.get|post|…(path,
+ * …, handler)` whose last argument is a handler and whose first is not a literal (`use` with
+ * middleware only, no path, is fine).
+ */
+export function nonLiteralRouteOffenders(files: SourceFile[]): string[] {
+  const out: string[] = [];
+  for (const src of files) {
+    const sf = ts.createSourceFile(src.file, src.text, ts.ScriptTarget.ES2022, true, ts.ScriptKind.TS);
+    const visit = (n: ts.Node) => {
+      if (ts.isCallExpression(n) && ts.isPropertyAccessExpression(n.expression) && ROUTE_METHODS.has(n.expression.name.text) && n.arguments.length >= 2) {
+        const [first] = n.arguments;
+        const last = n.arguments[n.arguments.length - 1]!;
+        const handler = ts.isArrowFunction(last) || ts.isFunctionExpression(last) || ts.isCallExpression(last) || ts.isIdentifier(last);
+        const isPath = !(ts.isArrowFunction(first!) || ts.isFunctionExpression(first!) || ts.isCallExpression(first!));
+        if (handler && isPath && !ts.isStringLiteral(first!) && !(ts.isArrayLiteralExpression(first!) && first.elements.every(ts.isStringLiteral))) {
+          const name = n.expression.name.text;
+          // use(a, b): a may be middleware (a name) or a path held in a variable (a name that says so).
+          const isMiddlewareList = name === 'use' && ts.isIdentifier(first!) && !/path|route|prefix|mount/i.test(first.text);
+          if (!isMiddlewareList) out.push(`${src.file}:${sf.getLineAndCharacterOfPosition(n.getStart(sf)).line + 1} ${n.getText(sf).split('\n')[0]!.slice(0, 100)}`);
+        }
+      }
+      n.forEachChild(visit);
+    };
+    visit(sf);
+  }
+  return out;
+}
+
 function tsFiles(dir: string): string[] {
   if (!fs.existsSync(dir)) return [];
   return fs.readdirSync(dir, { withFileTypes: true }).flatMap((e) =>
@@ -168,6 +203,10 @@ describe('the architecture of the gateway', () => {
   it('lets only the entry points (main.ts, cli/, demo/) import the composition root', () => {
     expectNone('files importing src/composition-root.ts', rootImportOffenders(root, violations));
   });
+
+  it('mounts every HTTP route by a literal path', () => {
+    expectNone('routes whose path is not a literal', nonLiteralRouteOffenders(readSources(root, ['src'])));
+  });
 });
 
 describe('the architecture rules catch a planted violation', () => {
@@ -189,6 +228,22 @@ describe('the architecture rules catch a planted violation', () => {
       'src/matching/sneaky.ts:4 discrepancies (owner src/discrepancies/)',
       'src/matching/sneaky.ts:5 message_bodies (owner src/ingest/message-store.ts)',
       'src/matching/sneaky.ts:6 outbox (owner src/queue/outbox.ts)',
+    ]);
+  });
+
+  it('literal routes: a path built in a loop or taken from a table', () => {
+    const files: SourceFile[] = [{ file: 'src/feature/routes.ts', text: [
+      "r.post('/v1/things', auth, async (req, res) => { res.json(cache.get(req.params.id)); });",
+      "app.use(['/v1', '/console/session'], limits.middleware());",
+      'app.use(notFoundHandler, other);',
+      "for (const a of ['x', 'y']) r.post(`/v1/things/${a}`, handle(a));",
+      'for (const s of KINDS) r.post(s.path, handler(s));',
+      'r.use(route, (req, res, next) => next());',
+    ].join('\n') }];
+    expect(nonLiteralRouteOffenders(files)).toEqual([
+      'src/feature/routes.ts:4 r.post(`/v1/things/${a}`, handle(a))',
+      'src/feature/routes.ts:5 r.post(s.path, handler(s))',
+      'src/feature/routes.ts:6 r.use(route, (req, res, next) => next())',
     ]);
   });
 
