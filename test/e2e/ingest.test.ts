@@ -100,7 +100,9 @@ describe.each(cases)('POST $path', (c) => {
 
   test('when the timestamp is stale or in the future by more than 300 s, then 401', async () => {
     expect((await t.post(c.path, c.body(), c.as, { timestamp: new Date(Date.now() - 301_000) })).status).toBe(401);
-    expect((await t.post(c.path, c.body(), c.as, { timestamp: new Date(Date.now() + 301_000) })).status).toBe(401);
+    // 330 s, not 301: on a loaded machine the request may reach the gateway a second or more after it was signed,
+    // and a future timestamp then comes back inside the window (seen at load average 36).
+    expect((await t.post(c.path, c.body(), c.as, { timestamp: new Date(Date.now() + 330_000) })).status).toBe(401);
   });
 
   test('when a webhook-id is replayed with a different body, then 401', async () => {
