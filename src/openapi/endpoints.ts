@@ -109,6 +109,19 @@ export const ENDPOINTS: Endpoint[] = [
   { method: 'post', path: '/v1/discrepancies/{id}/acknowledge', tag: 'Discrepancies', auth: 'operator', roles: ['ops', 'agency'], summary: { en: 'Acknowledge a discrepancy', zh: '确认差异' }, request: { schema: 'CaseNote', example: 'caseNote', required: true }, responses: { 200: { description: 'Acknowledged.', schema: 'Discrepancy', example: 'discrepancy' } }, errors: [...READ_ERRORS, 403, 409, 415, 422] },
   { method: 'post', path: '/v1/discrepancies/{id}/resolve', tag: 'Discrepancies', auth: 'operator', roles: ['ops', 'agency'], summary: { en: 'Resolve a discrepancy manually', zh: '人工办结差异' }, request: { schema: 'CaseNote', example: 'caseNote', required: true }, responses: { 200: { description: 'Resolved (resolution: manual).', schema: 'Discrepancy', example: 'discrepancy' } }, errors: [...READ_ERRORS, 403, 409, 415, 422] },
   { method: 'post', path: '/v1/reconciliations', tag: 'Reconciliation', auth: 'operator', roles: ['ops', 'agency'], summary: { en: 'Start a reconciliation run', zh: '发起对账' }, request: { schema: 'ReconciliationRequest', example: 'reconciliationRequest', required: true }, responses: { 202: { description: 'Queued.', schema: 'ReconciliationQueued', example: 'reconciliationQueued' } }, errors: [400, 401, 403, 415, 422, 429] },
+  {
+    method: 'get', path: '/v1/reconciliations', tag: 'Reconciliation', auth: 'bearer', roles: 'any', summary: { en: 'Run history: past reconciliation runs, newest first', zh: '对账任务记录（按创建时间倒序）' },
+    description: 'Spec §10. Scoped as one run is read: ops all runs, an agency the runs of its regions, an insurer or an institution the runs with a row of its own. Items are runs without their report (summary, institutions, insurers): GET /v1/reconciliations/{run_id} gives it.',
+    query: [
+      filter('admdvs', { type: 'string', pattern: '^\\d{2,6}$' }, 'Region prefix: the runs of that region and of the regions under it.'),
+      filter('period', '#/components/schemas/Period', 'Period yyyy-MM.'),
+      filter('status', { type: 'string', enum: ['queued', 'running', 'completed', 'failed'] }, 'Run status.'),
+      { name: 'limit', schema: { type: 'integer', minimum: 1, maximum: 200, default: 50 }, description: 'Page size.' },
+      { name: 'cursor', schema: { type: 'string' }, description: 'next_cursor of the previous page (opaque).' },
+    ],
+    responses: { 200: { description: 'A page of runs, newest first.', schema: { type: 'object', required: ['items', 'next_cursor'], properties: { items: { type: 'array', items: { $ref: '#/components/schemas/ReconciliationRun' } }, next_cursor: { type: ['string', 'null'] } } } } },
+    errors: [400, 401, 429],
+  },
   { method: 'get', path: '/v1/reconciliations/{run_id}', tag: 'Reconciliation', auth: 'bearer', roles: 'any', summary: { en: 'A reconciliation run and its report', zh: '对账结果' }, responses: { 200: { description: 'The run.', schema: 'ReconciliationRun', example: 'reconciliationRun' } }, errors: READ_ERRORS },
   {
     method: 'get', path: '/v1/reconciliations/{run_id}/export', tag: 'Reconciliation', auth: 'bearer', roles: 'any', summary: { en: 'Export a run (CSV with BOM, or XLSX; Chinese headers)', zh: '导出对账结果（CSV 带 BOM 或 XLSX，中文表头）' },
@@ -151,6 +164,12 @@ export const ENDPOINTS: Endpoint[] = [
   { method: 'get', path: '/v1/subscribers/{id}', tag: 'Notifications', auth: 'bearer', roles: ['ops', 'insurer'], summary: { en: 'One subscriber', zh: '单个订阅' }, responses: { 200: { description: 'The subscriber.', schema: 'Subscriber', example: 'subscriber' } }, errors: [...READ_ERRORS, 403] },
   { method: 'delete', path: '/v1/subscribers/{id}', tag: 'Notifications', auth: 'operator', roles: ['ops', 'insurer'], summary: { en: 'Remove a subscriber', zh: '删除订阅' }, responses: { 204: { description: 'Removed.' } }, errors: [...READ_ERRORS, 403] },
   { method: 'post', path: '/v1/subscribers/{id}/enable', tag: 'Notifications', auth: 'operator', roles: ['ops'], summary: { en: 'Re-enable a subscriber', zh: '重新启用订阅' }, responses: { 200: { description: 'Enabled.', schema: 'Subscriber', example: 'subscriber' } }, errors: [...READ_ERRORS, 403] },
+  {
+    method: 'post', path: '/v1/subscribers/{id}/test', tag: 'Notifications', auth: 'operator', roles: ['ops'], summary: { en: 'Send a test alert to a subscriber', zh: '向订阅发送测试告警' },
+    description: 'A `subscriber.test` event through the real delivery path (format, signatures including DingTalk 加签, retries, delivery log); follow it at GET /v1/deliveries/{id}.',
+    responses: { 202: { description: 'Queued.', schema: { type: 'object', properties: { id: { type: 'string' }, webhook_id: { type: 'string' }, subscriber_id: { type: 'string' }, event_type: { const: 'subscriber.test' }, status: { const: 'pending' } } } } },
+    errors: [...READ_ERRORS, 403, 409],
+  },
   {
     method: 'get', path: '/v1/deliveries', tag: 'Notifications', auth: 'bearer', roles: ['ops', 'insurer'], summary: { en: 'List notification deliveries', zh: '通知投递记录' },
     query: [{ name: 'subscriber_id', schema: { type: 'string' }, description: 'One subscriber.' }, { name: 'status', schema: { type: 'string' }, description: 'Delivery status.' }, ...limitParams],

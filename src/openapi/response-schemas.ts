@@ -112,12 +112,13 @@ export const RESPONSE_SCHEMAS: Record<string, Record<string, unknown>> = {
     properties: {
       url: { type: 'string', format: 'uri' }, format: { enum: ['json', 'dingtalk', 'wecom'] }, enabled: { type: 'boolean', default: true }, description: { type: 'string' },
       signature: { enum: ['v1', 'v1sm2'], default: 'v1', description: '`v1sm2`: deliveries also carry the gateway\'s SM2 signature (key at GET /v1/keys; spec §9).' },
+      robot_secret: { type: 'string', pattern: '^SEC[A-Za-z0-9]{16,200}$', writeOnly: true, description: 'DingTalk robots with the 加签 setting (format dingtalk only): each post goes to the URL with `&timestamp=<ms>&sign=<urlencoded base64 HMAC-SHA256>`. Stored, never shown again.' },
       filter: { type: 'object', properties: { codes: { type: 'array', items: { type: 'string' } }, severities: { type: 'array', items: { enum: ['low', 'medium', 'high', 'critical'] } }, insurer_code: { type: 'string' } } },
     },
   },
   Subscriber: {
     type: 'object', required: ['id', 'url', 'format'],
-    properties: { id: str, url: str, format: { enum: ['json', 'dingtalk', 'wecom'] }, filter: { type: 'object' }, enabled: { type: 'boolean' }, description: str, signature: { enum: ['v1', 'v1sm2'] }, secret: { type: 'string', description: 'whsec_ signing secret; only in the answer to POST.' } },
+    properties: { id: str, url: str, format: { enum: ['json', 'dingtalk', 'wecom'] }, filter: { type: 'object' }, enabled: { type: 'boolean' }, description: str, signature: { enum: ['v1', 'v1sm2'] }, secret: { type: 'string', description: 'whsec_ signing secret; only in the answer to POST.' }, robot_secret_set: { type: 'boolean', description: 'DingTalk subscribers: whether posts are signed with a robot secret (加签); the secret itself is never shown.' } },
   },
   Delivery: { type: 'object', required: ['id', 'status'], properties: { id: str, subscriber_id: str, status: str, webhook_id: str, attempts: { type: 'array', items: { type: 'object' } } } },
   Keys: {
