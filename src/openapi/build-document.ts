@@ -163,7 +163,7 @@ export function buildOpenApiDocument(o: { served?: ServedRoute[]; version?: stri
         clientId: { type: 'apiKey', in: 'header', name: 'x-client-id', description: 'The signing client (Standard Webhooks writes).' },
         webhookId: { type: 'apiKey', in: 'header', name: 'webhook-id', description: 'Standard Webhooks message id.' },
         webhookTimestamp: { type: 'apiKey', in: 'header', name: 'webhook-timestamp', description: 'Standard Webhooks timestamp (Unix seconds).' },
-        webhookSignature: { type: 'apiKey', in: 'header', name: 'webhook-signature', description: 'Standard Webhooks signature `v1,<base64>` / `v1sm3,<base64>`.' },
+        webhookSignature: { type: 'apiKey', in: 'header', name: 'webhook-signature', description: 'Standard Webhooks signature `v1,<base64>` / `v1sm3,<base64>` (HMAC), or `v1sm2,<base64 DER>` (SM2 with the client\'s key; guide §9).' },
       },
     },
   };

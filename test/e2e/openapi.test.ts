@@ -94,6 +94,9 @@ describe('the OpenAPI document at /openapi.json', () => {
         expect(Object.keys(op.security[0])).toEqual(expect.arrayContaining(['clientId', 'webhookId', 'webhookTimestamp', 'webhookSignature']));
       } else if (row.auth === 'operator') {
         expect(op.security).toEqual([{ webhookSignature: [], webhookId: [], webhookTimestamp: [], clientId: [] }, { bearer: [] }]);
+      } else if (row.auth === 'none') {
+        // GET /v1/keys: the gateway's public keys, for anyone (spec §9).
+        expect(op.security).toEqual([]);
       } else {
         expect(op.security).toEqual([{ bearer: [] }]);
       }
