@@ -12,10 +12,11 @@ export const TOLERANCE_SECONDS = 300;
 const ALGORITHMS: Record<string, string> = { v1: 'sha256', v1sm3: 'sm3' };
 const SM2 = 'v1sm2';
 /**
- * At most this many v1sm2 entries are tried (an SM2 verification costs ~3 ms where an HMAC costs
- * µs, and it runs before the client is proven): two cover a rotation, four leave room.
+ * At most this many v1sm2 entries are tried, each against each of the client's keys: an SM2
+ * verification costs ~4 ms where an HMAC costs µs, and it runs before the client is proven (only the
+ * per-address rate limit stands before it). Two cover a sender in the middle of a key rotation.
  */
-export const MAX_SM2_ENTRIES = 4;
+export const MAX_SM2_ENTRIES = 2;
 
 export function secretKey(secret: string): Buffer {
   return Buffer.from(secret.startsWith('whsec_') ? secret.slice(6) : secret, 'base64');
