@@ -21,6 +21,7 @@
     tab_reconciliation: ['对账', 'Reconciliation'],
     tab_messages: ['消息', 'Messages'],
     tab_queues: ['队列', 'Queues'],
+    tab_subscribers: ['订阅', 'Subscribers'],
     f_code: ['差异类型', 'Code'], f_severity: ['严重程度', 'Severity'], f_status: ['状态', 'Status'], f_admdvs: ['统筹区', 'Region (admdvs)'],
     f_insurer: ['保险公司', 'Insurer'], f_institution: ['医疗机构', 'Institution'], f_period: ['期间', 'Period'],
     any: ['（全部）', '(any)'],
@@ -43,7 +44,7 @@
     ev_recovered: ['追回', 'Recovery'], ev_detected: ['发现差异', 'Discrepancy detected'], ev_resolved: ['差异办结', 'Discrepancy resolved'],
     ev_due: ['应付截止', 'Due'], ev_closed: ['闭环', 'Closed'],
     run_start: ['发起对账', 'Start a reconciliation run'], run_open: ['打开对账结果', 'Open a run'], run_id: ['任务 ID', 'Run id'],
-    runs_this_session: ['本次会话的对账任务', 'Runs of this session'], as_of: ['截至时间', 'As of'], trigger: ['触发方式', 'Trigger'],
+    runs_history: ['对账任务记录', 'Past runs'], as_of: ['截至时间', 'As of'], trigger: ['触发方式', 'Trigger'],
     created_at: ['创建时间', 'Created'], finished_at: ['完成时间', 'Finished'], summary: ['汇总', 'Summary'], institutions: ['医疗机构', 'Institutions'],
     insurers: ['保险公司', 'Insurers'], chart: ['各医疗机构应付 / 已付 / 拒付 / 未付', 'Owed / paid / rejected / outstanding per institution'],
     declared_cnt: ['申报笔数', 'Declared'], declared_hifob: ['申报金额', 'Declared amount'], recorded_cnt: ['登记笔数', 'Recorded'],
@@ -63,6 +64,16 @@
     setl_time: ['结算时间', 'Settled at'], medfee_sumamt: ['医疗费总额', 'Total medical cost'], hifp_pay: ['基本统筹支付', 'Basic fund paid'],
     hifob_pay: ['大额补充支付', 'Large-expense amount'], pay_time: ['支付时间', 'Paid at'], payment_id: ['支付单号', 'Payment id'], payee_id: ['收款方', 'Payee'],
     reject_reason_code: ['拒付原因', 'Reject reason'], recovery_id: ['追回单号', 'Recovery id'],
+    sub_add_title: ['新增订阅', 'Add a subscriber'], sub_url: ['推送地址（Webhook）', 'Webhook URL'], sub_format: ['格式', 'Format'],
+    sub_robot_secret: ['加签密钥（SEC 开头，可选）', 'Signing secret of the robot (SEC…, optional)'], sub_codes: ['差异类型（逗号分隔，可选）', 'Codes (comma-separated, optional)'],
+    sub_description: ['说明', 'Description'], sub_add: ['添加', 'Add'], sub_added: ['订阅已添加', 'Subscriber added'],
+    sub_secret_once: ['签名密钥（webhook-signature，仅显示这一次）：', 'Signing secret (webhook-signature; shown this once only): '],
+    format: ['格式', 'Format'], url: ['地址', 'URL'], enabled: ['启用', 'Enabled'], robot_secret_set: ['加签', 'Signed (加签)'], filter: ['过滤条件', 'Filter'],
+    send_test: ['发送测试', 'Send a test'], test_alert: ['测试告警', 'Test alert'], webhook_id: ['投递 ID', 'Delivery id'], attempts: ['尝试次数', 'Attempts'],
+    last_error: ['错误', 'Error'], delivered_at: ['送达时间', 'Delivered'],
+    test_waiting: ['等待送达…', 'Waiting for delivery…'], test_delivered: ['已送达：对方已接收测试告警', 'Delivered: the receiver accepted the test alert'],
+    test_failed: ['未送达', 'Not delivered'],
+    subscriber_id: ['订阅编号', 'Subscriber'],
   };
   const CODES = {
     PAYMENT_OVERDUE: ['应支未支', 'payment overdue'], PAID_LATE: ['逾期支付', 'paid late'], UNDERPAID: ['少付', 'underpaid'], OVERPAID: ['多付', 'overpaid'],
@@ -80,6 +91,7 @@
     loop: { owed: ['待支付', 'owed'], closed: ['已闭环', 'closed'], overdue: ['逾期', 'overdue'], reversed: ['已冲正', 'reversed'], not_owed: ['无需支付', 'not owed'] },
     run: { queued: ['排队中', 'queued'], running: ['运行中', 'running'], completed: ['已完成', 'completed'], failed: ['失败', 'failed'] },
     msg: { accepted: ['已受理', 'accepted'], processing: ['处理中', 'processing'], processed: ['已处理', 'processed'], failed: ['失败', 'failed'] },
+    delivery: { pending: ['待发送', 'pending'], sending: ['发送中', 'sending'], failed: ['失败，将重试', 'failed, will retry'], delivered: ['已送达', 'delivered'], dead: ['放弃', 'dead'], cancelled: ['已取消', 'cancelled'] },
     kind: {
       agency_settlements: ['经办机构结算数据', 'agency settlements'], agency_disbursement: ['经办机构拨付', 'agency disbursement'],
       settlement_batch: ['医疗机构结算申报', 'settlement batch'], insurer_payment: ['保险公司支付', 'insurer payment'],
@@ -96,7 +108,8 @@
     tab: 'discrepancies',
     disc: { items: [], next: null, query: '', selected: null, detail: null },
     setl: null, benefit: null,
-    run: null, runs: JSON.parse(store.get('console.runs') || '[]'), chart: null, poll: null,
+    run: null, runs: [], runsNext: null, runsLoaded: false, chart: null, poll: null,
+    subs: { items: [], loaded: false, created: null, test: null, poll: null },
     msg: { items: [], next: null, query: '', detail: null },
   };
   const L = () => (state.lang === 'zh' ? 0 : 1);
@@ -183,6 +196,8 @@
     if (inside) {
       $('#who').textContent = `${state.me ? state.me.client_id : ''} (${state.me ? state.me.role : ''})`;
       $('#tab-queues').querySelector('.card').hidden = !(state.me && state.me.role === 'ops');
+      // Subscribers are ops' channels and insurers' own callbacks (the API answers 403 to other roles).
+      $('.tabs button[data-tab="subscribers"]').hidden = !(state.me && (state.me.role === 'ops' || state.me.role === 'insurer'));
       selectTab(state.tab);
     }
   }
@@ -194,6 +209,8 @@
     for (const s of document.querySelectorAll('.tab')) s.hidden = s.id !== `tab-${name}`;
     if (name === 'discrepancies' && !state.disc.loaded) void searchDiscrepancies(false);
     if (name === 'messages' && !state.msg.loaded) void searchMessages(false);
+    if (name === 'reconciliation' && !state.runsLoaded) void loadRuns(false);
+    if (name === 'subscribers') void loadSubscribers();
   }
   function options(select, group, values, labelOf) {
     const current = select.value;
@@ -210,7 +227,7 @@
     options($('#f-status'), 'status', Object.keys(ENUMS.status));
     options($('#m-kind'), 'kind', Object.keys(ENUMS.kind));
     options($('#m-status'), 'msg', Object.keys(ENUMS.msg));
-    renderDiscrepancies(); renderCase(); renderSettlement(); renderRun(); renderRunList(); renderMessages(); renderMessage();
+    renderDiscrepancies(); renderCase(); renderSettlement(); renderRun(); renderRunList(); renderMessages(); renderMessage(); renderSubscribers(); renderTest();
   }
 
   // ---------------------------------------------------------------- discrepancies
@@ -341,15 +358,28 @@
   }
 
   // ---------------------------------------------------------------- reconciliation
+  /** A run just started or opened shows at once; the list itself is the run history of the API (GET /v1/reconciliations). */
   function rememberRun(run) {
     const i = state.runs.findIndex((r) => r.run_id === run.run_id);
-    const entry = { run_id: run.run_id, admdvs: run.admdvs, period: run.period, status: run.status };
+    const entry = { ...(i >= 0 ? state.runs[i] : {}), run_id: run.run_id, admdvs: run.admdvs, period: run.period, status: run.status };
     if (i >= 0) state.runs[i] = entry; else state.runs.unshift(entry);
-    store.set('console.runs', JSON.stringify(state.runs.slice(0, 30)));
     renderRunList();
   }
+  async function loadRuns(more) {
+    try {
+      const p = new URLSearchParams({ limit: '20' });
+      if (more && state.runsNext) p.set('cursor', state.runsNext);
+      const { body } = await api(`/v1/reconciliations?${p}`);
+      state.runs = more ? state.runs.concat(body.items) : body.items;
+      state.runsNext = body.next_cursor;
+      state.runsLoaded = true;
+      renderRunList();
+    } catch (e) { problem(e); }
+  }
   function renderRunList() {
-    $('#run-list').replaceChildren(...state.runs.map((r) => h('li', {}, h('button', { type: 'button', class: 'ghost', 'data-run': r.run_id, onclick: () => openRun(r.run_id) }, `${r.admdvs} ${r.period} · ${en('run', r.status)} · ${r.run_id}`))));
+    $('#run-list').replaceChildren(...state.runs.map((r) => h('li', {}, h('button', { type: 'button', class: 'ghost', 'data-run': r.run_id, onclick: () => openRun(r.run_id) },
+      `${r.admdvs} ${r.period} · ${en('run', r.status)}${r.created_at ? ` · ${String(r.created_at).replace('T', ' ').slice(0, 16)}` : ''} · ${r.run_id}`))));
+    $('#run-more').hidden = !state.runsNext;
   }
   async function startRun(form) {
     try {
@@ -493,6 +523,79 @@
     );
   }
 
+  // ---------------------------------------------------------------- subscribers (spec §6)
+  async function loadSubscribers() {
+    try {
+      state.subs.items = (await api('/v1/subscribers')).body.items;
+      state.subs.loaded = true;
+      renderSubscribers();
+    } catch (e) { problem(e); }
+  }
+  async function addSubscriber(form) {
+    try {
+      const body = { url: form.url.value.trim(), format: form.format.value };
+      if (body.format === 'dingtalk' && form.robot_secret.value.trim()) body.robot_secret = form.robot_secret.value.trim();
+      const codes = form.codes.value.split(/[\s,，]+/).filter(Boolean);
+      if (codes.length) body.filter = { codes };
+      if (form.description.value.trim()) body.description = form.description.value.trim();
+      const { body: created } = await api('/v1/subscribers', { method: 'POST', json: body });
+      // The robot secret is not kept in the page once sent; the gateway never shows it again either.
+      form.robot_secret.value = '';
+      state.subs.created = created;
+      flash(t('sub_added'), 'info');
+      await loadSubscribers();
+    } catch (e) { problem(e); }
+  }
+  function renderSubscribers() {
+    const created = state.subs.created;
+    const pre = $('#sub-created');
+    pre.hidden = !created;
+    pre.textContent = created ? `${created.id}\n${t('sub_secret_once')}${created.secret}` : '';
+    $('#sub-robot-secret-label').hidden = $('#sub-format').value !== 'dingtalk';
+    const isOps = state.me && state.me.role === 'ops';
+    fillTable('sub-table', [
+      { key: 'id' }, { key: 'format' }, { key: 'url', render: (r) => h('span', { class: 'url', title: r.url, text: r.url.length > 60 ? `${r.url.slice(0, 57)}…` : r.url }) },
+      { key: 'filter', render: (r) => JSON.stringify(r.filter || {}) },
+      { key: 'robot_secret_set', render: (r) => (r.format === 'dingtalk' ? h('span', { class: r.robot_secret_set ? 'yes' : 'no', text: r.robot_secret_set ? t('yes') : t('no') }) : '') },
+      { key: 'enabled', render: (r) => h('span', { class: r.enabled ? 'yes' : 'no', text: r.enabled ? t('yes') : t('no') }) },
+      { key: 'action', render: (r) => (isOps && r.enabled ? h('button', { type: 'button', class: 'ghost', 'data-test': r.id, text: t('send_test'), onclick: () => sendTest(r.id) }) : '') },
+    ], state.subs.items, { idOf: (r) => r.id });
+    $('#sub-empty').hidden = state.subs.items.length > 0 || !state.subs.loaded;
+  }
+  /** Sends a test alert and follows its delivery until the receiver accepted it or it failed. */
+  async function sendTest(id) {
+    clearTimeout(state.subs.poll);
+    try {
+      const { body } = await api(`/v1/subscribers/${encodeURIComponent(id)}/test`, { method: 'POST' });
+      state.subs.test = body;
+      renderTest();
+      void followTest(body.id, 0);
+    } catch (e) { problem(e); }
+  }
+  async function followTest(deliveryId, n) {
+    try {
+      const { body } = await api(`/v1/deliveries/${encodeURIComponent(deliveryId)}`);
+      state.subs.test = body;
+      renderTest();
+      // A failed attempt is retried on the schedule; the page stops watching after a minute.
+      if (!['delivered', 'dead', 'cancelled', 'failed'].includes(body.status) && n < 60) state.subs.poll = setTimeout(() => followTest(deliveryId, n + 1), 1000);
+    } catch (e) { problem(e); }
+  }
+  function renderTest() {
+    const box = $('#sub-test');
+    const d = state.subs.test;
+    box.hidden = !d;
+    if (!d) return;
+    const verdict = d.status === 'delivered' ? h('p', { class: 'yes', id: 'sub-test-verdict', text: t('test_delivered') })
+      : ['failed', 'dead', 'cancelled'].includes(d.status) ? h('p', { class: 'error', id: 'sub-test-verdict', text: `${t('test_failed')}: ${d.last_error || ''}` })
+        : h('p', { class: 'muted', id: 'sub-test-verdict', text: t('test_waiting') });
+    fill(box,
+      h('h3', {}, t('test_alert'), ' ', h('span', { id: 'sub-test-status' }, badge('delivery', d.status))),
+      kv({ ...d, webhook_id: d.webhook_id || d.id }, ['webhook_id', 'subscriber_id', 'attempts', 'delivered_at', 'last_error']),
+      verdict,
+    );
+  }
+
   // ---------------------------------------------------------------- wiring
   function init() {
     $('#lang-toggle').addEventListener('click', () => { state.lang = state.lang === 'zh' ? 'en' : 'zh'; localStorage.setItem('console.lang', state.lang); applyLanguage(); });
@@ -511,6 +614,9 @@
     $('#run-open-form').addEventListener('submit', (ev) => { ev.preventDefault(); void openRun($('#run-id').value.trim()); });
     $('#msg-filters').addEventListener('submit', (ev) => { ev.preventDefault(); state.msg.detail = null; renderMessage(); void searchMessages(false); });
     $('#msg-more').addEventListener('click', () => searchMessages(true));
+    $('#run-more').addEventListener('click', () => loadRuns(true));
+    $('#sub-form').addEventListener('submit', (ev) => { ev.preventDefault(); void addSubscriber(ev.target); });
+    $('#sub-format').addEventListener('change', () => { $('#sub-robot-secret-label').hidden = $('#sub-format').value !== 'dingtalk'; });
     applyLanguage();
     showApp();
   }

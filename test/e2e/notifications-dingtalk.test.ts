@@ -17,8 +17,10 @@ import pino from 'pino';
 import { startTestGateway, type TestGateway } from '../support/test-gateway';
 import { ALLOW_RECEIVERS_ENV, api, finding, openCases, until } from './notifications-support';
 import { REDACT_PATHS } from '../../src/logging/logger';
+import { launchBrowser, type Browser } from '../support/browser';
+import { TEST_CLIENTS } from '../support/test-clients';
 
-jest.setTimeout(90_000);
+jest.setTimeout(150_000);
 
 const SECRET = `SEC${crypto.randomBytes(32).toString('hex')}`;
 const OTHER_SECRET = `SEC${crypto.randomBytes(32).toString('hex')}`;
@@ -202,5 +204,42 @@ describe('what is refused', () => {
     log.info({ subscriber: { id: 'sub_x', robot_secret: SECRET }, robot_secret: SECRET }, 'subscriber');
     expect(lines.join('')).not.toContain(SECRET);
     expect(lines.join('')).toContain('[redacted]');
+  });
+});
+
+describe('the console\'s subscriber page', () => {
+  let browser: Browser | undefined;
+  afterAll(async () => { await browser?.close(); });
+
+  it('when ops add a DingTalk robot with its secret and send a test, then the page shows it delivered and the robot accepted it', async () => {
+    browser = await launchBrowser({ viewport: { width: 1440, height: 1000 }, locale: 'zh-CN' });
+    browser.context.setDefaultTimeout(45_000);
+    // A closed network: the page talks to nothing but its gateway.
+    await browser.context.route('**/*', (route) => (route.request().url().startsWith(t.baseUrl) ? route.continue() : route.abort()));
+    const page = browser.context.pages()[0] ?? (await browser.context.newPage());
+    await page.goto(`${t.baseUrl}/console/`);
+    await page.fill('#token', TEST_CLIENTS.ops.token);
+    await page.click('#login-submit');
+    await page.locator('#main').waitFor();
+    await page.click('.tabs button[data-tab="subscribers"]');
+    await page.fill('#sub-url', robot.url);
+    await page.selectOption('#sub-format', 'dingtalk');
+    await page.fill('#sub-robot-secret', SECRET);
+    await page.fill('#sub-codes', 'ANNUAL_CAP_EXCEEDED');
+    await page.fill('#sub-description', '控制台测试');
+    await page.click('#sub-add');
+    await page.locator('#sub-created').waitFor();
+    const id = (await page.locator('#sub-created').textContent())!.split('\n')[0]!;
+    expect(id).toMatch(/^sub_/);
+    // The robot secret is neither kept in the form nor shown anywhere on the page.
+    await expect(page.locator('#sub-robot-secret').inputValue()).resolves.toBe('');
+    expect(await page.content()).not.toContain(SECRET);
+    const before = robot.accepted().length;
+    await page.click(`#sub-table button[data-test="${id}"]`);
+    await page.locator('#sub-test-status .badge.delivered').waitFor();
+    await expect(page.locator('#sub-test-verdict').textContent()).resolves.toContain('已送达');
+    const got = robot.accepted().slice(before);
+    expect(got).toHaveLength(1);
+    expect(got[0]!.body.markdown.text).toContain(id);
   });
 });
