@@ -186,6 +186,11 @@
   }
   function logout() {
     state.token = null; state.me = null;
+    // What one login read is not shown to the next (another client, another scope).
+    state.runs = []; state.runsNext = null; state.runsLoaded = false; state.run = null;
+    clearTimeout(state.subs.poll);
+    state.subs = { items: [], loaded: false, created: null, test: null, poll: null };
+    renderRun(); renderRunList(); renderSubscribers(); renderTest();
     store.del('console.token'); store.del('console.me');
     void fetch('/console/session', { method: 'DELETE', credentials: 'same-origin' }).catch(() => undefined);
     showApp();
@@ -197,8 +202,9 @@
       $('#who').textContent = `${state.me ? state.me.client_id : ''} (${state.me ? state.me.role : ''})`;
       $('#tab-queues').querySelector('.card').hidden = !(state.me && state.me.role === 'ops');
       // Subscribers are ops' channels and insurers' own callbacks (the API answers 403 to other roles).
-      $('.tabs button[data-tab="subscribers"]').hidden = !(state.me && (state.me.role === 'ops' || state.me.role === 'insurer'));
-      selectTab(state.tab);
+      const subscribersTab = $('.tabs button[data-tab="subscribers"]');
+      subscribersTab.hidden = !(state.me && (state.me.role === 'ops' || state.me.role === 'insurer'));
+      selectTab(subscribersTab.hidden && state.tab === 'subscribers' ? 'discrepancies' : state.tab);
     }
   }
 

@@ -9,8 +9,9 @@ import axios from 'axios';
 import { startTestGateway, type TestGateway } from '../support/test-gateway';
 import { TEST_CLIENTS, type TestClientName } from '../support/test-clients';
 import * as fx from '../support/fixtures';
+import { launchBrowser, type Browser } from '../support/browser';
 
-jest.setTimeout(120_000);
+jest.setTimeout(150_000);
 
 let t: TestGateway;
 const H1 = 'H53310200001';
@@ -166,5 +167,36 @@ describe('bad query parameters', () => {
 
   it('when the limit is 200, then it is accepted', async () => {
     expect((await list('limit=200', 'ops')).status).toBe(200);
+  });
+});
+
+describe('the console lists past runs from the history', () => {
+  let browser: Browser | undefined;
+  afterAll(async () => { await browser?.close(); });
+
+  it('when ops open the reconciliation tab, then every past run is listed; when another region\'s agency logs in after, then only its own', async () => {
+    browser = await launchBrowser({ viewport: { width: 1440, height: 1000 }, locale: 'zh-CN' });
+    browser.context.setDefaultTimeout(45_000);
+    await browser.context.route('**/*', (route) => (route.request().url().startsWith(t.baseUrl) ? route.continue() : route.abort()));
+    const page = browser.context.pages()[0] ?? (await browser.context.newPage());
+    const login = async (as: TestClientName) => {
+      await page.fill('#token', TEST_CLIENTS[as].token);
+      await page.click('#login-submit');
+      await page.locator('#main').waitFor();
+      await page.click('.tabs button[data-tab="reconciliation"]');
+    };
+    const listed = () => page.locator('#run-list button').evaluateAll((bs) => bs.map((b) => b.getAttribute('data-run')));
+    await page.goto(`${t.baseUrl}/console/`);
+    await login('ops');
+    await page.waitForFunction(() => document.querySelectorAll('#run-list li').length === 7);
+    await expect(listed()).resolves.toEqual(newest(() => true));
+    await page.click(`#run-list button[data-run="${made[0]!.id}"]`);
+    await page.locator('#run-status .badge.completed').waitFor();
+    await page.click('#logout');
+    await login('agencyOther');
+    await page.waitForFunction(() => document.querySelectorAll('#run-list li').length === 1);
+    await expect(listed()).resolves.toEqual([made[6]!.id]);
+    // Nothing of ops' session is left on the page for the next login.
+    expect(await page.locator('#run-view').textContent()).not.toContain(made[0]!.id);
   });
 });
