@@ -26,6 +26,11 @@ export const DEFAULT_SEVERITY = Object.freeze({
   DUPLICATE_REIMBURSEMENT: 'critical',
   PLAN_VARIANCE: 'medium',
   DISBURSEMENT_MISMATCH: 'medium',
+  // The fund year (spec §8): the fund-year statement's findings (src/fund/statement).
+  COST_REPORT_MISSING: 'medium',
+  COST_LIMIT_EXCEEDED: 'medium',
+  PROFIT_LIMIT_EXCEEDED: 'high',
+  FUND_DEFICIT: 'high',
 } as const satisfies Record<string, Severity>);
 
 export type FindingCode = keyof typeof DEFAULT_SEVERITY;

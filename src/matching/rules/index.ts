@@ -11,3 +11,4 @@ export { computeLoop, countedRejection, isRightPayee, type LineVerdict, type Loo
 export { evaluateSettlement, type SettlementEvaluation } from './evaluate-settlement';
 export { evaluateDeclaration, type DeclarationEvaluation, type DeclarationInput } from './evaluate-declaration';
 export { compareFindings, compareItems, compareLines, compareRecoveries, compareSettlements, sorted } from './order';
+export { reimbursedBefore } from './record-findings';

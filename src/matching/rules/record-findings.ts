@@ -41,10 +41,7 @@ export function overReimbursementFindings(s: SettlementFact, ctx: EvaluationCont
  * manual claim's hifob_pay against 0.00 expected.
  */
 export function duplicateReimbursementFindings(s: SettlementFact, sameMdtrt: readonly SettlementFact[], ctx: EvaluationContext): Finding[] {
-  if (s.status !== 'valid' || s.setl_mode !== 'manual' || !s.hifob_pay.isPositive()) return [];
-  const direct = sorted(sameMdtrt, compareSettlements).filter(
-    (o) => o.setl_id !== s.setl_id && o.mdtrt_id === s.mdtrt_id && o.status === 'valid' && o.setl_mode === 'direct' && o.hifob_pay.isPositive(),
-  );
+  const direct = reimbursedBefore(s, sameMdtrt);
   if (direct.length === 0) return [];
   return [makeFinding(ctx, {
     code: 'DUPLICATE_REIMBURSEMENT', subject_key: subjectKey({ kind: 'settlement', setl_id: s.setl_id }), setl_id: s.setl_id,
@@ -53,4 +50,16 @@ export function duplicateReimbursementFindings(s: SettlementFact, sameMdtrt: rea
     detail: `Manual settlement ${s.setl_id} reimburses a large-expense amount of ${s.hifob_pay} for a visit already reimbursed by direct settlement ${direct.map((d) => d.setl_id).join(', ')}.`,
     evidence: { settlements: [settlementEvidence(s), ...direct.map(settlementEvidence)] },
   })];
+}
+
+/**
+ * The valid direct settlements that already reimbursed the visit of manual settlement `s` by the
+ * large-expense fund (sorted), or none: `s` is then the later half of a duplicate reimbursement
+ * (DUPLICATE_REIMBURSEMENT; the fund-year statement allows it nothing, spec §8).
+ */
+export function reimbursedBefore(s: SettlementFact, sameMdtrt: readonly SettlementFact[]): SettlementFact[] {
+  if (s.status !== 'valid' || s.setl_mode !== 'manual' || !s.hifob_pay.isPositive()) return [];
+  return sorted(sameMdtrt, compareSettlements).filter(
+    (o) => o.setl_id !== s.setl_id && o.mdtrt_id === s.mdtrt_id && o.status === 'valid' && o.setl_mode === 'direct' && o.hifob_pay.isPositive(),
+  );
 }

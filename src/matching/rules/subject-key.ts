@@ -10,6 +10,8 @@ import type { Period } from '../../time';
  *   institution-period decl:<fixmedins_code>:<insurer_code>:<period>
  *   person-year       person:<insuplc_admdvs>:<psn_no>:<year>      (ANNUAL_CAP_EXCEEDED, other module)
  *   insurer-period    insurer:<insurer_code>:<period>               (PLAN_VARIANCE …, other module)
+ *   insurer-year      insyear:<admdvs>:<insurer_code>:<fund_year>   (COST_LIMIT_EXCEEDED …, src/fund/statement)
+ *   region-year       regyear:<admdvs>:<fund_year>                  (FUND_DEFICIT, src/fund/statement)
  *
  * The batch item key carries the insurer because one institution files one batch per insurer and
  * period, so the same setl_id may (wrongly) appear in two current batches. Opaque ids may contain
@@ -22,7 +24,9 @@ export type Subject =
   | { kind: 'batch_item'; fixmedins_code: string; insurer_code: string; period: Period; setl_id: string }
   | { kind: 'declaration'; fixmedins_code: string; insurer_code: string; period: Period }
   | { kind: 'person_year'; admdvs: string; psn_no: string; year: number }
-  | { kind: 'insurer_period'; insurer_code: string; period: Period };
+  | { kind: 'insurer_period'; insurer_code: string; period: Period }
+  | { kind: 'insurer_year'; admdvs: string; insurer_code: string; fund_year: number }
+  | { kind: 'region_year'; admdvs: string; fund_year: number };
 
 const PREFIX = {
   settlement: 'setl',
@@ -31,6 +35,8 @@ const PREFIX = {
   declaration: 'decl',
   person_year: 'person',
   insurer_period: 'insurer',
+  insurer_year: 'insyear',
+  region_year: 'regyear',
 } as const satisfies Record<Subject['kind'], string>;
 
 export function subjectKey(s: Subject): string {
@@ -47,6 +53,10 @@ export function subjectKey(s: Subject): string {
       return join(PREFIX.person_year, s.admdvs, s.psn_no, String(s.year));
     case 'insurer_period':
       return join(PREFIX.insurer_period, s.insurer_code, s.period);
+    case 'insurer_year':
+      return join(PREFIX.insurer_year, s.admdvs, s.insurer_code, String(s.fund_year));
+    case 'region_year':
+      return join(PREFIX.region_year, s.admdvs, String(s.fund_year));
   }
 }
 
@@ -70,6 +80,10 @@ export function parseSubjectKey(key: string): Subject | undefined {
       return parts.length === 3 && /^\d{4}$/.test(c) ? { kind: 'person_year', admdvs: a, psn_no: b, year: Number(c) } : undefined;
     case PREFIX.insurer_period:
       return parts.length === 2 ? { kind: 'insurer_period', insurer_code: a, period: b } : undefined;
+    case PREFIX.insurer_year:
+      return parts.length === 3 && /^\d{4}$/.test(c) ? { kind: 'insurer_year', admdvs: a, insurer_code: b, fund_year: Number(c) } : undefined;
+    case PREFIX.region_year:
+      return parts.length === 2 && /^\d{4}$/.test(b) ? { kind: 'region_year', admdvs: a, fund_year: Number(b) } : undefined;
     default:
       return undefined;
   }
