@@ -8,7 +8,7 @@ import { compile } from 'json-schema-to-typescript';
 import { SCHEMA_DIR, loadSchemaFiles } from '../src/schemas/validator';
 
 export const TYPES_FILE = path.resolve(__dirname, '..', 'src', 'schemas', 'types.ts');
-const MESSAGE_SCHEMAS = ['settlement', 'settlement-feed', 'settlement-batch', 'insurer-payment', 'recovery', 'spending-plan', 'disbursement', 'problem'];
+const MESSAGE_SCHEMAS = ['settlement', 'settlement-feed', 'settlement-batch', 'insurer-payment', 'recovery', 'spending-plan', 'disbursement', 'problem', 'premium-collection', 'fund-transfer', 'insurer-cost-report'];
 
 export async function generateTypes(): Promise<string> {
   const files = loadSchemaFiles();

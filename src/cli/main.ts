@@ -12,7 +12,7 @@ import { stdio, type Io } from './output';
 // The commands that build a gateway load it only when run: `import` and `clients` stay light.
 const ops = () => import('./ops-commands');
 
-const ROLES = ['insurer', 'institution', 'agency', 'ops'];
+const ROLES = ['insurer', 'institution', 'agency', 'ops', 'tax', 'finance'];
 
 function oneOf(values: string[]) {
   return (v: string) => {

@@ -23,7 +23,7 @@ import type { FieldError } from '../schemas/validator';
 import { parseWireTime, toCstIso } from '../time';
 import { searchMessageLog } from '../ingest/message-store';
 
-const KINDS = ['agency_settlements', 'agency_disbursement', 'settlement_batch', 'insurer_payment', 'spending_plan', 'recovery'];
+const KINDS = ['agency_settlements', 'agency_disbursement', 'settlement_batch', 'insurer_payment', 'spending_plan', 'recovery', 'premium_collection', 'fund_transfer', 'insurer_cost_report'];
 const STATUSES = ['accepted', 'processing', 'processed', 'failed'];
 const CLIENT_ID = /^[A-Za-z0-9_.:-]{1,64}$/;
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;

@@ -28,10 +28,12 @@ function header(req: Request, name: string): string | undefined {
  * role, the webhook-id, the timestamp window and the signature header's shape. The returned
  * verifier is fed the body and asked `verify()` at its end.
  */
-export function beginSignedWrite(req: Request, clients: ClientRegistry, role: Role, nowMs: number): SignedWrite {
+export function beginSignedWrite(req: Request, clients: ClientRegistry, role: Role | readonly Role[], nowMs: number): SignedWrite {
   const signed = beginSigned(req, clients, nowMs);
   const client = signed.client;
-  if (client.role !== role) throw forbidden({ en: `this endpoint is for role ${role}; client ${client.client_id} has role ${client.role}`, zh: `该接口仅限 ${role} 角色；客户端 ${client.client_id} 的角色为 ${client.role}` });
+  // Spec §8: some kinds have two senders (premium collections: tax or agency).
+  const roles: readonly Role[] = typeof role === 'string' ? [role] : role;
+  if (!roles.includes(client.role)) throw forbidden({ en: `this endpoint is for role ${roles.join(' or ')}; client ${client.client_id} has role ${client.role}`, zh: `该接口仅限 ${roles.join('或')} 角色；客户端 ${client.client_id} 的角色为 ${client.role}` });
   return signed;
 }
 
@@ -172,7 +174,7 @@ export function scopeFilter(c: Client): ScopeFilter {
   switch (c.role) {
     case 'insurer': return { insurer_codes: c.scope };
     case 'institution': return { fixmedins_codes: c.scope };
-    case 'agency': return { admdvs_prefixes: c.scope };
+    case 'agency': case 'tax': case 'finance': return { admdvs_prefixes: c.scope };
     default: return {};
   }
 }
@@ -183,6 +185,6 @@ export function inScope(c: Client, rec: { insurer_code?: string; fixmedins_code?
     case 'ops': return true;
     case 'insurer': return rec.insurer_code !== undefined && c.scope.includes(rec.insurer_code);
     case 'institution': return rec.fixmedins_code !== undefined && c.scope.includes(rec.fixmedins_code);
-    case 'agency': return rec.admdvs !== undefined && c.scope.some((p) => rec.admdvs!.startsWith(p));
+    case 'agency': case 'tax': case 'finance': return rec.admdvs !== undefined && c.scope.some((p) => rec.admdvs!.startsWith(p));
   }
 }

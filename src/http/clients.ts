@@ -7,12 +7,13 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import { parseSm2PublicKeyPem, type Sm2PublicKey } from './sm2';
 
-export type Role = 'insurer' | 'institution' | 'agency' | 'ops';
+/** Spec §2 and §8: `tax` (税务) and `finance` (财政) are scoped by admdvs prefixes like `agency`. */
+export type Role = 'insurer' | 'institution' | 'agency' | 'ops' | 'tax' | 'finance';
 
 export interface Client {
   client_id: string;
   role: Role;
-  /** insurer codes, fixmedins codes, or admdvs prefixes by role; ignored for ops */
+  /** insurer codes, fixmedins codes, or admdvs prefixes (agency, tax, finance) by role; ignored for ops */
   scope: string[];
   signing_secrets: string[];
   token_sha256: string[];
@@ -28,7 +29,7 @@ const CLIENTS_SCHEMA = {
     additionalProperties: false,
     properties: {
       client_id: { type: 'string', pattern: '^[A-Za-z0-9_.:-]{1,64}$' },
-      role: { enum: ['insurer', 'institution', 'agency', 'ops'] },
+      role: { enum: ['insurer', 'institution', 'agency', 'ops', 'tax', 'finance'] },
       scope: { type: 'array', items: { type: 'string', minLength: 1, maxLength: 30 } },
       signing_secrets: { type: 'array', items: { type: 'string', pattern: '^whsec_[A-Za-z0-9+/]+={0,2}$' } },
       token_sha256: { type: 'array', items: { type: 'string', pattern: '^[0-9a-f]{64}$' } },

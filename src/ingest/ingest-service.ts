@@ -1,5 +1,5 @@
 /**
- * The ingest service of the five single-document kinds (spec §3). routes.ts has read the body and
+ * The ingest service of the single-document kinds (spec §3, §8). routes.ts has read the body and
  * checked the signature; this decides, cheapest check first: schema (422 with JSON pointers) →
  * scope (403) → business rules (422) → one transaction: the kind's ledger rules (422), then the
  * message log (message-store.ts), its ingest job (queue/outbox.ts) and its ledger rows (the kind's

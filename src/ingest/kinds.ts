@@ -1,5 +1,5 @@
 /**
- * The five single-document message kinds of spec §3 (the agency feed, many records a request, is in
+ * The single-document message kinds of spec §3 and §8 (the agency feed, many records a request, is in
  * settlement-feed.ts): who may send each, its business key, the business rules a schema cannot state
  * (422 with the spec's codes), the ledger row it adds and the ledger store that writes it (in the
  * transaction in which ingest-service.ts logs the message and queues its job). The paths are not
@@ -9,13 +9,14 @@ import type { Sql } from '../db/db';
 import { Money } from '../money';
 import type { Client, Role } from '../http/clients';
 import type { FieldError, Lang, SchemaName } from '../schemas/validator';
-import type { Disbursement, InsurerPayment, Recovery, SettlementBatch, SpendingPlan } from '../schemas/types';
+import type { Disbursement, FundTransfer, InsurerCostReport, InsurerPayment, PremiumCollection, Recovery, SettlementBatch, SpendingPlan } from '../schemas/types';
 import { parseWireTime, periodOf } from '../time';
 import { inScope } from '../http/auth';
 import type { Stamped } from '../ledger/json-rows';
 import { batchExists, insertBatches } from '../ledger/batch-store';
 import { insertPayments, insertRecoveries, paidAndRecovered } from '../ledger/payment-store';
 import { insertDisbursements, insertSpendingPlans, type DisbursementRow } from '../ledger/plan-store';
+import { insertCostReports, insertFundTransfers, insertPremiumCollections, type FundTransferRow, type PremiumCollectionRow, type SenderStamp } from '../ledger/fund-store';
 
 import type { MessageKind } from './message-store';
 export type { MessageKind } from './message-store';
@@ -23,7 +24,8 @@ export type { MessageKind } from './message-store';
 /** A single-document kind: `T` the message as the schema types it, `R` the ledger row it adds. */
 export interface KindSpec<T, R = T> {
   kind: MessageKind;
-  role: Role;
+  /** Who may send it (spec §3, §8: premium collections come from tax or the agency). */
+  role: Role | readonly Role[];
   schema: SchemaName;
   /** The scope value this message claims (checked against the client's scope), or undefined for none. */
   scopeValue(m: T): string | undefined;
@@ -155,9 +157,54 @@ export const disbursementSpec: KindSpec<Disbursement, DisbursementRow> = {
   store: insertDisbursements,
 };
 
+// The fund year (spec §8). Collections and transfers name a region (6-digit admdvs) that must lie
+// inside the sender's scope (403 with the path, as a disbursement's admdvs); who sent them is
+// recorded with the row.
+const regionInScope = <T extends { admdvs: string }>(d: T, sender: Client, lang: Lang): FieldError[] => inScope(sender, { admdvs: d.admdvs }) ? [] : [{
+  path: '/admdvs', code: 'OUT_OF_SCOPE',
+  message: m(lang, `region ${d.admdvs} is outside client ${sender.client_id}'s scope (${sender.scope.join(', ')})`, `统筹区 ${d.admdvs} 不在客户端 ${sender.client_id} 的授权范围（${sender.scope.join('、')}）内`),
+}];
+const senderStamp = (sender?: Client): SenderStamp => ({
+  sender_client_id: sender?.client_id ?? null, sender_role: sender?.role ?? null, sender_scope: sender && sender.role !== 'ops' ? [...sender.scope] : null,
+});
+
+export const collectionSpec: KindSpec<PremiumCollection, PremiumCollectionRow> = {
+  kind: 'premium_collection', role: ['tax', 'agency'], schema: 'premium-collection',
+  scopeValue: () => undefined,
+  businessKey: (c) => c.collection_id,
+  // A rate that does not match the region's premium is a finding (PREMIUM_RATE_MISMATCH), not a
+  // refusal: the money was collected, and the fund must account for it.
+  rules: () => [],
+  senderRules: regionInScope,
+  rows: (c, sender) => Object.assign({}, c, senderStamp(sender)),
+  store: insertPremiumCollections,
+};
+
+export const transferSpec: KindSpec<FundTransfer, FundTransferRow> = {
+  kind: 'fund_transfer', role: ['finance', 'agency'], schema: 'fund-transfer',
+  scopeValue: () => undefined,
+  businessKey: (t) => t.transfer_id,
+  rules: (t, lang) => t.from_account !== t.to_account ? [] : [{
+    path: '/to_account', code: 'TRANSFER_SAME_ACCOUNT',
+    message: m(lang, `a transfer moves money between two accounts; from_account and to_account are both ${t.to_account}`, `划转须在两个账户之间进行；转出与转入账户均为 ${t.to_account}`),
+  }],
+  senderRules: regionInScope,
+  rows: (t, sender) => Object.assign({}, t, senderStamp(sender)),
+  store: insertFundTransfers,
+};
+
+export const costReportSpec: KindSpec<InsurerCostReport> = {
+  kind: 'insurer_cost_report', role: 'insurer', schema: 'insurer-cost-report',
+  scopeValue: (r) => r.insurer_code,
+  businessKey: (r) => `${r.insurer_code}:${r.admdvs}:${r.fund_year}:${r.revision}`,
+  rules: () => [],
+  rows: (r) => r,
+  store: insertCostReports,
+};
+
 export type AnyKindSpec = KindSpec<unknown, unknown>;
 
-export const SINGLE_KINDS = [disbursementSpec, batchSpec, paymentSpec, planSpec, recoverySpec] as AnyKindSpec[];
+export const SINGLE_KINDS = [disbursementSpec, batchSpec, paymentSpec, planSpec, recoverySpec, collectionSpec, transferSpec, costReportSpec] as AnyKindSpec[];
 
 /** The kind's spec, for code that holds only its name (a group of accepted messages). */
 export function kindSpec(kind: MessageKind): AnyKindSpec {

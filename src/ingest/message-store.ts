@@ -9,7 +9,8 @@ import { v7 as uuidv7 } from 'uuid';
 import type { Db, Sql } from '../db/db';
 
 /** The kinds of message the log holds (spec §3): the agency's feed and the five single documents (kinds.ts). */
-export type MessageKind = 'agency_settlements' | 'agency_disbursement' | 'settlement_batch' | 'insurer_payment' | 'spending_plan' | 'recovery';
+export type MessageKind = 'agency_settlements' | 'agency_disbursement' | 'settlement_batch' | 'insurer_payment' | 'spending_plan' | 'recovery'
+  | 'premium_collection' | 'fund_transfer' | 'insurer_cost_report';
 
 export interface Envelope {
   clientId: string;

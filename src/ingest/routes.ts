@@ -11,7 +11,7 @@ import { beginSignedWrite, requireBearer, verifySignedWrite } from '../http/auth
 import { langOf, notFound, unsupportedMedia, type ProblemError } from '../http/problem';
 import { mediaType, parseJson, readBody } from '../http/request-body';
 import { toCstIso } from '../time';
-import { batchSpec, disbursementSpec, paymentSpec, planSpec, recoverySpec, type KindSpec } from './kinds';
+import { batchSpec, collectionSpec, costReportSpec, disbursementSpec, paymentSpec, planSpec, recoverySpec, transferSpec, type KindSpec } from './kinds';
 import { createIngestService, type IngestDeps, type IngestService } from './ingest-service';
 import { settlementFeedHandler, type FeedSettings } from './settlement-feed';
 import { getMessage } from './message-store';
@@ -25,6 +25,10 @@ export function ingestRouter(deps: IngestDeps & { feed?: Partial<FeedSettings> }
   r.post('/v1/insurer-payments', singleKindRoute(paymentSpec, deps, service));
   r.post('/v1/spending-plans', singleKindRoute(planSpec, deps, service));
   r.post('/v1/recoveries', singleKindRoute(recoverySpec, deps, service));
+  // The fund year (spec §8).
+  r.post('/v1/premium-collections', singleKindRoute(collectionSpec, deps, service));
+  r.post('/v1/fund-transfers', singleKindRoute(transferSpec, deps, service));
+  r.post('/v1/insurer-cost-reports', singleKindRoute(costReportSpec, deps, service));
   return r;
 }
 

@@ -44,8 +44,8 @@ const accepted: ResponseSpec = { description: 'Durably stored; processing follow
 const duplicate: ResponseSpec = { description: 'The same business key with an identical body: the first message_id, `duplicate: true`.', schema: 'Accepted', example: 'duplicate' };
 
 /** The five single-document kinds of spec §3 (paths and roles as in src/ingest/kinds.ts). */
-const single = (path: string, roles: Role, schema: string, example: string, key: string, summary: Text): Endpoint => ({
-  method: 'post', path, tag: 'Inbound messages', auth: 'signed', roles: [roles], summary,
+const single = (path: string, roles: Role | Role[], schema: string, example: string, key: string, summary: Text): Endpoint => ({
+  method: 'post', path, tag: 'Inbound messages', auth: 'signed', roles: typeof roles === 'string' ? [roles] : roles, summary,
   description: `Business key: ${key}. Resending the key with an identical body answers 200 with the first message_id; with a different body, 409.`,
   request: { schema, example }, responses: { 200: duplicate, 202: accepted }, errors: WRITE_ERRORS,
 });
@@ -79,6 +79,10 @@ export const ENDPOINTS: Endpoint[] = [
   single('/v1/insurer-payments', 'insurer', 'InsurerPayment', 'insurerPayment', '(insurer_code, payment_id)', { en: 'Insurer payment', zh: '保险公司支付' }),
   single('/v1/spending-plans', 'insurer', 'SpendingPlan', 'spendingPlan', '(insurer_code, period) + revision', { en: 'Insurer spending plan', zh: '保险公司用款计划' }),
   single('/v1/recoveries', 'insurer', 'Recovery', 'recovery', '(insurer_code, recovery_id)', { en: 'Recovery after payment', zh: '支付后追回' }),
+  // §8 the fund year
+  single('/v1/premium-collections', ['tax', 'agency'], 'PremiumCollection', 'premiumCollection', 'collection_id (admdvs inside the sender\'s scope)', { en: 'Premiums collected (tax)', zh: '保费征收（税务）' }),
+  single('/v1/fund-transfers', ['finance', 'agency'], 'FundTransfer', 'fundTransfer', 'transfer_id (admdvs inside the sender\'s scope)', { en: 'Transfer between the fund\'s accounts (finance)', zh: '基金账户间划转（财政）' }),
+  single('/v1/insurer-cost-reports', 'insurer', 'InsurerCostReport', 'insurerCostReport', '(insurer_code, admdvs, fund_year) + revision', { en: 'Insurer yearly cost report', zh: '保险公司年度成本报告' }),
 
   // §5 reads, runs and case handling
   { method: 'get', path: '/v1/messages/{id}', tag: 'Reads', auth: 'bearer', roles: 'any', summary: { en: 'Status of a message', zh: '消息处理状态' }, description: 'A client sees its own messages; ops sees all.', responses: { 200: { description: 'The message log entry.', schema: 'MessageStatus', example: 'messageStatus' } }, errors: READ_ERRORS },
@@ -135,7 +139,7 @@ export const ENDPOINTS: Endpoint[] = [
   {
     method: 'get', path: '/v1/messages', tag: 'Reads', auth: 'bearer', roles: 'any', summary: { en: 'Search the message log (your own messages; ops: all)', zh: '查询消息日志（本客户端；运维可查全部）' },
     query: [
-      { name: 'kind', schema: { type: 'string', enum: ['agency_settlements', 'agency_disbursement', 'settlement_batch', 'insurer_payment', 'spending_plan', 'recovery'] }, description: 'Message kind.' },
+      { name: 'kind', schema: { type: 'string', enum: ['agency_settlements', 'agency_disbursement', 'settlement_batch', 'insurer_payment', 'spending_plan', 'recovery', 'premium_collection', 'fund_transfer', 'insurer_cost_report'] }, description: 'Message kind.' },
       { name: 'status', schema: { type: 'string', enum: ['accepted', 'processing', 'processed', 'failed'] }, description: 'Processing status.' },
       { name: 'client_id', schema: { type: 'string' }, description: 'Sender (ops only).' },
       { name: 'from', schema: { $ref: '#/components/schemas/Time' }, description: 'Received at or after.' },

@@ -34,6 +34,9 @@ export const EXAMPLES: Record<string, unknown> = {
   recovery: { insurer_code: 'PICC_DH', recovery_id: 'REC-0001', setl_id: 'S0001', amount: '1000.00', reason_code: 'R01', recovered_at: '2025-05-20T10:00:00+08:00' },
   spendingPlan: { insurer_code: 'PICC_DH', period: '2025-03', revision: 1, planned_amount: '90000.00', admdvs: '5331', items: [{ fixmedins_code: 'H53310200001', amount: '90000.00' }] },
   disbursement: { disbursement_id: 'D-2025-03-PICC', insurer_code: 'PICC_DH', period: '2025-03', amount: '90000.00', disbursed_at: '2025-04-20T09:00:00+08:00', admdvs: '5331' },
+  premiumCollection: { collection_id: 'PC-150902-2025-01-EMP', admdvs: '150902', fund_year: '2025', period: '2025-01', payer_type: 'employer', insured_count: 1000, amount: '120000.00', late_fee: '0.00', collected_at: '2025-01-20T10:00:00+08:00' },
+  fundTransfer: { transfer_id: 'FT-150902-2025-01-TAX', admdvs: '150902', fund_year: '2025', period: '2025-01', from_account: 'tax', to_account: 'county_account', amount: '120000.00', transferred_at: '2025-02-08T10:00:00+08:00', bank_txn_no: 'BK20250208001' },
+  insurerCostReport: { insurer_code: 'PICC_DH', admdvs: '5331', fund_year: '2024', revision: 1, operating_cost: '81000.00', items: [{ category: '人员经费', amount: '50000.00' }, { category: '理赔服务', amount: '31000.00' }], reported_at: '2025-04-15T10:00:00+08:00' },
   accepted: { message_id: '01960f3a-0000-7000-8000-000000000001', status: 'accepted' },
   duplicate: { message_id: '01960f3a-0000-7000-8000-000000000001', status: 'accepted', duplicate: true },
   feedResult: {

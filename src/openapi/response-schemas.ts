@@ -28,7 +28,7 @@ export const RESPONSE_SCHEMAS: Record<string, Record<string, unknown>> = {
   MessageStatus: {
     type: 'object', required: ['message_id', 'kind', 'status', 'received_at'],
     properties: {
-      message_id: str, kind: { enum: ['agency_settlements', 'agency_disbursement', 'settlement_batch', 'insurer_payment', 'spending_plan', 'recovery'] },
+      message_id: str, kind: { enum: ['agency_settlements', 'agency_disbursement', 'settlement_batch', 'insurer_payment', 'spending_plan', 'recovery', 'premium_collection', 'fund_transfer', 'insurer_cost_report'] },
       status: { enum: ['accepted', 'processing', 'processed', 'failed'] }, received_at: time, processed_at: time,
       errors: { type: 'array', items: { type: 'object' } }, record_count: { type: 'integer' },
     },

@@ -387,3 +387,124 @@ code: string
 message: string
 }[]
 }
+
+/**
+ * Premiums collected by tax (or the agency) for the large-expense fund (spec §8; 000 §1, 001 art. 7, 003 art. 47): what the `tax` account received for its region and month. Where the region configures a premium for the payer_type, amount must equal insured_count × that premium, or PREMIUM_RATE_MISMATCH is raised (the message is still accepted).
+ */
+export interface PremiumCollection {
+/**
+ * An opaque identifier, 1–30 characters.
+ */
+collection_id: string
+/**
+ * Where collected (6 digits); it must lie inside the sender's scope (403 otherwise).
+ */
+admdvs: string
+/**
+ * The fund year the premiums are for, yyyy.
+ */
+fund_year: string
+/**
+ * The month collected.
+ */
+period: string
+/**
+ * Who paid: employer (单位), employee (在职个人), retiree (退休个人), flexible (灵活就业人员), finance (财政).
+ */
+payer_type: ("employer" | "employee" | "retiree" | "flexible" | "finance")
+/**
+ * Insured persons the premiums are for.
+ */
+insured_count: number
+/**
+ * Premiums collected, without late fees.
+ */
+amount: (string | number)
+/**
+ * Late fees (滞纳金) collected with them; default 0.
+ */
+late_fee?: (string | number)
+/**
+ * ISO 8601 with offset (2024-05-03T10:15:00+08:00), or the platform's yyyy-MM-dd HH:mm:ss read as China Standard Time.
+ */
+collected_at: string
+}
+
+/**
+ * An account of the fund (spec §8).
+ */
+export type FundAccount = ("tax" | "treasury" | "county_account" | "special_account" | "expenditure_account")
+
+/**
+ * Premiums moved from one of the fund's accounts to another (spec §8; 000 §1, 003 art. 47): tax (collected, not yet paid over), treasury (市级国库), county_account (a county's fund account), special_account (财政专户, where the fund lives), expenditure_account (支出户). admdvs and period name whose premiums it moves: the region where they were collected and the month, so a pass-through account's received and passed_on meet per region and period.
+ */
+export interface FundTransfer {
+/**
+ * An opaque identifier, 1–30 characters.
+ */
+transfer_id: string
+/**
+ * The region whose premiums are moved (6 digits); it must lie inside the sender's scope (403 otherwise).
+ */
+admdvs: string
+/**
+ * The fund year the premiums are for, yyyy.
+ */
+fund_year: string
+/**
+ * The month of the premiums moved (the period their account received them for).
+ */
+period: string
+from_account: FundAccount
+to_account: FundAccount
+/**
+ * Yuan with at most 2 decimals, as a string ("1234.56") or a JSON number with at most 2 decimals and 15 significant digits; 0 ≤ x < 10^14.
+ */
+amount: (string | number)
+/**
+ * ISO 8601 with offset (2024-05-03T10:15:00+08:00), or the platform's yyyy-MM-dd HH:mm:ss read as China Standard Time.
+ */
+transferred_at: string
+bank_txn_no?: string
+}
+
+/**
+ * An insurer's operating and administration costs of a fund year in a region (spec §8; 001 art. 21, 000 §4). Revisions of the same (insurer_code, admdvs, fund_year) are kept; the latest revision counts.
+ */
+export interface InsurerCostReport {
+/**
+ * Insurer code, 2–20 of [A-Z0-9_].
+ */
+insurer_code: string
+/**
+ * The region (an admdvs prefix of 2–6 digits) the costs are for, as disbursements and spending plans name it.
+ */
+admdvs: string
+/**
+ * The fund year, yyyy.
+ */
+fund_year: string
+revision: number
+/**
+ * Operating cost (运营成本) of the year.
+ */
+operating_cost: (string | number)
+/**
+ * Administration cost (经办费用) of the year, where reported apart.
+ */
+admin_cost?: (string | number)
+/**
+ * @maxItems 1000
+ */
+items?: {
+category: string
+/**
+ * Yuan with at most 2 decimals, as a string ("1234.56") or a JSON number with at most 2 decimals and 15 significant digits; 0 ≤ x < 10^14.
+ */
+amount: (string | number)
+}[]
+/**
+ * ISO 8601 with offset (2024-05-03T10:15:00+08:00), or the platform's yyyy-MM-dd HH:mm:ss read as China Standard Time.
+ */
+reported_at: string
+}

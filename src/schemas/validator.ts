@@ -20,7 +20,8 @@ export type { FieldError, Lang } from './field-error';
 
 export type SchemaName =
   | 'settlement' | 'settlement-feed' | 'settlement-batch' | 'insurer-payment'
-  | 'recovery' | 'spending-plan' | 'disbursement' | 'problem';
+  | 'recovery' | 'spending-plan' | 'disbursement' | 'problem'
+  | 'premium-collection' | 'fund-transfer' | 'insurer-cost-report' | 'platform-envelope';
 
 /** Every schema file, parsed (the OpenAPI document is generated from these). */
 export function loadSchemaFiles(): Record<string, { $id: string } & Record<string, unknown>> {
