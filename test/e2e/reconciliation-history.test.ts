@@ -188,13 +188,13 @@ describe('the console lists past runs from the history', () => {
     const listed = () => page.locator('#run-list button').evaluateAll((bs) => bs.map((b) => b.getAttribute('data-run')));
     await page.goto(`${t.baseUrl}/console/`);
     await login('ops');
-    await page.waitForFunction(() => document.querySelectorAll('#run-list li').length === 7);
+    await page.waitForFunction("document.querySelectorAll('#run-list li').length === 7");
     await expect(listed()).resolves.toEqual(newest(() => true));
     await page.click(`#run-list button[data-run="${made[0]!.id}"]`);
     await page.locator('#run-status .badge.completed').waitFor();
     await page.click('#logout');
     await login('agencyOther');
-    await page.waitForFunction(() => document.querySelectorAll('#run-list li').length === 1);
+    await page.waitForFunction("document.querySelectorAll('#run-list li').length === 1");
     await expect(listed()).resolves.toEqual([made[6]!.id]);
     // Nothing of ops' session is left on the page for the next login.
     expect(await page.locator('#run-view').textContent()).not.toContain(made[0]!.id);
