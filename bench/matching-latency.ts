@@ -87,8 +87,8 @@ export async function benchMatchingLatency(): Promise<string[]> {
   const c = new Client({ connectionString: dbUrl });
   await c.connect();
   let res: autocannon.Result;
-  let peakMb = 0;
-  let drainMs = 0;
+  let peakMb: number;
+  let drainMs: number;
   try {
     // The settlements the payments name, recorded (direct, owed 100.00, last month) and declared by
     // their institutions before the load starts: the steady state, where a payment on time closes

@@ -39,7 +39,7 @@ const ZH: Words = {
   segment: (id, name) => `分段 ${id}（${name}）：`,
   increment: (base, counted, before, after) => `  本次基数 ${base}，计入 ${counted}；年度累计基数 ${before} → ${after}`,
   band: (n, from, to, slice, ratio, fileRatio, amount, src) =>
-    `  第${n}档 [${from}, ${to})：${slice} × ${ratio}${fileRatio ? `（文件比例 ${fileRatio}，经调整）` : ''} = ${amount}　依据：${src}`,
+    `  第${n}档 [${from}, ${to})：${slice} × ${ratio}${fileRatio ? `（文件比例 ${fileRatio}，经调整）` : ''} = ${amount}\u3000依据：${src}`,
   noSlice: '  本次无计入基数',
   segAmount: (after, before, amount) => `  分段金额 = f(${after}) − f(${before}) = ${amount}`,
   unknown: (segs) => `未知分段（基数未计入）：${segs}`,

@@ -53,7 +53,7 @@ export class ClientRegistry {
         try {
           return parseSm2PublicKeyPem(pem);
         } catch (e) {
-          throw new Error(`clients file: client "${c.client_id}" sm2_public_keys[${i}]: ${(e as Error).message}`);
+          throw new Error(`clients file: client "${c.client_id}" sm2_public_keys[${i}]: ${(e as Error).message}`, { cause: e });
         }
       });
       if (keys.length) this.sm2ById.set(c.client_id, keys);
@@ -66,7 +66,7 @@ export class ClientRegistry {
     try {
       data = JSON.parse(fs.readFileSync(file, 'utf8'));
     } catch (e) {
-      throw new Error(`GATEWAY_CLIENTS_FILE ${file}: ${(e as Error).message}`);
+      throw new Error(`GATEWAY_CLIENTS_FILE ${file}: ${(e as Error).message}`, { cause: e });
     }
     return ClientRegistry.fromJson(data, file);
   }

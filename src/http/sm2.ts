@@ -95,7 +95,7 @@ export function parseSm2PublicKeyPem(pem: string): Sm2PublicKey {
   try {
     der = crypto.createPublicKey({ key: pem, format: 'pem' }).export({ format: 'der', type: 'spki' });
   } catch (e) {
-    throw new Error(`not a PEM public key (${(e as Error).message})`);
+    throw new Error(`not a PEM public key (${(e as Error).message})`, { cause: e });
   }
   // SEQUENCE { AlgorithmIdentifier, BIT STRING (0 unused bits) 04‖x‖y or 02/03‖x }
   const outer = tlv(der, 0);
@@ -106,7 +106,7 @@ export function parseSm2PublicKeyPem(pem: string): Sm2PublicKey {
   try {
     return fromHex(der.subarray(bits.start + 1, bits.end).toString('hex'));
   } catch (e) {
-    throw new Error(`not an SM2 key (${(e as Error).message})`);
+    throw new Error(`not an SM2 key (${(e as Error).message})`, { cause: e });
   }
 }
 
@@ -195,7 +195,7 @@ export function parseSm2PrivateKeyPem(pem: string): Sm2PrivateKey {
   try {
     der = crypto.createPrivateKey({ key: pem, format: 'pem' }).export({ format: 'der', type: 'pkcs8' });
   } catch (e) {
-    throw new Error(`not a PEM private key (${(e as Error).message})`);
+    throw new Error(`not a PEM private key (${(e as Error).message})`, { cause: e });
   }
   // PrivateKeyInfo: SEQUENCE { INTEGER 0, AlgorithmIdentifier, OCTET STRING { ECPrivateKey SEQUENCE { INTEGER 1, OCTET STRING d, … } } }
   const outer = tlv(der, 0);
@@ -236,11 +236,11 @@ export function loadOrCreateGatewaySm2Key(o: { file: string; create: boolean }):
   try {
     pem = fs.readFileSync(file, 'utf8');
   } catch (e) {
-    throw new Error(`GATEWAY_SM2_PRIVATE_KEY_FILE ${file}: ${(e as Error).message}`);
+    throw new Error(`GATEWAY_SM2_PRIVATE_KEY_FILE ${file}: ${(e as Error).message}`, { cause: e });
   }
   try {
     return parseSm2PrivateKeyPem(pem);
   } catch (e) {
-    throw new Error(`GATEWAY_SM2_PRIVATE_KEY_FILE ${file}: ${(e as Error).message}`);
+    throw new Error(`GATEWAY_SM2_PRIVATE_KEY_FILE ${file}: ${(e as Error).message}`, { cause: e });
   }
 }

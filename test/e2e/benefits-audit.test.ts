@@ -6,7 +6,7 @@
 import { startTestGateway, type TestGateway } from '../support/test-gateway';
 import { auditPersonYears, benefitSummary } from '../../src/benefits/audit';
 import { createBenefitView } from '../../src/benefits/benefit-view';
-import { cases, dehong, district, feed, open, record, ulanqab } from './benefits-support';
+import { cases, dehong, district, feed, record, ulanqab } from './benefits-support';
 
 let t: TestGateway;
 beforeAll(async () => { t = await startTestGateway('benefits-audit'); });

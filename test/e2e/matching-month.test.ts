@@ -12,7 +12,7 @@ import { loopOf, openCases, postAccepted } from './matching-support';
 const H1 = 'H53310200001', H2 = 'H53310200002', PICC = 'PICC_DH', CPIC = 'CPIC_DH';
 const ON_TIME = '2025-04-15T10:00:00+08:00';
 const AS_OF = new Date('2025-06-10T00:00:00+08:00');
-let clock = Date.parse('2025-05-20T10:00:00+08:00');
+const clock = Date.parse('2025-05-20T10:00:00+08:00');
 
 let t: TestGateway;
 beforeAll(async () => { t = await startTestGateway('matching-month', { now: () => clock }); });
