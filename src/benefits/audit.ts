@@ -5,7 +5,7 @@
  * and their cases open, update or auto-resolve in the same pass. Running it twice changes nothing.
  */
 import type { Db, Sql } from '../db/db';
-import { syncGroups, type CaseGroup } from '../discrepancies/sync-groups';
+import { syncGroups, type CaseGroup } from '../discrepancies/case-store';
 import { evaluatePersonYear } from './engine';
 import { unreversedSettlementIds } from '../ledger/benefit-read-model';
 import { loadPersonYears, parsePersonYear, personYearsOfMessage, type PersonYear } from './audit-records';

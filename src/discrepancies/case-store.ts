@@ -1,19 +1,83 @@
 /**
- * The case rows (table `discrepancies`): the SQL of the case lifecycle, set-based (one statement per
- * kind of change, whatever the number of cases), and an operator's acknowledge/resolve. The lifecycle
- * decisions are made by planCaseChanges (pure); syncGroups (sync-groups.ts) applies them with these.
- *
- * Lock order, for every writer of cases: the case rows first (lockOpenCases: one statement, in id
- * order), the audit chain's lock last (appendAudit). changeStatus locks its one row, then the chain.
+ * The case store (table `discrepancies`): the one way cases are opened, updated and auto-resolved
+ * (spec §4), and an operator's acknowledge/resolve. An evaluation hands over the findings of its
+ * groups (e.g. everything implied by settlement X: group `setl:X`); planCaseChanges
+ * (plan-case-changes.ts, pure) decides, syncGroups applies it with the set-based SQL below (one
+ * statement per kind of change, whatever the number of cases). Every caller — matching,
+ * declarations, the benefit audit, plan findings — goes through syncGroups, so every caller takes
+ * the locks in one order:
+ *   1. the groups' open case rows, all at once, in id order (lockOpenCases);
+ *   2. the writes (updates, auto-resolutions, new cases: one statement each);
+ *   3. the audit chain's lock, once, with the events appended (appendAudit);
+ * and an operator's acknowledge/resolve (changeStatus) takes its case row, then the chain. Whatever
+ * the mix, nobody waits for a case row while holding the chain's lock: no deadlock between them.
  */
+import { v7 as uuidv7 } from 'uuid';
 import type { Sql } from '../db/db';
-import type { CaseToOpen, CaseToResolve, CaseToUpdate, OpenCase, ResolvedCase } from './plan-case-changes';
+import type { Finding } from '../matching';
 import { appendAudit } from '../audit/audit-trail';
+import { queueCriticalNotifications } from '../notifications/critical-hook';
+import {
+  keysNeedingHistory, planCaseChanges, type CaseGroup, type CaseToOpen, type CaseToResolve, type CaseToUpdate, type OpenCase, type ResolvedCase,
+} from './plan-case-changes';
+
+export type { CaseGroup } from './plan-case-changes';
+
+export interface SyncResult { opened: string[]; updated: string[]; resolved: string[] }
+
+const byGroupKey = (a: CaseGroup, b: CaseGroup) => (a.groupKey < b.groupKey ? -1 : a.groupKey > b.groupKey ? 1 : 0);
+
+/**
+ * Sync the groups in one go, inside the caller's transaction, at `at`. A group with no findings
+ * resolves its open cases; a group absent from `groups` is left as it is.
+ */
+export async function syncGroups(q: Sql, groups: readonly CaseGroup[], at: Date, actor = 'system'): Promise<SyncResult> {
+  const res: SyncResult = { opened: [], updated: [], resolved: [] };
+  if (!groups.length) return res;
+  const sorted = [...groups].sort(byGroupKey);
+  const open = await lockOpenCases(q, sorted.map((g) => g.groupKey));
+  // Nothing found and nothing open: no case to write, so no more round trips.
+  if (!open.length && sorted.every((g) => !g.findings.length)) return res;
+  const history = await latestResolvedCases(q, keysNeedingHistory(open, sorted));
+  const plan = planCaseChanges(open, history, sorted, { at, actor, newId: uuidv7 });
+
+  await updateCases(q, plan.updates, at);
+  // Resolutions before the new cases: a case reopened in this sync may follow one resolved in it.
+  await autoResolveCases(q, plan.resolves, at);
+  const inserted = await insertCases(q, plan.opens, at);
+  const skipped = new Set(plan.opens.filter((o) => !inserted.has(o.id)).map((o) => o.id));
+  await appendAudit(q, skipped.size ? plan.events.filter((e) => !skipped.has(e.entity_id)) : plan.events);
+  const opened = plan.opens.filter((o) => inserted.has(o.id));
+  // Critical cases are notified at once (spec §6), queued in this transaction so none is lost.
+  await queueCriticalNotifications(q, opened.filter((o) => o.finding.severity === 'critical').map((o) => o.id));
+
+  res.opened = opened.map((o) => o.id);
+  res.updated = plan.updates.map((u) => u.id);
+  res.resolved = plan.resolves.map((r) => r.id);
+  return res;
+}
+
+/** One group (tests, and callers with a single subject). */
+export function syncGroup(q: Sql, groupKey: string, findings: readonly Finding<object>[], at: Date, actor = 'system'): Promise<SyncResult> {
+  return syncGroups(q, [{ groupKey, findings }], at, actor);
+}
+
+/** An operator acknowledges or resolves a case by hand, with a note: its row, then the audit chain. */
+export async function changeStatus(q: Sql, id: string, action: 'acknowledge' | 'resolve', note: string, actor: string, at: Date): Promise<boolean> {
+  const r = action === 'acknowledge'
+    ? await q.query(`UPDATE discrepancies SET status = 'acknowledged', note = $2, updated_at = $3 WHERE id = $1 AND status = 'open' RETURNING id`, [id, note, at])
+    : await q.query(`UPDATE discrepancies SET status = 'resolved', resolution = 'manual', note = $2, resolved_at = $3, updated_at = $3 WHERE id = $1 AND status <> 'resolved' RETURNING id`, [id, note, at]);
+  if (!r.rowCount) return false;
+  await appendAudit(q, [{ entity: 'discrepancy', entity_id: id, action: action === 'acknowledge' ? 'acknowledged' : 'resolved', actor, at, data: { note } }]);
+  return true;
+}
+
+// The set-based SQL of syncGroups.
 
 const amt = (a: string | undefined | null): string | null => (a === undefined || a === null ? null : String(a));
 
 /** The open and acknowledged cases of the groups, each row locked (FOR UPDATE) in id order. */
-export async function lockOpenCases(q: Sql, groupKeys: readonly string[]): Promise<OpenCase[]> {
+async function lockOpenCases(q: Sql, groupKeys: readonly string[]): Promise<OpenCase[]> {
   if (!groupKeys.length) return [];
   const { rows } = await q.query<OpenCase>(
     `SELECT id, code, subject_key, group_key, fingerprint, detected_at FROM discrepancies
@@ -23,7 +87,7 @@ export async function lockOpenCases(q: Sql, groupKeys: readonly string[]): Promi
 }
 
 /** For each (code, subject_key), its latest resolved case (by detected_at, then id), if any. */
-export async function latestResolvedCases(q: Sql, keys: readonly { code: string; subject_key: string }[]): Promise<ResolvedCase[]> {
+async function latestResolvedCases(q: Sql, keys: readonly { code: string; subject_key: string }[]): Promise<ResolvedCase[]> {
   if (!keys.length) return [];
   const { rows } = await q.query<ResolvedCase>(
     `SELECT r.id, r.code, r.subject_key, r.resolution, r.fingerprint, r.detected_at
@@ -38,7 +102,7 @@ export async function latestResolvedCases(q: Sql, keys: readonly { code: string;
 }
 
 /** A changed cause: new amounts, evidence and severity, occurrences + 1. */
-export async function updateCases(q: Sql, updates: readonly CaseToUpdate[], at: Date): Promise<void> {
+async function updateCases(q: Sql, updates: readonly CaseToUpdate[], at: Date): Promise<void> {
   if (!updates.length) return;
   const col = <T>(f: (u: CaseToUpdate) => T) => updates.map(f);
   await q.query(
@@ -53,7 +117,7 @@ export async function updateCases(q: Sql, updates: readonly CaseToUpdate[], at: 
 }
 
 /** Cases whose cause is gone: resolved, resolution `auto`. */
-export async function autoResolveCases(q: Sql, cases: readonly CaseToResolve[], at: Date): Promise<void> {
+async function autoResolveCases(q: Sql, cases: readonly CaseToResolve[], at: Date): Promise<void> {
   if (!cases.length) return;
   await q.query(
     `UPDATE discrepancies SET status = 'resolved', resolution = 'auto', resolved_at = $2, updated_at = $2 WHERE id = ANY($1::uuid[])`,
@@ -65,7 +129,7 @@ export async function autoResolveCases(q: Sql, cases: readonly CaseToResolve[], 
  * New cases; returns the ids inserted. A (code, subject_key) already open in a group outside this
  * sync (one open case per key) is skipped, as is one another transaction opened a moment ago.
  */
-export async function insertCases(q: Sql, opens: readonly CaseToOpen[], at: Date): Promise<Set<string>> {
+async function insertCases(q: Sql, opens: readonly CaseToOpen[], at: Date): Promise<Set<string>> {
   if (!opens.length) return new Set();
   const col = <T>(f: (o: CaseToOpen) => T) => opens.map(f);
   const f = (o: CaseToOpen) => o.finding;
@@ -84,14 +148,4 @@ export async function insertCases(q: Sql, opens: readonly CaseToOpen[], at: Date
       col((o) => f(o).detail), col((o) => JSON.stringify(f(o).evidence)), col((o) => o.fingerprint), col((o) => o.reopens), at],
   );
   return new Set(rows.map((r) => r.id));
-}
-
-/** An operator acknowledges or resolves a case by hand, with a note: its row, then the audit chain. */
-export async function changeStatus(q: Sql, id: string, action: 'acknowledge' | 'resolve', note: string, actor: string, at: Date): Promise<boolean> {
-  const r = action === 'acknowledge'
-    ? await q.query(`UPDATE discrepancies SET status = 'acknowledged', note = $2, updated_at = $3 WHERE id = $1 AND status = 'open' RETURNING id`, [id, note, at])
-    : await q.query(`UPDATE discrepancies SET status = 'resolved', resolution = 'manual', note = $2, resolved_at = $3, updated_at = $3 WHERE id = $1 AND status <> 'resolved' RETURNING id`, [id, note, at]);
-  if (!r.rowCount) return false;
-  await appendAudit(q, [{ entity: 'discrepancy', entity_id: id, action: action === 'acknowledge' ? 'acknowledged' : 'resolved', actor, at, data: { note } }]);
-  return true;
 }

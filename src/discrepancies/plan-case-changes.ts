@@ -2,7 +2,7 @@
  * The case lifecycle (spec §4) as a pure decision: given the open cases of the groups being synced,
  * the latest resolved case of each (code, subject_key) the findings name, and each group's findings
  * now, what to open, update, auto-resolve or leave alone. No database, no clock, no random ids: the
- * applier (sync-groups.ts) loads the inputs under the case row locks, passes `at`, the actor and an
+ * applier (case-store.ts) loads the inputs under the case row locks, passes `at`, the actor and an
  * id source, and writes the plan.
  *
  * The rules, per group, in the order the groups are given:

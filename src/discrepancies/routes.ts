@@ -5,7 +5,7 @@ import type { Client, ClientRegistry } from '../http/clients';
 import { inScope, requireBearer, requireOperatorAuth, requireRole, scopeFilter } from '../http/auth';
 import { badRequest, notFound, unprocessable } from '../http/problem';
 import type { FieldError } from '../schemas/validator';
-import { changeStatus } from './discrepancy-store';
+import { changeStatus } from './case-store';
 import { discrepancyHistory, discrepancyView, getDiscrepancy, listDiscrepancies, type DiscrepancyFilter } from './discrepancy-queries';
 import { scopedDiscrepancyViews, scopedHistoryData } from './evidence-scope';
 import { toCstIso } from '../time';

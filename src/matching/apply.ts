@@ -12,7 +12,7 @@ import type { Db, Sql } from '../db/db';
 import type { RegionPolicies } from '../benefits';
 import type { WorkCalendar } from '../deadlines/calendar';
 import type { Logger } from '../logging/logger';
-import { syncGroups } from '../discrepancies/sync-groups';
+import { syncGroups } from '../discrepancies/case-store';
 import { appendAudit, type AuditEvent } from '../audit/audit-trail';
 import { loadSettlementInputs } from '../ledger/fact-loader';
 import { loadLoopFigures, upsertLoops as writeLoops } from '../ledger/loop-store';

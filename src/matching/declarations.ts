@@ -4,7 +4,7 @@
  * subject `decl:<fixmedins>:<insurer>:<period>`, locked like a settlement's group.
  */
 import type { Db, Sql } from '../db/db';
-import { syncGroups, type CaseGroup } from '../discrepancies/sync-groups';
+import { syncGroups, type CaseGroup } from '../discrepancies/case-store';
 import { loadDeclarationFacts } from '../ledger/batch-store';
 import { chunkFor, lockAll, type MatchingDeps } from './apply';
 import { evaluateDeclaration, subjectKey } from './rules';

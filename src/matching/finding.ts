@@ -7,7 +7,7 @@ import { severityOf, type FindingCode, type Severity } from './rules/finding-cod
 /**
  * What an evaluator returns: the body of a discrepancy (spec §4) before the case store gives it an
  * id, status and timestamps. The one finding type of the gateway: the loop rules, the benefit audit
- * and the plan findings all hand these to `syncGroups` (src/discrepancies/sync-groups.ts). Amounts
+ * and the plan findings all hand these to `syncGroups` (src/discrepancies/case-store.ts). Amounts
  * are wire strings with two decimals (spec §4: "Amounts in it are strings"), and `difference` is
  * signed: actual − expected, so it is negative for a shortfall. Evidence times are CST ISO strings.
  * No personal data: a person payee's psn_no is never copied into evidence (the line's message_id

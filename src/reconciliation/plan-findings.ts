@@ -14,7 +14,7 @@
 import Decimal from 'decimal.js';
 import type { Sql } from '../db/db';
 import { openPlanCaseGroups } from '../discrepancies/discrepancy-queries';
-import { syncGroups } from '../discrepancies/sync-groups';
+import { syncGroups } from '../discrepancies/case-store';
 import type { Finding } from '../matching';
 import { DEFAULT_SEVERITY, subjectKey } from '../matching/rules';
 import { Money } from '../money';

@@ -2,7 +2,7 @@
  * CONCURRENCY (issue 14): operators acknowledge and resolve cases — through the HTTP routes and the
  * store — while matching, the benefit audit and the plan findings sync the same cases, each in its
  * own transactions, all at once. Every writer of cases takes the case rows first and the audit
- * chain's lock last (src/discrepancies/sync-groups.ts), so:
+ * chain's lock last (src/discrepancies/case-store.ts), so:
  * - no transaction dies of a deadlock (40P01) or any other error, and no operator request is a 500;
  * - no update is lost: each case's status, resolution and occurrences are what its audit events say,
  *   every acknowledge or resolve that succeeded is in the trail, and a case resolved by hand stays so;
@@ -15,7 +15,7 @@ import { reevaluate } from '../../src/matching/apply';
 import { auditPersonYears } from '../../src/benefits/audit';
 import { syncPlanFindings } from '../../src/reconciliation/plan-findings';
 import type { InsurerRow } from '../../src/reconciliation/run-store';
-import { changeStatus } from '../../src/discrepancies/discrepancy-store';
+import { changeStatus } from '../../src/discrepancies/case-store';
 import { verifyAudit } from '../../src/audit/audit-trail';
 import { auditDone, dehong } from './benefits-support';
 

@@ -1,6 +1,6 @@
 import { startTestGateway, REDIS_URL, type TestGateway } from '../support/test-gateway';
 import { batch, payment, settlement } from '../support/fixtures';
-import { syncGroup } from '../../src/discrepancies/sync-groups';
+import { syncGroup } from '../../src/discrepancies/case-store';
 import { main } from '../../src/cli/main';
 import { memoryIo } from '../../src/cli/output';
 

@@ -18,7 +18,7 @@ import { launchBrowser, type Browser } from '../support/browser';
 import { startTestGateway, type TestGateway } from '../support/test-gateway';
 import { TEST_CLIENTS, type TestClientName } from '../support/test-clients';
 import * as fx from '../support/fixtures';
-import { syncGroup } from '../../src/discrepancies/sync-groups';
+import { syncGroup } from '../../src/discrepancies/case-store';
 
 const ARTIFACTS = path.resolve(__dirname, '..', 'artifacts');
 const DOCS_SHOT = path.resolve(__dirname, '..', '..', 'docs', 'console.png');

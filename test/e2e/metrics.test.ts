@@ -1,6 +1,6 @@
 import { startTestGateway, type TestGateway } from '../support/test-gateway';
 import { payment } from '../support/fixtures';
-import { syncGroup } from '../../src/discrepancies/sync-groups';
+import { syncGroup } from '../../src/discrepancies/case-store';
 
 let t: TestGateway;
 let text: string;

@@ -8,7 +8,7 @@ import crypto from 'node:crypto';
 import axios, { type AxiosResponse } from 'axios';
 import type { TestGateway } from '../support/test-gateway';
 import { TEST_CLIENTS, type TestClientName } from '../support/test-clients';
-import { syncGroup } from '../../src/discrepancies/sync-groups';
+import { syncGroup } from '../../src/discrepancies/case-store';
 import type { Finding } from '../../src/matching';
 
 export interface Received { id: string; headers: IncomingHttpHeaders; body: string; json: any; at: number }
