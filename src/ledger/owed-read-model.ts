@@ -20,7 +20,7 @@
  *   payments again. Recomputed from the facts, by key, are the few settlements whose loop row can
  *   differ from the report's figures: no loop row (never evaluated); a reversed loop row (the
  *   reversal may be unknown at known_at); and UNSETTLED — a loop fact of a message matching has not
- *   applied yet (affected-read-model.ts), or a payment or recovery the report does not count
+ *   applied yet (fact-loader.ts), or a payment or recovery the report does not count
  *   (received after known_at, paid or recovered after as_of). A settlement record received after
  *   known_at is either the valid row (left out) or a reversal (a reversed loop row).
  * - from the facts: the whole month in one set-based pass — when UNSETTLED is large (a run as of a
@@ -29,7 +29,7 @@
  * Parameters of the CTEs: $1 admdvs LIKE pattern ('5331%'), $2 period, $3 known_at, $4 as_of.
  */
 import type { Sql } from '../db/db';
-import { LOOP_FACTS_OF_PENDING, pendingFrom } from './affected-read-model';
+import { LOOP_FACTS_OF_PENDING, pendingFrom } from './fact-loader';
 
 /** Above this many UNSETTLED settlements, the facts (one pass) beat recomputing by key. */
 export const RECOMPUTE_MAX = 20_000;

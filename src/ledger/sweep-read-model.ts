@@ -1,13 +1,12 @@
 /**
  * The matching sweep's selection of one region-period as of a time (src/matching/sweep.ts says why
  * these and no others): settlements due a re-evaluation, settlements a message matching has not
- * applied yet can change (the rule of affected-read-model.ts), references to a still-unknown setl_id
+ * applied yet can change (the rule of fact-loader.ts), references to a still-unknown setl_id
  * (grace expiries), and the institution-periods whose DECLARATION_MISSING can be open.
  */
 import type { Sql } from '../db/db';
 import { periodEnd, periodStart } from '../time';
-import { PENDING_BATCHES, SETTLEMENTS_OF_PENDING, pendingFrom, type InstitutionPeriod } from './affected-read-model';
-import { CURRENT_BATCH } from './fact-loader';
+import { CURRENT_BATCH, PENDING_BATCHES, SETTLEMENTS_OF_PENDING, pendingFrom, type InstitutionPeriod } from './fact-loader';
 
 /**
  * Region of a reference without a settlement, in SQL: the county code inside an `H` + 6-digit

@@ -1,12 +1,12 @@
 /**
  * Which evaluation groups newly stored messages can change (messages of one kind, applied together
- * by the ingest worker): the ledger's rule (src/ledger/affected-read-model.ts), asked only for the
+ * by the ingest worker): the ledger's rule (src/ledger/fact-loader.ts), asked only for the
  * kinds that bring loop facts. Re-evaluating exactly these after each message (plus the sweep for the
  * clock) is what makes the final state independent of arrival order.
  */
 import type { Sql } from '../db/db';
 import type { MessageKind } from '../ingest/kinds';
-import { affectedByMessages } from '../ledger/affected-read-model';
+import { affectedByMessages } from '../ledger/fact-loader';
 import type { DeclarationKey } from './declarations';
 
 export interface Affected { setlIds: string[]; declarations: DeclarationKey[] }
