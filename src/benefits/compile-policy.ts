@@ -1,6 +1,7 @@
 import type Decimal from 'decimal.js';
 import { DEFAULT_LOOP_PARAMS, type LoopParams } from '../deadlines/params';
 import { Money } from '../money';
+import { compileFundPolicy } from '../fund/rules/fund-policy';
 import { cstInstant } from '../time';
 import { Dec, ZERO } from './exact';
 import type {
@@ -33,6 +34,9 @@ export function compileRegionPolicy(file: string, doc: RegionPolicyDocument): Re
   const cutoff = doc.loop_params.manual_final_cutoff.value;
   if (!isMonthDay(cutoff)) fail('/loop_params/manual_final_cutoff/value', `"${cutoff}" is not a day of a (non-leap) year`);
 
+  const bounds = doc.loop_params.ageing_buckets.value;
+  if (!bounds.every((b, i) => i === 0 || b > bounds[i - 1]!)) fail('/loop_params/ageing_buckets/value', `${JSON.stringify(bounds)} must be strictly increasing`);
+
   const loop_params = Object.fromEntries(
     (Object.keys(DEFAULT_LOOP_PARAMS) as (keyof LoopParams)[]).map((k) => [k, doc.loop_params[k].value]),
   ) as unknown as LoopParams;
@@ -48,6 +52,7 @@ export function compileRegionPolicy(file: string, doc: RegionPolicyDocument): Re
     fund_pay_type: doc.large_expense_fund_pay_type.value,
     benefits: doc.benefits === null ? null : compileBenefits(doc, fail),
     loop_params: Object.freeze(loop_params),
+    fund: compileFundPolicy(doc.fund),
     benefit_tolerance: Money.of(loop_params.benefit_tolerance),
     document: doc,
   };

@@ -17,6 +17,11 @@ export interface LoopParams {
   benefit_tolerance: string;
   /** PLAN_VARIANCE / DISBURSEMENT_MISMATCH tolerance as a percentage of the plan (default 5). */
   plan_tolerance_pct: number;
+  /**
+   * Arrears by age (应支未支, spec §10): the upper bounds, in working days past the due date, of the
+   * buckets d1_10, d11_30 and d31_60; beyond the last is over_60 (default [10, 30, 60]).
+   */
+  ageing_buckets: readonly [number, number, number];
 }
 
 export const DEFAULT_LOOP_PARAMS: LoopParams = Object.freeze({
@@ -27,4 +32,5 @@ export const DEFAULT_LOOP_PARAMS: LoopParams = Object.freeze({
   grace_days: 2,
   benefit_tolerance: '0.01',
   plan_tolerance_pct: 5,
+  ageing_buckets: Object.freeze([10, 30, 60]) as readonly [number, number, number],
 });
