@@ -17,6 +17,17 @@ export interface RegionPolicyDocument {
   large_expense_fund_pay_type: Sourced<string>;
   benefits: BenefitsDocument | null;
   loop_params: { [K in keyof LoopParams]: Sourced<LoopParams[K]> };
+  /** How a 2207 envelope gets the exchange's own fields (spec §9; read by src/platform/). */
+  platform?: PlatformMappingDocument;
+}
+
+/** The region file's `platform` section (regions/region-policy.schema.json). */
+export interface PlatformMappingDocument {
+  insurer_by_insutype: Partial<Record<'310' | '330', string>>;
+  manual_clr_types: string[];
+  manual_clr_ways: string[];
+  referral_field: { field: string; true_values: string[] };
+  source: string;
 }
 
 export interface BenefitsDocument {

@@ -3,6 +3,7 @@ import type { Sql } from '../db/db';
 import type { ScopeFilter } from '../http/auth';
 import { toCstIso } from '../time';
 import { auditHistory, type AuditEntry } from '../audit/audit-trail';
+import type { CaseDispute } from './case-answer-input';
 
 export interface DiscrepancyFilter {
   code?: string; status?: string; severity?: string; admdvs?: string; insurer_code?: string; fixmedins_code?: string; period?: string; setl_id?: string;
@@ -13,6 +14,8 @@ export interface DiscrepancyRow {
   fixmedins_code: string | null; period: string; setl_id: string | null; subject_key: string; expected_amount: string | null;
   actual_amount: string | null; difference: string | null; detail: string; evidence: unknown; occurrences: number;
   detected_at: Date; updated_at: Date; resolved_at: Date | null; reopens: string | null; note: string | null;
+  /** The dispute in force (spec §10), when a party disputed the case. */
+  dispute?: CaseDispute | null;
 }
 
 /** SQL conditions for a scope; appends to `params`. */
@@ -137,5 +140,6 @@ export function discrepancyView(r: DiscrepancyRow): Record<string, unknown> {
   if (r.resolved_at) out.resolved_at = toCstIso(r.resolved_at);
   if (r.reopens) out.reopens = r.reopens;
   if (r.note) out.note = r.note;
+  if (r.dispute) out.dispute = r.dispute;
   return out;
 }

@@ -23,7 +23,8 @@ import type { Client } from '../http/clients';
 import { inScope } from '../http/auth';
 import { parseSubjectKey } from '../matching/rules';
 import { loadPersonSettlementRefs } from '../ledger/settlement-read-model';
-import { discrepancyView, type DiscrepancyRow } from './discrepancy-queries';
+import { discrepancyHistory, discrepancyView, type DiscrepancyRow } from './discrepancy-queries';
+import { toCstIso } from '../time';
 
 /** Codes whose evidence rests on a person's other settlements (the benefit year). */
 const PERSON_YEAR_CODES = new Set(['ANNUAL_CAP_EXCEEDED', 'BENEFIT_RULE_DEVIATION']);
@@ -52,6 +53,13 @@ export function scopedHistoryData(data: unknown, client: Client): unknown {
   if (seesAll(client) || !data || typeof data !== 'object') return data;
   const d = data as Record<string, unknown>;
   return typeof d.subject_key === 'string' ? { ...d, subject_key: maskedSubjectKey(d.subject_key) } : d;
+}
+
+/** One case as GET /v1/discrepancies/{id} shows it to `client`: its scoped view and its history. */
+export async function caseReadView(q: Sql, d: DiscrepancyRow, client: Client): Promise<Record<string, unknown>> {
+  const history = await discrepancyHistory(q, d.id);
+  const [view] = await scopedDiscrepancyViews(q, [d], client);
+  return { ...view, history: history.map((h) => ({ ...h, data: scopedHistoryData(h.data, client), at: toCstIso(h.at) })) };
 }
 
 interface PersonRecord { psn_no: string; setl_id: string; message_id: string; insurer_code: string; fixmedins_code: string }

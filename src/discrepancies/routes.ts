@@ -6,9 +6,8 @@ import { inScope, requireBearer, requireOperatorAuth, requireRole, scopeFilter }
 import { badRequest, notFound, unprocessable } from '../http/problem';
 import type { FieldError } from '../schemas/validator';
 import { changeStatus } from './case-store';
-import { discrepancyHistory, discrepancyView, getDiscrepancy, listDiscrepancies, type DiscrepancyFilter } from './discrepancy-queries';
-import { scopedDiscrepancyViews, scopedHistoryData } from './evidence-scope';
-import { toCstIso } from '../time';
+import { discrepancyView, getDiscrepancy, listDiscrepancies, type DiscrepancyFilter } from './discrepancy-queries';
+import { caseReadView, scopedDiscrepancyViews } from './evidence-scope';
 import express from 'express';
 
 const PARAMS: Record<keyof DiscrepancyFilter, RegExp> = {
@@ -58,10 +57,7 @@ export function discrepanciesRouter(deps: { db: Db; clients: ClientRegistry; now
   };
   r.get('/v1/discrepancies/:id', auth, async (req, res) => {
     const d = await visible(String(req.params.id), res.locals.client);
-    const history = await discrepancyHistory(deps.db, d.id);
-    const client = res.locals.client as Client;
-    const [view] = await scopedDiscrepancyViews(deps.db, [d], client);
-    res.json({ ...view, history: history.map((h) => ({ ...h, data: scopedHistoryData(h.data, client), at: toCstIso(h.at) })) });
+    res.json(await caseReadView(deps.db, d, res.locals.client as Client));
   });
   const changeTo = (action: 'acknowledge' | 'resolve') => async (req: Request, res: Response) => {
     const c = res.locals.client as Client;

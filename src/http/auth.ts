@@ -103,8 +103,10 @@ const utf8 = new TextDecoder('utf-8', { fatal: true });
  * `req.body` (express.json after this finds the body read and keeps it). Either way
  * `res.locals.client` is set; the route's requireRole and scope checks follow as before.
  */
-export function requireOperatorAuth(deps: OperatorAuthDeps) {
+export function requireOperatorAuth(deps: OperatorAuthDeps, opts: { bodyLimit?: number } = {}) {
   const bearer = requireBearer(deps.clients);
+  // A dispute carries its evidence (spec §10: up to 5 MiB of files, base64 in JSON): its route asks for more.
+  const bodyLimit = opts.bodyLimit ?? OPERATOR_BODY_LIMIT;
   return async (req: Request, res: Response, next: NextFunction) => {
     if (header(req, 'webhook-signature') === undefined) {
       if (header(req, 'authorization') === undefined && header(req, 'x-client-id') === undefined && header(req, 'webhook-id') === undefined) {
@@ -119,9 +121,9 @@ export function requireOperatorAuth(deps: OperatorAuthDeps) {
     const signed = beginSigned(req, deps.clients, deps.now());
     let raw: Buffer;
     try {
-      raw = await getRawBody(req, { limit: OPERATOR_BODY_LIMIT, length: req.headers['content-length'] });
+      raw = await getRawBody(req, { limit: bodyLimit, length: req.headers['content-length'] });
     } catch (e) {
-      if ((e as { type?: string }).type === 'entity.too.large') throw tooLarge(OPERATOR_BODY_LIMIT);
+      if ((e as { type?: string }).type === 'entity.too.large') throw tooLarge(bodyLimit);
       throw badRequest({ en: 'the request body could not be read completely', zh: '请求体未能完整读取' });
     }
     signed.verifier.update(raw);

@@ -47,3 +47,18 @@ export async function caseFor(q: Sql, d: DiscrepancyRow, reader: Client | undefi
   const [view] = await scopedDiscrepancyViews(q, [d], reader);
   return { data: { ...view!, subject_key: d.subject_key }, mask: { subjectKey: maskedSubjectKey } };
 }
+
+/** Who took a step on a case (spec §10): a party (insurer, institution) or the authority (agency, ops). */
+export interface StepActor { client_id: string; role: string }
+
+/**
+ * Whether `sub` hears of a step on a case: the other side, never the actor's own. A party's step
+ * (a comment, a dispute) goes to the ops channels (the agency's and ops' side) and to the other
+ * parties' callbacks; the agency's or ops' step (a comment, a decision) goes to the parties'
+ * callbacks, so the party that disputed is told why. Whether the subscriber's owner may read the
+ * case at all is caseFor's rule, applied after.
+ */
+export function hearsStep(sub: Pick<SubscriberRow, 'owner_client_id'>, actor: StepActor): boolean {
+  if (!sub.owner_client_id) return actor.role === 'insurer' || actor.role === 'institution';
+  return sub.owner_client_id !== actor.client_id;
+}

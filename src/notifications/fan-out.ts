@@ -17,6 +17,8 @@ import { NOTIFICATIONS_QUEUE } from '../queue/queue-names';
 import { enqueueJob } from '../queue/outbox';
 import type { DigestData } from './formats';
 import { enabledSubscribers, matchesFilter, matchingSubscribers } from './subscriber-store';
+import type { CaseStepJob } from './case-step-hook';
+import { fanOutCaseStep } from './case-steps';
 
 /** More ids than this in one digest are counted but not listed (a chat message has a size limit). */
 export const DIGEST_MAX_IDS = 200;
@@ -107,13 +109,14 @@ export function digestData(job: Omit<DigestJob, 'kind' | 'key'>, cases: { id: st
   };
 }
 
-/** A critical case's job (critical-hook.ts) or a run's digest (enqueueDigest). */
-export type NotificationJob = { discrepancy_id?: string } | DigestJob;
+/** A critical case's job (critical-hook.ts), a run's digest (enqueueDigest) or a step on a case (case-step-hook.ts). */
+export type NotificationJob = { discrepancy_id?: string } | DigestJob | CaseStepJob;
 
 /** The 'notifications' queue's process function (startWorker runs it: the root's startWorkers, workers/notifications.ts). */
 export async function processNotificationJob(deps: FanOutDeps, job: Job<NotificationJob>): Promise<{ deliveries: number }> {
   const d = job.data;
   if ('kind' in d && d.kind === 'digest') return { deliveries: await fanOutDigest(deps, d) };
+  if ('kind' in d && d.kind === 'case_step') return { deliveries: await fanOutCaseStep(deps, d) };
   if ('discrepancy_id' in d && d.discrepancy_id) return { deliveries: await fanOutCritical(deps, d.discrepancy_id) };
   return { deliveries: 0 };
 }

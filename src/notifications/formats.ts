@@ -27,7 +27,11 @@ export interface DigestData {
 /** A test alert ops send from the console to see that a channel works (POST /v1/subscribers/{id}/test). */
 export interface TestAlertData { subscriber_id: string; requested_by: string; note: string }
 
+/** A step on a case by one side, told to the other (spec §10): a comment, a dispute, a decision on it. */
+export type CaseStepType = 'discrepancy.commented' | 'discrepancy.disputed' | 'discrepancy.dispute_rejected' | 'discrepancy.dispute_upheld';
+
 export type NotificationEvent =
+  | { type: CaseStepType; at: Date; data: Record<string, unknown> }
   | { type: 'discrepancy.critical'; at: Date; data: Record<string, unknown> }
   | { type: 'discrepancy.digest'; at: Date; data: DigestData }
   | { type: 'subscriber.test'; at: Date; data: TestAlertData };
@@ -51,6 +55,7 @@ export function render(format: Format, event: NotificationEvent, mask: MaskOptio
 
 function markdown(e: NotificationEvent): { title: string; text: string } {
   if (e.type === 'subscriber.test') return testMarkdown(e.data, e.at);
+  if (e.type !== 'discrepancy.critical' && e.type !== 'discrepancy.digest') return stepMarkdown(e.type, e.data);
   return e.type === 'discrepancy.critical' ? criticalMarkdown(e.data) : digestMarkdown(e.data);
 }
 
@@ -71,6 +76,24 @@ function criticalMarkdown(d: Record<string, unknown>): { title: string; text: st
     ...row('差额', d.difference),
     ...row('说明', d.detail),
     ...row('发现时间', d.detected_at),
+  ];
+  return { title, text: lines.join('\n') };
+}
+
+const STEP_ZH: Record<CaseStepType, string> = {
+  'discrepancy.commented': '差异留言', 'discrepancy.disputed': '差异异议', 'discrepancy.dispute_rejected': '异议未被采纳', 'discrepancy.dispute_upheld': '异议成立，差异已办结',
+};
+
+function stepMarkdown(type: CaseStepType, d: Record<string, unknown>): { title: string; text: string } {
+  const row = (label: string, v: unknown) => (v === undefined || v === null || v === '' ? [] : [`- ${label}：${String(v)}`]);
+  const s = (d.step ?? {}) as Record<string, unknown>;
+  const files = Array.isArray(s.attachments) ? (s.attachments as { filename?: string }[]).map((a) => a.filename).join('、') : '';
+  const title = `【${STEP_ZH[type]}】${String(d.code)}`;
+  const lines = [
+    `### ${title}`,
+    ...row('差异编号', d.id), ...row('保险公司', d.insurer_code), ...row('定点医药机构', d.fixmedins_code), ...row('结算ID', d.setl_id), ...row('期间', d.period),
+    ...row('差额', d.difference), ...row('操作方', s.by), ...row('异议原因', s.reason_code ? `${String(s.reason_code)} ${String(s.reason ?? '')}`.trim() : ''),
+    ...row('说明', s.note), ...row('附件', files), ...row('时间', s.at),
   ];
   return { title, text: lines.join('\n') };
 }

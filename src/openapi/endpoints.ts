@@ -74,6 +74,20 @@ export const ENDPOINTS: Endpoint[] = [
     responses: { 200: { description: 'Every record was a duplicate.', schema: 'FeedResult', example: 'feedDuplicate' }, 202: { description: 'Stored; per-record results.', schema: 'FeedResult', example: 'feedResult' } },
     errors: WRITE_ERRORS,
   },
+  {
+    method: 'post', path: '/v1/platform', tag: 'Inbound messages', auth: 'signed', roles: ['agency', 'institution'],
+    summary: { en: 'The platform\'s envelope: 2207 settlement, 2208 reversal (agency), 3201 reconciliation of totals (institution)', zh: '医保平台报文：2207 结算、2208 撤销（经办机构），3201 对总账（定点医药机构）' },
+    description: 'Spec §9. Signed as every write; HTTP-level failures (signature, scope, malformed JSON, size) are problem documents. A well-formed request always answers 200 with the response envelope: `infcode` 0, or −1 with an `err_msg` (zh-CN) naming the field (a missing or unknown `infno`, an `input` of the wrong shape, a role that may not send the transaction, a mapping that cannot be decided). 2207/2208 are stored as the agency feed stores a record (same duplicates and conflicts: `output.duplicate`); 3201 answers `output.stmtinfo {setl_optins, stmt_rslt ("0" balanced, "1" not), stmt_rslt_dscr}`.',
+    request: { schema: 'PlatformEnvelope', example: 'platform2207' },
+    responses: { 200: { description: 'The response envelope.', example: 'platformAnswer', schema: {
+      type: 'object', required: ['infcode', 'inf_refmsgid', 'refmsg_time', 'respond_time', 'err_msg', 'output'],
+      properties: {
+        infcode: { type: 'integer', enum: [0, -1] }, inf_refmsgid: { type: 'string' }, refmsg_time: { type: 'string' }, respond_time: { type: 'string' },
+        err_msg: { type: ['string', 'null'] }, output: { type: ['object', 'null'] },
+      },
+    } } },
+    errors: [400, 401, 403, 413, 415, 422, 429],
+  },
   single('/v1/agency/disbursements', 'agency', 'Disbursement', 'disbursement', 'disbursement_id', { en: 'Agency disbursement to an insurer', zh: '经办机构向保险公司拨付资金' }),
   single('/v1/settlement-batches', 'institution', 'SettlementBatch', 'settlementBatch', '(fixmedins_code, batch_id) (≤ 50,000 items; replaces_batch_id names an earlier batch of the same institution)', { en: 'Institution monthly declaration', zh: '定点医疗机构月度申报' }),
   single('/v1/insurer-payments', 'insurer', 'InsurerPayment', 'insurerPayment', '(insurer_code, payment_id)', { en: 'Insurer payment', zh: '保险公司支付' }),

@@ -37,6 +37,23 @@ export const EXAMPLES: Record<string, unknown> = {
   premiumCollection: { collection_id: 'PC-150902-2025-01-EMP', admdvs: '150902', fund_year: '2025', period: '2025-01', payer_type: 'employer', insured_count: 1000, amount: '120000.00', late_fee: '0.00', collected_at: '2025-01-20T10:00:00+08:00' },
   fundTransfer: { transfer_id: 'FT-150902-2025-01-TAX', admdvs: '150902', fund_year: '2025', period: '2025-01', from_account: 'tax', to_account: 'county_account', amount: '120000.00', transferred_at: '2025-02-08T10:00:00+08:00', bank_txn_no: 'BK20250208001' },
   insurerCostReport: { insurer_code: 'PICC_DH', admdvs: '5331', fund_year: '2024', revision: 1, operating_cost: '81000.00', items: [{ category: '人员经费', amount: '50000.00' }, { category: '理赔服务', amount: '31000.00' }], reported_at: '2025-04-15T10:00:00+08:00' },
+  // Spec §9: a 2207 in the platform's envelope (region header fields in the envelope, as the national setlinfo has none) and its answer.
+  platform2207: {
+    infno: '2207', msgid: 'H53310200001202503100930000001', mdtrtarea_admvs: '533102', insuplc_admdvs: '533102', recer_sys_code: 'YBXT', infver: 'V1.0',
+    opter_type: '1', opter: 'A001', opter_name: '经办员', inf_time: '2025-03-10 09:31:00', fixmedins_code: 'H53310200001', fixmedins_name: '德宏州人民医院',
+    input: {
+      setlinfo: {
+        setl_id: 'S0001', mdtrt_id: 'M0001', psn_no: 'P0001', psn_name: '张三', insutype: '310', med_type: '21', setl_time: '2025-03-10 09:30:00',
+        medfee_sumamt: '300000.00', inscp_scp_amt: '280000.00', hifp_pay: '180000.00', hifob_pay: '90000.00', fund_pay_sumamt: '270000.00',
+        acct_pay: '0.00', psn_cash_pay: '30000.00', clr_type: '21', clr_way: '1', insurer_code: 'PICC_DH',
+      },
+      setldetail: [{ fund_pay_type: '310100', inscp_scp_amt: '180000.00', fund_payamt: '180000.00' }, { fund_pay_type: '330100', inscp_scp_amt: '100000.00', fund_payamt: '90000.00' }],
+    },
+  },
+  platformAnswer: {
+    infcode: 0, inf_refmsgid: '0f6d9a52-3c1b-4e8a-9b7d-2a4c6e8f0a1b', refmsg_time: '2025-03-10 09:31:02', respond_time: '2025-03-10 09:31:02', err_msg: null,
+    output: { setl_id: 'S0001', message_id: '01960f3a-0000-7000-8000-000000000003', duplicate: false },
+  },
   accepted: { message_id: '01960f3a-0000-7000-8000-000000000001', status: 'accepted' },
   duplicate: { message_id: '01960f3a-0000-7000-8000-000000000001', status: 'accepted', duplicate: true },
   feedResult: {

@@ -36,6 +36,7 @@ export const TABLE_OWNERS: Record<string, string> = {
   fund_transfers: 'src/ledger/',
   insurer_cost_reports: 'src/ledger/',
   discrepancies: 'src/discrepancies/',
+  case_attachments: 'src/discrepancies/',
   audit_events: 'src/audit/',
   outbox: 'src/queue/outbox.ts',
   messages: 'src/ingest/message-store.ts',
