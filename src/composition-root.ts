@@ -2,6 +2,7 @@
  * The one composition root: builds every service with plain constructors, for the API, the worker
  * entry points, the CLI and the tests alike. Nothing else wires dependencies.
  */
+import { applyFundMessages } from './fund/premium-chain-service';
 import { Router, type Express } from 'express';
 import type { Worker } from 'bullmq';
 import type { Config } from './config/config';
@@ -15,6 +16,7 @@ import { loadOrCreateGatewaySm2Key } from './http/sm2';
 import { SchemaValidator } from './schemas/validator';
 import { ingestRouter, messagesRouter } from './ingest/routes';
 import { discrepanciesRouter } from './discrepancies/routes';
+import { caseAnswersRouter } from './discrepancies/answer-routes';
 import { reconciliationRouter } from './reconciliation/routes';
 import {
   onReconciliationJobFailed, processReconciliationJob, scheduleNightlyRuns, type ReconciliationJob, type ReconciliationWorkerDeps,
@@ -123,6 +125,7 @@ export async function buildGateway(cfg: Config, opts: BuildOptions = {}): Promis
       // Before discrepanciesRouter: /v1/discrepancies/export must not be read as a discrepancy id.
       reconciliationRouter({ db, clients, now, onCommitted: () => relay.kick() }),
       discrepanciesRouter({ db, clients, now }),
+      caseAnswersRouter({ db, clients, now, onCommitted: () => relay.kick() }),
       settlementsRouter({ db, clients, now, regions, calendar, benefitView: createBenefitView({ db, regions }) }),
       benefitsRouter({ db, clients, regions }),
       notificationsRouter({ db, clients, queues, log, now, onCommitted: () => relay.kick(), subscriberAllowHosts: cfg.subscriberAllowHosts }),
@@ -145,11 +148,15 @@ export async function buildGateway(cfg: Config, opts: BuildOptions = {}): Promis
   // of its kind. agency_disbursement and spending_plan have none: their facts are read by the
   // reconciliation report, and their messages are marked processed as they are.
   const matchMessages: MessageHandler = (msgs) => applyMessages(matching, msgs);
+  const fundMessages: MessageHandler = async (msgs) => { await applyFundMessages(db, { regions }, msgs.map((m) => m.message_id), new Date(now())); };
   const handlers: MessageHandlers = {
     agency_settlements: matchMessages,
     settlement_batch: matchMessages,
     insurer_payment: matchMessages,
     recovery: matchMessages,
+    // The premium chain (spec §8): the region-periods a collection or transfer touches, re-judged.
+    premium_collection: fundMessages,
+    fund_transfer: fundMessages,
   };
 
   // Who processes which queue. npm start and workers/all.ts start them all; workers/<queue>.ts one.

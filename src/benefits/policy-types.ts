@@ -1,6 +1,7 @@
 import type Decimal from 'decimal.js';
 import type { LoopParams } from '../deadlines/params';
 import type { Money } from '../money';
+import type { FundPolicy, FundPolicyDocument } from '../fund/rules/fund-policy';
 
 /** A bilingual name (zh for the agency, en for the docs). */
 export interface Names { zh: string; en: string }
@@ -17,6 +18,8 @@ export interface RegionPolicyDocument {
   large_expense_fund_pay_type: Sourced<string>;
   benefits: BenefitsDocument | null;
   loop_params: { [K in keyof LoopParams]: Sourced<LoopParams[K]> };
+  /** The fund year (spec §8; read by src/fund/). Optional: without it, the spec's defaults. */
+  fund?: FundPolicyDocument;
   /** How a 2207 envelope gets the exchange's own fields (spec §9; read by src/platform/). */
   platform?: PlatformMappingDocument;
 }
@@ -115,6 +118,8 @@ export interface RegionPolicy {
   /** null: the region states no ratios; no settlement is checked (e.g. Jiaozuo). */
   benefits: CompiledBenefits | null;
   loop_params: LoopParams;
+  /** The fund year's parameters (spec §8), each with its seed article; defaults where the file has no `fund`. */
+  fund: FundPolicy;
   benefit_tolerance: Money;
   /** The file as written, for `explain` and for sources in evidence. */
   document: RegionPolicyDocument;

@@ -15,13 +15,19 @@ import { benefitSummary } from '../benefits/audit';
 import { sweepRegionPeriod, type SweepDeps } from '../matching/sweep';
 import { computeReport, reportTotals } from './report-sql';
 import { syncPlanFindings } from './plan-findings';
+import { sweepPremiumChain, type PremiumChainDeps } from '../fund/premium-chain-service';
 import { runInsurers, startRun, type RunRow } from './run-store';
 import { enqueueDigest } from '../notifications/fan-out';
 import { auditHead, entityIdsSince } from '../audit/audit-trail';
 import { countsByCodeOf, unresolvedCountsByCode } from '../discrepancies/discrepancy-queries';
+import { disputedCountsByCode } from '../discrepancies/case-answer-store';
 
 /** What a run needs: the sweep's (database, region policies, calendar, log) and the clock. */
-export interface RunDeps extends SweepDeps { now: () => number }
+export interface RunDeps extends SweepDeps {
+  now: () => number;
+  /** The region's fund section too (the premium chain, spec §8). */
+  regions: PremiumChainDeps['regions'];
+}
 
 export async function executeRun(gw: RunDeps, runId: string): Promise<RunRow | undefined> {
   const startedAt = new Date(gw.now());
@@ -46,15 +52,17 @@ export async function executeRun(gw: RunDeps, runId: string): Promise<RunRow | u
     await q.query(`SELECT pg_advisory_xact_lock(hashtextextended('recon-run:' || $1 || ':' || $2, 0))`, [admdvs, period]);
     // A report-only run has no sweep behind it, so its settlements' loop rows say nothing about its
     // view: the month is computed from the facts.
-    await computeReport(q, runId, admdvs, period, { asOf, knownAt }, reportOnly ? 'facts' : undefined);
+    await computeReport(q, runId, admdvs, period, { asOf, knownAt }, reportOnly ? 'facts' : undefined, { loopParamsFor: (a) => gw.regions.loopParamsFor(a), calendar: gw.calendar });
     const insurers = await runInsurers(q, runId);
     const tolerancePct = gw.regions.loopParamsFor(admdvs).plan_tolerance_pct;
     const plan = reportOnly ? null : await syncPlanFindings(q, insurers, { admdvs, period, asOf, tolerancePct }, new Date(gw.now()));
+    // The premium chain of the region (spec §8), judged at the same as_of (src/fund/premium-chain-service.ts).
+    const premiumChain = reportOnly ? null : await sweepPremiumChain(q, gw, { admdvs, period, asOf }, new Date(gw.now()));
     const totals = await reportTotals(q, runId);
     // The discrepancy and benefit counts are the ledger's present state: not part of a reproduction.
     const discrepancies = reportOnly ? null : await discrepancyCounts(q, admdvs, period, fromSeq);
     const benefits = reportOnly ? null : await benefitSummary(q, admdvs, period);
-    const s = { totals, discrepancies, benefits, swept, plan_findings: plan, tolerance_pct: tolerancePct, report_only: reportOnly };
+    const s = { totals, discrepancies, benefits, swept, plan_findings: plan, premium_chain: premiumChain, tolerance_pct: tolerancePct, report_only: reportOnly };
     const finishedAt = new Date(gw.now());
     await q.query(
       `UPDATE reconciliation_runs SET status = 'completed', summary = $2, finished_at = $3, error = NULL WHERE run_id = $1`,
@@ -76,9 +84,12 @@ export async function executeRun(gw: RunDeps, runId: string): Promise<RunRow | u
 }
 
 /** Discrepancies of the region-period by code: opened during the run, and open now. */
-async function discrepancyCounts(q: Sql, admdvs: string, period: string, fromSeq: string): Promise<{ opened: Record<string, number>; open: Record<string, number> }> {
-  const open = await unresolvedCountsByCode(q, { admdvsPrefix: admdvs, period });
+async function discrepancyCounts(q: Sql, admdvs: string, period: string, fromSeq: string): Promise<{ opened: Record<string, number>; open: Record<string, number>; disputed: Record<string, number> }> {
+  const unresolved = await unresolvedCountsByCode(q, { admdvsPrefix: admdvs, period });
   const opened = await countsByCodeOf(q, await entityIdsSince(q, 'discrepancy', ['opened', 'reopened'], fromSeq), admdvs, period);
   const toMap = (rows: { code: string; n: number }[]) => Object.fromEntries(rows.map((r) => [r.code, Number(r.n)]));
-  return { opened: toMap(opened), open: toMap(open) };
+  // Spec §10: a case under an open dispute is reported apart — `disputed`, not `open`.
+  const disputed = toMap(await disputedCountsByCode(q, admdvs, period));
+  const open = Object.fromEntries(unresolved.map((r) => [r.code, Number(r.n) - (disputed[r.code] ?? 0)]).filter(([, n]) => Number(n) > 0));
+  return { opened: toMap(opened), open, disputed };
 }

@@ -31,6 +31,10 @@ export const DEFAULT_SEVERITY = Object.freeze({
   COST_LIMIT_EXCEEDED: 'medium',
   PROFIT_LIMIT_EXCEEDED: 'high',
   FUND_DEFICIT: 'high',
+  // The premium chain (spec §8, src/fund/rules/premium-chain.ts).
+  PREMIUM_TRANSFER_SHORT: 'high',
+  TRANSFER_UNFUNDED: 'critical',
+  PREMIUM_RATE_MISMATCH: 'medium',
 } as const satisfies Record<string, Severity>);
 
 export type FindingCode = keyof typeof DEFAULT_SEVERITY;

@@ -12,6 +12,8 @@ import type { Period } from '../../time';
  *   insurer-period    insurer:<insurer_code>:<period>               (PLAN_VARIANCE …, other module)
  *   insurer-year      insyear:<admdvs>:<insurer_code>:<fund_year>   (COST_LIMIT_EXCEEDED …, src/fund/statement)
  *   region-year       regyear:<admdvs>:<fund_year>                  (FUND_DEFICIT, src/fund/statement)
+ *   account-region-period account:<account>:<admdvs>:<period>       (PREMIUM_TRANSFER_SHORT …, src/fund/rules)
+ *   collection        collection:<collection_id>                    (PREMIUM_RATE_MISMATCH, src/fund/rules)
  *
  * The batch item key carries the insurer because one institution files one batch per insurer and
  * period, so the same setl_id may (wrongly) appear in two current batches. Opaque ids may contain
@@ -26,7 +28,9 @@ export type Subject =
   | { kind: 'person_year'; admdvs: string; psn_no: string; year: number }
   | { kind: 'insurer_period'; insurer_code: string; period: Period }
   | { kind: 'insurer_year'; admdvs: string; insurer_code: string; fund_year: number }
-  | { kind: 'region_year'; admdvs: string; fund_year: number };
+  | { kind: 'region_year'; admdvs: string; fund_year: number }
+  | { kind: 'account_period'; account: string; admdvs: string; period: Period }
+  | { kind: 'collection'; collection_id: string };
 
 const PREFIX = {
   settlement: 'setl',
@@ -37,6 +41,8 @@ const PREFIX = {
   insurer_period: 'insurer',
   insurer_year: 'insyear',
   region_year: 'regyear',
+  account_period: 'account',
+  collection: 'collection',
 } as const satisfies Record<Subject['kind'], string>;
 
 export function subjectKey(s: Subject): string {
@@ -57,6 +63,10 @@ export function subjectKey(s: Subject): string {
       return join(PREFIX.insurer_year, s.admdvs, s.insurer_code, String(s.fund_year));
     case 'region_year':
       return join(PREFIX.region_year, s.admdvs, String(s.fund_year));
+    case 'account_period':
+      return join(PREFIX.account_period, s.account, s.admdvs, s.period);
+    case 'collection':
+      return join(PREFIX.collection, s.collection_id);
   }
 }
 
@@ -84,6 +94,10 @@ export function parseSubjectKey(key: string): Subject | undefined {
       return parts.length === 3 && /^\d{4}$/.test(c) ? { kind: 'insurer_year', admdvs: a, insurer_code: b, fund_year: Number(c) } : undefined;
     case PREFIX.region_year:
       return parts.length === 2 && /^\d{4}$/.test(b) ? { kind: 'region_year', admdvs: a, fund_year: Number(b) } : undefined;
+    case PREFIX.account_period:
+      return parts.length === 3 ? { kind: 'account_period', account: a, admdvs: b, period: c } : undefined;
+    case PREFIX.collection:
+      return parts.length === 1 ? { kind: 'collection', collection_id: a } : undefined;
     default:
       return undefined;
   }

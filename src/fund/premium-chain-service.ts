@@ -1,0 +1,53 @@
+/**
+ * The premium chain as cases (spec §8): loads the collections and transfers (ledger/fund-store.ts),
+ * runs the pure rules (rules/premium-chain.ts) and syncs their groups through the case lifecycle
+ * (discrepancies/case-store.ts syncGroups: one lock order with every other caller). Called
+ *  - by the ingest worker for newly stored collections and transfers (applyFundMessages: the
+ *    region-periods they touch, as of now), and
+ *  - by each reconciliation run (sweepPremiumChain, in the run's transaction, as of its as_of): the
+ *    run's region prefix, every period from January of the year before the run's period up to it —
+ *    so a county account's 31 December (003 art. 47) lapses into a finding in the nightly run of
+ *    the next January, and a tax account's day 10 in the run of the month after.
+ * A due date that lapses with no new message is noticed by the next run (there are no timed
+ * re-checks for the fund, as there are for settlements).
+ */
+import type { Db, Sql } from '../db/db';
+import type { RegionPolicies } from '../benefits/region-policy';
+import { syncGroups } from '../discrepancies/case-store';
+import { fundPairsOfMessages, loadCollections, loadTransfers, type FundFactFilter } from '../ledger/fund-store';
+import { DEFAULT_FUND_POLICY, premiumChainGroups, type ChainContext } from './rules';
+
+export interface PremiumChainDeps { regions: Pick<RegionPolicies, 'regionFor' | 'loopParamsFor'> }
+
+export interface ChainSyncResult { groups: number; opened: number; resolved: number }
+
+function context(regions: PremiumChainDeps['regions']): ChainContext {
+  return {
+    fundPolicyFor: (admdvs) => regions.regionFor(admdvs)?.fund ?? DEFAULT_FUND_POLICY,
+    graceDaysFor: (admdvs) => regions.loopParamsFor(admdvs).grace_days,
+  };
+}
+
+async function syncChain(q: Sql, deps: PremiumChainDeps, filter: FundFactFilter, asOf: Date, at: Date): Promise<ChainSyncResult> {
+  // Facts dated after asOf are read too (and not counted by the rules), so an account-region-period
+  // whose facts all lie after asOf still has its group judged.
+  const [collections, transfers] = [await loadCollections(q, filter), await loadTransfers(q, filter)];
+  const groups = premiumChainGroups(collections, transfers, asOf, context(deps.regions));
+  const r = await syncGroups(q, groups, at);
+  return { groups: groups.length, opened: r.opened.length, resolved: r.resolved.length };
+}
+
+/** The region-periods the stored messages touch, re-judged as of `asOf` (the ingest worker's handler). */
+export async function applyFundMessages(db: Db, deps: PremiumChainDeps, messageIds: readonly string[], asOf: Date): Promise<ChainSyncResult> {
+  return db.tx(async (q) => {
+    const pairs = await fundPairsOfMessages(q, messageIds);
+    if (!pairs.length) return { groups: 0, opened: 0, resolved: 0 };
+    return syncChain(q, deps, { pairs }, asOf, asOf);
+  });
+}
+
+/** A reconciliation run's sweep of the premium chain of a region prefix, in the run's transaction. */
+export function sweepPremiumChain(q: Sql, deps: PremiumChainDeps, run: { admdvs: string; period: string; asOf: Date }, at: Date): Promise<ChainSyncResult> {
+  const fromPeriod = `${Number(run.period.slice(0, 4)) - 1}-01`;
+  return syncChain(q, deps, { admdvsPrefix: run.admdvs, fromPeriod, toPeriod: run.period }, run.asOf, at);
+}
