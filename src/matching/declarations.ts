@@ -6,7 +6,7 @@
 import type { Db, Sql } from '../db/db';
 import { syncGroups, type CaseGroup } from '../discrepancies/case-store';
 import { loadDeclarationFacts } from '../ledger/batch-store';
-import { chunkFor, lockAll, type MatchingDeps } from './apply';
+import { chunkFor, lockAll, type MatchingDeps } from './chunks';
 import { evaluateDeclaration, subjectKey } from './rules';
 import { cmpStr, fallbackAdmdvs } from './finding';
 

@@ -1,16 +1,30 @@
 /**
- * The matching service: what the workers call. `applyMessages` is the ingest queue's handler for the
- * fact-bearing kinds (the handler map in src/composition-root.ts); `processRecheck` is the `recheck`
- * queue's process function, for results that change with time alone (a due date lapsing, a grace
- * period expiring). Re-checks are best-effort: the nightly sweep (sweep.ts) is the safety net.
+ * The matching service: what the workers call, and the re-evaluation itself. `applyMessages` is the
+ * ingest queue's handler for the fact-bearing kinds (the handler map in src/composition-root.ts):
+ * which settlements the messages can change (the ledger's rule, src/ledger/fact-loader.ts), then
+ * `reevaluate` — per chunk, one transaction: lock the settlements' groups, load their facts, run the
+ * pure rules (evaluateSettlement), write the loops, sync the cases (src/discrepancies/case-store.ts).
+ * `processRecheck` is the `recheck` queue's process function, for results that change with time alone
+ * (a due date lapsing, a grace period expiring). Re-checks are best-effort: the nightly sweep
+ * (sweep.ts) is the safety net.
+ *
+ * Re-evaluation is idempotent by construction (it recomputes from the facts, never increments), so
+ * messages may arrive in any order, twice, or be processed by several workers at once; each chunk
+ * takes its groups' advisory locks before it reads (chunks.ts says why that suffices).
  */
 import type { Job } from 'bullmq';
-import type { Db } from '../db/db';
+import type { Db, Sql } from '../db/db';
 import type { Logger } from '../logging/logger';
+import type { MessageKind } from '../ingest/kinds';
 import type { MessageRow } from '../queue/ingest-worker';
 import { RECHECK_QUEUE, type Queues } from '../queue/queues';
-import { affectedBy } from './affected';
-import { reevaluate, type MatchingDeps, type NextCheck } from './apply';
+import { syncGroups } from '../discrepancies/case-store';
+import { appendAudit, type AuditEvent } from '../audit/audit-trail';
+import { affectedByMessages, loadSettlementInputs } from '../ledger/fact-loader';
+import { loadLoopFigures, upsertLoops as writeLoops } from '../ledger/loop-store';
+import { evaluateSettlement, type SettlementEvaluation, type SettlementInput } from './rules';
+import { cmpStr, fallbackAdmdvs } from './finding';
+import { chunkFor, lockAll, type MatchingDeps } from './chunks';
 import { reevaluateDeclarations, type DeclarationKey } from './declarations';
 
 /** Where re-checks are queued, and the clock they are timed by. */
@@ -24,6 +38,12 @@ export interface MatchingServiceDeps extends MatchingDeps, RecheckDeps {
   db: Db;
   log: Logger;
 }
+
+export interface NextCheck { setl_id: string; at: Date }
+export interface ReevaluateResult { evaluated: number; nextChecks: NextCheck[] }
+
+/** The evaluation group of a settlement id in the discrepancy ledger. */
+const settlementGroup = (setlId: string): string => `setl:${setlId}`;
 
 /**
  * Re-evaluates everything the stored messages can change, as of the service's clock: the union of
@@ -42,6 +62,104 @@ export async function applyMessages(deps: MatchingServiceDeps, msgs: readonly Pi
   // reevaluateDeclarations evaluates each institution-period once, however often it is named.
   if (declarations.length) await reevaluateDeclarations(deps.db, declarations, asOf, deps);
   await scheduleRechecks(deps, r.nextChecks);
+}
+
+/** Spending plans and disbursements are reconciliation's (PLAN_VARIANCE, DISBURSEMENT_MISMATCH): they change no settlement. */
+const FACT_KINDS: ReadonlySet<MessageKind> = new Set<MessageKind>(['agency_settlements', 'settlement_batch', 'insurer_payment', 'recovery']);
+
+/**
+ * Which evaluation groups newly stored messages of one kind can change: the ledger's rule, asked only
+ * for the kinds that bring loop facts. Re-evaluating exactly these after each message (plus the sweep
+ * for the clock) is what makes the final state independent of arrival order.
+ */
+async function affectedBy(q: Sql, kind: MessageKind, messageIds: readonly string[]): Promise<{ setlIds: string[]; declarations: DeclarationKey[] }> {
+  if (!FACT_KINDS.has(kind)) return { setlIds: [], declarations: [] };
+  return affectedByMessages(q, messageIds);
+}
+
+/**
+ * Re-derive the loop state and the open discrepancies of settlements from the ledger of facts, as of
+ * `asOf`: one transaction per chunk, in setl_id order; returns when each needs its next check.
+ */
+export async function reevaluate(db: Db, setlIds: Iterable<string>, asOf: Date, deps: MatchingDeps): Promise<ReevaluateResult> {
+  const ids = [...new Set(setlIds)].sort(cmpStr);
+  const nextChecks: NextCheck[] = [];
+  const size = chunkFor(db);
+  for (let i = 0; i < ids.length; i += size) {
+    const chunk = ids.slice(i, i + size);
+    nextChecks.push(...(await db.tx((q) => reevaluateChunk(q, chunk, asOf, deps))));
+  }
+  return { evaluated: ids.length, nextChecks };
+}
+
+async function reevaluateChunk(q: Sql, ids: string[], asOf: Date, deps: MatchingDeps): Promise<NextCheck[]> {
+  await lockAll(q, ids.map(settlementGroup));
+  const inputs = await loadSettlementInputs(q, ids);
+  const results = new Map<string, SettlementEvaluation>();
+  for (const id of ids) results.set(id, evaluate(inputs.get(id)!, asOf, deps));
+
+  const loopEvents = await upsertLoops(q, ids, inputs, results, asOf);
+
+  // The case store takes the open cases' row locks, then the audit chain's lock (one order for every caller).
+  await syncGroups(q, ids.map((id) => ({ groupKey: settlementGroup(id), findings: results.get(id)!.findings })), asOf);
+  // Loop-state changes join the hash-chained audit trail (issue 7 §6), after the case row locks
+  // above (the chain's lock is always taken last).
+  await appendAudit(q, loopEvents);
+  return ids.flatMap((id) => {
+    const at = results.get(id)!.nextCheckAt;
+    return at ? [{ setl_id: id, at }] : [];
+  });
+}
+
+/** The region parameters of an id: its settlement's pooling region, or the institution a reference names. */
+export function evaluate(input: SettlementInput, asOf: Date, deps: MatchingDeps): SettlementEvaluation {
+  const admdvs = input.settlement?.insuplc_admdvs ?? referenceAdmdvs(input);
+  return evaluateSettlement(input, { asOf, params: deps.regions.loopParamsFor(admdvs), calendar: deps.calendar });
+}
+
+function referenceAdmdvs(input: SettlementInput): string {
+  const refs = [
+    ...input.lines.map((l) => ({ insurer_code: l.insurer_code, ...(l.payee_type === 'institution' ? { fixmedins_code: l.payee_id } : {}) })),
+    ...input.declaredItems.map((i) => ({ insurer_code: i.insurer_code, fixmedins_code: i.fixmedins_code })),
+  ].sort((a, b) => cmpStr(a.fixmedins_code ?? '\uffff', b.fixmedins_code ?? '\uffff'));
+  return fallbackAdmdvs({}, refs[0] ?? { insurer_code: '' });
+}
+
+/** The audited part of a loop row: a change in any of these is an audit event. */
+const AUDITED = ['status', 'owed', 'paid', 'rejected', 'recovered', 'outstanding', 'due_date', 'closed_at'] as const;
+type AuditedLoop = Record<(typeof AUDITED)[number], string | null>;
+
+/** Upsert the loop rows; returns one audit event per row created or whose status or amounts changed. */
+async function upsertLoops(q: Sql, ids: string[], inputs: Map<string, SettlementInput>, results: Map<string, SettlementEvaluation>, asOf: Date): Promise<AuditEvent[]> {
+  const rows = ids.flatMap((id) => {
+    const s = inputs.get(id)!.settlement;
+    const r = results.get(id)!;
+    return s && r.loop ? [{ s, loop: r.loop, next: r.nextCheckAt ?? null }] : [];
+  });
+  if (!rows.length) return [];
+  // Read under the settlements' advisory locks: nobody else changes these rows until we commit.
+  const before: (AuditedLoop & { setl_id: string })[] = await loadLoopFigures(q, rows.map((r) => r.s.setl_id));
+  const prev = new Map(before.map((r) => [r.setl_id, r]));
+  const events: AuditEvent[] = [];
+  for (const r of rows) {
+    const now: AuditedLoop = {
+      status: r.loop.status, owed: r.loop.owed.toString(), paid: r.loop.paid.toString(), rejected: r.loop.rejected.toString(),
+      recovered: r.loop.recovered.toString(), outstanding: r.loop.outstanding.toString(), due_date: r.loop.due_date, closed_at: r.loop.closed_at?.toISOString() ?? null,
+    };
+    const was = prev.get(r.s.setl_id);
+    const changed = was ? AUDITED.filter((k) => was[k] !== now[k]) : [...AUDITED];
+    if (!changed.length) continue;
+    const data: Record<string, unknown> = { ...now };
+    if (was) data.previous = Object.fromEntries(changed.map((k) => [k, was[k]]));
+    events.push({ entity: 'loop', entity_id: r.s.setl_id, action: was ? 'changed' : 'created', actor: 'system', at: asOf, data });
+  }
+  await writeLoops(q, rows.map((r) => ({
+    setl_id: r.s.setl_id, status: r.loop.status, owed: r.loop.owed.toString(), paid: r.loop.paid.toString(), rejected: r.loop.rejected.toString(),
+    recovered: r.loop.recovered.toString(), outstanding: r.loop.outstanding.toString(), due_date: r.loop.due_date, due_at: r.loop.due_at,
+    closed_at: r.loop.closed_at ?? null, admdvs: r.s.insuplc_admdvs, insurer_code: r.s.insurer_code, fixmedins_code: r.s.fixmedins_code, period: r.s.period,
+    next_check_at: r.next,
+  })), asOf);
+  return events;
 }
 
 /** Ids only: the worker loads the facts (no personal data in job payloads). */

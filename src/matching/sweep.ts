@@ -12,14 +12,14 @@
  *
  * Which facts an evaluation has not seen is asked of the message log, set-based: the ingest worker
  * marks a message `processed` only after its matching handler (matching-service.ts, applyMessages) has
- * re-evaluated every settlement the message can change (affected.ts), each evaluation reading the
+ * re-evaluated every settlement the message can change (affectedBy), each evaluation reading the
  * facts after they were committed. So every fact of a processed message is reflected in the
  * evaluations of the settlements it concerns, and the facts not yet reflected are among those of the
  * messages not processed (accepted, processing, failed: a few, found by a partial index, migration
  * 080). Every path into the ledger goes through a message row written in the same transaction as its
  * facts (message-store.ts, the streamed feed and the agency pull: settlement-feed.ts; the CLI import
  * posts to the feed), and facts are never changed afterwards. Which settlements those messages can
- * change is the rule affected.ts applies to one message (src/ledger/affected-read-model.ts, written
+ * change is the rule affectedBy applies to one message (src/ledger/fact-loader.ts, written
  * once). (This replaces six correlated EXISTS per settlement comparing each fact's received_at with
  * settlement_loops.facts_seen_at: 10.5 s at 100k settlements selecting none.)
  *
@@ -31,7 +31,8 @@ import type { Logger } from '../logging/logger';
 import { openDeclarationMissingKeys } from '../discrepancies/discrepancy-queries';
 import { unmatchedMessageIds } from '../ingest/message-store';
 import { sweepSettlementIds, undeclaredInstitutionPeriods } from '../ledger/sweep-read-model';
-import { reevaluate, type MatchingDeps } from './apply';
+import type { MatchingDeps } from './chunks';
+import { reevaluate } from './matching-service';
 import { reevaluateDeclarations } from './declarations';
 
 export interface SweepDeps extends MatchingDeps { db: Db; log: Logger }

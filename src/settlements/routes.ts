@@ -20,7 +20,7 @@ import { maskCertno, maskName } from '../logging/logger';
 import { casesOfSettlement } from '../discrepancies/discrepancy-queries';
 import { scopedDiscrepancyViews } from '../discrepancies/evidence-scope';
 import { loadSettlementInputs } from '../ledger/fact-loader';
-import { evaluate } from '../matching/apply';
+import { evaluate } from '../matching/matching-service';
 import { toCstIso } from '../time';
 import { loadPaymentLines, loadRecordRows, loadRecoveryViews } from '../ledger/settlement-read-model';
 import { paymentLinesFor, recordView } from './settlement-view';

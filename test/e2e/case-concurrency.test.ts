@@ -11,7 +11,7 @@
  */
 import { startTestGateway, type TestGateway } from '../support/test-gateway';
 import { batchOf, prng } from '../support/month-generator';
-import { reevaluate } from '../../src/matching/apply';
+import { reevaluate } from '../../src/matching/matching-service';
 import { auditPersonYears } from '../../src/benefits/audit';
 import { syncPlanFindings } from '../../src/reconciliation/plan-findings';
 import type { InsurerRow } from '../../src/reconciliation/run-store';

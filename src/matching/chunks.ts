@@ -1,0 +1,39 @@
+/**
+ * What the two re-evaluations share — settlements (matching-service.ts, reevaluate) and
+ * institution-periods (declarations.ts, reevaluateDeclarations): their dependencies, the size of the
+ * chunk one transaction evaluates, and the advisory locks of its groups.
+ *
+ * Concurrency: each chunk runs in one transaction that first takes a transaction-scoped advisory lock
+ * per group, in lock-key order (so two chunks never wait on each other in a cycle), and only then
+ * reads the facts. Whoever evaluates last therefore sees every fact committed before it took the lock,
+ * and an evaluation is never interleaved with another one of the same group.
+ */
+import type { Db, Sql } from '../db/db';
+import type { RegionPolicies } from '../benefits';
+import type { WorkCalendar } from '../deadlines/calendar';
+import type { Logger } from '../logging/logger';
+
+export interface MatchingDeps {
+  regions: Pick<RegionPolicies, 'loopParamsFor'>;
+  calendar: WorkCalendar;
+  log?: Logger;
+}
+
+/** Settlements per transaction: large enough for set-based loads, small enough to keep locks short. */
+export const CHUNK = 200;
+/**
+ * On the embedded database a transaction holds its only connection, and a 200-settlement chunk took
+ * 4–8 s there (issue 12: reads waited behind it): chunks of 25 keep each transaction well under a
+ * second, so reads get in between.
+ */
+export const EMBEDDED_CHUNK = 25;
+export const chunkFor = (db: Pick<Db, 'kind'>): number => (db.kind === 'pglite' ? EMBEDDED_CHUNK : CHUNK);
+
+/** Take the advisory locks of `names`, in lock-key order, inside the current transaction. */
+export async function lockAll(q: Sql, names: readonly string[]): Promise<void> {
+  if (!names.length) return;
+  await q.query(
+    `SELECT pg_advisory_xact_lock(k) FROM (SELECT DISTINCT hashtextextended(n, 0) AS k FROM unnest($1::text[]) AS n ORDER BY 1) AS keys`,
+    [names],
+  );
+}
