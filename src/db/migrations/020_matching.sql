@@ -26,7 +26,7 @@ CREATE INDEX settlement_loops_inst_period ON settlement_loops (fixmedins_code, i
 CREATE INDEX settlement_loops_status ON settlement_loops (status, due_at);
 CREATE INDEX settlement_loops_next_check ON settlement_loops (next_check_at) WHERE next_check_at IS NOT NULL;
 
--- Matching finds what a message changed by its message_id (src/matching/affected.ts).
+-- Matching finds what a message changed by its message_id (src/ledger/fact-loader.ts, affectedByMessages).
 CREATE INDEX IF NOT EXISTS settlement_records_message ON settlement_records (message_id);
 CREATE INDEX IF NOT EXISTS batches_message ON batches (message_id);
 CREATE INDEX IF NOT EXISTS payments_message ON payments (message_id);
