@@ -21,6 +21,10 @@ const endpoints: { path: string; as: TestClientName; valid: () => Record<string,
   { path: '/v1/recoveries', as: 'insurerA', valid: () => fx.recovery() as unknown as Record<string, unknown> },
   { path: '/v1/spending-plans', as: 'insurerA', valid: () => fx.plan() as unknown as Record<string, unknown> },
   { path: '/v1/agency/disbursements', as: 'agency', valid: () => fx.disbursement() as unknown as Record<string, unknown> },
+  // The fund year (spec §8).
+  { path: '/v1/premium-collections', as: 'tax', valid: () => ({ collection_id: 'PC-1', admdvs: '150902', fund_year: '2025', period: '2025-01', payer_type: 'employer', insured_count: 10, amount: '1200.00', late_fee: '0.00', collected_at: '2025-01-20 10:00:00' }) },
+  { path: '/v1/fund-transfers', as: 'finance', valid: () => ({ transfer_id: 'FT-1', admdvs: '150902', fund_year: '2025', period: '2025-01', from_account: 'tax', to_account: 'treasury', amount: '1200.00', transferred_at: '2025-02-05T10:00:00+08:00', bank_txn_no: 'BK1' }) },
+  { path: '/v1/insurer-cost-reports', as: 'insurerA', valid: () => ({ insurer_code: 'PICC_DH', admdvs: '5331', fund_year: '2024', revision: 1, operating_cost: '81000.00', items: [{ category: '人员经费', amount: '1.00' }], reported_at: '2025-04-15T10:00:00+08:00' }) },
   { path: '/v1/agency/settlements', as: 'agency', valid: () => ({ settlements: [fx.settlement(), fx.settlement({ setl_id: 'S0002' })] }) },
 ];
 

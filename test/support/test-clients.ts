@@ -16,6 +16,10 @@ export const TEST_CLIENTS = {
   hospital1b: { client_id: 'h1-his2', role: 'institution', scope: ['H53310200001'], secret: secret('h1b'), token: 'tok-hospital-0001b' },
   agency: { client_id: 'dehong-agency', role: 'agency', scope: ['5331', '1509', '9999'], secret: secret('agency'), token: 'tok-agency-5331' },
   agencyOther: { client_id: 'jiaozuo-agency', role: 'agency', scope: ['4108'], secret: secret('jz'), token: 'tok-agency-4108' },
+  /** Tax and finance of Ulanqab (spec §8), and a tax bureau of another region. */
+  tax: { client_id: 'ulanqab-tax', role: 'tax', scope: ['1509'], secret: secret('tax'), token: 'tok-tax-1509-0001' },
+  taxOther: { client_id: 'jiaozuo-tax', role: 'tax', scope: ['4108'], secret: secret('tax-jz'), token: 'tok-tax-4108-0001' },
+  finance: { client_id: 'ulanqab-finance', role: 'finance', scope: ['1509'], secret: secret('finance'), token: 'tok-finance-1509-01' },
   ops: { client_id: 'ops', role: 'ops', scope: [], secret: secret('ops'), token: 'tok-ops-000001' },
   /**
    * A hospital system that signs with SM2 only (spec §9): two keys (rotation), no HMAC secret in the
