@@ -59,7 +59,8 @@ const SUMS = `
      GROUP BY o.setl_id
   ),
   per_settlement AS (
-    SELECT o.setl_id, o.fixmedins_code, o.setl_mode, o.hifob_pay, coalesce(l.paid, 0) AS paid, coalesce(l.rejected, 0) AS rejected, coalesce(r.recovered, 0) AS recovered
+    SELECT o.setl_id, o.fixmedins_code, o.insurer_code, o.admdvs, o.setl_time, o.setl_mode, o.hifob_pay,
+           coalesce(l.paid, 0) AS paid, coalesce(l.rejected, 0) AS rejected, coalesce(r.recovered, 0) AS recovered
       FROM owed o LEFT JOIN line_sums l USING (setl_id) LEFT JOIN recovery_sums r USING (setl_id)
   )`;
 
@@ -92,7 +93,7 @@ const OWED_AT_KNOWN = `v.insuplc_admdvs LIKE $1 AND v.period = $2 AND v.hifob_pa
 /** CTEs up to `per_settlement`: the whole month from the facts. */
 const PER_SETTLEMENT_FROM_FACTS = `
   owed AS (
-    SELECT v.setl_id, v.fixmedins_code, v.insurer_code, v.setl_mode, v.psn_no, v.hifob_pay
+    SELECT v.setl_id, v.fixmedins_code, v.insurer_code, v.insuplc_admdvs AS admdvs, v.setl_time, v.setl_mode, v.psn_no, v.hifob_pay
       FROM settlement_records v
      WHERE v.status = 'valid' AND ${OWED_AT_KNOWN}
   ),
@@ -152,7 +153,7 @@ const OWED_FROM_LOOPS = `
       paid numeric, rejected numeric, recovered numeric, outstanding numeric)
   ),
   owed AS (
-    SELECT v.setl_id, v.fixmedins_code, v.insurer_code, v.setl_mode, v.psn_no, v.hifob_pay
+    SELECT v.setl_id, v.fixmedins_code, v.insurer_code, v.insuplc_admdvs AS admdvs, v.setl_time, v.setl_mode, v.psn_no, v.hifob_pay
       FROM unnest($6::text[]) AS u(setl_id) JOIN settlement_records v ON v.setl_id = u.setl_id AND v.status = 'valid'
      WHERE ${OWED_AT_KNOWN}
   ),
@@ -191,19 +192,60 @@ const UNSETTLED = `
  */
 export async function owedByInstitutionCtes(
   q: Sql, o: OwedQuery, unmatchedMessageIds: readonly string[], from?: 'loops' | 'facts',
-): Promise<{ ctes: string; params: unknown[] }> {
+): Promise<OwedCtes> {
   const base = [`${o.admdvs}%`, o.period, o.knownAt, o.asOf];
-  if (from === 'facts') return { ctes: OWED_FROM_FACTS, params: base };
+  if (from === 'facts') return { ctes: OWED_FROM_FACTS, params: base, from: 'facts' };
   // The loop rows, unless many settlements have facts the report cannot count (received after
   // known_at, paid after as_of): then the month is computed from the facts in one set-based pass.
   const unsettled = await q.query<{ setl_id: string }>(UNSETTLED, [o.knownAt, o.asOf, unmatchedMessageIds, from === 'loops' ? null : RECOMPUTE_MAX + 1]);
-  if (from === undefined && unsettled.rows.length > RECOMPUTE_MAX) return { ctes: OWED_FROM_FACTS, params: base };
+  if (from === undefined && unsettled.rows.length > RECOMPUTE_MAX) return { ctes: OWED_FROM_FACTS, params: base, from: 'facts' };
   const month = [`${o.admdvs}%`, o.period, o.knownAt];
   const redo = unsettled.rows.map((r) => r.setl_id);
   const sumRows = await q.query<LoopSumRow>(LOOP_SUMS, [...month, redo]);
   for (const r of (await q.query<{ setl_id: string }>(REVERSED_LOOPS, month.slice(0, 2))).rows) redo.push(r.setl_id);
   if (sumRows.rows.some((r) => Number(r.missing) > 0)) for (const r of (await q.query<{ setl_id: string }>(MISSING_LOOPS, month)).rows) redo.push(r.setl_id);
-  return { ctes: OWED_FROM_LOOPS, params: [...base, JSON.stringify(sumRows.rows), [...new Set(redo)]] };
+  return { ctes: OWED_FROM_LOOPS, params: [...base, JSON.stringify(sumRows.rows), [...new Set(redo)]], from: 'loops' };
+}
+
+/** The CTEs ending in `recorded`, their parameters, and which way they took. */
+export interface OwedCtes { ctes: string; params: unknown[]; from: 'loops' | 'facts' }
+
+/** Outstanding of the owed settlements sharing what decides a due date (numeric string). */
+export interface ArrearsKeyRow {
+  fixmedins_code: string; insurer_code: string; admdvs: string; setl_mode: 'direct' | 'manual'; setl_day: string; outstanding: string;
+}
+
+/** The CST day of setl_time, which with the region and the mode decides a settlement's due date (src/deadlines). */
+const SETL_DAY = `to_char(setl_time AT TIME ZONE 'Asia/Shanghai', 'YYYY-MM-DD')`;
+
+/**
+ * Arrears (应支未支, spec §10): the outstanding of the owed settlements of the region-period, summed by
+ * institution, insurer, region, mode and CST day of setl_time — what the due-date rules need, so the
+ * ageing is computed in TypeScript with the rules of src/deadlines (reconciliation/arrears-ageing.ts).
+ * The same settlements and figures as the `recorded` of `owed` (the same way: loop rows and the
+ * recomputed settlements, or the facts), so the buckets add up to the institutions' outstanding.
+ * Only what is outstanding (> 0) is listed. In the caller's transaction.
+ */
+export async function arrearsByDueKey(q: Sql, owed: OwedCtes): Promise<ArrearsKeyRow[]> {
+  const cols = `fixmedins_code, insurer_code, admdvs, setl_mode, ${SETL_DAY} AS setl_day`;
+  // From the loop rows: the clean ones (not reversed, not recomputed: $6 lists every recomputed
+  // settlement, and one without a loop row has none to join), then the recomputed ones.
+  const source = owed.from === 'facts'
+    ? `SELECT ${cols}, ${OUTSTANDING} AS outstanding FROM per_settlement`
+    : `SELECT ${cols}, ${OUTSTANDING} AS outstanding FROM per_settlement
+       UNION ALL
+       SELECT ${cols}, ${OUTSTANDING} AS outstanding
+         FROM (SELECT v.fixmedins_code, v.insurer_code, v.insuplc_admdvs AS admdvs, v.setl_mode, v.setl_time, v.hifob_pay, l.paid, l.rejected
+                 FROM settlement_records v JOIN settlement_loops l ON l.setl_id = v.setl_id AND l.admdvs LIKE $1 AND l.period = $2
+                WHERE ${MONTH} AND l.status <> 'reversed' AND v.setl_id <> ALL($6::text[])) c`;
+  const { rows } = await q.query<ArrearsKeyRow>(
+    `WITH ${owed.ctes}
+     SELECT fixmedins_code, insurer_code, admdvs, setl_mode, setl_day, sum(outstanding)::text AS outstanding
+       FROM (${source}) x WHERE outstanding > 0
+      GROUP BY fixmedins_code, insurer_code, admdvs, setl_mode, setl_day
+      ORDER BY fixmedins_code, insurer_code, admdvs, setl_mode, setl_day`, owed.params,
+  );
+  return rows;
 }
 
 /** One owed settlement's figures (numeric strings), from the facts. */

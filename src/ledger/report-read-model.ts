@@ -11,7 +11,7 @@
  */
 import type { Sql } from '../db/db';
 import { periodEnd, periodStart } from '../time';
-import { owedByInstitutionCtes, type OwedQuery } from './owed-read-model';
+import { arrearsByDueKey, owedByInstitutionCtes, type ArrearsKeyRow, type OwedQuery } from './owed-read-model';
 import { INSTITUTION_INSURER_PAIRS } from './sweep-read-model';
 
 /**
@@ -62,8 +62,19 @@ const institutions = (owed: string) => `
  * caller's transaction.
  */
 export async function institutionFigures(q: Sql, o: OwedQuery, unmatchedMessageIds: readonly string[], from?: 'loops' | 'facts'): Promise<InstitutionFigures[]> {
+  return (await institutionFiguresAndArrears(q, o, unmatchedMessageIds, from, false)).institutions;
+}
+
+/**
+ * The institution rows and, taken the same way from the same settlements, their arrears by due-date
+ * key (owed-read-model.ts `arrearsByDueKey`: what the run ages, spec §10).
+ */
+export async function institutionFiguresAndArrears(
+  q: Sql, o: OwedQuery, unmatchedMessageIds: readonly string[], from?: 'loops' | 'facts', withArrears = true,
+): Promise<{ institutions: InstitutionFigures[]; arrears: ArrearsKeyRow[] }> {
   const owed = await owedByInstitutionCtes(q, o, unmatchedMessageIds, from);
-  return (await q.query<InstitutionFigures>(institutions(owed.ctes), owed.params)).rows;
+  const institutionRows = (await q.query<InstitutionFigures>(institutions(owed.ctes), owed.params)).rows;
+  return { institutions: institutionRows, arrears: withArrears ? await arrearsByDueKey(q, owed) : [] };
 }
 
 /** SQL: the regions (admdvs prefixes) a and b overlap — one lies inside the other. */

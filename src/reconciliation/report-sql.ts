@@ -6,7 +6,9 @@
  */
 import type { Sql } from '../db/db';
 import { unmatchedMessageIds } from '../ingest/message-store';
-import { institutionFigures, insurerFigures } from '../ledger/report-read-model';
+import { institutionFiguresAndArrears, insurerFigures } from '../ledger/report-read-model';
+import { ageingView, DEFAULT_LOOP_PARAMS, emptyAgeing, loadWorkCalendar, type Ageing } from '../deadlines';
+import { ageArrears, type AgeingRules, type ArrearsRow } from './arrears-ageing';
 
 /** The two clocks of a run (spec §5): business time and the knowledge cut-off. */
 export interface RunClocks { asOf: Date; knownAt: Date }
@@ -17,7 +19,16 @@ export interface RunClocks { asOf: Date; knownAt: Date }
  * default the loop rows unless too many settlements have to be recomputed. The loop rows are those the
  * run's sweep has just brought to as_of: a run without a sweep (report-only) passes 'facts'.
  */
-export async function computeReport(q: Sql, runId: string, admdvs: string, period: string, clocks: RunClocks | Date, from?: 'loops' | 'facts'): Promise<void> {
+/** By default (tests, the bench) the spec's parameters and the shipped calendar age the arrears. */
+const DEFAULT_AGEING_RULES: AgeingRules = { loopParamsFor: () => DEFAULT_LOOP_PARAMS, get calendar() { return loadWorkCalendar(); } };
+
+/**
+ * `rules` age the arrears (spec §10): the due dates with the parameters of each settlement's region,
+ * the buckets with the bounds of the run's region.
+ */
+export async function computeReport(
+  q: Sql, runId: string, admdvs: string, period: string, clocks: RunClocks | Date, from?: 'loops' | 'facts', rules: AgeingRules = DEFAULT_AGEING_RULES,
+): Promise<void> {
   // A single time is both clocks (what the facts known then could show as of then).
   const { asOf, knownAt } = clocks instanceof Date ? { asOf: clocks, knownAt: clocks } : clocks;
   // The month's settlements and their loop rows meet in one hash join: in memory, not in batches on
@@ -29,23 +40,26 @@ export async function computeReport(q: Sql, runId: string, admdvs: string, perio
   await q.query('DELETE FROM reconciliation_insurers WHERE run_id = $1', [runId]);
   const month = { admdvs, period, knownAt, asOf };
   const unmatched = from === 'facts' ? [] : await unmatchedMessageIds(q);
-  const inst = await institutionFigures(q, month, unmatched, from);
+  const { institutions: figures, arrears } = await institutionFiguresAndArrears(q, month, unmatched, from);
+  const aged = ageArrears(arrears as ArrearsRow[], asOf, rules.loopParamsFor(admdvs).ageing_buckets, rules);
+  const ageing = (a: Ageing | undefined) => ageingView(a ?? emptyAgeing());
+  const inst = figures.map((r) => ({ ...r, ageing: ageing(aged.institutions.get(r.fixmedins_code)) }));
   if (inst.length) {
     await q.query(
       `INSERT INTO reconciliation_institutions (run_id, fixmedins_code, declared_cnt, declared_hifob, recorded_cnt, recorded_hifob,
-           recorded_direct_cnt, recorded_direct_hifob, paid, rejected, recovered, outstanding, balanced)
+           recorded_direct_cnt, recorded_direct_hifob, paid, rejected, recovered, outstanding, balanced, ageing)
        SELECT $1, x.* FROM jsonb_to_recordset($2::jsonb) AS x(fixmedins_code text, declared_cnt integer, declared_hifob numeric, recorded_cnt integer,
            recorded_hifob numeric, recorded_direct_cnt integer, recorded_direct_hifob numeric, paid numeric, rejected numeric, recovered numeric,
-           outstanding numeric, balanced boolean)`,
+           outstanding numeric, balanced boolean, ageing jsonb)`,
       [runId, JSON.stringify(inst)],
     );
   }
-  const ins = await insurerFigures(q, month);
+  const ins = (await insurerFigures(q, month)).map((r) => ({ ...r, ageing: ageing(aged.insurers.get(r.insurer_code)) }));
   if (ins.length) {
     await q.query(
-      `INSERT INTO reconciliation_insurers (run_id, insurer_code, plan_revision, plan_message_id, planned, paid, payments_count, disbursed, disbursements)
+      `INSERT INTO reconciliation_insurers (run_id, insurer_code, plan_revision, plan_message_id, planned, paid, payments_count, disbursed, disbursements, ageing)
        SELECT $1, x.* FROM jsonb_to_recordset($2::jsonb) AS x(insurer_code text, plan_revision integer, plan_message_id uuid, planned numeric, paid numeric,
-           payments_count integer, disbursed numeric, disbursements jsonb)`,
+           payments_count integer, disbursed numeric, disbursements jsonb, ageing jsonb)`,
       [runId, JSON.stringify(ins)],
     );
   }

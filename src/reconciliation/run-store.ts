@@ -30,11 +30,17 @@ export interface InstitutionRow {
   fixmedins_code: string; declared_cnt: number; declared_hifob: string; recorded_cnt: number; recorded_hifob: string;
   recorded_direct_cnt: number; recorded_direct_hifob: string; paid: string; rejected: string; recovered: string;
   outstanding: string; balanced: boolean;
+  /** Outstanding by working days past due as of the run's as_of (spec §10); null on runs before migration 140. */
+  ageing?: AgeingRow | null;
 }
+
+/** Arrears by age (spec §10): amount strings per bucket. */
+export type AgeingRow = Record<'not_due' | 'd1_10' | 'd11_30' | 'd31_60' | 'over_60', string>;
 
 export interface InsurerRow {
   insurer_code: string; plan_revision: number | null; plan_message_id: string | null; planned: string; paid: string;
   payments_count: number; disbursed: string; disbursements: Array<{ disbursement_id: string; message_id: string; amount: string }>;
+  ageing?: AgeingRow | null;
 }
 
 export interface NewRun { admdvs: string; period: string; asOf: Date; knownAt?: Date; trigger: 'api' | 'nightly'; requestedBy: string; at: Date }
@@ -67,7 +73,7 @@ export async function getRun(q: Sql, runId: string): Promise<RunRow | undefined>
 export async function runInstitutions(q: Sql, runId: string): Promise<InstitutionRow[]> {
   const { rows } = await q.query<InstitutionRow>(
     `SELECT fixmedins_code, declared_cnt, declared_hifob, recorded_cnt, recorded_hifob, recorded_direct_cnt, recorded_direct_hifob,
-            paid, rejected, recovered, outstanding, balanced
+            paid, rejected, recovered, outstanding, balanced, ageing
        FROM reconciliation_institutions WHERE run_id = $1 ORDER BY fixmedins_code`, [runId],
   );
   return rows;
@@ -75,7 +81,7 @@ export async function runInstitutions(q: Sql, runId: string): Promise<Institutio
 
 export async function runInsurers(q: Sql, runId: string): Promise<InsurerRow[]> {
   const { rows } = await q.query<InsurerRow>(
-    `SELECT insurer_code, plan_revision, plan_message_id, planned, paid, payments_count, disbursed, disbursements
+    `SELECT insurer_code, plan_revision, plan_message_id, planned, paid, payments_count, disbursed, disbursements, ageing
        FROM reconciliation_insurers WHERE run_id = $1 ORDER BY insurer_code`, [runId],
   );
   return rows;

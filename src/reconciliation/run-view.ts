@@ -39,13 +39,14 @@ export function institutionView(r: InstitutionRow): Record<string, unknown> {
     recorded_cnt: Number(r.recorded_cnt), recorded_hifob: r.recorded_hifob,
     recorded_direct_cnt: Number(r.recorded_direct_cnt), recorded_direct_hifob: r.recorded_direct_hifob,
     paid: r.paid, rejected: r.rejected, recovered: r.recovered, outstanding: r.outstanding, balanced: r.balanced,
+    ageing: r.ageing ?? null,
   };
 }
 
 export function insurerView(r: InsurerRow): Record<string, unknown> {
   return {
     insurer_code: r.insurer_code, planned: r.planned, paid: r.paid, disbursed: r.disbursed,
-    plan_revision: r.plan_revision, payments_count: Number(r.payments_count),
+    plan_revision: r.plan_revision, payments_count: Number(r.payments_count), ageing: r.ageing ?? null,
   };
 }
 

@@ -8,13 +8,18 @@
  *  - per owed settlement: owed, paid, rejected, recovered, outstanding — computeLoop of the facts known
  *    at known_at whose events happened by as_of (spec §5), against the SQL's per-settlement figures;
  *  - per institution: the sums of those against the report's rows, computed from the facts, from the
- *    loop rows, and the way a run chooses.
+ *    loop rows, and the way a run chooses;
+ *  - arrears by age (spec §10): each settlement's outstanding in the bucket of computeLoop's due date,
+ *    per institution, against the report's arrears (summed in SQL by due-date key, aged by
+ *    reconciliation/arrears-ageing.ts), the three ways again; the buckets add up to the outstanding.
  */
 import fc from 'fast-check';
 import { unmatchedMessageIds } from '../../src/ingest/message-store';
 import { loadLines, loadRecoveries, loadSettlements } from '../../src/ledger/fact-loader';
 import { owedSettlements, type OwedQuery } from '../../src/ledger/owed-read-model';
-import { institutionFigures, type InstitutionFigures } from '../../src/ledger/report-read-model';
+import { institutionFigures, institutionFiguresAndArrears, type InstitutionFigures } from '../../src/ledger/report-read-model';
+import { ageOf, ageingView, emptyAgeing, type Ageing } from '../../src/deadlines';
+import { ageArrears, type ArrearsRow } from '../../src/reconciliation/arrears-ageing';
 import { computeLoop, type SettlementFact } from '../../src/matching/rules';
 import { Money } from '../../src/money';
 import { generateMonth } from '../support/month-generator';
@@ -33,6 +38,9 @@ afterAll(async () => { await t?.close(); });
 
 interface Figures { setl_id: string; fixmedins_code: string; setl_mode: string; owed: string; paid: string; rejected: string; recovered: string; outstanding: string }
 
+/** Per institution: the outstanding of each owed settlement in the bucket of its own due date (computeLoop's). */
+let ruleAgeing: Map<string, Ageing> = new Map();
+
 const fen = (v: string | Money): string => (typeof v === 'string' ? Money.of(v) : v).toString();
 
 /** The pure side: computeLoop over the facts known at known_at whose events happened by as_of. */
@@ -46,6 +54,7 @@ async function byRule(o: OwedQuery): Promise<Figures[]> {
   const lines = (await loadLines(t.gw.db, ids)).filter((l) => known(l.received_at) && happened(l.pay_time));
   const recoveries = (await loadRecoveries(t.gw.db, ids)).filter((r) => known(r.received_at) && happened(r.recovered_at));
   const out: Figures[] = [];
+  ruleAgeing = new Map();
   for (const id of ids) {
     const valid = rows.find((r) => r.setl_id === id && r.status === 'valid' && known(r.received_at));
     if (!valid) continue; // not yet recorded at known_at (or only its reversal is)
@@ -54,6 +63,12 @@ async function byRule(o: OwedQuery): Promise<Figures[]> {
     const { state } = computeLoop(s, lines.filter((l) => l.setl_id === id), recoveries.filter((r) => r.setl_id === id),
       { asOf: o.asOf, params: t.gw.regions.loopParamsFor(s.insuplc_admdvs), calendar: t.gw.calendar });
     if (!state.owed.isPositive()) continue; // reversed or nothing owed: not in the report's owed figures
+    if (state.outstanding.isPositive()) {
+      const a = ruleAgeing.get(s.fixmedins_code) ?? emptyAgeing();
+      const bucket = ageOf(state.due_date, o.asOf, t.gw.calendar, t.gw.regions.loopParamsFor('5331').ageing_buckets);
+      a[bucket] = a[bucket].plus(state.outstanding);
+      ruleAgeing.set(s.fixmedins_code, a);
+    }
     out.push({ setl_id: id, fixmedins_code: s.fixmedins_code, setl_mode: s.setl_mode, owed: fen(state.owed), paid: fen(state.paid),
       rejected: fen(state.rejected), recovered: fen(state.recovered), outstanding: fen(state.outstanding) });
   }
@@ -120,6 +135,13 @@ test('computeLoop and the report SQL agree to the fen on generated months', asyn
       for (const from of ['facts', 'loops', undefined] as const) {
         const rows = await t.gw.db.tx((q) => institutionFigures(q, o, unmatched, from));
         expect(recordedPart(rows)).toEqual(sums);
+        const { institutions, arrears } = await t.gw.db.tx((q) => institutionFiguresAndArrears(q, o, unmatched, from));
+        expect(recordedPart(institutions)).toEqual(sums);
+        const aged = ageArrears(arrears as ArrearsRow[], o.asOf, t.gw.regions.loopParamsFor('5331').ageing_buckets,
+          { loopParamsFor: (a) => t.gw.regions.loopParamsFor(a), calendar: t.gw.calendar });
+        const view = (m: Map<string, Ageing>) => Object.fromEntries([...m].sort(([a], [b]) => a.localeCompare(b)).map(([k, v]) => [k, ageingView(v)]));
+        expect(view(aged.institutions)).toEqual(view(ruleAgeing));
+        for (const [code, a] of aged.institutions) expect(Money.sum(Object.values(a)).toString()).toBe(sums[code]!.outstanding);
       }
       checked += rule.length;
     }
