@@ -113,3 +113,44 @@ describe.each(endpoints)('unstorable text in $path', (e) => {
     expect(await stored()).toBe(before);
   }, 120_000);
 });
+
+/**
+ * POST /v1/platform (spec §9) with every infno: mutated envelopes (the same mutations as above, and
+ * any infno) never answer 5xx; a 200 is a response envelope (infcode 0, or −1 with an err_msg), any
+ * other answer a problem document.
+ */
+const platformEnvelopes: { infno: string; as: TestClientName; valid: () => Record<string, unknown> }[] = [
+  {
+    infno: '2207', as: 'agency', valid: () => {
+      const { insuplc_admdvs, mdtrtarea_admvs, fixmedins_code, setldetail, insurer_code: _i, setl_mode: _m, referral: _r, status: _s, ...setlinfo } = fx.settlement({ setl_id: 'FZ-PLAT-1', insuplc_admdvs: '999901' });
+      return { infno: '2207', msgid: 'H5331020000120250310093000001', insuplc_admdvs, mdtrtarea_admvs, fixmedins_code, input: { setlinfo: { ...setlinfo, clr_type: '21', clr_way: '1', refl_flag: '0' }, setldetail } };
+    },
+  },
+  { infno: '2208', as: 'agency', valid: () => ({ infno: '2208', insuplc_admdvs: '999901', input: { data: { setl_id: 'FZ-PLAT-1', mdtrt_id: 'M0001', psn_no: 'P0001' } } }) },
+  {
+    infno: '3201', as: 'hospital1', valid: () => ({
+      infno: '3201', fixmedins_code: 'H53310200001', input: { data: { insutype: '310', clr_type: '21', setl_optins: '999900', stmt_begndate: '2025-03-01', stmt_enddate: '2025-03-31', medfee_sumamt: '300000.00', fund_pay_sumamt: '270000.00', acct_pay: '0.00', fixmedins_setl_cnt: 1, refd_setl_flag: '0' } },
+    }),
+  },
+];
+
+describe.each(platformEnvelopes)('fuzzing /v1/platform infno $infno', (e) => {
+  test(`when ${RUNS} mutated envelopes are posted, then none gets a 5xx: a 200 is a response envelope, anything else a problem document`, async () => {
+    const anyInfno = fc.tuple(fc.oneof(fc.constantFrom('2207', '2208', '3201', '3202', '9101', '9102', '', ' 2207', '2207\u0000'), fc.string({ maxLength: 8 })), fc.constant(e.valid()))
+      .map(([infno, v]) => ({ kind: 'json' as const, body: { ...v, infno } }));
+    await fc.assert(fc.asyncProperty(fc.oneof({ weight: 9, arbitrary: mutation(e.valid()) }, { weight: 1, arbitrary: anyInfno }), async (m) => {
+      const r = m.kind === 'json'
+        ? await t.post('/v1/platform', m.body, e.as)
+        : await t.post('/v1/platform', null, e.as, { raw: m.raw, contentType: m.contentType });
+      if (r.status >= 500) throw new Error(`${r.status}: ${JSON.stringify(r.data).slice(0, 500)}`);
+      if (r.status === 200) {
+        expect([0, -1]).toContain(r.data.infcode);
+        if (r.data.infcode === -1) expect(typeof r.data.err_msg).toBe('string');
+      } else {
+        expect(r.headers['content-type']).toContain('application/problem+json');
+        expect(r.data).toMatchObject({ type: expect.any(String), title: expect.any(String), status: r.status });
+      }
+    }), { numRuns: RUNS });
+    expect((await t.get('/healthz', null)).status).toBe(200);
+  }, Math.max(300_000, RUNS * 60));
+});
