@@ -18,6 +18,7 @@ import { ingestRouter, messagesRouter } from './ingest/routes';
 import { discrepanciesRouter } from './discrepancies/routes';
 import { caseAnswersRouter } from './discrepancies/answer-routes';
 import { reconciliationRouter } from './reconciliation/routes';
+import { fundStatementRouter } from './fund/statement-routes';
 import {
   onReconciliationJobFailed, processReconciliationJob, scheduleNightlyRuns, type ReconciliationJob, type ReconciliationWorkerDeps,
 } from './reconciliation/reconciliation-worker';
@@ -124,6 +125,7 @@ export async function buildGateway(cfg: Config, opts: BuildOptions = {}): Promis
       messageSearchRouter({ db, clients }),
       // Before discrepanciesRouter: /v1/discrepancies/export must not be read as a discrepancy id.
       reconciliationRouter({ db, clients, now, onCommitted: () => relay.kick() }),
+      fundStatementRouter({ db, clients, now, onCommitted: () => relay.kick() }),
       discrepanciesRouter({ db, clients, now }),
       caseAnswersRouter({ db, clients, now, onCommitted: () => relay.kick() }),
       settlementsRouter({ db, clients, now, regions, calendar, benefitView: createBenefitView({ db, regions }) }),

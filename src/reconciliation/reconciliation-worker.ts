@@ -8,12 +8,18 @@
 import { UnrecoverableError, type Job } from 'bullmq';
 import type { Config } from '../config/config';
 import { RECONCILIATION_QUEUE, type Queues } from '../queue/queues';
-import { addMonths, periodOf } from '../time';
+import { addMonths, periodOf, toCstIso } from '../time';
 import { pullAgencySettlements, type PullDeps } from '../agency-pull/agency-pull';
 import { executeRun, type RunDeps } from './run-reconciliation';
 import { createRun, failRun } from './run-store';
+import { executeStatement, fundPolicyOf, fundYearWindow } from '../fund/statement-service';
+import { createStatement, failStatement } from '../fund/statement-store';
 
-export type ReconciliationJob = { kind: 'run'; run_id: string } | { kind: 'nightly'; admdvs: string };
+export type ReconciliationJob =
+  | { kind: 'run'; run_id: string }
+  | { kind: 'nightly'; admdvs: string }
+  // A fund-year statement (spec §8, src/fund): computed on this queue, like a run.
+  | { kind: 'fund_statement'; statement_id: string };
 
 /** What the queue's jobs need: a run's, a pull's (the nightly job pulls first), and the relay to kick. */
 export interface ReconciliationWorkerDeps extends RunDeps, PullDeps {}
@@ -31,12 +37,14 @@ export async function processReconciliationJob(
     return run ? 'completed' : 'skipped';
   }
   if (data.kind === 'nightly') return nightly(gw, data.admdvs);
+  if (data.kind === 'fund_statement') return (await executeStatement(gw, data.statement_id)) ? 'completed' : 'skipped';
   throw new UnrecoverableError(`unknown reconciliation job kind ${(data as { kind?: string }).kind}`);
 }
 
 /** A run whose job failed for good is marked failed (its error in the run). */
 export async function onReconciliationJobFailed(gw: Pick<RunDeps, 'db' | 'now'>, job: Job<ReconciliationJob>, err: Error): Promise<void> {
   if (job.data.kind === 'run') await failRun(gw.db, job.data.run_id, err.message, new Date(gw.now()));
+  if (job.data.kind === 'fund_statement') await failStatement(gw.db, job.data.statement_id, err.message, new Date(gw.now()));
 }
 
 async function nightly(gw: ReconciliationWorkerDeps, admdvs: string): Promise<{ runs: string[] }> {
@@ -54,6 +62,15 @@ async function nightly(gw: ReconciliationWorkerDeps, admdvs: string): Promise<{ 
   for (const period of [addMonths(current, -1), current]) {
     const { run } = await createRun(gw.db, { admdvs, period, asOf: now, trigger: 'nightly', requestedBy: 'scheduler', at: now });
     runs.push(run.run_id);
+  }
+  // The fund-year statements of the region (spec §8): the current fund year and the one before (its
+  // cost reports and late payments still arrive), so their cases open and resolve with the nights.
+  const fund = fundPolicyOf(gw.regions.regionFor(admdvs));
+  const cstYear = Number(toCstIso(now).slice(0, 4));
+  const year = now < fundYearWindow(fund, cstYear).from ? cstYear - 1 : cstYear;
+  for (const fundYear of [year - 1, year]) {
+    const st = await createStatement(gw.db, { admdvs, fundYear, asOf: now, trigger: 'nightly', requestedBy: 'scheduler', at: now });
+    runs.push(st.statement_id);
   }
   gw.relay.kick();
   return { runs };

@@ -1,0 +1,143 @@
+/**
+ * The fund-year statement's service (spec §8): loads a region-year's facts through the ledger's read
+ * models (ledger/fund-read-model.ts, ledger/fund-store.ts), computes the statement with the pure core
+ * (./statement), stores it, and syncs its four findings as one case group per region-year — so a
+ * recomputed statement after a later cost report revision, recovery or disbursement resolves its
+ * cases by itself. One transaction per statement; the region-year is locked while it is computed.
+ *
+ * The clocks as a reconciliation run's (spec §5): as_of (business time: events dated after it do not
+ * count; the cost report due date is judged at it) and known_at (facts received after it are left
+ * out; default: the start). A statement whose known_at lies before its start only reproduces figures
+ * (`report_only`): no case is changed.
+ */
+import Decimal from 'decimal.js';
+import type { Db, Sql } from '../db/db';
+import type { Logger } from '../logging/logger';
+import type { WorkCalendar } from '../deadlines';
+import { benefitYearOf, benefitYearStart, type RegionPolicies, type RegionPolicy } from '../benefits';
+import { syncGroups } from '../discrepancies/case-store';
+import { Money } from '../money';
+import { addDays, addMonths, cstInstant, toCstIso } from '../time';
+import { compileFundPolicy, type FundPolicy, type FundPolicyDocument } from './rules';
+import { computeFundStatement, fundGroupKey, type FundLimits, type FundStatementFigures, type StatementInput } from './statement';
+import {
+  attributedDisbursements, loadMdtrtSiblings, loadPaidLines, loadRecoveredAmounts, loadWindowSettlements,
+} from '../ledger/fund-read-model';
+import { loadCollections, loadLatestCostReports, loadTransfers } from '../ledger/fund-store';
+import { completeStatement, previousClosingBalance, startStatement, type StatementRow } from './statement-store';
+import { statementFigures } from './statement-view';
+
+/** What computing a statement needs (the reconciliation worker's deps have all of it). */
+export interface StatementDeps { db: Db; regions: Pick<RegionPolicies, 'regionFor' | 'loopParamsFor'>; calendar: WorkCalendar; log: Logger; now: () => number }
+
+/** The region file's fund section as the statement uses it (spec §8 defaults without one). */
+export function fundPolicyOf(policy: RegionPolicy | undefined): FundPolicy {
+  return compileFundPolicy((policy?.document as { fund?: FundPolicyDocument } | undefined)?.fund);
+}
+
+/** The fund year's instants [from, to) and its twelve periods (CST). */
+export function fundYearWindow(fund: Pick<FundPolicy, 'year_start'>, year: number): { from: Date; to: Date; periods: string[] } {
+  const from = cstInstant(`${year}-${fund.year_start}`);
+  const to = cstInstant(`${year + 1}-${fund.year_start}`);
+  const first = `${year}-${fund.year_start.slice(0, 2)}`;
+  return { from, to, periods: Array.from({ length: 12 }, (_, i) => addMonths(first, i)) };
+}
+
+function limitsOf(fund: FundPolicy): FundLimits {
+  const out: FundLimits = {};
+  for (const k of ['operating_cost_pct', 'admin_cost_pct', 'profit_pct'] as const) {
+    const l = fund.limits[k];
+    if (l) out[k] = { pct: new Decimal(l.pct), source: l.source };
+  }
+  return out;
+}
+
+/** Loads the region-year's facts, as of and known at the statement's clocks (in the caller's transaction). */
+export async function loadStatementInput(
+  q: Sql, deps: Pick<StatementDeps, 'regions' | 'calendar'>, st: { admdvs: string; fund_year: number; as_of: Date; known_at: Date; opening_balance: Money },
+): Promise<StatementInput> {
+  const policy = deps.regions.regionFor(st.admdvs);
+  const fund = fundPolicyOf(policy);
+  const year = st.fund_year;
+  const win = fundYearWindow(fund, year);
+  const clocks = { asOf: st.as_of, knownAt: st.known_at };
+
+  // The benefit engine needs each person's whole benefit year: load every benefit year the fund year touches,
+  // across the region's prefixes when the statement is for a part of it.
+  let from = win.from;
+  let to = win.to;
+  let like = [`${st.admdvs}%`];
+  if (policy && policy.admdvs_prefixes.some((p) => st.admdvs.startsWith(p))) {
+    like = policy.admdvs_prefixes.map((p) => `${p}%`);
+    const b0 = benefitYearStart(policy, benefitYearOf(policy, win.from));
+    const b1 = benefitYearStart(policy, benefitYearOf(policy, new Date(win.to.getTime() - 1)) + 1);
+    if (b0 < from) from = b0;
+    if (b1 > to) to = b1;
+  }
+  const settlements = await loadWindowSettlements(q, { admdvsLike: like, from, to, knownAt: st.known_at });
+  const inYear = settlements.filter((s) => s.insuplc_admdvs.startsWith(st.admdvs) && s.setl_time >= win.from && s.setl_time < win.to);
+  const ids = inYear.map((s) => s.setl_id);
+  const manualMdtrt = [...new Set(inYear.filter((s) => s.setl_mode === 'manual').map((s) => s.mdtrt_id))];
+  const siblings = await loadMdtrtSiblings(q, manualMdtrt, new Set(settlements.map((s) => s.setl_id)), st.known_at);
+  const lines = await loadPaidLines(q, ids, clocks);
+  const recoveries = await loadRecoveredAmounts(q, ids, clocks);
+  const disbursements = await attributedDisbursements(q, { admdvs: st.admdvs, periods: win.periods, ...clocks });
+  const fundFilter = { admdvsPrefix: st.admdvs, fundYear: String(year), ...clocks };
+  const collections = await loadCollections(q, fundFilter);
+  const transfers = await loadTransfers(q, fundFilter);
+  // One report per insurer: the region's own (admdvs = the statement's) before one of a part of it.
+  const reports = (await loadLatestCostReports(q, fundFilter)).sort((a, b) => Number(b.admdvs === st.admdvs) - Number(a.admdvs === st.admdvs));
+  const costReports = [...new Map(reports.reverse().map((r) => [r.insurer_code, r])).values()];
+
+  const due = `${year + 1}-${fund.cost_report_due}`;
+  return {
+    admdvs: st.admdvs, fund_year: year, window: { from: win.from, to: win.to }, asOf: st.as_of,
+    policyFor: (a) => deps.regions.regionFor(a),
+    loop: { params: (a) => deps.regions.loopParamsFor(a), calendar: deps.calendar },
+    limits: limitsOf(fund),
+    costReportDue: { date: due, lapses_at: cstInstant(addDays(due, 1)), source: fund.cost_report_due_source },
+    openingBalance: st.opening_balance,
+    settlements: settlements.map((s) => ({ ...s, setldetail: s.setldetail ?? null })),
+    siblings, lines, recoveries,
+    disbursements: disbursements.map((d) => ({ ...d, amount: Money.of(d.amount) })),
+    collections: collections.map((c) => ({ collection_id: c.collection_id, message_id: c.message_id, admdvs: c.admdvs, amount: Money.of(c.amount), late_fee: Money.of(c.late_fee), insured_count: Number(c.insured_count) })),
+    transfers: transfers.map((t) => ({ transfer_id: t.transfer_id, message_id: t.message_id, admdvs: t.admdvs, from_account: t.from_account, to_account: t.to_account, amount: Money.of(t.amount) })),
+    costReports: costReports.map((r) => ({
+      insurer_code: r.insurer_code, revision: r.revision, message_id: r.message_id, reported_at: r.reported_at,
+      operating_cost: Money.of(r.operating_cost), admin_cost: r.admin_cost === null ? null : Money.of(r.admin_cost),
+    })),
+  };
+}
+
+/** Computes a queued statement (the reconciliation queue's `fund_statement` job). Idempotent: a completed one is not redone. */
+export async function executeStatement(deps: StatementDeps, id: string): Promise<StatementRow | undefined> {
+  const startedAt = new Date(deps.now());
+  const st = await startStatement(deps.db, id, startedAt);
+  if (!st) return undefined;
+  const knownAt = st.known_at ?? startedAt;
+  const done = await deps.db.tx(async (q) => {
+    await q.query(`SELECT pg_advisory_xact_lock(hashtextextended('fund-statement:' || $1 || ':' || $2, 0))`, [st.admdvs, st.fund_year]);
+    const previous = st.opening_balance === null ? await previousClosingBalance(q, st.admdvs, st.fund_year - 1) : undefined;
+    const opening = Money.of(st.opening_balance ?? previous ?? '0');
+    const input = await loadStatementInput(q, deps, { admdvs: st.admdvs, fund_year: st.fund_year, as_of: st.as_of, known_at: knownAt, opening_balance: opening });
+    const figures: FundStatementFigures = computeFundStatement(input);
+    const at = new Date(deps.now());
+    const cases = st.report_only ? null : await syncGroups(q, [{ groupKey: fundGroupKey(st.admdvs, st.fund_year), findings: figures.findings }], at);
+    const byCode: Record<string, number> = {};
+    for (const f of figures.findings) byCode[f.code] = (byCode[f.code] ?? 0) + 1;
+    const summary = {
+      settlements: figures.settlements.count,
+      settlements_limited: figures.settlements.limited,
+      findings: byCode,
+      cases: cases ? { opened: cases.opened.length, updated: cases.updated.length, resolved: cases.resolved.length } : null,
+      opening_balance_from: st.opening_balance !== null ? 'request' : previous !== undefined ? 'previous_statement' : 'none',
+      limits: Object.fromEntries(Object.entries(input.limits).map(([k, v]) => [k, { pct: v.pct.toString(), source: v.source }])),
+      cost_report_due: input.costReportDue?.date ?? null,
+      report_only: st.report_only,
+    };
+    await completeStatement(q, id, statementFigures(figures), summary, at);
+    return summary;
+  });
+  deps.log.info({ statement_id: id, admdvs: st.admdvs, fund_year: st.fund_year, as_of: toCstIso(st.as_of), settlements: done.settlements, findings: done.findings }, 'fund statement completed');
+  return { ...st, known_at: knownAt, status: 'completed', summary: done };
+}

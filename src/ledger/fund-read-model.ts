@@ -1,0 +1,132 @@
+/**
+ * What the fund-year statement (src/fund/statement-service.ts, spec §8) reads of the ledger: a
+ * region's settlements of a time window (with the benefit engine's fields), the direct settlements
+ * that make a manual one of them a duplicate, and the payment lines and recoveries naming them —
+ * mapped to the pure fact types of matching, cut to the two clocks of spec §5 (received by known_at;
+ * paid, recovered by as_of). Premium income is the reconciliation's disbursement attribution
+ * (report-read-model.ts `insurerFigures`), period by period, so a disbursement counts for the same
+ * region in both.
+ */
+import type { Sql } from '../db/db';
+import type { PaymentLineFact, RecoveryFact, SettlementFact } from '../matching/rules';
+import { Money } from '../money';
+import { insurerFigures } from './report-read-model';
+
+/** A settlement with the benefit engine's fields (setldetail as stored: the JSON sent). */
+export interface FundSettlementRow extends SettlementFact {
+  mdtrtarea_admvs: string;
+  referral: boolean;
+  setldetail: { fund_pay_type: string; inscp_scp_amt: string | number; fund_payamt: string | number; seg?: string | null }[] | null;
+}
+
+interface Row {
+  setl_id: string; status: 'valid' | 'reversed'; message_id: string; received_at: Date; mdtrt_id: string; psn_no: string;
+  insurer_code: string; fixmedins_code: string; insuplc_admdvs: string; mdtrtarea_admvs: string; setl_mode: 'direct' | 'manual';
+  setl_time: Date; period: string; medfee_sumamt: string; hifp_pay: string; hifob_pay: string; hifmi_pay: string | null;
+  cvlserv_pay: string | null; maf_pay: string | null; oth_pay: string | null; setldetail: FundSettlementRow['setldetail']; referral: boolean | null;
+}
+
+const COLUMNS = `r.setl_id, r.status, r.message_id::text, r.received_at, r.mdtrt_id, r.psn_no, r.insurer_code, r.fixmedins_code,
+  r.insuplc_admdvs, r.mdtrtarea_admvs, r.setl_mode, r.setl_time, r.period, r.medfee_sumamt, r.hifp_pay, r.hifob_pay, r.hifmi_pay,
+  r.cvlserv_pay, r.maf_pay, r.oth_pay, r.setldetail, r.referral`;
+
+/** Rows ordered by setl_id, the valid row first, to one settlement each: a reversal is final. */
+function merge(rows: readonly Row[]): FundSettlementRow[] {
+  const out: FundSettlementRow[] = [];
+  for (const r of rows) {
+    const last = out[out.length - 1];
+    if (last && last.setl_id === r.setl_id) {
+      if (r.status === 'reversed') last.status = 'reversed';
+      continue;
+    }
+    const s: FundSettlementRow = {
+      setl_id: r.setl_id, mdtrt_id: r.mdtrt_id, psn_no: r.psn_no, insurer_code: r.insurer_code, fixmedins_code: r.fixmedins_code,
+      insuplc_admdvs: r.insuplc_admdvs, setl_mode: r.setl_mode, status: r.status, setl_time: r.setl_time, period: r.period,
+      medfee_sumamt: Money.of(r.medfee_sumamt), hifp_pay: Money.of(r.hifp_pay), hifob_pay: Money.of(r.hifob_pay),
+      message_id: r.message_id, received_at: r.received_at, mdtrtarea_admvs: r.mdtrtarea_admvs, referral: r.referral === true,
+      setldetail: r.setldetail,
+    };
+    for (const k of ['hifmi_pay', 'cvlserv_pay', 'maf_pay', 'oth_pay'] as const) {
+      const v = r[k];
+      if (v !== null) s[k] = Money.of(v);
+    }
+    out.push(s);
+  }
+  return out;
+}
+
+/**
+ * The settlements under the admdvs LIKE patterns with a row whose setl_time lies in [from, to),
+ * each in its latest state among the rows received by known_at.
+ */
+export async function loadWindowSettlements(q: Sql, o: { admdvsLike: readonly string[]; from: Date; to: Date; knownAt: Date }): Promise<FundSettlementRow[]> {
+  const { rows } = await q.query<Row>(
+    `WITH ids AS (
+       SELECT DISTINCT setl_id FROM settlement_records
+        WHERE insuplc_admdvs LIKE ANY($1::text[]) AND setl_time >= $2 AND setl_time < $3 AND received_at <= $4)
+     SELECT ${COLUMNS} FROM settlement_records r JOIN ids USING (setl_id)
+      WHERE r.received_at <= $4 ORDER BY r.setl_id, r.status DESC`,
+    [o.admdvsLike, o.from, o.to, o.knownAt],
+  );
+  return merge(rows);
+}
+
+/** Settlements (latest state by known_at) of these mdtrt_ids, other than the given setl_ids. */
+export async function loadMdtrtSiblings(q: Sql, mdtrtIds: readonly string[], except: ReadonlySet<string>, knownAt: Date): Promise<SettlementFact[]> {
+  if (!mdtrtIds.length) return [];
+  const { rows } = await q.query<Row>(
+    `SELECT ${COLUMNS} FROM settlement_records r WHERE r.mdtrt_id = ANY($1::text[]) AND r.received_at <= $2 ORDER BY r.setl_id, r.status DESC`,
+    [mdtrtIds, knownAt],
+  );
+  return merge(rows).filter((s) => !except.has(s.setl_id));
+}
+
+/** Payment lines naming the setl_ids, paid by as_of and received by known_at. */
+export async function loadPaidLines(q: Sql, setlIds: readonly string[], o: { asOf: Date; knownAt: Date }): Promise<PaymentLineFact[]> {
+  if (!setlIds.length) return [];
+  const { rows } = await q.query<{
+    message_id: string; insurer_code: string; payment_id: string; line_no: number; payee_type: 'institution' | 'person'; payee_id: string;
+    pay_time: Date; setl_id: string; paid_amount: string; rejected_amount: string; reject_reason_code: string | null; received_at: Date;
+  }>(
+    `SELECT p.message_id::text, p.insurer_code, p.payment_id, l.line_no, p.payee_type, p.payee_id, p.pay_time, l.setl_id,
+            l.paid_amount, l.rejected_amount, l.reject_reason_code, p.received_at
+       FROM payment_lines l JOIN payments p USING (insurer_code, payment_id)
+      WHERE l.setl_id = ANY($1::text[]) AND p.pay_time <= $2 AND p.received_at <= $3`,
+    [setlIds, o.asOf, o.knownAt],
+  );
+  return rows.map((r) => {
+    const f: PaymentLineFact = {
+      message_id: r.message_id, insurer_code: r.insurer_code, payment_id: r.payment_id, line_no: Number(r.line_no) + 1,
+      payee_type: r.payee_type, payee_id: r.payee_id, pay_time: r.pay_time, setl_id: r.setl_id,
+      paid_amount: Money.of(r.paid_amount), rejected_amount: Money.of(r.rejected_amount), received_at: r.received_at,
+    };
+    if (r.reject_reason_code !== null) f.reject_reason_code = r.reject_reason_code;
+    return f;
+  });
+}
+
+/** Recoveries naming the setl_ids, recovered by as_of and received by known_at. */
+export async function loadRecoveredAmounts(q: Sql, setlIds: readonly string[], o: { asOf: Date; knownAt: Date }): Promise<RecoveryFact[]> {
+  if (!setlIds.length) return [];
+  const { rows } = await q.query<{ message_id: string; insurer_code: string; recovery_id: string; setl_id: string; amount: string; recovered_at: Date; received_at: Date }>(
+    `SELECT message_id::text, insurer_code, recovery_id, setl_id, amount, recovered_at, received_at FROM recoveries
+      WHERE setl_id = ANY($1::text[]) AND recovered_at <= $2 AND received_at <= $3`,
+    [setlIds, o.asOf, o.knownAt],
+  );
+  return rows.map((r) => ({ ...r, amount: Money.of(r.amount) }));
+}
+
+export interface AttributedDisbursement { insurer_code: string; period: string; disbursement_id: string; message_id: string; amount: string }
+
+/** The disbursements of these periods attributed to the region (as the reconciliation report attributes them). */
+export async function attributedDisbursements(q: Sql, o: { admdvs: string; periods: readonly string[]; asOf: Date; knownAt: Date }): Promise<AttributedDisbursement[]> {
+  const out: AttributedDisbursement[] = [];
+  for (const period of o.periods) {
+    for (const r of await insurerFigures(q, { admdvs: o.admdvs, period, asOf: o.asOf, knownAt: o.knownAt })) {
+      for (const d of (r.disbursements ?? []) as { disbursement_id: string; message_id: string; amount: string }[]) {
+        out.push({ insurer_code: r.insurer_code, period, disbursement_id: d.disbursement_id, message_id: String(d.message_id), amount: String(d.amount) });
+      }
+    }
+  }
+  return out;
+}
