@@ -71,13 +71,14 @@ describe('the OpenAPI document at /openapi.json', () => {
     const paths: Record<string, string> = {
       agency_disbursement: '/v1/agency/disbursements', settlement_batch: '/v1/settlement-batches', insurer_payment: '/v1/insurer-payments',
       spending_plan: '/v1/spending-plans', recovery: '/v1/recoveries',
+      premium_collection: '/v1/premium-collections', fund_transfer: '/v1/fund-transfers', insurer_cost_report: '/v1/insurer-cost-reports',
     };
     const pascal = (schema: string) => schema.replace(/(^|-)(\w)/g, (_, __, c: string) => c.toUpperCase());
     for (const k of SINGLE_KINDS) {
       const path = paths[k.kind]!;
       expect(appRoutes(t.gw.app)).toContainEqual({ method: 'post', path });
       const row = ENDPOINTS.find((e) => e.method === 'post' && e.path === path)!;
-      expect(row.roles).toEqual([k.role]);
+      expect(row.roles).toEqual(typeof k.role === 'string' ? [k.role] : [...k.role]);
       expect(row.request!.schema).toBe(pascal(k.schema));
       const op = doc.paths[path].post;
       expect(op.requestBody.content['application/json'].schema.$ref).toBe(`#/components/schemas/${row.request!.schema}`);
