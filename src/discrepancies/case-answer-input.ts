@@ -76,8 +76,10 @@ export function parseDecision(body: unknown): Parsed<DecisionInput> {
   return errors.length ? { errors } : { value: { decision: body.decision as 'upheld' | 'rejected', note: (body.note as string).trim() } };
 }
 
-// Canonical base64 (RFC 4648 §4, padded): Buffer.from would silently skip anything else.
-const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
+// Standard padded base64 (RFC 4648 §4): Buffer.from would silently skip anything else. A flat
+// character class and a length check, not a repeated group: a 7 MB string must not recurse.
+const BASE64_CHARS = /^[A-Za-z0-9+/]*={0,2}$/;
+const isBase64 = (s: string) => s.length % 4 === 0 && BASE64_CHARS.test(s);
 // A file's name as the party's system knows it: no folders, no control characters.
 const FILENAME = /^[^/\\\u0000-\u001f\u007f]{1,200}$/;
 
@@ -109,7 +111,7 @@ export function parseDispute(body: unknown): Parsed<DisputeInput> {
         const nameOk = typeof a.filename === 'string' && FILENAME.test(a.filename) && a.filename.trim() === a.filename;
         if (!nameOk) errors.push({ path: `${at}/filename`, code: a.filename === undefined ? 'required' : 'pattern', message: 'a file name of 1–200 characters, without folders or control characters' });
         const b64 = a.content_base64;
-        if (typeof b64 !== 'string' || !b64.length || !BASE64.test(b64)) {
+        if (typeof b64 !== 'string' || !b64.length || !isBase64(b64)) {
           errors.push({ path: `${at}/content_base64`, code: b64 === undefined ? 'required' : 'contentEncoding', message: 'the file\'s bytes as standard padded base64 (RFC 4648 §4), not empty' });
           return;
         }
