@@ -18,7 +18,7 @@ import { benefitYearOf, benefitYearStart, type RegionPolicies, type RegionPolicy
 import { syncGroups } from '../discrepancies/case-store';
 import { Money } from '../money';
 import { addDays, addMonths, cstInstant, toCstIso } from '../time';
-import { compileFundPolicy, type FundPolicy, type FundPolicyDocument } from './rules';
+import { DEFAULT_FUND_POLICY, type FundPolicy } from './rules';
 import { computeFundStatement, fundGroupKey, type FundLimits, type FundStatementFigures, type StatementInput } from './statement';
 import {
   attributedDisbursements, loadMdtrtSiblings, loadPaidLines, loadRecoveredAmounts, loadWindowSettlements,
@@ -32,7 +32,7 @@ export interface StatementDeps { db: Db; regions: Pick<RegionPolicies, 'regionFo
 
 /** The region file's fund section as the statement uses it (spec §8 defaults without one). */
 export function fundPolicyOf(policy: RegionPolicy | undefined): FundPolicy {
-  return compileFundPolicy((policy?.document as { fund?: FundPolicyDocument } | undefined)?.fund);
+  return policy?.fund ?? DEFAULT_FUND_POLICY;
 }
 
 /** The fund year's instants [from, to) and its twelve periods (CST). */
