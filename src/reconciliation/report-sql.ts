@@ -65,10 +65,14 @@ export async function computeReport(
   }
 }
 
+const AGEING_KEYS = ['not_due', 'd1_10', 'd11_30', 'd31_60', 'over_60'] as const;
+
 export interface ReportTotals {
   institutions: number; balanced_institutions: number; declared_cnt: number; declared_hifob: string; recorded_cnt: number;
   recorded_hifob: string; paid: string; rejected: string; recovered: string; outstanding: string;
   planned: string; insurer_paid: string; disbursed: string;
+  /** The institutions' arrears by age (spec §10), summed: they add up to `outstanding`. */
+  ageing: Record<string, string>;
 }
 
 /** Totals of the stored rows (numeric sums: exact). */
@@ -81,9 +85,11 @@ export async function reportTotals(q: Sql, runId: string): Promise<ReportTotals>
             coalesce(sum(recovered), 0)::numeric(18,2)::text AS recovered, coalesce(sum(outstanding), 0)::numeric(18,2)::text AS outstanding,
             (SELECT coalesce(sum(planned), 0)::numeric(18,2)::text FROM reconciliation_insurers WHERE run_id = $1) AS planned,
             (SELECT coalesce(sum(paid), 0)::numeric(18,2)::text FROM reconciliation_insurers WHERE run_id = $1) AS insurer_paid,
-            (SELECT coalesce(sum(disbursed), 0)::numeric(18,2)::text FROM reconciliation_insurers WHERE run_id = $1) AS disbursed
+            (SELECT coalesce(sum(disbursed), 0)::numeric(18,2)::text FROM reconciliation_insurers WHERE run_id = $1) AS disbursed,
+            ${AGEING_KEYS.map((k) => `coalesce(sum((ageing->>'${k}')::numeric), 0)::numeric(18,2)::text AS ageing_${k}`).join(', ')}
        FROM reconciliation_institutions WHERE run_id = $1`, [runId],
   );
-  const r = rows[0]!;
-  return { ...r, institutions: Number(r.institutions), balanced_institutions: Number(r.balanced_institutions), declared_cnt: Number(r.declared_cnt), recorded_cnt: Number(r.recorded_cnt) } as unknown as ReportTotals;
+  const { ageing_not_due, ageing_d1_10, ageing_d11_30, ageing_d31_60, ageing_over_60, ...r } = rows[0]!;
+  const ageingTotals = { not_due: ageing_not_due!, d1_10: ageing_d1_10!, d11_30: ageing_d11_30!, d31_60: ageing_d31_60!, over_60: ageing_over_60! };
+  return { ...r, ageing: ageingTotals, institutions: Number(r.institutions), balanced_institutions: Number(r.balanced_institutions), declared_cnt: Number(r.declared_cnt), recorded_cnt: Number(r.recorded_cnt) } as unknown as ReportTotals;
 }

@@ -62,7 +62,9 @@ export async function executeRun(gw: RunDeps, runId: string): Promise<RunRow | u
     // The discrepancy and benefit counts are the ledger's present state: not part of a reproduction.
     const discrepancies = reportOnly ? null : await discrepancyCounts(q, admdvs, period, fromSeq);
     const benefits = reportOnly ? null : await benefitSummary(q, admdvs, period);
-    const s = { totals, discrepancies, benefits, swept, plan_findings: plan, premium_chain: premiumChain, tolerance_pct: tolerancePct, report_only: reportOnly };
+    // The bounds the report's arrears were bucketed by (spec §10; the run's region), for the export's headers.
+    const ageingBuckets = gw.regions.loopParamsFor(admdvs).ageing_buckets;
+    const s = { totals, discrepancies, benefits, swept, plan_findings: plan, premium_chain: premiumChain, tolerance_pct: tolerancePct, ageing_buckets: ageingBuckets, report_only: reportOnly };
     const finishedAt = new Date(gw.now());
     await q.query(
       `UPDATE reconciliation_runs SET status = 'completed', summary = $2, finished_at = $3, error = NULL WHERE run_id = $1`,

@@ -20,6 +20,8 @@ const st = (setl_id: string, fixmedins_code: string, insurer_code: string, hifob
   fx.settlement({ setl_id, mdtrt_id: `M-${setl_id}`, psn_no: `P-${setl_id}`, fixmedins_code, insurer_code, hifob_pay, setldetail: undefined, ...over });
 const item = (setl_id: string, hifob_pay: string) => ({ setl_id, mdtrt_id: `M-${setl_id}`, psn_no: `P-${setl_id}`, setl_time: '2025-03-10 09:30:00', medfee_sumamt: '300000.00', hifob_pay });
 const H1 = 'H53310200001', H2 = 'H53310200002', H3 = 'H53310200003';
+/** Arrears by age (spec §10): the month's direct settlements are due 2025-04-30, not yet at either run. */
+const notDue = (amount: string) => ({ not_due: amount, d1_10: '0.00', d11_30: '0.00', d31_60: '0.00', over_60: '0.00' });
 
 async function ok(path: string, body: unknown, as: TestClientName) {
   const r = await t.post(path, body, as);
@@ -96,18 +98,18 @@ describe('a run of the test month as of 2025-04-10 10:00', () => {
   it('reproduces every institution figure to the fen', () => {
     expect(first.institutions).toEqual([
       { fixmedins_code: H1, declared_cnt: 3, declared_hifob: '91734.56', recorded_cnt: 3, recorded_hifob: '91734.56', recorded_direct_cnt: 3, recorded_direct_hifob: '91734.56',
-        paid: '91400.00', rejected: '334.56', recovered: '1000.00', outstanding: '0.00', balanced: true },
+        paid: '91400.00', rejected: '334.56', recovered: '1000.00', outstanding: '0.00', balanced: true, ageing: notDue('0.00') },
       { fixmedins_code: H2, declared_cnt: 2, declared_hifob: '2400.00', recorded_cnt: 2, recorded_hifob: '2300.00', recorded_direct_cnt: 1, recorded_direct_hifob: '2000.00',
-        paid: '1800.00', rejected: '0.00', recovered: '0.00', outstanding: '500.00', balanced: false },
+        paid: '1800.00', rejected: '0.00', recovered: '0.00', outstanding: '500.00', balanced: false, ageing: notDue('500.00') },
       { fixmedins_code: H3, declared_cnt: 0, declared_hifob: '0.00', recorded_cnt: 1, recorded_hifob: '1000.00', recorded_direct_cnt: 1, recorded_direct_hifob: '1000.00',
-        paid: '0.00', rejected: '0.00', recovered: '0.00', outstanding: '1000.00', balanced: false },
+        paid: '0.00', rejected: '0.00', recovered: '0.00', outstanding: '1000.00', balanced: false, ageing: notDue('1000.00') },
     ]);
   });
 
   it('reproduces every insurer figure: latest plan, the period\'s payments for the region, disbursements', () => {
     expect(first.insurers).toEqual([
-      { insurer_code: 'CPIC_DH', planned: '450.00', paid: '450.00', disbursed: '0.00', plan_revision: 1, payments_count: 2 },
-      { insurer_code: 'PICC_DH', planned: '100000.00', paid: '92500.00', disbursed: '93000.00', plan_revision: 1, payments_count: 3 },
+      { insurer_code: 'CPIC_DH', planned: '450.00', paid: '450.00', disbursed: '0.00', plan_revision: 1, payments_count: 2, ageing: notDue('1000.00') },
+      { insurer_code: 'PICC_DH', planned: '100000.00', paid: '92500.00', disbursed: '93000.00', plan_revision: 1, payments_count: 3, ageing: notDue('500.00') },
     ]);
   });
 
@@ -115,6 +117,7 @@ describe('a run of the test month as of 2025-04-10 10:00', () => {
     expect(first.summary.totals).toEqual({
       institutions: 3, balanced_institutions: 1, declared_cnt: 5, declared_hifob: '94134.56', recorded_cnt: 6, recorded_hifob: '95034.56',
       paid: '93200.00', rejected: '334.56', recovered: '1000.00', outstanding: '1500.00', planned: '100450.00', insurer_paid: '92950.00', disbursed: '93000.00',
+      ageing: notDue('1500.00'),
     });
     expect(first.summary.swept).toEqual({ settlements: expect.any(Number), declarations: expect.any(Number) });
     expect(first.summary.benefits).toEqual({ checked: expect.any(Number), unchecked: expect.any(Number), deviations: expect.any(Number) });
@@ -161,7 +164,8 @@ describe('a run of the test month as of 2025-04-10 10:00', () => {
     expect(total.getCell(3).value).toMatchObject({ formula: 'SUM(C2:C4)', result: 94134.56 });
     expect(total.getCell(11).value).toMatchObject({ result: 1500 });
     const ins = wb.getWorksheet('承保公司')!;
-    expect((ins.getRow(1).values as unknown[]).slice(1)).toEqual(['承保公司编码', '支出计划版本', '计划金额', '已支付', '支付笔数', '已拨付']);
+    expect((ins.getRow(1).values as unknown[]).slice(1)).toEqual(['承保公司编码', '支出计划版本', '计划金额', '已支付', '支付笔数', '已拨付',
+      '未到期', '逾期1–10个工作日', '逾期11–30个工作日', '逾期31–60个工作日', '逾期60个工作日以上']);
     expect(ins.getRow(4).getCell(3).value).toMatchObject({ result: 100450 });
   });
 
@@ -172,8 +176,8 @@ describe('a run of the test month as of 2025-04-10 10:00', () => {
     const text = Buffer.from(r.data).toString('utf8');
     expect(text.startsWith('\ufeff定点医药机构编码,申报笔数,申报大额金额,经办记录笔数,经办记录大额金额')).toBe(true);
     const lines = text.slice(1).split('\r\n');
-    expect(lines[1]).toBe(`${H1},3,91734.56,3,91734.56,3,91734.56,91400.00,334.56,1000.00,0.00,是`);
-    expect(lines[4]).toBe('合计,5,94134.56,6,95034.56,5,94734.56,93200.00,334.56,1000.00,1500.00,');
+    expect(lines[1]).toBe(`${H1},3,91734.56,3,91734.56,3,91734.56,91400.00,334.56,1000.00,0.00,是,0.00,0.00,0.00,0.00,0.00`);
+    expect(lines[4]).toBe('合计,5,94134.56,6,95034.56,5,94734.56,93200.00,334.56,1000.00,1500.00,,1500.00,0.00,0.00,0.00,0.00');
   });
 
   it('exports the discrepancy list under the list filters, in CSV and XLSX', async () => {
@@ -199,7 +203,7 @@ describe('a later run, after plan revision 2', () => {
     await t.drain();
     const second = await runToEnd({ admdvs: '5331', period: '2025-03' });
     expect(second.as_of).toBe('2025-04-16T09:00:00+08:00');
-    expect(second.insurers.find((i: any) => i.insurer_code === 'PICC_DH')).toEqual({ insurer_code: 'PICC_DH', planned: '93000.00', paid: '92500.00', disbursed: '93000.00', plan_revision: 2, payments_count: 3 });
+    expect(second.insurers.find((i: any) => i.insurer_code === 'PICC_DH')).toEqual({ insurer_code: 'PICC_DH', planned: '93000.00', paid: '92500.00', disbursed: '93000.00', plan_revision: 2, payments_count: 3, ageing: notDue('0.00') });
     expect(second.institutions.find((i: any) => i.fixmedins_code === H2)).toMatchObject({ paid: '2300.00', outstanding: '0.00' });
     for (const code of ['PLAN_VARIANCE', 'DISBURSEMENT_MISMATCH']) {
       const items = (await t.get(`/v1/discrepancies?code=${code}&admdvs=5331`, 'ops')).data.items;
