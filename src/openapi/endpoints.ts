@@ -126,6 +126,31 @@ export const ENDPOINTS: Endpoint[] = [
   { method: 'get', path: '/v1/discrepancies/{id}', tag: 'Discrepancies', auth: 'bearer', roles: 'any', summary: { en: 'One discrepancy with its history', zh: '单个差异及其处理记录' }, responses: { 200: { description: 'The case.', schema: 'Discrepancy', example: 'discrepancy' } }, errors: READ_ERRORS },
   { method: 'post', path: '/v1/discrepancies/{id}/acknowledge', tag: 'Discrepancies', auth: 'operator', roles: ['ops', 'agency'], summary: { en: 'Acknowledge a discrepancy', zh: '确认差异' }, request: { schema: 'CaseNote', example: 'caseNote', required: true }, responses: { 200: { description: 'Acknowledged.', schema: 'Discrepancy', example: 'discrepancy' } }, errors: [...READ_ERRORS, 403, 409, 415, 422] },
   { method: 'post', path: '/v1/discrepancies/{id}/resolve', tag: 'Discrepancies', auth: 'operator', roles: ['ops', 'agency'], summary: { en: 'Resolve a discrepancy manually', zh: '人工办结差异' }, request: { schema: 'CaseNote', example: 'caseNote', required: true }, responses: { 200: { description: 'Resolved (resolution: manual).', schema: 'Discrepancy', example: 'discrepancy' } }, errors: [...READ_ERRORS, 403, 409, 415, 422] },
+  // §10 the parties around a case: answers on it
+  {
+    method: 'post', path: '/v1/discrepancies/{id}/comment', tag: 'Discrepancies', auth: 'operator', roles: ['insurer', 'institution', 'agency', 'ops'],
+    summary: { en: 'Comment on a case (any party it concerns)', zh: '对差异留言（差异涉及的各方）' },
+    description: 'Spec §10. Its insurer, its institution, the agency of its region or ops; another party gets 404, as for a read. The comment is in the case\'s history and the audit trail, and is notified (§6) to the other side (`discrepancy.commented`).',
+    request: { schema: 'CaseNote', example: 'caseNote', required: true }, responses: { 200: { description: 'The case with its history.', schema: 'Discrepancy', example: 'discrepancy' } }, errors: [...READ_ERRORS, 403, 415, 422],
+  },
+  {
+    method: 'post', path: '/v1/discrepancies/{id}/dispute', tag: 'Discrepancies', auth: 'operator', roles: ['insurer', 'institution'],
+    summary: { en: 'Dispute a case with a reason code and evidence', zh: '对差异提出异议（原因代码及证明材料）' },
+    description: 'Spec §10. The insurer or institution the case concerns. Reason codes D01 paid outside the exchange (线下已付), D02 under audit (审核中), D03 the agency\'s record is wrong (经办记录有误), D04 declared correctly (申报无误), D99 other (note required). Attachments: at most 5 MiB decoded in all, standard padded base64; stored in the same transaction as the dispute (a 200 means stored), each named by its sha256 in the audit trail. The case stays open and shows `dispute: {status: open, reason_code, note, by, at, attachments}`; 409 while a dispute is open or once the case is resolved. Notified to the agency\'s and ops\' side (`discrepancy.disputed`).',
+    request: { schema: 'CaseDisputeInput', example: 'caseDisputeInput', required: true }, responses: { 200: { description: 'The case, with its dispute.', schema: 'Discrepancy', example: 'discrepancy' } }, errors: [...READ_ERRORS, 403, 409, 413, 415, 422],
+  },
+  {
+    method: 'post', path: '/v1/discrepancies/{id}/dispute-decision', tag: 'Discrepancies', auth: 'operator', roles: ['agency', 'ops'],
+    summary: { en: 'Uphold or reject the open dispute of a case', zh: '处理差异异议（成立或不成立）' },
+    description: 'Spec §10. upheld: the case resolves (`resolution: manual`) with the note, and stays resolved while its cause is unchanged; rejected: it stays open and the party is told why (`discrepancy.dispute_upheld` / `discrepancy.dispute_rejected`). 409 when the case has no open dispute.',
+    request: { schema: 'DisputeDecision', example: 'disputeDecision', required: true }, responses: { 200: { description: 'The case after the decision.', schema: 'Discrepancy', example: 'discrepancy' } }, errors: [...READ_ERRORS, 403, 409, 415, 422],
+  },
+  {
+    method: 'get', path: '/v1/discrepancies/{id}/attachments/{attachment_id}', tag: 'Discrepancies', auth: 'bearer', roles: 'any',
+    summary: { en: 'One file of a dispute (download)', zh: '下载异议证明材料' },
+    description: 'The bytes as sent, with `Content-Disposition: attachment` and a `Digest` header (sha-256). Readable by whoever may read the case.',
+    responses: { 200: { description: 'The file.', contentType: 'application/octet-stream', schema: { type: 'string', format: 'binary' } } }, errors: READ_ERRORS,
+  },
   { method: 'post', path: '/v1/reconciliations', tag: 'Reconciliation', auth: 'operator', roles: ['ops', 'agency'], summary: { en: 'Start a reconciliation run', zh: '发起对账' }, request: { schema: 'ReconciliationRequest', example: 'reconciliationRequest', required: true }, responses: { 202: { description: 'Queued.', schema: 'ReconciliationQueued', example: 'reconciliationQueued' } }, errors: [400, 401, 403, 415, 422, 429] },
   {
     method: 'get', path: '/v1/reconciliations', tag: 'Reconciliation', auth: 'bearer', roles: 'any', summary: { en: 'Run history: past reconciliation runs, newest first', zh: '对账任务记录（按创建时间倒序）' },
@@ -148,6 +173,27 @@ export const ENDPOINTS: Endpoint[] = [
       { name: 'section', schema: { type: 'string', enum: ['summary', 'institutions', 'insurers'], default: 'institutions' }, description: 'CSV only: which table (XLSX has one sheet each).' },
     ],
     responses: { 200: { description: 'The file (text/csv or application/vnd.openxmlformats-officedocument.spreadsheetml.sheet).', contentType: 'text/csv', schema: { type: 'string' } } }, errors: READ_ERRORS,
+  },
+  // §8 the fund year: statements
+  {
+    method: 'post', path: '/v1/fund-statements', tag: 'Fund year', auth: 'operator', roles: ['ops', 'agency'], summary: { en: 'Compute a fund-year statement', zh: '生成基金年度决算' },
+    description: 'Spec §8. Queued and computed on the reconciliation queue; the four statement codes (COST_REPORT_MISSING, COST_LIMIT_EXCEEDED, PROFIT_LIMIT_EXCEEDED, FUND_DEFICIT) are synced as cases, so a recomputed statement resolves those whose cause is gone. An agency may ask only for a region inside its scope (403).',
+    request: { schema: 'FundStatementRequest', example: 'fundStatementRequest', required: true },
+    responses: { 202: { description: 'Queued.', schema: 'FundStatementQueued', example: 'fundStatementQueued' } }, errors: [400, 401, 403, 415, 422, 429],
+  },
+  {
+    method: 'get', path: '/v1/fund-statements/{statement_id}', tag: 'Fund year', auth: 'bearer', roles: ['ops', 'agency'], summary: { en: 'A fund-year statement: region, insurer and account figures', zh: '基金年度决算：地区、保险公司与账户' },
+    description: 'An agency reads the statements of its regions only (404 outside them); other roles 403.',
+    responses: { 200: { description: 'The statement (figures null until completed).', schema: 'FundStatement', example: 'fundStatement' } }, errors: [401, 403, 404, 429],
+  },
+  {
+    method: 'get', path: '/v1/fund-statements/{statement_id}/export', tag: 'Fund year', auth: 'bearer', roles: ['ops', 'agency'], summary: { en: 'Export a statement (XLSX: 地区汇总, 保险公司, 账户; CSV one part; public disclosure)', zh: '导出基金年度决算（XLSX 分地区汇总、保险公司、账户；CSV 单表；公开版）' },
+    query: [
+      { name: 'format', schema: { type: 'string', enum: ['xlsx', 'csv'], default: 'xlsx' }, description: 'File format (CSV with a UTF-8 BOM).' },
+      { name: 'section', schema: { type: 'string', enum: ['region', 'insurers', 'accounts'], default: 'region' }, description: 'CSV only: which part (XLSX has one sheet each).' },
+      { name: 'audience', schema: { type: 'string', enum: ['agency', 'public'], default: 'agency' }, description: '`public`: the disclosure of fund income and spending (001 art. 24) — region totals only, no insurer, institution, person or cost detail.' },
+    ],
+    responses: { 200: { description: 'The file (application/vnd.openxmlformats-officedocument.spreadsheetml.sheet or text/csv).', contentType: 'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet', schema: { type: 'string', format: 'binary' } } }, errors: [400, 401, 403, 404, 429],
   },
   // Reads added beyond the spec's list
   {
@@ -209,4 +255,5 @@ export const PATH_PARAMS: Record<string, { description: string; schema: Record<s
   id: { description: 'The identifier the gateway returned (message_id, discrepancy id).', schema: { type: 'string', format: 'uuid' } },
   setl_id: { description: 'Settlement id (platform setl_id).', schema: { $ref: '#/components/schemas/Id' } },
   run_id: { description: 'Reconciliation run id.', schema: { type: 'string' } },
+  attachment_id: { description: 'A dispute file\'s id (dispute.attachments[].id).', schema: { type: 'string', format: 'uuid' } },
 };

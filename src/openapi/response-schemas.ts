@@ -60,6 +60,14 @@ export const RESPONSE_SCHEMAS: Record<string, Record<string, unknown>> = {
       period: str, setl_id: str, subject_key: str, expected_amount: amount, actual_amount: amount, difference: amount, detail: str,
       evidence: { type: 'object' }, occurrences: { type: 'integer' }, detected_at: time, updated_at: time, resolved_at: time,
       reopens: { type: 'string', format: 'uuid' }, note: str, history: { type: 'array', items: { type: 'object' } },
+      dispute: {
+        type: 'object', required: ['status', 'reason_code', 'by', 'at'], description: 'The dispute in force (spec §10): open, or the last one decided.',
+        properties: {
+          status: { enum: ['open', 'upheld', 'rejected'] }, reason_code: { enum: ['D01', 'D02', 'D03', 'D04', 'D99'] }, note: str, by: str, at: time,
+          attachments: { type: 'array', items: { type: 'object', properties: { id: { type: 'string', format: 'uuid' }, filename: str, content_type: str, bytes: { type: 'integer' }, sha256: str } } },
+          decision_note: str, decided_by: str, decided_at: time,
+        },
+      },
     },
   },
   DiscrepancyPage: {
@@ -67,6 +75,21 @@ export const RESPONSE_SCHEMAS: Record<string, Record<string, unknown>> = {
     properties: { items: { type: 'array', items: { $ref: '#/components/schemas/Discrepancy' } }, next_cursor: { type: ['string', 'null'] } },
   },
   CaseNote: { type: 'object', required: ['note'], properties: { note: { type: 'string', minLength: 1, maxLength: 2000 } } },
+  CaseDisputeInput: {
+    type: 'object', required: ['reason_code'], additionalProperties: false,
+    properties: {
+      reason_code: { enum: ['D01', 'D02', 'D03', 'D04', 'D99'], description: 'D01 线下已付, D02 审核中, D03 经办记录有误, D04 申报无误, D99 其他 (note required).' },
+      note: { type: 'string', maxLength: 2000 },
+      attachments: {
+        type: 'array', maxItems: 20, description: 'At most 5 MiB decoded in all.',
+        items: { type: 'object', required: ['filename', 'content_base64'], additionalProperties: false, properties: { filename: { type: 'string', minLength: 1, maxLength: 200 }, content_base64: { type: 'string', contentEncoding: 'base64' } } },
+      },
+    },
+  },
+  DisputeDecision: {
+    type: 'object', required: ['decision', 'note'], additionalProperties: false,
+    properties: { decision: { enum: ['upheld', 'rejected'] }, note: { type: 'string', minLength: 1, maxLength: 2000 } },
+  },
   ReconciliationRequest: {
     type: 'object', required: ['admdvs', 'period'],
     properties: {
@@ -104,6 +127,50 @@ export const RESPONSE_SCHEMAS: Record<string, Record<string, unknown>> = {
         type: 'array',
         description: 'Every insurer owing settlements of the region-period, or with a plan, a payment or a disbursement attributed to the region (spec §3).',
         items: { type: 'object', properties: { insurer_code: str, planned: amount, paid: amount, disbursed: amount, plan_revision: { type: ['integer', 'null'] }, payments_count: { type: 'integer' } } },
+      },
+    },
+  },
+  FundStatementRequest: {
+    type: 'object', required: ['admdvs', 'fund_year'], additionalProperties: false,
+    properties: {
+      admdvs: { $ref: '#/components/schemas/AdmdvsPrefix' }, fund_year: { type: ['string', 'integer'], pattern: '^[0-9]{4}$', description: 'The fund year, yyyy.' },
+      as_of: { $ref: '#/components/schemas/Time', description: 'Business time (default: now): payments, recoveries, disbursements, collections, transfers and cost reports dated after it do not count; cost reports are due by it.' },
+      known_at: { $ref: '#/components/schemas/Time', description: 'Knowledge cut-off (default: when the statement is computed). Before now: the statement only reproduces figures and changes no case.' },
+      opening_balance: { type: 'string', pattern: '^-?[0-9]{1,14}(\\.[0-9]{1,2})?$', description: 'Roll-over balance at the start of the year (default: the previous fund year\'s closing balance, 0 for the first). May be negative.' },
+    },
+  },
+  FundStatementQueued: {
+    type: 'object', required: ['statement_id'],
+    properties: { statement_id: str, status: str, admdvs: str, fund_year: str, as_of: time, known_at: { ...time, type: ['string', 'null'] } },
+  },
+  FundStatement: {
+    type: 'object', required: ['statement_id', 'status', 'admdvs', 'fund_year'],
+    properties: {
+      statement_id: str, status: { enum: ['queued', 'running', 'completed', 'failed'] }, admdvs: str, fund_year: str, as_of: time,
+      known_at: { ...time, type: ['string', 'null'] }, summary: { type: ['object', 'null'] }, error: str,
+      region: {
+        type: ['object', 'null'],
+        properties: {
+          premiums_collected: amount, late_fees: amount, insured_count: { type: 'integer' }, received_special_account: amount, disbursed_to_insurers: amount,
+          compliant_payouts: amount, non_compliant_payouts: amount, allowed_admin_costs: amount, opening_balance: amount, closing_balance: amount,
+        },
+      },
+      insurers: {
+        type: ['array', 'null'],
+        items: {
+          type: 'object',
+          properties: {
+            insurer_code: str, premium_income: amount, compliant_payouts: amount, non_compliant_payouts: amount, recovered: amount,
+            operating_cost: { type: ['string', 'null'] }, admin_cost: { type: ['string', 'null'] },
+            operating_cost_ratio: { type: ['string', 'null'], description: 'Percent of premium income, two decimals.' }, admin_cost_ratio: { type: ['string', 'null'] },
+            allowed_costs: amount, costs_beyond_limits: amount, profit: amount, profit_rate: { type: ['string', 'null'] }, excess_profit: amount,
+            deficit: { type: 'object', properties: { total: amount, policy: amount, non_policy: amount } },
+          },
+        },
+      },
+      accounts: {
+        type: ['array', 'null'],
+        items: { type: 'object', properties: { account: { enum: ['tax', 'treasury', 'county_account', 'special_account', 'expenditure_account'] }, admdvs: str, received: amount, passed_on: amount, balance: amount } },
       },
     },
   },
