@@ -8,6 +8,8 @@ import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom
 import type { Db } from '../db/db';
 import type { Queues } from '../queue/queues';
 import { openCaseCounts } from '../discrepancies/discrepancy-queries';
+import { latestInsurerAgeing } from '../reconciliation/run-store';
+import { addMonths, periodOf } from '../time';
 
 export interface MetricsSources {
   db: Db;
@@ -65,6 +67,20 @@ export class GatewayMetrics {
         const rows = await openCaseCounts(src.db).catch(() => [] as { code: string; severity: string; n: string }[]);
         this.reset();
         for (const r of rows) this.set({ code: r.code, severity: r.severity }, Number(r.n));
+      },
+    });
+    // Arrears by age (应支未支, spec §10) per insurer and bucket, from the latest completed run of each
+    // region-period of the last twelve months (the nightly runs keep them current). A gauge is a
+    // double: the amount text is converted for display once, not computed with.
+    new Gauge({
+      name: 'gateway_arrears_yuan', help: 'Outstanding owed by an insurer by working days past due (buckets not_due, d1_10, d11_30, d31_60, over_60), from the latest completed run of each region-period',
+      labelNames: ['admdvs', 'period', 'insurer_code', 'bucket'], registers,
+      async collect() {
+        const rows = await latestInsurerAgeing(src.db, addMonths(periodOf(new Date(src.now())), -12)).catch(() => []);
+        this.reset();
+        for (const r of rows) {
+          for (const [bucket, amount] of Object.entries(r.ageing)) this.set({ admdvs: r.admdvs, period: r.period, insurer_code: r.insurer_code, bucket }, Number(amount));
+        }
       },
     });
   }

@@ -170,3 +170,25 @@ export async function listRuns(q: Sql, f: RunListFilter, scope: RunListScope, li
   const items = page.map(({ cursor_at: _c, ...run }) => run as RunRow);
   return { items, next_cursor: more && last ? encodeRunCursor({ created_at: last.cursor_at, run_id: last.run_id }) : null };
 }
+
+/** An insurer's arrears by age in the latest completed run of a region-period (what /metrics shows). */
+export interface InsurerAgeingRow { admdvs: string; period: string; insurer_code: string; ageing: AgeingRow }
+
+/**
+ * The insurer rows' ageing of the latest completed run (report-only runs reproduce the past: left
+ * out) of each region-period from `fromPeriod` on. Rows before migration 140 carry none.
+ */
+export async function latestInsurerAgeing(q: Sql, fromPeriod: string): Promise<InsurerAgeingRow[]> {
+  const { rows } = await q.query<InsurerAgeingRow>(
+    `WITH latest AS (
+       SELECT DISTINCT ON (admdvs, period) run_id, admdvs, period FROM reconciliation_runs
+        WHERE status = 'completed' AND NOT report_only AND period >= $1
+        ORDER BY admdvs, period, finished_at DESC, run_id DESC
+     )
+     SELECT l.admdvs, l.period, i.insurer_code, i.ageing
+       FROM latest l JOIN reconciliation_insurers i ON i.run_id = l.run_id
+      WHERE i.ageing IS NOT NULL
+      ORDER BY l.admdvs, l.period, i.insurer_code`, [fromPeriod],
+  );
+  return rows;
+}
