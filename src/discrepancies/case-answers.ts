@@ -2,7 +2,7 @@
  * The parties around a case (spec §10): a comment by anyone the case concerns, a dispute by its
  * insurer or institution (with a reason code and evidence), and the agency's or ops' decision on it.
  *
- * Each step is one transaction, in the lock order of every writer of cases (sync-groups.ts): the
+ * Each step is one transaction, in the lock order of every writer of cases (case-store.ts): the
  * case row first (lockCase), then its change and the dispute's files, then the audit chain
  * (appendAudit: the step is in the case's history), then the step's notification job through the
  * outbox (the other side is told, §6). A party acts only on cases it may read: another's is 404,
@@ -45,7 +45,7 @@ async function step(deps: CaseAnswerDeps, actor: Actor, id: string, apply: Step)
     const d = await lockCase(q, id);
     if (!d || !concerns(actor, d)) throw noCase();
     const { action, data } = await apply({ q, d, at, stepId });
-    await appendAudit(q, [{ entity: 'discrepancy', entity_id: d.id, action, actor: actor.client_id, at, data: { step_id: stepId, role: actor.role, ...data } }]);
+    await appendAudit(q, [{ entity: 'discrepancy', entity_id: d.id, admdvs: d.admdvs, action, actor: actor.client_id, at, data: { step_id: stepId, role: actor.role, ...data } }]);
     await queueCaseStepNotification(q, d.id, stepId);
   });
   deps.onCommitted?.();

@@ -8,14 +8,16 @@
  * the locks in one order:
  *   1. the groups' open case rows, all at once, in id order (lockOpenCases);
  *   2. the writes (updates, auto-resolutions, new cases: one statement each);
- *   3. the audit chain's lock, once, with the events appended (appendAudit);
+ *   3. the audit chain's shard locks, once, with the events appended (appendAudit; a caller with
+ *      events of its own for the same transaction hands them over as `alsoAudit`, so the shards
+ *      are locked in one call, in one order);
  * and an operator's acknowledge/resolve (changeStatus) takes its case row, then the chain. Whatever
  * the mix, nobody waits for a case row while holding the chain's lock: no deadlock between them.
  */
 import { v7 as uuidv7 } from 'uuid';
 import type { Sql } from '../db/db';
 import type { Finding } from '../matching';
-import { appendAudit } from '../audit/audit-trail';
+import { appendAudit, type AuditEvent } from '../audit/audit-trail';
 import { queueCriticalNotifications } from '../notifications/critical-hook';
 import {
   keysNeedingHistory, planCaseChanges, type CaseGroup, type CaseToOpen, type CaseToResolve, type CaseToUpdate, type OpenCase, type ResolvedCase,
@@ -31,13 +33,13 @@ const byGroupKey = (a: CaseGroup, b: CaseGroup) => (a.groupKey < b.groupKey ? -1
  * Sync the groups in one go, inside the caller's transaction, at `at`. A group with no findings
  * resolves its open cases; a group absent from `groups` is left as it is.
  */
-export async function syncGroups(q: Sql, groups: readonly CaseGroup[], at: Date, actor = 'system'): Promise<SyncResult> {
+export async function syncGroups(q: Sql, groups: readonly CaseGroup[], at: Date, actor = 'system', alsoAudit: readonly AuditEvent[] = []): Promise<SyncResult> {
   const res: SyncResult = { opened: [], updated: [], resolved: [] };
-  if (!groups.length) return res;
+  if (!groups.length) { await appendAudit(q, alsoAudit); return res; }
   const sorted = [...groups].sort(byGroupKey);
   const open = await lockOpenCases(q, sorted.map((g) => g.groupKey));
   // Nothing found and nothing open: no case to write, so no more round trips.
-  if (!open.length && sorted.every((g) => !g.findings.length)) return res;
+  if (!open.length && sorted.every((g) => !g.findings.length)) { await appendAudit(q, alsoAudit); return res; }
   const history = await latestResolvedCases(q, keysNeedingHistory(open, sorted));
   const plan = planCaseChanges(open, history, sorted, { at, actor, newId: uuidv7 });
 
@@ -46,7 +48,7 @@ export async function syncGroups(q: Sql, groups: readonly CaseGroup[], at: Date,
   await autoResolveCases(q, plan.resolves, at);
   const inserted = await insertCases(q, plan.opens, at);
   const skipped = new Set(plan.opens.filter((o) => !inserted.has(o.id)).map((o) => o.id));
-  await appendAudit(q, skipped.size ? plan.events.filter((e) => !skipped.has(e.entity_id)) : plan.events);
+  await appendAudit(q, [...(skipped.size ? plan.events.filter((e) => !skipped.has(e.entity_id)) : plan.events), ...alsoAudit]);
   const opened = plan.opens.filter((o) => inserted.has(o.id));
   // Critical cases are notified at once (spec §6), queued in this transaction so none is lost.
   await queueCriticalNotifications(q, opened.filter((o) => o.finding.severity === 'critical').map((o) => o.id));
@@ -65,10 +67,10 @@ export function syncGroup(q: Sql, groupKey: string, findings: readonly Finding<o
 /** An operator acknowledges or resolves a case by hand, with a note: its row, then the audit chain. */
 export async function changeStatus(q: Sql, id: string, action: 'acknowledge' | 'resolve', note: string, actor: string, at: Date): Promise<boolean> {
   const r = action === 'acknowledge'
-    ? await q.query(`UPDATE discrepancies SET status = 'acknowledged', note = $2, updated_at = $3 WHERE id = $1 AND status = 'open' RETURNING id`, [id, note, at])
-    : await q.query(`UPDATE discrepancies SET status = 'resolved', resolution = 'manual', note = $2, resolved_at = $3, updated_at = $3 WHERE id = $1 AND status <> 'resolved' RETURNING id`, [id, note, at]);
+    ? await q.query<{ admdvs: string }>(`UPDATE discrepancies SET status = 'acknowledged', note = $2, updated_at = $3 WHERE id = $1 AND status = 'open' RETURNING admdvs`, [id, note, at])
+    : await q.query<{ admdvs: string }>(`UPDATE discrepancies SET status = 'resolved', resolution = 'manual', note = $2, resolved_at = $3, updated_at = $3 WHERE id = $1 AND status <> 'resolved' RETURNING admdvs`, [id, note, at]);
   if (!r.rowCount) return false;
-  await appendAudit(q, [{ entity: 'discrepancy', entity_id: id, action: action === 'acknowledge' ? 'acknowledged' : 'resolved', actor, at, data: { note } }]);
+  await appendAudit(q, [{ entity: 'discrepancy', entity_id: id, admdvs: r.rows[0]!.admdvs, action: action === 'acknowledge' ? 'acknowledged' : 'resolved', actor, at, data: { note } }]);
   return true;
 }
 
@@ -80,7 +82,7 @@ const amt = (a: string | undefined | null): string | null => (a === undefined ||
 async function lockOpenCases(q: Sql, groupKeys: readonly string[]): Promise<OpenCase[]> {
   if (!groupKeys.length) return [];
   const { rows } = await q.query<OpenCase>(
-    `SELECT id, code, subject_key, group_key, fingerprint, detected_at FROM discrepancies
+    `SELECT id, code, subject_key, group_key, fingerprint, detected_at, admdvs FROM discrepancies
       WHERE group_key = ANY($1::text[]) AND status <> 'resolved' ORDER BY id FOR UPDATE`, [groupKeys],
   );
   return rows;

@@ -37,6 +37,8 @@ export interface OpenCase {
   group_key: string;
   fingerprint: string;
   detected_at: Date;
+  /** Its region: the shard of its audit events (audit/audit-trail.ts). */
+  admdvs: string;
 }
 
 /** The latest resolved case of a (code, subject_key): latest `detected_at`, then greatest id. */
@@ -140,7 +142,7 @@ export function planCaseChanges(open: readonly OpenCase[], lastResolved: readonl
       if (existing && existing.group_key === g.groupKey) {
         if (existing.fingerprint === fp) continue;
         plan.updates.push({ id: existing.id, finding: f, fingerprint: fp });
-        plan.events.push({ entity: 'discrepancy', entity_id: existing.id, action: 'updated', actor, at, data: { code: f.code, subject_key: f.subject_key, fingerprint: fp } });
+        plan.events.push({ entity: 'discrepancy', entity_id: existing.id, admdvs: existing.admdvs, action: 'updated', actor, at, data: { code: f.code, subject_key: f.subject_key, fingerprint: fp } });
         continue;
       }
       if (existing) continue;
@@ -149,9 +151,9 @@ export function planCaseChanges(open: readonly OpenCase[], lastResolved: readonl
       if (prev && prev.resolution === 'manual' && prev.fingerprint === fp) continue;
       const id = ctx.newId();
       plan.opens.push({ id, group_key: g.groupKey, finding: f, fingerprint: fp, reopens: prev?.id ?? null });
-      openByKey.set(k, { id, code: f.code, subject_key: f.subject_key, group_key: g.groupKey, fingerprint: fp, detected_at: at });
+      openByKey.set(k, { id, code: f.code, subject_key: f.subject_key, group_key: g.groupKey, fingerprint: fp, detected_at: at, admdvs: f.admdvs });
       plan.events.push({
-        entity: 'discrepancy', entity_id: id, action: prev ? 'reopened' : 'opened', actor, at,
+        entity: 'discrepancy', entity_id: id, admdvs: f.admdvs, action: prev ? 'reopened' : 'opened', actor, at,
         data: { code: f.code, subject_key: f.subject_key, fingerprint: fp, ...(prev ? { reopens: prev.id } : {}) },
       });
     }
@@ -160,7 +162,7 @@ export function planCaseChanges(open: readonly OpenCase[], lastResolved: readonl
       if (wanted.has(k) || openByKey.get(k) !== c) continue;
       openByKey.delete(k);
       plan.resolves.push({ id: c.id, code: c.code, subject_key: c.subject_key });
-      plan.events.push({ entity: 'discrepancy', entity_id: c.id, action: 'auto_resolved', actor, at, data: { code: c.code, subject_key: c.subject_key } });
+      plan.events.push({ entity: 'discrepancy', entity_id: c.id, admdvs: c.admdvs, action: 'auto_resolved', actor, at, data: { code: c.code, subject_key: c.subject_key } });
       const gone: ResolvedCase = { id: c.id, code: c.code, subject_key: c.subject_key, resolution: 'auto', fingerprint: c.fingerprint, detected_at: c.detected_at };
       const cur = resolvedByKey.get(k);
       if (!cur || later(gone, cur)) resolvedByKey.set(k, gone);

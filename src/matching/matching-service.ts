@@ -19,7 +19,7 @@ import type { MessageKind } from '../ingest/kinds';
 import type { MessageRow } from '../queue/ingest-worker';
 import { RECHECK_QUEUE, type Queues } from '../queue/queues';
 import { syncGroups } from '../discrepancies/case-store';
-import { appendAudit, type AuditEvent } from '../audit/audit-trail';
+import type { AuditEvent } from '../audit/audit-trail';
 import { affectedByMessages, loadSettlementInputs } from '../ledger/fact-loader';
 import { loadLoopFigures, upsertLoops as writeLoops } from '../ledger/loop-store';
 import { evaluateSettlement, type SettlementEvaluation, type SettlementInput } from './rules';
@@ -100,11 +100,10 @@ async function reevaluateChunk(q: Sql, ids: string[], asOf: Date, deps: Matching
 
   const loopEvents = await upsertLoops(q, ids, inputs, results, asOf);
 
-  // The case store takes the open cases' row locks, then the audit chain's lock (one order for every caller).
-  await syncGroups(q, ids.map((id) => ({ groupKey: settlementGroup(id), findings: results.get(id)!.findings })), asOf);
-  // Loop-state changes join the hash-chained audit trail (issue 7 §6), after the case row locks
-  // above (the chain's lock is always taken last).
-  await appendAudit(q, loopEvents);
+  // The case store takes the open cases' row locks, then the audit chain's shard locks (one order
+  // for every caller). Loop-state changes join the hash-chained audit trail (issue 7 §6) in the same
+  // append as the cases' events, so the shards are locked once, in order (audit/audit-trail.ts).
+  await syncGroups(q, ids.map((id) => ({ groupKey: settlementGroup(id), findings: results.get(id)!.findings })), asOf, 'system', loopEvents);
   return ids.flatMap((id) => {
     const at = results.get(id)!.nextCheckAt;
     return at ? [{ setl_id: id, at }] : [];
@@ -151,7 +150,7 @@ async function upsertLoops(q: Sql, ids: string[], inputs: Map<string, Settlement
     if (!changed.length) continue;
     const data: Record<string, unknown> = { ...now };
     if (was) data.previous = Object.fromEntries(changed.map((k) => [k, was[k]]));
-    events.push({ entity: 'loop', entity_id: r.s.setl_id, action: was ? 'changed' : 'created', actor: 'system', at: asOf, data });
+    events.push({ entity: 'loop', entity_id: r.s.setl_id, admdvs: r.s.insuplc_admdvs, action: was ? 'changed' : 'created', actor: 'system', at: asOf, data });
   }
   await writeLoops(q, rows.map((r) => ({
     setl_id: r.s.setl_id, status: r.loop.status, owed: r.loop.owed.toString(), paid: r.loop.paid.toString(), rejected: r.loop.rejected.toString(),

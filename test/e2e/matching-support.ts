@@ -46,7 +46,7 @@ export async function loopOf(db: Db, setlId: string): Promise<LoopRow | undefine
 /** Empty the ledger and everything derived from it (one database, many runs). */
 export async function truncateLedger(db: Db): Promise<void> {
   await db.exec(`TRUNCATE messages, webhook_ids, outbox, settlement_records, batch_items, batches, payment_lines, payments, recoveries,
-    spending_plans, disbursements, discrepancies, case_attachments, audit_events, settlement_loops`);
+    spending_plans, disbursements, discrepancies, case_attachments, audit_events, audit_heads, settlement_loops`);
 }
 
 /** Post one message; fails the test unless it is accepted. Returns its message id. */

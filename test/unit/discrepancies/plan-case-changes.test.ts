@@ -25,7 +25,7 @@ function ctx(): PlanContext & { ids: string[] } {
 }
 
 function openCase(f: Finding<object>, over: Partial<OpenCase> = {}): OpenCase {
-  return { id: 'c-open', code: f.code, subject_key: f.subject_key, group_key: 'setl:S1', fingerprint: fingerprint(f), detected_at: EARLIER, ...over };
+  return { id: 'c-open', code: f.code, subject_key: f.subject_key, group_key: 'setl:S1', fingerprint: fingerprint(f), detected_at: EARLIER, admdvs: f.admdvs, ...over };
 }
 
 function resolvedCase(f: Finding<object>, resolution: 'auto' | 'manual', over: Partial<ResolvedCase> = {}): ResolvedCase {
@@ -43,7 +43,7 @@ describe('planCaseChanges', () => {
     expect(plan.updates).toEqual([]);
     expect(plan.resolves).toEqual([]);
     expect(plan.events).toEqual([{
-      entity: 'discrepancy', entity_id: c.ids[0], action: 'opened', actor: 'system', at: AT,
+      entity: 'discrepancy', entity_id: c.ids[0], admdvs: '533102', action: 'opened', actor: 'system', at: AT,
       data: { code: 'UNDERPAID', subject_key: 'settlement:S1', fingerprint: fingerprint(f) },
     }]);
   });
@@ -67,7 +67,7 @@ describe('planCaseChanges', () => {
     expect(plan.updates).toEqual([{ id: 'c-open', finding: now, fingerprint: fingerprint(now) }]);
     expect(plan.opens).toEqual([]);
     expect(plan.events).toEqual([{
-      entity: 'discrepancy', entity_id: 'c-open', action: 'updated', actor: 'system', at: AT,
+      entity: 'discrepancy', entity_id: 'c-open', admdvs: '533102', action: 'updated', actor: 'system', at: AT,
       data: { code: 'UNDERPAID', subject_key: 'settlement:S1', fingerprint: fingerprint(now) },
     }]);
   });
@@ -83,7 +83,7 @@ describe('planCaseChanges', () => {
     const f = finding();
     const plan = planCaseChanges([openCase(f)], [], [group([])], ctx());
     expect(plan.resolves).toEqual([{ id: 'c-open', code: 'UNDERPAID', subject_key: 'settlement:S1' }]);
-    expect(plan.events).toEqual([{ entity: 'discrepancy', entity_id: 'c-open', action: 'auto_resolved', actor: 'system', at: AT, data: { code: 'UNDERPAID', subject_key: 'settlement:S1' } }]);
+    expect(plan.events).toEqual([{ entity: 'discrepancy', entity_id: 'c-open', admdvs: '533102', action: 'auto_resolved', actor: 'system', at: AT, data: { code: 'UNDERPAID', subject_key: 'settlement:S1' } }]);
   });
 
   test('when an acknowledged case\'s cause is gone, then it is auto-resolved like an open one', () => {
@@ -99,7 +99,7 @@ describe('planCaseChanges', () => {
     const plan = planCaseChanges([], [resolvedCase(f, 'auto')], [group([f])], c);
     expect(plan.opens).toEqual([{ id: c.ids[0], group_key: 'setl:S1', finding: f, fingerprint: fingerprint(f), reopens: 'c-old' }]);
     expect(plan.events).toEqual([{
-      entity: 'discrepancy', entity_id: c.ids[0], action: 'reopened', actor: 'system', at: AT,
+      entity: 'discrepancy', entity_id: c.ids[0], admdvs: '533102', action: 'reopened', actor: 'system', at: AT,
       data: { code: 'UNDERPAID', subject_key: 'settlement:S1', fingerprint: fingerprint(f), reopens: 'c-old' },
     }]);
   });
