@@ -83,6 +83,20 @@ export async function main(argv: string[], io: Io = stdio, env: NodeJS.ProcessEn
     .option('--as-of <iso>', 'judge deadlines as of this time (default now)')
     .action(async (o: { admdvs: string; period: string; asOf?: string }) => { code = await (await ops()).reconcileCommand(loadConfig(env), o, io); });
 
+  program.command('fund-statement')
+    .description('compute a region\'s fund-year statement (spec §8) now, print it, and optionally write its export')
+    .requiredOption('--admdvs <prefix>', 'admdvs prefix, 2–6 digits')
+    .requiredOption('--year <yyyy>', 'the fund year')
+    .option('--as-of <iso>', 'as of this time (default now)')
+    .option('--opening-balance <yuan>', 'the roll-over balance at the start of the year (default: the previous year\'s closing balance)')
+    .option('--out <file>', 'write the export to this file')
+    .addOption(new Option('--format <format>', 'export format').choices(['xlsx', 'csv']).default('xlsx'))
+    .addOption(new Option('--section <part>', 'CSV: which part').choices(['region', 'insurers', 'accounts']).default('region'))
+    .option('--public', 'the public disclosure: region totals only (001 art. 24)')
+    .action(async (o: { admdvs: string; year: string; asOf?: string; openingBalance?: string; out?: string; format: 'xlsx' | 'csv'; section: 'region' | 'insurers' | 'accounts'; public?: boolean }) => {
+      code = await (await import('./fund-statement-command')).fundStatementCommand(loadConfig(env), o, io);
+    });
+
   program.command('demo')
     .description('start the gateway, send it a generated month with a planted case of every discrepancy code, match and reconcile it, and keep serving')
     .option('--exit', 'stop after printing the results (exit code 1 when a planted code was not found)')

@@ -22,7 +22,13 @@ import * as ExcelJS from 'exceljs';
 import { startTestGateway, type TestGateway } from '../support/test-gateway';
 import { TEST_CLIENTS, type TestClientName } from '../support/test-clients';
 import * as fx from '../support/fixtures';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { Money } from '../../src/money';
+import { main } from '../../src/cli/main';
+import { memoryIo } from '../../src/cli/output';
+import { REDIS_URL } from '../support/test-gateway';
 
 let clock = Date.parse('2025-06-10T09:00:00+08:00');
 let t: TestGateway;
@@ -220,5 +226,20 @@ describe('a later cost report revision', () => {
     expect(second.summary.cases.resolved).toBe(1);
     const r = await t.get('/v1/discrepancies?admdvs=5331&code=COST_LIMIT_EXCEEDED&limit=10', 'ops');
     expect(r.data.items.map((d: any) => [d.status, d.resolution])).toEqual([['resolved', 'auto']]);
+  });
+});
+
+describe('the CLI', () => {
+  test('when `gateway fund-statement --admdvs 5331 --year 2024 --out` runs, then it prints the statement and writes the export', async () => {
+    const io = memoryIo();
+    const out = path.join(os.tmpdir(), `fund-statement-${process.pid}.xlsx`);
+    const env = { DATABASE_URL: t.dbUrl, REDIS_URL, GATEWAY_QUEUE_PREFIX: t.cfg.queuePrefix, LOG_LEVEL: 'silent' };
+    const code = await main(['fund-statement', '--admdvs', '5331', '--year', '2024', '--as-of', '2025-06-01T00:00:00+08:00', '--opening-balance', '-20000.00', '--out', out], io, env);
+    expect(code).toBe(0);
+    const printed = JSON.parse(io.stdout);
+    expect(printed.region.closing_balance).toBe('-4900.00');
+    expect([...(await sheets(fs.readFileSync(out))).keys()]).toEqual(['地区汇总', '保险公司', '账户']);
+    fs.rmSync(out, { force: true });
+    expect(await main(['fund-statement', '--admdvs', '5331', '--year', '24'], memoryIo(), env)).toBe(2);
   });
 });
