@@ -74,7 +74,17 @@
     test_waiting: ['等待送达…', 'Waiting for delivery…'], test_delivered: ['已送达：对方已接收测试告警', 'Delivered: the receiver accepted the test alert'],
     test_failed: ['未送达', 'Not delivered'],
     subscriber_id: ['订阅编号', 'Subscriber'],
+    title_party: ['控制台 · 大额补充保险数据交换网关', 'Console · HIFOB exchange gateway'],
+    dispute: ['异议', 'Dispute'], dispute_title: ['提出异议', 'Dispute this case'], reason_code: ['异议原因', 'Reason'],
+    dispute_note: ['异议说明（D99 必填）', 'Note (required with D99)'], dispute_files: ['证明材料（合计不超过 5 MiB）', 'Evidence (5 MiB in all)'],
+    dispute_submit: ['提交异议', 'Submit the dispute'], disputed_done: ['异议已提交', 'Dispute submitted'],
+    comment: ['留言', 'Comment'], comment_note: ['留言内容', 'Your comment'], comment_submit: ['留言', 'Post comment'], commented_done: ['留言已提交', 'Comment posted'],
+    decision_note: ['处理意见（必填，将告知异议方）', 'Decision note (required; the party is told)'], uphold: ['异议成立（办结）', 'Uphold (resolve)'],
+    reject: ['异议不成立', 'Reject'], decided_done: ['已处理异议', 'Dispute decided'], files_too_large: ['证明材料合计超过 5 MiB', 'The files exceed 5 MiB in all'],
+    by: ['提出方', 'By'], decided_by: ['处理人', 'Decided by'], decided_at: ['处理时间', 'Decided at'], attachments: ['证明材料', 'Evidence'],
   };
+  const REASONS = { D01: ['线下已付', 'paid outside the exchange'], D02: ['审核中', 'under audit'], D03: ['经办记录有误', 'agency record wrong'], D04: ['申报无误', 'declared correctly'], D99: ['其他', 'other'] };
+  const MAX_FILES_BYTES = 5 * 1024 * 1024;
   const CODES = {
     PAYMENT_OVERDUE: ['应支未支', 'payment overdue'], PAID_LATE: ['逾期支付', 'paid late'], UNDERPAID: ['少付', 'underpaid'], OVERPAID: ['多付', 'overpaid'],
     DUPLICATE_PAYMENT: ['重复支付', 'duplicate payment'], UNKNOWN_SETTLEMENT: ['未知结算', 'unknown settlement'], REVERSED_SETTLEMENT_PAID: ['已冲正仍支付', 'reversed but paid'],
@@ -97,7 +107,11 @@
       settlement_batch: ['医疗机构结算申报', 'settlement batch'], insurer_payment: ['保险公司支付', 'insurer payment'],
       spending_plan: ['支出计划', 'spending plan'], recovery: ['追回', 'recovery'],
     },
-    action: { opened: ['发现', 'opened'], updated: ['更新', 'updated'], resolved: ['办结', 'resolved'], acknowledged: ['确认', 'acknowledged'], reopened: ['重开', 'reopened'], acknowledge: ['确认', 'acknowledge'], resolve: ['办结', 'resolve'] },
+    action: {
+      opened: ['发现', 'opened'], updated: ['更新', 'updated'], resolved: ['办结', 'resolved'], acknowledged: ['确认', 'acknowledged'], reopened: ['重开', 'reopened'], acknowledge: ['确认', 'acknowledge'], resolve: ['办结', 'resolve'],
+      auto_resolved: ['自动办结', 'auto-resolved'], commented: ['留言', 'commented'], disputed: ['提出异议', 'disputed'], dispute_rejected: ['异议不成立', 'dispute rejected'], dispute_upheld: ['异议成立', 'dispute upheld'],
+    },
+    dispute: { open: ['异议处理中', 'disputed'], upheld: ['异议成立', 'upheld'], rejected: ['异议不成立', 'rejected'] },
   };
 
   const store = { get: (k) => sessionStorage.getItem(k), set: (k, v) => sessionStorage.setItem(k, v), del: (k) => sessionStorage.removeItem(k) };
@@ -188,6 +202,12 @@
     state.token = null; state.me = null;
     // What one login read is not shown to the next (another client, another scope).
     state.runs = []; state.runsNext = null; state.runsLoaded = false; state.run = null;
+    state.disc = { items: [], next: null, query: '', selected: null, detail: null };
+    state.setl = null; state.benefit = null;
+    state.msg = { items: [], next: null, query: '', detail: null };
+    // The filters typed for one login are not the next one's (set directly: a form reset would search).
+    for (const f of ['#disc-filters', '#msg-filters', '#setl-form', '#run-open-form']) for (const el of $(f).elements) if (el.name) el.value = '';
+    renderDiscrepancies(); renderCase(); renderSettlement(); renderMessages(); renderMessage();
     clearTimeout(state.subs.poll);
     state.subs = { items: [], loaded: false, created: null, test: null, poll: null };
     renderRun(); renderRunList(); renderSubscribers(); renderTest();
@@ -200,11 +220,20 @@
     $('#login').hidden = inside; $('#main').hidden = !inside; $('#logout').hidden = !inside; $('#who').hidden = !inside;
     if (inside) {
       $('#who').textContent = `${state.me ? state.me.client_id : ''} (${state.me ? state.me.role : ''})`;
-      $('#tab-queues').querySelector('.card').hidden = !(state.me && state.me.role === 'ops');
+      const role = state.me ? state.me.role : '';
+      $('#tab-queues').querySelector('.card').hidden = role !== 'ops';
+      // An insurer or institution sees its own data through the API with its own token; the page
+      // offers only what its role may do (the API refuses the rest anyway).
+      $('.tabs button[data-tab="queues"]').hidden = role !== 'ops';
+      $('#run-form').hidden = !(role === 'ops' || role === 'agency');
+      document.body.dataset.role = role;
+      document.title = role === 'ops' ? t('title') : t('title_party');
+      $('h1[data-i18n]').textContent = role === 'ops' || !role ? t('title') : t('title_party');
       // Subscribers are ops' channels and insurers' own callbacks (the API answers 403 to other roles).
       const subscribersTab = $('.tabs button[data-tab="subscribers"]');
       subscribersTab.hidden = !(state.me && (state.me.role === 'ops' || state.me.role === 'insurer'));
-      selectTab(subscribersTab.hidden && state.tab === 'subscribers' ? 'discrepancies' : state.tab);
+      const hiddenTab = $(`.tabs button[data-tab="${state.tab}"]`);
+      selectTab(hiddenTab && hiddenTab.hidden ? 'discrepancies' : state.tab);
     }
   }
 
@@ -225,8 +254,10 @@
   }
   function applyLanguage() {
     document.documentElement.lang = state.lang === 'zh' ? 'zh-CN' : 'en';
-    document.title = t('title');
+    const party = state.me && state.me.role && state.me.role !== 'ops';
+    document.title = party ? t('title_party') : t('title');
     for (const el of document.querySelectorAll('[data-i18n]')) el.textContent = t(el.dataset.i18n);
+    if (party) $('h1[data-i18n]').textContent = t('title_party');
     $('#lang-toggle').textContent = state.lang === 'zh' ? 'English' : '中文';
     options($('#f-code'), null, Object.keys(CODES), codeLabel);
     options($('#f-severity'), 'severity', Object.keys(ENUMS.severity));
@@ -278,24 +309,32 @@
     const c = state.disc.detail;
     box.hidden = !c;
     if (!c) return;
-    const canAct = state.me && (state.me.role === 'ops' || state.me.role === 'agency') && c.status !== 'resolved';
+    const role = state.me ? state.me.role : '';
+    const authority = role === 'ops' || role === 'agency';
+    const party = role === 'insurer' || role === 'institution';
+    const canAct = authority && c.status !== 'resolved';
     const note = h('textarea', { id: 'case-note', maxlength: '2000', placeholder: t('case_note') });
+    const refresh = async (done) => {
+      flash(t(done), 'info');
+      await openCase(c.id);
+      const i = state.disc.items.findIndex((x) => x.id === c.id);
+      if (i >= 0) { state.disc.items[i] = { ...state.disc.items[i], status: state.disc.detail.status }; renderDiscrepancies(); }
+    };
     const act = async (action) => {
       if (!note.value.trim()) { flash(t('note_required')); return; }
       try {
         await api(`/v1/discrepancies/${encodeURIComponent(c.id)}/${action}`, { method: 'POST', json: { note: note.value.trim() } });
-        flash(t(action === 'resolve' ? 'done_resolve' : 'done_ack'), 'info');
-        await openCase(c.id);
-        const i = state.disc.items.findIndex((x) => x.id === c.id);
-        if (i >= 0) { state.disc.items[i] = { ...state.disc.items[i], status: state.disc.detail.status }; renderDiscrepancies(); }
+        await refresh(action === 'resolve' ? 'done_resolve' : 'done_ack');
       } catch (e) { problem(e); }
     };
+    const d = c.dispute;
     fill(box,
-      h('h3', {}, codeLabel(c.code), ' ', badge('severity', c.severity), ' ', badge('status', c.status)),
+      h('h3', {}, codeLabel(c.code), ' ', badge('severity', c.severity), ' ', badge('status', c.status), d ? ' ' : null, d ? h('span', { id: 'case-dispute-status' }, badge('dispute', d.status)) : null),
       h('p', { class: 'case-detail', text: c.detail }),
       kv({ ...c, resolution: c.resolution ? en('resolution', c.resolution) : undefined },
         ['id', 'admdvs', 'insurer_code', 'fixmedins_code', 'period', 'setl_id', 'subject_key', 'expected_amount', 'actual_amount', 'difference', 'occurrences', 'detected_at', 'updated_at', 'resolved_at', 'resolution', 'reopens', 'note']),
       c.setl_id ? h('button', { type: 'button', class: 'ghost', id: 'case-open-settlement', text: t('open_settlement'), onclick: () => { selectTab('settlement'); $('#setl-id').value = c.setl_id; void loadSettlement(c.setl_id); } }) : null,
+      d ? disputeView(c, d) : null,
       h('h4', { text: t('evidence') }),
       h('pre', { id: 'case-evidence', text: JSON.stringify(c.evidence, null, 2) }),
       h('h4', { text: t('history') }),
@@ -303,12 +342,90 @@
         { key: 'at', render: (r) => String(r.at).replace('T', ' ').slice(0, 19) },
         { key: 'action', render: (r) => en('action', r.action) },
         { key: 'actor' },
-        { key: 'note', render: (r) => (r.data && r.data.note) || '' },
+        { key: 'note', render: (r) => [r.data && r.data.reason_code ? `${r.data.reason_code} ` : '', (r.data && r.data.note) || ''].join('') },
       ], c.history || []),
       canAct ? h('div', { class: 'actions' }, note, h('div', { class: 'buttons' },
         c.status === 'open' ? h('button', { type: 'button', id: 'case-ack', class: 'ghost', text: t('acknowledge'), onclick: () => act('acknowledge') }) : null,
         h('button', { type: 'button', id: 'case-resolve', text: t('resolve'), onclick: () => act('resolve') }))) : null,
+      canAct && d && d.status === 'open' ? decisionForm(c, refresh) : null,
+      party && c.status !== 'resolved' && !(d && d.status === 'open') ? disputeForm(c, refresh) : null,
+      authority || party ? commentForm(c, refresh) : null,
     );
+  }
+  function disputeView(c, d) {
+    return h('div', { class: 'card section', id: 'case-dispute' },
+      h('h4', {}, t('dispute'), ' ', badge('dispute', d.status)),
+      kv({ ...d, reason_code: `${d.reason_code} · ${REASONS[d.reason_code] ? REASONS[d.reason_code][L()] : ''}` }, ['reason_code', 'note', 'by', 'at', 'decision_note', 'decided_by', 'decided_at']),
+      (d.attachments || []).length ? h('div', {}, h('h4', { text: t('attachments') }), h('ul', { id: 'case-attachments' }, d.attachments.map((a) =>
+        h('li', {}, h('button', { type: 'button', class: 'ghost', text: `${a.filename} (${a.bytes} B)`, onclick: () => downloadAttachment(c.id, a) }))))) : null,
+    );
+  }
+  async function downloadAttachment(caseId, a) {
+    try {
+      const res = await fetch(`/v1/discrepancies/${encodeURIComponent(caseId)}/attachments/${encodeURIComponent(a.id)}`, { headers: { Authorization: `Bearer ${state.token}` } });
+      if (!res.ok) throw new ApiError(res.status, await res.json().catch(() => null));
+      const url = URL.createObjectURL(await res.blob());
+      const link = h('a', { href: url, download: a.filename });
+      document.body.append(link);
+      link.click();
+      link.remove();
+      setTimeout(() => URL.revokeObjectURL(url), 60000);
+    } catch (e) { problem(e); }
+  }
+  /** Files as {filename, content_base64}, read in the browser (the API takes JSON); 5 MiB in all. */
+  async function filesAsAttachments(input) {
+    const files = [...(input.files || [])];
+    if (files.reduce((n, f) => n + f.size, 0) > MAX_FILES_BYTES) throw new Error(t('files_too_large'));
+    return Promise.all(files.map((f) => new Promise((resolve, reject) => {
+      const r = new FileReader();
+      r.onload = () => resolve({ filename: f.name, content_base64: String(r.result).replace(/^data:[^,]*,/, '') });
+      r.onerror = () => reject(r.error);
+      r.readAsDataURL(f);
+    })));
+  }
+  function disputeForm(c, refresh) {
+    const reason = h('select', { id: 'dispute-reason' }, Object.keys(REASONS).map((k) => h('option', { value: k, text: `${k} · ${REASONS[k][L()]}` })));
+    const note = h('textarea', { id: 'dispute-note', maxlength: '2000', placeholder: t('dispute_note') });
+    const files = h('input', { id: 'dispute-files', type: 'file', multiple: true });
+    const submit = async () => {
+      try {
+        const body = { reason_code: reason.value };
+        if (note.value.trim()) body.note = note.value.trim();
+        const attachments = await filesAsAttachments(files);
+        if (attachments.length) body.attachments = attachments;
+        await api(`/v1/discrepancies/${encodeURIComponent(c.id)}/dispute`, { method: 'POST', json: body });
+        await refresh('disputed_done');
+      } catch (e) { problem(e); }
+    };
+    return h('div', { class: 'actions card', id: 'dispute-form' }, h('h4', { text: t('dispute_title') }),
+      h('label', {}, h('span', { text: t('reason_code') }), reason), note,
+      h('label', {}, h('span', { text: t('dispute_files') }), files),
+      h('div', { class: 'buttons' }, h('button', { type: 'button', id: 'dispute-submit', text: t('dispute_submit'), onclick: submit })));
+  }
+  function decisionForm(c, refresh) {
+    const note = h('textarea', { id: 'decision-note', maxlength: '2000', placeholder: t('decision_note') });
+    const decide = async (decision) => {
+      if (!note.value.trim()) { flash(t('note_required')); return; }
+      try {
+        await api(`/v1/discrepancies/${encodeURIComponent(c.id)}/dispute-decision`, { method: 'POST', json: { decision, note: note.value.trim() } });
+        await refresh('decided_done');
+      } catch (e) { problem(e); }
+    };
+    return h('div', { class: 'actions card', id: 'decision-form' }, h('h4', { text: t('dispute') }), note, h('div', { class: 'buttons' },
+      h('button', { type: 'button', id: 'dispute-uphold', text: t('uphold'), onclick: () => decide('upheld') }),
+      h('button', { type: 'button', id: 'dispute-reject', class: 'ghost', text: t('reject'), onclick: () => decide('rejected') })));
+  }
+  function commentForm(c, refresh) {
+    const note = h('textarea', { id: 'comment-note', maxlength: '2000', placeholder: t('comment_note') });
+    const post = async () => {
+      if (!note.value.trim()) { flash(t('note_required')); return; }
+      try {
+        await api(`/v1/discrepancies/${encodeURIComponent(c.id)}/comment`, { method: 'POST', json: { note: note.value.trim() } });
+        await refresh('commented_done');
+      } catch (e) { problem(e); }
+    };
+    return h('div', { class: 'actions', id: 'comment-form' }, h('h4', { text: t('comment') }), note,
+      h('div', { class: 'buttons' }, h('button', { type: 'button', id: 'comment-submit', class: 'ghost', text: t('comment_submit'), onclick: post })));
   }
 
   // ---------------------------------------------------------------- settlement

@@ -4,12 +4,15 @@
  * the ops token, filter discrepancies by code, resolve one with a note, look up a settlement, start a
  * reconciliation run and download its exports, search the message log, open the queue board — and
  * save a screenshot of the console with data (test/artifacts/; also docs/console.png with
- * UPDATE_DOCS_SCREENSHOT=1). The Chinese labels are drawn in the font the console serves from npm,
+ * UPDATE_DOCS_SCREENSHOT=1). Then an insurer logs in with its own token: it sees exactly the cases
+ * the API gives that token (its own), is not offered ops' tools, and disputes a case with a file from
+ * the case view (docs/console-insurer.png with UPDATE_DOCS_SCREENSHOT=1). The Chinese labels are drawn in the font the console serves from npm,
  * so they never depend on the fonts of the machine.
  *
  * Also, over plain HTTP: the queue board's cookie guard (401 without a session, 403 for a non-ops
  * client) and the font's files. The message search API has its own test (messages-read.test.ts).
  */
+import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import axios from 'axios';
@@ -22,6 +25,7 @@ import { syncGroup } from '../../src/discrepancies/case-store';
 
 const ARTIFACTS = path.resolve(__dirname, '..', 'artifacts');
 const DOCS_SHOT = path.resolve(__dirname, '..', '..', 'docs', 'console.png');
+const DOCS_INSURER_SHOT = path.resolve(__dirname, '..', '..', 'docs', 'console-insurer.png');
 const H1 = 'H53310200001', H2 = 'H53310200002';
 // Generous: the browser shares two cores with the gateway, its workers and PostgreSQL.
 const UI_WAIT = 45_000;
@@ -251,6 +255,54 @@ describe('the ops console in headless Chromium', () => {
     for (const q of ['ingest', 'benefits', 'recheck', 'notifications', 'deliveries']) await board.getByText(q, { exact: false }).first().waitFor();
     await board.screenshot({ path: path.join(ARTIFACTS, 'console-queues.png') });
     await board.close();
+  });
+
+  it('an insurer logs in with its own token, sees only its own cases, and disputes one with a file', async () => {
+    await page.click('#logout');
+    await page.locator('#login-form').waitFor();
+    await page.fill('#token', TEST_CLIENTS.insurerA.token);
+    await page.click('#login-submit');
+    await page.locator('#main').waitFor();
+    await expect(page.locator('#who').textContent()).resolves.toBe('picc-dh (insurer)');
+    // What only ops or the agency may do is not offered (the API would refuse it anyway).
+    await expect(page.locator('.tabs button[data-tab="queues"]').isHidden()).resolves.toBe(true);
+    await expect(page.locator('#run-form').isHidden()).resolves.toBe(true);
+
+    // The list is the API's answer to this token: the same cases, all the insurer's own, none of another's.
+    const own = (await t.get('/v1/discrepancies?limit=50', 'insurerA')).data.items as { id: string; insurer_code: string; status: string; dispute?: unknown }[];
+    const others = ((await t.get('/v1/discrepancies?limit=1000', 'ops')).data.items as { id: string; insurer_code: string }[]).filter((d) => d.insurer_code !== 'PICC_DH');
+    expect(own.length).toBeGreaterThan(0);
+    expect(others.length).toBeGreaterThan(0);
+    await page.waitForFunction((n: number) => document.querySelectorAll('#disc-table tbody tr').length === n, own.length);
+    const shown: string[] = await page.evaluate(() => [...document.querySelectorAll('#disc-table tbody tr')].map((tr: any) => tr.dataset.id));
+    expect(new Set(shown)).toEqual(new Set(own.map((d) => d.id)));
+    expect(shown.filter((id) => others.some((o) => o.id === id))).toEqual([]);
+    const insurerColumn: string[] = await page.evaluate(() => [...document.querySelectorAll('#disc-table tbody tr')].map((tr: any) => tr.children[5].textContent));
+    expect(new Set(insurerColumn)).toEqual(new Set(['PICC_DH']));
+
+    // Open one of its open cases and dispute it, with a file, from the case view.
+    const target = own.find((d) => d.status !== 'resolved' && !d.dispute)!;
+    await page.locator(`#disc-table tbody tr[data-id="${target.id}"]`).click();
+    await page.locator('#dispute-form').waitFor();
+    await page.selectOption('#dispute-reason', 'D01');
+    await page.fill('#dispute-note', '已于 2025-04-18 线下转账，附银行回单');
+    const receipt = Buffer.from('%PDF-1.4\n% bank receipt BK-PAY-3 500.00\n%%EOF\n');
+    await page.setInputFiles('#dispute-files', { name: '银行回单.pdf', mimeType: 'application/pdf', buffer: receipt });
+    await page.click('#dispute-submit');
+    await page.locator('#case-dispute-status .badge.open').waitFor();
+    await page.locator('#case-attachments li').first().waitFor();
+    const res = await t.get(`/v1/discrepancies/${target.id}`, 'insurerA');
+    expect(res.data.dispute).toMatchObject({ status: 'open', reason_code: 'D01', note: '已于 2025-04-18 线下转账，附银行回单', by: 'picc-dh' });
+    expect(res.data.dispute.attachments).toEqual([expect.objectContaining({ filename: '银行回单.pdf', bytes: receipt.length, sha256: crypto.createHash('sha256').update(receipt).digest('hex') })]);
+    expect(res.data.history.at(-1)).toMatchObject({ action: 'disputed', actor: 'picc-dh' });
+    // The dispute form gives way while the dispute is open; commenting stays possible.
+    await expect(page.locator('#dispute-form').count()).resolves.toBe(0);
+    await page.locator('#comment-form').waitFor();
+
+    await page.screenshot({ path: path.join(ARTIFACTS, 'console-insurer.png'), fullPage: true });
+    if (process.env.UPDATE_DOCS_SCREENSHOT === '1') fs.copyFileSync(path.join(ARTIFACTS, 'console-insurer.png'), DOCS_INSURER_SHOT);
+    // Another insurer's token never reads it, in the page or out of it.
+    expect((await t.get(`/v1/discrepancies/${target.id}`, 'insurerB')).status).toBe(404);
   });
 
   it('loaded nothing from outside the gateway', () => {
