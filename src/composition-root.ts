@@ -18,6 +18,7 @@ import { ingestRouter, messagesRouter } from './ingest/routes';
 import { discrepanciesRouter } from './discrepancies/routes';
 import { caseAnswersRouter } from './discrepancies/answer-routes';
 import { reconciliationRouter } from './reconciliation/routes';
+import { reportsRouter } from './reports/routes';
 import { fundStatementRouter } from './fund/statement-routes';
 import {
   onReconciliationJobFailed, processReconciliationJob, scheduleNightlyRuns, type ReconciliationJob, type ReconciliationWorkerDeps,
@@ -126,6 +127,7 @@ export async function buildGateway(cfg: Config, opts: BuildOptions = {}): Promis
       // Before discrepanciesRouter: /v1/discrepancies/export must not be read as a discrepancy id.
       reconciliationRouter({ db, clients, now, onCommitted: () => relay.kick() }),
       fundStatementRouter({ db, clients, now, onCommitted: () => relay.kick() }),
+      reportsRouter({ db, clients }),
       discrepanciesRouter({ db, clients, now }),
       caseAnswersRouter({ db, clients, now, onCommitted: () => relay.kick() }),
       settlementsRouter({ db, clients, now, regions, calendar, benefitView: createBenefitView({ db, regions }) }),
