@@ -58,6 +58,16 @@
     queues_title: ['任务队列（bull-board）', 'Job queues (bull-board)'], queues_help: ['仅限运维角色。登录时浏览器已获得队列面板的会话 Cookie。', 'Ops only. Logging in gave this browser the queue board\'s session cookie.'],
     queues_open: ['打开队列面板', 'Open the queue board'],
     not_found: ['未找到', 'Not found'],
+    tab_fund: ['基金年度', 'Fund year'], fund_start: ['生成基金年度决算', 'Compute a fund-year statement'], fund_year: ['基金年度', 'Fund year'],
+    opening_balance: ['上年滚存结余', 'Opening balance'], closing_balance: ['年末滚存结余', 'Closing balance'], premiums_collected: ['征收保费', 'Premiums collected'],
+    late_fees: ['滞纳金', 'Late fees'], insured_count: ['参保人数', 'Insured'], received_special_account: ['财政专户收到', 'Received in the special account'],
+    disbursed_to_insurers: ['拨付保险公司', 'Disbursed to insurers'], compliant_payouts: ['合规赔付', 'Compliant payouts'], non_compliant_payouts: ['不合规赔付', 'Non-compliant payouts'],
+    allowed_admin_costs: ['准予列支经办费用', 'Allowed admin costs'], premium_income: ['保费收入', 'Premium income'], operating_cost: ['运营成本', 'Operating cost'],
+    admin_cost: ['经办费用', 'Admin cost'], operating_cost_ratio: ['运营成本率%', 'Operating cost %'], admin_cost_ratio: ['经办费用率%', 'Admin cost %'],
+    profit: ['利润', 'Profit'], profit_rate: ['利润率%', 'Profit rate %'], excess_profit: ['超额利润', 'Excess profit'], deficit_policy: ['政策性亏损', 'Policy deficit'],
+    deficit_non_policy: ['非政策性亏损', 'Non-policy deficit'], accounts: ['账户', 'Accounts'], account: ['账户', 'Account'], received: ['收到', 'Received'],
+    passed_on: ['转出', 'Passed on'], balance: ['余额', 'Balance'], export_public: ['导出公开版', 'Export public disclosure'],
+    fund_waiting: ['决算计算中，完成后自动刷新…', 'Computing; the statement appears when it completes…'], statement_id: ['决算 ID', 'Statement id'],
     summary_all: ['完整汇总', 'Full summary'], balanced_institutions: ['申报一致的机构', 'Balanced institutions'],
     id: ['ID', 'id'], mdtrt_id: ['就诊 ID', 'Visit id'], psn_no: ['人员编号', 'Person no.'], psn_name: ['姓名', 'Name'], certno: ['证件号码', 'ID number'],
     insuplc_admdvs: ['参保地统筹区', 'Pooling region'], med_type: ['医疗类别', 'Medical type'], setl_mode: ['结算方式', 'Settlement mode'],
@@ -93,6 +103,8 @@
     DECLARATION_MISSING: ['未按期申报', 'declaration missing'], BENEFIT_RULE_DEVIATION: ['待遇计算偏差', 'benefit rule deviation'],
     ANNUAL_CAP_EXCEEDED: ['超年度限额', 'annual cap exceeded'], OVER_REIMBURSEMENT: ['超费用报销', 'over-reimbursement'],
     DUPLICATE_REIMBURSEMENT: ['重复报销', 'duplicate reimbursement'], PLAN_VARIANCE: ['支出计划偏差', 'plan variance'], DISBURSEMENT_MISMATCH: ['拨付不符', 'disbursement mismatch'],
+    COST_REPORT_MISSING: ['成本报告缺失', 'cost report missing'], COST_LIMIT_EXCEEDED: ['成本超限', 'cost limit exceeded'],
+    PROFIT_LIMIT_EXCEEDED: ['利润超限', 'profit limit exceeded'], FUND_DEFICIT: ['基金亏损', 'fund deficit'],
   };
   const ENUMS = {
     severity: { low: ['低', 'low'], medium: ['中', 'medium'], high: ['高', 'high'], critical: ['严重', 'critical'] },
@@ -226,6 +238,8 @@
       // offers only what its role may do (the API refuses the rest anyway).
       $('.tabs button[data-tab="queues"]').hidden = role !== 'ops';
       $('#run-form').hidden = !(role === 'ops' || role === 'agency');
+      // Fund-year statements are the agency's and ops' (spec §8; the API answers 403 to other roles).
+      $('.tabs button[data-tab="fund"]').hidden = !(role === 'ops' || role === 'agency');
       document.body.dataset.role = role;
       document.title = role === 'ops' ? t('title') : t('title_party');
       $('h1[data-i18n]').textContent = role === 'ops' || !role ? t('title') : t('title_party');
@@ -605,6 +619,72 @@
     } catch (e) { problem(e); }
   }
 
+  // ---------------------------------------------------------------- fund year (spec §8)
+  async function startFundStatement(form) {
+    try {
+      const body = { admdvs: form.admdvs.value.trim(), fund_year: form.fund_year.value.trim() };
+      if (form.as_of.value.trim()) body.as_of = form.as_of.value.trim();
+      if (form.opening_balance.value.trim()) body.opening_balance = form.opening_balance.value.trim();
+      const res = await api('/v1/fund-statements', { method: 'POST', json: body });
+      flash('');
+      await openFundStatement(res.body.statement_id);
+    } catch (e) { problem(e); }
+  }
+  async function openFundStatement(id) {
+    clearTimeout(state.fundPoll);
+    try {
+      const { body } = await api(`/v1/fund-statements/${encodeURIComponent(id)}`);
+      state.fund = body;
+      renderFund();
+      if (body.status === 'queued' || body.status === 'running') state.fundPoll = setTimeout(() => openFundStatement(id), 1000);
+    } catch (e) { problem(e); }
+  }
+  function renderFund() {
+    const f = state.fund;
+    const box = $('#fund-view');
+    if (!f) { fill(box); return; }
+    const done = f.status === 'completed';
+    const url = (q) => `/v1/fund-statements/${encodeURIComponent(f.statement_id)}/export?${q}`;
+    const name = (ext) => `fund-statement-${f.admdvs}-${f.fund_year}.${ext}`;
+    fill(box,
+      h('h3', {}, `${f.admdvs} · ${f.fund_year} `, badge('run', f.status)),
+      kv(f, ['statement_id', 'as_of', 'known_at', 'finished_at']),
+      f.status === 'failed' ? h('p', { class: 'error', text: f.error || '' }) : null,
+      !done && f.status !== 'failed' ? h('p', { class: 'muted', text: t('fund_waiting') }) : null,
+      done ? h('div', { class: 'toolbar' },
+        h('button', { type: 'button', id: 'fund-export-xlsx', onclick: () => downloadUrl(url('format=xlsx'), name('xlsx')) }, t('export_xlsx')),
+        h('button', { type: 'button', id: 'fund-export-csv', onclick: () => downloadUrl(url('format=csv&section=insurers'), name('csv')) }, t('export_csv')),
+        h('button', { type: 'button', id: 'fund-export-public', onclick: () => downloadUrl(url('format=xlsx&audience=public'), name('public.xlsx')) }, t('export_public'))) : null,
+      done ? h('div', { class: 'section' }, h('h4', { text: t('summary') }), kv(f.region, ['premiums_collected', 'late_fees', 'insured_count', 'received_special_account',
+        'disbursed_to_insurers', 'compliant_payouts', 'non_compliant_payouts', 'allowed_admin_costs', 'opening_balance', 'closing_balance'])) : null,
+      done && f.insurers.length ? h('div', { class: 'section' }, h('h4', { text: t('insurers') }), table([
+        { key: 'insurer_code' }, { key: 'premium_income', num: true }, { key: 'compliant_payouts', num: true }, { key: 'non_compliant_payouts', num: true },
+        { key: 'recovered', num: true }, { key: 'operating_cost', num: true }, { key: 'operating_cost_ratio', num: true }, { key: 'admin_cost', num: true },
+        { key: 'admin_cost_ratio', num: true }, { key: 'profit', num: true }, { key: 'profit_rate', num: true }, { key: 'excess_profit', num: true },
+        { key: 'deficit_policy', num: true, render: (x) => x.deficit.policy }, { key: 'deficit_non_policy', num: true, render: (x) => x.deficit.non_policy },
+      ], f.insurers)) : null,
+      done && f.accounts.length ? h('div', { class: 'section' }, h('h4', { text: t('accounts') }), table([
+        { key: 'account' }, { key: 'admdvs' }, { key: 'received', num: true }, { key: 'passed_on', num: true }, { key: 'balance', num: true },
+      ], f.accounts)) : null,
+    );
+  }
+  async function downloadUrl(path, fallback) {
+    try {
+      const res = await fetch(path, { headers: { Authorization: `Bearer ${state.token}` } });
+      if (!res.ok) throw new ApiError(res.status, await res.json().catch(() => null));
+      const cd = res.headers.get('content-disposition') || '';
+      const m = /filename\*=UTF-8''([^;]+)/i.exec(cd) || /filename="([^"]+)"/i.exec(cd);
+      const fileName = m ? decodeURIComponent(m[1]) : fallback;
+      const blobUrl = URL.createObjectURL(await res.blob());
+      const a = h('a', { href: blobUrl, download: fileName });
+      document.body.append(a);
+      a.click();
+      a.remove();
+      setTimeout(() => URL.revokeObjectURL(blobUrl), 60000);
+      flash(`${t('downloaded')}: ${fileName}`, 'info');
+    } catch (e) { problem(e); }
+  }
+
   // ---------------------------------------------------------------- messages
   async function searchMessages(more) {
     try {
@@ -738,6 +818,7 @@
     $('#msg-filters').addEventListener('submit', (ev) => { ev.preventDefault(); state.msg.detail = null; renderMessage(); void searchMessages(false); });
     $('#msg-more').addEventListener('click', () => searchMessages(true));
     $('#run-more').addEventListener('click', () => loadRuns(true));
+    $('#fund-form').addEventListener('submit', (ev) => { ev.preventDefault(); void startFundStatement(ev.target); });
     $('#sub-form').addEventListener('submit', (ev) => { ev.preventDefault(); void addSubscriber(ev.target); });
     $('#sub-format').addEventListener('change', () => { $('#sub-robot-secret-label').hidden = $('#sub-format').value !== 'dingtalk'; });
     applyLanguage();
