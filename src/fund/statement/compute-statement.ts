@@ -1,7 +1,7 @@
 /**
  * The fund-year statement (spec §8), pure: plain rows in, every figure and the four findings out.
  *
- * Definitions (spec §8; decisions where it leaves room, README of src/fund):
+ * Definitions (spec §8; the decisions where it leaves room are in docs/integration-guide.md §8):
  * - premium income of an insurer: its disbursements for the fund year's periods attributed to the region;
  * - compliant payouts: Σ per settlement min(net paid to the right payee by the owing insurer, allowed)
  *   (payouts.ts); non-compliant: the rest of what the insurer paid for the year's settlements;
