@@ -174,6 +174,22 @@ export const ENDPOINTS: Endpoint[] = [
     ],
     responses: { 200: { description: 'The file (text/csv or application/vnd.openxmlformats-officedocument.spreadsheetml.sheet).', contentType: 'text/csv', schema: { type: 'string' } } }, errors: READ_ERRORS,
   },
+  // §10 the violation report
+  {
+    method: 'get', path: '/v1/reports/violations', tag: 'Reconciliation', auth: 'bearer', roles: 'any', summary: { en: 'Violation report: insurers\' rejections and recoveries per institution, reason and month', zh: '违规情况报告（拒付、追回，按机构、原因、月份）' },
+    description: 'Spec §10, 000 §5 (六). Rejections (rejected_amount with a reason code) by the month of their payment\'s pay_time, recoveries by the month of recovered_at (CST), per insurer, institution (of the settlement named) and reason code. '
+      + 'Scoped: ops all, an agency the settlements of its regions, an insurer its own findings, an institution those against it. format=csv (UTF-8 BOM, CRLF) or xlsx (sheet 违规情况): Chinese headers and a 合计 row. A bad parameter is 400 with its ?name path.',
+    query: [
+      filter('admdvs', { type: 'string', pattern: '^\\d{2,6}$' }, 'Region prefix (the region of the settlement named).'),
+      filter('insurer_code', { type: 'string', pattern: '^[A-Z0-9_]{2,20}$' }, 'Insurer.'),
+      filter('fixmedins_code', { type: 'string', pattern: '^[A-Za-z0-9_-]{1,30}$' }, 'Institution.'),
+      { name: 'from', schema: { $ref: '#/components/schemas/Period' }, description: 'First month yyyy-MM (inclusive; required).' },
+      { name: 'to', schema: { $ref: '#/components/schemas/Period' }, description: 'Last month yyyy-MM (inclusive, required; not before from, at most 36 months from it).' },
+      { name: 'format', schema: { type: 'string', enum: ['json', 'csv', 'xlsx'], default: 'json' }, description: 'Answer format.' },
+    ],
+    responses: { 200: { description: 'The rows, ordered by month, insurer, institution and reason (as CSV or XLSX when asked).', schema: { type: 'object', required: ['from', 'to', 'items'], properties: { from: { $ref: '#/components/schemas/Period' }, to: { $ref: '#/components/schemas/Period' }, items: { type: 'array', items: { $ref: '#/components/schemas/ViolationRow' } } } } } },
+    errors: [400, 401, 429],
+  },
   // §8 the fund year: statements
   {
     method: 'post', path: '/v1/fund-statements', tag: 'Fund year', auth: 'operator', roles: ['ops', 'agency'], summary: { en: 'Compute a fund-year statement', zh: '生成基金年度决算' },

@@ -106,6 +106,21 @@ export const RESPONSE_SCHEMAS: Record<string, Record<string, unknown>> = {
     type: 'object', required: ['run_id'],
     properties: { run_id: str, status: str, admdvs: str, period: str, as_of: time, known_at: { ...time, type: ['string', 'null'] }, existing: { type: 'boolean' } },
   },
+  Ageing: {
+    type: ['object', 'null'], required: ['not_due', 'd1_10', 'd11_30', 'd31_60', 'over_60'],
+    description: 'Arrears by age (应支未支, spec §10): outstanding by working days past the due date as of the run\'s as_of — the due date is day 0, the next working day day 1; '
+      + 'bucket bounds are region parameters (loop_params.ageing_buckets, default 10 / 30 / 60; the keys keep their names). The buckets add up to the row\'s outstanding. Null on runs before migration 140.',
+    properties: { not_due: amount, d1_10: amount, d11_30: amount, d31_60: amount, over_60: amount },
+  },
+  ViolationRow: {
+    type: 'object', required: ['insurer_code', 'fixmedins_code', 'month', 'reason_code', 'rejected_cnt', 'rejected_amount', 'recovered_cnt', 'recovered_amount'],
+    description: 'An insurer\'s findings against an institution in a month, for one reason code (000 §5 (六)): rejections by the month of pay_time, recoveries by the month of recovered_at (CST).',
+    properties: {
+      insurer_code: str, fixmedins_code: { type: ['string', 'null'], description: 'The institution of the settlement named (null only for a rejection naming a settlement the agency never recorded, paid to a person).' },
+      month: { type: 'string', pattern: '^[0-9]{4}-(0[1-9]|1[0-2])$' }, reason_code: str,
+      rejected_cnt: { type: 'integer' }, rejected_amount: amount, recovered_cnt: { type: 'integer' }, recovered_amount: amount,
+    },
+  },
   ReconciliationRun: {
     type: 'object', required: ['run_id', 'status', 'admdvs', 'period'],
     properties: {
@@ -120,13 +135,14 @@ export const RESPONSE_SCHEMAS: Record<string, Record<string, unknown>> = {
           properties: {
             fixmedins_code: str, declared_cnt: { type: 'integer' }, declared_hifob: amount, recorded_cnt: { type: 'integer' }, recorded_hifob: amount,
             paid: amount, rejected: amount, recovered: amount, outstanding: amount, balanced: { type: 'boolean', description: 'Declared count and hifob_pay total equal the agency\'s (the 3201 check).' },
+            ageing: { $ref: '#/components/schemas/Ageing' },
           },
         },
       },
       insurers: {
         type: 'array',
         description: 'Every insurer owing settlements of the region-period, or with a plan, a payment or a disbursement attributed to the region (spec §3).',
-        items: { type: 'object', properties: { insurer_code: str, planned: amount, paid: amount, disbursed: amount, plan_revision: { type: ['integer', 'null'] }, payments_count: { type: 'integer' } } },
+        items: { type: 'object', properties: { insurer_code: str, planned: amount, paid: amount, disbursed: amount, plan_revision: { type: ['integer', 'null'] }, payments_count: { type: 'integer' }, ageing: { $ref: '#/components/schemas/Ageing' } } },
       },
     },
   },
