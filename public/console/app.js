@@ -47,6 +47,9 @@
     runs_history: ['对账任务记录', 'Past runs'], as_of: ['截至时间', 'As of'], trigger: ['触发方式', 'Trigger'],
     created_at: ['创建时间', 'Created'], finished_at: ['完成时间', 'Finished'], summary: ['汇总', 'Summary'], institutions: ['医疗机构', 'Institutions'],
     insurers: ['保险公司', 'Insurers'], chart: ['各医疗机构应付 / 已付 / 拒付 / 未付', 'Owed / paid / rejected / outstanding per institution'],
+    ageing_chart: ['各保险公司应支未支账龄（逾期工作日）', 'Arrears by age per insurer (working days past due)'],
+    not_due: ['未到期', 'Not yet due'], d1_10: ['逾期1–10个工作日', '1–10 working days overdue'], d11_30: ['逾期11–30个工作日', '11–30 working days overdue'],
+    d31_60: ['逾期31–60个工作日', '31–60 working days overdue'], over_60: ['逾期60个工作日以上', 'Over 60 working days overdue'],
     declared_cnt: ['申报笔数', 'Declared'], declared_hifob: ['申报金额', 'Declared amount'], recorded_cnt: ['登记笔数', 'Recorded'],
     recorded_hifob: ['应付（登记金额）', 'Owed (recorded)'], balanced: ['申报一致', 'Balanced'], planned: ['计划', 'Planned'], disbursed: ['拨付', 'Disbursed'],
     export_csv: ['导出 CSV', 'Export CSV'], export_xlsx: ['导出 Excel', 'Export XLSX'], downloaded: ['已下载', 'Downloaded'],
@@ -134,7 +137,7 @@
     tab: 'discrepancies',
     disc: { items: [], next: null, query: '', selected: null, detail: null },
     setl: null, benefit: null,
-    run: null, runs: [], runsNext: null, runsLoaded: false, chart: null, poll: null,
+    run: null, runs: [], runsNext: null, runsLoaded: false, chart: null, ageingChart: null, poll: null,
     subs: { items: [], loaded: false, created: null, test: null, poll: null },
     msg: { items: [], next: null, query: '', detail: null },
   };
@@ -552,9 +555,13 @@
     const box = $('#run-view');
     const r = state.run;
     if (state.chart) { state.chart.destroy(); state.chart = null; }
+    if (state.ageingChart) { state.ageingChart.destroy(); state.ageingChart = null; }
     if (!r) { fill(box); return; }
     const done = r.status === 'completed';
     const canvas = h('canvas', { id: 'run-chart' });
+    // Arrears by age (spec §10): one stacked bar per insurer (runs before the ageing have none).
+    const aged = done ? r.insurers.filter((x) => x.ageing) : [];
+    const ageingCanvas = h('canvas', { id: 'run-ageing-chart' });
     fill(box,
       h('h3', {}, `${r.admdvs} · ${r.period} `, h('span', { id: 'run-status' }, badge('run', r.status))),
       kv(r, ['run_id', 'as_of', 'trigger', 'created_at', 'finished_at']),
@@ -568,6 +575,7 @@
         h('button', { type: 'button', id: 'export-csv', onclick: () => download(r, 'csv') }, t('export_csv')),
         h('button', { type: 'button', id: 'export-xlsx', onclick: () => download(r, 'xlsx') }, t('export_xlsx'))) : null,
       done && r.institutions.length ? h('div', {}, h('h4', { text: t('chart') }), h('div', { class: 'chart-box' }, canvas)) : null,
+      aged.length ? h('div', {}, h('h4', { text: t('ageing_chart') }), h('div', { class: 'chart-box' }, ageingCanvas)) : null,
       done ? h('div', { class: 'section' }, h('h4', { text: t('institutions') }), table([
         { key: 'fixmedins_code' }, { key: 'declared_cnt', num: true }, { key: 'declared_hifob', num: true }, { key: 'recorded_cnt', num: true },
         { key: 'recorded_hifob', num: true }, { key: 'paid', num: true }, { key: 'rejected', num: true }, { key: 'recovered', num: true }, { key: 'outstanding', num: true },
@@ -580,25 +588,37 @@
         h('dl', { class: 'kv' }, flatten(r.summary).flatMap(([k, v]) => [h('dt', { text: k }), h('dd', { text: v })]))) : null,
     );
     if (done && r.institutions.length && window.Chart) drawChart(canvas, r.institutions);
+    if (aged.length && window.Chart) {
+      const n = (s) => Number(s || 0);
+      const ds = (key, color) => ({ label: t(key), data: aged.map((x) => n(x.ageing[key])), backgroundColor: color });
+      drawChart(ageingCanvas, aged, {
+        labelKey: 'insurer_code', slot: 'ageingChart', stacked: true,
+        datasets: [ds('not_due', '#94a3b8'), ds('d1_10', '#facc15'), ds('d11_30', '#f97316'), ds('d31_60', '#dc2626'), ds('over_60', '#7f1d1d')],
+      });
+    }
   }
-  function drawChart(canvas, rows) {
+  /** A bar chart of rows (per institution by default; `o` for the insurers' stacked ageing). */
+  function drawChart(canvas, rows, o = {}) {
     const n = (s) => Number(s || 0);
     const ds = (key, color) => ({ label: t(key), data: rows.map((x) => n(x[key])), backgroundColor: color });
-    const datasets = [ds('recorded_hifob', '#1f6feb'), ds('paid', '#15803d'), ds('rejected', '#b7791f'), ds('outstanding', '#b91c1c')];
+    const datasets = o.datasets || [ds('recorded_hifob', '#1f6feb'), ds('paid', '#15803d'), ds('rejected', '#b7791f'), ds('outstanding', '#b91c1c')];
+    const labelKey = o.labelKey || 'fixmedins_code';
+    const slot = o.slot || 'chart';
     // A canvas does not follow the page's CSS, and never redraws when a web font arrives: the chart
     // gets the page's fonts, and is drawn once the pieces of them its labels need have loaded
     // (otherwise its Chinese legend shows as boxes where the machine has no CJK font of its own).
     const family = getComputedStyle(document.body).fontFamily;
-    const text = datasets.map((d) => d.label).concat(rows.map((x) => x.fixmedins_code), '0123456789,.').join('');
+    const text = datasets.map((d) => d.label).concat(rows.map((x) => x[labelKey]), '0123456789,.').join('');
     const fontsLoaded = document.fonts ? document.fonts.load(`12px ${family}`, text).catch(() => undefined) : Promise.resolve();
     fontsLoaded.then(() => {
       if (!canvas.isConnected) return; // the run was shown again meanwhile, on a new canvas
       window.Chart.defaults.font.family = family;
-      state.chart = new window.Chart(canvas, {
+      const scales = o.stacked ? { x: { stacked: true }, y: { stacked: true, beginAtZero: true } } : { y: { beginAtZero: true } };
+      state[slot] = new window.Chart(canvas, {
         type: 'bar',
-        data: { labels: rows.map((x) => x.fixmedins_code), datasets },
+        data: { labels: rows.map((x) => x[labelKey]), datasets },
         // No animation: the chart is complete the moment it is drawn (and in a screenshot).
-        options: { animation: false, responsive: true, maintainAspectRatio: false, scales: { y: { beginAtZero: true } }, plugins: { legend: { position: 'bottom' } } },
+        options: { animation: false, responsive: true, maintainAspectRatio: false, scales, plugins: { legend: { position: 'bottom' } } },
       });
     });
   }

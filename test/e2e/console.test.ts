@@ -212,6 +212,12 @@ describe('the ops console in headless Chromium', () => {
     await page.waitForFunction(() => Boolean(window.Chart.getChart(document.querySelector('#run-chart'))));
     // The chart's canvas draws its Chinese legend in the page's fonts (the console's own), not Chart.js's default ones.
     await expect(page.evaluate(() => document.querySelector('#run-chart').getContext('2d').font)).resolves.toContain('Noto Sans SC Variable');
+    // Arrears by age (spec §10): one stacked bar per insurer, a dataset per bucket.
+    await page.waitForFunction(() => Boolean(window.Chart.getChart(document.querySelector('#run-ageing-chart'))));
+    await expect(page.evaluate(() => {
+      const c = window.Chart.getChart(document.querySelector('#run-ageing-chart'));
+      return { stacked: c.options.scales.y.stacked, labels: c.data.datasets.map((d: any) => d.label) };
+    })).resolves.toEqual({ stacked: true, labels: ['未到期', '逾期1–10个工作日', '逾期11–30个工作日', '逾期31–60个工作日', '逾期60个工作日以上'] });
     const report = await page.locator('#run-view').textContent();
     expect(report).toContain(H1);
     expect(report).toContain(H2);
