@@ -10,6 +10,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { Client } from 'pg';
 import IORedis from 'ioredis';
+import { queueKeyPrefix } from '../../src/config/config';
 
 export const ROOT = path.resolve(__dirname, '..', '..');
 export const ADMIN_URL = process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
@@ -43,7 +44,7 @@ export async function clearPrefix(prefix: string): Promise<void> {
   const r = new IORedis(REDIS_URL);
   let cursor = '0';
   do {
-    const [next, keys] = await r.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 1000);
+    const [next, keys] = await r.scan(cursor, 'MATCH', `${queueKeyPrefix(prefix)}:*`, 'COUNT', 1000);
     cursor = next;
     if (keys.length) await r.del(...keys);
   } while (cursor !== '0');

@@ -12,6 +12,7 @@ export interface Config {
   databaseUrl?: string;
   dataDir: string;
   redisUrl: string;
+  /** BullMQ's key prefix: GATEWAY_QUEUE_PREFIX as a Redis Cluster hash tag, e.g. `{gw}` (queueKeyPrefix). */
   queuePrefix: string;
   clientsFile?: string;
   regionsDir: string;
@@ -117,6 +118,17 @@ function hostList(env: NodeJS.ProcessEnv, name: string, problems: string[]): str
   return list;
 }
 
+/**
+ * The BullMQ prefix of a configured name: the name in braces, a Redis Cluster hash tag, so that
+ * every key of the deployment's queues hashes to one slot and BullMQ's multi-key scripts run on a
+ * cluster (BullMQ's documented way: docs.bullmq.io/patterns/redis-cluster). On a single Redis the
+ * braces change nothing but the key names. A name already in braces is kept as it is, so a prefix
+ * read back from a Config can be handed to another process's environment.
+ */
+export function queueKeyPrefix(name: string): string {
+  return /^\{.*\}$/.test(name) ? name : `{${name}}`;
+}
+
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const problems: string[] = [];
   const root = path.resolve(__dirname, '..', '..');
@@ -124,8 +136,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   if (databaseUrl && !/^postgres(ql)?:\/\//.test(databaseUrl)) problems.push(`DATABASE_URL must start with postgres:// (got "${databaseUrl}")`);
   const redisUrl = env.REDIS_URL || 'redis://127.0.0.1:6379';
   if (!/^rediss?:\/\//.test(redisUrl)) problems.push(`REDIS_URL must start with redis:// or rediss:// (got "${redisUrl}")`);
-  const queuePrefix = env.GATEWAY_QUEUE_PREFIX || 'gw';
-  if (!/^[A-Za-z0-9_.-]{1,64}$/.test(queuePrefix)) problems.push(`GATEWAY_QUEUE_PREFIX must be 1–64 of [A-Za-z0-9_.-] (got "${queuePrefix}")`);
+  const queuePrefix = queueKeyPrefix(env.GATEWAY_QUEUE_PREFIX || 'gw');
+  if (!/^\{[A-Za-z0-9_.-]{1,64}\}$/.test(queuePrefix)) problems.push(`GATEWAY_QUEUE_PREFIX must be 1–64 of [A-Za-z0-9_.-], maybe in braces (got "${env.GATEWAY_QUEUE_PREFIX}")`);
   const logLevel = env.LOG_LEVEL || 'info';
   if (!['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].includes(logLevel)) problems.push(`LOG_LEVEL must be one of fatal, error, warn, info, debug, trace, silent (got "${logLevel}")`);
   const nightlyRegions = (env.GATEWAY_NIGHTLY_REGIONS ?? '').split(',').map((s) => s.trim()).filter(Boolean);

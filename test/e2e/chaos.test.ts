@@ -1,7 +1,8 @@
 /**
  * CHAOS (issue 7 of 7 §1): a generated month of at least CHAOS_MESSAGES exchange messages (20,000 in
- * CI; `CHAOS_MESSAGES=200000 npm run test:chaos` for the long form) is sent through the API while two
- * worker processes are SIGKILLed and restarted at random moments, the test's own Redis is SIGKILLed
+ * CI; `CHAOS_MESSAGES=200000 npm run test:chaos` for the long form) is sent through the API while
+ * four worker processes (CHAOS_WORKERS; issue 15: N workers on one Redis and one PostgreSQL reach the
+ * state one reaches) work it off side by side and are SIGKILLed and restarted at random moments, the test's own Redis is SIGKILLed
  * and restarted, and the test's own PostgreSQL server (initdb'd for this file: the shared one serves
  * other suites) is crashed — immediate shutdown, no checkpoint — and restarted with WAL recovery,
  * besides having every backend terminated (pg_terminate_backend). Clients retry a 5xx or a
@@ -28,6 +29,7 @@ const MESSAGES = Number(process.env.CHAOS_MESSAGES ?? 20_000);
 const LONG = MESSAGES >= 100_000;
 const SEED = Number(process.env.CHAOS_SEED ?? 20250310);
 const CONCURRENCY = 16;
+const WORKERS = Number(process.env.CHAOS_WORKERS ?? 4);
 const ROOT = path.resolve(__dirname, '..', '..');
 const PORT = 17390 + (process.pid % 500);
 const REDIS = `redis://127.0.0.1:${PORT}`;
@@ -39,7 +41,8 @@ let t: TestGateway;
 /** Production's Redis persistence (docker-compose.yml): AOF, fsync every second — a SIGKILL may lose the last second. */
 const redis = new OwnRedis(PORT, ['--dir', redisDir, '--appendonly', 'yes', '--appendfsync', 'everysec', '--save', '', '--maxmemory-policy', 'noeviction']);
 const pg = new OwnPostgres(PG_PORT);
-const workers: (ChildProcess | undefined)[] = [undefined, undefined];
+const workers: (ChildProcess | undefined)[] = Array.from({ length: WORKERS }, () => undefined);
+const everyIndex = workers.map((_, i) => i);
 const everyWorker: ChildProcess[] = [];
 const log = { workerKills: 0, redisKills: 0, pgTerminations: 0, pgCrashes: 0, clientRetries: 0, startedAt: Date.now(), phases: {} as Record<string, number> };
 let month: ChaosMonth;
@@ -125,18 +128,17 @@ beforeAll(async () => {
   await pg.init();
   t = await startTestGateway('chaos', { adminDbUrl: pg.url(), workers: false, env: { REDIS_URL: REDIS, GATEWAY_OUTBOX_POLL_MS: '100', GATEWAY_OUTBOX_REQUEUE_SECONDS: '5', GATEWAY_DB_POOL_SIZE: '8' } });
   month = chaosMonth(SEED, MESSAGES);
-  startWorker(0);
-  startWorker(1);
+  for (const i of everyIndex) startWorker(i);
 }, 120_000);
 
 afterAll(async () => {
-  await Promise.all([killWorker(0, 'SIGTERM'), killWorker(1, 'SIGTERM')]);
+  await Promise.all(everyIndex.map((i) => killWorker(i, 'SIGTERM')));
   for (const c of everyWorker) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
   await t?.close().catch(() => undefined);
   await redis.kill();
   await pg.destroy();
   fs.rmSync(redisDir, { recursive: true, force: true });
-  process.stderr.write(`chaos: ${JSON.stringify({ messages: month?.messages, ...log, seconds: Math.round((Date.now() - log.startedAt) / 1000) })}\n`);
+  process.stderr.write(`chaos: ${JSON.stringify({ messages: month?.messages, workers: WORKERS, ...log, seconds: Math.round((Date.now() - log.startedAt) / 1000) })}\n`);
 });
 
 describe(`a month of ${MESSAGES} messages under chaos`, () => {
@@ -174,7 +176,7 @@ describe(`a month of ${MESSAGES} messages under chaos`, () => {
           }
           pgEvents++;
         } else {
-          const i = rnd() < 0.5 ? 0 : 1;
+          const i = Math.floor(rnd() * WORKERS);
           await killWorker(i);
           log.workerKills++;
           await sleep(100 + rnd() * 1000);
@@ -193,11 +195,11 @@ describe(`a month of ${MESSAGES} messages under chaos`, () => {
     chaosOn = false;
     await chaos;
 
-    // Everything back: Redis up, two fresh workers; drain, then sweep at a fixed as_of.
+    // Everything back: Redis up, every worker running; drain, then sweep at a fixed as_of.
     t0 = Date.now();
     if (!redis.running) await redis.start();
     if (!pg.running) await pg.start();
-    for (const i of [0, 1]) if (!workers[i]) startWorker(i);
+    for (const i of everyIndex) if (!workers[i]) startWorker(i);
     await t.drain(LONG ? 3_600_000 : 900_000);
     log.phases.drainSeconds = Math.round((Date.now() - t0) / 1000);
     t0 = Date.now();

@@ -11,7 +11,7 @@ import { Webhook } from 'standardwebhooks';
 import { sign } from '../../src/http/signature';
 import { listen } from '../../src/http/server';
 import IORedis from 'ioredis';
-import { loadConfig, type Config } from '../../src/config/config';
+import { loadConfig, queueKeyPrefix, type Config } from '../../src/config/config';
 import { buildGateway, type Gateway } from '../../src/composition-root';
 import { createLogger } from '../../src/logging/logger';
 import { createTestDatabase } from './test-db';
@@ -93,13 +93,13 @@ export async function startTestGateway(name: string, o: { workers?: boolean; env
   };
 }
 
-/** Remove every key of a test's queue prefix. */
+/** Remove every key of a test's queue prefix (given bare or as its hash tag). */
 export async function obliterateQueues(prefix: string): Promise<void> {
   const r = new IORedis(REDIS_URL, { maxRetriesPerRequest: 1 });
   try {
     let cursor = '0';
     do {
-      const [next, keys] = await r.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 1000);
+      const [next, keys] = await r.scan(cursor, 'MATCH', `${queueKeyPrefix(prefix)}:*`, 'COUNT', 1000);
       cursor = next;
       if (keys.length) await r.del(...keys);
     } while (cursor !== '0');
