@@ -20,6 +20,8 @@ const AS_OF = '2025-05-10T00:00:00+08:00';
 const BEFORE_LOAD = '2026-01-15T08:00:00+08:00';
 const AFTER_LOAD = '2026-01-15T09:30:00+08:00';
 const H1 = 'H53310200001', H2 = 'H53310200002', H3 = 'H53310200003';
+/** Arrears by age (spec §10): March's direct settlements, due Wed 30 April 2025, are 4 working days past due on Sat 10 May (1–5 May off). */
+const ageing = (a: Record<string, string> = {}) => ({ not_due: '0.00', d1_10: '0.00', d11_30: '0.00', d31_60: '0.00', over_60: '0.00', ...a });
 
 const st = (setl_id: string, fixmedins_code: string, insurer_code: string, hifob_pay: string) =>
   fx.settlement({ setl_id, mdtrt_id: `M-${setl_id}`, psn_no: `P-${setl_id}`, fixmedins_code, insurer_code, hifob_pay, setldetail: undefined });
@@ -87,16 +89,16 @@ describe('a month loaded today for March 2025, reconciled as of 2025-05-10', () 
   it('lists every institution and insurer of the month with their figures', () => {
     expect(run.institutions).toEqual([
       { fixmedins_code: H1, declared_cnt: 2, declared_hifob: '91200.00', recorded_cnt: 2, recorded_hifob: '91200.00', recorded_direct_cnt: 2, recorded_direct_hifob: '91200.00',
-        paid: '90000.00', rejected: '0.00', recovered: '0.00', outstanding: '1200.00', balanced: true },
+        paid: '90000.00', rejected: '0.00', recovered: '0.00', outstanding: '1200.00', balanced: true, ageing: ageing({ d1_10: '1200.00' }) },
       { fixmedins_code: H2, declared_cnt: 1, declared_hifob: '2000.00', recorded_cnt: 2, recorded_hifob: '2800.00', recorded_direct_cnt: 2, recorded_direct_hifob: '2800.00',
-        paid: '2300.00', rejected: '0.00', recovered: '0.00', outstanding: '500.00', balanced: false },
+        paid: '2300.00', rejected: '0.00', recovered: '0.00', outstanding: '500.00', balanced: false, ageing: ageing({ d1_10: '500.00' }) },
       { fixmedins_code: H3, declared_cnt: 0, declared_hifob: '0.00', recorded_cnt: 1, recorded_hifob: '500.00', recorded_direct_cnt: 1, recorded_direct_hifob: '500.00',
-        paid: '0.00', rejected: '0.00', recovered: '0.00', outstanding: '500.00', balanced: false },
+        paid: '0.00', rejected: '0.00', recovered: '0.00', outstanding: '500.00', balanced: false, ageing: ageing({ d1_10: '500.00' }) },
     ]);
     expect(run.insurers).toEqual([
       // paid: the payments made in March (CP2 and CP3 were made in April)
-      { insurer_code: 'CPIC_DH', planned: '1300.00', paid: '0.00', disbursed: '1300.00', plan_revision: 1, payments_count: 0 },
-      { insurer_code: 'PICC_DH', planned: '93200.00', paid: '90000.00', disbursed: '93200.00', plan_revision: 1, payments_count: 1 },
+      { insurer_code: 'CPIC_DH', planned: '1300.00', paid: '0.00', disbursed: '1300.00', plan_revision: 1, payments_count: 0, ageing: ageing({ d1_10: '500.00' }) },
+      { insurer_code: 'PICC_DH', planned: '93200.00', paid: '90000.00', disbursed: '93200.00', plan_revision: 1, payments_count: 1, ageing: ageing({ d1_10: '1700.00' }) },
     ]);
   });
 
@@ -177,7 +179,7 @@ describe('plans and disbursements naming a region', () => {
     await ok('/v1/agency/disbursements', fx.disbursement({ disbursement_id: 'CD-WL-02', period: '2025-02', amount: '4000.00', admdvs: '1509', disbursed_at: '2025-03-01T09:00:00+08:00' }), 'agency');
     await t.drain();
     const r = await runToEnd({ admdvs: '1509', period: '2025-02', as_of: AS_OF });
-    expect(r.insurers).toEqual([{ insurer_code: 'PICC_DH', planned: '10000.00', paid: '0.00', disbursed: '4000.00', plan_revision: 1, payments_count: 0 }]);
+    expect(r.insurers).toEqual([{ insurer_code: 'PICC_DH', planned: '10000.00', paid: '0.00', disbursed: '4000.00', plan_revision: 1, payments_count: 0, ageing: ageing() }]);
     const dm = await cases('code=DISBURSEMENT_MISMATCH&admdvs=1509&period=2025-02');
     expect(dm).toEqual([expect.objectContaining({ status: 'open', insurer_code: 'PICC_DH', expected_amount: '10000.00', actual_amount: '4000.00' })]);
     // and not in Dehong's run of that month
