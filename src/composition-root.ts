@@ -120,8 +120,8 @@ export async function buildGateway(cfg: Config, opts: BuildOptions = {}): Promis
       ingestRouter({ db, validator, clients, now, maxBodyBytes: cfg.maxBodyBytes, maxFeedBytes: cfg.maxFeedBytes, onCommitted: () => relay.kick(), onOutcome: metrics.onOutcome,
         feed: { maxRecordBytes: cfg.feedMaxRecordBytes, concurrencyPerClient: cfg.feedConcurrencyPerClient, spoolDir: cfg.feedSpoolDir } }),
       // The platform's envelope (spec §9): 2207/2208 go through the feed's path, 3201 reads the ledger.
-      platformRouter({ db, validator, clients, now, maxBodyBytes: cfg.maxBodyBytes, onCommitted: () => relay.kick(), onOutcome: metrics.onOutcome,
-        platformMappingFor: (admdvs) => regions.regionFor(admdvs)?.document.platform }),
+      platformRouter({ db, validator, clients, now, maxBodyBytes: cfg.maxPlatformBodyBytes, onCommitted: () => relay.kick(), onOutcome: metrics.onOutcome,
+        platformMappingFor: (admdvs) => regions.regionFor(admdvs)?.document.platform, calendar, loopParamsFor: (admdvs) => regions.loopParamsFor(admdvs) }),
       messagesRouter({ db, clients }),
       messageSearchRouter({ db, clients }),
       // Before discrepanciesRouter: /v1/discrepancies/export must not be read as a discrepancy id.

@@ -21,6 +21,8 @@ export interface Config {
   maxBodyBytes: number;
   /** Largest agency feed body, bytes (the feed may carry 100,000 records). */
   maxFeedBytes: number;
+  /** Largest POST /v1/platform body, bytes: a 9101 carries a detail file (spec §9; zip large ones). */
+  maxPlatformBodyBytes: number;
   /** Largest single feed record (an NDJSON line, a JSON array element), bytes: a longer one is that record's RECORD_TOO_LARGE. */
   feedMaxRecordBytes: number;
   /** Feeds of one client past their signature check at once (waiting for or holding the feed lock); 429 beyond. */
@@ -153,6 +155,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     calendarFile: path.resolve(env.GATEWAY_CALENDAR_FILE || path.join(root, 'calendar', 'cn-workdays.json')),
     maxBodyBytes: int(env, 'GATEWAY_MAX_BODY_BYTES', 8 * 1024 * 1024, 1024, 1 << 30, problems),
     maxFeedBytes: int(env, 'GATEWAY_MAX_FEED_BYTES', 256 * 1024 * 1024, 1024, 4 * (1 << 30), problems),
+    maxPlatformBodyBytes: int(env, 'GATEWAY_MAX_PLATFORM_BODY_BYTES', 48 * 1024 * 1024, 1024, 1 << 30, problems),
     feedMaxRecordBytes: int(env, 'GATEWAY_FEED_MAX_RECORD_BYTES', 1024 * 1024, 1024, 64 * 1024 * 1024, problems),
     feedConcurrencyPerClient: int(env, 'GATEWAY_FEED_CONCURRENCY_PER_CLIENT', 2, 1, 64, problems),
     feedSpoolDir: path.resolve(env.GATEWAY_FEED_SPOOL_DIR || os.tmpdir()),

@@ -45,7 +45,7 @@ export interface FindingEvidence {
   /** Named amounts behind a total (e.g. the payers of OVER_REIMBURSEMENT). */
   amounts?: Record<string, string>;
   /** DECLARED_AMOUNT_MISMATCH: each field that differs, declared vs. recorded. */
-  mismatched_fields?: Array<{ field: 'hifob_pay' | 'medfee_sumamt'; declared: string; recorded: string }>;
+  mismatched_fields?: Array<{ field: 'hifob_pay' | 'medfee_sumamt' | 'fund_pay_sumamt' | 'acct_pay'; declared: string; recorded: string }>;
   owed_direct_count?: number;
 }
 

@@ -6,6 +6,8 @@
  *  - 2207 / 2208 (agency): one Settlement, or its reversal, stored by the agency feed's own path
  *    (ingest/settlement-record-service.ts): same ledger, duplicates, conflicts and findings.
  *  - 3201 (institution): the institution's totals against the agency's records (ledger/platform-read-model.ts).
+ *  - 9101 / 3202 / 9102 (institution): a detail file uploaded, reconciled, the result downloaded
+ *    (detail-service.ts); a 9102 answers the file's bytes, not an envelope.
  */
 import crypto from 'node:crypto';
 import type { Client, ClientRegistry, Role } from '../http/clients';
@@ -20,6 +22,7 @@ import { loadStatementTotals, loadStoredSettlement } from '../ledger/platform-re
 import { toCstIso } from '../time';
 import { dottedField, envelopeFieldOf, isObject, reversalFrom2208, settlementFrom2207 } from './settlement-mapping';
 import { compareStatement, statementFilter, type Statement3201 } from './statement';
+import { download9102, statement3202, upload9101, type DetailDeps, type DetailOutcome, type DownloadedFile } from './detail-service';
 
 /** What the composition root gives the platform route and service. */
 export interface PlatformDeps {
@@ -32,7 +35,13 @@ export interface PlatformDeps {
   platformMappingFor: (admdvs: string) => PlatformMappingDocument | undefined;
   onCommitted: IngestDeps['onCommitted'];
   onOutcome?: IngestDeps['onOutcome'];
+  /** 3202's findings: the grace period of the region (loop parameters) and the calendar. */
+  calendar: DetailDeps['calendar'];
+  loopParamsFor: DetailDeps['loopParamsFor'];
 }
+
+/** A 9102's answer: the stored file itself. */
+export interface PlatformFileAnswer { file: DownloadedFile }
 
 /** The response envelope. */
 export interface PlatformResponse {
@@ -54,7 +63,7 @@ export interface PlatformRequest {
 }
 
 /** Who may send each transaction (spec §9). */
-export const PLATFORM_INFNOS: Readonly<Record<string, Role>> = { 2207: 'agency', 2208: 'agency', 3201: 'institution' };
+export const PLATFORM_INFNOS: Readonly<Record<string, Role>> = { 2207: 'agency', 2208: 'agency', 3201: 'institution', 9101: 'institution', 3202: 'institution', 9102: 'institution' };
 
 const ROLE_ZH: Record<string, string> = { agency: '经办机构', institution: '定点医药机构', insurer: '保险公司', ops: '运维', tax: '税务', finance: '财政' };
 
@@ -64,8 +73,8 @@ const platformTime = (t: Date) => toCstIso(t).slice(0, 19).replace('T', ' ');
 class Refused extends Error {}
 
 export interface PlatformService {
-  /** Answers the envelope; throws only a 403 problem (data outside the client's scope). */
-  handle(req: PlatformRequest): Promise<PlatformResponse>;
+  /** Answers the envelope (or a 9102's file); throws only a 403 problem (data outside the client's scope). */
+  handle(req: PlatformRequest): Promise<PlatformResponse | PlatformFileAnswer>;
 }
 
 export function createPlatformService(deps: PlatformDeps): PlatformService {
@@ -87,6 +96,13 @@ export function createPlatformService(deps: PlatformDeps): PlatformService {
       const errors = deps.validator.validate('platform-envelope', env, 'zh-CN', '', req.text);
       if (errors.length) return fail(errors.slice(0, 3).map((e) => `${dottedField(e.path)}：${e.message}`).join('；'));
       try {
+        if (infno === '9101' || infno === '3202' || infno === '9102') {
+          const out: DetailOutcome<Record<string, unknown> | DownloadedFile> = infno === '9101' ? await upload9101(deps, req.client, env)
+            : infno === '3202' ? await statement3202(deps, req.client, env) : await download9102(deps, req.client, env);
+          if (!out.ok) return fail(`${out.field}：${out.message}`);
+          deps.onOutcome?.('platform', 'accepted');
+          return infno === '9102' ? { file: out.value as DownloadedFile } : reply(0, null, out.value as Record<string, unknown>);
+        }
         const output = infno === '2207' ? await settle(deps, req, env) : infno === '2208' ? await reverse(deps, req, env) : await statement(deps, req, env);
         deps.onOutcome?.('platform', 'accepted');
         return reply(0, null, output);

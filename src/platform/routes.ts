@@ -25,6 +25,12 @@ export function platformRouter(deps: PlatformDeps): Router {
     await verifySignedWrite(signed, res);
     const { value, text } = parseJson(raw, lang);
     const answer = await service.handle({ client: signed.client, webhookId: signed.webhookId, raw, value, text, requestId: res.locals.requestId });
+    if ('file' in answer) {
+      // 9102 answers the file itself, as the platform does; a refusal is an envelope like any other.
+      res.status(200).type(answer.file.zipped ? 'application/zip' : 'text/plain; charset=utf-8')
+        .set('content-disposition', `attachment; filename*=UTF-8''${encodeURIComponent(answer.file.filename)}`).send(answer.file.content);
+      return;
+    }
     res.status(200).json(answer);
   });
   return r;

@@ -53,6 +53,7 @@ export const TABLE_OWNERS: Record<string, string> = {
   delivery_attempts: 'src/notifications/',
   notification_control: 'src/notifications/',
   agency_pull_cursors: 'src/agency-pull/',
+  platform_files: 'src/platform/',
 };
 
 /** Folders whose SQL is not checked: the schema itself (migrations and the code that applies them). */

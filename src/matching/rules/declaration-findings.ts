@@ -39,8 +39,9 @@ export function declaredNotRecordedFindings(
 }
 
 /**
- * DECLARED_AMOUNT_MISMATCH: a declared hifob_pay or medfee_sumamt differing from the record by any
- * amount (one fen counts). The finding's amounts are hifob_pay (what the insurer would pay) when it
+ * DECLARED_AMOUNT_MISMATCH: a declared hifob_pay or medfee_sumamt (and, from a 3202 detail file,
+ * fund_pay_sumamt or acct_pay) differing from the record by any amount (one fen counts). The
+ * finding's amounts are the first differing field's, in that order — hifob_pay (what the insurer would pay) when it
  * differs, else medfee_sumamt; every differing field is in `evidence.mismatched_fields`. A reversed
  * settlement owes nothing, so declaring it with a hifob_pay > 0 is a mismatch against 0.00.
  */
@@ -53,14 +54,21 @@ export function declaredAmountFindings(s: SettlementFact, items: readonly BatchI
     if (s.status === 'valid' && !i.medfee_sumamt.eq(s.medfee_sumamt)) {
       fields.push({ field: 'medfee_sumamt', declared: i.medfee_sumamt.toString(), recorded: s.medfee_sumamt.toString() });
     }
+    // A 3202 detail file declares these too (spec §9); a batch item never carries them.
+    for (const f of ['fund_pay_sumamt', 'acct_pay'] as const) {
+      const declared = i[f];
+      const recorded = s[f];
+      if (s.status === 'valid' && declared && recorded && !declared.eq(recorded)) fields.push({ field: f, declared: declared.toString(), recorded: recorded.toString() });
+    }
     const first = fields[0];
     if (!first) continue;
-    const hifob = first.field === 'hifob_pay';
+    const recordedOf = (f: typeof first.field) => (f === 'hifob_pay' ? recordedHifob : f === 'medfee_sumamt' ? s.medfee_sumamt : s[f]!);
+    const declaredOf = (f: typeof first.field) => (f === 'hifob_pay' ? i.hifob_pay : f === 'medfee_sumamt' ? i.medfee_sumamt : i[f]!);
     out.push(makeFinding(ctx, {
       code: 'DECLARED_AMOUNT_MISMATCH', subject_key: itemKey(i), setl_id: s.setl_id,
       admdvs: s.insuplc_admdvs, insurer_code: i.insurer_code, fixmedins_code: i.fixmedins_code, period: i.period,
-      expected: hifob ? recordedHifob : s.medfee_sumamt,
-      actual: hifob ? i.hifob_pay : i.medfee_sumamt,
+      expected: recordedOf(first.field),
+      actual: declaredOf(first.field),
       detail: s.status === 'reversed'
         ? `Batch ${i.batch_id} declares settlement ${s.setl_id}, which was reversed, with a large-expense amount of ${i.hifob_pay}.`
         : `Batch ${i.batch_id} declares settlement ${s.setl_id} with ${fields.map((f) => `${f.field} ${f.declared}`).join(' and ')}, but the agency recorded ${fields.map((f) => f.recorded).join(' and ')}.`,

@@ -36,6 +36,9 @@ export interface SettlementFact {
   cvlserv_pay?: Money;
   maf_pay?: Money;
   oth_pay?: Money;
+  /** Loaded where a 3202 detail file is compared (spec §9); the loop rules do not need them. */
+  fund_pay_sumamt?: Money;
+  acct_pay?: Money;
   message_id: string;
   received_at: Date;
 }
@@ -82,6 +85,9 @@ export interface BatchItemFact {
   setl_time: Date;
   medfee_sumamt: Money;
   hifob_pay: Money;
+  /** Declared only by a 3202 detail file (spec §9), which has no hifob_pay column: compared when present on both sides. */
+  fund_pay_sumamt?: Money;
+  acct_pay?: Money;
   /** When the batch carrying this item was received. */
   received_at: Date;
 }

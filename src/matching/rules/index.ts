@@ -12,3 +12,4 @@ export { evaluateSettlement, type SettlementEvaluation } from './evaluate-settle
 export { evaluateDeclaration, type DeclarationEvaluation, type DeclarationInput } from './evaluate-declaration';
 export { compareFindings, compareItems, compareLines, compareRecoveries, compareSettlements, sorted } from './order';
 export { reimbursedBefore } from './record-findings';
+export { declaredAmountFindings, declaredNotRecordedFindings, recordedNotDeclaredFindings } from './declaration-findings';

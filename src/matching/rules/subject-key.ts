@@ -14,6 +14,7 @@ import type { Period } from '../../time';
  *   region-year       regyear:<admdvs>:<fund_year>                  (FUND_DEFICIT, src/fund/statement)
  *   account-region-period account:<account>:<admdvs>:<period>       (PREMIUM_TRANSFER_SHORT …, src/fund/rules)
  *   collection        collection:<collection_id>                    (PREMIUM_RATE_MISMATCH, src/fund/rules)
+ *   statement         stmt:<fixmedins_code>:<begndate>:<enddate>    (the group of a 3202 detail statement, src/platform)
  *
  * The batch item key carries the insurer because one institution files one batch per insurer and
  * period, so the same setl_id may (wrongly) appear in two current batches. Opaque ids may contain
@@ -30,7 +31,8 @@ export type Subject =
   | { kind: 'insurer_year'; admdvs: string; insurer_code: string; fund_year: number }
   | { kind: 'region_year'; admdvs: string; fund_year: number }
   | { kind: 'account_period'; account: string; admdvs: string; period: Period }
-  | { kind: 'collection'; collection_id: string };
+  | { kind: 'collection'; collection_id: string }
+  | { kind: 'statement'; fixmedins_code: string; begndate: string; enddate: string };
 
 const PREFIX = {
   settlement: 'setl',
@@ -43,6 +45,7 @@ const PREFIX = {
   region_year: 'regyear',
   account_period: 'account',
   collection: 'collection',
+  statement: 'stmt',
 } as const satisfies Record<Subject['kind'], string>;
 
 export function subjectKey(s: Subject): string {
@@ -67,6 +70,8 @@ export function subjectKey(s: Subject): string {
       return join(PREFIX.account_period, s.account, s.admdvs, s.period);
     case 'collection':
       return join(PREFIX.collection, s.collection_id);
+    case 'statement':
+      return join(PREFIX.statement, s.fixmedins_code, s.begndate, s.enddate);
   }
 }
 
@@ -98,6 +103,8 @@ export function parseSubjectKey(key: string): Subject | undefined {
       return parts.length === 3 ? { kind: 'account_period', account: a, admdvs: b, period: c } : undefined;
     case PREFIX.collection:
       return parts.length === 1 ? { kind: 'collection', collection_id: a } : undefined;
+    case PREFIX.statement:
+      return parts.length === 3 ? { kind: 'statement', fixmedins_code: a, begndate: b, enddate: c } : undefined;
     default:
       return undefined;
   }
