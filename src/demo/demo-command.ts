@@ -2,7 +2,9 @@
  * `gateway demo`: starts the gateway (API and workers, embedded database unless DATABASE_URL is
  * set), sends it a generated month through its own signed HTTP API as the agency, institutions and
  * insurers would, lets the workers match it, runs the reconciliations, prints what was found, and
- * keeps serving so /docs and /console can be explored with the demo tokens.
+ * keeps serving so /docs and /console can be explored with the demo tokens. With the month goes a fund
+ * year (demo-fund-year.ts): its premium chain is judged by the workers, and Dehong's fund-year
+ * statement is asked for through POST /v1/fund-statements, so every fund code of spec §8 is open too.
  *
  * The month is sent with the gateway's clock three days back, so the 2-day grace period of
  * references to unknown records (spec §4) has passed when the workers look at it.
@@ -17,6 +19,7 @@ import { addMonths, periodOf } from '../time';
 import type { Io } from '../cli/output';
 import { DEMO_CLIENTS, DEMO_OPS_TOKEN } from './demo-clients';
 import { generateDemoMonth } from './demo-month';
+import { generateDemoFundYear } from './demo-fund-year';
 import { unresolvedCountsByCode } from '../discrepancies/discrepancy-queries';
 import { countUnfinished } from '../ingest/message-store';
 import { countPending } from '../queue/outbox';
@@ -37,9 +40,11 @@ export async function runDemo(cfg: Config, io: Io, o: DemoOptions = {}): Promise
 
   const period = o.period ?? addMonths(periodOf(new Date()), -3);
   const month = generateDemoMonth(period, o.size);
-  io.err(`demo: sending ${month.messages.length} messages for ${period} to ${url}\n`);
+  const fund = generateDemoFundYear(period);
+  const planted = [...month.planted, ...fund.planted];
+  io.err(`demo: sending ${month.messages.length} messages for ${period} and ${fund.messages.length} of fund year ${fund.fundYear} to ${url}\n`);
   let n = 0;
-  for (const m of month.messages) {
+  for (const m of [...month.messages, ...fund.messages]) {
     const c = DEMO_CLIENTS[m.as];
     const body = JSON.stringify(m.body);
     const id = `msg_demo_${period}_${++n}`;
@@ -61,11 +66,16 @@ export async function runDemo(cfg: Config, io: Io, o: DemoOptions = {}): Promise
     }
   }
   await waitIdle(gw);
+  // The fund-year statement of Dehong (spec §8): its four codes open with it.
+  const statement = await fundStatement(url, fund.admdvs, fund.fundYear);
+  io.err(`demo: fund statement ${fund.admdvs} ${fund.fundYear}: ${statement.status} (statement ${statement.statement_id})\n`);
+  await waitIdle(gw);
   const rows = await unresolvedCountsByCode(gw.db);
   const counts = Object.fromEntries(rows.map((r) => [r.code, r.n]));
-  const missing = month.planted.filter((c) => !counts[c]);
+  const missing = planted.filter((c) => !counts[c]);
   io.out(`\nOpen discrepancies after the demo month ${period}:\n${rows.map((r) => `  ${r.code.padEnd(26)} ${r.n}`).join('\n')}\n`);
-  io.out(missing.length ? `\nNot found (planted): ${missing.join(', ')}\n` : `\nEvery planted code was found (${month.planted.length} codes).\n`);
+  io.out(missing.length ? `\nNot found (planted): ${missing.join(', ')}\n` : `\nEvery planted code was found (${planted.length} codes).\n`);
+  if (statement.region) io.out(`\nFund year ${fund.fundYear} of ${fund.admdvs}: premiums collected ${statement.region.premiums_collected}, compliant payouts ${statement.region.compliant_payouts}, closing balance ${statement.region.closing_balance} (GET /v1/fund-statements/${statement.statement_id}; console: Fund year)\n`);
   io.out(`\nOpen ${url}/console (token: ${DEMO_OPS_TOKEN}) and ${url}/docs.\n`);
   if (o.exit) {
     await new Promise((r) => server.close(r));
@@ -77,6 +87,19 @@ export async function runDemo(cfg: Config, io: Io, o: DemoOptions = {}): Promise
   process.once('SIGINT', () => void stop());
   process.once('SIGTERM', () => void stop());
   return { code: 0, gw, server, counts };
+}
+
+/** Asks for a fund-year statement as ops and waits for it (at most a minute). */
+async function fundStatement(url: string, admdvs: string, fundYear: number): Promise<{ statement_id: string; status: string; region?: Record<string, string> }> {
+  const headers = { 'content-type': 'application/json', authorization: `Bearer ${DEMO_OPS_TOKEN}` };
+  const r = await fetch(`${url}/v1/fund-statements`, { method: 'POST', body: JSON.stringify({ admdvs, fund_year: String(fundYear) }), headers });
+  const { statement_id } = (await r.json()) as { statement_id: string };
+  let s = { statement_id, status: 'queued' } as { statement_id: string; status: string; region?: Record<string, string> };
+  for (let i = 0; i < 300 && s.status !== 'completed' && s.status !== 'failed'; i++) {
+    await new Promise((res) => setTimeout(res, 200));
+    s = (await (await fetch(`${url}/v1/fund-statements/${statement_id}`, { headers })).json()) as typeof s;
+  }
+  return s;
 }
 
 /** Until every message is processed and the benefit and re-check queues have nothing waiting. */

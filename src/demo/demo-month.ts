@@ -21,7 +21,28 @@ const INSURER_ROLE: Record<string, DemoRole> = { PICC_DH: 'insurerA', CPIC_DH: '
 const CERTNOS = ['53310219800101001', '53310219751212002', '15090219660606003', '53310219900909004'].map((d) => d + certnoCheckChar(d));
 const NAMES = ['张三', '李四', '王五', '赵六', '刘芳', '陈静', '杨洋', '黄磊'];
 
-interface Opts { fixmedins: string; insurer: string; base: number; day: number; mode?: 'direct' | 'manual'; mdtrt?: string; psn?: string; hifob?: string; oth?: string; status?: 'valid' | 'reversed'; admdvs?: string; seg?: string; ratio?: string }
+export interface DemoSettlementOptions { fixmedins: string; insurer: string; base: number; day: number; mode?: 'direct' | 'manual'; mdtrt?: string; psn?: string; hifob?: string; oth?: string; status?: 'valid' | 'reversed'; admdvs?: string; seg?: string; ratio?: string }
+
+/** One settlement of the demo: Dehong-shaped amounts (180,000 basic, `base` above it at `ratio`, default 90%, 001 art. 10). */
+export function demoSettlement(id: string, period: string, o: DemoSettlementOptions): Settlement {
+  const base = Money.of(o.base);
+  const hifob = o.hifob ? Money.of(o.hifob) : base.times(o.ratio ?? '0.90').toFen();
+  const hifp = Money.of('180000.00');
+  const oth = o.oth ? Money.of(o.oth) : Money.ZERO;
+  const medfee = hifp.plus(base).plus(Money.of('20000.00'));
+  const fund = hifp.plus(hifob);
+  const s: Settlement = {
+    setl_id: id, mdtrt_id: o.mdtrt ?? `MD${id}`, psn_no: o.psn ?? `P${id}`, psn_name: NAMES[Number(id.replace(/\D/g, '')) % NAMES.length],
+    certno: CERTNOS[Number(id.replace(/\D/g, '')) % CERTNOS.length], insutype: '310', insuplc_admdvs: o.admdvs ?? '533102', mdtrtarea_admvs: o.admdvs ?? '533102',
+    fixmedins_code: o.fixmedins, med_type: '21', setl_time: `${period}-${String(o.day).padStart(2, '0')} 10:00:00`,
+    medfee_sumamt: medfee.toString(), inscp_scp_amt: hifp.plus(base).toString(), hifp_pay: hifp.toString(), hifob_pay: hifob.toString(),
+    ...(o.oth ? { oth_pay: oth.toString() } : {}), fund_pay_sumamt: fund.toString(), acct_pay: '0.00',
+    psn_cash_pay: Money.max(medfee.minus(fund).minus(oth), Money.ZERO).toString(),
+    setldetail: [{ fund_pay_type: '310100', inscp_scp_amt: hifp.toString(), fund_payamt: hifp.toString() }, { fund_pay_type: '330100', inscp_scp_amt: base.toString(), fund_payamt: hifob.toString(), ...(o.seg ? { seg: o.seg } : {}) }],
+    insurer_code: o.insurer, setl_mode: o.mode ?? 'direct', referral: false, status: 'valid',
+  };
+  return s;
+}
 
 export function generateDemoMonth(period: string, size = 120): { period: string; messages: DemoMessage[]; planted: string[] } {
   const settlements: Settlement[] = [];
@@ -34,23 +55,8 @@ export function generateDemoMonth(period: string, size = 120): { period: string;
   const next = addMonths(period, 1), after = addMonths(period, 2);
   const ON_TIME = `${next}-15T10:00:00+08:00`, SECOND = `${next}-20T10:00:00+08:00`, LATE = `${after}-05T10:00:00+08:00`;
 
-  const record = (id: string, o: Opts): Settlement => {
-    const base = Money.of(o.base);
-    const hifob = o.hifob ? Money.of(o.hifob) : base.times(o.ratio ?? '0.90').toFen();
-    const hifp = Money.of('180000.00');
-    const oth = o.oth ? Money.of(o.oth) : Money.ZERO;
-    const medfee = hifp.plus(base).plus(Money.of('20000.00'));
-    const fund = hifp.plus(hifob);
-    const s: Settlement = {
-      setl_id: id, mdtrt_id: o.mdtrt ?? `MD${id}`, psn_no: o.psn ?? `P${id}`, psn_name: NAMES[Number(id.replace(/\D/g, '')) % NAMES.length],
-      certno: CERTNOS[Number(id.replace(/\D/g, '')) % CERTNOS.length], insutype: '310', insuplc_admdvs: o.admdvs ?? '533102', mdtrtarea_admvs: o.admdvs ?? '533102',
-      fixmedins_code: o.fixmedins, med_type: '21', setl_time: `${period}-${String(o.day).padStart(2, '0')} 10:00:00`,
-      medfee_sumamt: medfee.toString(), inscp_scp_amt: hifp.plus(base).toString(), hifp_pay: hifp.toString(), hifob_pay: hifob.toString(),
-      ...(o.oth ? { oth_pay: oth.toString() } : {}), fund_pay_sumamt: fund.toString(), acct_pay: '0.00',
-      psn_cash_pay: Money.max(medfee.minus(fund).minus(oth), Money.ZERO).toString(),
-      setldetail: [{ fund_pay_type: '310100', inscp_scp_amt: hifp.toString(), fund_payamt: hifp.toString() }, { fund_pay_type: '330100', inscp_scp_amt: base.toString(), fund_payamt: hifob.toString(), ...(o.seg ? { seg: o.seg } : {}) }],
-      insurer_code: o.insurer, setl_mode: o.mode ?? 'direct', referral: false, status: 'valid',
-    };
+  const record = (id: string, o: DemoSettlementOptions): Settlement => {
+    const s = demoSettlement(id, period, o);
     settlements.push(s);
     return s;
   };
