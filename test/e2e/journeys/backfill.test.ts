@@ -72,7 +72,9 @@ describe.each(modes)('on the %s database', (mode) => {
       [H1, 2, '91200.00', '90000.00', '1200.00'],
       [H2, 1, '2000.00', '2000.00', '0.00'],
     ]);
-    expect(run.insurers).toEqual([{ insurer_code: 'PICC_DH', planned: '93200.00', paid: '90000.00', disbursed: '93200.00', plan_revision: 1, payments_count: 1 }]);
+    // BF2's 1200.00, due Wed 30 April, is 4 working days past due on Sat 10 May (1–5 May off): arrears d1_10 (spec §10).
+    expect(run.insurers).toEqual([{ insurer_code: 'PICC_DH', planned: '93200.00', paid: '90000.00', disbursed: '93200.00', plan_revision: 1, payments_count: 1,
+      ageing: { not_due: '0.00', d1_10: '1200.00', d11_30: '0.00', d31_60: '0.00', over_60: '0.00' } }]);
     const t = run.summary.totals;
     expect(t).toMatchObject({ institutions: 2, recorded_cnt: 3 });
     for (const k of ['recorded_hifob', 'paid', 'outstanding']) expect(t[k]).toBe(total(run.institutions, k));
