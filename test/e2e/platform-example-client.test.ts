@@ -2,9 +2,11 @@
  * examples/platform-client.ts, the example client the README points a HIS engineer to, run as they
  * would run it (a child process, `node --import tsx`, credentials in the environment) against a real
  * gateway: its 2207 is stored (infcode 0) and its 3201 of the same totals balances (stmt_rslt 0), with
- * HMAC and with SM2 — so the example cannot rot.
+ * HMAC and with SM2 — so the example cannot rot. The curl envelopes of the README and the guide (§9)
+ * are sent too, and must answer what those documents print.
  */
 import { execFile } from 'node:child_process';
+import fs from 'node:fs';
 import path from 'node:path';
 import { startTestGateway, type TestGateway } from '../support/test-gateway';
 import { TEST_CLIENTS, TEST_SM2_KEYS } from '../support/test-clients';
@@ -45,3 +47,23 @@ test('when the credentials are wrong, then it says what the gateway answered and
   expect(r.code).toBe(2);
   expect(r.stderr).toMatch(/^2207: HTTP 401 /);
 }, 90_000);
+
+/** The envelopes the README's "Speaking the platform's format" and the guide's §9 send with curl, and the answers they print. */
+const readme = fs.readFileSync(path.join(ROOT, 'README.md'), 'utf8');
+const guide = fs.readFileSync(path.join(ROOT, 'docs', 'integration-guide.md'), 'utf8');
+const section = readme.slice(readme.indexOf('## Speaking the platform\'s format'), readme.indexOf('## Tests'));
+const curlBody = (text: string, infno: string) => JSON.parse(new RegExp(`'(\\{"infno":"${infno}"[^']+)'`).exec(text)![1]!);
+
+test('when the README\'s and the guide\'s curl envelopes are sent, then they answer what the README and the guide print', async () => {
+  const [readme2207, readme3201, guide2207, guide3201] = [curlBody(section, '2207'), curlBody(section, '3201'), curlBody(guide, '2207'), curlBody(guide, '3201')];
+  expect(guide2207).toEqual(readme2207);
+  // S0001 is stored already (the example client sent it): the same settlement again is a duplicate.
+  const a = await t.post('/v1/platform', readme2207, 'agency');
+  expect([a.status, a.data.infcode, a.data.output.duplicate]).toEqual([200, 0, true]);
+  const balanced = await t.post('/v1/platform', readme3201, 'hospital1');
+  expect([balanced.status, balanced.data.infcode]).toEqual([200, 0]);
+  expect(section).toContain(JSON.stringify(balanced.data.output));
+  const unbalanced = await t.post('/v1/platform', guide3201, 'hospital1');
+  expect(unbalanced.data.output.stmtinfo.stmt_rslt).toBe('1');
+  expect(guide).toContain(`"stmt_rslt_dscr":"${unbalanced.data.output.stmtinfo.stmt_rslt_dscr}"`);
+});
