@@ -11,12 +11,13 @@
  * Input_9101.cs). Both are taken; numbers must be integers 0–255. The same client zips a single .txt
  * and names the upload `….txt.zip`, which is the variant we follow: a zip holds exactly one file.
  *
- * Zip: fflate's unzipSync, after its filter has seen the central directory — no more than
- * MAX_ENTRIES entries, one file, declared sizes within MAX_UNCOMPRESSED_BYTES and MAX_RATIO. fflate
- * inflates each entry into a buffer of its declared size (never beyond), so an entry that lies
- * about its size yields at most that many bytes: a zip bomb cannot allocate more than the limit.
+ * Zip: fflate's streaming Unzip, fed 1 KiB at a time, counting what it inflates — no more than
+ * MAX_ENTRIES entries, one file, output within maxBytes and MAX_RATIO × the archive, stopped as soon
+ * as the count passes (declared sizes are not trusted: unzipSync inflates a lying entry to its end,
+ * a CPU bomb). Streaming also reads zips whose sizes follow the data (data descriptors: Java's
+ * ZipOutputStream).
  */
-import { unzipSync, zipSync } from 'fflate';
+import { Unzip, UnzipInflate, zipSync } from 'fflate';
 
 export interface DetailLimits {
   /** Uncompressed bytes of the file (plain, or inside the zip). */
@@ -83,37 +84,48 @@ export function fileContent(bytes: Uint8Array, filename: string, limits: DetailL
     if (bytes.length > limits.maxBytes) return refuse(IN, `文件过大：${bytes.length} 字节，上限 ${limits.maxBytes} 字节`);
     return { ok: true, value: bytes };
   }
+  // Output allowed: the size limit, and no more than MAX_RATIO times the archive (1 MiB at least).
+  const allowed = Math.min(limits.maxBytes, Math.max(1024 * 1024, MAX_RATIO * bytes.length));
   let entries = 0;
   let files = 0;
-  let declared = 0;
-  let problem: { field: string; message: string } | undefined;
-  let unzipped: Record<string, Uint8Array>;
+  let total = 0;
+  let problem: string | undefined;
+  const chunks: Uint8Array[] = [];
+  const uz = new Unzip();
+  uz.register(UnzipInflate);
+  uz.onfile = (f) => {
+    entries++;
+    if (problem) return;
+    if (entries > MAX_ENTRIES) { problem = `zip 文件条目过多：超过 ${MAX_ENTRIES} 个`; return; }
+    if (f.name.endsWith('/') || f.name.startsWith('__MACOSX/')) return;
+    if (++files > 1) { problem = 'zip 文件应只含一个明细文件（.txt）'; return; }
+    f.ondata = (err, chunk) => {
+      if (problem) return;
+      if (err) { problem = `zip 文件无法解压：${err.message || '数据损坏'}`; return; }
+      total += chunk.length;
+      if (total > allowed) {
+        problem = total > limits.maxBytes
+          ? `zip 解压后过大：超过 ${limits.maxBytes} 字节`
+          : `zip 压缩比异常（超过 ${MAX_RATIO} 倍），疑为压缩炸弹`;
+        f.terminate();
+        return;
+      }
+      chunks.push(chunk);
+    };
+    f.start();
+  };
   try {
-    unzipped = unzipSync(bytes, {
-      filter: (f) => {
-        entries++;
-        if (problem) return false;
-        if (entries > MAX_ENTRIES) { problem = { field: IN, message: `zip 文件条目过多：超过 ${MAX_ENTRIES} 个` }; return false; }
-        if (f.name.endsWith('/') || f.name.startsWith('__MACOSX/')) return false;
-        files++;
-        if (files > 1) { problem = { field: IN, message: 'zip 文件应只含一个明细文件（.txt）' }; return false; }
-        declared += f.originalSize;
-        if (declared > limits.maxBytes) { problem = { field: IN, message: `zip 解压后过大：${f.originalSize} 字节，上限 ${limits.maxBytes} 字节` }; return false; }
-        if (declared > 1024 * 1024 && declared > MAX_RATIO * Math.max(1, bytes.length)) {
-          problem = { field: IN, message: `zip 压缩比异常（${Math.round(declared / Math.max(1, bytes.length))} 倍，上限 ${MAX_RATIO} 倍），疑为压缩炸弹` };
-          return false;
-        }
-        return true;
-      },
-    });
+    // Small pushes: one push inflates at most ~1032× its size before the count above can stop it.
+    for (let i = 0; i < bytes.length && !problem; i += PUSH_BYTES) uz.push(bytes.subarray(i, i + PUSH_BYTES), i + PUSH_BYTES >= bytes.length);
   } catch (e) {
-    return refuse(IN, `zip 文件无法解压：${(e as Error).message || '格式不正确'}`);
+    problem ??= `zip 文件无法解压：${(e as Error).message || '格式不正确'}`;
   }
-  if (problem) return refuse(problem.field, problem.message);
-  const content = Object.values(unzipped)[0];
-  if (!content) return refuse(IN, 'zip 文件中没有明细文件');
-  return { ok: true, value: content };
+  if (problem) return refuse(IN, problem);
+  if (!files) return refuse(IN, 'zip 文件中没有明细文件（或不是 zip 格式）');
+  return { ok: true, value: chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks) };
 }
+
+const PUSH_BYTES = 1024;
 
 const AMOUNT = /^-?(0|[1-9][0-9]{0,13})(\.[0-9]{1,2})?$/;
 const ID = /^[^\t\r\n\u0000-\u001f]{1,30}$/;

@@ -11,7 +11,8 @@
  * dates, each line a batch item whose declared amounts are medfee_sumamt, fund_pay_sumamt and
  * acct_pay (the file has no hifob_pay, so the item carries the recorded one and it never differs):
  *  - a line whose setl_id the agency does not know → DECLARED_NOT_RECORDED, after the grace period
- *    counted from the upload (the rule's; a 3202 run again after it raises what was pending);
+ *    counted from the upload (the rule's: the declaration arrived then; the same upload reconciled
+ *    again after it raises what was pending, a new upload starts its own grace);
  *  - a line the agency has, amounts differing → DECLARED_AMOUNT_MISMATCH;
  *  - an owed direct settlement of the agency's that the file leaves out → RECORDED_NOT_DECLARED.
  * Refund lines (refd_setl_flag 1) appear in the result file but raise no finding: §4 has no code
