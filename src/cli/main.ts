@@ -7,6 +7,7 @@ import { Command, CommanderError, InvalidArgumentError, Option } from 'commander
 import { loadConfig } from '../config/config';
 import { runImport, ImportAborted } from './import-command';
 import { addClient, addSm2Key } from './clients-command';
+import { runPlatform3202, PlatformRefused } from './platform-3202-command';
 import { stdio, type Io } from './output';
 
 // The commands that build a gateway load it only when run: `import` and `clients` stay light.
@@ -66,6 +67,23 @@ export async function main(argv: string[], io: Io = stdio, env: NodeJS.ProcessEn
       addSm2Key({ id: o.id, key: o.key, role: o.role, scope: o.scope.split(',').map((s) => s.trim()).filter(Boolean), file }, io);
     });
 
+  program.command('platform-3202')
+    .description('reconcile an institution\'s detail file (table 200, TSV or .zip) the platform\'s way: 9101 upload, 3202, 9102 download of the result (spec §9)')
+    .argument('<file>', 'tab-separated UTF-8 lines setl_id, mdtrt_id, psn_no, medfee_sumamt, fund_pay_sumamt, acct_pay, refd_setl_flag (or a .zip holding that file)')
+    .requiredOption('--fixmedins <code>', 'the institution (fixmedins_code)')
+    .requiredOption('--from <date>', 'stmt_begndate, yyyy-MM-dd', (v: string) => { if (!/^\d{4}-\d{2}-\d{2}$/.test(v)) throw new InvalidArgumentError('yyyy-MM-dd'); return v; })
+    .requiredOption('--to <date>', 'stmt_enddate, yyyy-MM-dd', (v: string) => { if (!/^\d{4}-\d{2}-\d{2}$/.test(v)) throw new InvalidArgumentError('yyyy-MM-dd'); return v; })
+    .option('--setl-optins <admdvs>', 'the settling agency (default: the prefecture of the fixmedins code, H533102… → 533100)')
+    .option('--refunds', 'include refunds (refd_setl_flag 1)')
+    .option('--out <file>', 'where the result file goes (default: beside the file, under the name the gateway gives)')
+    .addOption(new Option('--url <url>', 'gateway base URL').env('GATEWAY_URL').default('http://127.0.0.1:8080'))
+    .addOption(new Option('--client-id <id>', 'the institution client id').env('GATEWAY_CLIENT_ID').makeOptionMandatory())
+    .addOption(new Option('--secret <whsec>', 'the client\'s signing secret (prefer the environment variable)').env('GATEWAY_CLIENT_SECRET').makeOptionMandatory())
+    .action(async (file: string, o: { fixmedins: string; from: string; to: string; setlOptins?: string; refunds?: boolean; out?: string; url: string; clientId: string; secret: string }) => {
+      const s = await runPlatform3202({ file, ...o, progress: io.interactive }, io);
+      code = s.differences > 0 ? 1 : 0;
+    });
+
   program.command('verify-audit')
     .description('check the hash chain of the audit trail in the configured database')
     .action(async () => { code = await (await ops()).verifyAuditCommand(loadConfig(env), io); });
@@ -117,6 +135,7 @@ export async function main(argv: string[], io: Io = stdio, env: NodeJS.ProcessEn
     return code;
   } catch (e) {
     if (e instanceof CommanderError) return e.exitCode === 0 ? 0 : 2;
+    if (e instanceof PlatformRefused) { io.err(`platform-3202: ${e.message}\n`); return 1; }
     io.err(`${e instanceof ImportAborted ? 'import stopped: ' : 'error: '}${(e as Error).message}\n`);
     return 2;
   }

@@ -201,3 +201,39 @@ describe('bad files answer 200 infcode −1 naming the field or line, never 5xx'
     expect(r.data.err_msg).toMatch(/下载截止时间/);
   });
 });
+
+describe('the CLI: gateway platform-3202 FILE --fixmedins … --from … --to …', () => {
+  test('when run on the file, then it uploads, reconciles and writes the result file beside it, exit 1 for differences', async () => {
+    const fs = await import('node:fs');
+    const os = await import('node:os');
+    const path = await import('node:path');
+    const { main } = await import('../../src/cli/main');
+    const { memoryIo } = await import('../../src/cli/output');
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'p3202-'));
+    const file = path.join(dir, 'H1-202503.txt.zip');
+    fs.writeFileSync(file, zipSync({ 'H1-202503.txt': tsv(FILE) }));
+    const io = memoryIo();
+    const env = {};
+    const as = ['--client-id', TEST_CLIENTS.hospital1.client_id, '--secret', TEST_CLIENTS.hospital1.secret];
+    // The CLI signs with the wall clock: the gateway's clock must agree for the timestamp check.
+    const saved = clock;
+    clock = Date.now();
+    try {
+      const code = await main(['platform-3202', file, '--fixmedins', H1, '--from', '2025-03-01', '--to', '2025-03-31', '--url', t.baseUrl, ...as], io, env);
+      expect([code, io.stderr]).toEqual([1, '']);
+      expect(io.stdout).toMatch(/^3 settlements in .*; 3 differ \(对账不平\); result F\d+[0-9a-f]+ written to .*\.txt\.zip\n$/);
+      const written = fs.readdirSync(dir).filter((n) => n.startsWith('3202_'));
+      expect(written).toHaveLength(1);
+      const rows = rows201(Buffer.from(Object.values(unzipSync(fs.readFileSync(path.join(dir, written[0]!))))[0]!).toString('utf8'));
+      expect(rows.map((r) => r[2])).toEqual(['D-3', 'D-X', 'D-2']);
+
+      fs.writeFileSync(path.join(dir, 'bad.txt'), 'D-1\tM\n');
+      const bad = memoryIo();
+      expect(await main(['platform-3202', path.join(dir, 'bad.txt'), '--fixmedins', H1, '--from', '2025-03-01', '--to', '2025-03-31', '--url', t.baseUrl, ...as], bad, env)).toBe(1);
+      expect(bad.stderr).toContain('第 1 行：应有 7 列');
+    } finally {
+      clock = saved;
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
