@@ -9,6 +9,7 @@ import fc from 'fast-check';
 import { startTestGateway, type TestGateway } from '../support/test-gateway';
 import type { TestClientName } from '../support/test-clients';
 import * as fx from '../support/fixtures';
+import { zipSync } from 'fflate';
 
 const RUNS = Number(process.env.FUZZ_RUNS ?? 100);
 let t: TestGateway;
@@ -132,9 +133,24 @@ const platformEnvelopes: { infno: string; as: TestClientName; valid: () => Recor
       infno: '3201', fixmedins_code: 'H53310200001', input: { data: { insutype: '310', clr_type: '21', setl_optins: '999900', stmt_begndate: '2025-03-01', stmt_enddate: '2025-03-31', medfee_sumamt: '300000.00', fund_pay_sumamt: '270000.00', acct_pay: '0.00', fixmedins_setl_cnt: 1, refd_setl_flag: '0' } },
     }),
   },
+  // 9101 / 3202 / 9102: the detail file (table 200) of one settlement, uploaded before the runs (platformFile).
+  { infno: '9101', as: 'hospital1', valid: () => ({ infno: '9101', fixmedins_code: 'H53310200001', input: { fsUploadIn: { in: [...FUZZ_TSV], filename: 'fz.txt', fixmedins_code: 'H53310200001' } } }) },
+  {
+    infno: '3202', as: 'hospital1', valid: () => ({
+      infno: '3202', fixmedins_code: 'H53310200001', input: { data: { setl_optins: '533100', file_qury_no: platformFile, stmt_begndate: '2025-03-01', stmt_enddate: '2025-03-31', medfee_sumamt: '300000.00', fund_pay_sumamt: '270000.00', cash_payamt: '30000.00', fixmedins_setl_cnt: 1, refd_setl_flag: '0', clr_type: '11' } },
+    }),
+  },
+  { infno: '9102', as: 'hospital1', valid: () => ({ infno: '9102', fixmedins_code: 'H53310200001', input: { fsDownloadIn: { file_qury_no: platformFile, filename: 'fz.txt', fixmedins_code: 'H53310200001' } } }) },
 ];
+const FUZZ_TSV = Buffer.from('FZ-1\tM0001\tP0001\t300000.00\t270000.00\t0.00\t0\n');
+let platformFile = 'F-NOT-UPLOADED';
 
 describe.each(platformEnvelopes)('fuzzing /v1/platform infno $infno', (e) => {
+  beforeAll(async () => {
+    if (platformFile !== 'F-NOT-UPLOADED') return;
+    const up = await t.post('/v1/platform', platformEnvelopes.find((x) => x.infno === '9101')!.valid(), 'hospital1');
+    platformFile = up.data.output.file_qury_no;
+  });
   test(`when ${RUNS} mutated envelopes are posted, then none gets a 5xx: a 200 is a response envelope, anything else a problem document`, async () => {
     const anyInfno = fc.tuple(fc.oneof(fc.constantFrom('2207', '2208', '3201', '3202', '9101', '9102', '', ' 2207', '2207\u0000'), fc.string({ maxLength: 8 })), fc.constant(e.valid()))
       .map(([infno, v]) => ({ kind: 'json' as const, body: { ...v, infno } }));
@@ -143,7 +159,9 @@ describe.each(platformEnvelopes)('fuzzing /v1/platform infno $infno', (e) => {
         ? await t.post('/v1/platform', m.body, e.as)
         : await t.post('/v1/platform', null, e.as, { raw: m.raw, contentType: m.contentType });
       if (r.status >= 500) throw new Error(`${r.status}: ${JSON.stringify(r.data).slice(0, 500)}`);
-      if (r.status === 200) {
+      // A 9102 answers the file itself (text or zip); anything else at 200 is an envelope.
+      if (r.status === 200 && !String(r.headers['content-type']).includes('json')) expect(r.headers['content-disposition']).toMatch(/^attachment; /);
+      else if (r.status === 200) {
         expect([0, -1]).toContain(r.data.infcode);
         if (r.data.infcode === -1) expect(typeof r.data.err_msg).toBe('string');
       } else {
@@ -152,5 +170,27 @@ describe.each(platformEnvelopes)('fuzzing /v1/platform infno $infno', (e) => {
       }
     }), { numRuns: RUNS });
     expect((await t.get('/healthz', null)).status).toBe(200);
+  }, Math.max(300_000, RUNS * 60));
+});
+
+/** 9101 with broken files: random bytes, random text, zips of random or truncated content, as byte arrays or base64, named .txt or .zip. */
+describe('fuzzing /v1/platform 9101 files', () => {
+  test(`when ${RUNS} broken files are uploaded, then none gets a 5xx: each is an envelope (0, or −1 naming input.fsUploadIn)`, async () => {
+    const line = fc.array(fc.oneof(fc.string({ maxLength: 12 }), fc.constantFrom('FZ-1', '1.00', '-3.50', '0', '1', '12.345', '')), { minLength: 0, maxLength: 9 }).map((cols) => cols.join('\t'));
+    const text = fc.tuple(fc.array(line, { maxLength: 20 }), fc.constantFrom('\n', '\r\n')).map(([ls, eol]) => Buffer.from(ls.join(eol), 'utf8'));
+    const bytes = fc.uint8Array({ maxLength: 4000 }).map((b) => Buffer.from(b));
+    const content = fc.oneof(text, bytes, fc.constant(FUZZ_TSV));
+    const file = fc.tuple(content, fc.constantFrom('plain', 'zip', 'truncated-zip', 'zip-two')).map(([c, how]) => {
+      if (how === 'plain') return { c, name: 'f.txt' };
+      const z = Buffer.from(zipSync(how === 'zip-two' ? { 'a.txt': c, 'b.txt': c } : { 'a.txt': c }));
+      return { c: how === 'truncated-zip' ? z.subarray(0, Math.floor(z.length / 2)) : z, name: 'f.txt.zip' };
+    });
+    await fc.assert(fc.asyncProperty(file, fc.boolean(), async (f, asBase64) => {
+      const body = { infno: '9101', fixmedins_code: 'H53310200001', input: { fsUploadIn: { in: asBase64 ? f.c.toString('base64') : [...f.c], filename: f.name, fixmedins_code: 'H53310200001' } } };
+      const r = await t.post('/v1/platform', body, 'hospital1');
+      if (r.status >= 500) throw new Error(`${r.status}: ${JSON.stringify(r.data).slice(0, 500)}`);
+      expect(r.status).toBe(200);
+      if (r.data.infcode !== 0) expect([r.data.infcode, r.data.err_msg]).toEqual([-1, expect.stringMatching(/^input\.fsUploadIn/)]);
+    }), { numRuns: RUNS });
   }, Math.max(300_000, RUNS * 60));
 });
