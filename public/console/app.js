@@ -106,6 +106,8 @@
     DECLARATION_MISSING: ['未按期申报', 'declaration missing'], BENEFIT_RULE_DEVIATION: ['待遇计算偏差', 'benefit rule deviation'],
     ANNUAL_CAP_EXCEEDED: ['超年度限额', 'annual cap exceeded'], OVER_REIMBURSEMENT: ['超费用报销', 'over-reimbursement'],
     DUPLICATE_REIMBURSEMENT: ['重复报销', 'duplicate reimbursement'], PLAN_VARIANCE: ['支出计划偏差', 'plan variance'], DISBURSEMENT_MISMATCH: ['拨付不符', 'disbursement mismatch'],
+    PREMIUM_TRANSFER_SHORT: ['保费未足额划转', 'premium transfer short'], TRANSFER_UNFUNDED: ['无来源划出', 'transfer unfunded'],
+    PREMIUM_RATE_MISMATCH: ['缴费标准不符', 'premium rate mismatch'],
     COST_REPORT_MISSING: ['成本报告缺失', 'cost report missing'], COST_LIMIT_EXCEEDED: ['成本超限', 'cost limit exceeded'],
     PROFIT_LIMIT_EXCEEDED: ['利润超限', 'profit limit exceeded'], FUND_DEFICIT: ['基金亏损', 'fund deficit'],
   };

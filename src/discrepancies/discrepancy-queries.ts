@@ -112,12 +112,34 @@ export async function openDeclarationMissingKeys(q: Sql, admdvsPrefix: string, p
 
 export interface DigestCase { id: string; code: string; severity: string; insurer_code: string; fixmedins_code: string | null; admdvs: string }
 
-/** Non-critical cases detected in [from, to), of a region prefix and period when given, in id order (a digest's cases). */
-export async function nonCriticalCasesDetected(q: Sql, w: { from: string | Date; to: string | Date; admdvsPrefix?: string; period?: string }): Promise<DigestCase[]> {
+/** The non-critical ones of these cases, in id order (a digest of the cases a fund statement or premium-chain check opened). */
+export async function nonCriticalCasesOf(q: Sql, ids: readonly string[]): Promise<DigestCase[]> {
+  if (!ids.length) return [];
+  const { rows } = await q.query<DigestCase>(
+    `SELECT id, code, severity, insurer_code, fixmedins_code, admdvs FROM discrepancies WHERE id = ANY($1::uuid[]) AND severity <> 'critical' ORDER BY id`, [ids],
+  );
+  return rows;
+}
+
+/**
+ * Non-critical cases detected in [from, to), of a region prefix and period when given, in id order (a digest's cases);
+ * `exceptCodes`: codes left out (the fund codes, which have digests of their own), `alsoIds`: cases listed besides the window's.
+ */
+export async function nonCriticalCasesDetected(q: Sql, w: { from: string | Date; to: string | Date; admdvsPrefix?: string; period?: string; exceptCodes?: readonly string[]; alsoIds?: readonly string[] }): Promise<DigestCase[]> {
   const params: unknown[] = [w.from, w.to];
-  const where = [`detected_at >= $1`, `detected_at < $2`, `severity <> 'critical'`];
+  const where = [`detected_at >= $1`, `detected_at < $2`];
   if (w.admdvsPrefix) { params.push(`${w.admdvsPrefix}%`); where.push(`admdvs LIKE $${params.length}`); }
   if (w.period) { params.push(w.period); where.push(`period = $${params.length}`); }
+  if (w.exceptCodes?.length) { params.push(w.exceptCodes); where.push(`code <> ALL($${params.length}::text[])`); }
+  if (w.alsoIds?.length) {
+    params.push(w.alsoIds);
+    const { rows } = await q.query<DigestCase>(
+      `SELECT id, code, severity, insurer_code, fixmedins_code, admdvs FROM discrepancies
+        WHERE severity <> 'critical' AND ((${where.join(' AND ')}) OR id = ANY($${params.length}::uuid[])) ORDER BY id`, params,
+    );
+    return rows;
+  }
+  where.push(`severity <> 'critical'`);
   const { rows } = await q.query<DigestCase>(
     `SELECT id, code, severity, insurer_code, fixmedins_code, admdvs FROM discrepancies WHERE ${where.join(' AND ')} ORDER BY id`, params,
   );

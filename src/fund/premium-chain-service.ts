@@ -15,11 +15,14 @@ import type { Db, Sql } from '../db/db';
 import type { RegionPolicies } from '../benefits/region-policy';
 import { syncGroups } from '../discrepancies/case-store';
 import { fundPairsOfMessages, loadCollections, loadTransfers, type FundFactFilter } from '../ledger/fund-store';
+import { enqueueDigest } from '../notifications/fan-out';
 import { DEFAULT_FUND_POLICY, premiumChainGroups, type ChainContext } from './rules';
 
 export interface PremiumChainDeps { regions: Pick<RegionPolicies, 'regionFor' | 'loopParamsFor'> }
 
 export interface ChainSyncResult { groups: number; opened: number; resolved: number }
+/** The result with the ids of the cases opened (for their digest; not kept in a run's summary). */
+export interface ChainSync { result: ChainSyncResult; openedIds: string[] }
 
 function context(regions: PremiumChainDeps['regions']): ChainContext {
   return {
@@ -28,26 +31,34 @@ function context(regions: PremiumChainDeps['regions']): ChainContext {
   };
 }
 
-async function syncChain(q: Sql, deps: PremiumChainDeps, filter: FundFactFilter, asOf: Date, at: Date): Promise<ChainSyncResult> {
+async function syncChain(q: Sql, deps: PremiumChainDeps, filter: FundFactFilter, asOf: Date, at: Date): Promise<ChainSync> {
   // Facts dated after asOf are read too (and not counted by the rules), so an account-region-period
   // whose facts all lie after asOf still has its group judged.
   const [collections, transfers] = [await loadCollections(q, filter), await loadTransfers(q, filter)];
   const groups = premiumChainGroups(collections, transfers, asOf, context(deps.regions));
   const r = await syncGroups(q, groups, at);
-  return { groups: groups.length, opened: r.opened.length, resolved: r.resolved.length };
+  return { result: { groups: groups.length, opened: r.opened.length, resolved: r.resolved.length }, openedIds: r.opened };
 }
 
-/** The region-periods the stored messages touch, re-judged as of `asOf` (the ingest worker's handler). */
+/**
+ * The region-periods the stored messages touch, re-judged as of `asOf` (the ingest worker's handler).
+ * The non-critical cases it opens are told in a digest of their own, committed with them (a critical
+ * one goes out at once through the case store's hook).
+ */
 export async function applyFundMessages(db: Db, deps: PremiumChainDeps, messageIds: readonly string[], asOf: Date): Promise<ChainSyncResult> {
   return db.tx(async (q) => {
     const pairs = await fundPairsOfMessages(q, messageIds);
     if (!pairs.length) return { groups: 0, opened: 0, resolved: 0 };
-    return syncChain(q, deps, { pairs }, asOf, asOf);
+    const { result, openedIds } = await syncChain(q, deps, { pairs }, asOf, asOf);
+    if (openedIds.length) {
+      await enqueueDigest(q, { window_start: new Date(asOf.getTime() - 1), window_end: new Date(asOf.getTime() + 1), ids: openedIds, onlyIds: true });
+    }
+    return result;
   });
 }
 
-/** A reconciliation run's sweep of the premium chain of a region prefix, in the run's transaction. */
-export function sweepPremiumChain(q: Sql, deps: PremiumChainDeps, run: { admdvs: string; period: string; asOf: Date }, at: Date): Promise<ChainSyncResult> {
+/** A reconciliation run's sweep of the premium chain of a region prefix, in the run's transaction (the run's digest lists the cases it opened). */
+export function sweepPremiumChain(q: Sql, deps: PremiumChainDeps, run: { admdvs: string; period: string; asOf: Date }, at: Date): Promise<ChainSync> {
   const fromPeriod = `${Number(run.period.slice(0, 4)) - 1}-01`;
   return syncChain(q, deps, { admdvsPrefix: run.admdvs, fromPeriod, toPeriod: run.period }, run.asOf, at);
 }

@@ -19,7 +19,8 @@ import { syncGroups } from '../discrepancies/case-store';
 import { Money } from '../money';
 import { addDays, addMonths, cstInstant, toCstIso } from '../time';
 import { DEFAULT_FUND_POLICY, type FundPolicy } from './rules';
-import { computeFundStatement, fundGroupKey, type FundLimits, type FundStatementFigures, type StatementInput } from './statement';
+import { enqueueDigest } from '../notifications/fan-out';
+import { computeFundStatement, fundGroupKey, lastPeriodOf, type FundLimits, type FundStatementFigures, type StatementInput } from './statement';
 import {
   attributedDisbursements, loadMdtrtSiblings, loadPaidLines, loadRecoveredAmounts, loadWindowSettlements,
 } from '../ledger/fund-read-model';
@@ -123,6 +124,10 @@ export async function executeStatement(deps: StatementDeps, id: string): Promise
     const figures: FundStatementFigures = computeFundStatement(input);
     const at = new Date(deps.now());
     const cases = st.report_only ? null : await syncGroups(q, [{ groupKey: fundGroupKey(st.admdvs, st.fund_year), findings: figures.findings }], at);
+    // The non-critical cases it opened are told in a digest of their own, committed with them (spec §6).
+    if (cases?.opened.length) {
+      await enqueueDigest(q, { admdvs: st.admdvs, period: lastPeriodOf(input), window_start: startedAt, window_end: new Date(Math.max(at.getTime(), startedAt.getTime()) + 1), ids: cases.opened, onlyIds: true });
+    }
     const byCode: Record<string, number> = {};
     for (const f of figures.findings) byCode[f.code] = (byCode[f.code] ?? 0) + 1;
     const summary = {

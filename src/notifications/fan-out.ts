@@ -9,7 +9,7 @@ import canonicalize from 'canonicalize';
 import type { Job } from 'bullmq';
 import type { Db, Sql } from '../db/db';
 import type { Logger } from '../logging/logger';
-import { getDiscrepancy, nonCriticalCasesDetected } from '../discrepancies/discrepancy-queries';
+import { getDiscrepancy, nonCriticalCasesDetected, nonCriticalCasesOf } from '../discrepancies/discrepancy-queries';
 import { toCstIso } from '../time';
 import { caseFor, mayRead, subscriberReader, type OwnerLookup } from './audience';
 import { createDelivery } from './delivery-store';
@@ -23,8 +23,19 @@ import { fanOutCaseStep } from './case-steps';
 /** More ids than this in one digest are counted but not listed (a chat message has a size limit). */
 export const DIGEST_MAX_IDS = 200;
 
-export interface DigestSpec { run_id?: string; admdvs?: string; period?: string; window_start: Date | string; window_end: Date | string }
-interface DigestJob { kind: 'digest'; key: string; run_id?: string; admdvs?: string; period?: string; window_start: string; window_end: string }
+/**
+ * A digest: the non-critical cases of the region-period detected in the window, less `exceptCodes`, plus the cases `ids`
+ * (a run's: the premium-chain cases its sweep opened, of any period). `onlyIds`: just the cases `ids`, the window only
+ * labels it (a fund statement's or a fund message's digest: the cases it opened).
+ */
+export interface DigestSpec {
+  run_id?: string; admdvs?: string; period?: string; window_start: Date | string; window_end: Date | string;
+  exceptCodes?: readonly string[]; ids?: readonly string[]; onlyIds?: boolean;
+}
+interface DigestJob {
+  kind: 'digest'; key: string; run_id?: string; admdvs?: string; period?: string; window_start: string; window_end: string;
+  except_codes?: string[]; ids?: string[]; only_ids?: boolean;
+}
 
 /**
  * Queue the digest of a run (the reconciliation engine calls this at the end of each run). Pass the
@@ -39,6 +50,7 @@ export async function enqueueDigest(target: { db: Db; relay: { kick(): void } } 
   const job: DigestJob & { job_id: string } = {
     kind: 'digest', key, job_id: `digest-${key}`, window_start: start.toISOString(), window_end: end.toISOString(),
     ...(spec.run_id ? { run_id: spec.run_id } : {}), ...(spec.admdvs ? { admdvs: spec.admdvs } : {}), ...(spec.period ? { period: spec.period } : {}),
+    ...(spec.exceptCodes?.length ? { except_codes: [...spec.exceptCodes] } : {}), ...(spec.ids?.length ? { ids: [...spec.ids] } : {}), ...(spec.onlyIds ? { only_ids: true } : {}),
   };
   const insert = (q: Sql) => enqueueJob(q, NOTIFICATIONS_QUEUE, job);
   if ('relay' in target) { await insert(target.db); target.relay.kick(); } else await insert(target);
@@ -80,7 +92,9 @@ export async function fanOutCritical(deps: FanOutDeps, discrepancyId: string): P
 export async function fanOutDigest(deps: FanOutDeps, job: DigestJob): Promise<number> {
   const at = new Date(deps.now());
   const n = await deps.db.tx(async (q) => {
-    const rows = await nonCriticalCasesDetected(q, { from: job.window_start, to: job.window_end, admdvsPrefix: job.admdvs, period: job.period });
+    const rows = job.only_ids
+      ? await nonCriticalCasesOf(q, job.ids ?? [])
+      : await nonCriticalCasesDetected(q, { from: job.window_start, to: job.window_end, admdvsPrefix: job.admdvs, period: job.period, exceptCodes: job.except_codes, alsoIds: job.ids });
     if (!rows.length) return 0;
     const subs = await enabledSubscribers(q);
     let created = 0;
@@ -96,7 +110,7 @@ export async function fanOutDigest(deps: FanOutDeps, job: DigestJob): Promise<nu
   return n;
 }
 
-export function digestData(job: Omit<DigestJob, 'kind' | 'key'>, cases: { id: string; code: string; severity: string }[]): DigestData {
+export function digestData(job: Omit<DigestJob, 'kind' | 'key' | 'except_codes' | 'ids' | 'only_ids'>, cases: { id: string; code: string; severity: string }[]): DigestData {
   const count = (k: 'code' | 'severity') => Object.fromEntries([...cases.reduce((m, c) => m.set(c[k], (m.get(c[k]) ?? 0) + 1), new Map<string, number>())].sort(([a], [b]) => a.localeCompare(b)));
   return {
     ...(job.run_id ? { run_id: job.run_id } : {}), ...(job.admdvs ? { admdvs: job.admdvs } : {}), ...(job.period ? { period: job.period } : {}),

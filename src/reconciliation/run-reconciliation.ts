@@ -16,6 +16,7 @@ import { sweepRegionPeriod, type SweepDeps } from '../matching/sweep';
 import { computeReport, reportTotals } from './report-sql';
 import { syncPlanFindings } from './plan-findings';
 import { sweepPremiumChain, type PremiumChainDeps } from '../fund/premium-chain-service';
+import { FUND_CODES } from '../fund/rules';
 import { runInsurers, startRun, type RunRow } from './run-store';
 import { enqueueDigest } from '../notifications/fan-out';
 import { auditHead, entityIdsSince } from '../audit/audit-trail';
@@ -57,7 +58,8 @@ export async function executeRun(gw: RunDeps, runId: string): Promise<RunRow | u
     const tolerancePct = gw.regions.loopParamsFor(admdvs).plan_tolerance_pct;
     const plan = reportOnly ? null : await syncPlanFindings(q, insurers, { admdvs, period, asOf, tolerancePct }, new Date(gw.now()));
     // The premium chain of the region (spec §8), judged at the same as_of (src/fund/premium-chain-service.ts).
-    const premiumChain = reportOnly ? null : await sweepPremiumChain(q, gw, { admdvs, period, asOf }, new Date(gw.now()));
+    const chain = reportOnly ? null : await sweepPremiumChain(q, gw, { admdvs, period, asOf }, new Date(gw.now()));
+    const premiumChain = chain?.result ?? null;
     const totals = await reportTotals(q, runId);
     // The discrepancy and benefit counts are the ledger's present state: not part of a reproduction.
     const discrepancies = reportOnly ? null : await discrepancyCounts(q, admdvs, period, fromSeq);
@@ -78,7 +80,14 @@ export async function executeRun(gw: RunDeps, runId: string): Promise<RunRow | u
       [admdvs, period, runId],
     );
     const windowStart = prev.rows[0]?.finished_at ?? new Date(finishedAt.getTime() - 86_400_000);
-    if (!reportOnly && windowStart < finishedAt) await enqueueDigest(q, { run_id: runId, admdvs, period, window_start: windowStart.toISOString(), window_end: new Date(finishedAt.getTime() + 1).toISOString() });
+    // The fund codes (spec §8) have their own digests (their periods are not the run's); the premium-chain cases this run's
+    // sweep opened, of whatever period, are listed in this one.
+    if (!reportOnly && windowStart < finishedAt) {
+      await enqueueDigest(q, {
+        run_id: runId, admdvs, period, window_start: windowStart.toISOString(), window_end: new Date(finishedAt.getTime() + 1).toISOString(),
+        exceptCodes: FUND_CODES, ids: chain?.openedIds ?? [],
+      });
+    }
     return s;
   });
   gw.log.info({ run_id: runId, admdvs, period, as_of: asOf.toISOString(), known_at: knownAt.toISOString(), report_only: reportOnly, institutions: summary.totals.institutions, swept }, 'reconciliation run completed');

@@ -74,3 +74,29 @@ describe('a queue with a waiting job', () => {
     expect(value('gateway_queue_oldest_waiting_age_seconds{queue="metrics-probe"}')).toBeGreaterThanOrEqual(60);
   });
 });
+
+describe('the fund year (spec §8) on /metrics', () => {
+  let fundText: string;
+  const series = (s: string) => { const line = fundText.split('\n').find((l) => l.startsWith(`${s} `)); return line === undefined ? undefined : Number(line.slice(s.length + 1)); };
+  beforeAll(async () => {
+    // Ulanqab flexible workers pay 192.00 a year (003 art. 8): 10 of them at 1,900.00 is a PREMIUM_RATE_MISMATCH.
+    const collection = { collection_id: 'C-MET-1', admdvs: '150902', fund_year: '2024', period: '2024-05', payer_type: 'flexible', insured_count: 10, amount: '1900.00', collected_at: '2024-05-16T10:00:00+08:00' };
+    expect((await t.post('/v1/premium-collections', collection, 'tax')).status).toBe(202);
+    await t.drain();
+    await t.gw.db.tx((q) => syncGroup(q, 'metrics-fund-test', [
+      { code: 'FUND_DEFICIT', severity: 'high', subject_key: 'region_year:5331:2024', admdvs: '5331', insurer_code: '', period: '2024-12', detail: 'test', evidence: {} },
+      { code: 'PROFIT_LIMIT_EXCEEDED', severity: 'high', subject_key: 'insurer_year:5331:CPIC_DH:2024', admdvs: '5331', insurer_code: 'CPIC_DH', period: '2024-12', detail: 'test', evidence: {} },
+    ], new Date()));
+    fundText = String((await t.get('/metrics', null)).data);
+  });
+
+  it('counts the fund messages by kind, like every other', () => {
+    expect(series('gateway_messages_total{kind="premium_collection",outcome="accepted"}')).toBe(1);
+  });
+
+  it('reports the open fund cases by code and severity, like every other', () => {
+    expect(series('gateway_discrepancies_open{code="PREMIUM_RATE_MISMATCH",severity="medium"}')).toBe(1);
+    expect(series('gateway_discrepancies_open{code="FUND_DEFICIT",severity="high"}')).toBe(1);
+    expect(series('gateway_discrepancies_open{code="PROFIT_LIMIT_EXCEEDED",severity="high"}')).toBe(1);
+  });
+});

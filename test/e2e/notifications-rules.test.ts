@@ -7,6 +7,7 @@ import fc from 'fast-check';
 import { loadConfig } from '../../src/config/config';
 import { decide, maskPersonal, parseRetryAfter, render, type NotificationEvent } from '../../src/notifications';
 import { scheduleSpanMs } from '../../src/notifications/retry-schedule';
+import { mayRead } from '../../src/notifications/audience';
 import { certnoCheckChar } from '../../src/schemas/gb11643';
 
 const SCHEDULE = [0, 5_000, 300_000, 1_800_000, 7_200_000, 18_000_000, 36_000_000, 36_000_000];
@@ -68,5 +69,29 @@ describe('masking', () => {
 
   test('when a person-year subject key names a psn_no, then only the region and year are kept', () => {
     expect(maskPersonal({ subject_key: 'person:533102:PSN1:2025', other: 'setl:S1' })).toEqual({ subject_key: 'person:533102:***:2025', other: 'setl:S1' });
+  });
+});
+
+describe('who may read a fund case (spec §8)', () => {
+  const insurer = (scope: string[]) => ({ client_id: 'picc-cb', role: 'insurer' as const, scope, signing_secrets: [], token_sha256: [] });
+  test('when the case is an insurer-year one, then that insurer\'s callback and the ops channels read it, another insurer\'s does not', () => {
+    const c = { insurer_code: 'PICC_DH', fixmedins_code: null, admdvs: '5331' };
+    expect(mayRead(undefined, c)).toBe(true);
+    expect(mayRead(insurer(['PICC_DH']), c)).toBe(true);
+    expect(mayRead(insurer(['CPIC_DH']), c)).toBe(false);
+  });
+  test('when the case is a region-year, account or collection one (no insurer), then only the ops channels read it', () => {
+    for (const c of [{ insurer_code: '', fixmedins_code: null, admdvs: '5331' }, { insurer_code: '', fixmedins_code: null, admdvs: '150902' }]) {
+      expect(mayRead(undefined, c)).toBe(true);
+      expect(mayRead(insurer(['PICC_DH', 'CPIC_DH']), c)).toBe(false);
+    }
+  });
+  test('when a digest lists fund cases, then its markdown names each code with its count', () => {
+    const body = render('dingtalk', { type: 'discrepancy.digest', at: new Date(NOW), data: {
+      admdvs: '5331', period: '2024-12', window: { start: 'a', end: 'b' }, total: 2, counts_by_code: { FUND_DEFICIT: 1, PROFIT_LIMIT_EXCEEDED: 1 },
+      counts_by_severity: { high: 2 }, discrepancy_ids: ['d1', 'd2'], truncated: false,
+    } });
+    expect(body).toContain('FUND_DEFICIT：1 条');
+    expect(body).toContain('PROFIT_LIMIT_EXCEEDED：1 条');
   });
 });

@@ -7,6 +7,15 @@
 import type { PremiumCollection } from '../../schemas/types';
 
 export type PayerType = PremiumCollection['payer_type'];
+
+/**
+ * The codes of spec §8 (the premium chain and the statement). Their cases are told in digests of their
+ * own (the cases a statement, a run's premium-chain sweep or a fund message opened, by id), since their
+ * periods are the chain's months and the fund year's last month, not the period of the run that opens them.
+ */
+export const FUND_CODES = Object.freeze([
+  'PREMIUM_TRANSFER_SHORT', 'TRANSFER_UNFUNDED', 'PREMIUM_RATE_MISMATCH', 'COST_REPORT_MISSING', 'COST_LIMIT_EXCEEDED', 'PROFIT_LIMIT_EXCEEDED', 'FUND_DEFICIT',
+] as const);
 export const PASS_THROUGH_ACCOUNTS = ['tax', 'treasury', 'county_account'] as const;
 /** The accounts premiums pass through on their way to the fund (spec §8: judged by PREMIUM_TRANSFER_SHORT). */
 export type PassThroughAccount = (typeof PASS_THROUGH_ACCOUNTS)[number];
