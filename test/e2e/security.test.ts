@@ -15,7 +15,7 @@ import crypto from 'node:crypto';
 import axios from 'axios';
 import IORedis from 'ioredis';
 import { Webhook } from 'standardwebhooks';
-import { loadConfig } from '../../src/config/config';
+import { loadConfig, queueKeyPrefix } from '../../src/config/config';
 import { buildGateway, type Gateway } from '../../src/composition-root';
 import { createLogger } from '../../src/logging/logger';
 import { listen } from '../../src/http/server';
@@ -284,7 +284,7 @@ describe('a scan of the full run for personal data and secrets', () => {
     try {
       let cursor = '0';
       for (let i = 0; i < 10_000; i++) {
-        const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 1000);
+        const [next, keys] = await redis.scan(cursor, 'MATCH', `${queueKeyPrefix(prefix)}:*`, 'COUNT', 1000);
         for (const k of keys) if ((await redis.type(k)) === 'hash') jobs.push(JSON.stringify(await redis.hgetall(k)));
         cursor = next;
         if (cursor === '0') break;
