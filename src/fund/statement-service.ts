@@ -25,7 +25,7 @@ import {
   attributedDisbursements, loadMdtrtSiblings, loadPaidLines, loadRecoveredAmounts, loadWindowSettlements,
 } from '../ledger/fund-read-model';
 import { loadCollections, loadLatestCostReports, loadTransfers } from '../ledger/fund-store';
-import { completeStatement, previousClosingBalance, startStatement, type StatementRow } from './statement-store';
+import { completeStatement, previousClosingBalance, replaceEarlierNightly, startStatement, type StatementRow } from './statement-store';
 import { statementFigures } from './statement-view';
 
 /** What computing a statement needs (the reconciliation worker's deps have all of it). */
@@ -141,6 +141,8 @@ export async function executeStatement(deps: StatementDeps, id: string): Promise
       report_only: st.report_only,
     };
     await completeStatement(q, id, statementFigures(figures), summary, at);
+    // The nightly statements stay bounded: this one replaces the region-year's earlier nightly ones.
+    if (st.trigger === 'nightly') await replaceEarlierNightly(q, st);
     return summary;
   });
   deps.log.info({ statement_id: id, admdvs: st.admdvs, fund_year: st.fund_year, as_of: toCstIso(st.as_of), settlements: done.settlements, findings: done.findings }, 'fund statement completed');

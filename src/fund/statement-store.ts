@@ -75,6 +75,23 @@ export async function completeStatement(q: Sql, id: string, figures: object, sum
   );
 }
 
+/**
+ * The nightly run asks for two statements a night per region (this fund year and the last): each one
+ * completed replaces the region-year's earlier nightly statements (completed or failed; one still
+ * queued or running is left to finish), so the table holds one nightly statement per region-year
+ * however many nights pass. Statements asked for through the API or the CLI are kept: someone may
+ * hold their id. Runs in the completing statement's transaction; returns how many went.
+ */
+export async function replaceEarlierNightly(q: Sql, st: Pick<StatementRow, 'statement_id' | 'admdvs' | 'fund_year' | 'created_at'>): Promise<number> {
+  const r = await q.query(
+    `DELETE FROM fund_statements
+      WHERE trigger = 'nightly' AND admdvs = $1 AND fund_year = $2 AND statement_id <> $3
+        AND status IN ('completed','failed') AND created_at <= $4`,
+    [st.admdvs, st.fund_year, st.statement_id, st.created_at],
+  );
+  return r.rowCount ?? 0;
+}
+
 export async function failStatement(q: Sql, id: string, error: string, at: Date): Promise<void> {
   await q.query(
     `UPDATE fund_statements SET status = 'failed', error = $2, finished_at = $3 WHERE statement_id = $1 AND status <> 'completed'`,
