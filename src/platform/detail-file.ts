@@ -11,7 +11,7 @@
  * Input_9101.cs). Both are taken; numbers must be integers 0–255. The same client zips a single .txt
  * and names the upload `….txt.zip`, which is the variant we follow: a zip holds exactly one file.
  *
- * Zip: fflate's streaming Unzip, fed 1 KiB at a time, counting what it inflates — no more than
+ * Zip: fflate's streaming Unzip, fed 8 KiB at a time, counting what it inflates — no more than
  * MAX_ENTRIES entries, one file, output within maxBytes and MAX_RATIO × the archive, stopped as soon
  * as the count passes (declared sizes are not trusted: unzipSync inflates a lying entry to its end,
  * a CPU bomb). Streaming also reads zips whose sizes follow the data (data descriptors: Java's
@@ -125,7 +125,7 @@ export function fileContent(bytes: Uint8Array, filename: string, limits: DetailL
   return { ok: true, value: chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks) };
 }
 
-const PUSH_BYTES = 1024;
+const PUSH_BYTES = 8192;
 
 const AMOUNT = /^-?(0|[1-9][0-9]{0,13})(\.[0-9]{1,2})?$/;
 const ID = /^[^\t\r\n\u0000-\u001f]{1,30}$/;

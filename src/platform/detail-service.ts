@@ -131,12 +131,8 @@ export async function statement3202(deps: DetailDeps, client: Client, env: Recor
 }
 
 function linesOf(rows: readonly DetailRow[]): DetailLines {
-  const l: DetailLines = { line: [], setl_id: [], mdtrt_id: [], psn_no: [], medfee_sumamt: [], fund_pay_sumamt: [], acct_pay: [], refd_setl_flag: [] };
-  for (const r of rows) {
-    l.line.push(r.line); l.setl_id.push(r.setl_id); l.mdtrt_id.push(r.mdtrt_id); l.psn_no.push(r.psn_no);
-    l.medfee_sumamt.push(r.medfee_sumamt); l.fund_pay_sumamt.push(r.fund_pay_sumamt); l.acct_pay.push(r.acct_pay); l.refd_setl_flag.push(r.refd_setl_flag);
-  }
-  return l;
+  // Checked by parseTable200: no tab or newline inside a field.
+  return rows.map((r) => `${r.line}\t${r.setl_id}\t${r.mdtrt_id}\t${r.psn_no}\t${r.medfee_sumamt}\t${r.fund_pay_sumamt}\t${r.acct_pay}\t${r.refd_setl_flag}`).join('\n');
 }
 
 /** 9102: a stored file's bytes, to the institution it belongs to, until its dld_endtime. */
