@@ -44,7 +44,7 @@
     ev_recovered: ['追回', 'Recovery'], ev_detected: ['发现差异', 'Discrepancy detected'], ev_resolved: ['差异办结', 'Discrepancy resolved'],
     ev_due: ['应付截止', 'Due'], ev_closed: ['闭环', 'Closed'],
     run_start: ['发起对账', 'Start a reconciliation run'], run_open: ['打开对账结果', 'Open a run'], run_id: ['任务 ID', 'Run id'],
-    runs_history: ['对账任务记录', 'Past runs'], as_of: ['截至时间', 'As of'], trigger: ['触发方式', 'Trigger'],
+    runs_history: ['对账任务记录', 'Past runs'], as_of: ['截至时间', 'As of'], known_at: ['数据截至（接收时间）', 'Known at'], trigger: ['触发方式', 'Trigger'],
     created_at: ['创建时间', 'Created'], finished_at: ['完成时间', 'Finished'], summary: ['汇总', 'Summary'], institutions: ['医疗机构', 'Institutions'],
     insurers: ['保险公司', 'Insurers'], chart: ['各医疗机构应付 / 已付 / 拒付 / 未付', 'Owed / paid / rejected / outstanding per institution'],
     ageing_chart: ['各保险公司应支未支账龄（逾期工作日）', 'Arrears by age per insurer (working days past due)'],
@@ -228,6 +228,10 @@
     clearTimeout(state.subs.poll);
     state.subs = { items: [], loaded: false, created: null, test: null, poll: null };
     renderRun(); renderRunList(); renderSubscribers(); renderTest();
+    // Nor its fund-year statement (another agency may log in next), its last message, its tab.
+    clearTimeout(state.fundPoll); state.fund = null;
+    for (const el of $('#fund-form').elements) if (el.name) el.value = '';
+    renderFund(); flash(''); state.tab = 'discrepancies';
     store.del('console.token'); store.del('console.me');
     void fetch('/console/session', { method: 'DELETE', credentials: 'same-origin' }).catch(() => undefined);
     showApp();
