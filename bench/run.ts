@@ -3,7 +3,7 @@
  * gateway child process, database and queue prefix, and removes them after), each figure beside the
  * baseline that shows this machine's limit. Prints a markdown table and writes it with the machine's
  * description to bench/out/latest.md. `npm run bench -- --quick`: the small sizes (under 2 minutes
- * on a quiet machine), for everyday checks. `--only=callbacks,feed,reconciliation,matching,engine,platform3202`
+ * on a quiet machine), for everyday checks. `--only=callbacks,feed,reconciliation,matching,engine,platform3202,fund`
  * runs a subset.
  */
 import { spawn } from 'node:child_process';
@@ -17,6 +17,7 @@ import { benchCallbacks } from './callbacks';
 import { benchFeed } from './feed';
 import { benchReconciliation } from './reconciliation';
 import { benchMatchingLatency } from './matching-latency';
+import { benchFundStatement } from './fund-statement';
 import { benchPlatform3202 } from './platform-3202';
 
 const ENGINE_TARGET = 300_000;
@@ -65,6 +66,7 @@ const BENCHES: Array<[string, () => Promise<string[]>]> = [
   ['matching', benchMatchingLatency],
   ['engine', benchEngine],
   ['platform3202', () => benchPlatform3202()],
+  ['fund', () => benchFundStatement()],
 ];
 
 async function main(): Promise<void> {
