@@ -17,6 +17,7 @@ import { benchCallbacks } from './callbacks';
 import { benchFeed } from './feed';
 import { benchReconciliation } from './reconciliation';
 import { benchMatchingLatency } from './matching-latency';
+import { benchMonth } from './month';
 import { benchFundStatement } from './fund-statement';
 import { benchPlatform3202 } from './platform-3202';
 
