@@ -3,7 +3,7 @@
  * gateway child process, database and queue prefix, and removes them after), each figure beside the
  * baseline that shows this machine's limit. Prints a markdown table and writes it with the machine's
  * description to bench/out/latest.md. `npm run bench -- --quick`: the small sizes (under 2 minutes
- * on a quiet machine), for everyday checks. `--only=callbacks,feed,reconciliation,matching,engine,platform3202,fund`
+ * on a quiet machine), for everyday checks. `--only=callbacks,feed,reconciliation,matching,engine,platform3202,fund,month`
  * runs a subset.
  */
 import { spawn } from 'node:child_process';
@@ -68,6 +68,7 @@ const BENCHES: Array<[string, () => Promise<string[]>]> = [
   ['engine', benchEngine],
   ['platform3202', () => benchPlatform3202()],
   ['fund', () => benchFundStatement()],
+  ['month', benchMonth],
 ];
 
 async function main(): Promise<void> {
