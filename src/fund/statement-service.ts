@@ -1,7 +1,9 @@
 /**
  * The fund-year statement's service (spec §8): loads a region-year's facts through the ledger's read
- * models (ledger/fund-read-model.ts, ledger/fund-store.ts), computes the statement with the pure core
- * (./statement), stores it, and syncs its four findings as one case group per region-year — so a
+ * models (ledger/fund-read-model.ts, ledger/fund-store.ts) — its settlements a part of persons at a time
+ * (a benefit year needs a person's settlements together), keeping only their payout totals, so memory
+ * is bounded by the part — computes the statement with the pure core (./statement), stores it, and
+ * syncs its four findings as one case group per region-year — so a
  * recomputed statement after a later cost report revision, recovery or disbursement resolves its
  * cases by itself. One transaction per statement; the region-year is locked while it is computed.
  *
@@ -20,16 +22,22 @@ import { Money } from '../money';
 import { addDays, addMonths, cstInstant, toCstIso } from '../time';
 import { DEFAULT_FUND_POLICY, type FundPolicy } from './rules';
 import { enqueueDigest } from '../notifications/fan-out';
-import { computeFundStatement, fundGroupKey, lastPeriodOf, type FundLimits, type FundStatementFigures, type StatementInput } from './statement';
 import {
-  attributedDisbursements, loadMdtrtSiblings, loadPaidLines, loadRecoveredAmounts, loadWindowSettlements,
+  addPayouts, emptyPayoutTotals, fundGroupKey, fundStatementOf, lastPeriodOf, type FundLimits, type FundStatementFigures, type StatementFrame, type StatementInput,
+} from './statement';
+import {
+  attributedDisbursements, loadMdtrtSiblings, loadPaidLines, loadRecoveredAmounts, loadWindowPersons, loadWindowSettlements,
 } from '../ledger/fund-read-model';
 import { loadCollections, loadLatestCostReports, loadTransfers } from '../ledger/fund-store';
 import { completeStatement, previousClosingBalance, replaceEarlierNightly, startStatement, type StatementRow } from './statement-store';
 import { statementFigures } from './statement-view';
 
 /** What computing a statement needs (the reconciliation worker's deps have all of it). */
-export interface StatementDeps { db: Db; regions: Pick<RegionPolicies, 'regionFor' | 'loopParamsFor'>; calendar: WorkCalendar; log: Logger; now: () => number }
+export interface StatementDeps {
+  db: Db; regions: Pick<RegionPolicies, 'regionFor' | 'loopParamsFor'>; calendar: WorkCalendar; log: Logger; now: () => number;
+  /** Persons read per part (default PERSONS_PER_PART). */
+  personsPerPart?: number;
+}
 
 /** The region file's fund section as the statement uses it (spec §8 defaults without one). */
 export function fundPolicyOf(policy: RegionPolicy | undefined): FundPolicy {
@@ -53,17 +61,30 @@ function limitsOf(fund: FundPolicy): FundLimits {
   return out;
 }
 
-/** Loads the region-year's facts, as of and known at the statement's clocks (in the caller's transaction). */
-export async function loadStatementInput(
-  q: Sql, deps: Pick<StatementDeps, 'regions' | 'calendar'>, st: { admdvs: string; fund_year: number; as_of: Date; known_at: Date; opening_balance: Money },
-): Promise<StatementInput> {
+/** A statement's region-year and clocks. */
+export interface StatementClocks { admdvs: string; fund_year: number; as_of: Date; known_at: Date; opening_balance: Money }
+
+/** Where the statement reads settlements: the benefit years the fund year touches, across the region's prefixes. */
+interface SettlementReach { like: string[]; from: Date; to: Date; knownAt: Date }
+
+/**
+ * Persons per part when a statement reads its settlements (statementFigures): a part holds each of its
+ * persons with every settlement of their benefit years, so memory stays bounded by the part, not the
+ * region-year (1M settlements loaded at once took 3.7 GB, bench/RESULTS.md).
+ */
+export const PERSONS_PER_PART = 5_000;
+
+/** Everything of the region-year but its settlements and their facts, as of and known at the statement's clocks. */
+async function loadStatementFrame(
+  q: Sql, deps: Pick<StatementDeps, 'regions' | 'calendar'>, st: StatementClocks,
+): Promise<{ frame: StatementFrame; reach: SettlementReach }> {
   const policy = deps.regions.regionFor(st.admdvs);
   const fund = fundPolicyOf(policy);
   const year = st.fund_year;
   const win = fundYearWindow(fund, year);
   const clocks = { asOf: st.as_of, knownAt: st.known_at };
 
-  // The benefit engine needs each person's whole benefit year: load every benefit year the fund year touches,
+  // The benefit engine needs each person's whole benefit year: read every benefit year the fund year touches,
   // across the region's prefixes when the statement is for a part of it.
   let from = win.from;
   let to = win.to;
@@ -75,13 +96,6 @@ export async function loadStatementInput(
     if (b0 < from) from = b0;
     if (b1 > to) to = b1;
   }
-  const settlements = await loadWindowSettlements(q, { admdvsLike: like, from, to, knownAt: st.known_at });
-  const inYear = settlements.filter((s) => s.insuplc_admdvs.startsWith(st.admdvs) && s.setl_time >= win.from && s.setl_time < win.to);
-  const ids = inYear.map((s) => s.setl_id);
-  const manualMdtrt = [...new Set(inYear.filter((s) => s.setl_mode === 'manual').map((s) => s.mdtrt_id))];
-  const siblings = await loadMdtrtSiblings(q, manualMdtrt, new Set(settlements.map((s) => s.setl_id)), st.known_at);
-  const lines = await loadPaidLines(q, ids, clocks);
-  const recoveries = await loadRecoveredAmounts(q, ids, clocks);
   const disbursements = await attributedDisbursements(q, { admdvs: st.admdvs, periods: win.periods, ...clocks });
   const fundFilter = { admdvsPrefix: st.admdvs, fundYear: String(year), ...clocks };
   const collections = await loadCollections(q, fundFilter);
@@ -91,15 +105,13 @@ export async function loadStatementInput(
   const costReports = [...new Map(reports.reverse().map((r) => [r.insurer_code, r])).values()];
 
   const due = `${year + 1}-${fund.cost_report_due}`;
-  return {
+  const frame: StatementFrame = {
     admdvs: st.admdvs, fund_year: year, window: { from: win.from, to: win.to }, asOf: st.as_of,
     policyFor: (a) => deps.regions.regionFor(a),
     loop: { params: (a) => deps.regions.loopParamsFor(a), calendar: deps.calendar },
     limits: limitsOf(fund),
     costReportDue: { date: due, lapses_at: cstInstant(addDays(due, 1)), source: fund.cost_report_due_source },
     openingBalance: st.opening_balance,
-    settlements: settlements.map((s) => ({ ...s, setldetail: s.setldetail ?? null })),
-    siblings, lines, recoveries,
     disbursements: disbursements.map((d) => ({ ...d, amount: Money.of(d.amount) })),
     collections: collections.map((c) => ({ collection_id: c.collection_id, message_id: c.message_id, admdvs: c.admdvs, amount: Money.of(c.amount), late_fee: Money.of(c.late_fee), insured_count: Number(c.insured_count) })),
     transfers: transfers.map((t) => ({ transfer_id: t.transfer_id, message_id: t.message_id, admdvs: t.admdvs, from_account: t.from_account, to_account: t.to_account, amount: Money.of(t.amount) })),
@@ -108,6 +120,46 @@ export async function loadStatementInput(
       operating_cost: Money.of(r.operating_cost), admin_cost: r.admin_cost === null ? null : Money.of(r.admin_cost),
     })),
   };
+  return { frame, reach: { like, from, to, knownAt: st.known_at } };
+}
+
+/**
+ * The settlements of these persons (all of the reach when not given) with their siblings, payment lines
+ * and recoveries. A settlement belongs to the person its latest state names, so each is read in one part.
+ */
+async function loadSettlementPart(q: Sql, frame: StatementFrame, reach: SettlementReach, psnNos?: readonly string[]): Promise<Pick<StatementInput, 'settlements' | 'siblings' | 'lines' | 'recoveries'>> {
+  const clocks = { asOf: frame.asOf, knownAt: reach.knownAt };
+  let settlements = await loadWindowSettlements(q, { admdvsLike: reach.like, from: reach.from, to: reach.to, knownAt: reach.knownAt, ...(psnNos ? { psnNos } : {}) });
+  if (psnNos) { const mine = new Set(psnNos); settlements = settlements.filter((s) => mine.has(s.psn_no)); }
+  const inYear = settlements.filter((s) => s.insuplc_admdvs.startsWith(frame.admdvs) && s.setl_time >= frame.window.from && s.setl_time < frame.window.to);
+  const ids = inYear.map((s) => s.setl_id);
+  const manualMdtrt = [...new Set(inYear.filter((s) => s.setl_mode === 'manual').map((s) => s.mdtrt_id))];
+  const siblings = await loadMdtrtSiblings(q, manualMdtrt, new Set(settlements.map((s) => s.setl_id)), reach.knownAt);
+  const lines = await loadPaidLines(q, ids, clocks);
+  const recoveries = await loadRecoveredAmounts(q, ids, clocks);
+  return { settlements: settlements.map((s) => ({ ...s, setldetail: s.setldetail ?? null })), siblings, lines, recoveries };
+}
+
+/** Loads the whole region-year's facts at once, as of and known at the statement's clocks (in the caller's transaction). */
+export async function loadStatementInput(q: Sql, deps: Pick<StatementDeps, 'regions' | 'calendar'>, st: StatementClocks): Promise<StatementInput> {
+  const { frame, reach } = await loadStatementFrame(q, deps, st);
+  return { ...frame, ...(await loadSettlementPart(q, frame, reach)) };
+}
+
+/**
+ * The statement's figures, reading the settlements a part of persons at a time (PERSONS_PER_PART) and
+ * keeping only their payout totals: the same figures as computeFundStatement over the whole year at once.
+ */
+export async function statementFiguresOf(
+  q: Sql, deps: Pick<StatementDeps, 'regions' | 'calendar'>, st: StatementClocks, personsPerPart = PERSONS_PER_PART,
+): Promise<{ frame: StatementFrame; figures: FundStatementFigures }> {
+  const { frame, reach } = await loadStatementFrame(q, deps, st);
+  const persons = await loadWindowPersons(q, { admdvsLike: reach.like, from: reach.from, to: reach.to, knownAt: reach.knownAt });
+  const totals = emptyPayoutTotals();
+  for (let i = 0; i < persons.length; i += personsPerPart) {
+    addPayouts(totals, { ...frame, ...(await loadSettlementPart(q, frame, reach, persons.slice(i, i + personsPerPart))) });
+  }
+  return { frame, figures: fundStatementOf(frame, totals) };
 }
 
 /** Computes a queued statement (the reconciliation queue's `fund_statement` job). Idempotent: a completed one is not redone. */
@@ -120,8 +172,7 @@ export async function executeStatement(deps: StatementDeps, id: string): Promise
     await q.query(`SELECT pg_advisory_xact_lock(hashtextextended('fund-statement:' || $1 || ':' || $2, 0))`, [st.admdvs, st.fund_year]);
     const previous = st.opening_balance === null ? await previousClosingBalance(q, st.admdvs, st.fund_year - 1) : undefined;
     const opening = Money.of(st.opening_balance ?? previous ?? '0');
-    const input = await loadStatementInput(q, deps, { admdvs: st.admdvs, fund_year: st.fund_year, as_of: st.as_of, known_at: knownAt, opening_balance: opening });
-    const figures: FundStatementFigures = computeFundStatement(input);
+    const { frame: input, figures } = await statementFiguresOf(q, deps, { admdvs: st.admdvs, fund_year: st.fund_year, as_of: st.as_of, known_at: knownAt, opening_balance: opening }, deps.personsPerPart);
     const at = new Date(deps.now());
     const cases = st.report_only ? null : await syncGroups(q, [{ groupKey: fundGroupKey(st.admdvs, st.fund_year), findings: figures.findings }], at);
     // The non-critical cases it opened are told in a digest of their own, committed with them (spec §6).

@@ -57,18 +57,36 @@ function merge(rows: readonly Row[]): FundSettlementRow[] {
 
 /**
  * The settlements under the admdvs LIKE patterns with a row whose setl_time lies in [from, to),
- * each in its latest state among the rows received by known_at.
+ * each in its latest state among the rows received by known_at. With `psnNos`: only those with a row
+ * naming one of these persons (the statement reads a region-year person by person, since a benefit year
+ * needs a person's settlements together; the caller keeps those whose merged state names one of them).
  */
-export async function loadWindowSettlements(q: Sql, o: { admdvsLike: readonly string[]; from: Date; to: Date; knownAt: Date }): Promise<FundSettlementRow[]> {
+export async function loadWindowSettlements(q: Sql, o: { admdvsLike: readonly string[]; from: Date; to: Date; knownAt: Date; psnNos?: readonly string[] }): Promise<FundSettlementRow[]> {
+  const ids = o.psnNos
+    ? `SELECT setl_id FROM settlement_records
+        WHERE setl_id IN (SELECT setl_id FROM settlement_records WHERE psn_no = ANY($5::text[]) AND received_at <= $4) AND received_at <= $4
+        GROUP BY setl_id HAVING bool_or(insuplc_admdvs LIKE ANY($1::text[]) AND setl_time >= $2 AND setl_time < $3)`
+    : `SELECT DISTINCT setl_id FROM settlement_records
+        WHERE insuplc_admdvs LIKE ANY($1::text[]) AND setl_time >= $2 AND setl_time < $3 AND received_at <= $4`;
   const { rows } = await q.query<Row>(
+    `WITH ids AS (${ids})
+     SELECT ${COLUMNS} FROM settlement_records r JOIN ids USING (setl_id)
+      WHERE r.received_at <= $4 ORDER BY r.setl_id, r.status DESC`,
+    [o.admdvsLike, o.from, o.to, o.knownAt, ...(o.psnNos ? [o.psnNos] : [])],
+  );
+  return merge(rows);
+}
+
+/** Every person named by a row (received by known_at) of the settlements loadWindowSettlements reads, in psn_no order. */
+export async function loadWindowPersons(q: Sql, o: { admdvsLike: readonly string[]; from: Date; to: Date; knownAt: Date }): Promise<string[]> {
+  const { rows } = await q.query<{ psn_no: string }>(
     `WITH ids AS (
        SELECT DISTINCT setl_id FROM settlement_records
         WHERE insuplc_admdvs LIKE ANY($1::text[]) AND setl_time >= $2 AND setl_time < $3 AND received_at <= $4)
-     SELECT ${COLUMNS} FROM settlement_records r JOIN ids USING (setl_id)
-      WHERE r.received_at <= $4 ORDER BY r.setl_id, r.status DESC`,
+     SELECT DISTINCT r.psn_no FROM settlement_records r JOIN ids USING (setl_id) WHERE r.received_at <= $4 ORDER BY r.psn_no`,
     [o.admdvsLike, o.from, o.to, o.knownAt],
   );
-  return merge(rows);
+  return rows.map((r) => r.psn_no);
 }
 
 /** Settlements (latest state by known_at) of these mdtrt_ids, other than the given setl_ids. */

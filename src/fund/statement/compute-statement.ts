@@ -18,7 +18,7 @@
  */
 import { Money } from '../../money';
 import { limitAmount, percentOf } from './fund-math';
-import { settlementPayouts } from './payouts';
+import { settlementPayouts, type PayoutInput } from './payouts';
 import { statementFindings } from './statement-findings';
 import type {
   AccountFigures, FundAccount, FundStatementFigures, InsurerFigures, RegionFigures, SourcedPct, StatementInput,
@@ -32,18 +32,47 @@ function allowedCost(cost: Money | null, limit: SourcedPct | undefined, premiumI
   return cost.gt(cap) ? { allowed: cap, excess: cost.minus(cap) } : { allowed: cost, excess: Money.ZERO };
 }
 
-export function computeFundStatement(input: StatementInput): FundStatementFigures {
-  const { payouts, paidBy, recoveredBy } = settlementPayouts(input);
-  const sum = (m: Map<string, Money>, k: string, v: Money) => m.set(k, (m.get(k) ?? Money.ZERO).plus(v));
+/**
+ * The payouts of the year's settlements added up per insurer: all a statement keeps of them, so the
+ * settlements can be read and judged a part at a time (persons with their whole benefit years).
+ */
+export interface PayoutTotals {
+  compliant: Map<string, Money>; owing: Map<string, number>; paidBy: Map<string, Money>; recoveredBy: Map<string, Money>;
+  count: number; limited: number;
+}
 
+export function emptyPayoutTotals(): PayoutTotals {
+  return { compliant: new Map(), owing: new Map(), paidBy: new Map(), recoveredBy: new Map(), count: 0, limited: 0 };
+}
+
+const sum = (m: Map<string, Money>, k: string, v: Money) => m.set(k, (m.get(k) ?? Money.ZERO).plus(v));
+
+/** Adds the payouts of a part of the year (each of its persons with every settlement of their benefit years, payouts.ts). */
+export function addPayouts(t: PayoutTotals, part: PayoutInput): PayoutTotals {
+  const { payouts, paidBy, recoveredBy } = settlementPayouts(part);
+  for (const p of payouts) {
+    sum(t.compliant, p.insurer_code, p.compliant);
+    t.owing.set(p.insurer_code, (t.owing.get(p.insurer_code) ?? 0) + 1);
+    if (p.why_limited !== null) t.limited++;
+  }
+  t.count += payouts.length;
+  for (const [k, v] of paidBy) sum(t.paidBy, k, v);
+  for (const [k, v] of recoveredBy) sum(t.recoveredBy, k, v);
+  return t;
+}
+
+/** The statement's input without its settlements and their facts (those are added up in PayoutTotals). */
+export type StatementFrame = Omit<StatementInput, 'settlements' | 'siblings' | 'lines' | 'recoveries'>;
+
+export function computeFundStatement(input: StatementInput): FundStatementFigures {
+  return fundStatementOf(input, addPayouts(emptyPayoutTotals(), input));
+}
+
+/** Every figure and finding of the statement from its frame and the year's payout totals. */
+export function fundStatementOf(input: StatementFrame, totals: PayoutTotals): FundStatementFigures {
+  const { compliant, owing, paidBy, recoveredBy } = totals;
   const income = new Map<string, Money>();
   for (const d of input.disbursements) sum(income, d.insurer_code, d.amount);
-  const compliant = new Map<string, Money>();
-  const owing = new Map<string, number>();
-  for (const p of payouts) {
-    sum(compliant, p.insurer_code, p.compliant);
-    owing.set(p.insurer_code, (owing.get(p.insurer_code) ?? 0) + 1);
-  }
   const reports = new Map(input.costReports.map((r) => [r.insurer_code, r]));
 
   const codes = [...new Set([...income.keys(), ...owing.keys(), ...paidBy.keys(), ...reports.keys()])].sort();
@@ -108,7 +137,7 @@ export function computeFundStatement(input: StatementInput): FundStatementFigure
     insurers,
     accounts: accountFigures(input, region),
     findings: statementFindings(input, region, insurers),
-    settlements: { count: payouts.length, limited: payouts.filter((p) => p.why_limited !== null).length },
+    settlements: { count: totals.count, limited: totals.limited },
   };
 }
 
@@ -118,7 +147,7 @@ export function computeFundStatement(input: StatementInput): FundStatementFigure
  * the region's own accounts (special_account, expenditure_account) one row each under the statement's
  * admdvs; the expenditure account passes on the disbursements to the insurers.
  */
-function accountFigures(input: StatementInput, region: RegionFigures): AccountFigures[] {
+function accountFigures(input: StatementFrame, region: RegionFigures): AccountFigures[] {
   const rows = new Map<string, AccountFigures>();
   const regional = (a: FundAccount) => a === 'special_account' || a === 'expenditure_account';
   const row = (account: FundAccount, admdvs: string) => {

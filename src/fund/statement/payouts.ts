@@ -15,6 +15,9 @@ import { computeLoop, reimbursedBefore, type PaymentLineFact, type RecoveryFact,
 import { Money } from '../../money';
 import type { SettlementPayout, StatementInput, StatementSettlement } from './statement-types';
 
+/** What the payouts of settlements need: the settlements (each person's whole benefit year) and their facts, the clocks and rules. */
+export type PayoutInput = Pick<StatementInput, 'admdvs' | 'window' | 'asOf' | 'policyFor' | 'loop' | 'settlements' | 'siblings' | 'lines' | 'recoveries'>;
+
 /** Whether a settlement is one of the statement's year and region. */
 export function inYear(input: Pick<StatementInput, 'admdvs' | 'window'>, s: SettlementFact): boolean {
   const t = s.setl_time.getTime();
@@ -22,7 +25,7 @@ export function inYear(input: Pick<StatementInput, 'admdvs' | 'window'>, s: Sett
 }
 
 /** The allowance of every valid settlement the benefit engine evaluates, by setl_id. */
-function benefitAllowances(input: StatementInput): Map<string, { allowed: Money; why: SettlementPayout['why_limited'] }> {
+function benefitAllowances(input: PayoutInput): Map<string, { allowed: Money; why: SettlementPayout['why_limited'] }> {
   // Person-years per region policy: the engine needs each person's whole benefit year.
   const years = new Map<string, { policy: RegionPolicy; year: number; list: StatementSettlement[] }>();
   for (const s of input.settlements) {
@@ -68,7 +71,7 @@ function benefitAllowances(input: StatementInput): Map<string, { allowed: Money;
  * of nothing but its own recoveries), so that non-compliant = paid − compliant covers payments to the
  * wrong payee and for settlements another insurer owes.
  */
-export function settlementPayouts(input: StatementInput): { payouts: SettlementPayout[]; paidBy: Map<string, Money>; recoveredBy: Map<string, Money> } {
+export function settlementPayouts(input: PayoutInput): { payouts: SettlementPayout[]; paidBy: Map<string, Money>; recoveredBy: Map<string, Money> } {
   const allowances = benefitAllowances(input);
   const year = input.settlements.filter((s) => inYear(input, s));
   const ids = new Set(year.map((s) => s.setl_id));

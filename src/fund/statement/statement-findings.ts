@@ -23,7 +23,7 @@ export function lastPeriodOf(input: Pick<StatementInput, 'window'>): string {
   return toCstIso(last).slice(0, 7);
 }
 
-export function statementFindings(input: StatementInput, region: RegionFigures, insurers: readonly InsurerFigures[]): Finding<object>[] {
+export function statementFindings(input: Omit<StatementInput, 'settlements' | 'siblings' | 'lines' | 'recoveries'>, region: RegionFigures, insurers: readonly InsurerFigures[]): Finding<object>[] {
   const period = lastPeriodOf(input);
   const year = input.fund_year;
   const out: Finding<object>[] = [];
