@@ -14,7 +14,7 @@ import type { WorkCalendar } from '../deadlines/calendar';
 import type { LoopParams } from '../deadlines/params';
 import { syncGroups } from '../discrepancies/case-store';
 import { subjectKey } from '../matching';
-import { compareDetail, type DetailLines } from '../ledger/statement-detail-read-model';
+import { compareDetail } from '../ledger/statement-detail-read-model';
 import { toCstIso } from '../time';
 import { DETAIL_LIMITS, decodeUploadIn, fileContent, isZipName, parseTable200, writeTable201, zipOne, type DetailLimits, type DetailRow } from './detail-file';
 import { detailFindings, resultRows, totalsAgainstFile, type Statement3202 } from './detail-statement';
@@ -103,7 +103,7 @@ export async function statement3202(deps: DetailDeps, client: Client, env: Recor
   const groupKey = subjectKey({ kind: 'statement', fixmedins_code: upload.fixmedins_code, begndate: d.stmt_begndate, enddate: d.stmt_enddate });
   const result = await deps.db.tx(async (q) => {
     await lockStatementGroup(q, groupKey);
-    const diffs = await compareDetail(q, filter, linesOf(rows.value));
+    const diffs = await compareDetail(q, filter, rows.value);
     const lines = resultRows(diffs);
     const { findings } = detailFindings(diffs, {
       asOf, params: deps.loopParamsFor(d.setl_optins), calendar: deps.calendar, fixmedins_code: upload.fixmedins_code,
@@ -128,11 +128,6 @@ export async function statement3202(deps: DetailDeps, client: Client, env: Recor
       stmtinfo: { setl_optins: d.setl_optins, stmt_rslt: result.differences ? '1' : '0', stmt_rslt_dscr: result.differences ? `对账不平：${result.differences} 笔结算不符，见结果文件` : `对账平衡：${rows.value.length} 笔` },
     },
   };
-}
-
-function linesOf(rows: readonly DetailRow[]): DetailLines {
-  // Checked by parseTable200: no tab or newline inside a field.
-  return rows.map((r) => `${r.line}\t${r.setl_id}\t${r.mdtrt_id}\t${r.psn_no}\t${r.medfee_sumamt}\t${r.fund_pay_sumamt}\t${r.acct_pay}\t${r.refd_setl_flag}`).join('\n');
 }
 
 /** 9102: a stored file's bytes, to the institution it belongs to, until its dld_endtime. */
