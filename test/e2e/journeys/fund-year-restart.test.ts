@@ -48,6 +48,8 @@ async function accepted(gw: GatewayProc, p: string, body: unknown, as: TestClien
 const paths = (r: { data: { errors?: { path: string }[] } }) => (r.data.errors ?? []).map((e) => e.path);
 
 let statementId = '';
+/** The gateway after the restart: the kill -9 journey goes on with it (a start of the embedded database costs seconds). */
+let running: GatewayProc | undefined;
 const sent: string[] = [];
 
 test('the fund year through `npm start`, Ctrl-C, `npm start` again: the statement and its exports read back', async () => {
@@ -131,11 +133,11 @@ test('the fund year through `npm start`, Ctrl-C, `npm start` again: the statemen
   expect((await again.get(`/v1/fund-statements/${statementId}/export?format=pdf`, 'agency')).data.errors).toEqual([expect.objectContaining({ path: '?format' })]);
   // The collection another region's tax bureau tried to post was never stored: Ulanqab's tax posts it now, as new.
   expect((await again.post('/v1/premium-collections', collection('FY-C-JZ'), 'tax')).status).toBe(202);
-  expect((await again.stop('SIGINT', 15_000)).code).toBe(0);
+  running = again;
 });
 
 test('kill -9 in the middle of a stream of collections, transfers and cost reports: every 202 is there after `npm start`', async () => {
-  const gw = await startGateway(env);
+  const gw = running ?? await startGateway(env);
   await gw.waitReady();
   const kinds: ((i: number) => [string, unknown, TestClientName])[] = [
     (i) => ['/v1/premium-collections', collection(`K-C${i}`, { insured_count: 10, amount: '1200.00' }), 'tax'],
