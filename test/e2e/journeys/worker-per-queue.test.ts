@@ -5,6 +5,7 @@
  * worker then takes them. Every process stops on SIGTERM.
  */
 import { Queue } from 'bullmq';
+import { queueKeyPrefix } from '../../../src/config/config';
 import IORedis from 'ioredis';
 import { payment, settlement } from '../../support/fixtures';
 import { REDIS_URL } from '../../support/test-gateway';
@@ -19,7 +20,7 @@ let benefits: Queue;
 beforeAll(async () => {
   env = await journeyEnv('per-queue', 'pg');
   redis = new IORedis(REDIS_URL, { maxRetriesPerRequest: null });
-  benefits = new Queue(BENEFITS_QUEUE, { connection: redis, prefix: env.prefix });
+  benefits = new Queue(BENEFITS_QUEUE, { connection: redis, prefix: queueKeyPrefix(env.prefix) });
 });
 afterAll(async () => {
   await benefits.close();
