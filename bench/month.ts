@@ -183,6 +183,38 @@ async function finalState(c: Client, runId: string): Promise<{ loops: string; ca
   return { loops: l, cases: k, totals: t, text };
 }
 
+/** CPU seconds (user + system, all threads) of a local process; 0 once it is gone. */
+function cpuSeconds(pid: number | undefined): number {
+  try {
+    const f = fs.readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+    return (Number(f[11]) + Number(f[12])) / 100;
+  } catch { return 0; }
+}
+
+/**
+ * CPU used by the worker processes and by the database's PostgreSQL backends, sampled every 250 ms
+ * (the machine is shared: CPU seconds say what the work cost whatever the wall clock says).
+ */
+class CpuMeter {
+  private readonly seen = new Map<string, number>();
+  private timer: NodeJS.Timeout | undefined;
+  constructor(private readonly c: Client, private readonly workerPids: number[]) {}
+  async sample(): Promise<void> {
+    for (const pid of this.workerPids) this.seen.set(`w${pid}`, Math.max(this.seen.get(`w${pid}`) ?? 0, cpuSeconds(pid)));
+    const { rows } = await this.c.query<{ pid: number }>('SELECT pid FROM pg_stat_activity WHERE datname = current_database()');
+    for (const r of rows) this.seen.set(`p${r.pid}`, Math.max(this.seen.get(`p${r.pid}`) ?? 0, cpuSeconds(r.pid)));
+  }
+  start(): void { this.timer = setInterval(() => { void this.sample().catch(() => undefined); }, 250); }
+  stop(): void { clearInterval(this.timer); }
+  /** Worker processes' and backends' CPU seconds so far. */
+  totals(): { workers: number; pg: number } {
+    let workers = 0, pg = 0;
+    for (const [k, v] of this.seen) { if (k.startsWith('w')) workers += v; else pg += v; }
+    return { workers, pg };
+  }
+}
+const cpuText = (a: { workers: number; pg: number }, b: { workers: number; pg: number }) => `CPU: workers ${(b.workers - a.workers).toFixed(1)} s, PostgreSQL ${(b.pg - a.pg).toFixed(1)} s`;
+
 function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const s = net.createServer().listen(0, '127.0.0.1', () => { const { port } = s.address() as net.AddressInfo; s.close(() => resolve(port)); });
@@ -192,7 +224,7 @@ function freePort(): Promise<number> {
 
 export interface MonthResult {
   workers: number; acceptedMs: number; feedMs: number; restMs: number; runMs: number; totalMs: number; runStatus: string; swept: number;
-  state: Awaited<ReturnType<typeof finalState>>; load: string;
+  state: Awaited<ReturnType<typeof finalState>>; load: string; feedCpu: string; restCpu: string; runCpu: string;
 }
 
 /** Children to stop if this benchmark is stopped (they would outlive it). */
@@ -218,15 +250,23 @@ async function monthOnce(workers: number, setls: Setl[]): Promise<MonthResult> {
     const { feed, rest } = posts(setls, wireNow(Date.now() - 60_000));
     await new Promise((r) => setTimeout(r, 3000)); // the workers connect
     const load0 = os.loadavg()[0]!.toFixed(2);
+    const cpu = new CpuMeter(c, procs.slice(1).map((p) => p.child.pid!));
+    await cpu.sample();
+    const cpu0 = cpu.totals();
+    cpu.start();
     const t0 = performance.now();
     await sendAll(gw.url, feed, 2);
     const acceptedMs = performance.now() - t0;
     await until('feed processed', async () => (await processed(c, ['agency_settlements'], feed.length)) && benefitsDone(benefits, feed.length));
     const feedMs = performance.now() - t0;
+    await cpu.sample();
+    const cpu1 = cpu.totals();
     const t1 = performance.now();
     await sendAll(gw.url, rest, 8);
     await until('declarations and payments processed', () => processed(c, ['settlement_batch', 'insurer_payment'], rest.length));
     const restMs = performance.now() - t1;
+    await cpu.sample();
+    const cpu2 = cpu.totals();
     const t2 = performance.now();
     const r = await fetch(`${gw.url}/v1/reconciliations`, {
       method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${CLIENTS.opsToken}` },
@@ -239,10 +279,14 @@ async function monthOnce(workers: number, setls: Setl[]): Promise<MonthResult> {
       return status === 'completed' || status === 'failed';
     });
     const runMs = performance.now() - t2;
+    await cpu.sample();
+    cpu.stop();
+    const cpu3 = cpu.totals();
     const totalMs = performance.now() - t0;
     const load = `${load0} → ${os.loadavg()[0]!.toFixed(2)}`;
     const run = (await c.query<{ summary: { swept?: { settlements: number } } | null }>('SELECT summary FROM reconciliation_runs WHERE run_id = $1', [run_id])).rows[0];
-    return { workers, acceptedMs, feedMs, restMs, runMs, totalMs, runStatus: status, swept: run?.summary?.swept?.settlements ?? -1, state: await finalState(c, run_id), load };
+    return { workers, acceptedMs, feedMs, restMs, runMs, totalMs, runStatus: status, swept: run?.summary?.swept?.settlements ?? -1, state: await finalState(c, run_id), load,
+      feedCpu: cpuText(cpu0, cpu1), restCpu: cpuText(cpu1, cpu2), runCpu: cpuText(cpu2, cpu3) };
   } finally {
     await benefits.close();
     conn.disconnect();
@@ -309,10 +353,10 @@ export async function benchMonth(): Promise<string[]> {
     const feedRate = (N / r.feedMs) * 1000;
     out.push(line(`${pre}: agency feed accepted (${FEED_PARTS} requests)`, `${sec(r.acceptedMs)} (${((N / r.acceptedMs) * 1000).toFixed(0)} records/s)`,
       `${sec(b.copySetlMs)} (COPY of the settlements)`, r.acceptedMs / b.copySetlMs, 'informational', true));
-    out.push(line(`${pre}: agency feed processed (loops, findings, benefit check), records/s`, `${feedRate.toFixed(0)} (${sec(r.feedMs)}; load ${r.load})`,
+    out.push(line(`${pre}: agency feed processed (loops, findings, benefit check), records/s`, `${feedRate.toFixed(0)} (${sec(r.feedMs)}; ${r.feedCpu}; load ${r.load})`,
       `${sec(b.copySetlMs)} (COPY of the settlements)`, r.feedMs / b.copySetlMs, big ? '≥ 5,000 records/s' : 'informational (≥ 5,000/s at 100k)', !big || feedRate >= 5000));
-    out.push(line(`${pre}: ${INSTITUTIONS} declarations + payments of ≤ ${LINES_PER_PAYMENT} lines processed`, sec(r.restMs), '—', 1, 'informational', true));
-    out.push(line(`${pre}: first reconciliation run after the month (as of now)`, `${sec(r.runMs)} (${r.runStatus}; ${r.swept} swept)`,
+    out.push(line(`${pre}: ${INSTITUTIONS} declarations + payments of ≤ ${LINES_PER_PAYMENT} lines processed`, `${sec(r.restMs)} (${r.restCpu})`, '—', 1, 'informational', true));
+    out.push(line(`${pre}: first reconciliation run after the month (as of now)`, `${sec(r.runMs)} (${r.runStatus}; ${r.swept} swept; ${r.runCpu})`,
       `${sec(b.joinMs)} (bare 3-way join)`, r.runMs / b.joinMs, 'informational (≤ 5× at 1M)', r.runStatus === 'completed'));
     out.push(line(`${pre}: the whole month, first byte → run completed`, sec(r.totalMs), `${sec(b.copyMs + b.joinMs)} (COPY of the 3 tables + the join)`,
       r.totalMs / (b.copyMs + b.joinMs), big ? '≤ 60 s at 100k' : 'informational (≤ 60 s at 100k)', !big || r.totalMs <= 60_000));

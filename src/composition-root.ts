@@ -151,7 +151,7 @@ export async function buildGateway(cfg: Config, opts: BuildOptions = {}): Promis
   // Who handles which kind of stored message: the ingest worker hands each message to the handler
   // of its kind. agency_disbursement and spending_plan have none: their facts are read by the
   // reconciliation report, and their messages are marked processed as they are.
-  const matchMessages: MessageHandler = (msgs) => applyMessages(matching, msgs);
+  const matchMessages: MessageHandler = (msgs, finish) => applyMessages(matching, msgs, finish);
   const fundMessages: MessageHandler = async (msgs) => { await applyFundMessages(db, { regions }, msgs.map((m) => m.message_id), new Date(now())); };
   const handlers: MessageHandlers = {
     agency_settlements: matchMessages,

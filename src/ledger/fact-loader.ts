@@ -217,15 +217,37 @@ export async function loadByMdtrt(q: Sql, mdtrtIds: readonly string[]): Promise<
   return out;
 }
 
+/**
+ * The settlements `setlIds` and every settlement of their visits, in one statement: the latest state
+ * of each id, and grouped by mdtrt_id the latest state of every settlement with a row naming the
+ * visit of an id's latest state — what loadSettlements and then loadByMdtrt give, read once (the
+ * rows of every mdtrt_id any row of the ids names, each id's own rows among them).
+ */
+async function loadSettlementsAndVisits(q: Sql, setlIds: readonly string[]): Promise<{ settlements: Map<string, SettlementFact>; byMdtrt: Map<string, SettlementFact[]> }> {
+  const byMdtrt = new Map<string, SettlementFact[]>();
+  if (!setlIds.length) return { settlements: new Map(), byMdtrt };
+  const { rows } = await q.query<SettlementRow>(
+    `SELECT ${SETTLEMENT_COLS} FROM settlement_records
+      WHERE mdtrt_id IN (SELECT mdtrt_id FROM settlement_records WHERE setl_id = ANY($1::text[]))`, [setlIds]);
+  const wanted = new Set(setlIds);
+  const settlements = latestBySetlId(rows.filter((r) => wanted.has(r.setl_id)));
+  const visits = new Set([...settlements.values()].map((s) => s.mdtrt_id));
+  for (const s of latestBySetlId(rows.filter((r) => visits.has(r.mdtrt_id))).values()) {
+    const group = byMdtrt.get(s.mdtrt_id);
+    if (group) group.push(s); else byMdtrt.set(s.mdtrt_id, [s]);
+  }
+  return { settlements, byMdtrt };
+}
+
 /** Everything known about each setl_id: the input of evaluateSettlement, one per id asked for. */
 export async function loadSettlementInputs(q: Sql, setlIds: readonly string[]): Promise<Map<string, SettlementInput>> {
   const ids = [...new Set(setlIds)];
-  const [settlements, lines, recoveries, items] = [
-    await loadSettlements(q, ids), await loadLines(q, ids), await loadRecoveries(q, ids), await loadDeclaredItems(q, ids),
+  // Four statements: settlements with their visits, lines, recoveries, declared items; then the batches.
+  const [{ settlements, byMdtrt: siblings }, lines, recoveries, items] = [
+    await loadSettlementsAndVisits(q, ids), await loadLines(q, ids), await loadRecoveries(q, ids), await loadDeclaredItems(q, ids),
   ];
   const known = [...settlements.values()];
   const batches = await loadCurrentBatches(q, known);
-  const siblings = await loadByMdtrt(q, [...new Set(known.map((s) => s.mdtrt_id))]);
 
   const out = new Map<string, SettlementInput>();
   for (const id of ids) out.set(id, { setl_id: id, lines: [], recoveries: [], declaredItems: [], sameMdtrt: [] });

@@ -15,14 +15,19 @@ export interface DeclarationKey { fixmedins_code: string; insurer_code: string; 
 export const declarationGroup = (k: DeclarationKey): string =>
   subjectKey({ kind: 'declaration', fixmedins_code: k.fixmedins_code, insurer_code: k.insurer_code, period: k.period });
 
-export async function reevaluateDeclarations(db: Db, keys: Iterable<DeclarationKey>, asOf: Date, deps: MatchingDeps): Promise<{ evaluated: number }> {
+/** `finish` runs in the last chunk's transaction (none without keys). */
+export async function reevaluateDeclarations(db: Db, keys: Iterable<DeclarationKey>, asOf: Date, deps: MatchingDeps, finish?: (q: Sql) => Promise<void>): Promise<{ evaluated: number }> {
   const byGroup = new Map<string, DeclarationKey>();
   for (const k of keys) byGroup.set(declarationGroup(k), { fixmedins_code: k.fixmedins_code, insurer_code: k.insurer_code, period: k.period });
   const groups = [...byGroup.keys()].sort(cmpStr);
   const size = chunkFor(db);
   for (let n = 0; n < groups.length; n += size) {
     const chunk = groups.slice(n, n + size).map((g) => byGroup.get(g)!);
-    await db.tx((q) => reevaluateChunk(q, chunk, asOf, deps));
+    const last = n + size >= groups.length;
+    await db.tx(async (q) => {
+      await reevaluateChunk(q, chunk, asOf, deps);
+      if (last && finish) await finish(q);
+    });
   }
   return { evaluated: groups.length };
 }

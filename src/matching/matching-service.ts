@@ -49,7 +49,7 @@ const settlementGroup = (setlId: string): string => `setl:${setlId}`;
  * Re-evaluates everything the stored messages can change, as of the service's clock: the union of
  * what each one affects, once (the messages a worker applies together share their settlements' chunks).
  */
-export async function applyMessages(deps: MatchingServiceDeps, msgs: readonly Pick<MessageRow, 'message_id' | 'kind'>[]): Promise<void> {
+export async function applyMessages(deps: MatchingServiceDeps, msgs: readonly Pick<MessageRow, 'message_id' | 'kind'>[], finish?: (q: Sql) => Promise<void>): Promise<void> {
   const asOf = new Date(deps.now());
   const setlIds = new Set<string>();
   const declarations: DeclarationKey[] = [];
@@ -58,9 +58,10 @@ export async function applyMessages(deps: MatchingServiceDeps, msgs: readonly Pi
     for (const id of affected.setlIds) setlIds.add(id);
     declarations.push(...affected.declarations);
   }
-  const r = await reevaluate(deps.db, setlIds, asOf, deps);
+  // `finish` (the messages' `processed`) goes into the last transaction of the two passes.
+  const r = await reevaluate(deps.db, setlIds, asOf, deps, declarations.length ? undefined : finish);
   // reevaluateDeclarations evaluates each institution-period once, however often it is named.
-  if (declarations.length) await reevaluateDeclarations(deps.db, declarations, asOf, deps);
+  if (declarations.length) await reevaluateDeclarations(deps.db, declarations, asOf, deps, finish);
   await scheduleRechecks(deps, r.nextChecks);
 }
 
@@ -80,14 +81,20 @@ async function affectedBy(q: Sql, kind: MessageKind, messageIds: readonly string
 /**
  * Re-derive the loop state and the open discrepancies of settlements from the ledger of facts, as of
  * `asOf`: one transaction per chunk, in setl_id order; returns when each needs its next check.
+ * `finish` runs in the last chunk's transaction (none without settlements).
  */
-export async function reevaluate(db: Db, setlIds: Iterable<string>, asOf: Date, deps: MatchingDeps): Promise<ReevaluateResult> {
+export async function reevaluate(db: Db, setlIds: Iterable<string>, asOf: Date, deps: MatchingDeps, finish?: (q: Sql) => Promise<void>): Promise<ReevaluateResult> {
   const ids = [...new Set(setlIds)].sort(cmpStr);
   const nextChecks: NextCheck[] = [];
   const size = chunkFor(db);
   for (let i = 0; i < ids.length; i += size) {
     const chunk = ids.slice(i, i + size);
-    nextChecks.push(...(await db.tx((q) => reevaluateChunk(q, chunk, asOf, deps))));
+    const last = i + size >= ids.length;
+    nextChecks.push(...(await db.tx(async (q) => {
+      const next = await reevaluateChunk(q, chunk, asOf, deps);
+      if (last && finish) await finish(q);
+      return next;
+    })));
   }
   return { evaluated: ids.length, nextChecks };
 }
