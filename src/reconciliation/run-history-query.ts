@@ -11,6 +11,7 @@ import { decodeRunCursor, type RunCursor, type RunListFilter, type RunStatus } f
 export const RUN_STATUSES: readonly RunStatus[] = ['queued', 'running', 'completed', 'failed'];
 export const RUN_LIST_DEFAULT_LIMIT = 50;
 export const RUN_LIST_MAX_LIMIT = 200;
+const KNOWN = new Set(['admdvs', 'period', 'status', 'limit', 'cursor']);
 
 export interface RunListQuery { filter: RunListFilter; limit: number; cursor?: RunCursor }
 
@@ -24,6 +25,10 @@ export function parseRunListQuery(query: Request['query']): RunListQuery {
     if (typeof v !== 'string') { errors.push({ path: `?${name}`, code: 'type', message: 'give it once, as text' }); return undefined; }
     return v;
   };
+  // A misspelt filter (?admvds=) must not quietly widen the list to every run in scope.
+  for (const k of Object.keys(query)) {
+    if (!KNOWN.has(k)) errors.push({ path: `?${k}`, code: 'additionalProperties', message: 'unknown parameter' });
+  }
   const admdvs = one('admdvs');
   if (admdvs !== undefined) {
     if (/^\d{2,6}$/.test(admdvs)) filter.admdvs = admdvs;
