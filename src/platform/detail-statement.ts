@@ -48,10 +48,31 @@ export function totalsAgainstFile(d: Statement3202, rows: readonly DetailRow[]):
   const cnt = Number(d.fixmedins_setl_cnt);
   if (cnt !== rows.length) return { field: 'input.data.fixmedins_setl_cnt', message: `结算笔数 ${cnt} 与文件 ${d.file_qury_no} 的明细行数 ${rows.length} 不符` };
   for (const f of ['medfee_sumamt', 'fund_pay_sumamt'] as const) {
-    const sum = Money.sum(rows.map((r) => Money.of(r[f])));
+    const sum = sumOfAmounts(rows, f);
     if (!Money.of(d[f]).eq(sum)) return { field: `input.data.${f}`, message: `${f} ${Money.of(d[f])} 与文件明细合计 ${sum} 不符，相差 ${Money.of(d[f]).minus(sum)}` };
   }
   return undefined;
+}
+
+/**
+ * The exact sum of a column of checked amounts (detail-file.ts: `-?digits(.d{1,2})?`), in fen as a
+ * BigInt — no number arithmetic, and no Decimal per line: two Decimals per line were 0.1–0.2 s of
+ * a 100,000-line 3202, this is a few ms.
+ */
+function sumOfAmounts(rows: readonly DetailRow[], f: 'medfee_sumamt' | 'fund_pay_sumamt'): Money {
+  let fen = 0n;
+  for (const r of rows) fen += fenOf(r[f]);
+  const neg = fen < 0n;
+  const abs = (neg ? -fen : fen).toString().padStart(3, '0');
+  return Money.of(`${neg ? '-' : ''}${abs.slice(0, -2)}.${abs.slice(-2)}`);
+}
+
+/** "-12.3" → -1230n. */
+function fenOf(v: string): bigint {
+  const dot = v.indexOf('.');
+  if (dot < 0) return BigInt(v) * 100n;
+  const decimals = v.length - dot - 1;
+  return BigInt(v.slice(0, dot) + v.slice(dot + 1) + (decimals === 1 ? '0' : ''));
 }
 
 const NAMES = { medfee_sumamt: '医疗费总额', fund_pay_sumamt: '基金支付总额', acct_pay: '个人账户支付' } as const;
