@@ -26,7 +26,7 @@ import {
   addPayouts, emptyPayoutTotals, fundGroupKey, fundStatementOf, lastPeriodOf, type FundLimits, type FundStatementFigures, type StatementFrame, type StatementInput,
 } from './statement';
 import {
-  attributedDisbursements, loadMdtrtSiblings, loadPaidLines, loadRecoveredAmounts, loadWindowPersons, loadWindowSettlements,
+  attributedDisbursements, forEachSettlementPart, loadMdtrtSiblings, loadPaidLines, loadRecoveredAmounts, loadWindowSettlements,
 } from '../ledger/fund-read-model';
 import { loadCollections, loadLatestCostReports, loadTransfers } from '../ledger/fund-store';
 import { completeStatement, previousClosingBalance, replaceEarlierNightly, startStatement, type StatementRow } from './statement-store';
@@ -123,6 +123,11 @@ async function loadStatementFrame(
   return { frame, reach: { like, from, to, knownAt: st.known_at } };
 }
 
+/** Whether a settlement is of the statement's region and fund year. */
+function inFrameYear(frame: StatementFrame, s: { insuplc_admdvs: string; setl_time: Date }): boolean {
+  return s.insuplc_admdvs.startsWith(frame.admdvs) && s.setl_time >= frame.window.from && s.setl_time < frame.window.to;
+}
+
 /**
  * The settlements of these persons (all of the reach when not given) with their siblings, payment lines
  * and recoveries. A settlement belongs to the person its latest state names, so each is read in one part.
@@ -131,7 +136,7 @@ async function loadSettlementPart(q: Sql, frame: StatementFrame, reach: Settleme
   const clocks = { asOf: frame.asOf, knownAt: reach.knownAt };
   let settlements = await loadWindowSettlements(q, { admdvsLike: reach.like, from: reach.from, to: reach.to, knownAt: reach.knownAt, ...(psnNos ? { psnNos } : {}) });
   if (psnNos) { const mine = new Set(psnNos); settlements = settlements.filter((s) => mine.has(s.psn_no)); }
-  const inYear = settlements.filter((s) => s.insuplc_admdvs.startsWith(frame.admdvs) && s.setl_time >= frame.window.from && s.setl_time < frame.window.to);
+  const inYear = settlements.filter((s) => inFrameYear(frame, s));
   const ids = inYear.map((s) => s.setl_id);
   const manualMdtrt = [...new Set(inYear.filter((s) => s.setl_mode === 'manual').map((s) => s.mdtrt_id))];
   const siblings = await loadMdtrtSiblings(q, manualMdtrt, new Set(settlements.map((s) => s.setl_id)), reach.knownAt);
@@ -154,11 +159,14 @@ export async function statementFiguresOf(
   q: Sql, deps: Pick<StatementDeps, 'regions' | 'calendar'>, st: StatementClocks, personsPerPart = PERSONS_PER_PART,
 ): Promise<{ frame: StatementFrame; figures: FundStatementFigures }> {
   const { frame, reach } = await loadStatementFrame(q, deps, st);
-  const persons = await loadWindowPersons(q, { admdvsLike: reach.like, from: reach.from, to: reach.to, knownAt: reach.knownAt });
   const totals = emptyPayoutTotals();
-  for (let i = 0; i < persons.length; i += personsPerPart) {
-    addPayouts(totals, { ...frame, ...(await loadSettlementPart(q, frame, reach, persons.slice(i, i + personsPerPart))) });
-  }
+  // One query over the region-year, read through a cursor a part of persons at a time; the direct
+  // settlements that make a manual one a duplicate are read per part, only where the part has manual ones.
+  await forEachSettlementPart(q, { admdvsLike: reach.like, from: reach.from, to: reach.to, knownAt: reach.knownAt, asOf: frame.asOf }, personsPerPart, async (part) => {
+    const manualMdtrt = [...new Set(part.settlements.filter((s) => s.setl_mode === 'manual' && inFrameYear(frame, s)).map((s) => s.mdtrt_id))];
+    const siblings = await loadMdtrtSiblings(q, manualMdtrt, new Set(part.settlements.map((s) => s.setl_id)), reach.knownAt);
+    addPayouts(totals, { ...frame, settlements: part.settlements.map((s) => ({ ...s, setldetail: s.setldetail ?? null })), siblings, lines: part.lines, recoveries: part.recoveries });
+  });
   return { frame, figures: fundStatementOf(frame, totals) };
 }
 

@@ -148,3 +148,101 @@ export async function attributedDisbursements(q: Sql, o: { admdvs: string; perio
   }
   return out;
 }
+
+/** One part of a region-year's settlements as forEachSettlementPart reads it: whole persons, with their lines and recoveries. */
+export interface SettlementPart { settlements: FundSettlementRow[]; lines: PaymentLineFact[]; recoveries: RecoveryFact[] }
+
+interface PartRow extends Row {
+  owner: string;
+  lines: { message_id: string; insurer_code: string; payment_id: string; line_no: number; payee_type: 'institution' | 'person'; payee_id: string;
+    pay_time: string; paid_amount: string; rejected_amount: string; reject_reason_code: string | null; received_at: string }[] | null;
+  recoveries: { message_id: string; insurer_code: string; recovery_id: string; amount: string; recovered_at: string; received_at: string }[] | null;
+}
+
+/** Rows fetched from the cursor per round trip. */
+const FETCH_ROWS = 20_000;
+
+/**
+ * The settlements loadWindowSettlements reads (all of the window), each with its payment lines and
+ * recoveries (as loadPaidLines / loadRecoveredAmounts read them), in ONE query read through a cursor
+ * in order of the person their merged state names, and handed to `onPart` `personsPerPart` whole
+ * persons at a time (a benefit year needs a person's settlements together). One plan for the whole
+ * region-year instead of four index-driven queries per part (bench/RESULTS.md, fund-year statement).
+ * Must run in a transaction (the cursor lives in it).
+ */
+export async function forEachSettlementPart(
+  q: Sql, o: { admdvsLike: readonly string[]; from: Date; to: Date; knownAt: Date; asOf: Date }, personsPerPart: number,
+  onPart: (part: SettlementPart) => Promise<void> | void,
+): Promise<void> {
+  const cursor = `fund_parts_${Date.now().toString(36)}_${Math.floor(Math.random() * 1e9).toString(36)}`;
+  await q.query(
+    `DECLARE ${cursor} NO SCROLL CURSOR FOR
+     WITH ids AS (
+       SELECT DISTINCT setl_id FROM settlement_records
+        WHERE insuplc_admdvs LIKE ANY($1::text[]) AND setl_time >= $2 AND setl_time < $3 AND received_at <= $4),
+     pl AS (
+       SELECT l.setl_id, json_agg(json_build_object('message_id', p.message_id::text, 'insurer_code', p.insurer_code, 'payment_id', p.payment_id,
+                'line_no', l.line_no, 'payee_type', p.payee_type, 'payee_id', p.payee_id, 'pay_time', p.pay_time, 'paid_amount', l.paid_amount::text,
+                'rejected_amount', l.rejected_amount::text, 'reject_reason_code', l.reject_reason_code, 'received_at', p.received_at)) AS lines
+         FROM payment_lines l JOIN payments p USING (insurer_code, payment_id) JOIN ids USING (setl_id)
+        WHERE p.pay_time <= $5 AND p.received_at <= $4 GROUP BY l.setl_id),
+     rc AS (
+       SELECT c.setl_id, json_agg(json_build_object('message_id', c.message_id::text, 'insurer_code', c.insurer_code, 'recovery_id', c.recovery_id,
+                'amount', c.amount::text, 'recovered_at', c.recovered_at, 'received_at', c.received_at)) AS recoveries
+         FROM recoveries c JOIN ids USING (setl_id)
+        WHERE c.recovered_at <= $5 AND c.received_at <= $4 GROUP BY c.setl_id),
+     rs AS (
+       SELECT ${COLUMNS}, first_value(r.psn_no) OVER (PARTITION BY r.setl_id ORDER BY r.status DESC) AS owner
+         FROM settlement_records r JOIN ids USING (setl_id) WHERE r.received_at <= $4)
+     SELECT rs.*, pl.lines, rc.recoveries FROM rs LEFT JOIN pl USING (setl_id) LEFT JOIN rc USING (setl_id)
+      ORDER BY rs.owner, rs.setl_id, rs.status DESC`,
+    [o.admdvsLike, o.from, o.to, o.knownAt, o.asOf],
+  );
+  let pending: PartRow[] = [];
+  const flush = async (rows: PartRow[]) => {
+    if (!rows.length) return;
+    const lines: PaymentLineFact[] = [];
+    const recoveries: RecoveryFact[] = [];
+    let last: string | undefined;
+    for (const r of rows) {
+      if (r.setl_id === last) continue; // the facts ride on each row of a settlement: take them once
+      last = r.setl_id;
+      for (const l of r.lines ?? []) {
+        const f: PaymentLineFact = {
+          message_id: l.message_id, insurer_code: l.insurer_code, payment_id: l.payment_id, line_no: Number(l.line_no) + 1,
+          payee_type: l.payee_type, payee_id: l.payee_id, pay_time: new Date(l.pay_time), setl_id: r.setl_id,
+          paid_amount: Money.of(l.paid_amount), rejected_amount: Money.of(l.rejected_amount), received_at: new Date(l.received_at),
+        };
+        if (l.reject_reason_code !== null) f.reject_reason_code = l.reject_reason_code;
+        lines.push(f);
+      }
+      for (const c of r.recoveries ?? []) {
+        recoveries.push({ message_id: c.message_id, insurer_code: c.insurer_code, recovery_id: c.recovery_id, setl_id: r.setl_id,
+          amount: Money.of(c.amount), recovered_at: new Date(c.recovered_at), received_at: new Date(c.received_at) });
+      }
+    }
+    await onPart({ settlements: merge(rows), lines, recoveries });
+  };
+  try {
+    for (;;) {
+      const { rows } = await q.query<PartRow>(`FETCH ${FETCH_ROWS} FROM ${cursor}`);
+      const done = rows.length < FETCH_ROWS;
+      pending = pending.length ? pending.concat(rows) : rows;
+      // Hand over whole persons, personsPerPart at a time; the last person may continue in the next fetch.
+      let start = 0;
+      let persons = 0;
+      for (let i = 0; i < pending.length; i++) {
+        if (i > 0 && pending[i]!.owner !== pending[i - 1]!.owner) {
+          persons++;
+          if (persons >= personsPerPart) { await flush(pending.slice(start, i)); start = i; persons = 0; }
+        }
+      }
+      pending = pending.slice(start);
+      if (done) break;
+    }
+    await flush(pending);
+  } finally {
+    // Best effort: in a transaction already aborted, the rollback closes it.
+    await q.query(`CLOSE ${cursor}`).catch(() => undefined);
+  }
+}
