@@ -89,7 +89,7 @@ export async function main(argv: string[], io: Io = stdio, env: NodeJS.ProcessEn
     .action(async () => { code = await (await ops()).verifyAuditCommand(loadConfig(env), io); });
 
   program.command('purge')
-    .description('drop raw message bodies past their retention (by monthly partition), old webhook ids and relayed outbox rows; the ledger is kept')
+    .description('drop raw message bodies past their retention (by monthly partition), old webhook ids, relayed outbox rows and platform files past their dld_endtime; the ledger is kept')
     .option('--dry-run', 'report what would be removed, change nothing')
     .option('--as-of <iso>', 'judge retention as of this time (default now)')
     .action(async (o: { dryRun?: boolean; asOf?: string }) => { code = await (await import('../lifecycle/purge-command')).purgeCommand(loadConfig(env), o, io); });

@@ -9,11 +9,13 @@
  *
  * `dryRun` reports exactly what would go and changes nothing. Settlements, payments, discrepancies,
  * loop states and the audit trail are never touched. Each table's owner deletes its own rows:
- * src/ingest/message-store.ts (purgeMessageLog) and src/queue/outbox.ts (purgeRelayed).
+ * src/ingest/message-store.ts (purgeMessageLog), src/queue/outbox.ts (purgeRelayed) and
+ * src/platform/file-store.ts (purgeExpiredFiles: 9101 / 3202 files past their dld_endtime).
  */
 import type { Db } from '../db/db';
 import { ensureBodyPartitions, purgeMessageLog } from '../ingest/message-store';
 import { purgeRelayed } from '../queue/outbox';
+import { purgeExpiredFiles } from '../platform/file-store';
 
 export const PURGE_BATCH = 5_000;
 /** A bound on batches per table per run, so one purge never runs unbounded (the next run continues). */
@@ -39,6 +41,8 @@ export interface PurgeReport {
   defaultPartitionRows: number;
   webhookIds: number;
   outboxRows: number;
+  /** Platform files (9101 uploads, 3202 results) past their download deadline. */
+  platformFiles: number;
   /** Partitions created ahead by this run (0 in a dry run). */
   partitionsCreated: number;
 }
@@ -59,9 +63,10 @@ export async function purgeDb(db: Db, o: PurgeOptions): Promise<PurgeReport> {
   const partitionsCreated = dryRun ? 0 : await db.tx((q) => ensureBodyPartitions(q, asOf));
   const log = await purgeMessageLog(db, { ...batches, bodyCutoff, webhookCutoff });
   const outboxRows = await purgeRelayed(db, outboxCutoff, batches);
+  const platformFiles = await purgeExpiredFiles(db, asOf, batches);
   return {
     dryRun, asOf: asOf.toISOString(), rawBodyCutoff: bodyCutoff.toISOString(),
-    droppedPartitions: log.droppedPartitions, defaultPartitionRows: log.defaultPartitionRows, webhookIds: log.webhookIds, outboxRows, partitionsCreated,
+    droppedPartitions: log.droppedPartitions, defaultPartitionRows: log.defaultPartitionRows, webhookIds: log.webhookIds, outboxRows, platformFiles, partitionsCreated,
   };
 }
 
@@ -74,6 +79,7 @@ export function formatPurgeReport(r: PurgeReport): string {
     `  raw bodies in the default partition: ${r.defaultPartitionRows}`,
     `  webhook ids older than 24 h: ${r.webhookIds}`,
     `  relayed outbox rows: ${r.outboxRows}`,
+    `  platform files past their download deadline: ${r.platformFiles}`,
   ];
   if (!r.dryRun) lines.push(`  partitions created ahead: ${r.partitionsCreated}`);
   return `${lines.join('\n')}\n`;

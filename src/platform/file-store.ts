@@ -46,3 +46,29 @@ export async function loadPlatformFile(q: Sql, fileQuryNo: string): Promise<Plat
 export async function lockStatementGroup(q: Sql, groupKey: string): Promise<void> {
   await q.query('SELECT pg_advisory_xact_lock(hashtextextended($1, 0))', [groupKey]);
 }
+
+/**
+ * `gateway purge`: the files past their download deadline (dld_endtime before `asOf`; a 9102 answers
+ * −1 for them already), in batches of `o.batch`, each its own short statement. Results first, then
+ * uploads: an upload a result still downloadable names (source_file) stays until that result goes.
+ * A dry run counts what would go and changes nothing.
+ */
+export async function purgeExpiredFiles(q: Sql, asOf: Date, o: { dryRun: boolean; batch: number; maxBatches: number }): Promise<number> {
+  // An upload may go when no result that stays (not expired) names it.
+  const uploadGoes = `p.kind = 'upload' AND p.dld_endtime < $1 AND NOT EXISTS (SELECT 1 FROM platform_files r WHERE r.source_file = p.file_qury_no AND r.dld_endtime >= $1)`;
+  if (o.dryRun) {
+    const { rows } = await q.query<{ n: string }>(
+      `SELECT count(*) AS n FROM platform_files p WHERE (p.kind = 'result' AND p.dld_endtime < $1) OR (${uploadGoes})`, [asOf],
+    );
+    return Number(rows[0]!.n);
+  }
+  let total = 0;
+  for (const which of [`p.kind = 'result' AND p.dld_endtime < $1`, uploadGoes]) {
+    for (let i = 0; i < o.maxBatches; i++) {
+      const r = await q.query(`DELETE FROM platform_files WHERE file_qury_no IN (SELECT p.file_qury_no FROM platform_files p WHERE ${which} LIMIT $2)`, [asOf, o.batch]);
+      total += r.rowCount;
+      if (r.rowCount < o.batch) break;
+    }
+  }
+  return total;
+}
