@@ -1,7 +1,7 @@
 /**
  * Compliant and non-compliant payouts, settlement by settlement (spec §8), from the SAME rules that
  * matching and the benefit audit run — no second version of them:
- * - net paid to the right payee by the owing insurer: the loop (`computeLoop`, matching/rules);
+ * - net paid to the right payee by the owing insurer: the loop's `netPaidOf` (matching/rules, what `computeLoop` uses);
  * - the later half of a duplicate reimbursement: `reimbursedBefore` (the DUPLICATE_REIMBURSEMENT rule);
  * - what the benefit rules and the yearly cap allow: the engine (`evaluatePersonYear`) over the
  *   person's whole benefit year, and `benefitDeviation` with the region's tolerance (a settlement the
@@ -11,7 +11,7 @@
  * settlement the rules cannot check (no large-expense entry) does not lift the cap either.
  */
 import { benefitDeviation, benefitYearOf, evaluatePersonYear, type RegionPolicy, type SettlementBenefit } from '../../benefits';
-import { computeLoop, reimbursedBefore, type PaymentLineFact, type RecoveryFact, type SettlementFact } from '../../matching/rules';
+import { netPaidOf, reimbursedBefore, type PaymentLineFact, type RecoveryFact, type SettlementFact } from '../../matching/rules';
 import { Money } from '../../money';
 import type { SettlementPayout, StatementInput, StatementSettlement } from './statement-types';
 
@@ -75,12 +75,14 @@ export function settlementPayouts(input: PayoutInput): { payouts: SettlementPayo
   const allowances = benefitAllowances(input);
   const year = input.settlements.filter((s) => inYear(input, s));
   const ids = new Set(year.map((s) => s.setl_id));
+  const group = <T>(m: Map<string, T[]>, k: string, v: T) => { const a = m.get(k); if (a) a.push(v); else m.set(k, [v]); };
   const linesOf = new Map<string, PaymentLineFact[]>();
-  for (const l of input.lines) if (ids.has(l.setl_id)) linesOf.set(l.setl_id, [...(linesOf.get(l.setl_id) ?? []), l]);
+  for (const l of input.lines) if (ids.has(l.setl_id)) group(linesOf, l.setl_id, l);
   const recoveriesOf = new Map<string, RecoveryFact[]>();
-  for (const r of input.recoveries) if (ids.has(r.setl_id)) recoveriesOf.set(r.setl_id, [...(recoveriesOf.get(r.setl_id) ?? []), r]);
+  for (const r of input.recoveries) if (ids.has(r.setl_id)) group(recoveriesOf, r.setl_id, r);
   const byMdtrt = new Map<string, SettlementFact[]>();
-  for (const s of [...input.settlements, ...input.siblings]) byMdtrt.set(s.mdtrt_id, [...(byMdtrt.get(s.mdtrt_id) ?? []), s]);
+  for (const s of input.settlements) group(byMdtrt, s.mdtrt_id, s);
+  for (const s of input.siblings) group(byMdtrt, s.mdtrt_id, s);
 
   const paidBy = new Map<string, Money>();
   const recoveredBy = new Map<string, Money>();
@@ -92,9 +94,7 @@ export function settlementPayouts(input: PayoutInput): { payouts: SettlementPayo
 
   const payouts: SettlementPayout[] = [];
   for (const s of year) {
-    const loop = computeLoop(s, linesOf.get(s.setl_id) ?? [], recoveriesOf.get(s.setl_id) ?? [], {
-      asOf: input.asOf, params: input.loop.params(s.insuplc_admdvs), calendar: input.loop.calendar,
-    });
+    const netPaidRaw = netPaidOf(s, linesOf.get(s.setl_id) ?? [], recoveriesOf.get(s.setl_id) ?? []);
     let allowed: Money;
     let why: SettlementPayout['why_limited'];
     if (s.status === 'reversed') { allowed = Money.ZERO; why = 'reversed'; }
@@ -104,7 +104,7 @@ export function settlementPayouts(input: PayoutInput): { payouts: SettlementPayo
       allowed = a?.allowed ?? s.hifob_pay;
       why = a?.why ?? null;
     }
-    const netPaid = Money.max(loop.netPaid, Money.ZERO);
+    const netPaid = Money.max(netPaidRaw, Money.ZERO);
     payouts.push({ setl_id: s.setl_id, insurer_code: s.insurer_code, allowed, net_paid: netPaid, compliant: Money.min(netPaid, allowed), why_limited: why });
   }
   return { payouts, paidBy, recoveredBy };

@@ -67,6 +67,17 @@ export function countedRejection(l: PaymentLineFact): Money {
   return l.reject_reason_code !== undefined && l.reject_reason_code !== '' ? l.rejected_amount : Money.ZERO;
 }
 
+/**
+ * Net paid (spec §4): what the owing insurer paid the right payee for the settlement, less its own
+ * recoveries — computeLoop's `netPaid`, without the due date (the fund statement needs only this).
+ */
+export function netPaidOf(s: SettlementFact, lines: readonly PaymentLineFact[], recoveries: readonly RecoveryFact[]): Money {
+  let net = Money.ZERO;
+  for (const l of lines) if (l.insurer_code === s.insurer_code && isRightPayee(s, l)) net = net.plus(l.paid_amount);
+  for (const r of recoveries) if (r.insurer_code === s.insurer_code) net = net.minus(r.amount);
+  return net;
+}
+
 export function computeLoop(
   s: SettlementFact,
   lines: readonly PaymentLineFact[],
@@ -85,7 +96,7 @@ export function computeLoop(
   const paid = Money.sum(counted.map((l) => l.paid_amount));
   const rejected = Money.sum(counted.map(countedRejection));
   const recovered = Money.sum(ownRecoveries.map((r) => r.amount));
-  const netPaid = paid.minus(recovered);
+  const netPaid = netPaidOf(s, lines, recoveries);
   const owesSomething = s.status === 'valid' && s.hifob_pay.isPositive();
   const owed = owesSomething ? s.hifob_pay : Money.ZERO;
 
