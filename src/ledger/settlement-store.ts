@@ -60,3 +60,20 @@ export async function storedSettlementKeys(q: Sql, setlIds: readonly string[]): 
   );
   return rows;
 }
+
+/**
+ * Brings the planner's statistics of the tables a feed grows (settlement_records, settlement_loops)
+ * up to date when many rows changed since their last ANALYZE: a bulk feed into a young table comes
+ * before autovacuum does, and until then every per-chunk read of matching and of the benefit audit
+ * is planned for the empty table it was — a sequential scan per chunk, so a 100k month cost
+ * quadratically more (bench/month.ts). One cheap statistics read; ANALYZE (a sample) only when
+ * stale. PostgreSQL only (the embedded database keeps no such statistics).
+ */
+export async function analyzeIfStale(q: Sql): Promise<string[]> {
+  const { rows } = await q.query<{ relname: string }>(
+    `SELECT s.relname FROM pg_stat_user_tables s JOIN pg_class c ON c.oid = s.relid
+      WHERE s.relid IN ('settlement_records'::regclass, 'settlement_loops'::regclass)
+        AND s.n_mod_since_analyze > greatest(10000, 0.2 * greatest(c.reltuples, 0))`);
+  for (const r of rows) await q.query(`ANALYZE ${r.relname === 'settlement_loops' ? 'settlement_loops' : 'settlement_records'}`);
+  return rows.map((r) => r.relname);
+}

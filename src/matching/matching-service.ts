@@ -22,6 +22,7 @@ import { syncGroups } from '../discrepancies/case-store';
 import type { AuditEvent } from '../audit/audit-trail';
 import { affectedByMessages, loadSettlementInputs } from '../ledger/fact-loader';
 import { loadLoopFigures, upsertLoops as writeLoops } from '../ledger/loop-store';
+import { analyzeIfStale } from '../ledger/settlement-store';
 import { evaluateSettlement, type SettlementEvaluation, type SettlementInput } from './rules';
 import { cmpStr, fallbackAdmdvs } from './finding';
 import { chunkFor, lockAll, type MatchingDeps } from './chunks';
@@ -51,6 +52,8 @@ const settlementGroup = (setlId: string): string => `setl:${setlId}`;
  */
 export async function applyMessages(deps: MatchingServiceDeps, msgs: readonly Pick<MessageRow, 'message_id' | 'kind'>[], finish?: (q: Sql) => Promise<void>): Promise<void> {
   const asOf = new Date(deps.now());
+  // A feed can bring more rows than the tables had: plans of the chunks' reads need fresh statistics.
+  if (deps.db.kind === 'pg' && msgs.some((m) => m.kind === 'agency_settlements')) await analyzeIfStale(deps.db);
   const setlIds = new Set<string>();
   const declarations: DeclarationKey[] = [];
   for (const kind of new Set(msgs.map((m) => m.kind))) {
