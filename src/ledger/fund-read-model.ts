@@ -153,9 +153,11 @@ export async function attributedDisbursements(q: Sql, o: { admdvs: string; perio
 export interface SettlementPart { settlements: FundSettlementRow[]; lines: PaymentLineFact[]; recoveries: RecoveryFact[] }
 
 interface PartRow extends Row {
-  owner: string;
-  lines: { message_id: string; insurer_code: string; payment_id: string; line_no: number; payee_type: 'institution' | 'person'; payee_id: string;
-    pay_time: string; paid_amount: string; rejected_amount: string; reject_reason_code: string | null; received_at: string }[] | null;
+  owner: string; rk: string | number;
+  /** The settlement's payment lines come one a row (on its first row only); null columns when it has none. */
+  l_message_id: string | null; l_insurer_code: string; l_payment_id: string | null; l_line_no: number; l_payee_type: 'institution' | 'person'; l_payee_id: string;
+  l_pay_time: Date; l_paid_amount: string; l_rejected_amount: string; l_reject_reason_code: string | null; l_received_at: Date;
+  /** Recoveries are rare: aggregated per settlement (repeated on each of its first row's line rows). */
   recoveries: { message_id: string; insurer_code: string; recovery_id: string; amount: string; recovered_at: string; received_at: string }[] | null;
 }
 
@@ -175,27 +177,38 @@ export async function forEachSettlementPart(
   onPart: (part: SettlementPart) => Promise<void> | void,
 ): Promise<void> {
   const cursor = `fund_parts_${Date.now().toString(36)}_${Math.floor(Math.random() * 1e9).toString(36)}`;
+  // Planned for the whole result (not the first 10% a cursor is planned for by default), without JIT
+  // (its compilation can cost more than the plan), with room for the sorts; the settings are put back after.
+  const settings: Array<[string, string]> = [['cursor_tuple_fraction', '1'], ['jit', 'off'], ['work_mem', '256MB']];
+  const before = (await q.query<{ v: string[] }>(`SELECT ARRAY[${settings.map((_, i) => `current_setting($${i + 1})`).join(', ')}] AS v`, settings.map(([k]) => k))).rows[0]!.v;
+  const set = async (values: readonly string[]) => {
+    await q.query(`SELECT ${settings.map((_, i) => `set_config($${2 * i + 1}, $${2 * i + 2}, true)`).join(', ')}`, settings.flatMap(([k], i) => [k, values[i]!]));
+  };
+  await set(settings.map(([, v]) => v));
   await q.query(
     `DECLARE ${cursor} NO SCROLL CURSOR FOR
      WITH ids AS (
        SELECT DISTINCT setl_id FROM settlement_records
         WHERE insuplc_admdvs LIKE ANY($1::text[]) AND setl_time >= $2 AND setl_time < $3 AND received_at <= $4),
      pl AS (
-       SELECT l.setl_id, json_agg(json_build_object('message_id', p.message_id::text, 'insurer_code', p.insurer_code, 'payment_id', p.payment_id,
-                'line_no', l.line_no, 'payee_type', p.payee_type, 'payee_id', p.payee_id, 'pay_time', p.pay_time, 'paid_amount', l.paid_amount::text,
-                'rejected_amount', l.rejected_amount::text, 'reject_reason_code', l.reject_reason_code, 'received_at', p.received_at)) AS lines
-         FROM payment_lines l JOIN payments p USING (insurer_code, payment_id) JOIN ids USING (setl_id)
-        WHERE p.pay_time <= $5 AND p.received_at <= $4 GROUP BY l.setl_id),
+       SELECT l.setl_id, p.message_id::text AS l_message_id, p.insurer_code AS l_insurer_code, p.payment_id AS l_payment_id, l.line_no AS l_line_no,
+              p.payee_type AS l_payee_type, p.payee_id AS l_payee_id, p.pay_time AS l_pay_time, l.paid_amount::text AS l_paid_amount,
+              l.rejected_amount::text AS l_rejected_amount, l.reject_reason_code AS l_reject_reason_code, p.received_at AS l_received_at
+         FROM payment_lines l JOIN payments p USING (insurer_code, payment_id)
+        WHERE p.pay_time <= $5 AND p.received_at <= $4),
      rc AS (
        SELECT c.setl_id, json_agg(json_build_object('message_id', c.message_id::text, 'insurer_code', c.insurer_code, 'recovery_id', c.recovery_id,
                 'amount', c.amount::text, 'recovered_at', c.recovered_at, 'received_at', c.received_at)) AS recoveries
          FROM recoveries c JOIN ids USING (setl_id)
         WHERE c.recovered_at <= $5 AND c.received_at <= $4 GROUP BY c.setl_id),
      rs AS (
-       SELECT ${COLUMNS}, first_value(r.psn_no) OVER (PARTITION BY r.setl_id ORDER BY r.status DESC) AS owner
-         FROM settlement_records r JOIN ids USING (setl_id) WHERE r.received_at <= $4)
-     SELECT rs.*, pl.lines, rc.recoveries FROM rs LEFT JOIN pl USING (setl_id) LEFT JOIN rc USING (setl_id)
-      ORDER BY rs.owner, rs.setl_id, rs.status DESC`,
+       SELECT ${COLUMNS}, first_value(r.psn_no) OVER w AS owner, row_number() OVER w AS rk
+         FROM settlement_records r JOIN ids USING (setl_id) WHERE r.received_at <= $4
+       WINDOW w AS (PARTITION BY r.setl_id ORDER BY r.status DESC))
+     SELECT rs.*, pl.l_message_id, pl.l_insurer_code, pl.l_payment_id, pl.l_line_no, pl.l_payee_type, pl.l_payee_id, pl.l_pay_time,
+            pl.l_paid_amount, pl.l_rejected_amount, pl.l_reject_reason_code, pl.l_received_at, rc.recoveries
+       FROM rs LEFT JOIN pl ON pl.setl_id = rs.setl_id AND rs.rk = 1 LEFT JOIN rc ON rc.setl_id = rs.setl_id AND rs.rk = 1
+      ORDER BY rs.owner, rs.setl_id, rs.rk`,
     [o.admdvsLike, o.from, o.to, o.knownAt, o.asOf],
   );
   let pending: PartRow[] = [];
@@ -205,17 +218,17 @@ export async function forEachSettlementPart(
     const recoveries: RecoveryFact[] = [];
     let last: string | undefined;
     for (const r of rows) {
-      if (r.setl_id === last) continue; // the facts ride on each row of a settlement: take them once
-      last = r.setl_id;
-      for (const l of r.lines ?? []) {
+      if (r.l_payment_id !== null) {
         const f: PaymentLineFact = {
-          message_id: l.message_id, insurer_code: l.insurer_code, payment_id: l.payment_id, line_no: Number(l.line_no) + 1,
-          payee_type: l.payee_type, payee_id: l.payee_id, pay_time: new Date(l.pay_time), setl_id: r.setl_id,
-          paid_amount: Money.of(l.paid_amount), rejected_amount: Money.of(l.rejected_amount), received_at: new Date(l.received_at),
+          message_id: r.l_message_id!, insurer_code: r.l_insurer_code, payment_id: r.l_payment_id, line_no: Number(r.l_line_no) + 1,
+          payee_type: r.l_payee_type, payee_id: r.l_payee_id, pay_time: r.l_pay_time, setl_id: r.setl_id,
+          paid_amount: Money.of(r.l_paid_amount), rejected_amount: Money.of(r.l_rejected_amount), received_at: r.l_received_at,
         };
-        if (l.reject_reason_code !== null) f.reject_reason_code = l.reject_reason_code;
+        if (r.l_reject_reason_code !== null) f.reject_reason_code = r.l_reject_reason_code;
         lines.push(f);
       }
+      if (r.setl_id === last) continue; // the recoveries ride on each line row of a settlement: take them once
+      last = r.setl_id;
       for (const c of r.recoveries ?? []) {
         recoveries.push({ message_id: c.message_id, insurer_code: c.insurer_code, recovery_id: c.recovery_id, setl_id: r.setl_id,
           amount: Money.of(c.amount), recovered_at: new Date(c.recovered_at), received_at: new Date(c.received_at) });
@@ -244,5 +257,6 @@ export async function forEachSettlementPart(
   } finally {
     // Best effort: in a transaction already aborted, the rollback closes it.
     await q.query(`CLOSE ${cursor}`).catch(() => undefined);
+    await set(before).catch(() => undefined);
   }
 }
