@@ -46,9 +46,18 @@ export function parseMessageSearch(req: Request): MessageSearch {
     if (Array.isArray(req.query[name])) errors.push({ path: `?${name}`, code: 'type', message: 'give the parameter once' });
   }
   const kind = one(req, 'kind'), status = one(req, 'status'), clientId = one(req, 'client_id');
-  if (kind !== undefined) (KINDS.includes(kind) ? (s.kind = kind) : errors.push({ path: '?kind', code: 'enum', message: `must be one of ${KINDS.join(', ')}` }));
-  if (status !== undefined) (STATUSES.includes(status) ? (s.status = status) : errors.push({ path: '?status', code: 'enum', message: `must be one of ${STATUSES.join(', ')}` }));
-  if (clientId !== undefined) (CLIENT_ID.test(clientId) ? (s.client_id = clientId) : errors.push({ path: '?client_id', code: 'pattern', message: `must match ${CLIENT_ID.source}` }));
+  if (kind !== undefined) {
+    if (KINDS.includes(kind)) s.kind = kind;
+    else errors.push({ path: '?kind', code: 'enum', message: `must be one of ${KINDS.join(', ')}` });
+  }
+  if (status !== undefined) {
+    if (STATUSES.includes(status)) s.status = status;
+    else errors.push({ path: '?status', code: 'enum', message: `must be one of ${STATUSES.join(', ')}` });
+  }
+  if (clientId !== undefined) {
+    if (CLIENT_ID.test(clientId)) s.client_id = clientId;
+    else errors.push({ path: '?client_id', code: 'pattern', message: `must match ${CLIENT_ID.source}` });
+  }
   for (const k of ['from', 'to'] as const) {
     const v = one(req, k);
     if (v === undefined) continue;

@@ -5,7 +5,7 @@
  */
 import { parentPort } from 'node:worker_threads';
 import { SchemaValidator } from '../schemas/validator';
-import { prepareLines, type PreparedBatch } from './feed-records';
+import { prepareLines } from './feed-records';
 import type { FeedJob, FeedReply } from './feed-workers';
 
 const validator = new SchemaValidator();

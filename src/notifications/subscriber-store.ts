@@ -202,7 +202,7 @@ export function subscriberView(s: SubscriberRow): Record<string, unknown> {
 export async function loadSubscribersFile(db: Db, file: string | undefined, at: Date, allowHosts: readonly string[] = []): Promise<number> {
   if (!file) return 0;
   let data: unknown;
-  try { data = JSON.parse(fs.readFileSync(file, 'utf8')); } catch (e) { throw new Error(`GATEWAY_SUBSCRIBERS_FILE ${file}: ${(e as Error).message}`); }
+  try { data = JSON.parse(fs.readFileSync(file, 'utf8')); } catch (e) { throw new Error(`GATEWAY_SUBSCRIBERS_FILE ${file}: ${(e as Error).message}`, { cause: e }); }
   const errors = validateFile(data) ? [] : fieldErrors(validateFile.errors);
   const guard = createDestinationGuard(allowHosts);
   (Array.isArray(data) ? data : []).forEach((s: { url?: unknown }, i) => errors.push(...urlErrors(s?.url, `/${i}/url`, guard), ...robotSecretErrors(s, `/${i}`)));

@@ -83,6 +83,8 @@ export function summaryPairs(rep: RunReport): Array<[string, string | number]> {
     ['对账任务编号', run.run_id], ['统筹区', run.admdvs], ['期间', run.period], ['截至时间', toCstIso(run.as_of)],
     ['数据截止时间', run.known_at ? toCstIso(run.known_at) : ''], ['仅重现报告', bool(run.report_only)], ['状态', run.status],
   ];
+  // The stored summary is JSON written by run-reconciliation.ts; read here field by field.
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
   const s = rep.full ? (run.summary as Record<string, any> | null) : null;
   if (!s) return pairs;
   const t = s.totals ?? {};

@@ -92,7 +92,6 @@ export class SchemaValidator {
 }
 
 /** Text PostgreSQL cannot store (text and jsonb refuse U+0000; UTF-8 has no unpaired surrogate). */
-// eslint-disable-next-line no-control-regex -- U+0000 is exactly what PostgreSQL cannot store
 const UNSTORABLE = /\u0000|[\uD800-\uDFFF]/u;
 const UNSTORABLE_MESSAGE = { en: 'must not contain the NUL character (U+0000) or an unpaired surrogate', zh: '不得包含 NUL 字符（U+0000）或不成对的代理项' };
 

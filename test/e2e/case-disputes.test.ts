@@ -17,7 +17,6 @@ import { ALLOW_RECEIVERS_ENV, api, finding, startReceiver, subscribe, until, typ
 
 jest.setTimeout(120_000);
 
-const H1 = 'H53310200001';
 let t: TestGateway;
 let opsHook: Receiver, insurerHook: Receiver;
 let opsSub: { id: string; secret: string }, insurerSub: { id: string; secret: string };

@@ -89,8 +89,8 @@ async function seed(): Promise<void> {
  * The page's document, for the functions Playwright runs in the browser (passed as functions, not
  * strings: the console's Content-Security-Policy forbids eval). The tests compile without the DOM library.
  */
-declare const document: any; // eslint-disable-line @typescript-eslint/no-explicit-any
-declare const window: any; // eslint-disable-line @typescript-eslint/no-explicit-any
+declare const document: any;  
+declare const window: any;  
 
 /** The fonts Chromium actually drew an element's text with (DevTools protocol), after the page's fonts loaded. */
 async function fontsDrawing(selector: string): Promise<{ familyName: string; isCustomFont: boolean; glyphCount: number }[]> {

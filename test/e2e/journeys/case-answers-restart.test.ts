@@ -17,7 +17,7 @@ import { journeyEnv, startGateway, until, waitProcessed, type GatewayProc, type 
 
 jest.setTimeout(120_000);
 
-const H1 = 'H53310200001', H2 = 'H53310200002';
+const H2 = 'H53310200002';
 let env: JourneyEnv;
 beforeAll(async () => { env = await journeyEnv('case-answers', 'embedded'); });
 afterAll(async () => { await env.cleanup(); });

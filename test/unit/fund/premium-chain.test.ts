@@ -9,7 +9,6 @@ import { loadRegionPolicies } from '../../../src/benefits/region-policy';
 import {
   DEFAULT_FUND_POLICY, accountBalances, collectionFindings, premiumChainGroups, transferDueDate, type ChainContext, type CollectionFact, type TransferFact,
 } from '../../../src/fund/rules';
-import { cstInstant } from '../../../src/time';
 
 const regions = loadRegionPolicies(path.resolve(__dirname, '..', '..', '..', 'regions'));
 const ulanqab = regions.regionFor('150902')!.fund;
