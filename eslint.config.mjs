@@ -5,7 +5,9 @@ import tseslint from 'typescript-eslint';
 import prettier from 'eslint-config-prettier';
 
 export default tseslint.config(
-  { ignores: ['node_modules/', 'dist/', 'bench/out/', 'public/vendor/', 'coverage/', '**/*.js', '**/*.cjs', '**/*.mjs'] },
+  {
+    ignores: ['node_modules/', 'dist/', 'bench/out/', 'public/vendor/', 'coverage/', '**/*.js', '**/*.cjs', '**/*.mjs'],
+  },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   prettier,
@@ -18,7 +20,10 @@ export default tseslint.config(
     rules: {
       // Ids, names and file lines are refused when they hold control characters: those regexes name them on purpose.
       'no-control-regex': 'off',
-      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_', caughtErrors: 'none' }],
+      '@typescript-eslint/no-unused-vars': [
+        'error',
+        { argsIgnorePattern: '^_', varsIgnorePattern: '^_', caughtErrors: 'none' },
+      ],
     },
   },
 );

@@ -30,7 +30,10 @@ function yuan(fen: number): string {
   return `${f.slice(0, -2)}.${f.slice(-2)}`;
 }
 
-interface Person { policy: RegionPolicy; settlements: BenefitSettlementInput[] }
+interface Person {
+  policy: RegionPolicy;
+  settlements: BenefitSettlementInput[];
+}
 
 function generate(policies: RegionPolicy[]): { persons: Person[]; count: number } {
   const rand = rng(20240101);
@@ -44,8 +47,17 @@ function generate(policies: RegionPolicy[]): { persons: Person[]; count: number 
       const month = 1 + Math.floor(rand() * 12);
       const day = 1 + Math.floor(rand() * 28);
       const setldetail = [
-        { fund_pay_type: '310100', inscp_scp_amt: yuan(Math.floor(rand() * 5_000_000)), fund_payamt: yuan(Math.floor(rand() * 3_000_000)) },
-        { fund_pay_type: '330100', inscp_scp_amt: yuan(Math.floor(rand() * 3_000_000)), fund_payamt: '0', seg: policy.id.startsWith('ulanqab') && rand() < 0.3 ? 'band_selfpay' : undefined },
+        {
+          fund_pay_type: '310100',
+          inscp_scp_amt: yuan(Math.floor(rand() * 5_000_000)),
+          fund_payamt: yuan(Math.floor(rand() * 3_000_000)),
+        },
+        {
+          fund_pay_type: '330100',
+          inscp_scp_amt: yuan(Math.floor(rand() * 3_000_000)),
+          fund_payamt: '0',
+          seg: policy.id.startsWith('ulanqab') && rand() < 0.3 ? 'band_selfpay' : undefined,
+        },
       ];
       settlements.push({
         setl_id: `${p}-${i}`,
@@ -96,7 +108,9 @@ function main(): void {
   const median = rates[Math.floor(rates.length / 2)]!;
   const fmt = (x: number): string => Math.round(x).toLocaleString('en-US');
   console.log(`passes ${rates.length}; findings per pass ${findings}`);
-  console.log(`settlements/second (one core): median ${fmt(median)}, best ${fmt(rates[rates.length - 1]!)}, worst ${fmt(rates[0]!)}`);
+  console.log(
+    `settlements/second (one core): median ${fmt(median)}, best ${fmt(rates[rates.length - 1]!)}, worst ${fmt(rates[0]!)}`,
+  );
   console.log(median >= 300_000 ? 'target ≥ 300,000/s: met' : 'target ≥ 300,000/s: NOT met');
 }
 

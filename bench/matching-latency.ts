@@ -12,7 +12,19 @@ import { Client, Pool } from 'pg';
 import { Queue, Worker, type ConnectionOptions } from 'bullmq';
 import IORedis from 'ioredis';
 import { sign } from '../src/http/signature';
-import { BENCH_CLIENT, QUICK, clearPrefix, clientsFile, dropDatabase, freshDatabase, line, startNode, startWorkerNode, withRssPeak, REDIS_URL } from './lib/harness';
+import {
+  BENCH_CLIENT,
+  QUICK,
+  clearPrefix,
+  clientsFile,
+  dropDatabase,
+  freshDatabase,
+  line,
+  startNode,
+  startWorkerNode,
+  withRssPeak,
+  REDIS_URL,
+} from './lib/harness';
 
 const RATE = 1000;
 const DURATION = QUICK ? 5 : 20;
@@ -29,12 +41,19 @@ const PAY_TIME = `${new Date(Date.now() - 60_000 + CST).toISOString().slice(0, 1
 function paymentBody(i: number): string {
   const lines = Array.from({ length: LINES }, (_, k) => ({ setl_id: `L${i * LINES + k}`, paid_amount: '100.00' }));
   return JSON.stringify({
-    insurer_code: 'PICC_DH', payment_id: `LP${i}`, payee_type: 'institution', payee_id: `H5331020${String(i % 50).padStart(4, '0')}`,
-    pay_time: PAY_TIME, bank_txn_no: `LBK${i}`, pay_amount: `${100 * LINES}.00`, lines,
+    insurer_code: 'PICC_DH',
+    payment_id: `LP${i}`,
+    payee_type: 'institution',
+    payee_id: `H5331020${String(i % 50).padStart(4, '0')}`,
+    pay_time: PAY_TIME,
+    bank_txn_no: `LBK${i}`,
+    pay_amount: `${100 * LINES}.00`,
+    lines,
   });
 }
 
-const pct = (sorted: number[], p: number) => sorted.length ? sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]! : NaN;
+const pct = (sorted: number[], p: number) =>
+  sorted.length ? sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]! : NaN;
 
 async function latencies(c: Client, sql: string): Promise<number[]> {
   const { rows } = await c.query<{ ms: number }>(sql);
@@ -45,13 +64,20 @@ async function latencies(c: Client, sql: string): Promise<number[]> {
 async function baseline(dbUrl: string, prefix: string): Promise<number[]> {
   const c = new Client({ connectionString: dbUrl });
   await c.connect();
-  await c.query('CREATE UNLOGGED TABLE bare_jobs (id int PRIMARY KEY, sent_at timestamptz NOT NULL, done_at timestamptz NOT NULL DEFAULT clock_timestamp())');
+  await c.query(
+    'CREATE UNLOGGED TABLE bare_jobs (id int PRIMARY KEY, sent_at timestamptz NOT NULL, done_at timestamptz NOT NULL DEFAULT clock_timestamp())',
+  );
   const conn = new IORedis(REDIS_URL, { maxRetriesPerRequest: null });
   const queue = new Queue('bare', { connection: conn as unknown as ConnectionOptions, prefix });
   const wc = new Pool({ connectionString: dbUrl, max: 8 });
   const wconn = new IORedis(REDIS_URL, { maxRetriesPerRequest: null });
-  const worker = new Worker('bare', async (job) => { await wc.query('INSERT INTO bare_jobs (id, sent_at) VALUES ($1, $2)', [job.data.id, new Date(job.data.at)]); },
-    { connection: wconn as unknown as ConnectionOptions, prefix, concurrency: 8 });
+  const worker = new Worker(
+    'bare',
+    async (job) => {
+      await wc.query('INSERT INTO bare_jobs (id, sent_at) VALUES ($1, $2)', [job.data.id, new Date(job.data.at)]);
+    },
+    { connection: wconn as unknown as ConnectionOptions, prefix, concurrency: 8 },
+  );
   const total = PAYMENTS;
   const t0 = performance.now();
   for (let i = 0; i < total; i++) {
@@ -81,7 +107,14 @@ export async function benchMatchingLatency(): Promise<string[]> {
   const dbUrl = await freshDatabase(db);
   const bare = await baseline(dbUrl, `${prefix}-bare`);
 
-  const env = { DATABASE_URL: dbUrl, REDIS_URL, GATEWAY_QUEUE_PREFIX: prefix, GATEWAY_CLIENTS_FILE: clientsFile(), LOG_LEVEL: 'warn', GATEWAY_RATE_LIMIT_PER_SECOND: '1000000' };
+  const env = {
+    DATABASE_URL: dbUrl,
+    REDIS_URL,
+    GATEWAY_QUEUE_PREFIX: prefix,
+    GATEWAY_CLIENTS_FILE: clientsFile(),
+    LOG_LEVEL: 'warn',
+    GATEWAY_RATE_LIMIT_PER_SECOND: '1000000',
+  };
   const gw = await startNode(['src/main.ts', '--role=api'], env, 18920);
   const workers = startWorkerNode(env);
   const c = new Client({ connectionString: dbUrl });
@@ -111,20 +144,50 @@ export async function benchMatchingLatency(): Promise<string[]> {
     const pre = Array.from({ length: PAYMENTS }, (_, i) => {
       const body = paymentBody(i);
       const id = `msg_lat_${i}`;
-      return { body, headers: { 'content-type': 'application/json', 'x-client-id': BENCH_CLIENT.client_id, 'webhook-id': id, 'webhook-timestamp': String(ts), 'webhook-signature': sign(BENCH_CLIENT.secret, id, ts, body) } };
+      return {
+        body,
+        headers: {
+          'content-type': 'application/json',
+          'x-client-id': BENCH_CLIENT.client_id,
+          'webhook-id': id,
+          'webhook-timestamp': String(ts),
+          'webhook-signature': sign(BENCH_CLIENT.secret, id, ts, body),
+        },
+      };
     });
     let i = 0;
     const both = { ...gw, rssMb: () => gw.rssMb() + workers.rssMb() };
-    const r = await withRssPeak(both, () => autocannon({
-      url: gw.url, connections: 50, overallRate: RATE, amount: PAYMENTS, timeout: 30,
-      requests: [{ method: 'POST', path: '/v1/insurer-payments', setupRequest: (req: autocannon.Request) => { const p = pre[(i++) % pre.length]!; return { ...req, body: p.body, headers: p.headers }; } }],
-    }));
+    const r = await withRssPeak(both, () =>
+      autocannon({
+        url: gw.url,
+        connections: 50,
+        overallRate: RATE,
+        amount: PAYMENTS,
+        timeout: 30,
+        requests: [
+          {
+            method: 'POST',
+            path: '/v1/insurer-payments',
+            setupRequest: (req: autocannon.Request) => {
+              const p = pre[i++ % pre.length]!;
+              return { ...req, body: p.body, headers: p.headers };
+            },
+          },
+        ],
+      }),
+    );
     res = r.result;
     peakMb = r.peakMb;
     // Drain: bounded at 5 minutes.
     const d0 = performance.now();
     for (let k = 0; k < 3000; k++) {
-      const n = Number((await c.query(`SELECT count(*) AS n FROM messages WHERE kind = 'insurer_payment' AND status NOT IN ('processed','failed')`)).rows[0].n);
+      const n = Number(
+        (
+          await c.query(
+            `SELECT count(*) AS n FROM messages WHERE kind = 'insurer_payment' AND status NOT IN ('processed','failed')`,
+          )
+        ).rows[0].n,
+      );
       if (n === 0) break;
       await new Promise((rr) => setTimeout(rr, 100));
     }
@@ -132,26 +195,64 @@ export async function benchMatchingLatency(): Promise<string[]> {
   } finally {
     await Promise.all([gw.stop(), workers.stop()]);
   }
-  const lat = await latencies(c, `SELECT extract(epoch FROM processed_at - received_at) * 1000 AS ms FROM messages WHERE kind = 'insurer_payment' AND status = 'processed'`);
-  const counts = (await c.query<{ processed: string; failed: string; loops: string; closed: string; cases: string }>(
-    `SELECT (SELECT count(*) FROM messages WHERE kind = 'insurer_payment' AND status = 'processed') AS processed,
+  const lat = await latencies(
+    c,
+    `SELECT extract(epoch FROM processed_at - received_at) * 1000 AS ms FROM messages WHERE kind = 'insurer_payment' AND status = 'processed'`,
+  );
+  const counts = (
+    await c.query<{ processed: string; failed: string; loops: string; closed: string; cases: string }>(
+      `SELECT (SELECT count(*) FROM messages WHERE kind = 'insurer_payment' AND status = 'processed') AS processed,
             (SELECT count(*) FROM messages WHERE kind = 'insurer_payment' AND status <> 'processed') AS failed,
             (SELECT count(*) FROM settlement_loops) AS loops, (SELECT count(*) FROM settlement_loops WHERE status = 'closed') AS closed,
-            (SELECT count(*) FROM discrepancies WHERE status <> 'resolved') AS cases`)).rows[0]!;
+            (SELECT count(*) FROM discrepancies WHERE status <> 'resolved') AS cases`,
+    )
+  ).rows[0]!;
   await c.end();
   await dropDatabase(db);
   await clearPrefix(prefix);
   await clearPrefix(`${prefix}-bare`);
 
-  const p50 = pct(lat, 50), p99 = pct(lat, 99), b50 = pct(bare, 50), b99 = pct(bare, 99);
+  const p50 = pct(lat, 50),
+    p99 = pct(lat, 99),
+    b50 = pct(bare, 50),
+    b99 = pct(bare, 99);
   const achieved = res['2xx'] / DURATION;
   return [
-    line(`matching latency at ${RATE} payments/s × ${DURATION} s (${LINES} settlements each), 202 → loop updated, p50 / p99`,
+    line(
+      `matching latency at ${RATE} payments/s × ${DURATION} s (${LINES} settlements each), 202 → loop updated, p50 / p99`,
       `${p50.toFixed(0)} / ${p99.toFixed(0)} ms (max ${pct(lat, 100).toFixed(0)} ms; ${counts.processed} processed, ${counts.failed} not; ${counts.closed}/${counts.loops} loops closed, ${counts.cases} open cases; ~${achieved.toFixed(0)} accepted/s; drained ${(drainMs / 1000).toFixed(1)} s after the load)`,
-      `${b50.toFixed(0)} / ${b99.toFixed(0)} ms (bare BullMQ job → 1 INSERT, same rate)`, p99 / Math.max(b99, 1), 'p99 ≤ 250 ms', p99 <= 250 && Number(counts.failed) === 0),
-    line('matching: API latency of the payments (202), p50 / p99', `${res.latency.p50} / ${res.latency.p99} ms (non-2xx ${res.non2xx}${res.non2xx ? ` ${JSON.stringify((res as unknown as { statusCodeStats?: unknown }).statusCodeStats ?? {})}` : ''}, errors ${res.errors})`, '—', 1, 'informational', true),
-    line('gateway RSS during the load (API process + worker process)', `${peakMb.toFixed(0)} MB peak`, '—', 1, 'informational', true),
+      `${b50.toFixed(0)} / ${b99.toFixed(0)} ms (bare BullMQ job → 1 INSERT, same rate)`,
+      p99 / Math.max(b99, 1),
+      'p99 ≤ 250 ms',
+      p99 <= 250 && Number(counts.failed) === 0,
+    ),
+    line(
+      'matching: API latency of the payments (202), p50 / p99',
+      `${res.latency.p50} / ${res.latency.p99} ms (non-2xx ${res.non2xx}${res.non2xx ? ` ${JSON.stringify((res as unknown as { statusCodeStats?: unknown }).statusCodeStats ?? {})}` : ''}, errors ${res.errors})`,
+      '—',
+      1,
+      'informational',
+      true,
+    ),
+    line(
+      'gateway RSS during the load (API process + worker process)',
+      `${peakMb.toFixed(0)} MB peak`,
+      '—',
+      1,
+      'informational',
+      true,
+    ),
   ];
 }
 
-if (require.main === module) benchMatchingLatency().then((l) => { process.stdout.write(`${l.join('\n')}\n`); process.exit(0); }, (e) => { console.error(e); process.exit(1); });
+if (require.main === module)
+  benchMatchingLatency().then(
+    (l) => {
+      process.stdout.write(`${l.join('\n')}\n`);
+      process.exit(0);
+    },
+    (e) => {
+      console.error(e);
+      process.exit(1);
+    },
+  );

@@ -30,7 +30,12 @@ const CLIENT = { id: 'bench-h1', secret: `whsec_${crypto.createHash('sha256').up
 
 function clients(): string {
   const file = path.join(os.tmpdir(), `bench-platform-clients-${process.pid}.json`);
-  fs.writeFileSync(file, JSON.stringify([{ client_id: CLIENT.id, role: 'institution', scope: [H], signing_secrets: [CLIENT.secret], token_sha256: [] }]));
+  fs.writeFileSync(
+    file,
+    JSON.stringify([
+      { client_id: CLIENT.id, role: 'institution', scope: [H], signing_secrets: [CLIENT.secret], token_sha256: [] },
+    ]),
+  );
   return file;
 }
 
@@ -65,7 +70,9 @@ const BARE = `SELECT count(*) FROM f FULL JOIN (SELECT setl_id, medfee_sumamt, f
 async function bareComparison(c: Client, text: string): Promise<{ ms: number; differing: number }> {
   const t0 = performance.now();
   await c.query('BEGIN');
-  await c.query('CREATE TEMP TABLE f (setl_id text, mdtrt_id text, psn_no text, medfee_sumamt numeric, fund_pay_sumamt numeric, acct_pay numeric, refd text) ON COMMIT DROP');
+  await c.query(
+    'CREATE TEMP TABLE f (setl_id text, mdtrt_id text, psn_no text, medfee_sumamt numeric, fund_pay_sumamt numeric, acct_pay numeric, refd text) ON COMMIT DROP',
+  );
   await pipeline(Readable.from([Buffer.from(text)]), c.query(copyFrom('COPY f FROM STDIN')));
   const { rows } = await c.query<{ count: string }>(BARE);
   await c.query('COMMIT');
@@ -76,9 +83,20 @@ async function post(url: string, body: unknown): Promise<Record<string, unknown>
   const raw = Buffer.from(JSON.stringify(body));
   const id = `bench_${crypto.randomUUID()}`;
   const ts = Math.floor(Date.now() / 1000);
-  const r = await fetch(`${url}/v1/platform`, { method: 'POST', body: raw, headers: { 'content-type': 'application/json', 'x-client-id': CLIENT.id, 'webhook-id': id, 'webhook-timestamp': String(ts), 'webhook-signature': sign(CLIENT.secret, id, ts, raw) } });
-  const j = await r.json() as Record<string, unknown>;
-  if (r.status !== 200 || j.infcode !== 0) throw new Error(`${(body as { infno: string }).infno}: ${r.status} ${JSON.stringify(j).slice(0, 300)}`);
+  const r = await fetch(`${url}/v1/platform`, {
+    method: 'POST',
+    body: raw,
+    headers: {
+      'content-type': 'application/json',
+      'x-client-id': CLIENT.id,
+      'webhook-id': id,
+      'webhook-timestamp': String(ts),
+      'webhook-signature': sign(CLIENT.secret, id, ts, raw),
+    },
+  });
+  const j = (await r.json()) as Record<string, unknown>;
+  if (r.status !== 200 || j.infcode !== 0)
+    throw new Error(`${(body as { infno: string }).infno}: ${r.status} ${JSON.stringify(j).slice(0, 300)}`);
   return j;
 }
 
@@ -87,14 +105,33 @@ export async function benchPlatform3202(port = 18931): Promise<string[]> {
   const db = `gw_bench_p3202_${n}`;
   const prefix = `gwb-p3202-${process.pid}`;
   const dbUrl = await freshDatabase(db);
-  const gw = await startNode(['src/main.ts'], { DATABASE_URL: dbUrl, REDIS_URL, GATEWAY_QUEUE_PREFIX: prefix, GATEWAY_CLIENTS_FILE: clients(), LOG_LEVEL: 'warn' }, port);
+  const gw = await startNode(
+    ['src/main.ts'],
+    {
+      DATABASE_URL: dbUrl,
+      REDIS_URL,
+      GATEWAY_QUEUE_PREFIX: prefix,
+      GATEWAY_CLIENTS_FILE: clients(),
+      LOG_LEVEL: 'warn',
+    },
+    port,
+  );
   const c = new Client({ connectionString: dbUrl });
   try {
     await c.connect();
     for (const sql of GENERATE(n)) await c.query(sql);
     const text = fileLines(n);
     const lines = text.split('\n').length - 1;
-    const sums = text.split('\n').filter(Boolean).reduce((s, l) => { const p = l.split('\t'); return { medfee: s.medfee + Math.round(Number(p[3]) * 100), fund: s.fund + Math.round(Number(p[4]) * 100) }; }, { medfee: 0, fund: 0 });
+    const sums = text
+      .split('\n')
+      .filter(Boolean)
+      .reduce(
+        (s, l) => {
+          const p = l.split('\t');
+          return { medfee: s.medfee + Math.round(Number(p[3]) * 100), fund: s.fund + Math.round(Number(p[4]) * 100) };
+        },
+        { medfee: 0, fund: 0 },
+      );
     await bareComparison(c, text); // warm the cache as the 3202 will find it
     const zip = Buffer.from(zipSync({ 'bench.txt': Buffer.from(text) }));
     // Pairs: a bare comparison, then a 9101 + 3202, RUNS times. On a machine shared with other work
@@ -104,11 +141,28 @@ export async function benchPlatform3202(port = 18931): Promise<string[]> {
     for (let i = 0; i < RUNS; i++) {
       const b = await bareComparison(c, text);
       const t0 = performance.now();
-      const up = await post(gw.url, { infno: '9101', fixmedins_code: H, input: { fsUploadIn: { in: zip.toString('base64'), filename: 'bench.txt.zip', fixmedins_code: H } } });
+      const up = await post(gw.url, {
+        infno: '9101',
+        fixmedins_code: H,
+        input: { fsUploadIn: { in: zip.toString('base64'), filename: 'bench.txt.zip', fixmedins_code: H } },
+      });
       const t1 = performance.now();
       await post(gw.url, {
-        infno: '3202', fixmedins_code: H, input: { data: { setl_optins: '533100', file_qury_no: (up.output as { file_qury_no: string }).file_qury_no, stmt_begndate: '2025-03-01', stmt_enddate: '2025-03-31',
-          medfee_sumamt: (sums.medfee / 100).toFixed(2), fund_pay_sumamt: (sums.fund / 100).toFixed(2), cash_payamt: '0.00', fixmedins_setl_cnt: lines, refd_setl_flag: '0' } },
+        infno: '3202',
+        fixmedins_code: H,
+        input: {
+          data: {
+            setl_optins: '533100',
+            file_qury_no: (up.output as { file_qury_no: string }).file_qury_no,
+            stmt_begndate: '2025-03-01',
+            stmt_enddate: '2025-03-31',
+            medfee_sumamt: (sums.medfee / 100).toFixed(2),
+            fund_pay_sumamt: (sums.fund / 100).toFixed(2),
+            cash_payamt: '0.00',
+            fixmedins_setl_cnt: lines,
+            refd_setl_flag: '0',
+          },
+        },
       });
       runs.push({ bare: b.ms, differing: b.differing, upload: t1 - t0, stmt: performance.now() - t1 });
     }
@@ -119,14 +173,32 @@ export async function benchPlatform3202(port = 18931): Promise<string[]> {
     const ratio = median(runs.map((r) => r.stmt / r.bare));
     const ratioBoth = median(runs.map((r) => (r.upload + r.stmt) / r.bare));
     const each = runs.map((r) => `${(r.stmt / 1000).toFixed(2)}/${(r.bare / 1000).toFixed(2)}`).join(', ');
-    const resultRows = Number((await c.query(`SELECT row_count FROM platform_files WHERE kind = 'result' ORDER BY created_at DESC LIMIT 1`)).rows[0].row_count);
-    const findings = Number((await c.query(`SELECT count(*) AS n FROM discrepancies WHERE status <> 'resolved'`)).rows[0].n);
+    const resultRows = Number(
+      (await c.query(`SELECT row_count FROM platform_files WHERE kind = 'result' ORDER BY created_at DESC LIMIT 1`))
+        .rows[0].row_count,
+    );
+    const findings = Number(
+      (await c.query(`SELECT count(*) AS n FROM discrepancies WHERE status <> 'resolved'`)).rows[0].n,
+    );
     const size = `${n / 1000}k`;
     const bareLabel = `${(bare.ms / 1000).toFixed(2)} s median (COPY + full outer join, ${bare.differing} differ)`;
     return [
-      line(`platform 3202 ${size} lines (zipped file; ${resultRows} result rows, ${findings} open findings; 3202/bare s of each pair: ${each})`, `${(stmt / 1000).toFixed(2)} s (median of ${RUNS})`, bareLabel, ratio,
-        '≤ 5× the bare comparison (median of the pairs\' ratios)', ratio <= 5),
-      line(`platform 9101 + 3202 ${size} lines (upload of ${(zip.length / 1e6).toFixed(1)} MB zip as base64, then reconcile)`, `${(both / 1000).toFixed(2)} s (median of ${RUNS})`, bareLabel, ratioBoth, 'informational', true),
+      line(
+        `platform 3202 ${size} lines (zipped file; ${resultRows} result rows, ${findings} open findings; 3202/bare s of each pair: ${each})`,
+        `${(stmt / 1000).toFixed(2)} s (median of ${RUNS})`,
+        bareLabel,
+        ratio,
+        "≤ 5× the bare comparison (median of the pairs' ratios)",
+        ratio <= 5,
+      ),
+      line(
+        `platform 9101 + 3202 ${size} lines (upload of ${(zip.length / 1e6).toFixed(1)} MB zip as base64, then reconcile)`,
+        `${(both / 1000).toFixed(2)} s (median of ${RUNS})`,
+        bareLabel,
+        ratioBoth,
+        'informational',
+        true,
+      ),
     ];
   } finally {
     await c.end().catch(() => undefined);
@@ -137,5 +209,14 @@ export async function benchPlatform3202(port = 18931): Promise<string[]> {
 }
 
 if (require.main === module) {
-  benchPlatform3202().then((lines) => { process.stdout.write(`${lines.join('\n')}\n`); process.exit(0); }, (e) => { console.error(e); process.exit(1); });
+  benchPlatform3202().then(
+    (lines) => {
+      process.stdout.write(`${lines.join('\n')}\n`);
+      process.exit(0);
+    },
+    (e) => {
+      console.error(e);
+      process.exit(1);
+    },
+  );
 }

@@ -11,7 +11,18 @@
 import { Client } from 'pg';
 import { computeReport } from '../src/reconciliation/report-sql';
 import { createPgDb } from '../src/db/db';
-import { BENCH_CLIENT, QUICK, clearPrefix, clientsFile, dropDatabase, freshDatabase, line, startNode, withRssPeak, REDIS_URL } from './lib/harness';
+import {
+  BENCH_CLIENT,
+  QUICK,
+  clearPrefix,
+  clientsFile,
+  dropDatabase,
+  freshDatabase,
+  line,
+  startNode,
+  withRssPeak,
+  REDIS_URL,
+} from './lib/harness';
 
 const INSTITUTIONS = 500;
 const COUNTIES = ['533102', '533103', '533122', '533123', '533124'];
@@ -113,17 +124,37 @@ async function timeQuery(c: Client, sql: string, times: number): Promise<number>
 }
 
 export interface ReconResult {
-  n: number; genMs: number; bareMs: number; reportMs: number; runMs: number; warmMs: number; warmStatus: string; peakMb: number; status: string;
-  swept: number; institutions: number; discrepancies: number; error?: string;
+  n: number;
+  genMs: number;
+  bareMs: number;
+  reportMs: number;
+  runMs: number;
+  warmMs: number;
+  warmStatus: string;
+  peakMb: number;
+  status: string;
+  swept: number;
+  institutions: number;
+  discrepancies: number;
+  error?: string;
 }
 
 export async function reconcileOnce(n: number, port = 18910): Promise<ReconResult> {
   const db = `gw_bench_recon_${n}`;
   const prefix = `gwb-recon-${process.pid}-${n}`;
   const dbUrl = await freshDatabase(db);
-  const gw = await startNode(['src/main.ts'], {
-    DATABASE_URL: dbUrl, REDIS_URL, GATEWAY_QUEUE_PREFIX: prefix, GATEWAY_CLIENTS_FILE: clientsFile(), LOG_LEVEL: 'warn', GATEWAY_OUTBOX_POLL_MS: '100',
-  }, port);
+  const gw = await startNode(
+    ['src/main.ts'],
+    {
+      DATABASE_URL: dbUrl,
+      REDIS_URL,
+      GATEWAY_QUEUE_PREFIX: prefix,
+      GATEWAY_CLIENTS_FILE: clientsFile(),
+      LOG_LEVEL: 'warn',
+      GATEWAY_OUTBOX_POLL_MS: '100',
+    },
+    port,
+  );
   try {
     const c = new Client({ connectionString: dbUrl });
     await c.connect();
@@ -133,42 +164,69 @@ export async function reconcileOnce(n: number, port = 18910): Promise<ReconResul
     await c.query(BARE_JOIN); // warm the cache as the run will find it
     const bareMs = await timeQuery(c, BARE_JOIN, 3);
 
-    const runOnce = () => withRssPeak(gw, async () => {
-      const t0 = performance.now();
-      const r = await fetch(`${gw.url}/v1/reconciliations`, {
-        method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${BENCH_CLIENT.token}` },
-        body: JSON.stringify({ admdvs: '5331', period: '2025-03', as_of: AS_OF }),
+    const runOnce = () =>
+      withRssPeak(gw, async () => {
+        const t0 = performance.now();
+        const r = await fetch(`${gw.url}/v1/reconciliations`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', authorization: `Bearer ${BENCH_CLIENT.token}` },
+          body: JSON.stringify({ admdvs: '5331', period: '2025-03', as_of: AS_OF }),
+        });
+        const { run_id } = (await r.json()) as { run_id: string };
+        // Bounded: at most one hour, then the run is reported as not finished.
+        for (let i = 0; i < 36_000; i++) {
+          const { rows } = await c.query<{ status: string; error: string | null }>(
+            'SELECT status, error FROM reconciliation_runs WHERE run_id = $1',
+            [run_id],
+          );
+          if (rows[0] && (rows[0].status === 'completed' || rows[0].status === 'failed'))
+            return { run_id, ms: performance.now() - t0, ...rows[0] };
+          await new Promise((res) => setTimeout(res, 100));
+        }
+        return { run_id, ms: performance.now() - t0, status: 'timeout', error: null };
       });
-      const { run_id } = await r.json() as { run_id: string };
-      // Bounded: at most one hour, then the run is reported as not finished.
-      for (let i = 0; i < 36_000; i++) {
-        const { rows } = await c.query<{ status: string; error: string | null }>('SELECT status, error FROM reconciliation_runs WHERE run_id = $1', [run_id]);
-        if (rows[0] && (rows[0].status === 'completed' || rows[0].status === 'failed')) return { run_id, ms: performance.now() - t0, ...rows[0] };
-        await new Promise((res) => setTimeout(res, 100));
-      }
-      return { run_id, ms: performance.now() - t0, status: 'timeout', error: null };
-    });
     // Cold: nothing matched yet (the data was written straight into the tables), so the run's sweep
     // evaluates every settlement. Nightly: the same region-period again — in production the workers
     // have matched everything as it arrived, and the sweep takes only what can have changed.
     const { result, peakMb } = await runOnce();
     const { result: warm, peakMb: warmPeakMb } = await runOnce();
-    const run = (await c.query<{ summary: { swept?: { settlements: number }; totals?: { institutions: number } } | null; started_at: Date | null; finished_at: Date | null }>(
-      'SELECT summary, started_at, finished_at FROM reconciliation_runs WHERE run_id = $1', [result.run_id])).rows[0];
-    const discrepancies = Number((await c.query(`SELECT count(*) AS n FROM discrepancies WHERE status <> 'resolved'`)).rows[0].n);
+    const run = (
+      await c.query<{
+        summary: { swept?: { settlements: number }; totals?: { institutions: number } } | null;
+        started_at: Date | null;
+        finished_at: Date | null;
+      }>('SELECT summary, started_at, finished_at FROM reconciliation_runs WHERE run_id = $1', [result.run_id])
+    ).rows[0];
+    const discrepancies = Number(
+      (await c.query(`SELECT count(*) AS n FROM discrepancies WHERE status <> 'resolved'`)).rows[0].n,
+    );
 
     // The report SQL alone (no sweep), as a second run of the same region-period would compute it.
     const pdb = createPgDb(dbUrl, 2);
-    await c.query(`INSERT INTO reconciliation_runs (run_id, admdvs, period, as_of, status, trigger, requested_by, created_at)
-                   VALUES ('00000000-0000-7000-8000-0000000000ff', '5331', '2025-03', $1, 'completed', 'api', 'bench', now())`, [AS_OF]);
+    await c.query(
+      `INSERT INTO reconciliation_runs (run_id, admdvs, period, as_of, status, trigger, requested_by, created_at)
+                   VALUES ('00000000-0000-7000-8000-0000000000ff', '5331', '2025-03', $1, 'completed', 'api', 'bench', now())`,
+      [AS_OF],
+    );
     const r0 = performance.now();
     await pdb.tx((q) => computeReport(q, '00000000-0000-7000-8000-0000000000ff', '5331', '2025-03', new Date(AS_OF)));
     const reportMs = performance.now() - r0;
     await pdb.close();
     await c.end();
     return {
-      n, genMs, bareMs, reportMs, runMs: result.ms, warmMs: warm.ms, warmStatus: warm.status, peakMb: Math.max(peakMb, warmPeakMb), status: result.status, error: result.error ?? undefined,
-      swept: run?.summary?.swept?.settlements ?? 0, institutions: run?.summary?.totals?.institutions ?? 0, discrepancies,
+      n,
+      genMs,
+      bareMs,
+      reportMs,
+      runMs: result.ms,
+      warmMs: warm.ms,
+      warmStatus: warm.status,
+      peakMb: Math.max(peakMb, warmPeakMb),
+      status: result.status,
+      error: result.error ?? undefined,
+      swept: run?.summary?.swept?.settlements ?? 0,
+      institutions: run?.summary?.totals?.institutions ?? 0,
+      discrepancies,
     };
   } finally {
     await gw.stop();
@@ -189,26 +247,79 @@ export async function benchReconciliation(sizes?: number[]): Promise<string[]> {
     results.push(r);
     process.stderr.write(`reconciliation ${fmtN(n)}: ${JSON.stringify(r)}\n`);
     const big = n >= 1_000_000;
-    out.push(line(`reconciliation ${fmtN(n)}, cold run (sweep matches every settlement + report + discrepancies)`,
-      `${s(r.runMs)} (${r.status}${r.error ? `: ${r.error}` : ''}; ${r.swept} swept, ${r.institutions} institutions, ${r.discrepancies} open discrepancies)`,
-      `${s(r.bareMs)} (bare 3-way join)`, r.runMs / r.bareMs, 'informational (matching cost)', r.status === 'completed'));
+    out.push(
+      line(
+        `reconciliation ${fmtN(n)}, cold run (sweep matches every settlement + report + discrepancies)`,
+        `${s(r.runMs)} (${r.status}${r.error ? `: ${r.error}` : ''}; ${r.swept} swept, ${r.institutions} institutions, ${r.discrepancies} open discrepancies)`,
+        `${s(r.bareMs)} (bare 3-way join)`,
+        r.runMs / r.bareMs,
+        'informational (matching cost)',
+        r.status === 'completed',
+      ),
+    );
     const ratio = r.warmMs / r.bareMs;
-    out.push(line(`reconciliation ${fmtN(n)}, nightly run (incremental sweep + report + discrepancies)`, `${s(r.warmMs)} (${r.warmStatus})`,
-      `${s(r.bareMs)} (bare 3-way join)`, ratio, big ? '≤ 5×' : 'informational (≤ 5× at 1M)', r.warmStatus === 'completed' && (!big || ratio <= 5)));
-    out.push(line(`reconciliation ${fmtN(n)}, report SQL alone`, s(r.reportMs), `${s(r.bareMs)} (bare 3-way join)`, r.reportMs / r.bareMs, 'informational', true));
-    out.push(line(`reconciliation ${fmtN(n)}, gateway peak RSS`, `${r.peakMb.toFixed(0)} MB`, '1024 MB', r.peakMb / 1024, '≤ 1 GB', r.peakMb <= 1024));
+    out.push(
+      line(
+        `reconciliation ${fmtN(n)}, nightly run (incremental sweep + report + discrepancies)`,
+        `${s(r.warmMs)} (${r.warmStatus})`,
+        `${s(r.bareMs)} (bare 3-way join)`,
+        ratio,
+        big ? '≤ 5×' : 'informational (≤ 5× at 1M)',
+        r.warmStatus === 'completed' && (!big || ratio <= 5),
+      ),
+    );
+    out.push(
+      line(
+        `reconciliation ${fmtN(n)}, report SQL alone`,
+        s(r.reportMs),
+        `${s(r.bareMs)} (bare 3-way join)`,
+        r.reportMs / r.bareMs,
+        'informational',
+        true,
+      ),
+    );
+    out.push(
+      line(
+        `reconciliation ${fmtN(n)}, gateway peak RSS`,
+        `${r.peakMb.toFixed(0)} MB`,
+        '1024 MB',
+        r.peakMb / 1024,
+        '≤ 1 GB',
+        r.peakMb <= 1024,
+      ),
+    );
   }
   if (results.length >= 2) {
     const [a, b] = [results[0]!, results[results.length - 1]!];
     const growth = b.warmMs / a.warmMs;
     const sizeRatio = b.n / a.n;
-    out.push(line(`reconciliation growth ${fmtN(a.n)} → ${fmtN(b.n)} (nightly run)`, `${growth.toFixed(1)}× run time (cold: ${(b.runMs / a.runMs).toFixed(1)}×)`, `${sizeRatio}× data; bare join ${(b.bareMs / a.bareMs).toFixed(1)}×`,
-      growth / sizeRatio, '≤ 11× growth', growth <= 11));
+    out.push(
+      line(
+        `reconciliation growth ${fmtN(a.n)} → ${fmtN(b.n)} (nightly run)`,
+        `${growth.toFixed(1)}× run time (cold: ${(b.runMs / a.runMs).toFixed(1)}×)`,
+        `${sizeRatio}× data; bare join ${(b.bareMs / a.bareMs).toFixed(1)}×`,
+        growth / sizeRatio,
+        '≤ 11× growth',
+        growth <= 11,
+      ),
+    );
   }
   return out;
 }
 
 if (require.main === module) {
-  const sizes = process.argv.slice(2).filter((a) => /^\d+$/.test(a)).map(Number);
-  benchReconciliation(sizes.length ? sizes : undefined).then((l) => { process.stdout.write(`${l.join('\n')}\n`); process.exit(0); }, (e) => { console.error(e); process.exit(1); });
+  const sizes = process.argv
+    .slice(2)
+    .filter((a) => /^\d+$/.test(a))
+    .map(Number);
+  benchReconciliation(sizes.length ? sizes : undefined).then(
+    (l) => {
+      process.stdout.write(`${l.join('\n')}\n`);
+      process.exit(0);
+    },
+    (e) => {
+      console.error(e);
+      process.exit(1);
+    },
+  );
 }

@@ -29,17 +29,29 @@ async function benchEngine(): Promise<string[]> {
   const out = await new Promise<string>((resolve, reject) => {
     const child = spawn(process.execPath, args, { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] });
     let text = '';
-    child.stdout.on('data', (d: Buffer) => { text += d.toString(); });
+    child.stdout.on('data', (d: Buffer) => {
+      text += d.toString();
+    });
     child.on('error', reject);
-    child.on('exit', (code) => (code === 0 ? resolve(text) : reject(new Error(`benefit-engine exited with ${code}\n${text}`))));
+    child.on('exit', (code) =>
+      code === 0 ? resolve(text) : reject(new Error(`benefit-engine exited with ${code}\n${text}`)),
+    );
   });
   const m = /median ([\d,]+), best ([\d,]+), worst ([\d,]+)/.exec(out);
   const gen = /generated (\d+) persons, (\d+) settlements/.exec(out);
   if (!m) throw new Error(`benefit-engine printed no figures:\n${out}`);
   const num = (s: string) => Number(s.replace(/,/g, ''));
   const median = num(m[1]!);
-  return [line(`benefit engine, settlements/s on one core (${gen ? `${gen[1]} persons, ${gen[2]} settlements` : ''})`,
-    `${m[1]} median (best ${m[2]}, worst ${m[3]})`, `${ENGINE_TARGET.toLocaleString('en-US')} (the target)`, median / ENGINE_TARGET, '≥ 300,000/s', median >= ENGINE_TARGET)];
+  return [
+    line(
+      `benefit engine, settlements/s on one core (${gen ? `${gen[1]} persons, ${gen[2]} settlements` : ''})`,
+      `${m[1]} median (best ${m[2]}, worst ${m[3]})`,
+      `${ENGINE_TARGET.toLocaleString('en-US')} (the target)`,
+      median / ENGINE_TARGET,
+      '≥ 300,000/s',
+      median >= ENGINE_TARGET,
+    ),
+  ];
 }
 
 async function describeMachine(): Promise<string> {
@@ -51,7 +63,10 @@ async function describeMachine(): Promise<string> {
   const info = await r.info('server');
   r.disconnect();
   const redis = /redis_version:(\S+)/.exec(info)?.[1] ?? 'unknown';
-  const load = os.loadavg().map((x) => x.toFixed(2)).join(' / ');
+  const load = os
+    .loadavg()
+    .map((x) => x.toFixed(2))
+    .join(' / ');
   return [
     `- Machine: ${machine()}, ${os.platform()} ${os.release()}`,
     `- PostgreSQL: ${pg}`,
@@ -72,7 +87,10 @@ const BENCHES: Array<[string, () => Promise<string[]>]> = [
 ];
 
 async function main(): Promise<void> {
-  const only = process.argv.find((a) => a.startsWith('--only='))?.slice(7).split(',');
+  const only = process.argv
+    .find((a) => a.startsWith('--only='))
+    ?.slice(7)
+    .split(',');
   const started = new Date();
   const desc = await describeMachine();
   process.stdout.write(`${desc}\n\n`);
@@ -91,14 +109,23 @@ async function main(): Promise<void> {
       rows.push(l);
       process.stdout.write(`${l}\n`);
     }
-    process.stderr.write(`bench: ${name} done in ${((performance.now() - t0) / 1000).toFixed(0)} s (load ${os.loadavg()[0]!.toFixed(2)})\n`);
+    process.stderr.write(
+      `bench: ${name} done in ${((performance.now() - t0) / 1000).toFixed(0)} s (load ${os.loadavg()[0]!.toFixed(2)})\n`,
+    );
   }
   const ended = new Date();
   const md = [
-    `# Benchmark run ${started.toISOString()}${QUICK ? ' (--quick)' : ''}`, '',
+    `# Benchmark run ${started.toISOString()}${QUICK ? ' (--quick)' : ''}`,
+    '',
     desc,
-    `- Load average at the end: ${os.loadavg().map((x) => x.toFixed(2)).join(' / ')}; wall time ${((ended.getTime() - started.getTime()) / 1000).toFixed(0)} s`, '',
-    ...header, ...rows, '',
+    `- Load average at the end: ${os
+      .loadavg()
+      .map((x) => x.toFixed(2))
+      .join(' / ')}; wall time ${((ended.getTime() - started.getTime()) / 1000).toFixed(0)} s`,
+    '',
+    ...header,
+    ...rows,
+    '',
   ].join('\n');
   process.stdout.write(`\n${[...header, ...rows].join('\n')}\n`);
   const dir = path.join(ROOT, 'bench', 'out');
@@ -107,4 +134,10 @@ async function main(): Promise<void> {
   process.stderr.write(`bench: written ${path.relative(process.cwd(), path.join(dir, 'latest.md'))}\n`);
 }
 
-main().then(() => process.exit(0), (e) => { console.error(e); process.exit(1); });
+main().then(
+  () => process.exit(0),
+  (e) => {
+    console.error(e);
+    process.exit(1);
+  },
+);

@@ -28,21 +28,29 @@ const ROOT = path.resolve(__dirname, '..');
 
 async function sendAll(t: TestGateway, docs: Doc[]): Promise<void> {
   let next = 0;
-  await Promise.all(Array.from({ length: 16 }, async () => {
-    while (next < docs.length) {
-      const d = docs[next++]!;
-      const r = await t.post(d.path, d.body, d.as, { webhookId: `msg_${crypto.randomUUID()}` });
-      if (r.status !== 202 && r.status !== 200) throw new Error(`${d.path} answered ${r.status}`);
-    }
-  }));
+  await Promise.all(
+    Array.from({ length: 16 }, async () => {
+      while (next < docs.length) {
+        const d = docs[next++]!;
+        const r = await t.post(d.path, d.body, d.as, { webhookId: `msg_${crypto.randomUUID()}` });
+        if (r.status !== 202 && r.status !== 200) throw new Error(`${d.path} answered ${r.status}`);
+      }
+    }),
+  );
 }
 
 function startWorker(t: TestGateway): ChildProcess {
   return spawn(process.execPath, ['--import', 'tsx', 'workers/all.ts'], {
     cwd: ROOT,
     env: {
-      ...process.env, DATABASE_URL: t.dbUrl, GATEWAY_QUEUE_PREFIX: t.cfg.queuePrefix, LOG_LEVEL: 'silent',
-      GATEWAY_WORKER_CONCURRENCY: '8', GATEWAY_OUTBOX_POLL_MS: '200', GATEWAY_DB_POOL_SIZE: '6', GATEWAY_CLIENTS_FILE: '',
+      ...process.env,
+      DATABASE_URL: t.dbUrl,
+      GATEWAY_QUEUE_PREFIX: t.cfg.queuePrefix,
+      LOG_LEVEL: 'silent',
+      GATEWAY_WORKER_CONCURRENCY: '8',
+      GATEWAY_OUTBOX_POLL_MS: '200',
+      GATEWAY_DB_POOL_SIZE: '6',
+      GATEWAY_CLIENTS_FILE: '',
     },
     stdio: ['ignore', 'ignore', 'inherit'],
   });
@@ -55,7 +63,12 @@ async function stop(c: ChildProcess): Promise<void> {
   await exited;
 }
 
-interface Waits { samples: number; active: number; chainLock: number; otherAdvisory: number }
+interface Waits {
+  samples: number;
+  active: number;
+  chainLock: number;
+  otherAdvisory: number;
+}
 
 /** Sample the test database's backends until `stop` resolves. */
 async function sampleWaits(t: TestGateway, done: { stop: boolean }): Promise<Waits> {
@@ -75,7 +88,20 @@ async function sampleWaits(t: TestGateway, done: { stop: boolean }): Promise<Wai
   return w;
 }
 
-async function run(k: number): Promise<{ workers: number; seconds: number; messagesPerSecond: number; busyBackends: number; waitingChain: number; waitingOther: number; cases: string; loopsOk: boolean; auditOk: boolean; chains: number }> {
+async function run(
+  k: number,
+): Promise<{
+  workers: number;
+  seconds: number;
+  messagesPerSecond: number;
+  busyBackends: number;
+  waitingChain: number;
+  waitingOther: number;
+  cases: string;
+  loopsOk: boolean;
+  auditOk: boolean;
+  chains: number;
+}> {
   const t = await startTestGateway(`scaling${k}`, { workers: false });
   try {
     const month = chaosMonth(20250310, MESSAGES);
@@ -98,9 +124,16 @@ async function run(k: number): Promise<{ workers: number; seconds: number; messa
     );
     const audit = await verifyAudit(t.gw.db);
     return {
-      workers: k, seconds: Math.round(seconds * 10) / 10, messagesPerSecond: Math.round(month.messages / seconds),
-      busyBackends: avg(w.active), waitingChain: avg(w.chainLock), waitingOther: avg(w.otherAdvisory),
-      cases: rows.map((r) => `${r.code}=${r.n}`).join(' '), loopsOk: diffs.length === 0, auditOk: audit.brokenAt === undefined, chains: audit.shards.length,
+      workers: k,
+      seconds: Math.round(seconds * 10) / 10,
+      messagesPerSecond: Math.round(month.messages / seconds),
+      busyBackends: avg(w.active),
+      waitingChain: avg(w.chainLock),
+      waitingOther: avg(w.otherAdvisory),
+      cases: rows.map((r) => `${r.code}=${r.n}`).join(' '),
+      loopsOk: diffs.length === 0,
+      auditOk: audit.brokenAt === undefined,
+      chains: audit.shards.length,
     };
   } finally {
     await t.close();
@@ -108,7 +141,12 @@ async function run(k: number): Promise<{ workers: number; seconds: number; messa
 }
 
 async function main() {
-  process.stdout.write(`worker scaling: ${MESSAGES} messages, ${os.cpus().length} cores, load ${os.loadavg().map((l) => l.toFixed(1)).join(' ')}\n`);
+  process.stdout.write(
+    `worker scaling: ${MESSAGES} messages, ${os.cpus().length} cores, load ${os
+      .loadavg()
+      .map((l) => l.toFixed(1))
+      .join(' ')}\n`,
+  );
   const results: Awaited<ReturnType<typeof run>>[] = [];
   for (const k of COUNTS) {
     const r = await run(k);
@@ -120,4 +158,7 @@ async function main() {
   process.exit(same ? 0 : 1);
 }
 
-main().catch((e) => { process.stderr.write(`${(e as Error).stack}\n`); process.exit(1); });
+main().catch((e) => {
+  process.stderr.write(`${(e as Error).stack}\n`);
+  process.exit(1);
+});

@@ -5,6 +5,11 @@ require('tsx/cjs');
 const { main } = require('../src/cli/main.ts');
 
 main(process.argv.slice(2)).then(
-  (code) => { process.exitCode = code; },
-  (e) => { process.stderr.write(`${(e && e.stack) || e}\n`); process.exitCode = 2; },
+  (code) => {
+    process.exitCode = code;
+  },
+  (e) => {
+    process.stderr.write(`${(e && e.stack) || e}\n`);
+    process.exitCode = 2;
+  },
 );

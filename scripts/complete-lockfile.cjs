@@ -25,4 +25,6 @@ for (const [at, meta] of Object.entries({ ...pk })) {
   }
 }
 if (added) fs.writeFileSync(file, `${JSON.stringify(lock, null, 2)}\n`);
-process.stdout.write(`complete-lockfile: ${added} optional platform entr${added === 1 ? 'y' : 'ies'} added to ${path.basename(file)}\n`);
+process.stdout.write(
+  `complete-lockfile: ${added} optional platform entr${added === 1 ? 'y' : 'ies'} added to ${path.basename(file)}\n`,
+);

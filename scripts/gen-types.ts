@@ -8,7 +8,19 @@ import { compile } from 'json-schema-to-typescript';
 import { SCHEMA_DIR, loadSchemaFiles } from '../src/schemas/validator';
 
 export const TYPES_FILE = path.resolve(__dirname, '..', 'src', 'schemas', 'types.ts');
-const MESSAGE_SCHEMAS = ['settlement', 'settlement-feed', 'settlement-batch', 'insurer-payment', 'recovery', 'spending-plan', 'disbursement', 'problem', 'premium-collection', 'fund-transfer', 'insurer-cost-report'];
+const MESSAGE_SCHEMAS = [
+  'settlement',
+  'settlement-feed',
+  'settlement-batch',
+  'insurer-payment',
+  'recovery',
+  'spending-plan',
+  'disbursement',
+  'problem',
+  'premium-collection',
+  'fund-transfer',
+  'insurer-cost-report',
+];
 
 export async function generateTypes(): Promise<string> {
   const files = loadSchemaFiles();
@@ -35,10 +47,18 @@ export async function generateTypes(): Promise<string> {
   const out: string[] = [];
   for (const block of parts.join('\n').split(/\n(?=export )/)) {
     const m = /^export (?:type|interface) (\w+)/.exec(block);
-    if (m) { if (seen.has(m[1]!)) continue; seen.add(m[1]!); }
+    if (m) {
+      if (seen.has(m[1]!)) continue;
+      seen.add(m[1]!);
+    }
     out.push(block);
   }
-  return out.join('\n').replace(/\n{3,}/g, '\n\n').trimEnd() + '\n';
+  return (
+    out
+      .join('\n')
+      .replace(/\n{3,}/g, '\n\n')
+      .trimEnd() + '\n'
+  );
 }
 
 if (require.main === module) {

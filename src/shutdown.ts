@@ -22,13 +22,22 @@ export function stopOnSignals(log: Logger, stop: () => Promise<void>, boundMs = 
     log.info({ signal }, `shutting down (within ${Math.round(boundMs / 1000)} s; a second Ctrl-C exits at once)`);
     const t0 = Date.now();
     const deadline = setTimeout(() => {
-      log.warn({ bound_ms: boundMs }, 'shutdown did not finish in time; exiting anyway (what was accepted is in the database and its outbox)');
+      log.warn(
+        { bound_ms: boundMs },
+        'shutdown did not finish in time; exiting anyway (what was accepted is in the database and its outbox)',
+      );
       process.exit(1);
     }, boundMs);
     deadline.unref();
     stop().then(
-      () => { log.info({ ms: Date.now() - t0 }, 'stopped'); process.exit(0); },
-      (err: unknown) => { log.warn({ err }, 'shutdown failed; exiting'); process.exit(1); },
+      () => {
+        log.info({ ms: Date.now() - t0 }, 'stopped');
+        process.exit(0);
+      },
+      (err: unknown) => {
+        log.warn({ err }, 'shutdown failed; exiting');
+        process.exit(1);
+      },
     );
   };
   process.on('SIGINT', onSignal);
@@ -41,8 +50,14 @@ export function stopOnSignals(log: Logger, stop: () => Promise<void>, boundMs = 
  */
 export function closeServer(server: Server, ms: number): Promise<void> {
   return new Promise((resolve) => {
-    const t = setTimeout(() => { server.closeAllConnections(); resolve(); }, ms);
+    const t = setTimeout(() => {
+      server.closeAllConnections();
+      resolve();
+    }, ms);
     t.unref();
-    server.close(() => { clearTimeout(t); resolve(); });
+    server.close(() => {
+      clearTimeout(t);
+      resolve();
+    });
   });
 }

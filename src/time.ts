@@ -29,7 +29,9 @@ export function parseWireTime(s: string): Date | undefined {
   if (Number.isNaN(t.getTime())) return undefined;
   // Reject dates that JS silently rolls over (2024-02-30 → March).
   const local = s.slice(0, 10);
-  const off = s.endsWith('Z') ? 0 : (s.slice(-6, -5) === '-' ? -1 : 1) * (Number(s.slice(-5, -3)) * 60 + Number(s.slice(-2)));
+  const off = s.endsWith('Z')
+    ? 0
+    : (s.slice(-6, -5) === '-' ? -1 : 1) * (Number(s.slice(-5, -3)) * 60 + Number(s.slice(-2)));
   const wall = new Date(t.getTime() + off * 60000).toISOString().slice(0, 10);
   return wall === local ? t : undefined;
 }
@@ -37,7 +39,13 @@ export function parseWireTime(s: string): Date | undefined {
 /** CST calendar parts of an instant. */
 export function cstParts(t: Date): { date: LocalDate; period: Period; year: number; month: number; day: number } {
   const s = new Date(t.getTime() + CST_OFFSET_MS).toISOString();
-  return { date: s.slice(0, 10), period: s.slice(0, 7), year: Number(s.slice(0, 4)), month: Number(s.slice(5, 7)), day: Number(s.slice(8, 10)) };
+  return {
+    date: s.slice(0, 10),
+    period: s.slice(0, 7),
+    year: Number(s.slice(0, 4)),
+    month: Number(s.slice(5, 7)),
+    day: Number(s.slice(8, 10)),
+  };
 }
 
 /** The settlement period (`yyyy-MM`, CST) an instant falls in. */

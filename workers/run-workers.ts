@@ -19,7 +19,9 @@ export function runWorkers(queues?: readonly QueueName[]): void {
     stopOnSignals(gw.log, () => gw.close({ graceMs: 6_000 }));
   };
   main().catch((e) => {
-    process.stderr.write(`${e instanceof ConfigError || e instanceof DataDirInUse ? `gateway worker: ${e.message}` : (e as Error).stack ?? String(e)}\n`);
+    process.stderr.write(
+      `${e instanceof ConfigError || e instanceof DataDirInUse ? `gateway worker: ${e.message}` : ((e as Error).stack ?? String(e))}\n`,
+    );
     process.exit(1);
   });
 }

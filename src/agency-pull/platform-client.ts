@@ -28,7 +28,12 @@ export interface PlatformClientOptions {
 }
 
 export class PlatformError extends Error {
-  constructor(message: string, readonly transient: boolean) { super(message); }
+  constructor(
+    message: string,
+    readonly transient: boolean,
+  ) {
+    super(message);
+  }
 }
 
 export class PlatformClient {
@@ -54,7 +59,11 @@ export class PlatformClient {
   }
 
   /** One page after `cursor` (null: from the beginning), retried while the failure is transient. */
-  async page(admdvs: string, cursor: string | null, onRetry?: (attempt: number, err: Error) => void): Promise<PullPage> {
+  async page(
+    admdvs: string,
+    cursor: string | null,
+    onRetry?: (attempt: number, err: Error) => void,
+  ): Promise<PullPage> {
     for (let attempt = 1; ; attempt++) {
       try {
         return await this.fetchOnce(admdvs, cursor);
@@ -68,21 +77,37 @@ export class PlatformClient {
   }
 
   private async fetchOnce(admdvs: string, cursor: string | null): Promise<PullPage> {
-    const res = await this.http.get<string>('/settlements', { params: { admdvs, limit: this.pageSize, ...(cursor !== null ? { cursor } : {}) } });
-    if (res.status >= 500 || res.status === 429) throw new PlatformError(`agency platform answered ${res.status}`, true);
+    const res = await this.http.get<string>('/settlements', {
+      params: { admdvs, limit: this.pageSize, ...(cursor !== null ? { cursor } : {}) },
+    });
+    if (res.status >= 500 || res.status === 429)
+      throw new PlatformError(`agency platform answered ${res.status}`, true);
     if (res.status !== 200) throw new PlatformError(`agency platform answered ${res.status}`, false);
     const text = typeof res.data === 'string' ? res.data : String(res.data);
     let body: unknown;
-    try { body = JSON.parse(text); } catch { throw new PlatformError('agency platform answered with malformed JSON', true); }
+    try {
+      body = JSON.parse(text);
+    } catch {
+      throw new PlatformError('agency platform answered with malformed JSON', true);
+    }
     const b = body as { settlements?: unknown; next_cursor?: unknown; has_more?: unknown };
-    if (!b || !Array.isArray(b.settlements) || (b.next_cursor !== null && b.next_cursor !== undefined && typeof b.next_cursor !== 'string') || typeof b.has_more !== 'boolean') {
+    if (
+      !b ||
+      !Array.isArray(b.settlements) ||
+      (b.next_cursor !== null && b.next_cursor !== undefined && typeof b.next_cursor !== 'string') ||
+      typeof b.has_more !== 'boolean'
+    ) {
       throw new PlatformError('agency platform page lacks settlements[], next_cursor or has_more', false);
     }
-    if (b.has_more && typeof b.next_cursor !== 'string') throw new PlatformError('agency platform page has more but no next_cursor', false);
+    if (b.has_more && typeof b.next_cursor !== 'string')
+      throw new PlatformError('agency platform page has more but no next_cursor', false);
     const raw = Buffer.from(text, 'utf8');
     return {
-      records: b.settlements, nextCursor: (b.next_cursor as string | null | undefined) ?? null, hasMore: b.has_more,
-      bodySha256: crypto.createHash('sha256').update(raw).digest('hex'), bodyBytes: raw.length,
+      records: b.settlements,
+      nextCursor: (b.next_cursor as string | null | undefined) ?? null,
+      hasMore: b.has_more,
+      bodySha256: crypto.createHash('sha256').update(raw).digest('hex'),
+      bodyBytes: raw.length,
     };
   }
 }

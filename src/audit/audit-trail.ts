@@ -27,7 +27,12 @@ import crypto from 'node:crypto';
 import type { Sql } from '../db/db';
 
 export interface AuditEvent {
-  entity: string; entity_id: string; action: string; actor: string; data: Record<string, unknown>; at: Date;
+  entity: string;
+  entity_id: string;
+  action: string;
+  actor: string;
+  data: Record<string, unknown>;
+  at: Date;
   /** The region of the event's subject (the case's or settlement's admdvs; '' when it has none): picks the shard. */
   admdvs: string;
 }
@@ -45,7 +50,15 @@ export function shardOf(admdvs: string): number {
 
 /** The hash of an event after `prev` (the region is not hashed: the chain an event sits in says it). */
 export function eventHash(prev: string, e: Omit<AuditEvent, 'admdvs'>): string {
-  const body = canonicalize({ at: e.at.toISOString(), entity: e.entity, entity_id: e.entity_id, action: e.action, actor: e.actor, data: e.data }) ?? '';
+  const body =
+    canonicalize({
+      at: e.at.toISOString(),
+      entity: e.entity,
+      entity_id: e.entity_id,
+      action: e.action,
+      actor: e.actor,
+      data: e.data,
+    }) ?? '';
   return crypto.createHash('sha256').update(prev).update(body).digest('hex');
 }
 
@@ -59,7 +72,10 @@ export async function appendAudit(q: Sql, events: readonly AuditEvent[]): Promis
   const shardOfEvent = events.map((e) => shardOf(e.admdvs));
   const shards = [...new Set(shardOfEvent)].sort((a, b) => a - b);
   for (const s of shards) await q.query('SELECT pg_advisory_xact_lock($1, $2)', [CHAIN_LOCK, s]);
-  const heads = await q.query<{ shard: number; last_hash: string }>('SELECT shard, last_hash FROM audit_heads WHERE shard = ANY($1::int[])', [shards]);
+  const heads = await q.query<{ shard: number; last_hash: string }>(
+    'SELECT shard, last_hash FROM audit_heads WHERE shard = ANY($1::int[])',
+    [shards],
+  );
   const prev = new Map<number, string>(shards.map((s) => [s, GENESIS]));
   for (const h of heads.rows) prev.set(Number(h.shard), h.last_hash);
   const rows = events.map((e, i) => {
@@ -80,18 +96,36 @@ export async function appendAudit(q: Sql, events: readonly AuditEvent[]): Promis
      SELECT x.shard, x.n, (SELECT max(seq) FROM ins WHERE ins.shard = x.shard), x.last_hash
        FROM unnest($10::int[], $11::bigint[], $12::text[]) AS x(shard, n, last_hash)
      ON CONFLICT (shard) DO UPDATE SET events = h.events + excluded.events, last_seq = excluded.last_seq, last_hash = excluded.last_hash`,
-    [rows.map((r) => r.e.at), rows.map((r) => r.e.entity), rows.map((r) => r.e.entity_id), rows.map((r) => r.e.action), rows.map((r) => r.e.actor),
-      rows.map((r) => JSON.stringify(r.e.data)), rows.map((r) => r.prev), rows.map((r) => r.hash), rows.map((r) => r.shard),
-      shards, counts, shards.map((s) => prev.get(s)!)],
+    [
+      rows.map((r) => r.e.at),
+      rows.map((r) => r.e.entity),
+      rows.map((r) => r.e.entity_id),
+      rows.map((r) => r.e.action),
+      rows.map((r) => r.e.actor),
+      rows.map((r) => JSON.stringify(r.e.data)),
+      rows.map((r) => r.prev),
+      rows.map((r) => r.hash),
+      rows.map((r) => r.shard),
+      shards,
+      counts,
+      shards.map((s) => prev.get(s)!),
+    ],
   );
 }
 
-export interface AuditEntry { seq: string; at: Date; action: string; actor: string; data: unknown }
+export interface AuditEntry {
+  seq: string;
+  at: Date;
+  action: string;
+  actor: string;
+  data: unknown;
+}
 
 /** The events of one entity (e.g. a discrepancy's history), oldest first. */
 export async function auditHistory(q: Sql, entity: string, entityId: string): Promise<AuditEntry[]> {
   const { rows } = await q.query<AuditEntry>(
-    'SELECT seq, at, action, actor, data FROM audit_events WHERE entity = $1 AND entity_id = $2 ORDER BY seq', [entity, entityId],
+    'SELECT seq, at, action, actor, data FROM audit_events WHERE entity = $1 AND entity_id = $2 ORDER BY seq',
+    [entity, entityId],
   );
   return rows;
 }
@@ -103,7 +137,12 @@ export async function auditHead(q: Sql): Promise<string> {
 }
 
 /** The ids of the entities of a kind with one of `actions` after sequence number `afterSeq` (each once). */
-export async function entityIdsSince(q: Sql, entity: string, actions: readonly string[], afterSeq: string): Promise<string[]> {
+export async function entityIdsSince(
+  q: Sql,
+  entity: string,
+  actions: readonly string[],
+  afterSeq: string,
+): Promise<string[]> {
   const { rows } = await q.query<{ entity_id: string }>(
     'SELECT DISTINCT entity_id FROM audit_events WHERE entity = $1 AND action = ANY($2::text[]) AND seq > $3::bigint',
     [entity, actions, afterSeq],
@@ -112,11 +151,32 @@ export async function entityIdsSince(q: Sql, entity: string, actions: readonly s
 }
 
 /** One shard's chain as verify-audit found it. */
-export interface ShardHead { shard: number; events: number; lastSeq: string | null; lastHash: string }
+export interface ShardHead {
+  shard: number;
+  events: number;
+  lastSeq: string | null;
+  lastHash: string;
+}
 
-export interface VerifyResult { checked: number; shards: ShardHead[]; brokenAt?: string; brokenShard?: number; reason?: string }
+export interface VerifyResult {
+  checked: number;
+  shards: ShardHead[];
+  brokenAt?: string;
+  brokenShard?: number;
+  reason?: string;
+}
 
-type Row = { seq: string; at: Date; entity: string; entity_id: string; action: string; actor: string; data: Record<string, unknown>; prev_hash: string; hash: string };
+type Row = {
+  seq: string;
+  at: Date;
+  entity: string;
+  entity_id: string;
+  action: string;
+  actor: string;
+  data: Record<string, unknown>;
+  prev_hash: string;
+  hash: string;
+};
 type Head = { shard: number; events: string; last_seq: string; last_hash: string };
 
 /**
@@ -126,7 +186,12 @@ type Head = { shard: number; events: string; last_seq: string; last_hash: string
  * and their links are checked too).
  */
 export async function verifyAudit(q: Sql, pageSize = 5000): Promise<VerifyResult> {
-  const heads = new Map((await q.query<Head>('SELECT shard, events::text, last_seq::text, last_hash FROM audit_heads')).rows.map((h) => [Number(h.shard), h]));
+  const heads = new Map(
+    (await q.query<Head>('SELECT shard, events::text, last_seq::text, last_hash FROM audit_heads')).rows.map((h) => [
+      Number(h.shard),
+      h,
+    ]),
+  );
   const { rows: present } = await q.query<{ shard: number }>(
     `WITH RECURSIVE s AS (SELECT min(shard) AS shard FROM audit_events
        UNION ALL SELECT (SELECT min(shard) FROM audit_events WHERE shard > s.shard) FROM s WHERE s.shard IS NOT NULL)
@@ -137,7 +202,12 @@ export async function verifyAudit(q: Sql, pageSize = 5000): Promise<VerifyResult
   for (const shard of shards) {
     let head: Head | undefined = heads.get(shard);
     // A shard first written after the heads were read: its head is committed with its first events.
-    if (!head) head = (await q.query<Head>('SELECT shard, events::text, last_seq::text, last_hash FROM audit_heads WHERE shard = $1', [shard])).rows[0];
+    if (!head)
+      head = (
+        await q.query<Head>('SELECT shard, events::text, last_seq::text, last_hash FROM audit_heads WHERE shard = $1', [
+          shard,
+        ])
+      ).rows[0];
     const r = await verifyShard(q, shard, head, pageSize);
     out.checked += r.checked;
     out.shards.push(r.head);
@@ -146,26 +216,39 @@ export async function verifyAudit(q: Sql, pageSize = 5000): Promise<VerifyResult
   return out;
 }
 
-async function verifyShard(q: Sql, shard: number, head: Head | undefined, pageSize: number): Promise<{ checked: number; head: ShardHead; brokenAt?: string; reason?: string }> {
+async function verifyShard(
+  q: Sql,
+  shard: number,
+  head: Head | undefined,
+  pageSize: number,
+): Promise<{ checked: number; head: ShardHead; brokenAt?: string; reason?: string }> {
   let prev = GENESIS;
   let after = '0';
   let checked = 0;
   let sealed = !head || head.events === '0';
-  const result = (extra: { brokenAt?: string; reason?: string } = {}) => ({ checked, head: { shard, events: checked, lastSeq: checked ? after : null, lastHash: prev }, ...extra });
+  const result = (extra: { brokenAt?: string; reason?: string } = {}) => ({
+    checked,
+    head: { shard, events: checked, lastSeq: checked ? after : null, lastHash: prev },
+    ...extra,
+  });
   for (;;) {
     const { rows } = await q.query<Row>(
       'SELECT seq::text, at, entity, entity_id, action, actor, data, prev_hash, hash FROM audit_events e WHERE shard = $1 AND e.seq > $2::bigint ORDER BY e.seq LIMIT $3',
       [shard, after, pageSize],
     );
     for (const r of rows) {
-      if (r.prev_hash !== prev) return result({ brokenAt: r.seq, reason: 'prev_hash does not match the previous event' });
+      if (r.prev_hash !== prev)
+        return result({ brokenAt: r.seq, reason: 'prev_hash does not match the previous event' });
       if (eventHash(prev, r) !== r.hash) return result({ brokenAt: r.seq, reason: 'hash does not match the event' });
       prev = r.hash;
       after = r.seq;
       checked++;
       if (head && !sealed && BigInt(r.seq) >= BigInt(head.last_seq)) {
         if (r.seq !== head.last_seq || String(checked) !== head.events || r.hash !== head.last_hash) {
-          return result({ brokenAt: head.last_seq, reason: `the head records ${head.events} events ending at event ${head.last_seq}, the chain reaches it with ${checked} (${r.seq})` });
+          return result({
+            brokenAt: head.last_seq,
+            reason: `the head records ${head.events} events ending at event ${head.last_seq}, the chain reaches it with ${checked} (${r.seq})`,
+          });
         }
         sealed = true;
       }
@@ -173,6 +256,10 @@ async function verifyShard(q: Sql, shard: number, head: Head | undefined, pageSi
     if (rows.length < pageSize) break;
   }
   if (!head && checked) return result({ brokenAt: after, reason: 'the chain has no head record' });
-  if (!sealed) return result({ brokenAt: head!.last_seq, reason: `events removed at the end: the head records ${head!.events} events ending at event ${head!.last_seq}, the chain has ${checked}${checked ? ` ending at event ${after}` : ''}` });
+  if (!sealed)
+    return result({
+      brokenAt: head!.last_seq,
+      reason: `events removed at the end: the head records ${head!.events} events ending at event ${head!.last_seq}, the chain has ${checked}${checked ? ` ending at event ${after}` : ''}`,
+    });
   return result();
 }

@@ -36,10 +36,17 @@ export interface PersonYearAudit {
  * A deviation's evidence names the messages of the settlements up to and including it: those are
  * the facts its expected amount rests on, so a later settlement arriving leaves the case untouched.
  */
-export function auditPersonYear(py: PersonYear, records: readonly AuditRecord[], result: PersonYearBenefits): PersonYearAudit {
+export function auditPersonYear(
+  py: PersonYear,
+  records: readonly AuditRecord[],
+  result: PersonYearBenefits,
+): PersonYearAudit {
   const { policy } = py;
   const byId = new Map(records.map((r) => [r.setl_id, r]));
-  const ordered = [...records].sort((a, b) => a.setl_time.getTime() - b.setl_time.getTime() || (a.setl_id < b.setl_id ? -1 : a.setl_id > b.setl_id ? 1 : 0));
+  const ordered = [...records].sort(
+    (a, b) =>
+      a.setl_time.getTime() - b.setl_time.getTime() || (a.setl_id < b.setl_id ? -1 : a.setl_id > b.setl_id ? 1 : 0),
+  );
   const tolerance = fenText(policy.benefit_tolerance);
   const findings: Finding<object>[] = [];
   const rows: SettlementBenefitRow[] = [];
@@ -48,27 +55,52 @@ export function auditPersonYear(py: PersonYear, records: readonly AuditRecord[],
     const rec = byId.get(r.setl_id)!;
     const dev = benefitDeviation(policy, r);
     rows.push({
-      setl_id: r.setl_id, admdvs: rec.insuplc_admdvs, period: rec.period, checked: r.checked, unchecked_reason: r.unchecked_reason,
-      expected_amount: r.derivation ? fenText(r.expected) : null, actual_amount: fenText(r.actual),
-      difference: r.derivation ? fenText(r.actual.minus(r.expected)) : null, tolerance, deviates: dev !== undefined,
+      setl_id: r.setl_id,
+      admdvs: rec.insuplc_admdvs,
+      period: rec.period,
+      checked: r.checked,
+      unchecked_reason: r.unchecked_reason,
+      expected_amount: r.derivation ? fenText(r.expected) : null,
+      actual_amount: fenText(r.actual),
+      difference: r.derivation ? fenText(r.actual.minus(r.expected)) : null,
+      tolerance,
+      deviates: dev !== undefined,
       derivation: r.derivation ? derivationEvidence(r.derivation) : null,
     });
     if (!dev) continue;
     const upTo = ordered.slice(0, ordered.indexOf(rec) + 1);
     findings.push({
-      code: 'BENEFIT_RULE_DEVIATION', severity: 'high', subject_key: subjectKey({ kind: 'settlement', setl_id: r.setl_id }),
-      admdvs: rec.insuplc_admdvs, insurer_code: rec.insurer_code, fixmedins_code: rec.fixmedins_code, period: rec.period, setl_id: r.setl_id,
-      expected_amount: dev.expected_amount, actual_amount: dev.actual_amount, difference: dev.difference,
-      detail: `Settlement ${r.setl_id}: recorded hifob_pay ${dev.actual_amount} differs from the ${dev.expected_amount} the ${policy.id} benefit rules give `
-        + `for benefit year ${py.year} (difference ${dev.difference}, tolerance ${dev.tolerance}).`,
+      code: 'BENEFIT_RULE_DEVIATION',
+      severity: 'high',
+      subject_key: subjectKey({ kind: 'settlement', setl_id: r.setl_id }),
+      admdvs: rec.insuplc_admdvs,
+      insurer_code: rec.insurer_code,
+      fixmedins_code: rec.fixmedins_code,
+      period: rec.period,
+      setl_id: r.setl_id,
+      expected_amount: dev.expected_amount,
+      actual_amount: dev.actual_amount,
+      difference: dev.difference,
+      detail:
+        `Settlement ${r.setl_id}: recorded hifob_pay ${dev.actual_amount} differs from the ${dev.expected_amount} the ${policy.id} benefit rules give ` +
+        `for benefit year ${py.year} (difference ${dev.difference}, tolerance ${dev.tolerance}).`,
       evidence: { ...dev.evidence, tolerance: dev.tolerance, message_ids: messageIds(upTo) },
     });
   }
   for (const id of result.excluded) {
     const rec = byId.get(id)!;
     rows.push({
-      setl_id: id, admdvs: rec.insuplc_admdvs, period: rec.period, checked: false, unchecked_reason: 'reversed',
-      expected_amount: null, actual_amount: fenText(Money.of(rec.hifob_pay)), difference: null, tolerance, deviates: false, derivation: null,
+      setl_id: id,
+      admdvs: rec.insuplc_admdvs,
+      period: rec.period,
+      checked: false,
+      unchecked_reason: 'reversed',
+      expected_amount: null,
+      actual_amount: fenText(Money.of(rec.hifob_pay)),
+      difference: null,
+      tolerance,
+      deviates: false,
+      derivation: null,
     });
   }
 
@@ -79,12 +111,26 @@ export function auditPersonYear(py: PersonYear, records: readonly AuditRecord[],
     const crossing = crossingSettlement(result, Money.of(cap.expected_amount));
     const rec = byId.get(crossing)!;
     findings.push({
-      code: 'ANNUAL_CAP_EXCEEDED', severity: 'high', subject_key: py.key,
-      admdvs: rec.insuplc_admdvs, insurer_code: rec.insurer_code, fixmedins_code: rec.fixmedins_code, period: rec.period,
-      expected_amount: cap.expected_amount, actual_amount: cap.actual_amount, difference: cap.difference,
-      detail: `Benefit year ${py.year}: large-expense payments recorded for one insured person total ${cap.actual_amount}, `
-        + `above the ${policy.id} yearly limit of ${cap.expected_amount} by ${cap.difference}; the limit was passed at settlement ${crossing}.`,
-      evidence: { ...cap.evidence, region: policy.id, benefit_year: py.year, crossing_setl_id: crossing, message_ids: messageIds(ordered.filter((r) => r.status === 'valid')) },
+      code: 'ANNUAL_CAP_EXCEEDED',
+      severity: 'high',
+      subject_key: py.key,
+      admdvs: rec.insuplc_admdvs,
+      insurer_code: rec.insurer_code,
+      fixmedins_code: rec.fixmedins_code,
+      period: rec.period,
+      expected_amount: cap.expected_amount,
+      actual_amount: cap.actual_amount,
+      difference: cap.difference,
+      detail:
+        `Benefit year ${py.year}: large-expense payments recorded for one insured person total ${cap.actual_amount}, ` +
+        `above the ${policy.id} yearly limit of ${cap.expected_amount} by ${cap.difference}; the limit was passed at settlement ${crossing}.`,
+      evidence: {
+        ...cap.evidence,
+        region: policy.id,
+        benefit_year: py.year,
+        crossing_setl_id: crossing,
+        message_ids: messageIds(ordered.filter((r) => r.status === 'valid')),
+      },
     });
   }
   return { findings, rows };

@@ -7,7 +7,12 @@ import { subjectKey, parseSubjectKey } from '../matching/rules';
 import { benefitYearOf, benefitYearStart } from './engine';
 import type { BenefitSetlDetailInput, BenefitSettlementInput } from './engine-types';
 import type { RegionPolicies, RegionPolicy } from './region-policy';
-import { loadBenefitRecordRows, loadPersonWindowRows, personTimesOfMessage, type BenefitRecordRow } from '../ledger/benefit-read-model';
+import {
+  loadBenefitRecordRows,
+  loadPersonWindowRows,
+  personTimesOfMessage,
+  type BenefitRecordRow,
+} from '../ledger/benefit-read-model';
 
 /** One person's benefit year in one region: the unit the audit re-evaluates and locks. */
 export interface PersonYear {
@@ -39,7 +44,12 @@ type RecordRow = BenefitRecordRow & { setldetail: BenefitSetlDetailInput[] | nul
  * earlier settlement arrives.
  */
 export function personYear(policy: RegionPolicy, psnNo: string, year: number): PersonYear {
-  return { key: subjectKey({ kind: 'person_year', admdvs: policy.admdvs_prefixes[0]!, psn_no: psnNo, year }), policy, psn_no: psnNo, year };
+  return {
+    key: subjectKey({ kind: 'person_year', admdvs: policy.admdvs_prefixes[0]!, psn_no: psnNo, year }),
+    policy,
+    psn_no: psnNo,
+    year,
+  };
 }
 
 /** A person-year key back to its region (undefined for a key of another kind or an unknown region). */
@@ -77,13 +87,22 @@ export async function loadPersonYear(q: Sql, regions: RegionPolicies, py: Person
 }
 
 /** Several person-years at once (one query per region): the audit's batch form of loadPersonYear. */
-export async function loadPersonYears(q: Sql, regions: RegionPolicies, pys: readonly PersonYear[]): Promise<Map<string, AuditRecord[]>> {
+export async function loadPersonYears(
+  q: Sql,
+  regions: RegionPolicies,
+  pys: readonly PersonYear[],
+): Promise<Map<string, AuditRecord[]>> {
   const out = new Map<string, AuditRecord[]>(pys.map((py) => [py.key, []]));
   const byRegion = new Map<RegionPolicy, PersonYear[]>();
   for (const py of pys) byRegion.set(py.policy, [...(byRegion.get(py.policy) ?? []), py]);
   for (const [policy, list] of byRegion) {
     const rows = await loadPersonWindowRows(
-      q, list.map((py) => ({ psn_no: py.psn_no, from: benefitYearStart(policy, py.year), to: benefitYearStart(policy, py.year + 1) })),
+      q,
+      list.map((py) => ({
+        psn_no: py.psn_no,
+        from: benefitYearStart(policy, py.year),
+        to: benefitYearStart(policy, py.year + 1),
+      })),
       policy.admdvs_prefixes.map((p) => `${p}%`),
     );
     for (const r of merge(rows as RecordRow[])) {
@@ -111,10 +130,19 @@ function merge(rows: RecordRow[]): AuditRecord[] {
       continue;
     }
     out.push({
-      setl_id: r.setl_id, setl_time: r.setl_time, status: r.status, mdtrtarea_admvs: r.mdtrtarea_admvs,
-      referral: r.referral === true, setldetail: r.setldetail, hifob_pay: r.hifob_pay,
-      psn_no: r.psn_no, insuplc_admdvs: r.insuplc_admdvs, fixmedins_code: r.fixmedins_code, insurer_code: r.insurer_code,
-      period: r.period, message_ids: [r.message_id],
+      setl_id: r.setl_id,
+      setl_time: r.setl_time,
+      status: r.status,
+      mdtrtarea_admvs: r.mdtrtarea_admvs,
+      referral: r.referral === true,
+      setldetail: r.setldetail,
+      hifob_pay: r.hifob_pay,
+      psn_no: r.psn_no,
+      insuplc_admdvs: r.insuplc_admdvs,
+      fixmedins_code: r.fixmedins_code,
+      insurer_code: r.insurer_code,
+      period: r.period,
+      message_ids: [r.message_id],
     });
   }
   return out;

@@ -13,7 +13,10 @@ import { auditPersonYear, type SettlementBenefitRow } from './audit-findings';
 import type { RegionPolicies } from './region-policy';
 
 /** What the audit needs of the gateway (the composition root's Gateway has both). */
-export interface AuditDeps { db: Db; regions: RegionPolicies }
+export interface AuditDeps {
+  db: Db;
+  regions: RegionPolicies;
+}
 
 export interface AuditOutcome {
   person_years: number;
@@ -52,7 +55,9 @@ export async function auditPersonYears(deps: AuditDeps, keys: readonly string[],
     const chunk = sorted.slice(i, i + size);
     await deps.db.tx(async (q) => {
       // unnest keeps the array's order, so the locks are taken in key order.
-      await q.query(`SELECT pg_advisory_xact_lock(hashtextextended('py:' || k, 0)) FROM unnest($1::text[]) AS k`, [chunk.map((py) => py.key)]);
+      await q.query(`SELECT pg_advisory_xact_lock(hashtextextended('py:' || k, 0)) FROM unnest($1::text[]) AS k`, [
+        chunk.map((py) => py.key),
+      ]);
       const records = await loadPersonYears(q, deps.regions, chunk);
       const rows: Array<SettlementBenefitRow & { py: PersonYear }> = [];
       const groups: CaseGroup[] = [];
@@ -83,8 +88,16 @@ export async function auditMessage(deps: AuditDeps, messageId: string, asOf: Dat
 }
 
 /** Replaces the stored results of the person-years (settlements that left one lose theirs). */
-async function storeResults(q: Sql, pys: readonly PersonYear[], rows: Array<SettlementBenefitRow & { py: PersonYear }>, at: Date): Promise<void> {
-  await q.query('DELETE FROM settlement_benefits WHERE person_year = ANY($1::text[]) OR setl_id = ANY($2::text[])', [pys.map((p) => p.key), rows.map((r) => r.setl_id)]);
+async function storeResults(
+  q: Sql,
+  pys: readonly PersonYear[],
+  rows: Array<SettlementBenefitRow & { py: PersonYear }>,
+  at: Date,
+): Promise<void> {
+  await q.query('DELETE FROM settlement_benefits WHERE person_year = ANY($1::text[]) OR setl_id = ANY($2::text[])', [
+    pys.map((p) => p.key),
+    rows.map((r) => r.setl_id),
+  ]);
   if (!rows.length) return;
   const col = <K extends keyof SettlementBenefitRow>(k: K) => rows.map((r) => r[k]);
   await q.query(
@@ -93,13 +106,31 @@ async function storeResults(q: Sql, pys: readonly PersonYear[], rows: Array<Sett
      SELECT s, py, rg, y, a, p, c, u, e, x, d, t, dv, dr, $1
        FROM unnest($2::text[], $3::text[], $4::text[], $5::int[], $6::text[], $7::text[], $8::boolean[], $9::text[], $10::numeric[], $11::numeric[],
                    $12::numeric[], $13::numeric[], $14::boolean[], $15::jsonb[]) AS v(s, py, rg, y, a, p, c, u, e, x, d, t, dv, dr)`,
-    [at, col('setl_id'), rows.map((r) => r.py.key), rows.map((r) => r.py.policy.id), rows.map((r) => r.py.year), col('admdvs'), col('period'),
-      col('checked'), col('unchecked_reason'), col('expected_amount'), col('actual_amount'), col('difference'), col('tolerance'), col('deviates'),
-      rows.map((r) => (r.derivation === null ? null : JSON.stringify(r.derivation)))],
+    [
+      at,
+      col('setl_id'),
+      rows.map((r) => r.py.key),
+      rows.map((r) => r.py.policy.id),
+      rows.map((r) => r.py.year),
+      col('admdvs'),
+      col('period'),
+      col('checked'),
+      col('unchecked_reason'),
+      col('expected_amount'),
+      col('actual_amount'),
+      col('difference'),
+      col('tolerance'),
+      col('deviates'),
+      rows.map((r) => (r.derivation === null ? null : JSON.stringify(r.derivation))),
+    ],
   );
 }
 
-export interface BenefitSummary { checked: number; unchecked: number; deviations: number }
+export interface BenefitSummary {
+  checked: number;
+  unchecked: number;
+  deviations: number;
+}
 
 /**
  * Counts for a reconciliation run (spec §7): the region-period's valid settlements, checked by the
@@ -107,7 +138,8 @@ export interface BenefitSummary { checked: number; unchecked: number; deviations
  * those whose hifob_pay deviates. Reversed settlements are not counted: they owe nothing.
  */
 export async function benefitSummary(db: Sql, admdvsPrefix: string, period: string): Promise<BenefitSummary> {
-  if (!ADMDVS_PREFIX.test(admdvsPrefix)) throw new RangeError(`admdvs prefix must be 2–6 digits (got "${admdvsPrefix}")`);
+  if (!ADMDVS_PREFIX.test(admdvsPrefix))
+    throw new RangeError(`admdvs prefix must be 2–6 digits (got "${admdvsPrefix}")`);
   const ids = await unreversedSettlementIds(db, admdvsPrefix, period);
   const { rows } = await db.query<{ checked: string; deviations: string }>(
     `SELECT count(*) FILTER (WHERE b.checked) AS checked, count(*) FILTER (WHERE b.deviates) AS deviations

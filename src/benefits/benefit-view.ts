@@ -35,11 +35,23 @@ export interface BenefitView {
   derivation: DerivationEvidence | null;
 }
 
-export interface BenefitExplanation { setl_id: string; view: BenefitView; explanation: string }
+export interface BenefitExplanation {
+  setl_id: string;
+  view: BenefitView;
+  explanation: string;
+}
 
 interface StoredRow {
-  region: string; benefit_year: number; checked: boolean; unchecked_reason: BenefitUncheckedReason | null; expected_amount: string | null;
-  actual_amount: string; difference: string | null; tolerance: string | null; deviates: boolean; derivation: DerivationEvidence | null;
+  region: string;
+  benefit_year: number;
+  checked: boolean;
+  unchecked_reason: BenefitUncheckedReason | null;
+  expected_amount: string | null;
+  actual_amount: string;
+  difference: string | null;
+  tolerance: string | null;
+  deviates: boolean;
+  derivation: DerivationEvidence | null;
 }
 
 /** `(setlId) => view`: the stored result, else a live evaluation; undefined for an unknown setl_id. */
@@ -47,7 +59,8 @@ export function createBenefitView(deps: AuditDeps): (setlId: string) => Promise<
   return async (setlId) => {
     const { rows } = await deps.db.query<StoredRow>(
       `SELECT region, benefit_year, checked, unchecked_reason, expected_amount, actual_amount, difference, tolerance, deviates, derivation
-         FROM settlement_benefits WHERE setl_id = $1`, [setlId],
+         FROM settlement_benefits WHERE setl_id = $1`,
+      [setlId],
     );
     const r = rows[0];
     if (r) return { ...r, benefit_year: Number(r.benefit_year) };
@@ -56,7 +69,11 @@ export function createBenefitView(deps: AuditDeps): (setlId: string) => Promise<
 }
 
 /** The view and a step-by-step explanation (spec §7) of one settlement, evaluated now; undefined if unknown. */
-export async function explainSettlement(deps: AuditDeps, setlId: string, lang: ExplainLocale): Promise<BenefitExplanation | undefined> {
+export async function explainSettlement(
+  deps: AuditDeps,
+  setlId: string,
+  lang: ExplainLocale,
+): Promise<BenefitExplanation | undefined> {
   const live = await evaluateLive(deps, deps.db, setlId);
   if (!live) return undefined;
   const { record, policy, result, view } = live;
@@ -81,7 +98,12 @@ export function viewOf(policy: RegionPolicy, r: SettlementBenefit, year: number)
   };
 }
 
-interface Live { record: AuditRecord; policy: RegionPolicy | undefined; result: SettlementBenefit | undefined; view: BenefitView }
+interface Live {
+  record: AuditRecord;
+  policy: RegionPolicy | undefined;
+  result: SettlementBenefit | undefined;
+  view: BenefitView;
+}
 
 async function evaluateLive(deps: AuditDeps, q: Sql, setlId: string): Promise<Live | undefined> {
   const record = await loadSettlementRecord(q, setlId);
@@ -89,21 +111,49 @@ async function evaluateLive(deps: AuditDeps, q: Sql, setlId: string): Promise<Li
   const policy = deps.regions.regionFor(record.insuplc_admdvs);
   const actual = fenText(Money.of(record.hifob_pay));
   const bare: BenefitView = {
-    checked: false, unchecked_reason: 'no_benefit_rules', region: policy?.id ?? null, benefit_year: null,
-    expected_amount: null, actual_amount: actual, difference: null, tolerance: null, deviates: false, derivation: null,
+    checked: false,
+    unchecked_reason: 'no_benefit_rules',
+    region: policy?.id ?? null,
+    benefit_year: null,
+    expected_amount: null,
+    actual_amount: actual,
+    difference: null,
+    tolerance: null,
+    deviates: false,
+    derivation: null,
   };
   if (!policy) return { record, policy, result: undefined, view: bare };
   const year = benefitYearOf(policy, record.setl_time);
   if (record.status === 'reversed') {
-    return { record, policy, result: undefined, view: { ...bare, unchecked_reason: 'reversed', benefit_year: year, tolerance: policy.benefits ? fenText(policy.benefit_tolerance) : null } };
+    return {
+      record,
+      policy,
+      result: undefined,
+      view: {
+        ...bare,
+        unchecked_reason: 'reversed',
+        benefit_year: year,
+        tolerance: policy.benefits ? fenText(policy.benefit_tolerance) : null,
+      },
+    };
   }
-  const records = policy.benefits === null ? [record] : await loadPersonYear(q, deps.regions, personYear(policy, record.psn_no, year));
+  const records =
+    policy.benefits === null
+      ? [record]
+      : await loadPersonYear(q, deps.regions, personYear(policy, record.psn_no, year));
   const result = evaluatePersonYear(policy, year, records).settlements.find((s) => s.setl_id === setlId);
   // The record always belongs to its own person-year; `bare` only covers a record the region's prefixes exclude.
-  return result ? { record, policy, result, view: viewOf(policy, result, year) } : { record, policy, result: undefined, view: bare };
+  return result
+    ? { record, policy, result, view: viewOf(policy, result, year) }
+    : { record, policy, result: undefined, view: bare };
 }
 
-function notEvaluated(record: AuditRecord, policy: RegionPolicy | undefined, view: BenefitView, lang: ExplainLocale): string {
+function notEvaluated(
+  record: AuditRecord,
+  policy: RegionPolicy | undefined,
+  view: BenefitView,
+  lang: ExplainLocale,
+): string {
   const zh = lang === 'zh-CN';
   if (view.unchecked_reason === 'reversed') {
     return zh

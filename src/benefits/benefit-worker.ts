@@ -13,7 +13,9 @@ export interface BenefitWorkerDeps extends AuditDeps {
   now: () => number;
 }
 
-export interface BenefitJob { message_id?: unknown }
+export interface BenefitJob {
+  message_id?: unknown;
+}
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 

@@ -5,13 +5,22 @@ import { compileFundPolicy } from '../fund/rules/fund-policy';
 import { cstInstant } from '../time';
 import { Dec, ZERO } from './exact';
 import type {
-  CompiledAdjustment, CompiledBand, CompiledBenefits, CompiledSegment, RegionPolicy, RegionPolicyDocument,
+  CompiledAdjustment,
+  CompiledBand,
+  CompiledBenefits,
+  CompiledSegment,
+  RegionPolicy,
+  RegionPolicyDocument,
 } from './policy-types';
 
 /** A policy file that cannot be used. The message names the file and the JSON path, so start-up stops with a clear cause. */
 export class RegionPolicyError extends Error {
   override readonly name = 'RegionPolicyError';
-  constructor(readonly file: string, readonly jsonPath: string, readonly problem: string) {
+  constructor(
+    readonly file: string,
+    readonly jsonPath: string,
+    readonly problem: string,
+  ) {
     super(`region policy ${file}: ${jsonPath || '/'} ${problem}`);
   }
 }
@@ -27,15 +36,19 @@ export const TABLED_YEARS = 160;
  * band tables. `doc` must already be valid against regions/region-policy.schema.json.
  */
 export function compileRegionPolicy(file: string, doc: RegionPolicyDocument): RegionPolicy {
-  const fail = (path: string, problem: string): never => { throw new RegionPolicyError(file, path, problem); };
+  const fail = (path: string, problem: string): never => {
+    throw new RegionPolicyError(file, path, problem);
+  };
   const expectedId = file.replace(/^.*[\\/]/, '').replace(/\.json$/, '');
   if (doc.id !== expectedId) fail('/id', `must equal the file name "${expectedId}"`);
 
   const cutoff = doc.loop_params.manual_final_cutoff.value;
-  if (!isMonthDay(cutoff)) fail('/loop_params/manual_final_cutoff/value', `"${cutoff}" is not a day of a (non-leap) year`);
+  if (!isMonthDay(cutoff))
+    fail('/loop_params/manual_final_cutoff/value', `"${cutoff}" is not a day of a (non-leap) year`);
 
   const bounds = doc.loop_params.ageing_buckets.value;
-  if (!bounds.every((b, i) => i === 0 || b > bounds[i - 1]!)) fail('/loop_params/ageing_buckets/value', `${JSON.stringify(bounds)} must be strictly increasing`);
+  if (!bounds.every((b, i) => i === 0 || b > bounds[i - 1]!))
+    fail('/loop_params/ageing_buckets/value', `${JSON.stringify(bounds)} must be strictly increasing`);
 
   const loop_params = Object.fromEntries(
     (Object.keys(DEFAULT_LOOP_PARAMS) as (keyof LoopParams)[]).map((k) => [k, doc.loop_params[k].value]),
@@ -47,8 +60,11 @@ export function compileRegionPolicy(file: string, doc: RegionPolicyDocument): Re
     name: { zh: doc.name.zh, en: doc.name.en },
     admdvs_prefixes: Object.freeze([...doc.admdvs_prefixes.value]),
     benefit_year_start: doc.benefit_year.starts,
-    benefit_year_starts: Object.freeze(Array.from({ length: TABLED_YEARS + 1 }, (_, i) =>
-      cstInstant(`${FIRST_TABLED_YEAR + i}-${doc.benefit_year.starts}`).getTime())),
+    benefit_year_starts: Object.freeze(
+      Array.from({ length: TABLED_YEARS + 1 }, (_, i) =>
+        cstInstant(`${FIRST_TABLED_YEAR + i}-${doc.benefit_year.starts}`).getTime(),
+      ),
+    ),
     fund_pay_type: doc.large_expense_fund_pay_type.value,
     benefits: doc.benefits === null ? null : compileBenefits(doc, fail),
     loop_params: Object.freeze(loop_params),
@@ -69,7 +85,8 @@ function compileBenefits(doc: RegionPolicyDocument, fail: (path: string, problem
     if (!froms[0]!.isZero()) fail(`${at}/bands/0/from`, 'the first band must start at 0');
     const bands: CompiledBand[] = s.bands.map((band, j) => {
       const next = froms[j + 1];
-      if (next !== undefined && !next.gt(froms[j]!)) fail(`${at}/bands/${j + 1}/from`, 'bands must start at strictly increasing bases');
+      if (next !== undefined && !next.gt(froms[j]!))
+        fail(`${at}/bands/${j + 1}/from`, 'bands must start at strictly increasing bases');
       return { index: j, from: froms[j]!, to: next ?? null, ratio: new Dec(band.ratio), source: band.source };
     });
     return { index: i, id: s.id, name: s.name, source: s.source, bands };
@@ -81,7 +98,14 @@ function compileBenefits(doc: RegionPolicyDocument, fail: (path: string, problem
   const adjustments: CompiledAdjustment[] = b.adjustments.map((a, i) => {
     if (adjIds.has(a.id)) fail(`/benefits/adjustments/${i}/id`, `duplicate adjustment id "${a.id}"`);
     adjIds.add(a.id);
-    return { index: i, id: a.id, name: a.name, when: { ...a.when }, ratio_delta: new Dec(a.ratio_delta), source: a.source };
+    return {
+      index: i,
+      id: a.id,
+      name: a.name,
+      when: { ...a.when },
+      ratio_delta: new Dec(a.ratio_delta),
+      source: a.source,
+    };
   });
 
   const ratios: Decimal[][][] = [];
@@ -100,13 +124,28 @@ function compileBenefits(doc: RegionPolicyDocument, fail: (path: string, problem
     yearly_cap = { applies_to: cap.applies_to, amount, source: cap.source };
     // For a base cap the most the rules can pay is the band value of the capped base, at the
     // highest ratio any adjustment combination gives each band (exact for one segment).
-    annual_payout_limit = cap.applies_to === 'payout'
-      ? amount
-      : Money.sum(segments.map((s) => bandValue(s.bands, ratios.map((m) => m[s.index]!), amount)));
+    annual_payout_limit =
+      cap.applies_to === 'payout'
+        ? amount
+        : Money.sum(
+            segments.map((s) =>
+              bandValue(
+                s.bands,
+                ratios.map((m) => m[s.index]!),
+                amount,
+              ),
+            ),
+          );
   }
   return {
-    segments, segment_index, default_segment: def!, adjustments, ratios,
-    yearly_cap, yearly_cap_source: cap.source, annual_payout_limit,
+    segments,
+    segment_index,
+    default_segment: def!,
+    adjustments,
+    ratios,
+    yearly_cap,
+    yearly_cap_source: cap.source,
+    annual_payout_limit,
   };
 }
 

@@ -5,13 +5,27 @@ import { FIRST_TABLED_YEAR } from './compile-policy';
 import { fenText, toFen, type AmountInput } from './exact';
 import type { CompiledBenefits, RegionPolicy } from './policy-types';
 import type {
-  AppliedAdjustment, BandSlice, BenefitDerivation, BenefitSettlementInput, CapDerivation,
-  PersonYearBenefits, SegmentDerivation, SettlementBenefit,
+  AppliedAdjustment,
+  BandSlice,
+  BenefitDerivation,
+  BenefitSettlementInput,
+  CapDerivation,
+  PersonYearBenefits,
+  SegmentDerivation,
+  SettlementBenefit,
 } from './engine-types';
 
 export type {
-  AppliedAdjustment, BandSlice, BenefitDerivation, BenefitSetlDetailInput, BenefitSettlementInput, CapDerivation,
-  PersonYearBenefits, SegmentDerivation, SettlementBenefit, UncheckedReason,
+  AppliedAdjustment,
+  BandSlice,
+  BenefitDerivation,
+  BenefitSetlDetailInput,
+  BenefitSettlementInput,
+  CapDerivation,
+  PersonYearBenefits,
+  SegmentDerivation,
+  SettlementBenefit,
+  UncheckedReason,
 } from './engine-types';
 
 /**
@@ -46,12 +60,16 @@ export function benefitYearOf(policy: RegionPolicy, t: Date): number {
 }
 
 /** All of one person's settlements in one region, grouped by benefit year (ascending). */
-export function evaluatePerson(policy: RegionPolicy, settlements: readonly BenefitSettlementInput[]): PersonYearBenefits[] {
+export function evaluatePerson(
+  policy: RegionPolicy,
+  settlements: readonly BenefitSettlementInput[],
+): PersonYearBenefits[] {
   const byYear = new Map<number, BenefitSettlementInput[]>();
   for (const s of settlements) {
     const y = benefitYearOf(policy, s.setl_time);
     const list = byYear.get(y);
-    if (list) list.push(s); else byYear.set(y, [s]);
+    if (list) list.push(s);
+    else byYear.set(y, [s]);
   }
   return [...byYear.keys()].sort((a, b) => a - b).map((y) => evaluatePersonYear(policy, y, byYear.get(y)!));
 }
@@ -62,13 +80,16 @@ export function evaluatePerson(policy: RegionPolicy, settlements: readonly Benef
  * base: callers pass schema-validated data (spec §1: amounts ≥ 0), so these are programming errors.
  */
 export function evaluatePersonYear(
-  policy: RegionPolicy, benefitYear: number, settlements: readonly BenefitSettlementInput[],
+  policy: RegionPolicy,
+  benefitYear: number,
+  settlements: readonly BenefitSettlementInput[],
 ): PersonYearBenefits {
   const from = yearStartMs(policy, benefitYear);
   const to = yearStartMs(policy, benefitYear + 1);
   // Feeds mostly arrive in order: sort (a copy) only when they do not.
   let sorted = true;
-  for (let i = 1; i < settlements.length && sorted; i++) sorted = bySetlTimeThenId(settlements[i - 1]!, settlements[i]!) < 0;
+  for (let i = 1; i < settlements.length && sorted; i++)
+    sorted = bySetlTimeThenId(settlements[i - 1]!, settlements[i]!) < 0;
   const ordered = sorted ? settlements : [...settlements].sort(bySetlTimeThenId);
   const state = newYearState(policy.benefits);
   const results: SettlementBenefit[] = [];
@@ -80,7 +101,10 @@ export function evaluatePersonYear(
     prevId = s.setl_id;
     const t = s.setl_time.getTime();
     if (t < from || t >= to) throw new RangeError(`settlement ${s.setl_id} is not in benefit year ${benefitYear}`);
-    if (s.status !== 'valid') { excluded.push(s.setl_id); continue; }
+    if (s.status !== 'valid') {
+      excluded.push(s.setl_id);
+      continue;
+    }
     const r = evaluateSettlement(policy, benefitYear, s, state);
     if (r.checked) checked++;
     results.push(r);
@@ -119,14 +143,35 @@ interface YearState {
 function newYearState(b: CompiledBenefits | null): YearState {
   const n = b ? b.segments.length : 0;
   const cap = b?.yearly_cap?.amount ?? Money.ZERO;
-  return { cum: new Array<Money>(n).fill(Money.ZERO), band: new Array<number>(n).fill(0), baseRoom: cap, payoutRoom: cap };
+  return {
+    cum: new Array<Money>(n).fill(Money.ZERO),
+    band: new Array<number>(n).fill(0),
+    baseRoom: cap,
+    payoutRoom: cap,
+  };
 }
 
-function unchecked(s: BenefitSettlementInput, reason: 'no_benefit_rules' | 'no_large_expense_entry'): SettlementBenefit {
-  return { setl_id: s.setl_id, setl_time: s.setl_time, checked: false, unchecked_reason: reason, expected: Money.ZERO, actual: Money.of(s.hifob_pay), derivation: null };
+function unchecked(
+  s: BenefitSettlementInput,
+  reason: 'no_benefit_rules' | 'no_large_expense_entry',
+): SettlementBenefit {
+  return {
+    setl_id: s.setl_id,
+    setl_time: s.setl_time,
+    checked: false,
+    unchecked_reason: reason,
+    expected: Money.ZERO,
+    actual: Money.of(s.hifob_pay),
+    derivation: null,
+  };
 }
 
-function evaluateSettlement(policy: RegionPolicy, year: number, s: BenefitSettlementInput, st: YearState): SettlementBenefit {
+function evaluateSettlement(
+  policy: RegionPolicy,
+  year: number,
+  s: BenefitSettlementInput,
+  st: YearState,
+): SettlementBenefit {
   const b = policy.benefits;
   if (b === null) return unchecked(s, 'no_benefit_rules');
 
@@ -138,7 +183,10 @@ function evaluateSettlement(policy: RegionPolicy, year: number, s: BenefitSettle
     if (e.fund_pay_type !== policy.fund_pay_type) continue;
     hasEntry = true;
     const si = e.seg == null ? b.default_segment : b.segment_index.get(e.seg);
-    if (si === undefined) { (unknown ??= []).push(e.seg!); continue; }
+    if (si === undefined) {
+      (unknown ??= []).push(e.seg!);
+      continue;
+    }
     const v = Money.of(e.inscp_scp_amt);
     if (v.toDecimal().isNegative()) throw new RangeError(`settlement ${s.setl_id}: negative inscp_scp_amt`);
     const prev = segBase[si];
@@ -188,7 +236,15 @@ function evaluateSettlement(policy: RegionPolicy, year: number, s: BenefitSettle
     fund_pay_type: policy.fund_pay_type,
     segments,
     adjustments: appliedAdjustments(b, mask),
-    base_cap: baseCap ? { applies_to: 'base', limit: baseCap.amount, room_before: baseRoomBefore, room_after: st.baseRoom, source: baseCap.source } : null,
+    base_cap: baseCap
+      ? {
+          applies_to: 'base',
+          limit: baseCap.amount,
+          room_before: baseRoomBefore,
+          room_after: st.baseRoom,
+          source: baseCap.source,
+        }
+      : null,
     payout_cap: payoutCap,
     uncapped,
     exact,
@@ -217,14 +273,27 @@ function recordedAmount(v: AmountInput, expected: Money): Money {
 
 /** f(cum + counted) − f(cum) for one segment, band by band, and advances the segment's cumulative base. */
 function advanceSegment(
-  b: CompiledBenefits, si: number, ratios: readonly Decimal[], base: Money, counted: Money, st: YearState,
+  b: CompiledBenefits,
+  si: number,
+  ratios: readonly Decimal[],
+  base: Money,
+  counted: Money,
+  st: YearState,
 ): SegmentDerivation {
   const bands = b.segments[si]!.bands;
   const before = st.cum[si]!;
   const slices: BandSlice[] = [];
   let k = st.band[si]!;
   if (counted.isZero()) {
-    return { segment: b.segments[si]!.id, base, counted_base: counted, cum_base_before: before, cum_base_after: before, slices, amount: Money.ZERO };
+    return {
+      segment: b.segments[si]!.id,
+      base,
+      counted_base: counted,
+      cum_base_before: before,
+      cum_base_after: before,
+      slices,
+      amount: Money.ZERO,
+    };
   }
   const after = before.plus(counted);
   let amount = Money.ZERO;
@@ -235,7 +304,16 @@ function advanceSegment(
     const slice = inside ? (pos === before ? counted : after.minus(pos)) : band.to!.minus(pos);
     const ratio = ratios[k]!;
     const part = slice.times(ratio);
-    slices.push({ band: k, from: band.from, to: band.to, base_slice: slice, band_ratio: band.ratio, ratio, amount: part, source: band.source });
+    slices.push({
+      band: k,
+      from: band.from,
+      to: band.to,
+      base_slice: slice,
+      band_ratio: band.ratio,
+      ratio,
+      amount: part,
+      source: band.source,
+    });
     amount = slices.length === 1 ? part : amount.plus(part);
     if (inside) break;
     pos = band.to!;
@@ -245,7 +323,15 @@ function advanceSegment(
   while (bands[k]!.to !== null && after.gte(bands[k]!.to!)) k++;
   st.cum[si] = after;
   st.band[si] = k;
-  return { segment: b.segments[si]!.id, base, counted_base: counted, cum_base_before: before, cum_base_after: after, slices, amount };
+  return {
+    segment: b.segments[si]!.id,
+    base,
+    counted_base: counted,
+    cum_base_before: before,
+    cum_base_after: after,
+    slices,
+    amount,
+  };
 }
 
 function adjustmentMask(policy: RegionPolicy, b: CompiledBenefits, s: BenefitSettlementInput): number {
@@ -253,7 +339,8 @@ function adjustmentMask(policy: RegionPolicy, b: CompiledBenefits, s: BenefitSet
   for (const a of b.adjustments) {
     const w = a.when;
     if (w.referral !== undefined && w.referral !== s.referral) continue;
-    if (w.treated_outside_region !== undefined && w.treated_outside_region !== isOutside(policy, s.mdtrtarea_admvs)) continue;
+    if (w.treated_outside_region !== undefined && w.treated_outside_region !== isOutside(policy, s.mdtrtarea_admvs))
+      continue;
     mask |= 1 << a.index;
   }
   return mask;
@@ -266,5 +353,7 @@ function isOutside(policy: RegionPolicy, admdvs: string): boolean {
 
 function appliedAdjustments(b: CompiledBenefits, mask: number): readonly AppliedAdjustment[] {
   if (mask === 0) return NONE_APPLIED;
-  return b.adjustments.filter((a) => mask & (1 << a.index)).map((a) => ({ id: a.id, ratio_delta: a.ratio_delta, source: a.source }));
+  return b.adjustments
+    .filter((a) => mask & (1 << a.index))
+    .map((a) => ({ id: a.id, ratio_delta: a.ratio_delta, source: a.source }));
 }

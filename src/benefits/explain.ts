@@ -14,7 +14,16 @@ interface Words {
   noAdjustment: string;
   segment: (id: string, name: string) => string;
   increment: (base: string, counted: string, before: string, after: string) => string;
-  band: (n: number, from: string, to: string, slice: string, ratio: string, fileRatio: string | null, amount: string, src: string) => string;
+  band: (
+    n: number,
+    from: string,
+    to: string,
+    slice: string,
+    ratio: string,
+    fileRatio: string | null,
+    amount: string,
+    src: string,
+  ) => string;
   noSlice: string;
   segAmount: (after: string, before: string, amount: string) => string;
   unknown: (segs: string) => string;
@@ -28,7 +37,8 @@ interface Words {
 
 const ZH: Words = {
   head: (id, region, year, time) => `结算 ${id}（${time}）— ${region}，待遇年度 ${year}`,
-  base: (fpt) => `基数：大额基金（fund_pay_type ${fpt}）setldetail 的政策范围内金额 inscp_scp_amt，按分段在年度内累计（规范 §7）`,
+  base: (fpt) =>
+    `基数：大额基金（fund_pay_type ${fpt}）setldetail 的政策范围内金额 inscp_scp_amt，按分段在年度内累计（规范 §7）`,
   unchecked: {
     no_benefit_rules: '未校验：本地区政策未规定赔付比例（规范 §7）。',
     no_large_expense_entry: '未校验：本结算没有大额基金 setldetail 明细（规范 §7）。',
@@ -44,9 +54,10 @@ const ZH: Words = {
   segAmount: (after, before, amount) => `  分段金额 = f(${after}) − f(${before}) = ${amount}`,
   unknown: (segs) => `未知分段（基数未计入）：${segs}`,
   uncapped: (v) => `各分段合计（封顶前）：${v}`,
-  cap: (c) => c.applies_to === 'payout'
-    ? `年度赔付封顶 ${fenText(c.limit)}：本次前剩余 ${fenText(c.room_before)}，本次后剩余 ${fenText(c.room_after)}（${c.source}）`
-    : `年度基数封顶 ${fenText(c.limit)}：本次前剩余 ${fenText(c.room_before)}，本次后剩余 ${fenText(c.room_after)}（${c.source}）`,
+  cap: (c) =>
+    c.applies_to === 'payout'
+      ? `年度赔付封顶 ${fenText(c.limit)}：本次前剩余 ${fenText(c.room_before)}，本次后剩余 ${fenText(c.room_after)}（${c.source}）`
+      : `年度基数封顶 ${fenText(c.limit)}：本次前剩余 ${fenText(c.room_before)}，本次后剩余 ${fenText(c.room_after)}（${c.source}）`,
   noCap: (src) => `年度封顶：无（${src}）`,
   exact: (v) => `精确值（未舍入）：${v}`,
   expected: (v) => `应付金额（四舍五入到分）：${v}`,
@@ -55,7 +66,8 @@ const ZH: Words = {
 
 const EN: Words = {
   head: (id, region, year, time) => `Settlement ${id} (${time}) — ${region}, benefit year ${year}`,
-  base: (fpt) => `Base: inscp_scp_amt (policy-scope cost) of the large-expense setldetail entries (fund_pay_type ${fpt}), cumulated per segment over the benefit year (spec §7)`,
+  base: (fpt) =>
+    `Base: inscp_scp_amt (policy-scope cost) of the large-expense setldetail entries (fund_pay_type ${fpt}), cumulated per segment over the benefit year (spec §7)`,
   unchecked: {
     no_benefit_rules: 'Not checked: the region states no benefit ratios (spec §7).',
     no_large_expense_entry: 'Not checked: the settlement has no large-expense setldetail entry (spec §7).',
@@ -64,14 +76,16 @@ const EN: Words = {
   adjustment: (name, pts, src) => `Adjustment: ${name}: every band ${pts} percentage points (${src})`,
   noAdjustment: 'Adjustment: none',
   segment: (id, name) => `Segment ${id} (${name}):`,
-  increment: (base, counted, before, after) => `  this settlement's base ${base}, counted ${counted}; cumulative base of the year ${before} → ${after}`,
+  increment: (base, counted, before, after) =>
+    `  this settlement's base ${base}, counted ${counted}; cumulative base of the year ${before} → ${after}`,
   band: (n, from, to, slice, ratio, fileRatio, amount, src) =>
     `  band ${n} [${from}, ${to}): ${slice} × ${ratio}${fileRatio ? ` (file ratio ${fileRatio}, adjusted)` : ''} = ${amount}   source: ${src}`,
   noSlice: '  nothing counted in this settlement',
   segAmount: (after, before, amount) => `  segment amount = f(${after}) − f(${before}) = ${amount}`,
   unknown: (segs) => `Unknown segments (base not counted): ${segs}`,
   uncapped: (v) => `Sum of segments (before the cap): ${v}`,
-  cap: (c) => `Yearly ${c.applies_to === 'payout' ? 'payout' : 'base'} cap ${fenText(c.limit)}: room before ${fenText(c.room_before)}, after ${fenText(c.room_after)} (${c.source})`,
+  cap: (c) =>
+    `Yearly ${c.applies_to === 'payout' ? 'payout' : 'base'} cap ${fenText(c.limit)}: room before ${fenText(c.room_before)}, after ${fenText(c.room_after)} (${c.source})`,
   noCap: (src) => `Yearly cap: none (${src})`,
   exact: (v) => `Exact value (unrounded): ${v}`,
   expected: (v) => `Expected amount (half-up at the fen): ${v}`,
@@ -123,5 +137,14 @@ export function explain(r: SettlementBenefit, policy: RegionPolicy, locale: Expl
 
 function bandLine(w: Words, x: BandSlice): string {
   const fileRatio = x.ratio.eq(x.band_ratio) ? null : pct(x.band_ratio);
-  return w.band(x.band + 1, fenText(x.from), x.to === null ? '∞' : fenText(x.to), fenText(x.base_slice), pct(x.ratio), fileRatio, amt(x.amount), x.source);
+  return w.band(
+    x.band + 1,
+    fenText(x.from),
+    x.to === null ? '∞' : fenText(x.to),
+    fenText(x.base_slice),
+    pct(x.ratio),
+    fileRatio,
+    amt(x.amount),
+    x.source,
+  );
 }

@@ -80,7 +80,10 @@ export function annualCapFinding(policy: RegionPolicy, year: PersonYearBenefits)
 
 /** Σ expected and Σ recorded hifob_pay of a person's valid settlements in the year (for run summaries). */
 export function personYearTotals(year: PersonYearBenefits): { expected: Money; actual: Money } {
-  return { expected: Money.sum(year.settlements.map((s) => s.expected)), actual: Money.sum(year.settlements.map((s) => s.actual)) };
+  return {
+    expected: Money.sum(year.settlements.map((s) => s.expected)),
+    actual: Money.sum(year.settlements.map((s) => s.actual)),
+  };
 }
 
 /** A derivation as plain JSON (strings for every number) for discrepancy evidence. */
@@ -89,8 +92,22 @@ export interface DerivationEvidence {
   benefit_year: number;
   fund_pay_type: string;
   segments: {
-    segment: string; base: string; counted_base: string; cum_base_before: string; cum_base_after: string; amount: string;
-    slices: { band: number; from: string; to: string | null; base_slice: string; band_ratio: string; ratio: string; amount: string; source: string }[];
+    segment: string;
+    base: string;
+    counted_base: string;
+    cum_base_before: string;
+    cum_base_after: string;
+    amount: string;
+    slices: {
+      band: number;
+      from: string;
+      to: string | null;
+      base_slice: string;
+      band_ratio: string;
+      ratio: string;
+      amount: string;
+      source: string;
+    }[];
   }[];
   adjustments: { id: string; ratio_delta: string; source: string }[];
   base_cap: CapEvidence | null;
@@ -101,7 +118,13 @@ export interface DerivationEvidence {
   unknown_segments: string[];
 }
 
-export interface CapEvidence { applies_to: 'payout' | 'base'; limit: string; room_before: string; room_after: string; source: string }
+export interface CapEvidence {
+  applies_to: 'payout' | 'base';
+  limit: string;
+  room_before: string;
+  room_after: string;
+  source: string;
+}
 
 /** Bases, rooms and the expected amount are at the fen ("12.30"); products keep every decimal ("8500.4375"). */
 export function derivationEvidence(d: BenefitDerivation): DerivationEvidence {
@@ -117,8 +140,14 @@ export function derivationEvidence(d: BenefitDerivation): DerivationEvidence {
       cum_base_after: fenText(s.cum_base_after),
       amount: exactText(s.amount),
       slices: s.slices.map((x) => ({
-        band: x.band, from: fenText(x.from), to: x.to === null ? null : fenText(x.to), base_slice: fenText(x.base_slice),
-        band_ratio: x.band_ratio.toString(), ratio: x.ratio.toString(), amount: exactText(x.amount), source: x.source,
+        band: x.band,
+        from: fenText(x.from),
+        to: x.to === null ? null : fenText(x.to),
+        base_slice: fenText(x.base_slice),
+        band_ratio: x.band_ratio.toString(),
+        ratio: x.ratio.toString(),
+        amount: exactText(x.amount),
+        source: x.source,
       })),
     })),
     adjustments: d.adjustments.map((a) => ({ id: a.id, ratio_delta: a.ratio_delta.toString(), source: a.source })),
@@ -132,5 +161,13 @@ export function derivationEvidence(d: BenefitDerivation): DerivationEvidence {
 }
 
 function capEvidence(c: CapDerivation | null): CapEvidence | null {
-  return c === null ? null : { applies_to: c.applies_to, limit: fenText(c.limit), room_before: fenText(c.room_before), room_after: fenText(c.room_after), source: c.source };
+  return c === null
+    ? null
+    : {
+        applies_to: c.applies_to,
+        limit: fenText(c.limit),
+        room_before: fenText(c.room_before),
+        room_after: fenText(c.room_after),
+        source: c.source,
+      };
 }

@@ -4,10 +4,16 @@ import type { Money } from '../money';
 import type { FundPolicy, FundPolicyDocument } from '../fund/rules/fund-policy';
 
 /** A bilingual name (zh for the agency, en for the docs). */
-export interface Names { zh: string; en: string }
+export interface Names {
+  zh: string;
+  en: string;
+}
 
 /** A parameter next to the seed article it comes from (every parameter in regions/*.json has one). */
-export interface Sourced<T> { value: T; source: string }
+export interface Sourced<T> {
+  value: T;
+  source: string;
+}
 
 /** A region policy file as written (regions/region-policy.schema.json). */
 export interface RegionPolicyDocument {
@@ -40,7 +46,11 @@ export interface BenefitsDocument {
   yearly_cap: { applies_to: 'none' | 'payout' | 'base'; amount?: string; source: string };
 }
 
-export interface BandDocument { from: string; ratio: string; source: string }
+export interface BandDocument {
+  from: string;
+  ratio: string;
+  source: string;
+}
 
 export interface AdjustmentDocument {
   id: string;

@@ -11,7 +11,10 @@ export { RegionPolicyError } from './compile-policy';
 export type { RegionPolicy } from './policy-types';
 
 /** One policy file's name and text, as read from regions/. */
-export interface RegionPolicySource { file: string; text: string }
+export interface RegionPolicySource {
+  file: string;
+  text: string;
+}
 
 const ADMDVS_OR_PREFIX = /^[0-9]{2,6}$/;
 
@@ -27,7 +30,12 @@ export class RegionPolicies {
     for (const p of all) {
       p.admdvs_prefixes.forEach((prefix, i) => {
         const other = byPrefix.get(prefix);
-        if (other) throw new RegionPolicyError(p.file, `/admdvs_prefixes/value/${i}`, `prefix "${prefix}" already belongs to ${other.file}`);
+        if (other)
+          throw new RegionPolicyError(
+            p.file,
+            `/admdvs_prefixes/value/${i}`,
+            `prefix "${prefix}" already belongs to ${other.file}`,
+          );
         byPrefix.set(prefix, p);
       });
     }

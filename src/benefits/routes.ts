@@ -19,11 +19,16 @@ export function benefitsRouter(deps: AuditDeps & { clients: ClientRegistry }): R
     const setlId = String(req.params.setl_id);
     const format = req.query.format;
     if (format !== undefined && format !== 'json' && format !== 'text') {
-      throw badRequest({ en: 'format must be json or text', zh: 'format 应为 json 或 text' }, [{ path: '?format', code: 'enum', message: 'must be json or text' }]);
+      throw badRequest({ en: 'format must be json or text', zh: 'format 应为 json 或 text' }, [
+        { path: '?format', code: 'enum', message: 'must be json or text' },
+      ]);
     }
     const c = res.locals.client as Client;
     const rec = SETL_ID.test(setlId) ? await loadSettlementRecord(deps.db, setlId) : undefined;
-    if (!rec || !inScope(c, { insurer_code: rec.insurer_code, fixmedins_code: rec.fixmedins_code, admdvs: rec.insuplc_admdvs })) {
+    if (
+      !rec ||
+      !inScope(c, { insurer_code: rec.insurer_code, fixmedins_code: rec.fixmedins_code, admdvs: rec.insuplc_admdvs })
+    ) {
       throw notFound({ en: 'no such settlement', zh: '没有该结算' });
     }
     const lang = langOf(req.headers['accept-language']);

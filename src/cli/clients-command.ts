@@ -12,8 +12,18 @@ import { ClientRegistry, sha256Hex, type Client, type Role } from '../http/clien
 import { parseSm2PublicKeyPem, sm2PublicKeyFromHex, type Sm2PublicKey } from '../http/sm2';
 import type { Io } from './output';
 
-export interface AddClientOptions { id: string; role: string; scope: string[]; file: string }
-export interface NewCredentials { client: Client; secret: string; token: string; created: boolean }
+export interface AddClientOptions {
+  id: string;
+  role: string;
+  scope: string[];
+  file: string;
+}
+export interface NewCredentials {
+  client: Client;
+  secret: string;
+  token: string;
+  created: boolean;
+}
 
 export function newSecret(): string {
   return `whsec_${crypto.randomBytes(32).toString('base64')}`;
@@ -45,18 +55,27 @@ export function addClient(o: AddClientOptions, io: Io): NewCredentials {
   if (existing) {
     // A second secret and token for the same client is how rotation works (spec §2): old ones keep
     // working until removed from the file.
-    if (existing.role !== o.role) throw new Error(`client ${o.id} exists with role ${existing.role}; a client's role does not change`);
+    if (existing.role !== o.role)
+      throw new Error(`client ${o.id} exists with role ${existing.role}; a client's role does not change`);
     existing.scope = o.scope.length ? o.scope : existing.scope;
     existing.signing_secrets = [...(existing.signing_secrets ?? []), secret];
     existing.token_sha256 = [...(existing.token_sha256 ?? []), sha256Hex(token)];
     client = existing;
   } else {
-    client = { client_id: o.id, role: o.role as Role, scope: o.scope, signing_secrets: [secret], token_sha256: [sha256Hex(token)] };
+    client = {
+      client_id: o.id,
+      role: o.role as Role,
+      scope: o.scope,
+      signing_secrets: [secret],
+      token_sha256: [sha256Hex(token)],
+    };
     list.push(client);
   }
   writeClients(o.file, list);
-  io.out(`${existing ? 'added a new secret and token to' : 'created'} client ${o.id} (${o.role}) in ${o.file}\n` +
-    `signing secret (shown once): ${secret}\nbearer token  (shown once): ${token}\n`);
+  io.out(
+    `${existing ? 'added a new secret and token to' : 'created'} client ${o.id} (${o.role}) in ${o.file}\n` +
+      `signing secret (shown once): ${secret}\nbearer token  (shown once): ${token}\n`,
+  );
   return { client, secret, token, created: !existing };
 }
 
@@ -78,12 +97,16 @@ export function readSm2PublicKey(key: string): Sm2PublicKey {
   return parseSm2PublicKeyPem(pem);
 }
 
-export function addSm2Key(o: AddSm2KeyOptions, io: Io): { client: Client; key: Sm2PublicKey; token?: string; created: boolean } {
+export function addSm2Key(
+  o: AddSm2KeyOptions,
+  io: Io,
+): { client: Client; key: Sm2PublicKey; token?: string; created: boolean } {
   const key = readSm2PublicKey(o.key);
   const list = readClients(o.file);
   const existing = list.find((c) => c.client_id === o.id);
   if (existing) {
-    if (o.role && existing.role !== o.role) throw new Error(`client ${o.id} exists with role ${existing.role}; a client's role does not change`);
+    if (o.role && existing.role !== o.role)
+      throw new Error(`client ${o.id} exists with role ${existing.role}; a client's role does not change`);
     const known = (existing.sm2_public_keys ?? []).map((pem) => parseSm2PublicKeyPem(pem).hex);
     if (known.includes(key.hex)) {
       io.out(`client ${o.id} already has SM2 key ${key.kid}; nothing changed\n`);
@@ -95,11 +118,21 @@ export function addSm2Key(o: AddSm2KeyOptions, io: Io): { client: Client; key: S
     io.out(`added SM2 key ${key.kid} to client ${o.id} in ${o.file} (${existing.sm2_public_keys.length} key(s))\n`);
     return { client: existing, key, created: false };
   }
-  if (!o.role) throw new Error(`client ${o.id} is not in ${o.file}; give --role and --scope to create it with this key`);
+  if (!o.role)
+    throw new Error(`client ${o.id} is not in ${o.file}; give --role and --scope to create it with this key`);
   const token = newToken();
-  const client: Client = { client_id: o.id, role: o.role as Role, scope: o.scope ?? [], signing_secrets: [], token_sha256: [sha256Hex(token)], sm2_public_keys: [key.pem] };
+  const client: Client = {
+    client_id: o.id,
+    role: o.role as Role,
+    scope: o.scope ?? [],
+    signing_secrets: [],
+    token_sha256: [sha256Hex(token)],
+    sm2_public_keys: [key.pem],
+  };
   list.push(client);
   writeClients(o.file, list);
-  io.out(`created client ${o.id} (${o.role}) in ${o.file} with SM2 key ${key.kid} and no signing secret\nbearer token  (shown once): ${token}\n`);
+  io.out(
+    `created client ${o.id} (${o.role}) in ${o.file} with SM2 key ${key.kid} and no signing secret\nbearer token  (shown once): ${token}\n`,
+  );
   return { client, key, token, created: true };
 }

@@ -26,11 +26,21 @@ export interface ImportOptions {
 }
 
 export interface ImportSummary {
-  rows: number; accepted: number; duplicates: number; rejected: number; rejectedLocally: number;
-  encoding?: Encoding; errorsFile?: string;
+  rows: number;
+  accepted: number;
+  duplicates: number;
+  rejected: number;
+  rejectedLocally: number;
+  encoding?: Encoding;
+  errorsFile?: string;
 }
 
-interface LineError { line: number; setl_id?: string; source: 'file' | 'gateway'; errors: LocalError[] }
+interface LineError {
+  line: number;
+  setl_id?: string;
+  source: 'file' | 'gateway';
+  errors: LocalError[];
+}
 
 /** A failure that stops the import (authentication, scope, an unreachable gateway). */
 export class ImportAborted extends Error {}
@@ -43,9 +53,28 @@ export async function runImport(o: ImportOptions, io: Io): Promise<ImportSummary
     if (r.errors) failures.push({ line: r.line, source: 'file', errors: r.errors });
     else good.push(r);
   }
-  const summary: ImportSummary = { rows: read.rows.length, accepted: 0, duplicates: 0, rejected: 0, rejectedLocally: failures.length, encoding: read.encoding };
-  const http = axios.create({ baseURL: o.url.replace(/\/$/, ''), validateStatus: () => true, maxBodyLength: Infinity, maxContentLength: Infinity, timeout: 300_000 });
-  const bar = o.progress ? new SingleBar({ stream: process.stderr, format: 'importing [{bar}] {value}/{total} records | {eta_formatted} left', hideCursor: true }) : undefined;
+  const summary: ImportSummary = {
+    rows: read.rows.length,
+    accepted: 0,
+    duplicates: 0,
+    rejected: 0,
+    rejectedLocally: failures.length,
+    encoding: read.encoding,
+  };
+  const http = axios.create({
+    baseURL: o.url.replace(/\/$/, ''),
+    validateStatus: () => true,
+    maxBodyLength: Infinity,
+    maxContentLength: Infinity,
+    timeout: 300_000,
+  });
+  const bar = o.progress
+    ? new SingleBar({
+        stream: process.stderr,
+        format: 'importing [{bar}] {value}/{total} records | {eta_formatted} left',
+        hideCursor: true,
+      })
+    : undefined;
   bar?.start(good.length, 0);
   const size = o.chunkSize ?? 5000;
   try {
@@ -56,7 +85,12 @@ export async function runImport(o: ImportOptions, io: Io): Promise<ImportSummary
       summary.duplicates += r.duplicates;
       for (const rej of r.rejected) {
         const row = chunk[rej.index];
-        failures.push({ line: row?.line ?? -1, setl_id: typeof row?.record?.setl_id === 'string' ? row.record.setl_id : undefined, source: 'gateway', errors: rej.errors });
+        failures.push({
+          line: row?.line ?? -1,
+          setl_id: typeof row?.record?.setl_id === 'string' ? row.record.setl_id : undefined,
+          source: 'gateway',
+          errors: rej.errors,
+        });
       }
       bar?.update(Math.min(i + size, good.length));
     }
@@ -67,14 +101,26 @@ export async function runImport(o: ImportOptions, io: Io): Promise<ImportSummary
   if (failures.length || o.errorsFile) {
     summary.errorsFile = o.errorsFile ?? `${o.file}.errors.ndjson`;
     failures.sort((a, b) => a.line - b.line);
-    fs.writeFileSync(summary.errorsFile, failures.map((f) => JSON.stringify(f)).join('\n') + (failures.length ? '\n' : ''));
+    fs.writeFileSync(
+      summary.errorsFile,
+      failures.map((f) => JSON.stringify(f)).join('\n') + (failures.length ? '\n' : ''),
+    );
   }
-  io.out(`${o.file}: ${summary.rows} rows${read.encoding ? ` (${read.encoding})` : ''} — accepted ${summary.accepted}, duplicates ${summary.duplicates}, rejected ${summary.rejected}` +
-    (summary.rejected ? ` (${summary.rejectedLocally} could not be read; ${summary.rejected - summary.rejectedLocally} refused by the gateway); line numbers and reasons in ${summary.errorsFile}` : '') + '\n');
+  io.out(
+    `${o.file}: ${summary.rows} rows${read.encoding ? ` (${read.encoding})` : ''} — accepted ${summary.accepted}, duplicates ${summary.duplicates}, rejected ${summary.rejected}` +
+      (summary.rejected
+        ? ` (${summary.rejectedLocally} could not be read; ${summary.rejected - summary.rejectedLocally} refused by the gateway); line numbers and reasons in ${summary.errorsFile}`
+        : '') +
+      '\n',
+  );
   return summary;
 }
 
-interface ChunkResult { accepted: number; duplicates: number; rejected: { index: number; errors: LocalError[] }[] }
+interface ChunkResult {
+  accepted: number;
+  duplicates: number;
+  rejected: { index: number; errors: LocalError[] }[];
+}
 
 async function sendChunk(http: AxiosInstance, o: ImportOptions, chunk: FileRow[]): Promise<ChunkResult> {
   const body = Buffer.from(chunk.map((r) => JSON.stringify(r.record)).join('\n') + '\n', 'utf8');
@@ -84,7 +130,13 @@ async function sendChunk(http: AxiosInstance, o: ImportOptions, chunk: FileRow[]
     let res;
     try {
       res = await http.post('/v1/agency/settlements', body, {
-        headers: { 'content-type': 'application/x-ndjson', 'x-client-id': o.clientId, 'webhook-id': webhookId, 'webhook-timestamp': String(ts), 'webhook-signature': sign(o.secret, webhookId, ts, body) },
+        headers: {
+          'content-type': 'application/x-ndjson',
+          'x-client-id': o.clientId,
+          'webhook-id': webhookId,
+          'webhook-timestamp': String(ts),
+          'webhook-signature': sign(o.secret, webhookId, ts, body),
+        },
       });
     } catch (e) {
       if (attempt >= 5) throw new ImportAborted(`the gateway at ${o.url} is not reachable: ${(e as Error).message}`);

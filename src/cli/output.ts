@@ -10,13 +10,27 @@ export interface Io {
 }
 
 export const stdio: Io = {
-  out: (t) => { process.stdout.write(t); },
-  err: (t) => { process.stderr.write(t); },
+  out: (t) => {
+    process.stdout.write(t);
+  },
+  err: (t) => {
+    process.stderr.write(t);
+  },
   interactive: Boolean(process.stderr.isTTY),
 };
 
 /** An Io that keeps what is written (tests, embedding). */
 export function memoryIo(): Io & { stdout: string; stderr: string } {
-  const io = { stdout: '', stderr: '', interactive: false, out: (t: string) => { io.stdout += t; }, err: (t: string) => { io.stderr += t; } };
+  const io = {
+    stdout: '',
+    stderr: '',
+    interactive: false,
+    out: (t: string) => {
+      io.stdout += t;
+    },
+    err: (t: string) => {
+      io.stderr += t;
+    },
+  };
   return io;
 }

@@ -37,7 +37,8 @@ export interface ConsoleDeps {
 }
 
 // The page loads nothing but its own files, and talks to nothing but this origin.
-const CSP = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'";
+const CSP =
+  "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'";
 
 function pageHeaders(_req: Request, res: Response, next: NextFunction) {
   res.setHeader('Content-Security-Policy', CSP);
@@ -48,7 +49,8 @@ function pageHeaders(_req: Request, res: Response, next: NextFunction) {
 
 // bull-board's page links a Google Fonts stylesheet; this policy makes the browser drop it at once
 // instead of waiting on a closed network (the board falls back to system fonts).
-const BOARD_CSP = "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; font-src 'self' data:; connect-src 'self'; frame-ancestors 'none'; base-uri 'self'";
+const BOARD_CSP =
+  "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; font-src 'self' data:; connect-src 'self'; frame-ancestors 'none'; base-uri 'self'";
 
 function boardHeaders(_req: Request, res: Response, next: NextFunction) {
   res.setHeader('Content-Security-Policy', BOARD_CSP);
@@ -77,7 +79,8 @@ export function consoleApp(deps: ConsoleDeps): Express {
     // JSON only: a cross-site form cannot send it without a preflight, so no other site can log a browser in.
     if (!req.is('application/json')) throw unsupportedMedia(['application/json']);
     const token = (req.body as { token?: unknown } | undefined)?.token;
-    const client = typeof token === 'string' && /^[\x21-\x7E]{8,512}$/.test(token) ? deps.clients.byToken(token) : undefined;
+    const client =
+      typeof token === 'string' && /^[\x21-\x7E]{8,512}$/.test(token) ? deps.clients.byToken(token) : undefined;
     if (!client || typeof token !== 'string') {
       res.setHeader('Set-Cookie', clearedSessionCookie(req.secure));
       throw unauthorized('TOKEN_INVALID', { en: 'unknown token', zh: '令牌无效' });
@@ -96,7 +99,15 @@ export function consoleApp(deps: ConsoleDeps): Express {
   app.use('/vendor/chart.js', pageHeaders, express.static(CHART_DIR, { index: false, maxAge: '1d' }));
   app.use('/vendor/noto-sans-sc', pageHeaders, express.static(FONT_DIR, { index: false, maxAge: '7d' }));
   // index.html is never cached, so a new gateway version is picked up by the next reload.
-  app.use(pageHeaders, express.static(PUBLIC_DIR, { index: 'index.html', setHeaders: (res, file) => { if (file.endsWith('.html')) res.setHeader('Cache-Control', 'no-store'); } }));
+  app.use(
+    pageHeaders,
+    express.static(PUBLIC_DIR, {
+      index: 'index.html',
+      setHeaders: (res, file) => {
+        if (file.endsWith('.html')) res.setHeader('Cache-Control', 'no-store');
+      },
+    }),
+  );
   return app;
 }
 

@@ -41,7 +41,9 @@ export function verifySession(value: string, clients: ClientRegistry, nowMs: num
   return client.token_sha256.some((h) => {
     const want = Buffer.from(mac(h, `${clientId}.${exp}`));
     return want.length === g.length && crypto.timingSafeEqual(want, g);
-  }) ? client : undefined;
+  })
+    ? client
+    : undefined;
 }
 
 export function readCookie(req: Request, name: string): string | undefined {
@@ -66,10 +68,20 @@ export function requireOpsSession(clients: ClientRegistry, now: () => number) {
     const value = readCookie(req, SESSION_COOKIE);
     const client = value ? verifySession(value, clients, now()) : undefined;
     if (!client) {
-      return next(unauthorized('SESSION_INVALID', { en: 'log in to the console (/console) with an ops token first', zh: '请先在控制台（/console）用运维令牌登录' }));
+      return next(
+        unauthorized('SESSION_INVALID', {
+          en: 'log in to the console (/console) with an ops token first',
+          zh: '请先在控制台（/console）用运维令牌登录',
+        }),
+      );
     }
     if (client.role !== 'ops') {
-      return next(forbidden({ en: `the queue board is for ops clients; ${client.client_id} has role ${client.role}`, zh: `队列面板仅限运维角色；客户端 ${client.client_id} 的角色为 ${client.role}` }));
+      return next(
+        forbidden({
+          en: `the queue board is for ops clients; ${client.client_id} has role ${client.role}`,
+          zh: `队列面板仅限运维角色；客户端 ${client.client_id} 的角色为 ${client.role}`,
+        }),
+      );
     }
     res.locals.client = client;
     next();

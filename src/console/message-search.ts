@@ -23,13 +23,28 @@ import type { FieldError } from '../schemas/validator';
 import { parseWireTime, toCstIso } from '../time';
 import { searchMessageLog } from '../ingest/message-store';
 
-const KINDS = ['agency_settlements', 'agency_disbursement', 'settlement_batch', 'insurer_payment', 'spending_plan', 'recovery', 'premium_collection', 'fund_transfer', 'insurer_cost_report'];
+const KINDS = [
+  'agency_settlements',
+  'agency_disbursement',
+  'settlement_batch',
+  'insurer_payment',
+  'spending_plan',
+  'recovery',
+  'premium_collection',
+  'fund_transfer',
+  'insurer_cost_report',
+];
 const STATUSES = ['accepted', 'processing', 'processed', 'failed'];
 const CLIENT_ID = /^[A-Za-z0-9_.:-]{1,64}$/;
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 export interface MessageSearch {
-  kind?: string; status?: string; client_id?: string; from?: Date; to?: Date; limit: number;
+  kind?: string;
+  status?: string;
+  client_id?: string;
+  from?: Date;
+  to?: Date;
+  limit: number;
   /** Keyset position: the received_at (µs text, UTC) and message_id of the last row of the previous page. */
   after?: { at: string; id: string };
 }
@@ -43,9 +58,12 @@ export function parseMessageSearch(req: Request): MessageSearch {
   const errors: FieldError[] = [];
   const s: MessageSearch = { limit: 100 };
   for (const name of ['kind', 'status', 'client_id', 'from', 'to', 'limit', 'cursor']) {
-    if (Array.isArray(req.query[name])) errors.push({ path: `?${name}`, code: 'type', message: 'give the parameter once' });
+    if (Array.isArray(req.query[name]))
+      errors.push({ path: `?${name}`, code: 'type', message: 'give the parameter once' });
   }
-  const kind = one(req, 'kind'), status = one(req, 'status'), clientId = one(req, 'client_id');
+  const kind = one(req, 'kind'),
+    status = one(req, 'status'),
+    clientId = one(req, 'client_id');
   if (kind !== undefined) {
     if (KINDS.includes(kind)) s.kind = kind;
     else errors.push({ path: '?kind', code: 'enum', message: `must be one of ${KINDS.join(', ')}` });
@@ -63,7 +81,12 @@ export function parseMessageSearch(req: Request): MessageSearch {
     if (v === undefined) continue;
     const t = parseWireTime(v);
     if (t) s[k] = t;
-    else errors.push({ path: `?${k}`, code: 'format', message: 'must be ISO 8601 with an offset or yyyy-MM-dd HH:mm:ss (China Standard Time)' });
+    else
+      errors.push({
+        path: `?${k}`,
+        code: 'format',
+        message: 'must be ISO 8601 with an offset or yyyy-MM-dd HH:mm:ss (China Standard Time)',
+      });
   }
   const rawLimit = one(req, 'limit');
   if (rawLimit !== undefined) {
@@ -81,18 +104,37 @@ export function parseMessageSearch(req: Request): MessageSearch {
   return s;
 }
 
-export async function searchMessages(db: Db, s: MessageSearch, caller: Client): Promise<{ items: Record<string, unknown>[]; next_cursor: string | null }> {
-  const rows = await searchMessageLog(db, {
-    ...(caller.role !== 'ops' ? { own_client_id: caller.client_id } : {}),
-    client_id: s.client_id, kind: s.kind, status: s.status, from: s.from, to: s.to, after: s.after,
-  }, s.limit + 1);
+export async function searchMessages(
+  db: Db,
+  s: MessageSearch,
+  caller: Client,
+): Promise<{ items: Record<string, unknown>[]; next_cursor: string | null }> {
+  const rows = await searchMessageLog(
+    db,
+    {
+      ...(caller.role !== 'ops' ? { own_client_id: caller.client_id } : {}),
+      client_id: s.client_id,
+      kind: s.kind,
+      status: s.status,
+      from: s.from,
+      to: s.to,
+      after: s.after,
+    },
+    s.limit + 1,
+  );
   const more = rows.length > s.limit;
   const page = more ? rows.slice(0, s.limit) : rows;
   const last = page[page.length - 1];
   return {
     items: page.map((m) => ({
-      message_id: m.message_id, kind: m.kind, client_id: m.client_id, status: m.status, received_at: toCstIso(m.received_at),
-      ...(m.processed_at ? { processed_at: toCstIso(m.processed_at) } : {}), record_count: Number(m.record_count), error_count: Number(m.error_count),
+      message_id: m.message_id,
+      kind: m.kind,
+      client_id: m.client_id,
+      status: m.status,
+      received_at: toCstIso(m.received_at),
+      ...(m.processed_at ? { processed_at: toCstIso(m.processed_at) } : {}),
+      record_count: Number(m.record_count),
+      error_count: Number(m.error_count),
     })),
     next_cursor: more && last ? Buffer.from(`${last.at_key}|${last.message_id}`).toString('base64url') : null,
   };

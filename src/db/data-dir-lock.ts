@@ -13,7 +13,11 @@ import path from 'node:path';
 
 export const LOCK_FILE = 'gateway.pid';
 
-interface Owner { pid: number; start?: string; host?: string }
+interface Owner {
+  pid: number;
+  start?: string;
+  host?: string;
+}
 
 /** A process's start time in clock ticks since boot (Linux), to tell a reused pid from its owner. */
 export function processStartTime(pid: number): string | undefined {
@@ -27,7 +31,12 @@ export function processStartTime(pid: number): string | undefined {
 }
 
 function alive(pid: number): boolean {
-  try { process.kill(pid, 0); return true; } catch (e) { return (e as NodeJS.ErrnoException).code === 'EPERM'; }
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
 }
 
 function parse(text: string): Owner {
@@ -43,7 +52,9 @@ function parse(text: string): Owner {
 }
 
 function readText(file: string): string | undefined {
-  try { return fs.readFileSync(file, 'utf8'); } catch (e) {
+  try {
+    return fs.readFileSync(file, 'utf8');
+  } catch (e) {
     if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
     throw e;
   }
@@ -62,9 +73,13 @@ function owns(o: Owner): boolean {
 
 export class DataDirInUse extends Error {
   constructor(dir: string, owner: Owner) {
-    super(`the embedded database in ${dir} is in use by process ${owner.pid}: ` +
-      'embedded mode runs one process at a time. Stop that process first (Ctrl-C, or kill ' + owner.pid + '), ' +
-      `or set DATABASE_URL to run several processes on PostgreSQL. (If no such gateway is running, delete ${path.join(dir, LOCK_FILE)}.)`);
+    super(
+      `the embedded database in ${dir} is in use by process ${owner.pid}: ` +
+        'embedded mode runs one process at a time. Stop that process first (Ctrl-C, or kill ' +
+        owner.pid +
+        '), ' +
+        `or set DATABASE_URL to run several processes on PostgreSQL. (If no such gateway is running, delete ${path.join(dir, LOCK_FILE)}.)`,
+    );
   }
 }
 
@@ -76,7 +91,12 @@ export function lockDataDir(dir: string): () => void {
     try {
       fs.writeFileSync(file, JSON.stringify(me), { flag: 'wx' });
       return () => {
-        try { const t = readText(file); if (t !== undefined && parse(t).pid === process.pid) fs.unlinkSync(file); } catch { /* already gone */ }
+        try {
+          const t = readText(file);
+          if (t !== undefined && parse(t).pid === process.pid) fs.unlinkSync(file);
+        } catch {
+          /* already gone */
+        }
       };
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
@@ -89,7 +109,9 @@ export function lockDataDir(dir: string): () => void {
     // was judged (another process just took it) — and try again; only one O_EXCL create succeeds.
     try {
       if (readText(file) === judged) fs.unlinkSync(file);
-    } catch (e) { if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e; }
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
+    }
   }
   throw new Error(`could not take the lock ${file}: another process keeps creating it`);
 }

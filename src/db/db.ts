@@ -8,7 +8,10 @@ import fs from 'node:fs';
 import { lockDataDir } from './data-dir-lock';
 import { EmbeddedLanes } from './embedded-lanes';
 
-export interface QueryResult<R> { rows: R[]; rowCount: number }
+export interface QueryResult<R> {
+  rows: R[];
+  rowCount: number;
+}
 
 export interface Sql {
   query<R = Record<string, unknown>>(text: string, params?: unknown[]): Promise<QueryResult<R>>;
@@ -43,12 +46,23 @@ export function createPgDb(connectionString: string, poolSize = 20, o: PgPoolOpt
   // Without an acquire timeout a saturated pool made every request wait as long as the work holding
   // it (issue 13: slow feeds froze /readyz and every read); pg's error then is "timeout exceeded
   // when trying to connect", which the error handler answers 503.
-  const pool = new Pool({ connectionString, max: poolSize, idleTimeoutMillis: 30_000, connectionTimeoutMillis: o.acquireTimeoutMs ?? 10_000 });
+  const pool = new Pool({
+    connectionString,
+    max: poolSize,
+    idleTimeoutMillis: 30_000,
+    connectionTimeoutMillis: o.acquireTimeoutMs ?? 10_000,
+  });
   // An idle client's error (server restart) must not crash the process; the pool replaces it.
   pool.on('error', () => undefined);
   // Readiness has its own connection: one probe at a time keeps it, a second waits briefly.
   const pingMs = o.pingTimeoutMs ?? 2_000;
-  const pingPool = new Pool({ connectionString, max: 1, idleTimeoutMillis: 60_000, connectionTimeoutMillis: pingMs, query_timeout: pingMs });
+  const pingPool = new Pool({
+    connectionString,
+    max: 1,
+    idleTimeoutMillis: 60_000,
+    connectionTimeoutMillis: pingMs,
+    query_timeout: pingMs,
+  });
   pingPool.on('error', () => undefined);
   return {
     kind: 'pg',
@@ -62,7 +76,9 @@ export function createPgDb(connectionString: string, poolSize = 20, o: PgPoolOpt
       // which the pool only handles for idle clients: unhandled, it would crash the process (found
       // by the chaos test). The transaction's next query fails instead, and the client is discarded.
       let broken: Error | undefined;
-      const onError = (err: Error) => { broken = err; };
+      const onError = (err: Error) => {
+        broken = err;
+      };
       client.on('error', onError);
       try {
         await client.query('BEGIN');
@@ -71,7 +87,9 @@ export function createPgDb(connectionString: string, poolSize = 20, o: PgPoolOpt
             const r = await client.query(text, params as unknown[]);
             return { rows: r.rows as R[], rowCount: r.rowCount ?? 0 };
           },
-          async exec(text: string) { await client.query(text); },
+          async exec(text: string) {
+            await client.query(text);
+          },
         };
         const out = await fn(q);
         await client.query('COMMIT');
@@ -84,9 +102,17 @@ export function createPgDb(connectionString: string, poolSize = 20, o: PgPoolOpt
         client.release(broken);
       }
     },
-    async exec(text: string) { await pool.query(text); },
-    ping: () => pingPool.query('SELECT 1').then(() => true, () => false),
-    async close() { await Promise.all([pool.end(), pingPool.end()]); },
+    async exec(text: string) {
+      await pool.query(text);
+    },
+    ping: () =>
+      pingPool.query('SELECT 1').then(
+        () => true,
+        () => false,
+      ),
+    async close() {
+      await Promise.all([pool.end(), pingPool.end()]);
+    },
   };
 }
 
@@ -128,13 +154,28 @@ export async function createPgliteDb(dataDir: string): Promise<Db> {
     // Single statements go before queued transactions (embedded-lanes.ts): reads and readiness wait
     // for at most the one transaction running, not for every chunk the workers have queued.
     query: <R>(text: string, params?: unknown[]) => lanes.run('statement', () => q<R>(pg, text, params)),
-    exec: (text: string) => lanes.run('statement', async () => { await pg.exec(text); }),
+    exec: (text: string) =>
+      lanes.run('statement', async () => {
+        await pg.exec(text);
+      }),
     tx: <T>(fn: (s: Sql) => Promise<T>) =>
-      lanes.run('tx', () => pg.transaction(async (t) => fn({
-        query: <R>(text: string, params?: unknown[]) => q<R>(t, text, params),
-        exec: async (text: string) => { await t.exec(text); },
-      }))),
-    ping: () => lanes.run('statement', () => pg.query('SELECT 1')).then(() => true, () => false),
+      lanes.run('tx', () =>
+        pg.transaction(async (t) =>
+          fn({
+            query: <R>(text: string, params?: unknown[]) => q<R>(t, text, params),
+            exec: async (text: string) => {
+              await t.exec(text);
+            },
+          }),
+        ),
+      ),
+    ping: () =>
+      lanes
+        .run('statement', () => pg.query('SELECT 1'))
+        .then(
+          () => true,
+          () => false,
+        ),
     async close() {
       await lanes.run('tx', () => pg.close());
       unlock();
@@ -142,6 +183,17 @@ export async function createPgliteDb(dataDir: string): Promise<Db> {
   };
 }
 
-export async function openDb(cfg: { databaseUrl?: string; dataDir: string; dbPoolSize?: number; dbAcquireTimeoutMs?: number; readyTimeoutMs?: number }): Promise<Db> {
-  return cfg.databaseUrl ? createPgDb(cfg.databaseUrl, cfg.dbPoolSize, { acquireTimeoutMs: cfg.dbAcquireTimeoutMs, pingTimeoutMs: cfg.readyTimeoutMs }) : createPgliteDb(cfg.dataDir);
+export async function openDb(cfg: {
+  databaseUrl?: string;
+  dataDir: string;
+  dbPoolSize?: number;
+  dbAcquireTimeoutMs?: number;
+  readyTimeoutMs?: number;
+}): Promise<Db> {
+  return cfg.databaseUrl
+    ? createPgDb(cfg.databaseUrl, cfg.dbPoolSize, {
+        acquireTimeoutMs: cfg.dbAcquireTimeoutMs,
+        pingTimeoutMs: cfg.readyTimeoutMs,
+      })
+    : createPgliteDb(cfg.dataDir);
 }

@@ -10,22 +10,35 @@
  */
 export type Lane = 'statement' | 'tx';
 
-interface Waiting { run: () => void; since: number }
+interface Waiting {
+  run: () => void;
+  since: number;
+}
 
 export class EmbeddedLanes {
   private readonly statements: Waiting[] = [];
   private readonly txs: Waiting[] = [];
   private busy = false;
 
-  constructor(private readonly maxTxWaitMs = 1_000, private readonly now: () => number = Date.now) {}
+  constructor(
+    private readonly maxTxWaitMs = 1_000,
+    private readonly now: () => number = Date.now,
+  ) {}
 
   /** Run `f` when its turn comes in `lane`; nothing else runs on the connection until it settles. */
   run<T>(lane: Lane, f: () => Promise<T>): Promise<T> {
     return new Promise<T>((resolve, reject) => {
       const run = () => {
         let p: Promise<T>;
-        try { p = f(); } catch (e) { p = Promise.reject(e); }
-        p.then(resolve, reject).finally(() => { this.busy = false; this.next(); });
+        try {
+          p = f();
+        } catch (e) {
+          p = Promise.reject(e);
+        }
+        p.then(resolve, reject).finally(() => {
+          this.busy = false;
+          this.next();
+        });
       };
       (lane === 'statement' ? this.statements : this.txs).push({ run, since: this.now() });
       this.next();

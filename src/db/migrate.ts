@@ -11,9 +11,14 @@ const MIGRATIONS_DIR = path.join(__dirname, 'migrations');
 const LOCK_KEY = 7_340_112; // arbitrary, constant: "gateway migrations"
 
 export async function migrate(db: Db, dir = MIGRATIONS_DIR): Promise<string[]> {
-  const files = fs.readdirSync(dir).filter((f) => f.endsWith('.sql')).sort();
+  const files = fs
+    .readdirSync(dir)
+    .filter((f) => f.endsWith('.sql'))
+    .sort();
   const applied: string[] = [];
-  await db.exec(`CREATE TABLE IF NOT EXISTS schema_migrations (name text PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())`);
+  await db.exec(
+    `CREATE TABLE IF NOT EXISTS schema_migrations (name text PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())`,
+  );
   for (const file of files) {
     await db.tx(async (q) => {
       await q.query('SELECT pg_advisory_xact_lock($1)', [LOCK_KEY]);

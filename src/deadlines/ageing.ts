@@ -12,7 +12,13 @@ import type { LoopParams } from './params';
  */
 export type AgeingBucket = 'not_due' | 'd1_10' | 'd11_30' | 'd31_60' | 'over_60';
 
-export const AGEING_BUCKETS: readonly AgeingBucket[] = Object.freeze(['not_due', 'd1_10', 'd11_30', 'd31_60', 'over_60']);
+export const AGEING_BUCKETS: readonly AgeingBucket[] = Object.freeze([
+  'not_due',
+  'd1_10',
+  'd11_30',
+  'd31_60',
+  'over_60',
+]);
 
 /** Outstanding amounts per bucket (the keys keep their names whatever the region's bounds). */
 export type Ageing = Record<AgeingBucket, Money>;
@@ -21,7 +27,12 @@ export type Ageing = Record<AgeingBucket, Money>;
  * Working days after `due` up to the CST date of `asOf` (0 when asOf's date is on or before `due`).
  * Counting stops past `cap`: every count above it falls in the last bucket anyway.
  */
-export function workingDaysPast(due: LocalDate, asOf: Date, calendar: WorkCalendar, cap = Number.MAX_SAFE_INTEGER): number {
+export function workingDaysPast(
+  due: LocalDate,
+  asOf: Date,
+  calendar: WorkCalendar,
+  cap = Number.MAX_SAFE_INTEGER,
+): number {
   const end = cstParts(asOf).date;
   let n = 0;
   for (let d = addDays(due, 1); d <= end && n <= cap; d = addDays(d, 1)) if (calendar.isWorkingDay(d)) n += 1;
@@ -38,7 +49,12 @@ export function ageingBucket(days: number, bounds: LoopParams['ageing_buckets'])
 }
 
 /** The bucket of an amount due on `due`, as of `asOf`. */
-export function ageOf(due: LocalDate, asOf: Date, calendar: WorkCalendar, bounds: LoopParams['ageing_buckets']): AgeingBucket {
+export function ageOf(
+  due: LocalDate,
+  asOf: Date,
+  calendar: WorkCalendar,
+  bounds: LoopParams['ageing_buckets'],
+): AgeingBucket {
   return ageingBucket(workingDaysPast(due, asOf, calendar, bounds[2]), bounds);
 }
 
@@ -48,5 +64,11 @@ export function emptyAgeing(): Ageing {
 
 /** The wire form: amounts as strings with two decimals. */
 export function ageingView(a: Ageing): Record<AgeingBucket, string> {
-  return { not_due: a.not_due.toString(), d1_10: a.d1_10.toString(), d11_30: a.d11_30.toString(), d31_60: a.d31_60.toString(), over_60: a.over_60.toString() };
+  return {
+    not_due: a.not_due.toString(),
+    d1_10: a.d1_10.toString(),
+    d11_30: a.d11_30.toString(),
+    d31_60: a.d31_60.toString(),
+    over_60: a.over_60.toString(),
+  };
 }

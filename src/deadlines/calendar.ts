@@ -52,7 +52,8 @@ export class WorkCalendar {
       for (const d of dateList(entry.holidays, key, 'holidays')) holidays.add(d);
       for (const d of dateList(entry.workdays, key, 'workdays')) {
         const dow = dayOfWeek(d);
-        if (dow !== 0 && dow !== 6) throw new TypeError(`calendar data: adjusted working day ${d} is not a weekend day`);
+        if (dow !== 0 && dow !== 6)
+          throw new TypeError(`calendar data: adjusted working day ${d} is not a weekend day`);
         if (holidays.has(d)) throw new TypeError(`calendar data: ${d} is both a holiday and a working day`);
         workdays.add(d);
       }
@@ -125,7 +126,8 @@ function isRecord(v: unknown): v is Record<string, unknown> {
 function dateList(v: unknown, year: string, field: string): LocalDate[] {
   if (!Array.isArray(v)) throw new TypeError(`calendar data: year ${year} needs a \`${field}\` array`);
   return v.map((d) => {
-    if (typeof d !== 'string' || !isValidDate(d)) throw new TypeError(`calendar data: ${field} entry ${String(d)} is not a date`);
+    if (typeof d !== 'string' || !isValidDate(d))
+      throw new TypeError(`calendar data: ${field} entry ${String(d)} is not a date`);
     if (!d.startsWith(`${year}-`)) throw new TypeError(`calendar data: ${d} is filed under year ${year}`);
     return d;
   });

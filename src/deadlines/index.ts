@@ -13,4 +13,13 @@ export {
   type DueRule,
 } from './due-dates';
 export { DEFAULT_LOOP_PARAMS, type LoopParams } from './params';
-export { AGEING_BUCKETS, ageOf, ageingBucket, ageingView, emptyAgeing, workingDaysPast, type Ageing, type AgeingBucket } from './ageing';
+export {
+  AGEING_BUCKETS,
+  ageOf,
+  ageingBucket,
+  ageingView,
+  emptyAgeing,
+  workingDaysPast,
+  type Ageing,
+  type AgeingBucket,
+} from './ageing';

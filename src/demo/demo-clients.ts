@@ -13,15 +13,26 @@ export const DEMO_OPS_TOKEN = 'demo-ops-token';
 export const DEMO_AGENCY_TOKEN = 'demo-agency-token';
 
 export const DEMO_CLIENTS: Record<DemoRole | 'ops', Client & { secret: string; token: string }> = Object.fromEntries(
-  ([
-    ['agency', 'demo-agency', 'agency', ['5331', '1509', '9999'], DEMO_AGENCY_TOKEN],
-    ['institution1', 'demo-h1', 'institution', ['H53310200001'], 'demo-h1-token'],
-    ['institution2', 'demo-h2', 'institution', ['H53310200002'], 'demo-h2-token'],
-    ['institution3', 'demo-h3', 'institution', ['H53310200003'], 'demo-h3-token'],
-    ['insurerA', 'demo-picc', 'insurer', ['PICC_DH'], 'demo-picc-token'],
-    ['insurerB', 'demo-cpic', 'insurer', ['CPIC_DH'], 'demo-cpic-token'],
-    ['ops', 'demo-ops', 'ops', [], DEMO_OPS_TOKEN],
-  ] as const).map(([key, id, role, scope, token]) => [key, {
-    client_id: id, role, scope: [...scope], secret: secret(id), token, signing_secrets: [secret(id)], token_sha256: [sha(token)],
-  }]),
+  (
+    [
+      ['agency', 'demo-agency', 'agency', ['5331', '1509', '9999'], DEMO_AGENCY_TOKEN],
+      ['institution1', 'demo-h1', 'institution', ['H53310200001'], 'demo-h1-token'],
+      ['institution2', 'demo-h2', 'institution', ['H53310200002'], 'demo-h2-token'],
+      ['institution3', 'demo-h3', 'institution', ['H53310200003'], 'demo-h3-token'],
+      ['insurerA', 'demo-picc', 'insurer', ['PICC_DH'], 'demo-picc-token'],
+      ['insurerB', 'demo-cpic', 'insurer', ['CPIC_DH'], 'demo-cpic-token'],
+      ['ops', 'demo-ops', 'ops', [], DEMO_OPS_TOKEN],
+    ] as const
+  ).map(([key, id, role, scope, token]) => [
+    key,
+    {
+      client_id: id,
+      role,
+      scope: [...scope],
+      secret: secret(id),
+      token,
+      signing_secrets: [secret(id)],
+      token_sha256: [sha(token)],
+    },
+  ]),
 ) as Record<DemoRole | 'ops', Client & { secret: string; token: string }>;

@@ -13,7 +13,10 @@ import { caseAttachment, commentOnCase, decideDispute, disputeCase, type CaseAns
 import type { DiscrepancyRow } from './discrepancy-queries';
 import { caseReadView } from './evidence-scope';
 
-export interface CaseAnswersRouterDeps extends CaseAnswerDeps { clients: ClientRegistry; db: Db }
+export interface CaseAnswersRouterDeps extends CaseAnswerDeps {
+  clients: ClientRegistry;
+  db: Db;
+}
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
@@ -33,18 +36,30 @@ export function caseAnswersRouter(deps: CaseAnswersRouterDeps): Router {
   const r = Router();
   const operator = requireOperatorAuth(deps);
   const small = express.json({ limit: '64kb' });
-  const answer = async (res: Response, d: DiscrepancyRow) => res.json(await caseReadView(deps.db, d, res.locals.client as Client));
+  const answer = async (res: Response, d: DiscrepancyRow) =>
+    res.json(await caseReadView(deps.db, d, res.locals.client as Client));
 
-  r.post('/v1/discrepancies/:id/comment', operator, requireRole('insurer', 'institution', 'agency', 'ops'), small, async (req, res) => {
-    const id = caseId(req);
-    await answer(res, await commentOnCase(deps, res.locals.client as Client, id, valid(parseComment(req.body))));
-  });
+  r.post(
+    '/v1/discrepancies/:id/comment',
+    operator,
+    requireRole('insurer', 'institution', 'agency', 'ops'),
+    small,
+    async (req, res) => {
+      const id = caseId(req);
+      await answer(res, await commentOnCase(deps, res.locals.client as Client, id, valid(parseComment(req.body))));
+    },
+  );
 
-  r.post('/v1/discrepancies/:id/dispute', requireOperatorAuth(deps, { bodyLimit: DISPUTE_BODY_LIMIT }), requireRole('insurer', 'institution'),
-    express.json({ limit: DISPUTE_BODY_LIMIT }), async (req, res) => {
+  r.post(
+    '/v1/discrepancies/:id/dispute',
+    requireOperatorAuth(deps, { bodyLimit: DISPUTE_BODY_LIMIT }),
+    requireRole('insurer', 'institution'),
+    express.json({ limit: DISPUTE_BODY_LIMIT }),
+    async (req, res) => {
       const id = caseId(req);
       await answer(res, await disputeCase(deps, res.locals.client as Client, id, valid(parseDispute(req.body))));
-    });
+    },
+  );
 
   r.post('/v1/discrepancies/:id/dispute-decision', operator, requireRole('agency', 'ops'), small, async (req, res) => {
     const id = caseId(req);

@@ -20,12 +20,23 @@ import type { Finding } from '../matching';
 import { appendAudit, type AuditEvent } from '../audit/audit-trail';
 import { queueCriticalNotifications } from '../notifications/critical-hook';
 import {
-  keysNeedingHistory, planCaseChanges, type CaseGroup, type CaseToOpen, type CaseToResolve, type CaseToUpdate, type OpenCase, type ResolvedCase,
+  keysNeedingHistory,
+  planCaseChanges,
+  type CaseGroup,
+  type CaseToOpen,
+  type CaseToResolve,
+  type CaseToUpdate,
+  type OpenCase,
+  type ResolvedCase,
 } from './plan-case-changes';
 
 export type { CaseGroup } from './plan-case-changes';
 
-export interface SyncResult { opened: string[]; updated: string[]; resolved: string[] }
+export interface SyncResult {
+  opened: string[];
+  updated: string[];
+  resolved: string[];
+}
 
 const byGroupKey = (a: CaseGroup, b: CaseGroup) => (a.groupKey < b.groupKey ? -1 : a.groupKey > b.groupKey ? 1 : 0);
 
@@ -33,13 +44,28 @@ const byGroupKey = (a: CaseGroup, b: CaseGroup) => (a.groupKey < b.groupKey ? -1
  * Sync the groups in one go, inside the caller's transaction, at `at`. A group with no findings
  * resolves its open cases; a group absent from `groups` is left as it is.
  */
-export async function syncGroups(q: Sql, groups: readonly CaseGroup[], at: Date, actor = 'system', alsoAudit: readonly AuditEvent[] = []): Promise<SyncResult> {
+export async function syncGroups(
+  q: Sql,
+  groups: readonly CaseGroup[],
+  at: Date,
+  actor = 'system',
+  alsoAudit: readonly AuditEvent[] = [],
+): Promise<SyncResult> {
   const res: SyncResult = { opened: [], updated: [], resolved: [] };
-  if (!groups.length) { await appendAudit(q, alsoAudit); return res; }
+  if (!groups.length) {
+    await appendAudit(q, alsoAudit);
+    return res;
+  }
   const sorted = [...groups].sort(byGroupKey);
-  const open = await lockOpenCases(q, sorted.map((g) => g.groupKey));
+  const open = await lockOpenCases(
+    q,
+    sorted.map((g) => g.groupKey),
+  );
   // Nothing found and nothing open: no case to write, so no more round trips.
-  if (!open.length && sorted.every((g) => !g.findings.length)) { await appendAudit(q, alsoAudit); return res; }
+  if (!open.length && sorted.every((g) => !g.findings.length)) {
+    await appendAudit(q, alsoAudit);
+    return res;
+  }
   const history = await latestResolvedCases(q, keysNeedingHistory(open, sorted));
   const plan = planCaseChanges(open, history, sorted, { at, actor, newId: uuidv7 });
 
@@ -48,10 +74,16 @@ export async function syncGroups(q: Sql, groups: readonly CaseGroup[], at: Date,
   await autoResolveCases(q, plan.resolves, at);
   const inserted = await insertCases(q, plan.opens, at);
   const skipped = new Set(plan.opens.filter((o) => !inserted.has(o.id)).map((o) => o.id));
-  await appendAudit(q, [...(skipped.size ? plan.events.filter((e) => !skipped.has(e.entity_id)) : plan.events), ...alsoAudit]);
+  await appendAudit(q, [
+    ...(skipped.size ? plan.events.filter((e) => !skipped.has(e.entity_id)) : plan.events),
+    ...alsoAudit,
+  ]);
   const opened = plan.opens.filter((o) => inserted.has(o.id));
   // Critical cases are notified at once (spec §6), queued in this transaction so none is lost.
-  await queueCriticalNotifications(q, opened.filter((o) => o.finding.severity === 'critical').map((o) => o.id));
+  await queueCriticalNotifications(
+    q,
+    opened.filter((o) => o.finding.severity === 'critical').map((o) => o.id),
+  );
 
   res.opened = opened.map((o) => o.id);
   res.updated = plan.updates.map((u) => u.id);
@@ -60,17 +92,47 @@ export async function syncGroups(q: Sql, groups: readonly CaseGroup[], at: Date,
 }
 
 /** One group (tests, and callers with a single subject). */
-export function syncGroup(q: Sql, groupKey: string, findings: readonly Finding<object>[], at: Date, actor = 'system'): Promise<SyncResult> {
+export function syncGroup(
+  q: Sql,
+  groupKey: string,
+  findings: readonly Finding<object>[],
+  at: Date,
+  actor = 'system',
+): Promise<SyncResult> {
   return syncGroups(q, [{ groupKey, findings }], at, actor);
 }
 
 /** An operator acknowledges or resolves a case by hand, with a note: its row, then the audit chain. */
-export async function changeStatus(q: Sql, id: string, action: 'acknowledge' | 'resolve', note: string, actor: string, at: Date): Promise<boolean> {
-  const r = action === 'acknowledge'
-    ? await q.query<{ admdvs: string }>(`UPDATE discrepancies SET status = 'acknowledged', note = $2, updated_at = $3 WHERE id = $1 AND status = 'open' RETURNING admdvs`, [id, note, at])
-    : await q.query<{ admdvs: string }>(`UPDATE discrepancies SET status = 'resolved', resolution = 'manual', note = $2, resolved_at = $3, updated_at = $3 WHERE id = $1 AND status <> 'resolved' RETURNING admdvs`, [id, note, at]);
+export async function changeStatus(
+  q: Sql,
+  id: string,
+  action: 'acknowledge' | 'resolve',
+  note: string,
+  actor: string,
+  at: Date,
+): Promise<boolean> {
+  const r =
+    action === 'acknowledge'
+      ? await q.query<{ admdvs: string }>(
+          `UPDATE discrepancies SET status = 'acknowledged', note = $2, updated_at = $3 WHERE id = $1 AND status = 'open' RETURNING admdvs`,
+          [id, note, at],
+        )
+      : await q.query<{ admdvs: string }>(
+          `UPDATE discrepancies SET status = 'resolved', resolution = 'manual', note = $2, resolved_at = $3, updated_at = $3 WHERE id = $1 AND status <> 'resolved' RETURNING admdvs`,
+          [id, note, at],
+        );
   if (!r.rowCount) return false;
-  await appendAudit(q, [{ entity: 'discrepancy', entity_id: id, admdvs: r.rows[0]!.admdvs, action: action === 'acknowledge' ? 'acknowledged' : 'resolved', actor, at, data: { note } }]);
+  await appendAudit(q, [
+    {
+      entity: 'discrepancy',
+      entity_id: id,
+      admdvs: r.rows[0]!.admdvs,
+      action: action === 'acknowledge' ? 'acknowledged' : 'resolved',
+      actor,
+      at,
+      data: { note },
+    },
+  ]);
   return true;
 }
 
@@ -83,13 +145,17 @@ async function lockOpenCases(q: Sql, groupKeys: readonly string[]): Promise<Open
   if (!groupKeys.length) return [];
   const { rows } = await q.query<OpenCase>(
     `SELECT id, code, subject_key, group_key, fingerprint, detected_at, admdvs FROM discrepancies
-      WHERE group_key = ANY($1::text[]) AND status <> 'resolved' ORDER BY id FOR UPDATE`, [groupKeys],
+      WHERE group_key = ANY($1::text[]) AND status <> 'resolved' ORDER BY id FOR UPDATE`,
+    [groupKeys],
   );
   return rows;
 }
 
 /** For each (code, subject_key), its latest resolved case (by detected_at, then id), if any. */
-async function latestResolvedCases(q: Sql, keys: readonly { code: string; subject_key: string }[]): Promise<ResolvedCase[]> {
+async function latestResolvedCases(
+  q: Sql,
+  keys: readonly { code: string; subject_key: string }[],
+): Promise<ResolvedCase[]> {
   if (!keys.length) return [];
   const { rows } = await q.query<ResolvedCase>(
     `SELECT r.id, r.code, r.subject_key, r.resolution, r.fingerprint, r.detected_at
@@ -113,8 +179,17 @@ async function updateCases(q: Sql, updates: readonly CaseToUpdate[], at: Date): 
        FROM unnest($1::uuid[], $2::text[], $3::numeric[], $4::numeric[], $5::numeric[], $6::text[], $7::jsonb[], $8::text[])
          AS u(id, severity, e, a, d, detail, ev, fp)
       WHERE d.id = u.id`,
-    [col((u) => u.id), col((u) => u.finding.severity), col((u) => amt(u.finding.expected_amount)), col((u) => amt(u.finding.actual_amount)),
-      col((u) => amt(u.finding.difference)), col((u) => u.finding.detail), col((u) => JSON.stringify(u.finding.evidence)), col((u) => u.fingerprint), at],
+    [
+      col((u) => u.id),
+      col((u) => u.finding.severity),
+      col((u) => amt(u.finding.expected_amount)),
+      col((u) => amt(u.finding.actual_amount)),
+      col((u) => amt(u.finding.difference)),
+      col((u) => u.finding.detail),
+      col((u) => JSON.stringify(u.finding.evidence)),
+      col((u) => u.fingerprint),
+      at,
+    ],
   );
 }
 
@@ -144,10 +219,26 @@ async function insertCases(q: Sql, opens: readonly CaseToOpen[], at: Date): Prom
                    $11::numeric[], $12::numeric[], $13::numeric[], $14::text[], $15::jsonb[], $16::text[], $17::uuid[])
          AS u(id, code, severity, admdvs, insurer_code, fixmedins_code, period, setl_id, subject_key, group_key, e, a, d, detail, ev, fp, reopens)
      ON CONFLICT (code, subject_key) WHERE status <> 'resolved' DO NOTHING RETURNING id`,
-    [col((o) => o.id), col((o) => f(o).code), col((o) => f(o).severity), col((o) => f(o).admdvs), col((o) => f(o).insurer_code),
-      col((o) => f(o).fixmedins_code ?? null), col((o) => f(o).period), col((o) => f(o).setl_id ?? null), col((o) => f(o).subject_key),
-      col((o) => o.group_key), col((o) => amt(f(o).expected_amount)), col((o) => amt(f(o).actual_amount)), col((o) => amt(f(o).difference)),
-      col((o) => f(o).detail), col((o) => JSON.stringify(f(o).evidence)), col((o) => o.fingerprint), col((o) => o.reopens), at],
+    [
+      col((o) => o.id),
+      col((o) => f(o).code),
+      col((o) => f(o).severity),
+      col((o) => f(o).admdvs),
+      col((o) => f(o).insurer_code),
+      col((o) => f(o).fixmedins_code ?? null),
+      col((o) => f(o).period),
+      col((o) => f(o).setl_id ?? null),
+      col((o) => f(o).subject_key),
+      col((o) => o.group_key),
+      col((o) => amt(f(o).expected_amount)),
+      col((o) => amt(f(o).actual_amount)),
+      col((o) => amt(f(o).difference)),
+      col((o) => f(o).detail),
+      col((o) => JSON.stringify(f(o).evidence)),
+      col((o) => o.fingerprint),
+      col((o) => o.reopens),
+      at,
+    ],
   );
   return new Set(rows.map((r) => r.id));
 }

@@ -59,16 +59,29 @@ export function scopedHistoryData(data: unknown, client: Client): unknown {
 export async function caseReadView(q: Sql, d: DiscrepancyRow, client: Client): Promise<Record<string, unknown>> {
   const history = await discrepancyHistory(q, d.id);
   const [view] = await scopedDiscrepancyViews(q, [d], client);
-  return { ...view, history: history.map((h) => ({ ...h, data: scopedHistoryData(h.data, client), at: toCstIso(h.at) })) };
+  return {
+    ...view,
+    history: history.map((h) => ({ ...h, data: scopedHistoryData(h.data, client), at: toCstIso(h.at) })),
+  };
 }
 
-interface PersonRecord { psn_no: string; setl_id: string; message_id: string; insurer_code: string; fixmedins_code: string }
+interface PersonRecord {
+  psn_no: string;
+  setl_id: string;
+  message_id: string;
+  insurer_code: string;
+  fixmedins_code: string;
+}
 
 type Evidence = Record<string, unknown> & { message_ids?: string[] };
 type Row = Record<string, unknown>;
 
 /** The wire form of each case as `client` may see it (discrepancyView for the agency and ops). */
-export async function scopedDiscrepancyViews(q: Sql, rows: readonly DiscrepancyRow[], client: Client): Promise<Record<string, unknown>[]> {
+export async function scopedDiscrepancyViews(
+  q: Sql,
+  rows: readonly DiscrepancyRow[],
+  client: Client,
+): Promise<Record<string, unknown>[]> {
   if (seesAll(client)) return rows.map(discrepancyView);
   const people = new Map<DiscrepancyRow, string>();
   for (const r of rows) {
@@ -85,9 +98,10 @@ export async function scopedDiscrepancyViews(q: Sql, rows: readonly DiscrepancyR
     const view = discrepancyView(r);
     view.subject_key = maskedSubjectKey(r.subject_key);
     const psn = people.get(r);
-    view.evidence = psn !== undefined
-      ? personYearEvidence(r.evidence as Evidence, records.get(psn) ?? [], client)
-      : rowEvidence(r.evidence as Evidence, client);
+    view.evidence =
+      psn !== undefined
+        ? personYearEvidence(r.evidence as Evidence, records.get(psn) ?? [], client)
+        : rowEvidence(r.evidence as Evidence, client);
     return view;
   });
 }
@@ -123,15 +137,18 @@ function rowEvidence(e: Evidence, client: Client): Evidence {
     withheld += list.length - kept.length;
     out[name] = kept;
   };
-  const party = (x: Row) => inScope(client, { insurer_code: x.insurer_code as string, fixmedins_code: x.fixmedins_code as string });
-  const sentByReader = (x: Row) => client.role !== 'insurer' || inScope(client, { insurer_code: x.insurer_code as string });
+  const party = (x: Row) =>
+    inScope(client, { insurer_code: x.insurer_code as string, fixmedins_code: x.fixmedins_code as string });
+  const sentByReader = (x: Row) =>
+    client.role !== 'insurer' || inScope(client, { insurer_code: x.insurer_code as string });
   keep('settlements', party);
   keep('items', party);
   keep('lines', sentByReader);
   keep('recoveries', sentByReader);
   if (withheld === 0) return out;
   const ids = new Set<string>();
-  for (const name of ['settlements', 'items', 'lines', 'recoveries']) for (const x of (out[name] as Row[] | undefined) ?? []) if (typeof x.message_id === 'string') ids.add(x.message_id);
+  for (const name of ['settlements', 'items', 'lines', 'recoveries'])
+    for (const x of (out[name] as Row[] | undefined) ?? []) if (typeof x.message_id === 'string') ids.add(x.message_id);
   const batch = e.batch as Row | undefined;
   if (batch && typeof batch.message_id === 'string') ids.add(batch.message_id);
   out.message_ids = (e.message_ids ?? []).filter((m) => ids.has(m));

@@ -92,7 +92,14 @@ const amt = (a: Amount): string | null => (a === undefined || a === null ? null 
 
 /** What a case's cause is: its amounts, evidence and severity. A case whose fingerprint changes is updated. */
 export function fingerprint(f: Finding<object>): string {
-  const body = canonicalize({ e: amt(f.expected_amount), a: amt(f.actual_amount), d: amt(f.difference), ev: f.evidence, s: f.severity }) ?? '';
+  const body =
+    canonicalize({
+      e: amt(f.expected_amount),
+      a: amt(f.actual_amount),
+      d: amt(f.difference),
+      ev: f.evidence,
+      s: f.severity,
+    }) ?? '';
   return crypto.createHash('sha256').update(body).digest('hex').slice(0, 32);
 }
 
@@ -103,7 +110,10 @@ export const caseKey = (c: { code: string; subject_key: string }): string => `${
  * The (code, subject_key) pairs whose latest resolved case the plan may need: every key a group
  * names, except those open in that same group (they stay open, so their history is never read).
  */
-export function keysNeedingHistory(open: readonly OpenCase[], groups: readonly CaseGroup[]): { code: string; subject_key: string }[] {
+export function keysNeedingHistory(
+  open: readonly OpenCase[],
+  groups: readonly CaseGroup[],
+): { code: string; subject_key: string }[] {
   const openIn = new Map(open.map((c) => [caseKey(c), c.group_key]));
   const out = new Map<string, { code: string; subject_key: string }>();
   for (const g of groups) {
@@ -118,7 +128,12 @@ export function keysNeedingHistory(open: readonly OpenCase[], groups: readonly C
 const later = (a: ResolvedCase, b: ResolvedCase): boolean =>
   a.detected_at.getTime() !== b.detected_at.getTime() ? a.detected_at > b.detected_at : a.id > b.id;
 
-export function planCaseChanges(open: readonly OpenCase[], lastResolved: readonly ResolvedCase[], groups: readonly CaseGroup[], ctx: PlanContext): CasePlan {
+export function planCaseChanges(
+  open: readonly OpenCase[],
+  lastResolved: readonly ResolvedCase[],
+  groups: readonly CaseGroup[],
+  ctx: PlanContext,
+): CasePlan {
   const plan: CasePlan = { opens: [], updates: [], resolves: [], events: [] };
   const { at, actor } = ctx;
   const openByKey = new Map<string, OpenCase>(open.map((c) => [caseKey(c), c]));
@@ -142,7 +157,15 @@ export function planCaseChanges(open: readonly OpenCase[], lastResolved: readonl
       if (existing && existing.group_key === g.groupKey) {
         if (existing.fingerprint === fp) continue;
         plan.updates.push({ id: existing.id, finding: f, fingerprint: fp });
-        plan.events.push({ entity: 'discrepancy', entity_id: existing.id, admdvs: existing.admdvs, action: 'updated', actor, at, data: { code: f.code, subject_key: f.subject_key, fingerprint: fp } });
+        plan.events.push({
+          entity: 'discrepancy',
+          entity_id: existing.id,
+          admdvs: existing.admdvs,
+          action: 'updated',
+          actor,
+          at,
+          data: { code: f.code, subject_key: f.subject_key, fingerprint: fp },
+        });
         continue;
       }
       if (existing) continue;
@@ -151,9 +174,22 @@ export function planCaseChanges(open: readonly OpenCase[], lastResolved: readonl
       if (prev && prev.resolution === 'manual' && prev.fingerprint === fp) continue;
       const id = ctx.newId();
       plan.opens.push({ id, group_key: g.groupKey, finding: f, fingerprint: fp, reopens: prev?.id ?? null });
-      openByKey.set(k, { id, code: f.code, subject_key: f.subject_key, group_key: g.groupKey, fingerprint: fp, detected_at: at, admdvs: f.admdvs });
+      openByKey.set(k, {
+        id,
+        code: f.code,
+        subject_key: f.subject_key,
+        group_key: g.groupKey,
+        fingerprint: fp,
+        detected_at: at,
+        admdvs: f.admdvs,
+      });
       plan.events.push({
-        entity: 'discrepancy', entity_id: id, admdvs: f.admdvs, action: prev ? 'reopened' : 'opened', actor, at,
+        entity: 'discrepancy',
+        entity_id: id,
+        admdvs: f.admdvs,
+        action: prev ? 'reopened' : 'opened',
+        actor,
+        at,
         data: { code: f.code, subject_key: f.subject_key, fingerprint: fp, ...(prev ? { reopens: prev.id } : {}) },
       });
     }
@@ -162,8 +198,23 @@ export function planCaseChanges(open: readonly OpenCase[], lastResolved: readonl
       if (wanted.has(k) || openByKey.get(k) !== c) continue;
       openByKey.delete(k);
       plan.resolves.push({ id: c.id, code: c.code, subject_key: c.subject_key });
-      plan.events.push({ entity: 'discrepancy', entity_id: c.id, admdvs: c.admdvs, action: 'auto_resolved', actor, at, data: { code: c.code, subject_key: c.subject_key } });
-      const gone: ResolvedCase = { id: c.id, code: c.code, subject_key: c.subject_key, resolution: 'auto', fingerprint: c.fingerprint, detected_at: c.detected_at };
+      plan.events.push({
+        entity: 'discrepancy',
+        entity_id: c.id,
+        admdvs: c.admdvs,
+        action: 'auto_resolved',
+        actor,
+        at,
+        data: { code: c.code, subject_key: c.subject_key },
+      });
+      const gone: ResolvedCase = {
+        id: c.id,
+        code: c.code,
+        subject_key: c.subject_key,
+        resolution: 'auto',
+        fingerprint: c.fingerprint,
+        detected_at: c.detected_at,
+      };
       const cur = resolvedByKey.get(k);
       if (!cur || later(gone, cur)) resolvedByKey.set(k, gone);
     }

@@ -11,8 +11,14 @@ import { caseReadView, scopedDiscrepancyViews } from './evidence-scope';
 import express from 'express';
 
 const PARAMS: Record<keyof DiscrepancyFilter, RegExp> = {
-  code: /^[A-Z_]{3,40}$/, status: /^(open|acknowledged|resolved)$/, severity: /^(low|medium|high|critical)$/, admdvs: /^\d{2,6}$/,
-  insurer_code: /^[A-Z0-9_]{2,20}$/, fixmedins_code: /^[A-Za-z0-9_-]{1,30}$/, period: /^\d{4}-(0[1-9]|1[0-2])$/, setl_id: /^[\x21-\x7E]{1,30}$/,
+  code: /^[A-Z_]{3,40}$/,
+  status: /^(open|acknowledged|resolved)$/,
+  severity: /^(low|medium|high|critical)$/,
+  admdvs: /^\d{2,6}$/,
+  insurer_code: /^[A-Z0-9_]{2,20}$/,
+  fixmedins_code: /^[A-Za-z0-9_-]{1,30}$/,
+  period: /^\d{4}-(0[1-9]|1[0-2])$/,
+  setl_id: /^[\x21-\x7E]{1,30}$/,
 };
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
@@ -22,12 +28,14 @@ export function parseFilter(req: Request): { filter: DiscrepancyFilter; limit: n
   for (const [k, re] of Object.entries(PARAMS) as [keyof DiscrepancyFilter, RegExp][]) {
     const v = req.query[k];
     if (v === undefined || v === '') continue;
-    if (typeof v !== 'string' || !re.test(v)) errors.push({ path: `?${k}`, code: 'pattern', message: `must match ${re.source}` });
+    if (typeof v !== 'string' || !re.test(v))
+      errors.push({ path: `?${k}`, code: 'pattern', message: `must match ${re.source}` });
     else filter[k] = v;
   }
   const rawLimit = req.query.limit;
   const limit = rawLimit === undefined ? 100 : Number(rawLimit);
-  if (!Number.isInteger(limit) || limit < 1 || limit > 1000) errors.push({ path: '?limit', code: 'range', message: 'must be a whole number from 1 to 1000' });
+  if (!Number.isInteger(limit) || limit < 1 || limit > 1000)
+    errors.push({ path: '?limit', code: 'range', message: 'must be a whole number from 1 to 1000' });
   let cursor: string | undefined;
   if (typeof req.query.cursor === 'string' && req.query.cursor) {
     cursor = Buffer.from(req.query.cursor, 'base64url').toString();
@@ -50,7 +58,10 @@ export function discrepanciesRouter(deps: { db: Db; clients: ClientRegistry; now
   });
   const visible = async (id: string, c: Client) => {
     const d = UUID.test(id) ? await getDiscrepancy(deps.db, id) : undefined;
-    if (!d || !inScope(c, { insurer_code: d.insurer_code, fixmedins_code: d.fixmedins_code ?? undefined, admdvs: d.admdvs })) {
+    if (
+      !d ||
+      !inScope(c, { insurer_code: d.insurer_code, fixmedins_code: d.fixmedins_code ?? undefined, admdvs: d.admdvs })
+    ) {
       throw notFound({ en: 'no such discrepancy', zh: '没有该差异' });
     }
     return d;
@@ -63,12 +74,25 @@ export function discrepanciesRouter(deps: { db: Db; clients: ClientRegistry; now
     const c = res.locals.client as Client;
     const d = await visible(String(req.params.id), c);
     const note = (req.body as { note?: unknown } | undefined)?.note;
-    if (typeof note !== 'string' || !note.trim() || note.length > 2000) throw unprocessable([{ path: '/note', code: 'required', message: 'a note of 1–2000 characters is required' }]);
+    if (typeof note !== 'string' || !note.trim() || note.length > 2000)
+      throw unprocessable([{ path: '/note', code: 'required', message: 'a note of 1–2000 characters is required' }]);
     const ok = await deps.db.tx((q) => changeStatus(q, d.id, action, note.trim(), c.client_id, new Date(deps.now())));
     const after = await getDiscrepancy(deps.db, d.id);
     res.status(ok ? 200 : 409).json(discrepancyView(after!));
   };
-  r.post('/v1/discrepancies/:id/acknowledge', operator, requireRole('ops', 'agency'), express.json({ limit: '64kb' }), changeTo('acknowledge'));
-  r.post('/v1/discrepancies/:id/resolve', operator, requireRole('ops', 'agency'), express.json({ limit: '64kb' }), changeTo('resolve'));
+  r.post(
+    '/v1/discrepancies/:id/acknowledge',
+    operator,
+    requireRole('ops', 'agency'),
+    express.json({ limit: '64kb' }),
+    changeTo('acknowledge'),
+  );
+  r.post(
+    '/v1/discrepancies/:id/resolve',
+    operator,
+    requireRole('ops', 'agency'),
+    express.json({ limit: '64kb' }),
+    changeTo('resolve'),
+  );
   return r;
 }

@@ -35,14 +35,24 @@ export function createApp(p: AppParts): Express {
     res.locals.requestId = requestId;
     res.setHeader('x-request-id', requestId);
     const t0 = process.hrtime.bigint();
-    res.on('finish', () => p.onRequest?.(req.route?.path ? `${req.baseUrl}${req.route.path}` : 'unmatched', req.method, res.statusCode, Number(process.hrtime.bigint() - t0) / 1e9));
+    res.on('finish', () =>
+      p.onRequest?.(
+        req.route?.path ? `${req.baseUrl}${req.route.path}` : 'unmatched',
+        req.method,
+        res.statusCode,
+        Number(process.hrtime.bigint() - t0) / 1e9,
+      ),
+    );
     logRequestEnd(p.log, req, res, requestId, t0);
     next();
   });
   // Rate limits (spec §1: 429 with Retry-After) keyed on what was verified: the remote address
   // until a request proves its client, then that client (rate-limit.ts). The console's sign-in
   // checks a token too, so guessing there spends the address's budget as well.
-  const limits = new RateLimits({ perClientPerSecond: p.rateLimitPerSecond, unverifiedPerAddressPerSecond: p.unverifiedRateLimitPerSecond ?? 200 });
+  const limits = new RateLimits({
+    perClientPerSecond: p.rateLimitPerSecond,
+    unverifiedPerAddressPerSecond: p.unverifiedRateLimitPerSecond ?? 200,
+  });
   app.use(['/v1', '/console/session'], limits.middleware());
   for (const r of p.publicRouters) app.use(r);
   for (const r of p.apiRouters) app.use(r);

@@ -16,7 +16,11 @@ import { parseStrictJson } from '../schemas/strict-json';
 import type { Lang } from '../schemas/validator';
 import { admitVerifiedClient } from './rate-limit';
 
-export interface SignedWrite { client: Client; webhookId: string; verifier: SignatureVerifier }
+export interface SignedWrite {
+  client: Client;
+  webhookId: string;
+  verifier: SignatureVerifier;
+}
 
 function header(req: Request, name: string): string | undefined {
   const v = req.headers[name];
@@ -28,12 +32,21 @@ function header(req: Request, name: string): string | undefined {
  * role, the webhook-id, the timestamp window and the signature header's shape. The returned
  * verifier is fed the body and asked `verify()` at its end.
  */
-export function beginSignedWrite(req: Request, clients: ClientRegistry, role: Role | readonly Role[], nowMs: number): SignedWrite {
+export function beginSignedWrite(
+  req: Request,
+  clients: ClientRegistry,
+  role: Role | readonly Role[],
+  nowMs: number,
+): SignedWrite {
   const signed = beginSigned(req, clients, nowMs);
   const client = signed.client;
   // Spec §8: some kinds have two senders (premium collections: tax or agency).
   const roles: readonly Role[] = typeof role === 'string' ? [role] : role;
-  if (!roles.includes(client.role)) throw forbidden({ en: `this endpoint is for role ${roles.join(' or ')}; client ${client.client_id} has role ${client.role}`, zh: `该接口仅限 ${roles.join('或')} 角色；客户端 ${client.client_id} 的角色为 ${client.role}` });
+  if (!roles.includes(client.role))
+    throw forbidden({
+      en: `this endpoint is for role ${roles.join(' or ')}; client ${client.client_id} has role ${client.role}`,
+      zh: `该接口仅限 ${roles.join('或')} 角色；客户端 ${client.client_id} 的角色为 ${client.role}`,
+    });
   return signed;
 }
 
@@ -44,22 +57,47 @@ function beginSigned(req: Request, clients: ClientRegistry, nowMs: number): Sign
   const ts = header(req, 'webhook-timestamp');
   const sigHeader = header(req, 'webhook-signature');
   if (!clientId || !webhookId || !ts || !sigHeader) {
-    throw unauthorized('SIGNATURE_MISSING', { en: 'writes must carry x-client-id, webhook-id, webhook-timestamp and webhook-signature', zh: '写入请求须携带 x-client-id、webhook-id、webhook-timestamp 和 webhook-signature' });
+    throw unauthorized('SIGNATURE_MISSING', {
+      en: 'writes must carry x-client-id, webhook-id, webhook-timestamp and webhook-signature',
+      zh: '写入请求须携带 x-client-id、webhook-id、webhook-timestamp 和 webhook-signature',
+    });
   }
   const client = clients.get(clientId);
   const sm2Keys = client ? clients.sm2Keys(client.client_id) : [];
-  if (!client || (client.signing_secrets.length === 0 && sm2Keys.length === 0)) throw unauthorized('UNKNOWN_CLIENT', { en: 'unknown client or client without a signing secret or SM2 key', zh: '未知客户端或客户端未配置签名密钥或 SM2 公钥' });
-  if (webhookId.length > 64 || !/^[\x21-\x7E]+$/.test(webhookId)) throw unauthorized('BAD_WEBHOOK_ID', { en: 'webhook-id must be 1–64 printable ASCII characters', zh: 'webhook-id 应为 1–64 个可打印 ASCII 字符' });
+  if (!client || (client.signing_secrets.length === 0 && sm2Keys.length === 0))
+    throw unauthorized('UNKNOWN_CLIENT', {
+      en: 'unknown client or client without a signing secret or SM2 key',
+      zh: '未知客户端或客户端未配置签名密钥或 SM2 公钥',
+    });
+  if (webhookId.length > 64 || !/^[\x21-\x7E]+$/.test(webhookId))
+    throw unauthorized('BAD_WEBHOOK_ID', {
+      en: 'webhook-id must be 1–64 printable ASCII characters',
+      zh: 'webhook-id 应为 1–64 个可打印 ASCII 字符',
+    });
   if (!/^\d{1,12}$/.test(ts) || Math.abs(nowMs / 1000 - Number(ts)) > TOLERANCE_SECONDS) {
-    throw unauthorized('STALE_TIMESTAMP', { en: `webhook-timestamp must be Unix seconds within ±${TOLERANCE_SECONDS} s of the gateway's clock`, zh: `webhook-timestamp 应为与网关时钟相差不超过 ±${TOLERANCE_SECONDS} 秒的 Unix 秒数` });
+    throw unauthorized('STALE_TIMESTAMP', {
+      en: `webhook-timestamp must be Unix seconds within ±${TOLERANCE_SECONDS} s of the gateway's clock`,
+      zh: `webhook-timestamp 应为与网关时钟相差不超过 ±${TOLERANCE_SECONDS} 秒的 Unix 秒数`,
+    });
   }
   const expected = parseSignatureHeader(sigHeader);
-  if (!expected.length) throw unauthorized('SIGNATURE_INVALID', { en: 'webhook-signature has no v1, v1sm3 or v1sm2 entry', zh: 'webhook-signature 中没有 v1、v1sm3 或 v1sm2 签名' });
-  return { client, webhookId, verifier: new SignatureVerifier(client.signing_secrets, expected, webhookId, ts, sm2Keys) };
+  if (!expected.length)
+    throw unauthorized('SIGNATURE_INVALID', {
+      en: 'webhook-signature has no v1, v1sm3 or v1sm2 entry',
+      zh: 'webhook-signature 中没有 v1、v1sm3 或 v1sm2 签名',
+    });
+  return {
+    client,
+    webhookId,
+    verifier: new SignatureVerifier(client.signing_secrets, expected, webhookId, ts, sm2Keys),
+  };
 }
 
 export function signatureMismatch() {
-  return unauthorized('SIGNATURE_INVALID', { en: 'no signature matches the body with any of the client\'s secrets', zh: '签名与请求体不符' });
+  return unauthorized('SIGNATURE_INVALID', {
+    en: "no signature matches the body with any of the client's secrets",
+    zh: '签名与请求体不符',
+  });
 }
 
 /**
@@ -75,7 +113,11 @@ function bearerClient(req: Request, clients: ClientRegistry): Client {
   const auth = header(req, 'authorization');
   const m = auth ? /^Bearer ([\x21-\x7E]{8,512})$/.exec(auth) : null;
   const client = m ? clients.byToken(m[1]!) : undefined;
-  if (!client) throw unauthorized('TOKEN_INVALID', { en: 'send Authorization: Bearer <token> with a token known to the gateway', zh: '请携带有效的 Authorization: Bearer <token>' });
+  if (!client)
+    throw unauthorized('TOKEN_INVALID', {
+      en: 'send Authorization: Bearer <token> with a token known to the gateway',
+      zh: '请携带有效的 Authorization: Bearer <token>',
+    });
   return client;
 }
 
@@ -89,7 +131,11 @@ export function requireBearer(clients: ClientRegistry) {
   };
 }
 
-export interface OperatorAuthDeps { clients: ClientRegistry; db: Sql; now: () => number }
+export interface OperatorAuthDeps {
+  clients: ClientRegistry;
+  db: Sql;
+  now: () => number;
+}
 
 /** Operator actions carry small JSON bodies (a note, a run request, a subscriber). */
 const OPERATOR_BODY_LIMIT = 64 * 1024;
@@ -109,7 +155,11 @@ export function requireOperatorAuth(deps: OperatorAuthDeps, opts: { bodyLimit?: 
   const bodyLimit = opts.bodyLimit ?? OPERATOR_BODY_LIMIT;
   return async (req: Request, res: Response, next: NextFunction) => {
     if (header(req, 'webhook-signature') === undefined) {
-      if (header(req, 'authorization') === undefined && header(req, 'x-client-id') === undefined && header(req, 'webhook-id') === undefined) {
+      if (
+        header(req, 'authorization') === undefined &&
+        header(req, 'x-client-id') === undefined &&
+        header(req, 'webhook-id') === undefined
+      ) {
         throw unauthorized('TOKEN_INVALID', {
           en: 'operator actions take the Standard Webhooks headers (x-client-id, webhook-id, webhook-timestamp, webhook-signature) or Authorization: Bearer <token>',
           zh: '运维操作须携带 Standard Webhooks 签名头（x-client-id、webhook-id、webhook-timestamp、webhook-signature）或 Authorization: Bearer <token>',
@@ -129,8 +179,14 @@ export function requireOperatorAuth(deps: OperatorAuthDeps, opts: { bodyLimit?: 
     signed.verifier.update(raw);
     await verifySignedWrite(signed, res);
     await recordWebhookId(deps.db, {
-      clientId: signed.client.client_id, webhookId: signed.webhookId, bodySha256: sha256Hex(raw), rawBody: null,
-      contentType: req.headers['content-type'] ?? '', bodyBytes: raw.length, requestId: res.locals.requestId, receivedAt: new Date(deps.now()),
+      clientId: signed.client.client_id,
+      webhookId: signed.webhookId,
+      bodySha256: sha256Hex(raw),
+      rawBody: null,
+      contentType: req.headers['content-type'] ?? '',
+      bodyBytes: raw.length,
+      requestId: res.locals.requestId,
+      receivedAt: new Date(deps.now()),
     });
     req.body = raw.length && isJson(req) ? parseJsonBody(raw, langOf(req.headers['accept-language'])) : undefined;
     res.locals.client = signed.client;
@@ -164,29 +220,51 @@ function parseJsonBody(raw: Buffer, lang: Lang): unknown {
 export function requireRole(...roles: Role[]) {
   return (_req: Request, res: Response, next: NextFunction) => {
     const c = res.locals.client as Client;
-    if (!roles.includes(c.role)) return next(forbidden({ en: `role ${c.role} may not do this (allowed: ${roles.join(', ')})`, zh: `角色 ${c.role} 无此权限（允许：${roles.join('、')}）` }));
+    if (!roles.includes(c.role))
+      return next(
+        forbidden({
+          en: `role ${c.role} may not do this (allowed: ${roles.join(', ')})`,
+          zh: `角色 ${c.role} 无此权限（允许：${roles.join('、')}）`,
+        }),
+      );
     next();
   };
 }
 
 /** What a client may see: a filter the stores turn into SQL conditions. */
-export interface ScopeFilter { insurer_codes?: string[]; fixmedins_codes?: string[]; admdvs_prefixes?: string[] }
+export interface ScopeFilter {
+  insurer_codes?: string[];
+  fixmedins_codes?: string[];
+  admdvs_prefixes?: string[];
+}
 
 export function scopeFilter(c: Client): ScopeFilter {
   switch (c.role) {
-    case 'insurer': return { insurer_codes: c.scope };
-    case 'institution': return { fixmedins_codes: c.scope };
-    case 'agency': case 'tax': case 'finance': return { admdvs_prefixes: c.scope };
-    default: return {};
+    case 'insurer':
+      return { insurer_codes: c.scope };
+    case 'institution':
+      return { fixmedins_codes: c.scope };
+    case 'agency':
+    case 'tax':
+    case 'finance':
+      return { admdvs_prefixes: c.scope };
+    default:
+      return {};
   }
 }
 
 /** Whether a record with these attributes is inside the client's scope. */
 export function inScope(c: Client, rec: { insurer_code?: string; fixmedins_code?: string; admdvs?: string }): boolean {
   switch (c.role) {
-    case 'ops': return true;
-    case 'insurer': return rec.insurer_code !== undefined && c.scope.includes(rec.insurer_code);
-    case 'institution': return rec.fixmedins_code !== undefined && c.scope.includes(rec.fixmedins_code);
-    case 'agency': case 'tax': case 'finance': return rec.admdvs !== undefined && c.scope.some((p) => rec.admdvs!.startsWith(p));
+    case 'ops':
+      return true;
+    case 'insurer':
+      return rec.insurer_code !== undefined && c.scope.includes(rec.insurer_code);
+    case 'institution':
+      return rec.fixmedins_code !== undefined && c.scope.includes(rec.fixmedins_code);
+    case 'agency':
+    case 'tax':
+    case 'finance':
+      return rec.admdvs !== undefined && c.scope.some((p) => rec.admdvs!.startsWith(p));
   }
 }

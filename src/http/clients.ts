@@ -33,7 +33,11 @@ const CLIENTS_SCHEMA = {
       scope: { type: 'array', items: { type: 'string', minLength: 1, maxLength: 30 } },
       signing_secrets: { type: 'array', items: { type: 'string', pattern: '^whsec_[A-Za-z0-9+/]+={0,2}$' } },
       token_sha256: { type: 'array', items: { type: 'string', pattern: '^[0-9a-f]{64}$' } },
-      sm2_public_keys: { type: 'array', maxItems: 8, items: { type: 'string', pattern: '^-----BEGIN PUBLIC KEY-----', maxLength: 2000 } },
+      sm2_public_keys: {
+        type: 'array',
+        maxItems: 8,
+        items: { type: 'string', pattern: '^-----BEGIN PUBLIC KEY-----', maxLength: 2000 },
+      },
     },
   },
 };
@@ -53,7 +57,9 @@ export class ClientRegistry {
         try {
           return parseSm2PublicKeyPem(pem);
         } catch (e) {
-          throw new Error(`clients file: client "${c.client_id}" sm2_public_keys[${i}]: ${(e as Error).message}`, { cause: e });
+          throw new Error(`clients file: client "${c.client_id}" sm2_public_keys[${i}]: ${(e as Error).message}`, {
+            cause: e,
+          });
         }
       });
       if (keys.length) this.sm2ById.set(c.client_id, keys);
@@ -77,13 +83,25 @@ export class ClientRegistry {
       const e = validate.errors!.map((x) => `${x.instancePath || '/'} ${x.message}`).join('; ');
       throw new Error(`${name}: invalid clients file: ${e}`);
     }
-    return new ClientRegistry((data as Client[]).map((c) => ({ ...c, signing_secrets: c.signing_secrets ?? [], token_sha256: c.token_sha256 ?? [] })));
+    return new ClientRegistry(
+      (data as Client[]).map((c) => ({
+        ...c,
+        signing_secrets: c.signing_secrets ?? [],
+        token_sha256: c.token_sha256 ?? [],
+      })),
+    );
   }
 
-  get(clientId: string): Client | undefined { return this.byId.get(clientId); }
-  all(): Client[] { return [...this.byId.values()]; }
+  get(clientId: string): Client | undefined {
+    return this.byId.get(clientId);
+  }
+  all(): Client[] {
+    return [...this.byId.values()];
+  }
   /** The client's SM2 public keys, parsed (empty when it has none). */
-  sm2Keys(clientId: string): readonly Sm2PublicKey[] { return this.sm2ById.get(clientId) ?? []; }
+  sm2Keys(clientId: string): readonly Sm2PublicKey[] {
+    return this.sm2ById.get(clientId) ?? [];
+  }
 
   /** The client a bearer token belongs to (the file stores only SHA-256 of tokens). */
   byToken(token: string): Client | undefined {

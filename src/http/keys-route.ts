@@ -5,7 +5,9 @@
 import { Router } from 'express';
 import type { Sm2PublicKey } from './sm2';
 
-export interface KeysRouterDeps { sm2PublicKey: Sm2PublicKey }
+export interface KeysRouterDeps {
+  sm2PublicKey: Sm2PublicKey;
+}
 
 export function keysView(key: Sm2PublicKey) {
   return { keys: [{ kid: key.kid, alg: 'SM2', use: 'sig', pem: key.pem, public_key_hex: key.hex }] };

@@ -5,7 +5,10 @@
  */
 import type { FieldError, Lang } from '../schemas/validator';
 
-export interface Text { en: string; zh: string }
+export interface Text {
+  en: string;
+  zh: string;
+}
 
 export class ProblemError extends Error {
   constructor(
@@ -34,17 +37,47 @@ const T = {
   503: { en: 'Service unavailable', zh: '服务暂不可用' },
 } as const;
 
-export const badRequest = (detail: Text, errors: FieldError[] = []) => new ProblemError(400, 'MALFORMED', T[400], detail, errors);
+export const badRequest = (detail: Text, errors: FieldError[] = []) =>
+  new ProblemError(400, 'MALFORMED', T[400], detail, errors);
 export const unauthorized = (code: string, detail: Text) => new ProblemError(401, code, T[401], detail);
-export const forbidden = (detail: Text, errors: FieldError[] = []) => new ProblemError(403, 'OUT_OF_SCOPE', T[403], detail, errors);
+export const forbidden = (detail: Text, errors: FieldError[] = []) =>
+  new ProblemError(403, 'OUT_OF_SCOPE', T[403], detail, errors);
 export const notFound = (detail: Text) => new ProblemError(404, 'NOT_FOUND', T[404], detail);
-export const conflict = (detail: Text, extra: Record<string, unknown> = {}) => new ProblemError(409, 'IDEMPOTENCY_CONFLICT', T[409], detail, [], {}, extra);
-export const tooLarge = (limit: number) => new ProblemError(413, 'TOO_LARGE', T[413], { en: `the body exceeds ${limit} bytes`, zh: `请求体超过 ${limit} 字节` });
-export const unsupportedMedia = (allowed: string[]) => new ProblemError(415, 'UNSUPPORTED_MEDIA_TYPE', T[415], { en: `Content-Type must be ${allowed.join(' or ')}`, zh: `Content-Type 应为 ${allowed.join(' 或 ')}` });
-export const unprocessable = (errors: FieldError[], detail: Text = { en: 'the body does not satisfy the exchange schema or its business rules', zh: '请求体不符合交换规范或业务规则' }, extra: Record<string, unknown> = {}) =>
-  new ProblemError(422, errors[0]?.code && /^[A-Z_]+$/.test(errors[0].code) ? errors[0].code : 'VALIDATION', T[422], detail, errors, {}, extra);
+export const conflict = (detail: Text, extra: Record<string, unknown> = {}) =>
+  new ProblemError(409, 'IDEMPOTENCY_CONFLICT', T[409], detail, [], {}, extra);
+export const tooLarge = (limit: number) =>
+  new ProblemError(413, 'TOO_LARGE', T[413], { en: `the body exceeds ${limit} bytes`, zh: `请求体超过 ${limit} 字节` });
+export const unsupportedMedia = (allowed: string[]) =>
+  new ProblemError(415, 'UNSUPPORTED_MEDIA_TYPE', T[415], {
+    en: `Content-Type must be ${allowed.join(' or ')}`,
+    zh: `Content-Type 应为 ${allowed.join(' 或 ')}`,
+  });
+export const unprocessable = (
+  errors: FieldError[],
+  detail: Text = {
+    en: 'the body does not satisfy the exchange schema or its business rules',
+    zh: '请求体不符合交换规范或业务规则',
+  },
+  extra: Record<string, unknown> = {},
+) =>
+  new ProblemError(
+    422,
+    errors[0]?.code && /^[A-Z_]+$/.test(errors[0].code) ? errors[0].code : 'VALIDATION',
+    T[422],
+    detail,
+    errors,
+    {},
+    extra,
+  );
 export const tooManyRequests = (retryAfterSeconds: number) =>
-  new ProblemError(429, 'RATE_LIMITED', T[429], { en: `retry after ${retryAfterSeconds} s`, zh: `请 ${retryAfterSeconds} 秒后重试` }, [], { 'Retry-After': String(retryAfterSeconds) });
+  new ProblemError(
+    429,
+    'RATE_LIMITED',
+    T[429],
+    { en: `retry after ${retryAfterSeconds} s`, zh: `请 ${retryAfterSeconds} 秒后重试` },
+    [],
+    { 'Retry-After': String(retryAfterSeconds) },
+  );
 export const unavailable = (detail: Text) => new ProblemError(503, 'UNAVAILABLE', T[503], detail);
 
 /**
@@ -54,7 +87,12 @@ export const unavailable = (detail: Text) => new ProblemError(503, 'UNAVAILABLE'
  */
 export const PROBLEM_BASE = '/docs/problems#';
 
-export function problemBody(e: ProblemError, lang: Lang, instance?: string, requestId?: string): Record<string, unknown> {
+export function problemBody(
+  e: ProblemError,
+  lang: Lang,
+  instance?: string,
+  requestId?: string,
+): Record<string, unknown> {
   return {
     type: PROBLEM_BASE + e.code.toLowerCase().replace(/_/g, '-'),
     title: lang === 'zh-CN' ? e.title.zh : e.title.en,
@@ -70,6 +108,9 @@ export function problemBody(e: ProblemError, lang: Lang, instance?: string, requ
 /** `Accept-Language: zh-CN` (or any zh) gives Chinese; anything else English. */
 export function langOf(acceptLanguage: string | undefined): Lang {
   if (!acceptLanguage) return 'en';
-  const first = acceptLanguage.split(',').map((p) => p.split(';')[0]!.trim().toLowerCase()).find(Boolean);
+  const first = acceptLanguage
+    .split(',')
+    .map((p) => p.split(';')[0]!.trim().toLowerCase())
+    .find(Boolean);
   return first?.startsWith('zh') ? 'zh-CN' : 'en';
 }

@@ -29,7 +29,8 @@ interface Admission {
   admit(clientId: string): Promise<void>;
 }
 
-const retryAfter = (r: unknown) => tooManyRequests(Math.max(1, Math.ceil(((r as RateLimiterRes).msBeforeNext ?? 1000) / 1000)));
+const retryAfter = (r: unknown) =>
+  tooManyRequests(Math.max(1, Math.ceil(((r as RateLimiterRes).msBeforeNext ?? 1000) / 1000)));
 
 /**
  * The key of a remote address: an IPv4 address as it is (also when mapped into IPv6), an IPv6
@@ -44,7 +45,10 @@ export function addressKey(ip: string | undefined): string {
   const left = head ? head.split(':') : [];
   const right = tail ? tail.split(':') : [];
   const groups = tail === undefined ? left : [...left, ...Array(8 - left.length - right.length).fill('0'), ...right];
-  return `${groups.slice(0, 4).map((g) => g.toLowerCase().replace(/^0+(?=.)/, '')).join(':')}::/64`;
+  return `${groups
+    .slice(0, 4)
+    .map((g) => g.toLowerCase().replace(/^0+(?=.)/, ''))
+    .join(':')}::/64`;
 }
 
 export class RateLimits {
@@ -53,29 +57,38 @@ export class RateLimits {
 
   constructor(s: RateLimitSettings) {
     this.clients = new RateLimiterMemory({ points: s.perClientPerSecond, duration: 1, keyPrefix: 'client' });
-    this.addresses = new RateLimiterMemory({ points: s.unverifiedPerAddressPerSecond, duration: 1, keyPrefix: 'address' });
+    this.addresses = new RateLimiterMemory({
+      points: s.unverifiedPerAddressPerSecond,
+      duration: 1,
+      keyPrefix: 'address',
+    });
   }
 
   /** Middleware: charge the address, and leave the way to move the charge to a verified client. */
   middleware() {
     return (req: Request, res: Response, next: NextFunction) => {
       const address = addressKey(req.ip ?? req.socket.remoteAddress);
-      this.addresses.consume(address).then((charged) => {
-        // The point belongs to the window it was spent in; after that window it is gone anyway
-        // (giving it back then would make room in the next one).
-        const windowEnds = Date.now() + charged.msBeforeNext;
-        let admitted = false;
-        const admission: Admission = {
-          admit: async (clientId) => {
-            if (admitted) return;
-            admitted = true;
-            if (Date.now() < windowEnds) await this.addresses.reward(address);
-            await this.clients.consume(clientId).catch((r: unknown) => { throw retryAfter(r); });
-          },
-        };
-        res.locals.admission = admission;
-        next();
-      }, (r: unknown) => next(retryAfter(r)));
+      this.addresses.consume(address).then(
+        (charged) => {
+          // The point belongs to the window it was spent in; after that window it is gone anyway
+          // (giving it back then would make room in the next one).
+          const windowEnds = Date.now() + charged.msBeforeNext;
+          let admitted = false;
+          const admission: Admission = {
+            admit: async (clientId) => {
+              if (admitted) return;
+              admitted = true;
+              if (Date.now() < windowEnds) await this.addresses.reward(address);
+              await this.clients.consume(clientId).catch((r: unknown) => {
+                throw retryAfter(r);
+              });
+            },
+          };
+          res.locals.admission = admission;
+          next();
+        },
+        (r: unknown) => next(retryAfter(r)),
+      );
     };
   }
 }

@@ -45,6 +45,9 @@ export function logRequestEnd(log: Logger, req: Request, res: Response, requestI
     if (!log.isLevelEnabled(level)) return;
     Object.assign(req, { id: requestId });
     const responseTime = Math.round(Number(process.hrtime.bigint() - t0) / 1e6);
-    log[level]({ req: serializeReq(req), res: serializeRes(res), responseTime }, failed ? 'request errored' : 'request completed');
+    log[level](
+      { req: serializeReq(req), res: serializeRes(res), responseTime },
+      failed ? 'request errored' : 'request completed',
+    );
   });
 }

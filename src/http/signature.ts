@@ -42,7 +42,13 @@ export class SignatureVerifier {
   private readonly hmacs: { version: string; hmac: crypto.Hmac }[] = [];
   private readonly sm2: Sm2Digest[] = [];
 
-  constructor(secrets: string[], private readonly expected: { version: string; sig: Buffer }[], webhookId: string, timestamp: string, sm2Keys: readonly Sm2PublicKey[] = []) {
+  constructor(
+    secrets: string[],
+    private readonly expected: { version: string; sig: Buffer }[],
+    webhookId: string,
+    timestamp: string,
+    sm2Keys: readonly Sm2PublicKey[] = [],
+  ) {
     const versions = new Set(expected.map((e) => e.version));
     for (const secret of secrets) {
       for (const version of versions) {
@@ -52,7 +58,8 @@ export class SignatureVerifier {
         this.hmacs.push({ version, hmac });
       }
     }
-    if (versions.has(SM2)) for (const key of sm2Keys) this.sm2.push(new Sm2Digest(key).update(`${webhookId}.${timestamp}.`));
+    if (versions.has(SM2))
+      for (const key of sm2Keys) this.sm2.push(new Sm2Digest(key).update(`${webhookId}.${timestamp}.`));
   }
 
   update(chunk: Buffer): void {
@@ -80,13 +87,26 @@ export class SignatureVerifier {
 }
 
 /** Sign as a Standard Webhooks sender would (outbound notifications, tests, the CLI). */
-export function sign(secret: string, webhookId: string, timestamp: number, body: string | Buffer, version: 'v1' | 'v1sm3' = 'v1'): string {
-  const mac = crypto.createHmac(ALGORITHMS[version]!, secretKey(secret)).update(`${webhookId}.${timestamp}.`).update(body).digest('base64');
+export function sign(
+  secret: string,
+  webhookId: string,
+  timestamp: number,
+  body: string | Buffer,
+  version: 'v1' | 'v1sm3' = 'v1',
+): string {
+  const mac = crypto
+    .createHmac(ALGORITHMS[version]!, secretKey(secret))
+    .update(`${webhookId}.${timestamp}.`)
+    .update(body)
+    .digest('base64');
   return `${version},${mac}`;
 }
 
 /** An SM2 signature entry `v1sm2,<base64 DER>` (SM2-signed deliveries, tests). */
 export function signWithSm2(key: Sm2PrivateKey, webhookId: string, timestamp: number, body: string | Buffer): string {
-  const msg = Buffer.concat([Buffer.from(`${webhookId}.${timestamp}.`), typeof body === 'string' ? Buffer.from(body, 'utf8') : body]);
+  const msg = Buffer.concat([
+    Buffer.from(`${webhookId}.${timestamp}.`),
+    typeof body === 'string' ? Buffer.from(body, 'utf8') : body,
+  ]);
   return `${SM2},${signSm2(msg, key).toString('base64')}`;
 }

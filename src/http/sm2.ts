@@ -46,16 +46,28 @@ const PRECOMPUTE_WINDOW = 4;
 
 function fromHex(hex: string): Sm2PublicKey {
   let valid = false;
-  try { valid = sm2.verifyPublicKey(hex); } catch { /* not a point encoding */ }
+  try {
+    valid = sm2.verifyPublicKey(hex);
+  } catch {
+    /* not a point encoding */
+  }
   if (!valid) throw new Error('not a point on the SM2 curve');
   let point: Point | undefined;
   const precomputed = () => (point ??= sm2.precomputePublicKey(hex, PRECOMPUTE_WINDOW));
   const full = hex.length === 130 ? hex : precomputed().toHex(false);
   const der = Buffer.concat([SPKI_PREFIX, Buffer.from(full, 'hex')]);
-  const pem = `-----BEGIN PUBLIC KEY-----\n${der.toString('base64').replace(/(.{64})/g, '$1\n').trim()}\n-----END PUBLIC KEY-----\n`;
+  const pem = `-----BEGIN PUBLIC KEY-----\n${der
+    .toString('base64')
+    .replace(/(.{64})/g, '$1\n')
+    .trim()}\n-----END PUBLIC KEY-----\n`;
   return {
-    hex: full, pem, kid: crypto.createHash('sha256').update(der).digest('hex').slice(0, 16), z: Buffer.from(sm2.getZ(full, SM2_DEFAULT_ID)),
-    get point() { return precomputed(); },
+    hex: full,
+    pem,
+    kid: crypto.createHash('sha256').update(der).digest('hex').slice(0, 16),
+    z: Buffer.from(sm2.getZ(full, SM2_DEFAULT_ID)),
+    get point() {
+      return precomputed();
+    },
   };
 }
 
@@ -81,7 +93,9 @@ const SM2_CURVE_OID = Buffer.from('06082a811ccf5501822d', 'hex');
 /** The AlgorithmIdentifier at `at` must be id-ecPublicKey on curve sm2p256v1 (1.2.156.10197.1.301). */
 function isSm2Algorithm(der: Buffer, at: number): boolean {
   const alg = tlv(der, at);
-  return alg?.tag === 0x30 && der.subarray(alg.start, alg.end).equals(Buffer.concat([EC_PUBLIC_KEY_OID, SM2_CURVE_OID]));
+  return (
+    alg?.tag === 0x30 && der.subarray(alg.start, alg.end).equals(Buffer.concat([EC_PUBLIC_KEY_OID, SM2_CURVE_OID]))
+  );
 }
 
 /**
@@ -100,7 +114,8 @@ export function parseSm2PublicKeyPem(pem: string): Sm2PublicKey {
   // SEQUENCE { AlgorithmIdentifier, BIT STRING (0 unused bits) 04‖x‖y or 02/03‖x }
   const outer = tlv(der, 0);
   const alg = outer?.tag === 0x30 ? tlv(der, outer.start) : undefined;
-  if (!outer || !alg || !isSm2Algorithm(der, outer.start)) throw new Error('not an SM2 key (the algorithm is not id-ecPublicKey on curve sm2p256v1)');
+  if (!outer || !alg || !isSm2Algorithm(der, outer.start))
+    throw new Error('not an SM2 key (the algorithm is not id-ecPublicKey on curve sm2p256v1)');
   const bits = tlv(der, alg.end);
   if (bits?.tag !== 0x03 || der[bits.start] !== 0) throw new Error('not an SM2 key (no public point)');
   try {
@@ -113,7 +128,8 @@ export function parseSm2PublicKeyPem(pem: string): Sm2PublicKey {
 /** An SM2 public key from sm-crypto's hex form (`04‖x‖y`, or 128 hex without the 04). */
 export function sm2PublicKeyFromHex(hex: string): Sm2PublicKey {
   const h = hex.trim().toLowerCase();
-  if (!/^(04)?[0-9a-f]{128}$|^0[23][0-9a-f]{64}$/.test(h)) throw new Error('not an SM2 public key in hex (04 + 128 hex digits)');
+  if (!/^(04)?[0-9a-f]{128}$|^0[23][0-9a-f]{64}$/.test(h))
+    throw new Error('not an SM2 public key in hex (04 + 128 hex digits)');
   return fromHex(h.length === 128 ? `04${h}` : h);
 }
 
@@ -176,12 +192,20 @@ export function verifySm2(message: Buffer | string, der: Buffer, key: Sm2PublicK
 }
 
 /** A signing key: the private scalar (hex, as sm-crypto takes it) and its public key. */
-export interface Sm2PrivateKey { privateHex: string; publicKey: Sm2PublicKey }
+export interface Sm2PrivateKey {
+  privateHex: string;
+  publicKey: Sm2PublicKey;
+}
 
 /** Sign a message (default ID, SM3), DER-encoded, as `doSignature(msg, key, {hash: true, der: true})` does. */
 export function signSm2(message: Buffer | string, key: Sm2PrivateKey): Buffer {
   const msg = typeof message === 'string' ? new Uint8Array(Buffer.from(message, 'utf8')) : new Uint8Array(message);
-  const hex = sm2.doSignature(msg, key.privateHex, { hash: true, der: true, publicKey: key.publicKey.hex, userId: SM2_DEFAULT_ID });
+  const hex = sm2.doSignature(msg, key.privateHex, {
+    hash: true,
+    der: true,
+    publicKey: key.publicKey.hex,
+    userId: SM2_DEFAULT_ID,
+  });
   return Buffer.from(hex, 'hex');
 }
 

@@ -33,7 +33,13 @@ export class BodyMeter extends Transform {
   private open: Buffer = Buffer.alloc(0);
   /** With `deferUtf8`, the body's UTF-8 error (the body still passes whole); else the stream fails with it. */
   utf8Error: ProblemError | undefined;
-  constructor(private readonly limit: number, private readonly onChunk: (b: Buffer) => void, private readonly opts: { deferUtf8?: boolean } = {}) { super(); }
+  constructor(
+    private readonly limit: number,
+    private readonly onChunk: (b: Buffer) => void,
+    private readonly opts: { deferUtf8?: boolean } = {},
+  ) {
+    super();
+  }
   override _transform(chunk: Buffer, _enc: BufferEncoding, cb: (e?: Error | null, d?: Buffer) => void) {
     this.bytes += chunk.length;
     if (this.bytes > this.limit) return cb(tooLarge(this.limit));

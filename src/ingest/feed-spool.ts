@@ -23,13 +23,22 @@ export class FeedSpool extends Writable {
   private readonly readers: Readable[] = [];
 
   /** `memoryBytes`: bodies up to this stay in memory; `dir`: where larger ones go. */
-  constructor(private readonly dir: string, private readonly memoryBytes: number) { super(); }
+  constructor(
+    private readonly dir: string,
+    private readonly memoryBytes: number,
+  ) {
+    super();
+  }
 
   /** Bytes spooled so far. */
-  get bytes(): number { return this.fd === undefined ? this.held : this.written; }
+  get bytes(): number {
+    return this.fd === undefined ? this.held : this.written;
+  }
 
   /** Whether the body went to disk (for tests and logs). */
-  get onDisk(): boolean { return this.fd !== undefined; }
+  get onDisk(): boolean {
+    return this.fd !== undefined;
+  }
 
   override _write(chunk: Buffer, _enc: BufferEncoding, cb: (e?: Error | null) => void): void {
     if (this.disposed) return cb(new Error('feed spool disposed'));
@@ -46,9 +55,14 @@ export class FeedSpool extends Writable {
     if (this.fd === undefined) {
       const file = path.join(this.dir, `gw-feed-${crypto.randomUUID()}`);
       // Owner-only: the body carries personal data until it is gone.
-      const fd = await new Promise<number>((resolve, reject) => fs.open(file, 'wx+', 0o600, (e, d) => (e ? reject(e) : resolve(d))));
+      const fd = await new Promise<number>((resolve, reject) =>
+        fs.open(file, 'wx+', 0o600, (e, d) => (e ? reject(e) : resolve(d))),
+      );
       fs.unlink(file, () => undefined);
-      if (this.disposed) { fs.close(fd, () => undefined); throw new Error('feed spool disposed'); }
+      if (this.disposed) {
+        fs.close(fd, () => undefined);
+        throw new Error('feed spool disposed');
+      }
       this.fd = fd;
       const first = Buffer.concat(this.chunks);
       this.chunks = [];
@@ -61,7 +75,9 @@ export class FeedSpool extends Writable {
   private async writeAll(b: Buffer): Promise<void> {
     let off = 0;
     while (off < b.length) {
-      const n = await new Promise<number>((resolve, reject) => fs.write(this.fd!, b, off, b.length - off, this.written, (e, w) => (e ? reject(e) : resolve(w))));
+      const n = await new Promise<number>((resolve, reject) =>
+        fs.write(this.fd!, b, off, b.length - off, this.written, (e, w) => (e ? reject(e) : resolve(w))),
+      );
       off += n;
       this.written += n;
     }
@@ -69,10 +85,18 @@ export class FeedSpool extends Writable {
 
   /** The spooled body from its start (call once the body has been written whole). */
   reader(): Readable {
-    const r = this.fd === undefined ? Readable.from(this.chunks, { objectMode: false })
-      // destroy() closes a stream's descriptor even with autoClose: false, and dispose() closes it too: a
-      // second close shut whatever had reused the number — a PGlite relation file (feed-spool-descriptor.test.ts).
-      : fs.createReadStream('', { fd: this.fd, start: 0, autoClose: false, highWaterMark: 256 * 1024, fs: { read: fs.read, close: (_fd: number, cb: (e: null) => void) => cb(null) } });
+    const r =
+      this.fd === undefined
+        ? Readable.from(this.chunks, { objectMode: false })
+        : // destroy() closes a stream's descriptor even with autoClose: false, and dispose() closes it too: a
+          // second close shut whatever had reused the number — a PGlite relation file (feed-spool-descriptor.test.ts).
+          fs.createReadStream('', {
+            fd: this.fd,
+            start: 0,
+            autoClose: false,
+            highWaterMark: 256 * 1024,
+            fs: { read: fs.read, close: (_fd: number, cb: (e: null) => void) => cb(null) },
+          });
     // A reader left unfinished (the feed stopped early) must not crash the process with an error no one hears.
     r.on('error', () => undefined);
     this.readers.push(r);
@@ -88,8 +112,21 @@ export class FeedSpool extends Writable {
     this.disposed = true;
     this.chunks = [];
     // fs streams wait for their read in flight before 'close'.
-    await Promise.all(this.readers.map((r) => (r.closed ? undefined : new Promise((resolve) => { r.once('close', resolve); r.destroy(); }))));
+    await Promise.all(
+      this.readers.map((r) =>
+        r.closed
+          ? undefined
+          : new Promise((resolve) => {
+              r.once('close', resolve);
+              r.destroy();
+            }),
+      ),
+    );
     await this.writing?.catch(() => undefined);
-    if (this.fd !== undefined) { const fd = this.fd; this.fd = undefined; await new Promise((resolve) => fs.close(fd, resolve)); }
+    if (this.fd !== undefined) {
+      const fd = this.fd;
+      this.fd = undefined;
+      await new Promise((resolve) => fs.close(fd, resolve));
+    }
   }
 }

@@ -12,12 +12,26 @@ import { Worker } from 'node:worker_threads';
 import type { Lang } from '../schemas/validator';
 import type { FeedClient, PreparedBatch } from './feed-records';
 
-export interface FeedJob { bytes: Uint8Array; start: number; client: FeedClient; lang: Lang }
+export interface FeedJob {
+  bytes: Uint8Array;
+  start: number;
+  client: FeedClient;
+  lang: Lang;
+}
 /** The thread's answer to a job (feed-validate-worker.ts). */
 export type FeedReply = { id: number; batch: PreparedBatch } | { id: number; error: string };
 
-interface Pending { inThread: () => PreparedBatch; onWorkerError: (e: Error) => void; resolve: (b: PreparedBatch) => void; reject: (e: unknown) => void }
-interface Slot { worker: Worker; pending: Map<number, Pending>; failed: boolean }
+interface Pending {
+  inThread: () => PreparedBatch;
+  onWorkerError: (e: Error) => void;
+  resolve: (b: PreparedBatch) => void;
+  reject: (e: unknown) => void;
+}
+interface Slot {
+  worker: Worker;
+  pending: Map<number, Pending>;
+  failed: boolean;
+}
 
 const IDLE_MS = 60_000;
 
@@ -84,7 +98,10 @@ export class FeedWorkers {
   private stopWhenIdle(): void {
     clearTimeout(this.idle);
     this.idle = setTimeout(() => {
-      for (const s of this.slots.splice(0)) { s.failed = true; void s.worker.terminate(); }
+      for (const s of this.slots.splice(0)) {
+        s.failed = true;
+        void s.worker.terminate();
+      }
     }, IDLE_MS);
     this.idle.unref();
   }

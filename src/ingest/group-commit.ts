@@ -26,9 +26,17 @@ export interface GroupLimits {
 export const DEFAULT_GROUP_LIMITS: GroupLimits = { maxItems: 64, maxBytes: 4 * 1024 * 1024, maxInFlight: 2 };
 
 /** How the committer sees an item: only items of the same `group` are written together. */
-export interface ItemShape { group: string; keys: string[]; bytes: number }
+export interface ItemShape {
+  group: string;
+  keys: string[];
+  bytes: number;
+}
 
-interface Entry<I, O> extends ItemShape { item: I; resolve: (o: O) => void; reject: (e: unknown) => void }
+interface Entry<I, O> extends ItemShape {
+  item: I;
+  resolve: (o: O) => void;
+  reject: (e: unknown) => void;
+}
 
 export class GroupCommit<I, O> {
   private queue: Entry<I, O>[] = [];
@@ -54,7 +62,10 @@ export class GroupCommit<I, O> {
       // Waiting for the end of this turn of the event loop lets requests read in the same turn join.
       if (!this.scheduled && this.inFlight < this.limits.maxInFlight) {
         this.scheduled = true;
-        setImmediate(() => { this.scheduled = false; this.pump(); });
+        setImmediate(() => {
+          this.scheduled = false;
+          this.pump();
+        });
       }
     });
   }
@@ -80,8 +91,15 @@ export class GroupCommit<I, O> {
     let bytes = 0;
     for (const e of this.queue) {
       const free = !e.keys.some((k) => this.held.has(k) || seen.has(k));
-      const fits = picked.length === 0 || (picked.length < this.limits.maxItems && e.group === picked[0]!.group && bytes + e.bytes <= this.limits.maxBytes);
-      if (free && fits) { picked.push(e); bytes += e.bytes; } else rest.push(e);
+      const fits =
+        picked.length === 0 ||
+        (picked.length < this.limits.maxItems &&
+          e.group === picked[0]!.group &&
+          bytes + e.bytes <= this.limits.maxBytes);
+      if (free && fits) {
+        picked.push(e);
+        bytes += e.bytes;
+      } else rest.push(e);
       for (const k of e.keys) seen.add(k);
     }
     this.queue = rest;
@@ -94,15 +112,23 @@ export class GroupCommit<I, O> {
     try {
       outcomes = await this.commitGroup(group.map((e) => e.item));
     } catch (err) {
-      if (group.length === 1) { group[0]!.reject(err); return; }
+      if (group.length === 1) {
+        group[0]!.reject(err);
+        return;
+      }
       for (const e of group) {
-        try { e.resolve(await this.commitOne(e.item)); } catch (one) { e.reject(one); }
+        try {
+          e.resolve(await this.commitOne(e.item));
+        } catch (one) {
+          e.reject(one);
+        }
       }
       return;
     }
     group.forEach((e, i) => {
       const o = outcomes[i];
-      if (o instanceof Error) e.reject(o); else e.resolve(o as O);
+      if (o instanceof Error) e.reject(o);
+      else e.resolve(o as O);
     });
   }
 }

@@ -47,11 +47,13 @@ export interface SignedDocument {
 }
 
 export type IngestAnswer =
-  | { message_id: string; status: 'accepted' }
-  | { message_id: string; status: 'accepted'; duplicate: true };
+  { message_id: string; status: 'accepted' } | { message_id: string; status: 'accepted'; duplicate: true };
 
 /** One accepted-to-be message of a group: its envelope, keys, and the ledger row its kind adds. */
-export interface KindItem extends AcceptItem { kind: MessageKind; rows: unknown }
+export interface KindItem extends AcceptItem {
+  kind: MessageKind;
+  rows: unknown;
+}
 export type AcceptCommitter = GroupCommit<KindItem, AcceptOutcome>;
 
 /**
@@ -78,8 +80,15 @@ async function storeAccepted(q: Sql, items: KindItem[], outcomes: (AcceptOutcome
     return o && !(o instanceof Error) && 'inserted' in o && o.inserted ? [{ it, message_id: o.message_id }] : [];
   });
   if (!stored.length) return;
-  await enqueueMessageJobs(q, stored.map(({ it, message_id }) => ({ message_id, kind: it.kind, request_id: it.env.requestId ?? null })), [INGEST_QUEUE]);
-  await kindSpec(items[0]!.kind).store(q, stored.map(({ it, message_id }) => ({ message_id, received_at: it.env.receivedAt, row: it.rows })));
+  await enqueueMessageJobs(
+    q,
+    stored.map(({ it, message_id }) => ({ message_id, kind: it.kind, request_id: it.env.requestId ?? null })),
+    [INGEST_QUEUE],
+  );
+  await kindSpec(items[0]!.kind).store(
+    q,
+    stored.map(({ it, message_id }) => ({ message_id, received_at: it.env.receivedAt, row: it.rows })),
+  );
 }
 
 /**
@@ -90,7 +99,11 @@ export function createAcceptCommitter(db: Pick<Db, 'tx'>, limits: GroupLimits = 
   return new GroupCommit<KindItem, AcceptOutcome>(
     (items) => db.tx((q) => acceptGroup(q, items)),
     (it) => db.tx((q) => acceptOne(q, it)),
-    (it) => ({ group: it.kind, keys: [`w\0${it.env.clientId}\0${it.env.webhookId}`, `b\0${it.kind}\0${it.businessKey}`], bytes: it.env.bodyBytes }),
+    (it) => ({
+      group: it.kind,
+      keys: [`w\0${it.env.clientId}\0${it.env.webhookId}`, `b\0${it.kind}\0${it.businessKey}`],
+      bytes: it.env.bodyBytes,
+    }),
     limits,
   );
 }
@@ -101,7 +114,10 @@ export interface IngestService {
 }
 
 /** One service, so one committer for all kinds: a webhook-id is a client's, whatever the endpoint. */
-export function createIngestService(deps: Pick<IngestDeps, 'db' | 'validator' | 'now'>, committer: AcceptCommitter = createAcceptCommitter(deps.db)): IngestService {
+export function createIngestService(
+  deps: Pick<IngestDeps, 'db' | 'validator' | 'now'>,
+  committer: AcceptCommitter = createAcceptCommitter(deps.db),
+): IngestService {
   return {
     async accept<T, R>(spec: KindSpec<T, R>, doc: SignedDocument): Promise<IngestAnswer> {
       const { lang, client } = doc;
@@ -110,21 +126,42 @@ export function createIngestService(deps: Pick<IngestDeps, 'db' | 'validator' | 
       const msg = normalize<T>(spec.schema, doc.value);
       const scope = spec.scopeValue(msg);
       if (scope !== undefined && !inScope(client, { insurer_code: scope, fixmedins_code: scope })) {
-        throw forbidden({ en: `${scope} is outside client ${client.client_id}'s scope`, zh: `${scope} 不在客户端 ${client.client_id} 的授权范围内` });
+        throw forbidden({
+          en: `${scope} is outside client ${client.client_id}'s scope`,
+          zh: `${scope} 不在客户端 ${client.client_id} 的授权范围内`,
+        });
       }
       const senderErrors = spec.senderRules?.(msg, client, lang) ?? [];
-      if (senderErrors.length) throw forbidden({ en: `the message names data outside client ${client.client_id}'s scope`, zh: `消息含有客户端 ${client.client_id} 授权范围之外的数据` }, senderErrors);
+      if (senderErrors.length)
+        throw forbidden(
+          {
+            en: `the message names data outside client ${client.client_id}'s scope`,
+            zh: `消息含有客户端 ${client.client_id} 授权范围之外的数据`,
+          },
+          senderErrors,
+        );
       const ruleErrors = spec.rules(msg, lang);
       if (ruleErrors.length) throw unprocessable(ruleErrors);
 
       const businessKey = spec.businessKey(msg);
       const contentSha = contentHash(msg);
       const env: Envelope = {
-        clientId: client.client_id, webhookId: doc.webhookId,
-        bodySha256: crypto.createHash('sha256').update(doc.raw).digest('hex'), rawBody: doc.raw,
-        contentType: 'application/json', bodyBytes: doc.raw.length, requestId: doc.requestId, receivedAt: new Date(deps.now()),
+        clientId: client.client_id,
+        webhookId: doc.webhookId,
+        bodySha256: crypto.createHash('sha256').update(doc.raw).digest('hex'),
+        rawBody: doc.raw,
+        contentType: 'application/json',
+        bodyBytes: doc.raw.length,
+        requestId: doc.requestId,
+        receivedAt: new Date(deps.now()),
       };
-      const item: KindItem = { kind: spec.kind, env, businessKey, contentSha256: contentSha, rows: spec.rows(msg, client) };
+      const item: KindItem = {
+        kind: spec.kind,
+        env,
+        businessKey,
+        contentSha256: contentSha,
+        rows: spec.rows(msg, client),
+      };
       const answer = (out: AcceptOutcome): IngestAnswer => {
         if ('replayed' in out) throw webhookReplayed();
         if (!out.inserted) return duplicateOrConflict(out, contentSha, businessKey);

@@ -7,7 +7,10 @@ import { conflict, unauthorized } from '../http/problem';
 import { noteWebhookId, type Envelope, type InsertOutcome } from './message-store';
 
 export function webhookReplayed() {
-  return unauthorized('WEBHOOK_ID_REPLAYED', { en: 'this webhook-id was used within the last 24 h with a different body', zh: '该 webhook-id 在 24 小时内已用于不同的请求体' });
+  return unauthorized('WEBHOOK_ID_REPLAYED', {
+    en: 'this webhook-id was used within the last 24 h with a different body',
+    zh: '该 webhook-id 在 24 小时内已用于不同的请求体',
+  });
 }
 
 /**
@@ -23,13 +26,24 @@ export async function recordWebhookId(q: Sql, env: Envelope): Promise<void> {
  * client that sent it: to another client (a second system of the same institution or insurer) it
  * says that the key is taken and nothing else.
  */
-export function duplicateOrConflict(outcome: Extract<InsertOutcome, { inserted: false }>, contentSha256: string, businessKey: string) {
-  if (outcome.content_sha256 === contentSha256) return { message_id: outcome.message_id, status: 'accepted' as const, duplicate: true as const };
+export function duplicateOrConflict(
+  outcome: Extract<InsertOutcome, { inserted: false }>,
+  contentSha256: string,
+  businessKey: string,
+) {
+  if (outcome.content_sha256 === contentSha256)
+    return { message_id: outcome.message_id, status: 'accepted' as const, duplicate: true as const };
   if (!outcome.same_client) {
-    throw conflict({ en: `business key ${businessKey} was accepted before with a different body`, zh: `业务键 ${businessKey} 已以不同内容受理` });
+    throw conflict({
+      en: `business key ${businessKey} was accepted before with a different body`,
+      zh: `业务键 ${businessKey} 已以不同内容受理`,
+    });
   }
   throw conflict(
-    { en: `business key ${businessKey} was accepted before with a different body (message ${outcome.message_id})`, zh: `业务键 ${businessKey} 已以不同内容受理（消息 ${outcome.message_id}）` },
+    {
+      en: `business key ${businessKey} was accepted before with a different body (message ${outcome.message_id})`,
+      zh: `业务键 ${businessKey} 已以不同内容受理（消息 ${outcome.message_id}）`,
+    },
     { message_id: outcome.message_id },
   );
 }

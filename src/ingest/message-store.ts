@@ -9,8 +9,16 @@ import { v7 as uuidv7 } from 'uuid';
 import type { Db, Sql } from '../db/db';
 
 /** The kinds of message the log holds (spec §3): the agency's feed and the five single documents (kinds.ts). */
-export type MessageKind = 'agency_settlements' | 'agency_disbursement' | 'settlement_batch' | 'insurer_payment' | 'spending_plan' | 'recovery'
-  | 'premium_collection' | 'fund_transfer' | 'insurer_cost_report';
+export type MessageKind =
+  | 'agency_settlements'
+  | 'agency_disbursement'
+  | 'settlement_batch'
+  | 'insurer_payment'
+  | 'spending_plan'
+  | 'recovery'
+  | 'premium_collection'
+  | 'fund_transfer'
+  | 'insurer_cost_report';
 
 export interface Envelope {
   clientId: string;
@@ -50,8 +58,9 @@ export type InsertOutcome =
 /** `replayed`: the webhook-id was used in the last 24 h with another body; nothing was written. */
 export type AcceptOutcome = InsertOutcome | { replayed: true };
 
-const INPUT_COLUMNS = 'i int, message_id uuid, client_id text, webhook_id text, body_sha256 text, content_sha256 text, business_key text, '
-  + 'content_type text, body_bytes int, record_count int, received_at timestamptz, request_id text, check_webhook boolean, body_off int, body_len int';
+const INPUT_COLUMNS =
+  'i int, message_id uuid, client_id text, webhook_id text, body_sha256 text, content_sha256 text, business_key text, ' +
+  'content_type text, body_bytes int, record_count int, received_at timestamptz, request_id text, check_webhook boolean, body_off int, body_len int';
 
 /**
  * Append messages of one kind to the log as ONE statement (one round trip, one plan, whatever the
@@ -63,17 +72,36 @@ const INPUT_COLUMNS = 'i int, message_id uuid, client_id text, webhook_id text, 
  * an Error stands for a message whose business key collided with a message that could not be read
  * back (the first may still be committing; its unique-index wait makes this rare).
  */
-export async function appendMessages(q: Sql, kind: MessageKind, items: readonly NewMessage[]): Promise<(AcceptOutcome | Error)[]> {
+export async function appendMessages(
+  q: Sql,
+  kind: MessageKind,
+  items: readonly NewMessage[],
+): Promise<(AcceptOutcome | Error)[]> {
   const bodies: Buffer[] = [];
   let off = 0;
   const input = items.map((it, i) => {
     const raw = it.env.rawBody;
     const at = raw ? off : null;
-    if (raw) { bodies.push(raw); off += raw.length; }
+    if (raw) {
+      bodies.push(raw);
+      off += raw.length;
+    }
     return {
-      i, message_id: uuidv7(), client_id: it.env.clientId, webhook_id: it.env.webhookId, body_sha256: it.env.bodySha256, content_sha256: it.contentSha256,
-      business_key: it.businessKey, content_type: it.env.contentType, body_bytes: it.env.bodyBytes, record_count: it.recordCount,
-      received_at: it.env.receivedAt, request_id: it.env.requestId ?? null, check_webhook: it.checkWebhookId, body_off: at, body_len: raw ? raw.length : null,
+      i,
+      message_id: uuidv7(),
+      client_id: it.env.clientId,
+      webhook_id: it.env.webhookId,
+      body_sha256: it.env.bodySha256,
+      content_sha256: it.contentSha256,
+      business_key: it.businessKey,
+      content_type: it.env.contentType,
+      body_bytes: it.env.bodyBytes,
+      record_count: it.recordCount,
+      received_at: it.env.receivedAt,
+      request_id: it.env.requestId ?? null,
+      check_webhook: it.checkWebhookId,
+      body_off: at,
+      body_len: raw ? raw.length : null,
     };
   });
   const { rows } = await q.query<{ i: number; replayed: boolean; message_id: string | null }>(
@@ -106,31 +134,64 @@ export async function appendMessages(q: Sql, kind: MessageKind, items: readonly 
     else taken.push(r.i);
   }
   if (taken.length) {
-    const prev = await q.query<{ business_key: string; message_id: string; content_sha256: string | null; client_id: string }>(
-      'SELECT business_key, message_id, content_sha256, client_id FROM messages WHERE kind = $1 AND business_key = ANY($2::text[])', [kind, taken.map((i) => items[i]!.businessKey)],
+    const prev = await q.query<{
+      business_key: string;
+      message_id: string;
+      content_sha256: string | null;
+      client_id: string;
+    }>(
+      'SELECT business_key, message_id, content_sha256, client_id FROM messages WHERE kind = $1 AND business_key = ANY($2::text[])',
+      [kind, taken.map((i) => items[i]!.businessKey)],
     );
     const byKey = new Map(prev.rows.map((p) => [p.business_key, p]));
     for (const i of taken) {
       const key = items[i]!.businessKey;
       const p = byKey.get(key!);
-      out[i] = p ? { inserted: false, message_id: p.message_id, content_sha256: p.content_sha256, same_client: p.client_id === items[i]!.env.clientId } : new Error(`business key ${key} collided but no message holds it`);
+      out[i] = p
+        ? {
+            inserted: false,
+            message_id: p.message_id,
+            content_sha256: p.content_sha256,
+            same_client: p.client_id === items[i]!.env.clientId,
+          }
+        : new Error(`business key ${key} collided but no message holds it`);
     }
   }
   return out;
 }
 
 /** A single-document message (spec §3): one record, its webhook-id checked and recorded with it. */
-export interface AcceptItem { env: Envelope; businessKey: string; contentSha256: string }
+export interface AcceptItem {
+  env: Envelope;
+  businessKey: string;
+  contentSha256: string;
+}
 
-const asDocument = (it: AcceptItem): NewMessage => ({ env: it.env, businessKey: it.businessKey, contentSha256: it.contentSha256, recordCount: 1, checkWebhookId: true });
+const asDocument = (it: AcceptItem): NewMessage => ({
+  env: it.env,
+  businessKey: it.businessKey,
+  contentSha256: it.contentSha256,
+  recordCount: 1,
+  checkWebhookId: true,
+});
 
 /** appendMessages for single-document messages of one kind (group commit). */
-export function acceptMessages(q: Sql, kind: MessageKind, items: readonly AcceptItem[]): Promise<(AcceptOutcome | Error)[]> {
+export function acceptMessages(
+  q: Sql,
+  kind: MessageKind,
+  items: readonly AcceptItem[],
+): Promise<(AcceptOutcome | Error)[]> {
   return appendMessages(q, kind, items.map(asDocument));
 }
 
 /** appendMessages for one single-document message; throws the Error appendMessages would return. */
-export async function acceptMessage(q: Sql, env: Envelope, kind: MessageKind, businessKey: string, contentSha256: string): Promise<AcceptOutcome> {
+export async function acceptMessage(
+  q: Sql,
+  env: Envelope,
+  kind: MessageKind,
+  businessKey: string,
+  contentSha256: string,
+): Promise<AcceptOutcome> {
   const [out] = await appendMessages(q, kind, [asDocument({ env, businessKey, contentSha256 })]);
   if (out instanceof Error) throw out;
   return out!;
@@ -141,8 +202,11 @@ export async function acceptMessage(q: Sql, env: Envelope, kind: MessageKind, bu
  * counted once stored (finishMessage), its webhook-id recorded once its body is read (noteWebhookId).
  */
 export async function insertFeedMessage(q: Sql, env: Envelope): Promise<string> {
-  const [out] = await appendMessages(q, 'agency_settlements', [{ env, businessKey: null, contentSha256: null, recordCount: 0, checkWebhookId: false }]);
-  if (!out || out instanceof Error || !('inserted' in out) || !out.inserted) throw new Error('a feed message has no business key and is always stored');
+  const [out] = await appendMessages(q, 'agency_settlements', [
+    { env, businessKey: null, contentSha256: null, recordCount: 0, checkWebhookId: false },
+  ]);
+  if (!out || out instanceof Error || !('inserted' in out) || !out.inserted)
+    throw new Error('a feed message has no business key and is always stored');
   return out.message_id;
 }
 
@@ -151,7 +215,10 @@ export async function insertFeedMessage(q: Sql, env: Envelope): Promise<string> 
  * the same webhook-id from the same client within 24 h must carry the same body (a retransmission).
  * Records it and returns true, or returns false when it was used with a different body.
  */
-export async function noteWebhookId(q: Sql, env: Pick<Envelope, 'clientId' | 'webhookId' | 'bodySha256' | 'receivedAt'>): Promise<boolean> {
+export async function noteWebhookId(
+  q: Sql,
+  env: Pick<Envelope, 'clientId' | 'webhookId' | 'bodySha256' | 'receivedAt'>,
+): Promise<boolean> {
   const ins = await q.query(
     `INSERT INTO webhook_ids (client_id, webhook_id, body_sha256, seen_at) VALUES ($1, $2, $3, $4)
      ON CONFLICT (client_id, webhook_id) DO UPDATE SET body_sha256 = EXCLUDED.body_sha256, seen_at = EXCLUDED.seen_at
@@ -160,16 +227,30 @@ export async function noteWebhookId(q: Sql, env: Pick<Envelope, 'clientId' | 'we
     [env.clientId, env.webhookId, env.bodySha256, env.receivedAt],
   );
   if (ins.rowCount > 0) return true;
-  const { rows } = await q.query<{ body_sha256: string }>('SELECT body_sha256 FROM webhook_ids WHERE client_id = $1 AND webhook_id = $2', [env.clientId, env.webhookId]);
+  const { rows } = await q.query<{ body_sha256: string }>(
+    'SELECT body_sha256 FROM webhook_ids WHERE client_id = $1 AND webhook_id = $2',
+    [env.clientId, env.webhookId],
+  );
   return !(rows[0] && rows[0].body_sha256 !== env.bodySha256);
 }
 
 /** What a feed learns once its records are stored: how many, and (streamed) its size and hash, or the records it refused. */
-export async function finishMessage(q: Sql, messageId: string, f: { recordCount: number; bodyBytes?: number; bodySha256?: string; errors?: unknown }): Promise<void> {
+export async function finishMessage(
+  q: Sql,
+  messageId: string,
+  f: { recordCount: number; bodyBytes?: number; bodySha256?: string; errors?: unknown },
+): Promise<void> {
   await q.query(
     `UPDATE messages SET record_count = $2, body_bytes = coalesce($3, body_bytes), body_sha256 = coalesce($4, body_sha256),
             errors = CASE WHEN $5::boolean THEN $6::jsonb ELSE errors END WHERE message_id = $1`,
-    [messageId, f.recordCount, f.bodyBytes ?? null, f.bodySha256 ?? null, f.errors !== undefined, f.errors === undefined || f.errors === null ? null : JSON.stringify(f.errors)],
+    [
+      messageId,
+      f.recordCount,
+      f.bodyBytes ?? null,
+      f.bodySha256 ?? null,
+      f.errors !== undefined,
+      f.errors === undefined || f.errors === null ? null : JSON.stringify(f.errors),
+    ],
   );
 }
 
@@ -179,20 +260,34 @@ export async function deleteMessage(q: Sql, messageId: string): Promise<void> {
 }
 
 export interface MessageView {
-  message_id: string; kind: string; status: string; received_at: Date; processed_at: Date | null; errors: unknown; client_id: string; record_count: number;
+  message_id: string;
+  kind: string;
+  status: string;
+  received_at: Date;
+  processed_at: Date | null;
+  errors: unknown;
+  client_id: string;
+  record_count: number;
 }
 
 export async function getMessage(q: Sql, id: string): Promise<MessageView | undefined> {
   if (!/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(id)) return undefined;
   const { rows } = await q.query<MessageView>(
-    'SELECT message_id, kind, status, received_at, processed_at, errors, client_id, record_count FROM messages WHERE message_id = $1', [id],
+    'SELECT message_id, kind, status, received_at, processed_at, errors, client_id, record_count FROM messages WHERE message_id = $1',
+    [id],
   );
   return rows[0];
 }
 
 // ---- Processing status (the ingest worker) -------------------------------------------------------
 
-export interface StoredMessage { message_id: string; kind: MessageKind; status: string; received_at: Date; request_id: string | null }
+export interface StoredMessage {
+  message_id: string;
+  kind: MessageKind;
+  status: string;
+  received_at: Date;
+  request_id: string | null;
+}
 
 /** One statement: the rows of `ids`, and the ones not yet processed marked 'processing'. */
 export async function claimMessages(q: Sql, ids: readonly string[]): Promise<StoredMessage[]> {
@@ -206,12 +301,18 @@ export async function claimMessages(q: Sql, ids: readonly string[]): Promise<Sto
 }
 
 export async function markProcessed(q: Sql, ids: readonly string[]): Promise<void> {
-  await q.query(`UPDATE messages SET status = 'processed', processed_at = now(), errors = NULL WHERE message_id = ANY($1::uuid[])`, [ids]);
+  await q.query(
+    `UPDATE messages SET status = 'processed', processed_at = now(), errors = NULL WHERE message_id = ANY($1::uuid[])`,
+    [ids],
+  );
 }
 
 /** A message that failed for good (unless it was processed meanwhile). */
 export async function markFailed(q: Sql, messageId: string, errors: unknown): Promise<void> {
-  await q.query(`UPDATE messages SET status = 'failed', errors = $2 WHERE message_id = $1 AND status <> 'processed'`, [messageId, JSON.stringify(errors)]);
+  await q.query(`UPDATE messages SET status = 'failed', errors = $2 WHERE message_id = $1 AND status <> 'processed'`, [
+    messageId,
+    JSON.stringify(errors),
+  ]);
 }
 
 /** Accepted or processing (the index messages_unfinished), in message_id order after `after`: the relay re-queues the stuck ones. */
@@ -231,7 +332,9 @@ export async function unmatchedMessageIds(q: Sql): Promise<string[]> {
 
 /** Messages accepted or being processed (the demo waits for none). */
 export async function countUnfinished(q: Sql): Promise<number> {
-  const { rows } = await q.query<{ n: string }>(`SELECT count(*) AS n FROM messages WHERE status IN ('accepted','processing')`);
+  const { rows } = await q.query<{ n: string }>(
+    `SELECT count(*) AS n FROM messages WHERE status IN ('accepted','processing')`,
+  );
   return Number(rows[0]!.n);
 }
 
@@ -240,14 +343,24 @@ export async function countUnfinished(q: Sql): Promise<number> {
 export interface MessageLogFilter {
   /** Only this client's messages (a caller other than ops). */
   own_client_id?: string;
-  client_id?: string; kind?: string; status?: string; from?: Date; to?: Date;
+  client_id?: string;
+  kind?: string;
+  status?: string;
+  from?: Date;
+  to?: Date;
   /** Keyset: rows before (received_at as UTC text to the microsecond, message_id). */
   after?: { at: string; id: string };
 }
 
 export interface MessageLogRow {
-  message_id: string; kind: string; client_id: string; status: string; received_at: Date; processed_at: Date | null;
-  record_count: number; error_count: number;
+  message_id: string;
+  kind: string;
+  client_id: string;
+  status: string;
+  received_at: Date;
+  processed_at: Date | null;
+  record_count: number;
+  error_count: number;
   /** received_at in UTC to the microsecond, as text: the cursor key (paging never skips or repeats a row). */
   at_key: string;
 }
@@ -256,7 +369,10 @@ export interface MessageLogRow {
 export async function searchMessageLog(q: Sql, f: MessageLogFilter, limit: number): Promise<MessageLogRow[]> {
   const params: unknown[] = [];
   const where: string[] = [];
-  const add = (sql: (p: string) => string, v: unknown) => { params.push(v); where.push(sql(`$${params.length}`)); };
+  const add = (sql: (p: string) => string, v: unknown) => {
+    params.push(v);
+    where.push(sql(`$${params.length}`));
+  };
   if (f.own_client_id !== undefined) add((p) => `client_id = ${p}`, f.own_client_id);
   if (f.client_id) add((p) => `client_id = ${p}`, f.client_id);
   if (f.kind) add((p) => `kind = ${p}`, f.kind);
@@ -265,7 +381,9 @@ export async function searchMessageLog(q: Sql, f: MessageLogFilter, limit: numbe
   if (f.to) add((p) => `received_at < ${p}`, f.to);
   if (f.after) {
     params.push(f.after.at, f.after.id);
-    where.push(`(received_at, message_id) < (($${params.length - 1}::timestamp AT TIME ZONE 'UTC'), $${params.length}::uuid)`);
+    where.push(
+      `(received_at, message_id) < (($${params.length - 1}::timestamp AT TIME ZONE 'UTC'), $${params.length}::uuid)`,
+    );
   }
   params.push(limit);
   const { rows } = await q.query<MessageLogRow>(
@@ -290,11 +408,18 @@ export const MONTHS_AHEAD = 3;
  * Creates them from the month before `at` to MONTHS_AHEAD months after it; returns how many were new.
  */
 export async function ensureBodyPartitions(q: Sql, at: Date, monthsAhead = MONTHS_AHEAD): Promise<number> {
-  const { rows } = await q.query<{ n: number }>('SELECT message_bodies_ensure_partitions($1, $2) AS n', [at, monthsAhead]);
+  const { rows } = await q.query<{ n: number }>('SELECT message_bodies_ensure_partitions($1, $2) AS n', [
+    at,
+    monthsAhead,
+  ]);
   return Number(rows[0]?.n ?? 0);
 }
 
-export interface BodyPartition { name: string; from: Date; to: Date }
+export interface BodyPartition {
+  name: string;
+  from: Date;
+  to: Date;
+}
 
 /** The monthly partitions of message_bodies with their bounds (the default partition is not listed). */
 export async function listBodyPartitions(q: Sql): Promise<BodyPartition[]> {
@@ -326,7 +451,10 @@ export interface MessageLogPurge {
  * before `webhookCutoff` go in batches of `batch`, each its own short statement, at most `maxBatches`.
  * `dryRun` counts and changes nothing.
  */
-export async function purgeMessageLog(db: Db, o: { bodyCutoff: Date; webhookCutoff: Date; dryRun: boolean; batch: number; maxBatches: number }): Promise<MessageLogPurge> {
+export async function purgeMessageLog(
+  db: Db,
+  o: { bodyCutoff: Date; webhookCutoff: Date; dryRun: boolean; batch: number; maxBatches: number },
+): Promise<MessageLogPurge> {
   const out: MessageLogPurge = { droppedPartitions: [], defaultPartitionRows: 0, webhookIds: 0 };
   for (const p of await listBodyPartitions(db)) {
     if (p.to.getTime() > o.bodyCutoff.getTime()) continue;
@@ -340,14 +468,26 @@ export async function purgeMessageLog(db: Db, o: { bodyCutoff: Date; webhookCuto
     }
   }
   if (o.dryRun) {
-    out.defaultPartitionRows = await count(db, 'SELECT count(*) AS n FROM message_bodies_default WHERE received_at < $1', [o.bodyCutoff]);
+    out.defaultPartitionRows = await count(
+      db,
+      'SELECT count(*) AS n FROM message_bodies_default WHERE received_at < $1',
+      [o.bodyCutoff],
+    );
     out.webhookIds = await count(db, 'SELECT count(*) AS n FROM webhook_ids WHERE seen_at < $1', [o.webhookCutoff]);
     return out;
   }
-  out.defaultPartitionRows = await inBatches(db, o,
-    'DELETE FROM message_bodies_default WHERE (message_id, received_at) IN (SELECT message_id, received_at FROM message_bodies_default WHERE received_at < $1 LIMIT $2)', o.bodyCutoff);
-  out.webhookIds = await inBatches(db, o,
-    'DELETE FROM webhook_ids WHERE (client_id, webhook_id) IN (SELECT client_id, webhook_id FROM webhook_ids WHERE seen_at < $1 LIMIT $2)', o.webhookCutoff);
+  out.defaultPartitionRows = await inBatches(
+    db,
+    o,
+    'DELETE FROM message_bodies_default WHERE (message_id, received_at) IN (SELECT message_id, received_at FROM message_bodies_default WHERE received_at < $1 LIMIT $2)',
+    o.bodyCutoff,
+  );
+  out.webhookIds = await inBatches(
+    db,
+    o,
+    'DELETE FROM webhook_ids WHERE (client_id, webhook_id) IN (SELECT client_id, webhook_id FROM webhook_ids WHERE seen_at < $1 LIMIT $2)',
+    o.webhookCutoff,
+  );
   return out;
 }
 

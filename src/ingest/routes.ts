@@ -11,7 +11,17 @@ import { beginSignedWrite, requireBearer, verifySignedWrite } from '../http/auth
 import { langOf, notFound, unsupportedMedia, type ProblemError } from '../http/problem';
 import { mediaType, parseJson, readBody } from '../http/request-body';
 import { toCstIso } from '../time';
-import { batchSpec, collectionSpec, costReportSpec, disbursementSpec, paymentSpec, planSpec, recoverySpec, transferSpec, type KindSpec } from './kinds';
+import {
+  batchSpec,
+  collectionSpec,
+  costReportSpec,
+  disbursementSpec,
+  paymentSpec,
+  planSpec,
+  recoverySpec,
+  transferSpec,
+  type KindSpec,
+} from './kinds';
 import { createIngestService, type IngestDeps, type IngestService } from './ingest-service';
 import { settlementFeedHandler, type FeedSettings } from './settlement-feed';
 import { getMessage } from './message-store';
@@ -42,7 +52,15 @@ function singleKindRoute<T, R>(spec: KindSpec<T, R>, deps: IngestDeps, service: 
       const raw = await readBody(req, deps.maxBodyBytes, (b) => signed.verifier.update(b));
       await verifySignedWrite(signed, res);
       const { value, text } = parseJson(raw, lang);
-      const result = await service.accept(spec, { client: signed.client, webhookId: signed.webhookId, raw, value, text, requestId: res.locals.requestId, lang });
+      const result = await service.accept(spec, {
+        client: signed.client,
+        webhookId: signed.webhookId,
+        raw,
+        value,
+        text,
+        requestId: res.locals.requestId,
+        lang,
+      });
       if ('duplicate' in result) {
         deps.onOutcome?.(spec.kind, 'duplicate');
         res.status(200).json(result);
@@ -64,10 +82,16 @@ export function messagesRouter(deps: { db: IngestDeps['db']; clients: ClientRegi
     const m = await getMessage(deps.db, String(req.params.id));
     const c = res.locals.client;
     // A client sees its own messages; ops sees all.
-    if (!m || (c.role !== 'ops' && m.client_id !== c.client_id)) throw notFound({ en: 'no such message', zh: '没有该消息' });
+    if (!m || (c.role !== 'ops' && m.client_id !== c.client_id))
+      throw notFound({ en: 'no such message', zh: '没有该消息' });
     res.json({
-      message_id: m.message_id, kind: m.kind, status: m.status, received_at: toCstIso(m.received_at),
-      ...(m.processed_at ? { processed_at: toCstIso(m.processed_at) } : {}), ...(m.errors ? { errors: m.errors } : {}), record_count: m.record_count,
+      message_id: m.message_id,
+      kind: m.kind,
+      status: m.status,
+      received_at: toCstIso(m.received_at),
+      ...(m.processed_at ? { processed_at: toCstIso(m.processed_at) } : {}),
+      ...(m.errors ? { errors: m.errors } : {}),
+      record_count: m.record_count,
     });
   });
   return r;

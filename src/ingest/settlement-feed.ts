@@ -35,7 +35,17 @@ import { BENEFITS_QUEUE, INGEST_QUEUE } from '../queue/queue-names';
 import { mediaType } from '../http/request-body';
 import type { IngestDeps } from './ingest-service';
 import type { StrictJsonFinding } from '../schemas/strict-json';
-import { StrictAssembler, judgeStored, prepareLines, prepareValues, rowKeys, type FeedClient, type PreparedBatch, type Rejected, type ValidateSettlement } from './feed-records';
+import {
+  StrictAssembler,
+  judgeStored,
+  prepareLines,
+  prepareValues,
+  rowKeys,
+  type FeedClient,
+  type PreparedBatch,
+  type Rejected,
+  type ValidateSettlement,
+} from './feed-records';
 import { insertSettlementRows, storedSettlementKeys } from '../ledger/settlement-store';
 import { feedWorkers } from './feed-workers';
 import { BodyMeter } from './feed-body-meter';
@@ -70,14 +80,25 @@ const SPOOL_MEMORY_BYTES = 64 * 1024;
 /** A record, or the index of one that was longer than the limit (never assembled). */
 type RawRecord = { index: number; value: unknown; refused?: StrictJsonFinding } | { index: number; tooLarge: true };
 /** A batch being checked (wrapped: an async generator would await a promise it yields). */
-interface Pending { prepared: Promise<PreparedBatch> }
+interface Pending {
+  prepared: Promise<PreparedBatch>;
+}
 
 function tooLargeRecord(index: number, limit: number, lang: Lang): PreparedBatch {
   const message = lang === 'zh-CN' ? `单条记录超过 ${limit} 字节` : `the record is longer than ${limit} bytes`;
-  return { seen: 1, rows: 0, format: 'text', payload: '', rejected: [{ index, errors: [{ path: '', code: 'RECORD_TOO_LARGE', message }] }] };
+  return {
+    seen: 1,
+    rows: 0,
+    format: 'text',
+    payload: '',
+    rejected: [{ index, errors: [{ path: '', code: 'RECORD_TOO_LARGE', message }] }],
+  };
 }
 
-interface Token { name: string; value?: string | boolean | null }
+interface Token {
+  name: string;
+  value?: string | boolean | null;
+}
 
 /**
  * Packs the parser's streamed keys, strings and numbers into values (the parser itself would build
@@ -92,13 +113,28 @@ function packCapped(limit: number): Transform {
     objectMode: true,
     transform(t: Token, _enc, cb) {
       switch (t.name) {
-        case 'startKey': case 'startString': case 'startNumber':
-          acc = ''; full = false; return cb();
-        case 'stringChunk': case 'numberChunk':
-          if (!full) { acc += t.value as string; if (acc.length > limit) { acc = acc.slice(0, limit + 1); full = true; } }
+        case 'startKey':
+        case 'startString':
+        case 'startNumber':
+          acc = '';
+          full = false;
           return cb();
-        case 'endKey': case 'endString': case 'endNumber':
-          this.push({ name: packed[t.name], value: acc }); acc = ''; return cb();
+        case 'stringChunk':
+        case 'numberChunk':
+          if (!full) {
+            acc += t.value as string;
+            if (acc.length > limit) {
+              acc = acc.slice(0, limit + 1);
+              full = true;
+            }
+          }
+          return cb();
+        case 'endKey':
+        case 'endString':
+        case 'endNumber':
+          this.push({ name: packed[t.name], value: acc });
+          acc = '';
+          return cb();
         default:
           return cb(null, t);
       }
@@ -121,9 +157,13 @@ function recordStreamer(limit: number): Transform {
     transform(t: Token, _enc, cb) {
       if (depth === 0) {
         if (t.name !== 'startArray') return cb(new Error('Top-level object should be an array.'));
-        depth = 1; return cb();
+        depth = 1;
+        return cb();
       }
-      if (depth === 1 && t.name === 'endArray') { depth = 0; return cb(); }
+      if (depth === 1 && t.name === 'endArray') {
+        depth = 0;
+        return cb();
+      }
       if (t.name === 'startObject' || t.name === 'startArray') depth++;
       else if (t.name === 'endObject' || t.name === 'endArray') depth--;
       size += typeof t.value === 'string' ? t.value.length + 2 : 1;
@@ -131,7 +171,9 @@ function recordStreamer(limit: number): Transform {
       asm?.consume(t as Parameters<Assembler['consume']>[0]);
       if (depth > 1) return cb();
       const rec: RawRecord = asm ? { index, value: asm.current, refused: asm.refused } : { index, tooLarge: true };
-      index++; size = 0; asm = new StrictAssembler();
+      index++;
+      size = 0;
+      asm = new StrictAssembler();
       cb(null, rec);
     },
   });
@@ -140,19 +182,33 @@ function recordStreamer(limit: number): Transform {
 async function* jsonRecords(body: Readable, limit: number): AsyncGenerator<RawRecord> {
   const out = recordStreamer(limit);
   // packValues false: the parser streams every key and string in pieces, packCapped packs them capped.
-  pipeline(body, parser({ packValues: false }), packCapped(limit), pick({ filter: 'settlements' }), out, (err) => { if (err) out.destroy(err); });
+  pipeline(body, parser({ packValues: false }), packCapped(limit), pick({ filter: 'settlements' }), out, (err) => {
+    if (err) out.destroy(err);
+  });
   try {
     for await (const rec of out as AsyncIterable<RawRecord>) yield rec;
   } catch (e) {
     if ((e as ProblemError).status) throw e;
-    throw badRequest({ en: `malformed JSON: ${(e as Error).message}`, zh: `JSON 格式错误：${(e as Error).message}` }, [{ path: '', code: 'malformed_json', message: (e as Error).message }]);
+    throw badRequest({ en: `malformed JSON: ${(e as Error).message}`, zh: `JSON 格式错误：${(e as Error).message}` }, [
+      { path: '', code: 'malformed_json', message: (e as Error).message },
+    ]);
   }
 }
 
 /** JSON feed records checked on this thread, CHUNK at a time. */
-async function* jsonBatches(body: Readable, client: FeedClient, validate: ValidateSettlement, lang: Lang, limit: number): AsyncGenerator<Pending> {
+async function* jsonBatches(
+  body: Readable,
+  client: FeedClient,
+  validate: ValidateSettlement,
+  lang: Lang,
+  limit: number,
+): AsyncGenerator<Pending> {
   let recs: { index: number; value: unknown; refused?: StrictJsonFinding }[] = [];
-  const flush = () => { const b = prepareValues(recs, client, validate, lang); recs = []; return { prepared: Promise.resolve(b) }; };
+  const flush = () => {
+    const b = prepareValues(recs, client, validate, lang);
+    recs = [];
+    return { prepared: Promise.resolve(b) };
+  };
   for await (const rec of jsonRecords(body, limit)) {
     if ('tooLarge' in rec) {
       if (recs.length) yield flush();
@@ -170,20 +226,34 @@ async function* jsonBatches(body: Readable, client: FeedClient, validate: Valida
  * readline's: \n, \r\n, or a lone \r), checked by the worker threads. A line longer than `limit`
  * bytes is not kept: its bytes are skipped up to its end and it is that record's RECORD_TOO_LARGE.
  */
-async function* ndjsonBatches(body: Readable, client: FeedClient, validate: ValidateSettlement, lang: Lang, limit: number, onWorkerError: (e: Error) => void): AsyncGenerator<Pending> {
+async function* ndjsonBatches(
+  body: Readable,
+  client: FeedClient,
+  validate: ValidateSettlement,
+  lang: Lang,
+  limit: number,
+  onWorkerError: (e: Error) => void,
+): AsyncGenerator<Pending> {
   const workers = feedWorkers();
   let next = 0;
   const send = (bytes: Buffer, newlines: number) => {
     const start = next;
     next += newlines + loneReturns(bytes);
-    return workers.run({ bytes, start, client, lang }, () => prepareLines(bytes.toString('utf8'), start, client, validate, lang), onWorkerError);
+    return workers.run(
+      { bytes, start, client, lang },
+      () => prepareLines(bytes.toString('utf8'), start, client, validate, lang),
+      onWorkerError,
+    );
   };
   let parts: Buffer[] = [];
-  let size = 0, newlines = 0;
+  let size = 0,
+    newlines = 0;
   /** Bytes of the line being read so far (since the last \n). */
   let line = 0;
   /** Skipping a line longer than the limit: its \r so far (lone ones are line ends to readline), and whether its last byte was one. */
-  let skipping = false, returns = 0, endsInReturn = false;
+  let skipping = false,
+    returns = 0,
+    endsInReturn = false;
   const skipped = (seg: Buffer) => {
     for (let i = seg.indexOf(13); i >= 0; i = seg.indexOf(13, i + 1)) returns++;
     if (seg.length) endsInReturn = seg[seg.length - 1] === 13;
@@ -192,7 +262,9 @@ async function* ndjsonBatches(body: Readable, client: FeedClient, validate: Vali
     const index = next;
     // A \r right before the line's \n is part of its line end, not a line of its own.
     next += 1 + returns - (endsInReturn ? 1 : 0);
-    skipping = false; returns = 0; endsInReturn = false;
+    skipping = false;
+    returns = 0;
+    endsInReturn = false;
     return { prepared: Promise.resolve(tooLargeRecord(index, limit, lang)) };
   };
   // Not destroyed when the feed stops early (TOO_MANY_RECORDS, a failed INSERT): its answer must still reach the client.
@@ -204,9 +276,13 @@ async function* ndjsonBatches(body: Readable, client: FeedClient, validate: Vali
       const end = nl < 0 ? chunk.length : nl;
       if (skipping) {
         skipped(chunk.subarray(pos, end));
-        if (nl < 0) { from = chunk.length; break; }
+        if (nl < 0) {
+          from = chunk.length;
+          break;
+        }
         yield tooLong();
-        pos = from = nl + 1; line = 0;
+        pos = from = nl + 1;
+        line = 0;
         continue;
       }
       if (line + (end - pos) > limit) {
@@ -216,18 +292,32 @@ async function* ndjsonBatches(body: Readable, client: FeedClient, validate: Vali
         if (newlines) yield { prepared: send(held.subarray(0, held.length - carried), newlines) };
         skipping = true;
         skipped(held.subarray(held.length - carried));
-        parts = []; size = 0; newlines = 0; line = 0;
+        parts = [];
+        size = 0;
+        newlines = 0;
+        line = 0;
         from = pos;
         continue;
       }
-      if (nl < 0) { line += end - pos; break; }
-      newlines++; line = 0; pos = nl + 1;
+      if (nl < 0) {
+        line += end - pos;
+        break;
+      }
+      newlines++;
+      line = 0;
+      pos = nl + 1;
       if (newlines < CHUNK && size + nl + 1 - from < BATCH_BYTES) continue;
       parts.push(chunk.subarray(from, nl + 1));
       yield { prepared: send(Buffer.concat(parts), newlines) };
-      parts = []; size = 0; newlines = 0; from = nl + 1;
+      parts = [];
+      size = 0;
+      newlines = 0;
+      from = nl + 1;
     }
-    if (!skipping && from < chunk.length) { parts.push(chunk.subarray(from)); size += chunk.length - from; }
+    if (!skipping && from < chunk.length) {
+      parts.push(chunk.subarray(from));
+      size += chunk.length - from;
+    }
   }
   if (skipping) yield tooLong();
   else if (size) yield { prepared: send(Buffer.concat(parts), newlines) };
@@ -240,7 +330,15 @@ function loneReturns(b: Buffer): number {
 }
 
 /** Insert one batch's rows; judge the rows not stored against what is stored (judgeStored: scope by the stored region, duplicates, conflicts). */
-async function insertChunk(q: Sql, batch: PreparedBatch, messageId: string, receivedAt: Date, rejected: Rejected[], lang: Lang, client: FeedClient): Promise<{ accepted: number; duplicates: number; firstDuplicateOf?: string }> {
+async function insertChunk(
+  q: Sql,
+  batch: PreparedBatch,
+  messageId: string,
+  receivedAt: Date,
+  rejected: Rejected[],
+  lang: Lang,
+  client: FeedClient,
+): Promise<{ accepted: number; duplicates: number; firstDuplicateOf?: string }> {
   const stored = await insertSettlementRows(q, batch, messageId, receivedAt);
   if (stored.length === batch.rows) return { accepted: stored.length, duplicates: 0 };
   const inserted = new Set(stored);
@@ -260,17 +358,25 @@ export const FEED_LOCK_KEY = 7340113;
  * records' message row and FEED_LOCK_KEY; outcomes are the feed's: accepted, duplicate or rejected.
  */
 export async function storeSettlementRecords(
-  q: Sql, records: readonly unknown[],
+  q: Sql,
+  records: readonly unknown[],
   o: { client: Client; validate: ValidateSettlement; lang: Lang; messageId: string; receivedAt: Date },
 ): Promise<{ accepted: number; duplicates: number; rejected: Rejected[] }> {
   const rejected: Rejected[] = [];
-  let accepted = 0, duplicates = 0;
+  let accepted = 0,
+    duplicates = 0;
   for (let start = 0; start < records.length; start += CHUNK) {
-    const batch = prepareValues(records.slice(start, start + CHUNK).map((value, k) => ({ index: start + k, value })), o.client, o.validate, o.lang);
+    const batch = prepareValues(
+      records.slice(start, start + CHUNK).map((value, k) => ({ index: start + k, value })),
+      o.client,
+      o.validate,
+      o.lang,
+    );
     rejected.push(...batch.rejected);
     if (!batch.rows) continue;
     const r = await insertChunk(q, batch, o.messageId, o.receivedAt, rejected, o.lang, o.client);
-    accepted += r.accepted; duplicates += r.duplicates;
+    accepted += r.accepted;
+    duplicates += r.duplicates;
   }
   return { accepted, duplicates, rejected };
 }
@@ -286,8 +392,13 @@ class FeedsInProgress {
     if (n >= this.limit) {
       // Refused rather than queued: feeds are serialised by the feed lock, so a queued feed would only
       // wait holding its spool and its connection, and the client could not tell waiting from hanging.
-      const detail = { en: `client ${clientId} already has ${n} feed(s) in progress (at most ${this.limit}); send this one when one of them has been answered`, zh: `客户端 ${clientId} 已有 ${n} 个推送正在处理（上限 ${this.limit}），请在其中一个返回后再发送` };
-      throw new ProblemError(429, 'TOO_MANY_FEEDS', { en: 'Too many requests', zh: '请求过于频繁' }, detail, [], { 'Retry-After': '5' });
+      const detail = {
+        en: `client ${clientId} already has ${n} feed(s) in progress (at most ${this.limit}); send this one when one of them has been answered`,
+        zh: `客户端 ${clientId} 已有 ${n} 个推送正在处理（上限 ${this.limit}），请在其中一个返回后再发送`,
+      };
+      throw new ProblemError(429, 'TOO_MANY_FEEDS', { en: 'Too many requests', zh: '请求过于频繁' }, detail, [], {
+        'Retry-After': '5',
+      });
     }
     this.count.set(clientId, n + 1);
     let left = false;
@@ -295,7 +406,8 @@ class FeedsInProgress {
       if (left) return;
       left = true;
       const m = (this.count.get(clientId) ?? 1) - 1;
-      if (m > 0) this.count.set(clientId, m); else this.count.delete(clientId);
+      if (m > 0) this.count.set(clientId, m);
+      else this.count.delete(clientId);
     };
   }
 }
@@ -307,9 +419,14 @@ class FeedsInProgress {
 function spoolBody(req: Request, meter: BodyMeter, spool: FeedSpool): Promise<void> {
   return new Promise<void>((resolve, reject) => {
     pipeline(meter, spool, (err) => (err ? reject(err) : resolve()));
-    const abort = (e?: Error) => { req.unpipe(meter); meter.destroy(e ?? badRequest({ en: 'the request body could not be read completely', zh: '请求体未能完整读取' })); };
+    const abort = (e?: Error) => {
+      req.unpipe(meter);
+      meter.destroy(e ?? badRequest({ en: 'the request body could not be read completely', zh: '请求体未能完整读取' }));
+    };
     req.once('error', () => abort());
-    req.once('close', () => { if (!req.complete) abort(); });
+    req.once('close', () => {
+      if (!req.complete) abort();
+    });
     meter.once('error', () => req.unpipe(meter));
     req.pipe(meter);
   });
@@ -323,7 +440,8 @@ export function settlementFeedHandler(deps: IngestDeps & { feed?: Partial<FeedSe
   return async (req: Request, res: Response) => {
     const lang = langOf(req.headers['accept-language']);
     const type = mediaType(req);
-    if (type !== 'application/json' && type !== 'application/x-ndjson') throw unsupportedMedia(['application/json', 'application/x-ndjson']);
+    if (type !== 'application/json' && type !== 'application/x-ndjson')
+      throw unsupportedMedia(['application/json', 'application/x-ndjson']);
     const signed = beginSignedWrite(req, deps.clients, 'agency', deps.now());
     const declared = Number(req.headers['content-length']);
     if (declared > deps.maxFeedBytes) throw tooLarge(deps.maxFeedBytes);
@@ -346,7 +464,14 @@ export function settlementFeedHandler(deps: IngestDeps & { feed?: Partial<FeedSe
   };
 }
 
-interface FeedRequest { type: 'application/json' | 'application/x-ndjson'; lang: Lang; signed: ReturnType<typeof beginSignedWrite>; meter: BodyMeter; spool: FeedSpool; settings: FeedSettings }
+interface FeedRequest {
+  type: 'application/json' | 'application/x-ndjson';
+  lang: Lang;
+  signed: ReturnType<typeof beginSignedWrite>;
+  meter: BodyMeter;
+  spool: FeedSpool;
+  settings: FeedSettings;
+}
 
 /** The authenticated feed, read back from its spool: checked, inserted under the feed lock, answered. */
 async function storeFeed(deps: IngestDeps, req: Request, res: Response, f: FeedRequest): Promise<void> {
@@ -354,38 +479,80 @@ async function storeFeed(deps: IngestDeps, req: Request, res: Response, f: FeedR
   const body = f.spool.reader();
   const validator = deps.validator;
   const validate: ValidateSettlement = validator.validate.bind(validator);
-  const client: FeedClient = { client_id: signed.client.client_id, role: signed.client.role, scope: signed.client.scope };
-  const onWorkerError = (err: Error) => req.log?.warn({ err }, 'feed worker failed; its batches were checked on the main thread');
+  const client: FeedClient = {
+    client_id: signed.client.client_id,
+    role: signed.client.role,
+    scope: signed.client.scope,
+  };
+  const onWorkerError = (err: Error) =>
+    req.log?.warn({ err }, 'feed worker failed; its batches were checked on the main thread');
   const limit = f.settings.maxRecordBytes;
-  const batches = type === 'application/x-ndjson' ? ndjsonBatches(body, client, validate, lang, limit, onWorkerError) : jsonBatches(body, client, validate, lang, limit);
+  const batches =
+    type === 'application/x-ndjson'
+      ? ndjsonBatches(body, client, validate, lang, limit, onWorkerError)
+      : jsonBatches(body, client, validate, lang, limit);
   const receivedAt = new Date(deps.now());
   const rejected: Rejected[] = [];
-  let accepted = 0, duplicates = 0, seen = 0;
+  let accepted = 0,
+    duplicates = 0,
+    seen = 0;
   let firstDuplicateOf: string | undefined;
   try {
     const messageId = await deps.db.tx(async (q) => {
       // Feeds are serialised: two feeds inserting overlapping setl_ids in different orders would
       // otherwise be able to deadlock.
       await q.query('SELECT pg_advisory_xact_lock(7340113)');
-      const env: Envelope = { clientId: signed.client.client_id, webhookId: signed.webhookId, bodySha256: 'pending', rawBody: null, contentType: type, bodyBytes: 0, requestId: res.locals.requestId, receivedAt };
+      const env: Envelope = {
+        clientId: signed.client.client_id,
+        webhookId: signed.webhookId,
+        bodySha256: 'pending',
+        rawBody: null,
+        contentType: type,
+        bodyBytes: 0,
+        requestId: res.locals.requestId,
+        receivedAt,
+      };
       const messageId = await insertFeedMessage(q, env);
-      await enqueueMessageJobs(q, [{ message_id: messageId, kind: 'agency_settlements', request_id: env.requestId ?? null }], [INGEST_QUEUE, BENEFITS_QUEUE]);
+      await enqueueMessageJobs(
+        q,
+        [{ message_id: messageId, kind: 'agency_settlements', request_id: env.requestId ?? null }],
+        [INGEST_QUEUE, BENEFITS_QUEUE],
+      );
       // Batches are taken in the order of the body; one is inserted while the next are read and
       // checked, never more than one INSERT in flight.
       const waiting: Promise<PreparedBatch>[] = [];
       let inflight: Promise<void> = Promise.resolve();
       let failure: unknown;
-      const settle = async () => { await inflight; if (failure) throw failure; };
+      const settle = async () => {
+        await inflight;
+        if (failure) throw failure;
+      };
       const insertNext = async () => {
         const batch = await waiting.shift()!;
         await settle();
         seen += batch.seen;
-        if (seen > MAX_FEED_RECORDS) throw unprocessable([{ path: type === 'application/json' ? '/settlements' : '', code: 'TOO_MANY_RECORDS', message: lang === 'zh-CN' ? `每次请求最多 ${MAX_FEED_RECORDS} 条记录` : `at most ${MAX_FEED_RECORDS} records a request` }]);
+        if (seen > MAX_FEED_RECORDS)
+          throw unprocessable([
+            {
+              path: type === 'application/json' ? '/settlements' : '',
+              code: 'TOO_MANY_RECORDS',
+              message:
+                lang === 'zh-CN'
+                  ? `每次请求最多 ${MAX_FEED_RECORDS} 条记录`
+                  : `at most ${MAX_FEED_RECORDS} records a request`,
+            },
+          ]);
         for (const r of batch.rejected) rejected.push(r);
         if (!batch.rows) return;
         inflight = insertChunk(q, batch, messageId, receivedAt, rejected, lang, client).then(
-          (r) => { accepted += r.accepted; duplicates += r.duplicates; firstDuplicateOf ??= r.firstDuplicateOf; },
-          (e) => { failure = e; },
+          (r) => {
+            accepted += r.accepted;
+            duplicates += r.duplicates;
+            firstDuplicateOf ??= r.firstDuplicateOf;
+          },
+          (e) => {
+            failure = e;
+          },
         );
       };
       try {
@@ -414,13 +581,29 @@ async function storeFeed(deps: IngestDeps, req: Request, res: Response, f: FeedR
     if (!(e instanceof NothingAccepted)) throw e;
     if (duplicates > 0) {
       deps.onOutcome?.('agency_settlements', 'duplicate');
-      res.status(200).json({ message_id: firstDuplicateOf, status: 'accepted', duplicate: true, accepted: 0, duplicates, rejected });
+      res
+        .status(200)
+        .json({ message_id: firstDuplicateOf, status: 'accepted', duplicate: true, accepted: 0, duplicates, rejected });
       return;
     }
     deps.onOutcome?.('agency_settlements', 'rejected');
-    if (seen === 0) throw unprocessable([{ path: type === 'application/json' ? '/settlements' : '', code: 'NO_RECORDS', message: lang === 'zh-CN' ? '请求中没有结算记录' : 'the request carries no settlement records' }]);
+    if (seen === 0)
+      throw unprocessable([
+        {
+          path: type === 'application/json' ? '/settlements' : '',
+          code: 'NO_RECORDS',
+          message: lang === 'zh-CN' ? '请求中没有结算记录' : 'the request carries no settlement records',
+        },
+      ]);
     throw unprocessable(
-      rejected.flatMap((r) => r.errors.map((er) => ({ ...er, path: `${type === 'application/json' ? '/settlements' : ''}/${r.index}${er.path}` }))).slice(0, 100),
+      rejected
+        .flatMap((r) =>
+          r.errors.map((er) => ({
+            ...er,
+            path: `${type === 'application/json' ? '/settlements' : ''}/${r.index}${er.path}`,
+          })),
+        )
+        .slice(0, 100),
       { en: 'no record of the feed was accepted', zh: '本次推送没有任何记录被受理' },
       { accepted: 0, duplicates: 0, rejected },
     );

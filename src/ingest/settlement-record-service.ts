@@ -38,11 +38,15 @@ export interface SettlementRecordsOutcome {
 }
 
 class NothingStored extends Error {
-  constructor(readonly outcome: SettlementRecordsOutcome) { super('nothing stored'); }
+  constructor(readonly outcome: SettlementRecordsOutcome) {
+    super('nothing stored');
+  }
 }
 
 export async function acceptSettlementRecords(
-  deps: Pick<IngestDeps, 'db' | 'validator' | 'now'>, req: SettlementRecordsRequest, records: readonly unknown[],
+  deps: Pick<IngestDeps, 'db' | 'validator' | 'now'>,
+  req: SettlementRecordsRequest,
+  records: readonly unknown[],
 ): Promise<SettlementRecordsOutcome> {
   const receivedAt = new Date(deps.now());
   const validator = deps.validator;
@@ -50,19 +54,43 @@ export async function acceptSettlementRecords(
     return await deps.db.tx(async (q) => {
       await q.query('SELECT pg_advisory_xact_lock($1)', [FEED_LOCK_KEY]);
       const env: Envelope = {
-        clientId: req.client.client_id, webhookId: req.webhookId, bodySha256: crypto.createHash('sha256').update(req.raw).digest('hex'),
-        rawBody: req.raw, contentType: 'application/json', bodyBytes: req.raw.length, requestId: req.requestId, receivedAt,
+        clientId: req.client.client_id,
+        webhookId: req.webhookId,
+        bodySha256: crypto.createHash('sha256').update(req.raw).digest('hex'),
+        rawBody: req.raw,
+        contentType: 'application/json',
+        bodyBytes: req.raw.length,
+        requestId: req.requestId,
+        receivedAt,
       };
       await recordWebhookId(q, env);
       const messageId = await insertFeedMessage(q, env);
-      const r = await storeSettlementRecords(q, records, { client: req.client, validate: validator.validate.bind(validator), lang: req.lang, messageId, receivedAt });
+      const r = await storeSettlementRecords(q, records, {
+        client: req.client,
+        validate: validator.validate.bind(validator),
+        lang: req.lang,
+        messageId,
+        receivedAt,
+      });
       if (r.accepted === 0) {
         const dup = r.duplicates > 0 ? await firstDuplicate(q, records) : undefined;
         // Rolled back: no message, no webhook-id (a retry with the same webhook-id is judged afresh).
-        throw new NothingStored({ accepted: 0, duplicates: r.duplicates, rejected: r.rejected, ...(dup ? { firstDuplicateOf: dup } : {}) });
+        throw new NothingStored({
+          accepted: 0,
+          duplicates: r.duplicates,
+          rejected: r.rejected,
+          ...(dup ? { firstDuplicateOf: dup } : {}),
+        });
       }
-      await enqueueMessageJobs(q, [{ message_id: messageId, kind: 'agency_settlements', request_id: req.requestId ?? null }], [INGEST_QUEUE, BENEFITS_QUEUE]);
-      await finishMessage(q, messageId, { recordCount: r.accepted, errors: r.rejected.length ? r.rejected.slice(0, 100) : null });
+      await enqueueMessageJobs(
+        q,
+        [{ message_id: messageId, kind: 'agency_settlements', request_id: req.requestId ?? null }],
+        [INGEST_QUEUE, BENEFITS_QUEUE],
+      );
+      await finishMessage(q, messageId, {
+        recordCount: r.accepted,
+        errors: r.rejected.length ? r.rejected.slice(0, 100) : null,
+      });
       return { message_id: messageId, accepted: r.accepted, duplicates: r.duplicates, rejected: r.rejected };
     });
   } catch (e) {

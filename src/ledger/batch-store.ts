@@ -8,12 +8,26 @@ import { CURRENT_BATCH } from './fact-loader';
 import { STAMP, insertJsonRows, stampedJson, type Stamped } from './json-rows';
 
 const BATCH_COLUMNS = {
-  ...STAMP, batch_id: 'text', fixmedins_code: 'text', insurer_code: 'text', period: 'text', setl_cnt: 'int', medfee_sumamt: 'numeric',
-  hifob_pay_sumamt: 'numeric', replaces_batch_id: 'text',
+  ...STAMP,
+  batch_id: 'text',
+  fixmedins_code: 'text',
+  insurer_code: 'text',
+  period: 'text',
+  setl_cnt: 'int',
+  medfee_sumamt: 'numeric',
+  hifob_pay_sumamt: 'numeric',
+  replaces_batch_id: 'text',
 };
 const ITEM_COLUMNS = {
-  fixmedins_code: 'text', batch_id: 'text', item_index: 'int', setl_id: 'text', mdtrt_id: 'text', psn_no: 'text', setl_time: 'timestamptz',
-  medfee_sumamt: 'numeric', hifob_pay: 'numeric',
+  fixmedins_code: 'text',
+  batch_id: 'text',
+  item_index: 'int',
+  setl_id: 'text',
+  mdtrt_id: 'text',
+  psn_no: 'text',
+  setl_time: 'timestamptz',
+  medfee_sumamt: 'numeric',
+  hifob_pay: 'numeric',
 };
 const INSERT_BATCHES = `WITH b AS (${insertJsonRows('batches', BATCH_COLUMNS, 1)})
   ${insertJsonRows('batch_items', ITEM_COLUMNS, 2)}`;
@@ -21,18 +35,29 @@ const INSERT_BATCHES = `WITH b AS (${insertJsonRows('batches', BATCH_COLUMNS, 1)
 /** Store accepted batches with their items (item_index: the item's position in `items`), one statement. */
 export async function insertBatches(q: Sql, batches: readonly Stamped<SettlementBatch>[]): Promise<void> {
   if (!batches.length) return;
-  const items = batches.flatMap(({ row: b }) => b.items.map((it, i) => Object.assign({}, it, { fixmedins_code: b.fixmedins_code, batch_id: b.batch_id, item_index: i })));
+  const items = batches.flatMap(({ row: b }) =>
+    b.items.map((it, i) =>
+      Object.assign({}, it, { fixmedins_code: b.fixmedins_code, batch_id: b.batch_id, item_index: i }),
+    ),
+  );
   await q.query(INSERT_BATCHES, [stampedJson(batches, () => ({ items: undefined })), JSON.stringify(items)]);
 }
 
 /** Whether the institution has declared a batch with this id (batch ids are per institution, issue 13). */
 export async function batchExists(q: Sql, fixmedinsCode: string, batchId: string): Promise<boolean> {
-  const { rows } = await q.query('SELECT 1 FROM batches WHERE fixmedins_code = $1 AND batch_id = $2', [fixmedinsCode, batchId]);
+  const { rows } = await q.query('SELECT 1 FROM batches WHERE fixmedins_code = $1 AND batch_id = $2', [
+    fixmedinsCode,
+    batchId,
+  ]);
   return rows.length > 0;
 }
 
 /** An institution-period: (fixmedins_code, insurer_code, period). */
-export interface InstitutionPeriod { fixmedins_code: string; insurer_code: string; period: string }
+export interface InstitutionPeriod {
+  fixmedins_code: string;
+  insurer_code: string;
+  period: string;
+}
 
 /** What DECLARATION_MISSING needs of one institution-period. */
 export interface DeclarationFacts extends InstitutionPeriod {
@@ -47,7 +72,14 @@ export interface DeclarationFacts extends InstitutionPeriod {
 /** DeclarationFacts of each key, in the order of `keys`: one aggregate query. */
 export async function loadDeclarationFacts(q: Sql, keys: readonly InstitutionPeriod[]): Promise<DeclarationFacts[]> {
   if (!keys.length) return [];
-  const { rows } = await q.query<{ f: string; i: string; p: string; owed: string; admdvs: string | null; batch_received_at: Date | null }>(
+  const { rows } = await q.query<{
+    f: string;
+    i: string;
+    p: string;
+    owed: string;
+    admdvs: string | null;
+    batch_received_at: Date | null;
+  }>(
     `SELECT k.f, k.i, k.p,
         (SELECT count(*) FROM settlement_records s
           WHERE s.fixmedins_code = k.f AND s.insurer_code = k.i AND s.period = k.p AND s.status = 'valid' AND s.setl_mode = 'direct'
@@ -57,5 +89,12 @@ export async function loadDeclarationFacts(q: Sql, keys: readonly InstitutionPer
        FROM unnest($1::text[], $2::text[], $3::text[]) AS k(f, i, p)`,
     [keys.map((k) => k.fixmedins_code), keys.map((k) => k.insurer_code), keys.map((k) => k.period)],
   );
-  return rows.map((r) => ({ fixmedins_code: r.f, insurer_code: r.i, period: r.p, owedDirectCount: Number(r.owed), admdvs: r.admdvs, batchReceivedAt: r.batch_received_at }));
+  return rows.map((r) => ({
+    fixmedins_code: r.f,
+    insurer_code: r.i,
+    period: r.p,
+    owedDirectCount: Number(r.owed),
+    admdvs: r.admdvs,
+    batchReceivedAt: r.batch_received_at,
+  }));
 }

@@ -7,8 +7,19 @@ import type { Sql } from '../db/db';
 
 /** A settlement_records row as the audit reads it (setldetail: the stored JSON, as sent). */
 export interface BenefitRecordRow {
-  setl_id: string; status: 'valid' | 'reversed'; message_id: string; psn_no: string; insuplc_admdvs: string; mdtrtarea_admvs: string;
-  fixmedins_code: string; insurer_code: string; setl_time: Date; period: string; hifob_pay: string; setldetail: unknown[] | null; referral: boolean | null;
+  setl_id: string;
+  status: 'valid' | 'reversed';
+  message_id: string;
+  psn_no: string;
+  insuplc_admdvs: string;
+  mdtrtarea_admvs: string;
+  fixmedins_code: string;
+  insurer_code: string;
+  setl_time: Date;
+  period: string;
+  hifob_pay: string;
+  setldetail: unknown[] | null;
+  referral: boolean | null;
 }
 
 const COLUMNS = `r.setl_id, r.status, r.message_id, r.psn_no, r.insuplc_admdvs, r.mdtrtarea_admvs, r.fixmedins_code, r.insurer_code,
@@ -18,7 +29,10 @@ const COLUMNS = `r.setl_id, r.status, r.message_id, r.psn_no, r.insuplc_admdvs, 
  * The distinct (insuplc_admdvs, psn_no, setl_time) of both rows of every setl_id the message carried,
  * so a reversal names the person-time of the record it reverses too.
  */
-export async function personTimesOfMessage(q: Sql, messageId: string): Promise<{ insuplc_admdvs: string; psn_no: string; setl_time: Date }[]> {
+export async function personTimesOfMessage(
+  q: Sql,
+  messageId: string,
+): Promise<{ insuplc_admdvs: string; psn_no: string; setl_time: Date }[]> {
   const { rows } = await q.query<{ insuplc_admdvs: string; psn_no: string; setl_time: Date }>(
     `SELECT DISTINCT r.insuplc_admdvs, r.psn_no, r.setl_time FROM settlement_records r
       WHERE r.setl_id IN (SELECT setl_id FROM settlement_records WHERE message_id = $1)`,
@@ -28,13 +42,21 @@ export async function personTimesOfMessage(q: Sql, messageId: string): Promise<{
 }
 
 /** A person's time window: settlements of psn_no with from ≤ setl_time < to. */
-export interface PersonWindow { psn_no: string; from: Date; to: Date }
+export interface PersonWindow {
+  psn_no: string;
+  from: Date;
+  to: Date;
+}
 
 /**
  * Every row (valid and reversal) of the setl_ids that have a row of one of these people inside their
  * window and under one of the region's admdvs LIKE patterns, ordered by setl_id, the valid row first.
  */
-export async function loadPersonWindowRows(q: Sql, windows: readonly PersonWindow[], admdvsLike: readonly string[]): Promise<BenefitRecordRow[]> {
+export async function loadPersonWindowRows(
+  q: Sql,
+  windows: readonly PersonWindow[],
+  admdvsLike: readonly string[],
+): Promise<BenefitRecordRow[]> {
   if (!windows.length) return [];
   const { rows } = await q.query<BenefitRecordRow>(
     `WITH k AS (SELECT * FROM unnest($1::text[], $2::timestamptz[], $3::timestamptz[]) AS k(psn_no, t0, t1)),
@@ -49,7 +71,10 @@ export async function loadPersonWindowRows(q: Sql, windows: readonly PersonWindo
 
 /** Both rows of one setl_id, the valid row first. */
 export async function loadBenefitRecordRows(q: Sql, setlId: string): Promise<BenefitRecordRow[]> {
-  const { rows } = await q.query<BenefitRecordRow>(`SELECT ${COLUMNS} FROM settlement_records r WHERE r.setl_id = $1 ORDER BY r.status DESC`, [setlId]);
+  const { rows } = await q.query<BenefitRecordRow>(
+    `SELECT ${COLUMNS} FROM settlement_records r WHERE r.setl_id = $1 ORDER BY r.status DESC`,
+    [setlId],
+  );
   return rows;
 }
 

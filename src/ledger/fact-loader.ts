@@ -24,10 +24,15 @@ import { Money } from '../money';
 // 1. Which settlements stored messages can change.
 
 /** An institution-period: the group of DECLARATION_MISSING. */
-export interface InstitutionPeriod { fixmedins_code: string; insurer_code: string; period: string }
+export interface InstitutionPeriod {
+  fixmedins_code: string;
+  insurer_code: string;
+  period: string;
+}
 
 /** The messages, as a CTE `pending (message_id)`, from a uuid[] parameter. */
-export const pendingFrom = (param: string): string => `pending AS MATERIALIZED (SELECT DISTINCT unnest(${param}::uuid[]) AS message_id)`;
+export const pendingFrom = (param: string): string =>
+  `pending AS MATERIALIZED (SELECT DISTINCT unnest(${param}::uuid[]) AS message_id)`;
 
 /**
  * CTE `pending_batches`: the batches of the pending messages and the batches they replace (a CTE, so
@@ -69,9 +74,17 @@ const DECLARATIONS_OF_PENDING = `
   SELECT fixmedins_code, insurer_code, period FROM pending_batches`;
 
 /** What stored messages can change: the settlements to re-evaluate and the institution-periods (one round trip). */
-export async function affectedByMessages(q: Sql, messageIds: readonly string[]): Promise<{ setlIds: string[]; declarations: InstitutionPeriod[] }> {
+export async function affectedByMessages(
+  q: Sql,
+  messageIds: readonly string[],
+): Promise<{ setlIds: string[]; declarations: InstitutionPeriod[] }> {
   if (!messageIds.length) return { setlIds: [], declarations: [] };
-  const { rows } = await q.query<{ setl_id: string | null; fixmedins_code: string | null; insurer_code: string | null; period: string | null }>(
+  const { rows } = await q.query<{
+    setl_id: string | null;
+    fixmedins_code: string | null;
+    insurer_code: string | null;
+    period: string | null;
+  }>(
     `WITH ${pendingFrom('$1')}, ${PENDING_BATCHES}
      SELECT DISTINCT setl_id, NULL AS fixmedins_code, NULL AS insurer_code, NULL AS period FROM (${SETTLEMENTS_OF_PENDING}) x
      UNION ALL
@@ -99,17 +112,44 @@ const SETTLEMENT_COLS = `setl_id, status, message_id, received_at, mdtrt_id, psn
   setl_mode, setl_time, period, medfee_sumamt, hifp_pay, hifob_pay, hifmi_pay, cvlserv_pay, maf_pay, oth_pay`;
 
 interface SettlementRow {
-  setl_id: string; status: 'valid' | 'reversed'; message_id: string; received_at: Date; mdtrt_id: string; psn_no: string;
-  insurer_code: string; fixmedins_code: string; insuplc_admdvs: string; setl_mode: 'direct' | 'manual'; setl_time: Date; period: string;
-  medfee_sumamt: string; hifp_pay: string; hifob_pay: string; hifmi_pay: string | null; cvlserv_pay: string | null; maf_pay: string | null; oth_pay: string | null;
+  setl_id: string;
+  status: 'valid' | 'reversed';
+  message_id: string;
+  received_at: Date;
+  mdtrt_id: string;
+  psn_no: string;
+  insurer_code: string;
+  fixmedins_code: string;
+  insuplc_admdvs: string;
+  setl_mode: 'direct' | 'manual';
+  setl_time: Date;
+  period: string;
+  medfee_sumamt: string;
+  hifp_pay: string;
+  hifob_pay: string;
+  hifmi_pay: string | null;
+  cvlserv_pay: string | null;
+  maf_pay: string | null;
+  oth_pay: string | null;
 }
 
 function toSettlement(r: SettlementRow): SettlementFact {
   const s: SettlementFact = {
-    setl_id: r.setl_id, mdtrt_id: r.mdtrt_id, psn_no: r.psn_no, insurer_code: r.insurer_code, fixmedins_code: r.fixmedins_code,
-    insuplc_admdvs: r.insuplc_admdvs, setl_mode: r.setl_mode, status: r.status, setl_time: r.setl_time, period: r.period,
-    medfee_sumamt: Money.of(r.medfee_sumamt), hifp_pay: Money.of(r.hifp_pay), hifob_pay: Money.of(r.hifob_pay),
-    message_id: r.message_id, received_at: r.received_at,
+    setl_id: r.setl_id,
+    mdtrt_id: r.mdtrt_id,
+    psn_no: r.psn_no,
+    insurer_code: r.insurer_code,
+    fixmedins_code: r.fixmedins_code,
+    insuplc_admdvs: r.insuplc_admdvs,
+    setl_mode: r.setl_mode,
+    status: r.status,
+    setl_time: r.setl_time,
+    period: r.period,
+    medfee_sumamt: Money.of(r.medfee_sumamt),
+    hifp_pay: Money.of(r.hifp_pay),
+    hifob_pay: Money.of(r.hifob_pay),
+    message_id: r.message_id,
+    received_at: r.received_at,
   };
   for (const k of ['hifmi_pay', 'cvlserv_pay', 'maf_pay', 'oth_pay'] as const) {
     const v = r[k];
@@ -130,13 +170,26 @@ function latestBySetlId(rows: SettlementRow[]): Map<string, SettlementFact> {
 
 export async function loadSettlements(q: Sql, setlIds: readonly string[]): Promise<Map<string, SettlementFact>> {
   if (!setlIds.length) return new Map();
-  const { rows } = await q.query<SettlementRow>(`SELECT ${SETTLEMENT_COLS} FROM settlement_records WHERE setl_id = ANY($1::text[])`, [setlIds]);
+  const { rows } = await q.query<SettlementRow>(
+    `SELECT ${SETTLEMENT_COLS} FROM settlement_records WHERE setl_id = ANY($1::text[])`,
+    [setlIds],
+  );
   return latestBySetlId(rows);
 }
 
 interface LineRow {
-  message_id: string; insurer_code: string; payment_id: string; line_no: number; payee_type: 'institution' | 'person'; payee_id: string;
-  pay_time: Date; setl_id: string; paid_amount: string; rejected_amount: string; reject_reason_code: string | null; received_at: Date;
+  message_id: string;
+  insurer_code: string;
+  payment_id: string;
+  line_no: number;
+  payee_type: 'institution' | 'person';
+  payee_id: string;
+  pay_time: Date;
+  setl_id: string;
+  paid_amount: string;
+  rejected_amount: string;
+  reject_reason_code: string | null;
+  received_at: Date;
 }
 
 export async function loadLines(q: Sql, setlIds: readonly string[]): Promise<PaymentLineFact[]> {
@@ -150,11 +203,18 @@ export async function loadLines(q: Sql, setlIds: readonly string[]): Promise<Pay
   );
   return rows.map((r) => {
     const f: PaymentLineFact = {
-      message_id: r.message_id, insurer_code: r.insurer_code, payment_id: r.payment_id,
+      message_id: r.message_id,
+      insurer_code: r.insurer_code,
+      payment_id: r.payment_id,
       // stored 0-based (the index in `lines`); facts and subject keys are 1-based positions
       line_no: Number(r.line_no) + 1,
-      payee_type: r.payee_type, payee_id: r.payee_id, pay_time: r.pay_time, setl_id: r.setl_id,
-      paid_amount: Money.of(r.paid_amount), rejected_amount: Money.of(r.rejected_amount), received_at: r.received_at,
+      payee_type: r.payee_type,
+      payee_id: r.payee_id,
+      pay_time: r.pay_time,
+      setl_id: r.setl_id,
+      paid_amount: Money.of(r.paid_amount),
+      rejected_amount: Money.of(r.rejected_amount),
+      received_at: r.received_at,
     };
     if (r.reject_reason_code !== null) f.reject_reason_code = r.reject_reason_code;
     return f;
@@ -163,7 +223,15 @@ export async function loadLines(q: Sql, setlIds: readonly string[]): Promise<Pay
 
 export async function loadRecoveries(q: Sql, setlIds: readonly string[]): Promise<RecoveryFact[]> {
   if (!setlIds.length) return [];
-  const { rows } = await q.query<{ message_id: string; insurer_code: string; recovery_id: string; setl_id: string; amount: string; recovered_at: Date; received_at: Date }>(
+  const { rows } = await q.query<{
+    message_id: string;
+    insurer_code: string;
+    recovery_id: string;
+    setl_id: string;
+    amount: string;
+    recovered_at: Date;
+    received_at: Date;
+  }>(
     `SELECT message_id, insurer_code, recovery_id, setl_id, amount, recovered_at, received_at FROM recoveries WHERE setl_id = ANY($1::text[])`,
     [setlIds],
   );
@@ -174,8 +242,18 @@ export async function loadRecoveries(q: Sql, setlIds: readonly string[]): Promis
 export async function loadDeclaredItems(q: Sql, setlIds: readonly string[]): Promise<BatchItemFact[]> {
   if (!setlIds.length) return [];
   const { rows } = await q.query<{
-    message_id: string; batch_id: string; fixmedins_code: string; insurer_code: string; period: string; setl_id: string; mdtrt_id: string;
-    psn_no: string; setl_time: Date; medfee_sumamt: string; hifob_pay: string; received_at: Date;
+    message_id: string;
+    batch_id: string;
+    fixmedins_code: string;
+    insurer_code: string;
+    period: string;
+    setl_id: string;
+    mdtrt_id: string;
+    psn_no: string;
+    setl_time: Date;
+    medfee_sumamt: string;
+    hifob_pay: string;
+    received_at: Date;
   }>(
     `SELECT b.message_id, b.batch_id, b.fixmedins_code, b.insurer_code, b.period, i.setl_id, i.mdtrt_id, i.psn_no, i.setl_time,
             i.medfee_sumamt, i.hifob_pay, b.received_at
@@ -186,17 +264,25 @@ export async function loadDeclaredItems(q: Sql, setlIds: readonly string[]): Pro
   return rows.map((r) => ({ ...r, medfee_sumamt: Money.of(r.medfee_sumamt), hifob_pay: Money.of(r.hifob_pay) }));
 }
 
-export interface BatchRef { batch_id: string; message_id: string; received_at: Date }
+export interface BatchRef {
+  batch_id: string;
+  message_id: string;
+  received_at: Date;
+}
 
 /** Key of an institution-period: (fixmedins_code, insurer_code, period). */
-export const declKey = (fixmedins: string, insurer: string, period: string): string => `${fixmedins}\u0000${insurer}\u0000${period}`;
+export const declKey = (fixmedins: string, insurer: string, period: string): string =>
+  `${fixmedins}\u0000${insurer}\u0000${period}`;
 
 /**
  * The current batch of each (fixmedins, insurer, period), if any. When several are current (two
  * batches, neither replacing the other) the smallest batch_id is named, so the choice never depends
  * on arrival order.
  */
-export async function loadCurrentBatches(q: Sql, keys: readonly { fixmedins_code: string; insurer_code: string; period: string }[]): Promise<Map<string, BatchRef>> {
+export async function loadCurrentBatches(
+  q: Sql,
+  keys: readonly { fixmedins_code: string; insurer_code: string; period: string }[],
+): Promise<Map<string, BatchRef>> {
   if (!keys.length) return new Map();
   const { rows } = await q.query<BatchRef & { fixmedins_code: string; insurer_code: string; period: string }>(
     `SELECT DISTINCT ON (b.fixmedins_code, b.insurer_code, b.period) b.fixmedins_code, b.insurer_code, b.period, b.batch_id, b.message_id, b.received_at
@@ -205,14 +291,22 @@ export async function loadCurrentBatches(q: Sql, keys: readonly { fixmedins_code
       ORDER BY b.fixmedins_code, b.insurer_code, b.period, b.batch_id`,
     [keys.map((k) => k.fixmedins_code), keys.map((k) => k.insurer_code), keys.map((k) => k.period)],
   );
-  return new Map(rows.map((r) => [declKey(r.fixmedins_code, r.insurer_code, r.period), { batch_id: r.batch_id, message_id: r.message_id, received_at: r.received_at }]));
+  return new Map(
+    rows.map((r) => [
+      declKey(r.fixmedins_code, r.insurer_code, r.period),
+      { batch_id: r.batch_id, message_id: r.message_id, received_at: r.received_at },
+    ]),
+  );
 }
 
 /** Every settlement sharing an mdtrt_id with the given ones (latest state each), grouped by mdtrt_id. */
 export async function loadByMdtrt(q: Sql, mdtrtIds: readonly string[]): Promise<Map<string, SettlementFact[]>> {
   const out = new Map<string, SettlementFact[]>();
   if (!mdtrtIds.length) return out;
-  const { rows } = await q.query<SettlementRow>(`SELECT ${SETTLEMENT_COLS} FROM settlement_records WHERE mdtrt_id = ANY($1::text[])`, [mdtrtIds]);
+  const { rows } = await q.query<SettlementRow>(
+    `SELECT ${SETTLEMENT_COLS} FROM settlement_records WHERE mdtrt_id = ANY($1::text[])`,
+    [mdtrtIds],
+  );
   for (const s of latestBySetlId(rows).values()) out.set(s.mdtrt_id, [...(out.get(s.mdtrt_id) ?? []), s]);
   return out;
 }
@@ -223,18 +317,24 @@ export async function loadByMdtrt(q: Sql, mdtrtIds: readonly string[]): Promise<
  * visit of an id's latest state — what loadSettlements and then loadByMdtrt give, read once (the
  * rows of every mdtrt_id any row of the ids names, each id's own rows among them).
  */
-async function loadSettlementsAndVisits(q: Sql, setlIds: readonly string[]): Promise<{ settlements: Map<string, SettlementFact>; byMdtrt: Map<string, SettlementFact[]> }> {
+async function loadSettlementsAndVisits(
+  q: Sql,
+  setlIds: readonly string[],
+): Promise<{ settlements: Map<string, SettlementFact>; byMdtrt: Map<string, SettlementFact[]> }> {
   const byMdtrt = new Map<string, SettlementFact[]>();
   if (!setlIds.length) return { settlements: new Map(), byMdtrt };
   const { rows } = await q.query<SettlementRow>(
     `SELECT ${SETTLEMENT_COLS} FROM settlement_records
-      WHERE mdtrt_id IN (SELECT mdtrt_id FROM settlement_records WHERE setl_id = ANY($1::text[]))`, [setlIds]);
+      WHERE mdtrt_id IN (SELECT mdtrt_id FROM settlement_records WHERE setl_id = ANY($1::text[]))`,
+    [setlIds],
+  );
   const wanted = new Set(setlIds);
   const settlements = latestBySetlId(rows.filter((r) => wanted.has(r.setl_id)));
   const visits = new Set([...settlements.values()].map((s) => s.mdtrt_id));
   for (const s of latestBySetlId(rows.filter((r) => visits.has(r.mdtrt_id))).values()) {
     const group = byMdtrt.get(s.mdtrt_id);
-    if (group) group.push(s); else byMdtrt.set(s.mdtrt_id, [s]);
+    if (group) group.push(s);
+    else byMdtrt.set(s.mdtrt_id, [s]);
   }
   return { settlements, byMdtrt };
 }
@@ -244,7 +344,10 @@ export async function loadSettlementInputs(q: Sql, setlIds: readonly string[]): 
   const ids = [...new Set(setlIds)];
   // Four statements: settlements with their visits, lines, recoveries, declared items; then the batches.
   const [{ settlements, byMdtrt: siblings }, lines, recoveries, items] = [
-    await loadSettlementsAndVisits(q, ids), await loadLines(q, ids), await loadRecoveries(q, ids), await loadDeclaredItems(q, ids),
+    await loadSettlementsAndVisits(q, ids),
+    await loadLines(q, ids),
+    await loadRecoveries(q, ids),
+    await loadDeclaredItems(q, ids),
   ];
   const known = [...settlements.values()];
   const batches = await loadCurrentBatches(q, known);

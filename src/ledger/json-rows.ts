@@ -18,9 +18,15 @@ export function insertJsonRows(table: string, columns: Columns, param: number): 
 }
 
 /** One ledger row and the message that brought it. */
-export interface Stamped<T> { message_id: string; received_at: Date; row: T }
+export interface Stamped<T> {
+  message_id: string;
+  received_at: Date;
+  row: T;
+}
 
 /** The rows as the JSON array insertJsonRows reads: each row with its message's stamp. */
 export function stampedJson<T extends object>(rows: readonly Stamped<T>[], extra?: (row: T) => object): string {
-  return JSON.stringify(rows.map((r) => Object.assign({}, r.row, extra?.(r.row), { message_id: r.message_id, received_at: r.received_at })));
+  return JSON.stringify(
+    rows.map((r) => Object.assign({}, r.row, extra?.(r.row), { message_id: r.message_id, received_at: r.received_at })),
+  );
 }

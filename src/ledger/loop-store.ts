@@ -6,7 +6,15 @@ import type { Sql } from '../db/db';
 
 /** A loop's audited figures as stored, in text form (numeric and date as PostgreSQL prints them; closed_at ISO UTC with ms). */
 export interface StoredLoopFigures {
-  setl_id: string; status: string; owed: string; paid: string; rejected: string; recovered: string; outstanding: string; due_date: string; closed_at: string | null;
+  setl_id: string;
+  status: string;
+  owed: string;
+  paid: string;
+  rejected: string;
+  recovered: string;
+  outstanding: string;
+  due_date: string;
+  closed_at: string | null;
 }
 
 /** The stored figures of these settlements' loops (none for a settlement without a loop row). */
@@ -14,15 +22,28 @@ export async function loadLoopFigures(q: Sql, setlIds: readonly string[]): Promi
   if (!setlIds.length) return [];
   const { rows } = await q.query<StoredLoopFigures>(
     `SELECT setl_id, status, owed::text, paid::text, rejected::text, recovered::text, outstanding::text, due_date::text, to_char(closed_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') AS closed_at
-       FROM settlement_loops WHERE setl_id = ANY($1::text[])`, [setlIds],
+       FROM settlement_loops WHERE setl_id = ANY($1::text[])`,
+    [setlIds],
   );
   return rows;
 }
 
 /** One loop row to write: amounts as decimal strings, due_date yyyy-MM-dd. */
 export interface LoopRow {
-  setl_id: string; status: string; owed: string; paid: string; rejected: string; recovered: string; outstanding: string;
-  due_date: string; due_at: Date; closed_at: Date | null; admdvs: string; insurer_code: string; fixmedins_code: string; period: string;
+  setl_id: string;
+  status: string;
+  owed: string;
+  paid: string;
+  rejected: string;
+  recovered: string;
+  outstanding: string;
+  due_date: string;
+  due_at: Date;
+  closed_at: Date | null;
+  admdvs: string;
+  insurer_code: string;
+  fixmedins_code: string;
+  period: string;
   /** When the result can change with no new fact (the re-check time), or null. */
   next_check_at: Date | null;
 }
@@ -43,9 +64,22 @@ export async function upsertLoops(q: Sql, rows: readonly LoopRow[], evaluatedAt:
        closed_at = EXCLUDED.closed_at, admdvs = EXCLUDED.admdvs, insurer_code = EXCLUDED.insurer_code, fixmedins_code = EXCLUDED.fixmedins_code,
        period = EXCLUDED.period, evaluated_at = EXCLUDED.evaluated_at, next_check_at = EXCLUDED.next_check_at, facts_seen_at = now()`,
     [
-      col((r) => r.setl_id), col((r) => r.status), col((r) => r.owed), col((r) => r.paid), col((r) => r.rejected), col((r) => r.recovered),
-      col((r) => r.outstanding), col((r) => r.due_date), col((r) => r.due_at), col((r) => r.closed_at), col((r) => r.admdvs),
-      col((r) => r.insurer_code), col((r) => r.fixmedins_code), col((r) => r.period), evaluatedAt, col((r) => r.next_check_at),
+      col((r) => r.setl_id),
+      col((r) => r.status),
+      col((r) => r.owed),
+      col((r) => r.paid),
+      col((r) => r.rejected),
+      col((r) => r.recovered),
+      col((r) => r.outstanding),
+      col((r) => r.due_date),
+      col((r) => r.due_at),
+      col((r) => r.closed_at),
+      col((r) => r.admdvs),
+      col((r) => r.insurer_code),
+      col((r) => r.fixmedins_code),
+      col((r) => r.period),
+      evaluatedAt,
+      col((r) => r.next_check_at),
     ],
   );
 }

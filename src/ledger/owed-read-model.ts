@@ -35,7 +35,12 @@ import { LOOP_FACTS_OF_PENDING, pendingFrom } from './fact-loader';
 export const RECOMPUTE_MAX = 20_000;
 
 /** A region-period as known at `knownAt` and as of `asOf` (spec §5). */
-export interface OwedQuery { admdvs: string; period: string; knownAt: Date; asOf: Date }
+export interface OwedQuery {
+  admdvs: string;
+  period: string;
+  knownAt: Date;
+  asOf: Date;
+}
 
 /** Paid, rejected and recovered of the settlements of a CTE `owed`, from the facts. */
 const SUMS = `
@@ -138,8 +143,16 @@ const MISSING_LOOPS = `
    WHERE ${MONTH} AND NOT EXISTS (SELECT 1 FROM settlement_loops l WHERE l.setl_id = v.setl_id AND l.admdvs LIKE $1 AND l.period = $2)`;
 
 interface LoopSumRow {
-  fixmedins_code: string; cnt: string; hifob: string; direct_cnt: string; direct_hifob: string;
-  paid: string; rejected: string; recovered: string; outstanding: string; missing: string;
+  fixmedins_code: string;
+  cnt: string;
+  hifob: string;
+  direct_cnt: string;
+  direct_hifob: string;
+  paid: string;
+  rejected: string;
+  recovered: string;
+  outstanding: string;
+  missing: string;
 }
 
 /**
@@ -191,28 +204,47 @@ const UNSETTLED = `
  * In the caller's transaction.
  */
 export async function owedByInstitutionCtes(
-  q: Sql, o: OwedQuery, unmatchedMessageIds: readonly string[], from?: 'loops' | 'facts',
+  q: Sql,
+  o: OwedQuery,
+  unmatchedMessageIds: readonly string[],
+  from?: 'loops' | 'facts',
 ): Promise<OwedCtes> {
   const base = [`${o.admdvs}%`, o.period, o.knownAt, o.asOf];
   if (from === 'facts') return { ctes: OWED_FROM_FACTS, params: base, from: 'facts' };
   // The loop rows, unless many settlements have facts the report cannot count (received after
   // known_at, paid after as_of): then the month is computed from the facts in one set-based pass.
-  const unsettled = await q.query<{ setl_id: string }>(UNSETTLED, [o.knownAt, o.asOf, unmatchedMessageIds, from === 'loops' ? null : RECOMPUTE_MAX + 1]);
-  if (from === undefined && unsettled.rows.length > RECOMPUTE_MAX) return { ctes: OWED_FROM_FACTS, params: base, from: 'facts' };
+  const unsettled = await q.query<{ setl_id: string }>(UNSETTLED, [
+    o.knownAt,
+    o.asOf,
+    unmatchedMessageIds,
+    from === 'loops' ? null : RECOMPUTE_MAX + 1,
+  ]);
+  if (from === undefined && unsettled.rows.length > RECOMPUTE_MAX)
+    return { ctes: OWED_FROM_FACTS, params: base, from: 'facts' };
   const month = [`${o.admdvs}%`, o.period, o.knownAt];
   const redo = unsettled.rows.map((r) => r.setl_id);
   const sumRows = await q.query<LoopSumRow>(LOOP_SUMS, [...month, redo]);
   for (const r of (await q.query<{ setl_id: string }>(REVERSED_LOOPS, month.slice(0, 2))).rows) redo.push(r.setl_id);
-  if (sumRows.rows.some((r) => Number(r.missing) > 0)) for (const r of (await q.query<{ setl_id: string }>(MISSING_LOOPS, month)).rows) redo.push(r.setl_id);
+  if (sumRows.rows.some((r) => Number(r.missing) > 0))
+    for (const r of (await q.query<{ setl_id: string }>(MISSING_LOOPS, month)).rows) redo.push(r.setl_id);
   return { ctes: OWED_FROM_LOOPS, params: [...base, JSON.stringify(sumRows.rows), [...new Set(redo)]], from: 'loops' };
 }
 
 /** The CTEs ending in `recorded`, their parameters, and which way they took. */
-export interface OwedCtes { ctes: string; params: unknown[]; from: 'loops' | 'facts' }
+export interface OwedCtes {
+  ctes: string;
+  params: unknown[];
+  from: 'loops' | 'facts';
+}
 
 /** Outstanding of the owed settlements sharing what decides a due date (numeric string). */
 export interface ArrearsKeyRow {
-  fixmedins_code: string; insurer_code: string; admdvs: string; setl_mode: 'direct' | 'manual'; setl_day: string; outstanding: string;
+  fixmedins_code: string;
+  insurer_code: string;
+  admdvs: string;
+  setl_mode: 'direct' | 'manual';
+  setl_day: string;
+  outstanding: string;
 }
 
 /** The CST day of setl_time, which with the region and the mode decides a settlement's due date (src/deadlines). */
@@ -230,9 +262,10 @@ export async function arrearsByDueKey(q: Sql, owed: OwedCtes): Promise<ArrearsKe
   const cols = `fixmedins_code, insurer_code, admdvs, setl_mode, ${SETL_DAY} AS setl_day`;
   // From the loop rows: the clean ones (not reversed, not recomputed: $6 lists every recomputed
   // settlement, and one without a loop row has none to join), then the recomputed ones.
-  const source = owed.from === 'facts'
-    ? `SELECT ${cols}, ${OUTSTANDING} AS outstanding FROM per_settlement`
-    : `SELECT ${cols}, ${OUTSTANDING} AS outstanding FROM per_settlement
+  const source =
+    owed.from === 'facts'
+      ? `SELECT ${cols}, ${OUTSTANDING} AS outstanding FROM per_settlement`
+      : `SELECT ${cols}, ${OUTSTANDING} AS outstanding FROM per_settlement
        UNION ALL
        SELECT ${cols}, ${OUTSTANDING} AS outstanding
          FROM (SELECT v.fixmedins_code, v.insurer_code, v.insuplc_admdvs AS admdvs, v.setl_mode, v.setl_time, v.hifob_pay, l.paid, l.rejected
@@ -243,15 +276,22 @@ export async function arrearsByDueKey(q: Sql, owed: OwedCtes): Promise<ArrearsKe
      SELECT fixmedins_code, insurer_code, admdvs, setl_mode, setl_day, sum(outstanding)::text AS outstanding
        FROM (${source}) x WHERE outstanding > 0
       GROUP BY fixmedins_code, insurer_code, admdvs, setl_mode, setl_day
-      ORDER BY fixmedins_code, insurer_code, admdvs, setl_mode, setl_day`, owed.params,
+      ORDER BY fixmedins_code, insurer_code, admdvs, setl_mode, setl_day`,
+    owed.params,
   );
   return rows;
 }
 
 /** One owed settlement's figures (numeric strings), from the facts. */
 export interface OwedSettlementRow {
-  setl_id: string; fixmedins_code: string; setl_mode: 'direct' | 'manual';
-  owed: string; paid: string; rejected: string; recovered: string; outstanding: string;
+  setl_id: string;
+  fixmedins_code: string;
+  setl_mode: 'direct' | 'manual';
+  owed: string;
+  paid: string;
+  rejected: string;
+  recovered: string;
+  outstanding: string;
 }
 
 /** Every owed settlement of the region-period with its figures from the facts (what the institution sums add up). */

@@ -7,13 +7,34 @@ import type { InsurerPayment, Recovery } from '../schemas/types';
 import { STAMP, insertJsonRows, stampedJson, type Stamped } from './json-rows';
 
 const PAYMENT_COLUMNS = {
-  ...STAMP, insurer_code: 'text', payment_id: 'text', payee_type: 'text', payee_id: 'text', pay_time: 'timestamptz', bank_txn_no: 'text', pay_amount: 'numeric',
+  ...STAMP,
+  insurer_code: 'text',
+  payment_id: 'text',
+  payee_type: 'text',
+  payee_id: 'text',
+  pay_time: 'timestamptz',
+  bank_txn_no: 'text',
+  pay_amount: 'numeric',
 };
 const LINE_COLUMNS = {
-  insurer_code: 'text', payment_id: 'text', line_no: 'int', setl_id: 'text', paid_amount: 'numeric', rejected_amount: 'numeric', reject_reason_code: 'text', reject_reason: 'text',
+  insurer_code: 'text',
+  payment_id: 'text',
+  line_no: 'int',
+  setl_id: 'text',
+  paid_amount: 'numeric',
+  rejected_amount: 'numeric',
+  reject_reason_code: 'text',
+  reject_reason: 'text',
 };
 const RECOVERY_COLUMNS = {
-  ...STAMP, insurer_code: 'text', recovery_id: 'text', setl_id: 'text', amount: 'numeric', reason_code: 'text', reason: 'text', recovered_at: 'timestamptz',
+  ...STAMP,
+  insurer_code: 'text',
+  recovery_id: 'text',
+  setl_id: 'text',
+  amount: 'numeric',
+  reason_code: 'text',
+  reason: 'text',
+  recovered_at: 'timestamptz',
 };
 const INSERT_PAYMENTS = `WITH p AS (${insertJsonRows('payments', PAYMENT_COLUMNS, 1)})
   ${insertJsonRows('payment_lines', LINE_COLUMNS, 2)}`;
@@ -26,7 +47,16 @@ const INSERT_RECOVERIES = insertJsonRows('recoveries', RECOVERY_COLUMNS, 1);
 export async function insertPayments(q: Sql, payments: readonly Stamped<InsurerPayment>[]): Promise<void> {
   if (!payments.length) return;
   // Object.assign, not a spread with extra properties: V8's slow path there cost ~5% of the API's CPU (profiled).
-  const lines = payments.flatMap(({ row: p }) => p.lines.map((l, i) => Object.assign({}, l, { rejected_amount: l.rejected_amount ?? '0.00', insurer_code: p.insurer_code, payment_id: p.payment_id, line_no: i })));
+  const lines = payments.flatMap(({ row: p }) =>
+    p.lines.map((l, i) =>
+      Object.assign({}, l, {
+        rejected_amount: l.rejected_amount ?? '0.00',
+        insurer_code: p.insurer_code,
+        payment_id: p.payment_id,
+        line_no: i,
+      }),
+    ),
+  );
   await q.query(INSERT_PAYMENTS, [stampedJson(payments, () => ({ lines: undefined })), JSON.stringify(lines)]);
 }
 
@@ -36,7 +66,11 @@ export async function insertRecoveries(q: Sql, recoveries: readonly Stamped<Reco
 }
 
 /** What an insurer has paid for a settlement (Σ paid_amount of its lines) and recovered (Σ recoveries), as numeric text. */
-export async function paidAndRecovered(q: Sql, setlId: string, insurerCode: string): Promise<{ paid: string; recovered: string }> {
+export async function paidAndRecovered(
+  q: Sql,
+  setlId: string,
+  insurerCode: string,
+): Promise<{ paid: string; recovered: string }> {
   const { rows } = await q.query<{ paid: string; recovered: string }>(
     `SELECT (SELECT coalesce(sum(paid_amount), 0) FROM payment_lines WHERE setl_id = $1 AND insurer_code = $2) AS paid,
             (SELECT coalesce(sum(amount), 0) FROM recoveries WHERE setl_id = $1 AND insurer_code = $2) AS recovered`,

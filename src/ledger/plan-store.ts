@@ -6,9 +6,24 @@ import type { Sql } from '../db/db';
 import type { Disbursement, SpendingPlan } from '../schemas/types';
 import { STAMP, insertJsonRows, stampedJson, type Stamped } from './json-rows';
 
-const PLAN_COLUMNS = { ...STAMP, insurer_code: 'text', period: 'text', revision: 'int', planned_amount: 'numeric', items: 'jsonb', admdvs: 'text' };
+const PLAN_COLUMNS = {
+  ...STAMP,
+  insurer_code: 'text',
+  period: 'text',
+  revision: 'int',
+  planned_amount: 'numeric',
+  items: 'jsonb',
+  admdvs: 'text',
+};
 const DISBURSEMENT_COLUMNS = {
-  ...STAMP, disbursement_id: 'text', insurer_code: 'text', period: 'text', amount: 'numeric', disbursed_at: 'timestamptz', admdvs: 'text', sender_scope: 'text[]',
+  ...STAMP,
+  disbursement_id: 'text',
+  insurer_code: 'text',
+  period: 'text',
+  amount: 'numeric',
+  disbursed_at: 'timestamptz',
+  admdvs: 'text',
+  sender_scope: 'text[]',
 };
 const INSERT_PLANS = insertJsonRows('spending_plans', PLAN_COLUMNS, 1);
 const INSERT_DISBURSEMENTS = insertJsonRows('disbursements', DISBURSEMENT_COLUMNS, 1);

@@ -10,13 +10,20 @@ const RECORD_COLUMNS = `setl_id, status, mdtrt_id, psn_no, psn_name, certno, ins
 
 /** A stored row of a settlement, amounts as numeric text (as sent), setl_time an instant. */
 export type StoredSettlementRecord = Record<string, unknown> & {
-  setl_id: string; status: 'valid' | 'reversed'; mdtrt_id: string; psn_no: string; insuplc_admdvs: string; setl_time: Date; message_id: string;
+  setl_id: string;
+  status: 'valid' | 'reversed';
+  mdtrt_id: string;
+  psn_no: string;
+  insuplc_admdvs: string;
+  setl_time: Date;
+  message_id: string;
 };
 
 /** Both rows of a setl_id (valid and reversal), the valid one first. */
 export async function loadStoredSettlement(q: Sql, setlId: string): Promise<StoredSettlementRecord[]> {
   const { rows } = await q.query<StoredSettlementRecord>(
-    `SELECT ${RECORD_COLUMNS} FROM settlement_records WHERE setl_id = $1 ORDER BY (status = 'reversed')`, [setlId],
+    `SELECT ${RECORD_COLUMNS} FROM settlement_records WHERE setl_id = $1 ORDER BY (status = 'reversed')`,
+    [setlId],
   );
   return rows;
 }
@@ -38,11 +45,18 @@ export interface StatementFilter {
 }
 
 /** The agency's totals of an institution's settlements (spec §9, 3201): amounts as numeric text. */
-export interface StatementTotals { medfee_sumamt: string; fund_pay_sumamt: string; acct_pay: string; setl_cnt: number }
+export interface StatementTotals {
+  medfee_sumamt: string;
+  fund_pay_sumamt: string;
+  acct_pay: string;
+  setl_cnt: number;
+}
 
 export async function loadStatementTotals(q: Sql, f: StatementFilter): Promise<StatementTotals> {
   const sign = `CASE WHEN r.status = 'reversed' THEN -1 ELSE 1 END`;
-  const rowsOf = f.withRefunds ? 'TRUE' : `r.status = 'valid' AND NOT EXISTS (SELECT 1 FROM settlement_records x WHERE x.setl_id = r.setl_id AND x.status = 'reversed')`;
+  const rowsOf = f.withRefunds
+    ? 'TRUE'
+    : `r.status = 'valid' AND NOT EXISTS (SELECT 1 FROM settlement_records x WHERE x.setl_id = r.setl_id AND x.status = 'reversed')`;
   const { rows } = await q.query<StatementTotals>(
     `SELECT coalesce(sum(${sign} * r.medfee_sumamt), 0)::text AS medfee_sumamt, coalesce(sum(${sign} * r.fund_pay_sumamt), 0)::text AS fund_pay_sumamt,
             coalesce(sum(${sign} * r.acct_pay), 0)::text AS acct_pay, count(*)::int AS setl_cnt

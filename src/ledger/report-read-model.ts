@@ -37,8 +37,18 @@ const DECLARED = `
 
 /** An institution's row of the report (amounts as numeric strings). */
 export interface InstitutionFigures {
-  fixmedins_code: string; declared_cnt: number; declared_hifob: string; recorded_cnt: number; recorded_hifob: string;
-  recorded_direct_cnt: number; recorded_direct_hifob: string; paid: string; rejected: string; recovered: string; outstanding: string; balanced: boolean;
+  fixmedins_code: string;
+  declared_cnt: number;
+  declared_hifob: string;
+  recorded_cnt: number;
+  recorded_hifob: string;
+  recorded_direct_cnt: number;
+  recorded_direct_hifob: string;
+  paid: string;
+  rejected: string;
+  recovered: string;
+  outstanding: string;
+  balanced: boolean;
 }
 
 /**
@@ -61,7 +71,12 @@ const institutions = (owed: string) => `
  * facts, see there). `unmatchedMessageIds`: the messages matching has not applied yet. In the
  * caller's transaction.
  */
-export async function institutionFigures(q: Sql, o: OwedQuery, unmatchedMessageIds: readonly string[], from?: 'loops' | 'facts'): Promise<InstitutionFigures[]> {
+export async function institutionFigures(
+  q: Sql,
+  o: OwedQuery,
+  unmatchedMessageIds: readonly string[],
+  from?: 'loops' | 'facts',
+): Promise<InstitutionFigures[]> {
   return (await institutionFiguresAndArrears(q, o, unmatchedMessageIds, from, false)).institutions;
 }
 
@@ -70,7 +85,11 @@ export async function institutionFigures(q: Sql, o: OwedQuery, unmatchedMessageI
  * key (owed-read-model.ts `arrearsByDueKey`: what the run ages, spec §10).
  */
 export async function institutionFiguresAndArrears(
-  q: Sql, o: OwedQuery, unmatchedMessageIds: readonly string[], from?: 'loops' | 'facts', withArrears = true,
+  q: Sql,
+  o: OwedQuery,
+  unmatchedMessageIds: readonly string[],
+  from?: 'loops' | 'facts',
+  withArrears = true,
 ): Promise<{ institutions: InstitutionFigures[]; arrears: ArrearsKeyRow[] }> {
   const owed = await owedByInstitutionCtes(q, o, unmatchedMessageIds, from);
   const institutionRows = (await q.query<InstitutionFigures>(institutions(owed.ctes), owed.params)).rows;
@@ -162,12 +181,26 @@ const INSURERS = `
 
 /** An insurer's row of the report (amounts as numeric strings; disbursements: the evidence list). */
 export interface InsurerFigures {
-  insurer_code: string; plan_revision: number | null; plan_message_id: string | null; planned: string; paid: string;
-  payments_count: number; disbursed: string; disbursements: unknown;
+  insurer_code: string;
+  plan_revision: number | null;
+  plan_message_id: string | null;
+  planned: string;
+  paid: string;
+  payments_count: number;
+  disbursed: string;
+  disbursements: unknown;
 }
 
 /** The insurer rows of the region-period. */
 export async function insurerFigures(q: Sql, o: OwedQuery): Promise<InsurerFigures[]> {
-  const { rows } = await q.query<InsurerFigures>(INSURERS, [`${o.admdvs}%`, o.period, o.knownAt, o.asOf, periodStart(o.period), periodEnd(o.period), o.admdvs]);
+  const { rows } = await q.query<InsurerFigures>(INSURERS, [
+    `${o.admdvs}%`,
+    o.period,
+    o.knownAt,
+    o.asOf,
+    periodStart(o.period),
+    periodEnd(o.period),
+    o.admdvs,
+  ]);
   return rows;
 }

@@ -10,19 +10,45 @@ import type { Sql } from '../db/db';
  * (the feed's prepared batches, ingest/feed-records.ts, are serialised in this order).
  */
 export const SETTLEMENT_ROW_COLUMNS: readonly (readonly [string, string])[] = [
-  ['setl_id', 'text'], ['status', 'text'], ['content_sha256', 'text'], ['record_index', 'int'], ['mdtrt_id', 'text'], ['psn_no', 'text'],
-  ['psn_name', 'text'], ['certno', 'text'], ['insutype', 'text'], ['insuplc_admdvs', 'text'], ['mdtrtarea_admvs', 'text'], ['fixmedins_code', 'text'],
-  ['med_type', 'text'], ['setl_time', 'timestamptz'], ['medfee_sumamt', 'numeric'], ['inscp_scp_amt', 'numeric'], ['hifp_pay', 'numeric'],
-  ['hifob_pay', 'numeric'], ['hifmi_pay', 'numeric'], ['cvlserv_pay', 'numeric'], ['maf_pay', 'numeric'], ['oth_pay', 'numeric'],
-  ['fund_pay_sumamt', 'numeric'], ['acct_pay', 'numeric'], ['psn_cash_pay', 'numeric'], ['setldetail', 'jsonb'], ['insurer_code', 'text'],
-  ['setl_mode', 'text'], ['referral', 'boolean'],
+  ['setl_id', 'text'],
+  ['status', 'text'],
+  ['content_sha256', 'text'],
+  ['record_index', 'int'],
+  ['mdtrt_id', 'text'],
+  ['psn_no', 'text'],
+  ['psn_name', 'text'],
+  ['certno', 'text'],
+  ['insutype', 'text'],
+  ['insuplc_admdvs', 'text'],
+  ['mdtrtarea_admvs', 'text'],
+  ['fixmedins_code', 'text'],
+  ['med_type', 'text'],
+  ['setl_time', 'timestamptz'],
+  ['medfee_sumamt', 'numeric'],
+  ['inscp_scp_amt', 'numeric'],
+  ['hifp_pay', 'numeric'],
+  ['hifob_pay', 'numeric'],
+  ['hifmi_pay', 'numeric'],
+  ['cvlserv_pay', 'numeric'],
+  ['maf_pay', 'numeric'],
+  ['oth_pay', 'numeric'],
+  ['fund_pay_sumamt', 'numeric'],
+  ['acct_pay', 'numeric'],
+  ['psn_cash_pay', 'numeric'],
+  ['setldetail', 'jsonb'],
+  ['insurer_code', 'text'],
+  ['setl_mode', 'text'],
+  ['referral', 'boolean'],
 ];
 
 /**
  * Rows of one chunk as one parameter: `text` — SETTLEMENT_ROW_COLUMNS' values joined by \x1f, rows by
  * \x1e, \x1d for NULL — or a JSON array of objects (for values that hold a separator).
  */
-export interface SettlementRowsPayload { format: 'text' | 'json'; payload: string }
+export interface SettlementRowsPayload {
+  format: 'text' | 'json';
+  payload: string;
+}
 
 const COLS = SETTLEMENT_ROW_COLUMNS.map(([c]) => c).join(', ');
 // One parameter per chunk rather than 30 array parameters (node-pg would escape every array element
@@ -45,18 +71,30 @@ const INSERT_SQL = { text: insertSql(FROM_TEXT), json: insertSql(FROM_JSON) };
  * (setl_id, status) is stored already, or whose setl_id is stored under another region, is not
  * stored. Returns the record_index of each row stored.
  */
-export async function insertSettlementRows(q: Sql, rows: SettlementRowsPayload, messageId: string, receivedAt: Date): Promise<number[]> {
+export async function insertSettlementRows(
+  q: Sql,
+  rows: SettlementRowsPayload,
+  messageId: string,
+  receivedAt: Date,
+): Promise<number[]> {
   const ins = await q.query<{ record_index: number }>(INSERT_SQL[rows.format], [rows.payload, messageId, receivedAt]);
   return ins.rows.map((r) => Number(r.record_index));
 }
 
 /** What is stored of a settlement row: enough to tell a duplicate, a conflict and the region it belongs to. */
-export interface StoredSettlementKey { setl_id: string; status: string; content_sha256: string; message_id: string; insuplc_admdvs: string }
+export interface StoredSettlementKey {
+  setl_id: string;
+  status: string;
+  content_sha256: string;
+  message_id: string;
+  insuplc_admdvs: string;
+}
 
 /** The stored rows (valid and reversal) of these setl_ids. */
 export async function storedSettlementKeys(q: Sql, setlIds: readonly string[]): Promise<StoredSettlementKey[]> {
   const { rows } = await q.query<StoredSettlementKey>(
-    'SELECT setl_id, status, content_sha256, message_id, insuplc_admdvs FROM settlement_records WHERE setl_id = ANY($1::text[])', [setlIds],
+    'SELECT setl_id, status, content_sha256, message_id, insuplc_admdvs FROM settlement_records WHERE setl_id = ANY($1::text[])',
+    [setlIds],
   );
   return rows;
 }
@@ -73,7 +111,9 @@ export async function analyzeIfStale(q: Sql): Promise<string[]> {
   const { rows } = await q.query<{ relname: string }>(
     `SELECT s.relname FROM pg_stat_user_tables s JOIN pg_class c ON c.oid = s.relid
       WHERE s.relid IN ('settlement_records'::regclass, 'settlement_loops'::regclass)
-        AND s.n_mod_since_analyze > greatest(10000, 0.2 * greatest(c.reltuples, 0))`);
-  for (const r of rows) await q.query(`ANALYZE ${r.relname === 'settlement_loops' ? 'settlement_loops' : 'settlement_records'}`);
+        AND s.n_mod_since_analyze > greatest(10000, 0.2 * greatest(c.reltuples, 0))`,
+  );
+  for (const r of rows)
+    await q.query(`ANALYZE ${r.relname === 'settlement_loops' ? 'settlement_loops' : 'settlement_records'}`);
   return rows.map((r) => r.relname);
 }

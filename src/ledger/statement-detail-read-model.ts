@@ -59,14 +59,23 @@ export interface DetailRecord {
 export interface DetailDifference {
   setl_id: string;
   refd_setl_flag: '0' | '1';
-  file: { line: number; mdtrt_id: string; psn_no: string; medfee_sumamt: string; fund_pay_sumamt: string; acct_pay: string } | null;
+  file: {
+    line: number;
+    mdtrt_id: string;
+    psn_no: string;
+    medfee_sumamt: string;
+    fund_pay_sumamt: string;
+    acct_pay: string;
+  } | null;
   /** The agency's line, amounts signed as the file's (a reversal negative). */
   agency: (DetailRecord & { line_medfee: string; line_fund: string; line_acct: string; reversed: boolean }) | null;
   /** Only the institution has it in these dates: the agency's record of that setl_id elsewhere (latest state), if any. */
   known: DetailRecord | null;
 }
 
-const FIELDS = (p: string) => `'setl_id', ${p}.setl_id, 'status', ${p}.status, 'mdtrt_id', ${p}.mdtrt_id, 'psn_no', ${p}.psn_no, 'insurer_code', ${p}.insurer_code,
+const FIELDS = (
+  p: string,
+) => `'setl_id', ${p}.setl_id, 'status', ${p}.status, 'mdtrt_id', ${p}.mdtrt_id, 'psn_no', ${p}.psn_no, 'insurer_code', ${p}.insurer_code,
   'fixmedins_code', ${p}.fixmedins_code, 'insuplc_admdvs', ${p}.insuplc_admdvs, 'setl_mode', ${p}.setl_mode, 'setl_time', ${p}.setl_time, 'period', ${p}.period,
   'medfee_sumamt', ${p}.medfee_sumamt::text, 'hifp_pay', ${p}.hifp_pay::text, 'hifob_pay', ${p}.hifob_pay::text, 'fund_pay_sumamt', ${p}.fund_pay_sumamt::text,
   'acct_pay', ${p}.acct_pay::text, 'message_id', ${p}.message_id::text, 'received_at', ${p}.received_at`;
@@ -74,7 +83,8 @@ const FIELDS = (p: string) => `'setl_id', ${p}.setl_id, 'status', ${p}.status, '
 type RecordJson = Omit<DetailRecord, 'setl_time' | 'received_at'> & { setl_time: string; received_at: string };
 
 interface Row {
-  setl_id: string; refd: '0' | '1';
+  setl_id: string;
+  refd: '0' | '1';
   /** 1-based position of the file's line in `lines` (null: only the agency has it). */
   f_index: number | null;
   a: (RecordJson & { line_medfee: string; line_fund: string; line_acct: string; reversed: boolean }) | null;
@@ -89,12 +99,18 @@ const column = (lines: readonly DetailLine[], f: (l: DetailLine) => string) => l
  * agency's whole record is read back by primary key for those few (a subquery per row: the planner
  * cannot know how few, and a join would scan the table).
  */
-export async function compareDetail(q: Sql, f: Omit<StatementFilter, 'insutype'>, lines: readonly DetailLine[]): Promise<DetailDifference[]> {
+export async function compareDetail(
+  q: Sql,
+  f: Omit<StatementFilter, 'insutype'>,
+  lines: readonly DetailLine[],
+): Promise<DetailDifference[]> {
   // The estimates here (a lookup per line) cross the JIT threshold: compiling took 2.7 s of a 3 s
   // comparison at 100,000 lines, for a plan that runs in 0.3 s. The two hash tables of 100,000
   // lines need ~15 MB: with the default 4 MB they spill to disk in batches. `q` is a transaction (SET LOCAL).
   await q.query("SELECT set_config('jit', 'off', true), set_config('work_mem', '64MB', true)");
-  const rowsOf = f.withRefunds ? 'TRUE' : `r.status = 'valid' AND NOT EXISTS (SELECT 1 FROM settlement_records x WHERE x.setl_id = r.setl_id AND x.status = 'reversed')`;
+  const rowsOf = f.withRefunds
+    ? 'TRUE'
+    : `r.status = 'valid' AND NOT EXISTS (SELECT 1 FROM settlement_records x WHERE x.setl_id = r.setl_id AND x.status = 'reversed')`;
   const { rows } = await q.query<Row>(
     `WITH f AS (
        SELECT u.setl_id, u.refd, u.medfee, u.fund, u.acct, u.i::int AS i
@@ -125,16 +141,42 @@ export async function compareDetail(q: Sql, f: Omit<StatementFilter, 'insutype'>
           WHERE d.a_status IS NULL AND x.setl_id = d.setl_id ORDER BY (x.status = 'reversed') DESC LIMIT 1
        ) k ON TRUE
       ORDER BY d.i NULLS LAST, d.setl_id, d.refd`,
-    [column(lines, (l) => l.setl_id), column(lines, (l) => l.refd_setl_flag), column(lines, (l) => l.medfee_sumamt), column(lines, (l) => l.fund_pay_sumamt),
-      column(lines, (l) => l.acct_pay), f.fixmedins_code, f.admdvs_prefix, f.from, f.to],
+    [
+      column(lines, (l) => l.setl_id),
+      column(lines, (l) => l.refd_setl_flag),
+      column(lines, (l) => l.medfee_sumamt),
+      column(lines, (l) => l.fund_pay_sumamt),
+      column(lines, (l) => l.acct_pay),
+      f.fixmedins_code,
+      f.admdvs_prefix,
+      f.from,
+      f.to,
+    ],
   );
   return rows.map((r) => {
     const l = r.f_index === null ? undefined : lines[r.f_index - 1]!;
     return {
       setl_id: r.setl_id,
       refd_setl_flag: r.refd,
-      file: l ? { line: l.line, mdtrt_id: l.mdtrt_id, psn_no: l.psn_no, medfee_sumamt: l.medfee_sumamt, fund_pay_sumamt: l.fund_pay_sumamt, acct_pay: l.acct_pay } : null,
-      agency: r.a ? { ...record(r.a), line_medfee: r.a.line_medfee, line_fund: r.a.line_fund, line_acct: r.a.line_acct, reversed: r.a.reversed === true } : null,
+      file: l
+        ? {
+            line: l.line,
+            mdtrt_id: l.mdtrt_id,
+            psn_no: l.psn_no,
+            medfee_sumamt: l.medfee_sumamt,
+            fund_pay_sumamt: l.fund_pay_sumamt,
+            acct_pay: l.acct_pay,
+          }
+        : null,
+      agency: r.a
+        ? {
+            ...record(r.a),
+            line_medfee: r.a.line_medfee,
+            line_fund: r.a.line_fund,
+            line_acct: r.a.line_acct,
+            reversed: r.a.reversed === true,
+          }
+        : null,
       known: r.k ? record(r.k) : null,
     };
   });
@@ -142,9 +184,22 @@ export async function compareDetail(q: Sql, f: Omit<StatementFilter, 'insutype'>
 
 function record(j: RecordJson): DetailRecord {
   return {
-    setl_id: j.setl_id, status: j.status, mdtrt_id: j.mdtrt_id, psn_no: j.psn_no, insurer_code: j.insurer_code, fixmedins_code: j.fixmedins_code,
-    insuplc_admdvs: j.insuplc_admdvs, setl_mode: j.setl_mode, setl_time: new Date(j.setl_time), period: j.period,
-    medfee_sumamt: String(j.medfee_sumamt), hifp_pay: String(j.hifp_pay), hifob_pay: String(j.hifob_pay), fund_pay_sumamt: String(j.fund_pay_sumamt),
-    acct_pay: String(j.acct_pay), message_id: j.message_id, received_at: new Date(j.received_at),
+    setl_id: j.setl_id,
+    status: j.status,
+    mdtrt_id: j.mdtrt_id,
+    psn_no: j.psn_no,
+    insurer_code: j.insurer_code,
+    fixmedins_code: j.fixmedins_code,
+    insuplc_admdvs: j.insuplc_admdvs,
+    setl_mode: j.setl_mode,
+    setl_time: new Date(j.setl_time),
+    period: j.period,
+    medfee_sumamt: String(j.medfee_sumamt),
+    hifp_pay: String(j.hifp_pay),
+    hifob_pay: String(j.hifob_pay),
+    fund_pay_sumamt: String(j.fund_pay_sumamt),
+    acct_pay: String(j.acct_pay),
+    message_id: j.message_id,
+    received_at: new Date(j.received_at),
   };
 }

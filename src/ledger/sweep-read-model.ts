@@ -6,14 +6,21 @@
  */
 import type { Sql } from '../db/db';
 import { periodEnd, periodStart } from '../time';
-import { CURRENT_BATCH, PENDING_BATCHES, SETTLEMENTS_OF_PENDING, pendingFrom, type InstitutionPeriod } from './fact-loader';
+import {
+  CURRENT_BATCH,
+  PENDING_BATCHES,
+  SETTLEMENTS_OF_PENDING,
+  pendingFrom,
+  type InstitutionPeriod,
+} from './fact-loader';
 
 /**
  * Region of a reference without a settlement, in SQL: the county code inside an `H` + 6-digit
  * fixmedins_code (as fallbackAdmdvs does); a reference with no such code has no region and is swept
  * with every region (its findings are filed under UNKNOWN_ADMDVS).
  */
-const inRegion = (col: string, param: string) => `(${col} !~ '^H[0-9]{6}' OR substr(${col}, 2, 6) LIKE ${param} || '%')`;
+const inRegion = (col: string, param: string) =>
+  `(${col} !~ '^H[0-9]{6}' OR substr(${col}, 2, 6) LIKE ${param} || '%')`;
 
 // The selection is three plain SELECTs (no CTE around the month's rows, so that PostgreSQL can scan
 // and hash-join the month in parallel). Parameters: $1 admdvs prefix, $2 period, $3 as_of;
@@ -85,7 +92,13 @@ const SELECT_UNDECLARED = `
  * with its loop rows and its references in memory, not in batches on disk, and without JIT
  * (compiling costs more than running these).
  */
-export async function sweepSettlementIds(q: Sql, admdvsPrefix: string, period: string, asOf: Date, unmatchedMessageIds: readonly string[]): Promise<string[]> {
+export async function sweepSettlementIds(
+  q: Sql,
+  admdvsPrefix: string,
+  period: string,
+  asOf: Date,
+  unmatchedMessageIds: readonly string[],
+): Promise<string[]> {
   await q.query(`SET LOCAL work_mem = '128MB'`);
   await q.query('SET LOCAL jit = off');
   const ids = new Set<string>();
@@ -93,7 +106,8 @@ export async function sweepSettlementIds(q: Sql, admdvsPrefix: string, period: s
     [DUE_SETTLEMENTS, [admdvsPrefix, period, asOf]],
     [UNKNOWN_REFERENCES, [admdvsPrefix, period, periodStart(period), periodEnd(period)]],
   ];
-  if (unmatchedMessageIds.length) selections.splice(1, 0, [UNMATCHED_IN_MONTH, [admdvsPrefix, period, unmatchedMessageIds]]);
+  if (unmatchedMessageIds.length)
+    selections.splice(1, 0, [UNMATCHED_IN_MONTH, [admdvsPrefix, period, unmatchedMessageIds]]);
   for (const [sql, params] of selections) {
     for (const r of (await q.query<{ setl_id: string }>(sql, params)).rows) ids.add(r.setl_id);
   }
@@ -101,6 +115,10 @@ export async function sweepSettlementIds(q: Sql, admdvsPrefix: string, period: s
 }
 
 /** Institution-periods of the region-period (admdvs prefix) owing direct settlements without a current batch. */
-export async function undeclaredInstitutionPeriods(q: Sql, admdvsPrefix: string, period: string): Promise<InstitutionPeriod[]> {
+export async function undeclaredInstitutionPeriods(
+  q: Sql,
+  admdvsPrefix: string,
+  period: string,
+): Promise<InstitutionPeriod[]> {
   return (await q.query<InstitutionPeriod>(SELECT_UNDECLARED, [admdvsPrefix, period])).rows;
 }

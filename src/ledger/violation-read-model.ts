@@ -15,16 +15,29 @@ import type { Sql } from '../db/db';
 
 export interface ViolationQuery {
   /** First instant of the `from` month and first instant after the `to` month (CST). */
-  fromAt: Date; toAt: Date;
-  admdvs?: string; insurer_code?: string; fixmedins_code?: string;
+  fromAt: Date;
+  toAt: Date;
+  admdvs?: string;
+  insurer_code?: string;
+  fixmedins_code?: string;
 }
 
 /** Who may see which rows (the caller's scope, as http/auth scopeFilter gives it). */
-export interface ViolationScope { admdvs_prefixes?: string[]; insurer_codes?: string[]; fixmedins_codes?: string[] }
+export interface ViolationScope {
+  admdvs_prefixes?: string[];
+  insurer_codes?: string[];
+  fixmedins_codes?: string[];
+}
 
 export interface ViolationRow {
-  insurer_code: string; fixmedins_code: string | null; month: string; reason_code: string;
-  rejected_cnt: number; rejected_amount: string; recovered_cnt: number; recovered_amount: string;
+  insurer_code: string;
+  fixmedins_code: string | null;
+  month: string;
+  reason_code: string;
+  rejected_cnt: number;
+  rejected_amount: string;
+  recovered_cnt: number;
+  recovered_amount: string;
 }
 
 /** The settlement a fact names: its institution and region (the valid record first). */
@@ -35,8 +48,15 @@ const NAMED = (setlId: string) => `LEFT JOIN LATERAL (
 export async function violationRows(q: Sql, f: ViolationQuery, scope: ViolationScope): Promise<ViolationRow[]> {
   const params: unknown[] = [f.fromAt, f.toAt];
   const where: string[] = [];
-  const add = (sql: (p: string) => string, v: unknown) => { params.push(v); where.push(sql(`$${params.length}`)); };
-  if (scope.admdvs_prefixes) add((p) => `admdvs LIKE ANY(${p}::text[])`, scope.admdvs_prefixes.map((x) => `${x}%`));
+  const add = (sql: (p: string) => string, v: unknown) => {
+    params.push(v);
+    where.push(sql(`$${params.length}`));
+  };
+  if (scope.admdvs_prefixes)
+    add(
+      (p) => `admdvs LIKE ANY(${p}::text[])`,
+      scope.admdvs_prefixes.map((x) => `${x}%`),
+    );
   if (scope.insurer_codes) add((p) => `insurer_code = ANY(${p}::text[])`, scope.insurer_codes);
   if (scope.fixmedins_codes) add((p) => `fixmedins_code = ANY(${p}::text[])`, scope.fixmedins_codes);
   if (f.admdvs) add((p) => `admdvs LIKE ${p}`, `${f.admdvs}%`);
@@ -62,7 +82,8 @@ export async function violationRows(q: Sql, f: ViolationQuery, scope: ViolationS
             sum(recovered_cnt)::int AS recovered_cnt, sum(recovered_amount)::numeric(18,2)::text AS recovered_amount
        FROM facts ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
       GROUP BY insurer_code, fixmedins_code, month, reason_code
-      ORDER BY month, insurer_code, fixmedins_code NULLS LAST, reason_code`, params,
+      ORDER BY month, insurer_code, fixmedins_code NULLS LAST, reason_code`,
+    params,
   );
   return rows;
 }

@@ -47,8 +47,15 @@ export interface PurgeReport {
   partitionsCreated: number;
 }
 
-export async function purge(gw: { db: Db; cfg: { rawBodyRetentionDays: number; outboxRetentionDays: number } }, o: { dryRun?: boolean; asOf?: Date } = {}): Promise<PurgeReport> {
-  return purgeDb(gw.db, { ...o, rawBodyRetentionDays: gw.cfg.rawBodyRetentionDays, outboxRetentionDays: gw.cfg.outboxRetentionDays });
+export async function purge(
+  gw: { db: Db; cfg: { rawBodyRetentionDays: number; outboxRetentionDays: number } },
+  o: { dryRun?: boolean; asOf?: Date } = {},
+): Promise<PurgeReport> {
+  return purgeDb(gw.db, {
+    ...o,
+    rawBodyRetentionDays: gw.cfg.rawBodyRetentionDays,
+    outboxRetentionDays: gw.cfg.outboxRetentionDays,
+  });
 }
 
 /** Each owner purges its own tables: the message log (raw bodies, webhook ids), then the outbox. */
@@ -65,8 +72,15 @@ export async function purgeDb(db: Db, o: PurgeOptions): Promise<PurgeReport> {
   const outboxRows = await purgeRelayed(db, outboxCutoff, batches);
   const platformFiles = await purgeExpiredFiles(db, asOf, batches);
   return {
-    dryRun, asOf: asOf.toISOString(), rawBodyCutoff: bodyCutoff.toISOString(),
-    droppedPartitions: log.droppedPartitions, defaultPartitionRows: log.defaultPartitionRows, webhookIds: log.webhookIds, outboxRows, platformFiles, partitionsCreated,
+    dryRun,
+    asOf: asOf.toISOString(),
+    rawBodyCutoff: bodyCutoff.toISOString(),
+    droppedPartitions: log.droppedPartitions,
+    defaultPartitionRows: log.defaultPartitionRows,
+    webhookIds: log.webhookIds,
+    outboxRows,
+    platformFiles,
+    partitionsCreated,
   };
 }
 

@@ -5,16 +5,37 @@
 import pino, { type Logger } from 'pino';
 
 export const REDACT_PATHS = [
-  'certno', '*.certno', '*.*.certno', 'psn_name', '*.psn_name', '*.*.psn_name',
-  'signing_secrets', '*.signing_secrets', 'secret', '*.secret', 'robot_secret', '*.robot_secret', 'token', '*.token',
-  'req.headers.authorization', 'req.headers["webhook-signature"]', 'req.headers.cookie', 'res.headers["set-cookie"]', 'headers.authorization',
+  'certno',
+  '*.certno',
+  '*.*.certno',
+  'psn_name',
+  '*.psn_name',
+  '*.*.psn_name',
+  'signing_secrets',
+  '*.signing_secrets',
+  'secret',
+  '*.secret',
+  'robot_secret',
+  '*.robot_secret',
+  'token',
+  '*.token',
+  'req.headers.authorization',
+  'req.headers["webhook-signature"]',
+  'req.headers.cookie',
+  'res.headers["set-cookie"]',
+  'headers.authorization',
 ];
 
 export type { Logger };
 
 export function createLogger(level: string, destination?: pino.DestinationStream): Logger {
   return pino(
-    { level, base: { service: 'hifob-gateway' }, redact: { paths: REDACT_PATHS, censor: '[redacted]' }, timestamp: pino.stdTimeFunctions.isoTime },
+    {
+      level,
+      base: { service: 'hifob-gateway' },
+      redact: { paths: REDACT_PATHS, censor: '[redacted]' },
+      timestamp: pino.stdTimeFunctions.isoTime,
+    },
     destination ?? pino.destination({ sync: false }),
   );
 }

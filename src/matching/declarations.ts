@@ -10,15 +10,30 @@ import { chunkFor, lockAll, type MatchingDeps } from './chunks';
 import { evaluateDeclaration, subjectKey } from './rules';
 import { cmpStr, fallbackAdmdvs } from './finding';
 
-export interface DeclarationKey { fixmedins_code: string; insurer_code: string; period: string }
+export interface DeclarationKey {
+  fixmedins_code: string;
+  insurer_code: string;
+  period: string;
+}
 
 export const declarationGroup = (k: DeclarationKey): string =>
   subjectKey({ kind: 'declaration', fixmedins_code: k.fixmedins_code, insurer_code: k.insurer_code, period: k.period });
 
 /** `finish` runs in the last chunk's transaction (none without keys). */
-export async function reevaluateDeclarations(db: Db, keys: Iterable<DeclarationKey>, asOf: Date, deps: MatchingDeps, finish?: (q: Sql) => Promise<void>): Promise<{ evaluated: number }> {
+export async function reevaluateDeclarations(
+  db: Db,
+  keys: Iterable<DeclarationKey>,
+  asOf: Date,
+  deps: MatchingDeps,
+  finish?: (q: Sql) => Promise<void>,
+): Promise<{ evaluated: number }> {
   const byGroup = new Map<string, DeclarationKey>();
-  for (const k of keys) byGroup.set(declarationGroup(k), { fixmedins_code: k.fixmedins_code, insurer_code: k.insurer_code, period: k.period });
+  for (const k of keys)
+    byGroup.set(declarationGroup(k), {
+      fixmedins_code: k.fixmedins_code,
+      insurer_code: k.insurer_code,
+      period: k.period,
+    });
   const groups = [...byGroup.keys()].sort(cmpStr);
   const size = chunkFor(db);
   for (let n = 0; n < groups.length; n += size) {
@@ -42,7 +57,12 @@ async function reevaluateChunk(q: Sql, keys: DeclarationKey[], asOf: Date, deps:
     const key = { fixmedins_code: r.fixmedins_code, insurer_code: r.insurer_code, period: r.period };
     const admdvs = r.admdvs ?? fallbackAdmdvs({}, { insurer_code: r.insurer_code, fixmedins_code: r.fixmedins_code });
     const { findings } = evaluateDeclaration(
-      { ...key, admdvs, owedDirectCount: r.owedDirectCount, ...(r.batchReceivedAt ? { batchReceivedAt: r.batchReceivedAt } : {}) },
+      {
+        ...key,
+        admdvs,
+        owedDirectCount: r.owedDirectCount,
+        ...(r.batchReceivedAt ? { batchReceivedAt: r.batchReceivedAt } : {}),
+      },
       { asOf, params: deps.regions.loopParamsFor(admdvs) },
     );
     caseGroups.push({ groupKey: declarationGroup(key), findings });

@@ -45,7 +45,11 @@ export interface FindingEvidence {
   /** Named amounts behind a total (e.g. the payers of OVER_REIMBURSEMENT). */
   amounts?: Record<string, string>;
   /** DECLARED_AMOUNT_MISMATCH: each field that differs, declared vs. recorded. */
-  mismatched_fields?: Array<{ field: 'hifob_pay' | 'medfee_sumamt' | 'fund_pay_sumamt' | 'acct_pay'; declared: string; recorded: string }>;
+  mismatched_fields?: Array<{
+    field: 'hifob_pay' | 'medfee_sumamt' | 'fund_pay_sumamt' | 'acct_pay';
+    declared: string;
+    recorded: string;
+  }>;
   owed_direct_count?: number;
 }
 
@@ -115,7 +119,8 @@ export function makeFinding(ctx: Pick<EvaluationContext, 'severities'>, body: Fi
 
 function withMessageIds(e: FindingBody['evidence']): FindingEvidence {
   const ids = new Set<string>(e.message_ids ?? []);
-  for (const x of [...(e.settlements ?? []), ...(e.lines ?? []), ...(e.recoveries ?? []), ...(e.items ?? [])]) ids.add(x.message_id);
+  for (const x of [...(e.settlements ?? []), ...(e.lines ?? []), ...(e.recoveries ?? []), ...(e.items ?? [])])
+    ids.add(x.message_id);
   if (e.batch) ids.add(e.batch.message_id);
   return { ...e, message_ids: [...ids].sort(cmpStr) };
 }
@@ -124,7 +129,10 @@ function withMessageIds(e: FindingBody['evidence']): FindingEvidence {
  * Region of a finding without a known settlement: the caller's fallback first, then the county code
  * of an `H` + 6-digit fixmedins_code (spec §1: 12 usual: `H` + county code + 5 digits), else UNKNOWN_ADMDVS.
  */
-export function fallbackAdmdvs(ctx: Pick<EvaluationContext, 'fallbackAdmdvs'>, ref: { insurer_code: string; fixmedins_code?: string }): string {
+export function fallbackAdmdvs(
+  ctx: Pick<EvaluationContext, 'fallbackAdmdvs'>,
+  ref: { insurer_code: string; fixmedins_code?: string },
+): string {
   const given = ctx.fallbackAdmdvs?.(ref);
   if (given !== undefined && /^\d{6}$/.test(given)) return given;
   const m = ref.fixmedins_code === undefined ? null : /^H(\d{6})/.exec(ref.fixmedins_code);
@@ -162,7 +170,13 @@ export function lineEvidence(l: PaymentLineFact): LineEvidence {
 }
 
 export function recoveryEvidence(r: RecoveryFact): RecoveryEvidence {
-  return { message_id: r.message_id, insurer_code: r.insurer_code, recovery_id: r.recovery_id, amount: r.amount.toString(), recovered_at: toCstIso(r.recovered_at) };
+  return {
+    message_id: r.message_id,
+    insurer_code: r.insurer_code,
+    recovery_id: r.recovery_id,
+    amount: r.amount.toString(),
+    recovered_at: toCstIso(r.recovered_at),
+  };
 }
 
 export function itemEvidence(i: BatchItemFact): ItemEvidence {

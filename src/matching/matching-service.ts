@@ -40,8 +40,14 @@ export interface MatchingServiceDeps extends MatchingDeps, RecheckDeps {
   log: Logger;
 }
 
-export interface NextCheck { setl_id: string; at: Date }
-export interface ReevaluateResult { evaluated: number; nextChecks: NextCheck[] }
+export interface NextCheck {
+  setl_id: string;
+  at: Date;
+}
+export interface ReevaluateResult {
+  evaluated: number;
+  nextChecks: NextCheck[];
+}
 
 /** The evaluation group of a settlement id in the discrepancy ledger. */
 const settlementGroup = (setlId: string): string => `setl:${setlId}`;
@@ -50,14 +56,22 @@ const settlementGroup = (setlId: string): string => `setl:${setlId}`;
  * Re-evaluates everything the stored messages can change, as of the service's clock: the union of
  * what each one affects, once (the messages a worker applies together share their settlements' chunks).
  */
-export async function applyMessages(deps: MatchingServiceDeps, msgs: readonly Pick<MessageRow, 'message_id' | 'kind'>[], finish?: (q: Sql) => Promise<void>): Promise<void> {
+export async function applyMessages(
+  deps: MatchingServiceDeps,
+  msgs: readonly Pick<MessageRow, 'message_id' | 'kind'>[],
+  finish?: (q: Sql) => Promise<void>,
+): Promise<void> {
   const asOf = new Date(deps.now());
   // A feed can bring more rows than the tables had: plans of the chunks' reads need fresh statistics.
   if (deps.db.kind === 'pg' && msgs.some((m) => m.kind === 'agency_settlements')) await analyzeIfStale(deps.db);
   const setlIds = new Set<string>();
   const declarations: DeclarationKey[] = [];
   for (const kind of new Set(msgs.map((m) => m.kind))) {
-    const affected = await affectedBy(deps.db, kind, msgs.filter((m) => m.kind === kind).map((m) => m.message_id));
+    const affected = await affectedBy(
+      deps.db,
+      kind,
+      msgs.filter((m) => m.kind === kind).map((m) => m.message_id),
+    );
     for (const id of affected.setlIds) setlIds.add(id);
     declarations.push(...affected.declarations);
   }
@@ -69,14 +83,23 @@ export async function applyMessages(deps: MatchingServiceDeps, msgs: readonly Pi
 }
 
 /** Spending plans and disbursements are reconciliation's (PLAN_VARIANCE, DISBURSEMENT_MISMATCH): they change no settlement. */
-const FACT_KINDS: ReadonlySet<MessageKind> = new Set<MessageKind>(['agency_settlements', 'settlement_batch', 'insurer_payment', 'recovery']);
+const FACT_KINDS: ReadonlySet<MessageKind> = new Set<MessageKind>([
+  'agency_settlements',
+  'settlement_batch',
+  'insurer_payment',
+  'recovery',
+]);
 
 /**
  * Which evaluation groups newly stored messages of one kind can change: the ledger's rule, asked only
  * for the kinds that bring loop facts. Re-evaluating exactly these after each message (plus the sweep
  * for the clock) is what makes the final state independent of arrival order.
  */
-async function affectedBy(q: Sql, kind: MessageKind, messageIds: readonly string[]): Promise<{ setlIds: string[]; declarations: DeclarationKey[] }> {
+async function affectedBy(
+  q: Sql,
+  kind: MessageKind,
+  messageIds: readonly string[],
+): Promise<{ setlIds: string[]; declarations: DeclarationKey[] }> {
   if (!FACT_KINDS.has(kind)) return { setlIds: [], declarations: [] };
   return affectedByMessages(q, messageIds);
 }
@@ -86,18 +109,26 @@ async function affectedBy(q: Sql, kind: MessageKind, messageIds: readonly string
  * `asOf`: one transaction per chunk, in setl_id order; returns when each needs its next check.
  * `finish` runs in the last chunk's transaction (none without settlements).
  */
-export async function reevaluate(db: Db, setlIds: Iterable<string>, asOf: Date, deps: MatchingDeps, finish?: (q: Sql) => Promise<void>): Promise<ReevaluateResult> {
+export async function reevaluate(
+  db: Db,
+  setlIds: Iterable<string>,
+  asOf: Date,
+  deps: MatchingDeps,
+  finish?: (q: Sql) => Promise<void>,
+): Promise<ReevaluateResult> {
   const ids = [...new Set(setlIds)].sort(cmpStr);
   const nextChecks: NextCheck[] = [];
   const size = chunkFor(db);
   for (let i = 0; i < ids.length; i += size) {
     const chunk = ids.slice(i, i + size);
     const last = i + size >= ids.length;
-    nextChecks.push(...(await db.tx(async (q) => {
-      const next = await reevaluateChunk(q, chunk, asOf, deps);
-      if (last && finish) await finish(q);
-      return next;
-    })));
+    nextChecks.push(
+      ...(await db.tx(async (q) => {
+        const next = await reevaluateChunk(q, chunk, asOf, deps);
+        if (last && finish) await finish(q);
+        return next;
+      })),
+    );
   }
   return { evaluated: ids.length, nextChecks };
 }
@@ -113,7 +144,13 @@ async function reevaluateChunk(q: Sql, ids: string[], asOf: Date, deps: Matching
   // The case store takes the open cases' row locks, then the audit chain's shard locks (one order
   // for every caller). Loop-state changes join the hash-chained audit trail (issue 7 §6) in the same
   // append as the cases' events, so the shards are locked once, in order (audit/audit-trail.ts).
-  await syncGroups(q, ids.map((id) => ({ groupKey: settlementGroup(id), findings: results.get(id)!.findings })), asOf, 'system', loopEvents);
+  await syncGroups(
+    q,
+    ids.map((id) => ({ groupKey: settlementGroup(id), findings: results.get(id)!.findings })),
+    asOf,
+    'system',
+    loopEvents,
+  );
   return ids.flatMap((id) => {
     const at = results.get(id)!.nextCheckAt;
     return at ? [{ setl_id: id, at }] : [];
@@ -128,7 +165,10 @@ export function evaluate(input: SettlementInput, asOf: Date, deps: MatchingDeps)
 
 function referenceAdmdvs(input: SettlementInput): string {
   const refs = [
-    ...input.lines.map((l) => ({ insurer_code: l.insurer_code, ...(l.payee_type === 'institution' ? { fixmedins_code: l.payee_id } : {}) })),
+    ...input.lines.map((l) => ({
+      insurer_code: l.insurer_code,
+      ...(l.payee_type === 'institution' ? { fixmedins_code: l.payee_id } : {}),
+    })),
     ...input.declaredItems.map((i) => ({ insurer_code: i.insurer_code, fixmedins_code: i.fixmedins_code })),
   ].sort((a, b) => cmpStr(a.fixmedins_code ?? '\uffff', b.fixmedins_code ?? '\uffff'));
   return fallbackAdmdvs({}, refs[0] ?? { insurer_code: '' });
@@ -139,7 +179,13 @@ const AUDITED = ['status', 'owed', 'paid', 'rejected', 'recovered', 'outstanding
 type AuditedLoop = Record<(typeof AUDITED)[number], string | null>;
 
 /** Upsert the loop rows; returns one audit event per row created or whose status or amounts changed. */
-async function upsertLoops(q: Sql, ids: string[], inputs: Map<string, SettlementInput>, results: Map<string, SettlementEvaluation>, asOf: Date): Promise<AuditEvent[]> {
+async function upsertLoops(
+  q: Sql,
+  ids: string[],
+  inputs: Map<string, SettlementInput>,
+  results: Map<string, SettlementEvaluation>,
+  asOf: Date,
+): Promise<AuditEvent[]> {
   const rows = ids.flatMap((id) => {
     const s = inputs.get(id)!.settlement;
     const r = results.get(id)!;
@@ -147,32 +193,66 @@ async function upsertLoops(q: Sql, ids: string[], inputs: Map<string, Settlement
   });
   if (!rows.length) return [];
   // Read under the settlements' advisory locks: nobody else changes these rows until we commit.
-  const before: (AuditedLoop & { setl_id: string })[] = await loadLoopFigures(q, rows.map((r) => r.s.setl_id));
+  const before: (AuditedLoop & { setl_id: string })[] = await loadLoopFigures(
+    q,
+    rows.map((r) => r.s.setl_id),
+  );
   const prev = new Map(before.map((r) => [r.setl_id, r]));
   const events: AuditEvent[] = [];
   for (const r of rows) {
     const now: AuditedLoop = {
-      status: r.loop.status, owed: r.loop.owed.toString(), paid: r.loop.paid.toString(), rejected: r.loop.rejected.toString(),
-      recovered: r.loop.recovered.toString(), outstanding: r.loop.outstanding.toString(), due_date: r.loop.due_date, closed_at: r.loop.closed_at?.toISOString() ?? null,
+      status: r.loop.status,
+      owed: r.loop.owed.toString(),
+      paid: r.loop.paid.toString(),
+      rejected: r.loop.rejected.toString(),
+      recovered: r.loop.recovered.toString(),
+      outstanding: r.loop.outstanding.toString(),
+      due_date: r.loop.due_date,
+      closed_at: r.loop.closed_at?.toISOString() ?? null,
     };
     const was = prev.get(r.s.setl_id);
     const changed = was ? AUDITED.filter((k) => was[k] !== now[k]) : [...AUDITED];
     if (!changed.length) continue;
     const data: Record<string, unknown> = { ...now };
     if (was) data.previous = Object.fromEntries(changed.map((k) => [k, was[k]]));
-    events.push({ entity: 'loop', entity_id: r.s.setl_id, admdvs: r.s.insuplc_admdvs, action: was ? 'changed' : 'created', actor: 'system', at: asOf, data });
+    events.push({
+      entity: 'loop',
+      entity_id: r.s.setl_id,
+      admdvs: r.s.insuplc_admdvs,
+      action: was ? 'changed' : 'created',
+      actor: 'system',
+      at: asOf,
+      data,
+    });
   }
-  await writeLoops(q, rows.map((r) => ({
-    setl_id: r.s.setl_id, status: r.loop.status, owed: r.loop.owed.toString(), paid: r.loop.paid.toString(), rejected: r.loop.rejected.toString(),
-    recovered: r.loop.recovered.toString(), outstanding: r.loop.outstanding.toString(), due_date: r.loop.due_date, due_at: r.loop.due_at,
-    closed_at: r.loop.closed_at ?? null, admdvs: r.s.insuplc_admdvs, insurer_code: r.s.insurer_code, fixmedins_code: r.s.fixmedins_code, period: r.s.period,
-    next_check_at: r.next,
-  })), asOf);
+  await writeLoops(
+    q,
+    rows.map((r) => ({
+      setl_id: r.s.setl_id,
+      status: r.loop.status,
+      owed: r.loop.owed.toString(),
+      paid: r.loop.paid.toString(),
+      rejected: r.loop.rejected.toString(),
+      recovered: r.loop.recovered.toString(),
+      outstanding: r.loop.outstanding.toString(),
+      due_date: r.loop.due_date,
+      due_at: r.loop.due_at,
+      closed_at: r.loop.closed_at ?? null,
+      admdvs: r.s.insuplc_admdvs,
+      insurer_code: r.s.insurer_code,
+      fixmedins_code: r.s.fixmedins_code,
+      period: r.s.period,
+      next_check_at: r.next,
+    })),
+    asOf,
+  );
   return events;
 }
 
 /** Ids only: the worker loads the facts (no personal data in job payloads). */
-export interface RecheckJob { setl_id: string }
+export interface RecheckJob {
+  setl_id: string;
+}
 
 /** The `recheck` queue's job: re-evaluate one settlement as of now, and schedule its next check. */
 export async function processRecheck(deps: MatchingServiceDeps, job: Job<RecheckJob>): Promise<void> {
@@ -191,17 +271,26 @@ export async function scheduleRechecks(deps: RecheckDeps, checks: readonly NextC
   const queue = deps.queues.get(RECHECK_QUEUE);
   try {
     for (let i = 0; i < checks.length; i += 1000) {
-      await queue.addBulk(checks.slice(i, i + 1000).map((c) => ({
-        name: 'recheck',
-        // ids only: the worker loads the facts (no personal data in job payloads)
-        data: { setl_id: c.setl_id },
-        opts: {
-          jobId: recheckJobId(c), delay: Math.max(0, c.at.getTime() - now), attempts: 5, backoff: { type: 'exponential', delay: 1000 },
-          removeOnComplete: { age: 86_400, count: 100_000 }, removeOnFail: { age: 7 * 86_400 },
-        },
-      })));
+      await queue.addBulk(
+        checks.slice(i, i + 1000).map((c) => ({
+          name: 'recheck',
+          // ids only: the worker loads the facts (no personal data in job payloads)
+          data: { setl_id: c.setl_id },
+          opts: {
+            jobId: recheckJobId(c),
+            delay: Math.max(0, c.at.getTime() - now),
+            attempts: 5,
+            backoff: { type: 'exponential', delay: 1000 },
+            removeOnComplete: { age: 86_400, count: 100_000 },
+            removeOnFail: { age: 7 * 86_400 },
+          },
+        })),
+      );
     }
   } catch (err) {
-    deps.log.warn({ err, count: checks.length }, 'could not schedule settlement re-checks; the nightly sweep covers them');
+    deps.log.warn(
+      { err, count: checks.length },
+      'could not schedule settlement re-checks; the nightly sweep covers them',
+    );
   }
 }

@@ -35,9 +35,17 @@ import type { MatchingDeps } from './chunks';
 import { reevaluate } from './matching-service';
 import { reevaluateDeclarations } from './declarations';
 
-export interface SweepDeps extends MatchingDeps { db: Db; log: Logger }
+export interface SweepDeps extends MatchingDeps {
+  db: Db;
+  log: Logger;
+}
 
-export async function sweepRegionPeriod(gw: SweepDeps, admdvsPrefix: string, period: string, asOf: Date): Promise<{ settlements: number; declarations: number }> {
+export async function sweepRegionPeriod(
+  gw: SweepDeps,
+  admdvsPrefix: string,
+  period: string,
+  asOf: Date,
+): Promise<{ settlements: number; declarations: number }> {
   if (!/^\d{2,6}$/.test(admdvsPrefix)) throw new RangeError(`admdvs prefix must be 2–6 digits: ${admdvsPrefix}`);
   if (!/^\d{4}-(0[1-9]|1[0-2])$/.test(period)) throw new RangeError(`period must be yyyy-MM: ${period}`);
   const { db } = gw;
@@ -45,13 +53,30 @@ export async function sweepRegionPeriod(gw: SweepDeps, admdvsPrefix: string, per
   const settled = await reevaluate(db, ids, asOf, gw);
   // Institution-periods whose DECLARATION_MISSING can be open as of any time: owed direct settlements
   // and no current batch, and those with a case open (reevaluateDeclarations evaluates each once).
-  const decl = [...(await undeclaredInstitutionPeriods(db, admdvsPrefix, period)), ...(await openDeclarationMissingKeys(db, admdvsPrefix, period))];
+  const decl = [
+    ...(await undeclaredInstitutionPeriods(db, admdvsPrefix, period)),
+    ...(await openDeclarationMissingKeys(db, admdvsPrefix, period)),
+  ];
   const declared = await reevaluateDeclarations(db, decl, asOf, gw);
-  gw.log.info({ admdvs: admdvsPrefix, period, as_of: asOf.toISOString(), settlements: settled.evaluated, declarations: declared.evaluated }, 'matching sweep done');
+  gw.log.info(
+    {
+      admdvs: admdvsPrefix,
+      period,
+      as_of: asOf.toISOString(),
+      settlements: settled.evaluated,
+      declarations: declared.evaluated,
+    },
+    'matching sweep done',
+  );
   return { settlements: settled.evaluated, declarations: declared.evaluated };
 }
 
 /** The setl_ids the sweep re-evaluates (exported for the tests). */
-export async function selectSettlements(db: Pick<Db, 'tx'>, admdvsPrefix: string, period: string, asOf: Date): Promise<string[]> {
+export async function selectSettlements(
+  db: Pick<Db, 'tx'>,
+  admdvsPrefix: string,
+  period: string,
+  asOf: Date,
+): Promise<string[]> {
   return db.tx(async (q) => sweepSettlementIds(q, admdvsPrefix, period, asOf, await unmatchedMessageIds(q)));
 }

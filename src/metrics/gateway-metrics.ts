@@ -33,25 +33,60 @@ export class GatewayMetrics {
   constructor(src: MetricsSources) {
     const registers = [this.registry];
     collectDefaultMetrics({ register: this.registry });
-    this.httpRequests = new Counter({ name: 'gateway_http_requests_total', help: 'HTTP requests by route template, method and status', labelNames: ['route', 'method', 'status'], registers });
-    this.httpDuration = new Histogram({ name: 'gateway_http_request_duration_seconds', help: 'HTTP request latency by route template', labelNames: ['route', 'method', 'status'], buckets: SECONDS, registers });
-    this.messages = new Counter({ name: 'gateway_messages_total', help: 'Inbound messages by kind and outcome (accepted, duplicate, rejected)', labelNames: ['kind', 'outcome'], registers });
-    this.jobDuration = new Histogram({ name: 'gateway_job_duration_seconds', help: 'Ingest job durations by message kind and result', labelNames: ['kind', 'result'], buckets: SECONDS, registers });
-    this.notificationDeliveries = new Counter({ name: 'notification_deliveries_total', help: 'Outbound notification delivery attempts by result', labelNames: ['result'], registers });
+    this.httpRequests = new Counter({
+      name: 'gateway_http_requests_total',
+      help: 'HTTP requests by route template, method and status',
+      labelNames: ['route', 'method', 'status'],
+      registers,
+    });
+    this.httpDuration = new Histogram({
+      name: 'gateway_http_request_duration_seconds',
+      help: 'HTTP request latency by route template',
+      labelNames: ['route', 'method', 'status'],
+      buckets: SECONDS,
+      registers,
+    });
+    this.messages = new Counter({
+      name: 'gateway_messages_total',
+      help: 'Inbound messages by kind and outcome (accepted, duplicate, rejected)',
+      labelNames: ['kind', 'outcome'],
+      registers,
+    });
+    this.jobDuration = new Histogram({
+      name: 'gateway_job_duration_seconds',
+      help: 'Ingest job durations by message kind and result',
+      labelNames: ['kind', 'result'],
+      buckets: SECONDS,
+      registers,
+    });
+    this.notificationDeliveries = new Counter({
+      name: 'notification_deliveries_total',
+      help: 'Outbound notification delivery attempts by result',
+      labelNames: ['result'],
+      registers,
+    });
 
     new Gauge({
-      name: 'gateway_queue_jobs', help: 'Jobs per queue and state, read at scrape time', labelNames: ['queue', 'state'], registers,
+      name: 'gateway_queue_jobs',
+      help: 'Jobs per queue and state, read at scrape time',
+      labelNames: ['queue', 'state'],
+      registers,
       async collect() {
         this.reset();
         for (const q of queuesOf(src)) {
           // Redis down: report nothing for the queue rather than fail the whole scrape.
-          const counts = await q.getJobCounts('waiting', 'active', 'delayed', 'prioritized', 'failed').catch(() => undefined);
+          const counts = await q
+            .getJobCounts('waiting', 'active', 'delayed', 'prioritized', 'failed')
+            .catch(() => undefined);
           for (const [state, n] of Object.entries(counts ?? {})) this.set({ queue: q.name, state }, n);
         }
       },
     });
     new Gauge({
-      name: 'gateway_queue_oldest_waiting_age_seconds', help: 'Age of the oldest waiting job per queue (0 when none waits)', labelNames: ['queue'], registers,
+      name: 'gateway_queue_oldest_waiting_age_seconds',
+      help: 'Age of the oldest waiting job per queue (0 when none waits)',
+      labelNames: ['queue'],
+      registers,
       async collect() {
         this.reset();
         for (const q of queuesOf(src)) {
@@ -62,7 +97,10 @@ export class GatewayMetrics {
       },
     });
     new Gauge({
-      name: 'gateway_discrepancies_open', help: 'Open discrepancies by code and severity, read at scrape time', labelNames: ['code', 'severity'], registers,
+      name: 'gateway_discrepancies_open',
+      help: 'Open discrepancies by code and severity, read at scrape time',
+      labelNames: ['code', 'severity'],
+      registers,
       async collect() {
         const rows = await openCaseCounts(src.db).catch(() => [] as { code: string; severity: string; n: string }[]);
         this.reset();
@@ -73,13 +111,16 @@ export class GatewayMetrics {
     // region-period of the last twelve months (the nightly runs keep them current). A gauge is a
     // double: the amount text is converted for display once, not computed with.
     new Gauge({
-      name: 'gateway_arrears_yuan', help: 'Outstanding owed by an insurer by working days past due (buckets not_due, d1_10, d11_30, d31_60, over_60), from the latest completed run of each region-period',
-      labelNames: ['admdvs', 'period', 'insurer_code', 'bucket'], registers,
+      name: 'gateway_arrears_yuan',
+      help: 'Outstanding owed by an insurer by working days past due (buckets not_due, d1_10, d11_30, d31_60, over_60), from the latest completed run of each region-period',
+      labelNames: ['admdvs', 'period', 'insurer_code', 'bucket'],
+      registers,
       async collect() {
         const rows = await latestInsurerAgeing(src.db, addMonths(periodOf(new Date(src.now())), -12)).catch(() => []);
         this.reset();
         for (const r of rows) {
-          for (const [bucket, amount] of Object.entries(r.ageing)) this.set({ admdvs: r.admdvs, period: r.period, insurer_code: r.insurer_code, bucket }, Number(amount));
+          for (const [bucket, amount] of Object.entries(r.ageing))
+            this.set({ admdvs: r.admdvs, period: r.period, insurer_code: r.insurer_code, bucket }, Number(amount));
         }
       },
     });

@@ -20,7 +20,10 @@ import type { SubscriberRow } from './subscriber-store';
 export type OwnerLookup = Pick<ClientRegistry, 'get'>;
 
 /** The party that reads `sub`'s deliveries; undefined for an ops channel (sees cases whole). */
-export function subscriberReader(sub: Pick<SubscriberRow, 'owner_client_id' | 'filter'>, clients?: OwnerLookup): Client | undefined {
+export function subscriberReader(
+  sub: Pick<SubscriberRow, 'owner_client_id' | 'filter'>,
+  clients?: OwnerLookup,
+): Client | undefined {
   if (!sub.owner_client_id) return undefined;
   const asked = sub.filter?.insurer_code;
   let scope = asked ? [asked] : [];
@@ -32,8 +35,14 @@ export function subscriberReader(sub: Pick<SubscriberRow, 'owner_client_id' | 'f
 }
 
 /** Whether `reader` may read the case at all (the rule of GET /v1/discrepancies/{id}). */
-export function mayRead(reader: Client | undefined, d: Pick<DiscrepancyRow, 'insurer_code' | 'fixmedins_code' | 'admdvs'>): boolean {
-  return !reader || inScope(reader, { insurer_code: d.insurer_code, fixmedins_code: d.fixmedins_code ?? undefined, admdvs: d.admdvs });
+export function mayRead(
+  reader: Client | undefined,
+  d: Pick<DiscrepancyRow, 'insurer_code' | 'fixmedins_code' | 'admdvs'>,
+): boolean {
+  return (
+    !reader ||
+    inScope(reader, { insurer_code: d.insurer_code, fixmedins_code: d.fixmedins_code ?? undefined, admdvs: d.admdvs })
+  );
 }
 
 /**
@@ -41,7 +50,11 @@ export function mayRead(reader: Client | undefined, d: Pick<DiscrepancyRow, 'ins
  * the reader may not read it. The subject key stays raw here and is masked once, at render (the
  * pseudonym of evidence-scope.ts for a party, region and year only for ops), wherever it appears.
  */
-export async function caseFor(q: Sql, d: DiscrepancyRow, reader: Client | undefined): Promise<{ data: Record<string, unknown>; mask: MaskOptions } | undefined> {
+export async function caseFor(
+  q: Sql,
+  d: DiscrepancyRow,
+  reader: Client | undefined,
+): Promise<{ data: Record<string, unknown>; mask: MaskOptions } | undefined> {
   if (!reader) return { data: discrepancyView(d), mask: {} };
   if (!mayRead(reader, d)) return undefined;
   const [view] = await scopedDiscrepancyViews(q, [d], reader);
@@ -49,7 +62,10 @@ export async function caseFor(q: Sql, d: DiscrepancyRow, reader: Client | undefi
 }
 
 /** Who took a step on a case (spec §10): a party (insurer, institution) or the authority (agency, ops). */
-export interface StepActor { client_id: string; role: string }
+export interface StepActor {
+  client_id: string;
+  role: string;
+}
 
 /**
  * Whether `sub` hears of a step on a case: the other side, never the actor's own. A party's step

@@ -8,9 +8,18 @@ import type { Sql } from '../db/db';
 import { enqueueJob } from '../queue/outbox';
 import { NOTIFICATIONS_QUEUE } from '../queue/queue-names';
 
-export interface CaseStepJob { kind: 'case_step'; discrepancy_id: string; step_id: string }
+export interface CaseStepJob {
+  kind: 'case_step';
+  discrepancy_id: string;
+  step_id: string;
+}
 
 export async function queueCaseStepNotification(q: Sql, discrepancyId: string, stepId: string): Promise<void> {
-  const job: CaseStepJob & { job_id: string } = { kind: 'case_step', discrepancy_id: discrepancyId, step_id: stepId, job_id: `step-${stepId}` };
+  const job: CaseStepJob & { job_id: string } = {
+    kind: 'case_step',
+    discrepancy_id: discrepancyId,
+    step_id: stepId,
+    job_id: `step-${stepId}`,
+  };
   await enqueueJob(q, NOTIFICATIONS_QUEUE, job);
 }

@@ -14,7 +14,12 @@ import { createDelivery } from './delivery-store';
 import type { CaseStepType } from './formats';
 import { enabledSubscribers, matchesFilter } from './subscriber-store';
 
-export interface CaseStepDeps { db: Db; now: () => number; relay: { kick(): void }; clients?: OwnerLookup }
+export interface CaseStepDeps {
+  db: Db;
+  now: () => number;
+  relay: { kick(): void };
+  clients?: OwnerLookup;
+}
 
 /** The event type of each step's audit action (src/discrepancies/case-answers.ts). */
 export const STEP_EVENT: Record<string, CaseStepType> = {
@@ -30,18 +35,30 @@ export async function fanOutCaseStep(deps: CaseStepDeps, job: CaseStepJob): Prom
   const n = await deps.db.tx(async (q) => {
     const d = await getDiscrepancy(q, job.discrepancy_id);
     if (!d) return 0;
-    const entry = (await auditHistory(q, 'discrepancy', d.id)).find((h) => (h.data as { step_id?: unknown } | null)?.step_id === job.step_id);
+    const entry = (await auditHistory(q, 'discrepancy', d.id)).find(
+      (h) => (h.data as { step_id?: unknown } | null)?.step_id === job.step_id,
+    );
     const type = entry ? STEP_EVENT[entry.action] : undefined;
     if (!entry || !type) return 0;
     const data = entry.data as Record<string, unknown>;
     const actor = { client_id: entry.actor, role: String(data.role ?? '') };
-    const step = { action: entry.action, by: entry.actor, by_role: actor.role, at: toCstIso(entry.at), ...without(data, ['step_id', 'role']), step_id: job.step_id };
+    const step = {
+      action: entry.action,
+      by: entry.actor,
+      by_role: actor.role,
+      at: toCstIso(entry.at),
+      ...without(data, ['step_id', 'role']),
+      step_id: job.step_id,
+    };
     let created = 0;
     for (const sub of await enabledSubscribers(q)) {
       if (!matchesFilter(sub.filter, d) || !hearsStep(sub, actor)) continue;
       const seen = await caseFor(q, d, subscriberReader(sub, deps.clients));
       if (!seen) continue;
-      if (await createDelivery(q, sub, `step:${job.step_id}`, { type, at, data: { ...seen.data, step } }, at, seen.mask)) created++;
+      if (
+        await createDelivery(q, sub, `step:${job.step_id}`, { type, at, data: { ...seen.data, step } }, at, seen.mask)
+      )
+        created++;
     }
     return created;
   });

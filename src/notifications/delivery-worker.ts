@@ -41,7 +41,13 @@ export interface DeliveryDeps {
 }
 
 /** `robot: 'dingtalk'`: a 2xx is judged by DingTalk's `errcode` too (dingtalk-sign.ts dingtalkRefusal). */
-export type Sender = (url: string, body: string, headers: Record<string, string>, timeoutMs: number, opts?: { robot?: 'dingtalk' }) => Promise<AttemptResult>;
+export type Sender = (
+  url: string,
+  body: string,
+  headers: Record<string, string>,
+  timeoutMs: number,
+  opts?: { robot?: 'dingtalk' },
+) => Promise<AttemptResult>;
 
 export type Outcome =
   | { outcome: 'delivered' | 'dead' | 'gone' | 'skipped' }
@@ -66,11 +72,27 @@ export function createHttpSender(guard: DestinationGuard): Sender {
   };
 }
 
-async function post(url: string, body: string, headers: Record<string, string>, timeoutMs: number, httpAgent: http.Agent, httpsAgent: https.Agent, robot?: 'dingtalk'): Promise<AttemptResult> {
+async function post(
+  url: string,
+  body: string,
+  headers: Record<string, string>,
+  timeoutMs: number,
+  httpAgent: http.Agent,
+  httpsAgent: https.Agent,
+  robot?: 'dingtalk',
+): Promise<AttemptResult> {
   try {
     const res = await axios.post(url, body, {
-      headers, timeout: timeoutMs, signal: AbortSignal.timeout(timeoutMs + 1000), maxRedirects: 0, proxy: false, httpAgent, httpsAgent,
-      validateStatus: () => true, responseType: 'stream', transformRequest: [(d: unknown) => d],
+      headers,
+      timeout: timeoutMs,
+      signal: AbortSignal.timeout(timeoutMs + 1000),
+      maxRedirects: 0,
+      proxy: false,
+      httpAgent,
+      httpsAgent,
+      validateStatus: () => true,
+      responseType: 'stream',
+      transformRequest: [(d: unknown) => d],
     });
     if (robot === 'dingtalk' && res.status >= 200 && res.status < 300) {
       const refusal = dingtalkRefusal(await readHead(res.data as NodeJS.ReadableStream, 4096));
@@ -97,33 +119,65 @@ async function readHead(stream: NodeJS.ReadableStream, max: number): Promise<str
       n += b.length;
       if (n >= max) break;
     }
-  } catch { /* cut off (timeout, reset): judge what arrived */ }
+  } catch {
+    /* cut off (timeout, reset): judge what arrived */
+  }
   return Buffer.concat(chunks).subarray(0, max).toString('utf8');
 }
 
-interface Claimed { d: DeliveryRow; url: string; secret: string; signature: string; format: string; robot_secret: string | null }
+interface Claimed {
+  d: DeliveryRow;
+  url: string;
+  secret: string;
+  signature: string;
+  format: string;
+  robot_secret: string | null;
+}
 
 async function claim(deps: DeliveryDeps, id: string): Promise<Claimed | Outcome> {
   const now = deps.now();
   return deps.db.tx(async (q) => {
     if (await isStopped(q, true)) return { outcome: 'held', retryAt: now + HOLD_MS };
-    const { rows } = await q.query<DeliveryRow & { url: string; secret: string; signature: string; format: string; robot_secret: string | null; enabled: boolean; deleted_at: Date | null }>(
-      `SELECT d.*, s.url, s.secret, s.signature, s.format, s.robot_secret, s.enabled, s.deleted_at FROM deliveries d JOIN subscribers s ON s.id = d.subscriber_id WHERE d.id = $1 FOR UPDATE OF d`, [id],
+    const { rows } = await q.query<
+      DeliveryRow & {
+        url: string;
+        secret: string;
+        signature: string;
+        format: string;
+        robot_secret: string | null;
+        enabled: boolean;
+        deleted_at: Date | null;
+      }
+    >(
+      `SELECT d.*, s.url, s.secret, s.signature, s.format, s.robot_secret, s.enabled, s.deleted_at FROM deliveries d JOIN subscribers s ON s.id = d.subscriber_id WHERE d.id = $1 FOR UPDATE OF d`,
+      [id],
     );
     const d = rows[0];
     if (!d) throw new UnrecoverableError(`delivery ${id} does not exist`);
     if (d.status === 'delivered' || d.status === 'dead' || d.status === 'cancelled') return { outcome: 'skipped' };
     if (!d.enabled || d.deleted_at) {
-      await q.query(`UPDATE deliveries SET status = 'cancelled', last_error = 'subscriber disabled', lease_until = NULL, updated_at = $2 WHERE id = $1`, [id, new Date(now)]);
+      await q.query(
+        `UPDATE deliveries SET status = 'cancelled', last_error = 'subscriber disabled', lease_until = NULL, updated_at = $2 WHERE id = $1`,
+        [id, new Date(now)],
+      );
       return { outcome: 'skipped' };
     }
-    if (d.status === 'sending' && d.lease_until && d.lease_until.getTime() > now) return { outcome: 'busy', retryAt: Math.min(d.lease_until.getTime(), now + BUSY_RECHECK_MS) };
-    if (d.status !== 'sending' && d.next_attempt_at.getTime() > now) return { outcome: 'not_due', retryAt: d.next_attempt_at.getTime() };
+    if (d.status === 'sending' && d.lease_until && d.lease_until.getTime() > now)
+      return { outcome: 'busy', retryAt: Math.min(d.lease_until.getTime(), now + BUSY_RECHECK_MS) };
+    if (d.status !== 'sending' && d.next_attempt_at.getTime() > now)
+      return { outcome: 'not_due', retryAt: d.next_attempt_at.getTime() };
     const upd = await q.query<DeliveryRow>(
       `UPDATE deliveries SET status = 'sending', attempts = attempts + 1, lease_until = $2, last_attempt_at = $3, updated_at = $3 WHERE id = $1 RETURNING *`,
       [id, new Date(now + deps.timeoutMs + LEASE_MARGIN_MS), new Date(now)],
     );
-    return { d: upd.rows[0]!, url: d.url, secret: d.secret, signature: d.signature, format: d.format, robot_secret: d.robot_secret };
+    return {
+      d: upd.rows[0]!,
+      url: d.url,
+      secret: d.secret,
+      signature: d.signature,
+      format: d.format,
+      robot_secret: d.robot_secret,
+    };
   });
 }
 
@@ -136,7 +190,10 @@ function signatureHeader(deps: DeliveryDeps, c: Claimed, ts: number): string {
   if (c.signature !== 'v1sm2') return v1;
   if (!deps.sm2Key) {
     // Only a worker built outside the composition root lacks the key; the HMAC still authenticates.
-    deps.log.error({ delivery_id: c.d.id, subscriber_id: c.d.subscriber_id }, 'subscriber asks for v1sm2 deliveries but this worker has no SM2 key; sent with v1 only');
+    deps.log.error(
+      { delivery_id: c.d.id, subscriber_id: c.d.subscriber_id },
+      'subscriber asks for v1sm2 deliveries but this worker has no SM2 key; sent with v1 only',
+    );
     return v1;
   }
   return `${signWithSm2(deps.sm2Key, c.d.id, ts, c.d.body)} ${v1}`;
@@ -157,10 +214,19 @@ export async function processDelivery(deps: DeliveryDeps, id: string): Promise<O
   };
   // A DingTalk robot with 加签 checks timestamp and sign in the URL, freshly signed at each attempt (dingtalk-sign.ts).
   const url = c.robot_secret ? dingtalkSignedUrl(c.url, c.robot_secret, started) : c.url;
-  const result = await deps.send(url, d.body, headers, deps.timeoutMs, c.format === 'dingtalk' ? { robot: 'dingtalk' } : undefined);
+  const result = await deps.send(
+    url,
+    d.body,
+    headers,
+    deps.timeoutMs,
+    c.format === 'dingtalk' ? { robot: 'dingtalk' } : undefined,
+  );
   if (result.kind === 'error' && result.message.startsWith(DESTINATION_REFUSED)) {
     // Ops must know (a rebound name, or a probe of the internal network); the insurer sees "delivery failed".
-    deps.log.warn({ delivery_id: d.id, subscriber_id: d.subscriber_id, reason: result.message }, 'webhook destination refused: not a public address');
+    deps.log.warn(
+      { delivery_id: d.id, subscriber_id: d.subscriber_id, reason: result.message },
+      'webhook destination refused: not a public address',
+    );
   }
   const now = deps.now();
   const at = new Date(now);
@@ -176,13 +242,24 @@ export async function processDelivery(deps: DeliveryDeps, id: string): Promise<O
     const mine = `id = $1 AND status = 'sending' AND attempts = ${d.attempts} AND replays = ${d.replays}`;
     switch (decision.action) {
       case 'delivered':
-        await q.query(`UPDATE deliveries SET status = 'delivered', delivered_at = $2, last_status = $3, last_error = NULL, lease_until = NULL, updated_at = $2 WHERE ${mine}`, [d.id, at, status]);
-        await q.query('UPDATE subscribers SET failing_since = NULL WHERE id = $1 AND failing_since IS NOT NULL', [d.subscriber_id]);
-        deps.log.debug({ delivery_id: d.id, subscriber_id: d.subscriber_id, attempts: d.attempts }, 'notification delivered');
+        await q.query(
+          `UPDATE deliveries SET status = 'delivered', delivered_at = $2, last_status = $3, last_error = NULL, lease_until = NULL, updated_at = $2 WHERE ${mine}`,
+          [d.id, at, status],
+        );
+        await q.query('UPDATE subscribers SET failing_since = NULL WHERE id = $1 AND failing_since IS NOT NULL', [
+          d.subscriber_id,
+        ]);
+        deps.log.debug(
+          { delivery_id: d.id, subscriber_id: d.subscriber_id, attempts: d.attempts },
+          'notification delivered',
+        );
         return { outcome: 'delivered' };
       case 'gone':
         // 410: the receiver asks us to stop for good (Standard Webhooks); nothing more is sent to it.
-        await q.query(`UPDATE deliveries SET status = 'dead', last_status = $2, last_error = $3, lease_until = NULL, updated_at = $4 WHERE ${mine}`, [d.id, status, error, at]);
+        await q.query(
+          `UPDATE deliveries SET status = 'dead', last_status = $2, last_error = $3, lease_until = NULL, updated_at = $4 WHERE ${mine}`,
+          [d.id, status, error, at],
+        );
         await setSubscriberEnabled(q, d.subscriber_id, false, 'receiver answered 410 Gone', at);
         deps.log.warn({ delivery_id: d.id, subscriber_id: d.subscriber_id }, 'subscriber answered 410 Gone; disabled');
         return { outcome: 'gone' };
@@ -195,7 +272,10 @@ export async function processDelivery(deps: DeliveryDeps, id: string): Promise<O
         );
         await noteFailure(deps, q, d.subscriber_id, at);
         if (decision.action === 'dead') {
-          deps.log.warn({ delivery_id: d.id, subscriber_id: d.subscriber_id, attempts: d.attempts, last_error: error }, 'notification undeliverable after the whole retry schedule');
+          deps.log.warn(
+            { delivery_id: d.id, subscriber_id: d.subscriber_id, attempts: d.attempts, last_error: error },
+            'notification undeliverable after the whole retry schedule',
+          );
           return { outcome: 'dead' };
         }
         return { outcome: 'retry', retryAt };
@@ -207,22 +287,32 @@ export async function processDelivery(deps: DeliveryDeps, id: string): Promise<O
 /** A subscriber that has failed without a single success for longer than the configured days is disabled. */
 async function noteFailure(deps: DeliveryDeps, q: Sql, subscriberId: string, at: Date): Promise<void> {
   const { rows } = await q.query<{ failing_since: Date }>(
-    'UPDATE subscribers SET failing_since = COALESCE(failing_since, $2) WHERE id = $1 RETURNING failing_since', [subscriberId, at],
+    'UPDATE subscribers SET failing_since = COALESCE(failing_since, $2) WHERE id = $1 RETURNING failing_since',
+    [subscriberId, at],
   );
   const since = rows[0]?.failing_since;
   if (since && at.getTime() - since.getTime() > deps.disableAfterDays * 86_400_000) {
     await setSubscriberEnabled(q, subscriberId, false, `failing for more than ${deps.disableAfterDays} days`, at);
-    deps.log.warn({ subscriber_id: subscriberId, failing_since: since }, 'subscriber disabled after days of failed deliveries');
+    deps.log.warn(
+      { subscriber_id: subscriberId, failing_since: since },
+      'subscriber disabled after days of failed deliveries',
+    );
   }
 }
 
-export interface DeliveryJob { delivery_id: string }
+export interface DeliveryJob {
+  delivery_id: string;
+}
 
 /**
  * The 'deliveries' queue's process function (startWorker runs it: the root's startWorkers,
  * workers/deliveries.ts, with deliveryLockMs as its lock).
  */
-export async function processDeliveryJob(deps: DeliveryDeps, job: Job<DeliveryJob>, token?: string): Promise<Outcome['outcome']> {
+export async function processDeliveryJob(
+  deps: DeliveryDeps,
+  job: Job<DeliveryJob>,
+  token?: string,
+): Promise<Outcome['outcome']> {
   const r = await processDelivery(deps, job.data.delivery_id);
   if ('retryAt' in r) {
     // Same job, later: it keeps its id, so the delivery stays one job through all its attempts.

@@ -45,7 +45,11 @@ function embeddedRange(kind: string, v4: ipaddr.IPv4): string | undefined {
 export function normaliseHost(host: string): string {
   let h = host.trim().toLowerCase();
   if (net.isIPv6(h.replace(/^\[|\]$/g, ''))) h = `[${h.replace(/^\[|\]$/g, '')}]`;
-  try { h = new URL(`http://${h}/`).hostname; } catch { /* left as written: it then matches nothing */ }
+  try {
+    h = new URL(`http://${h}/`).hostname;
+  } catch {
+    /* left as written: it then matches nothing */
+  }
   return h.replace(/^\[|\]$/g, '').replace(/\.$/, '');
 }
 
@@ -70,7 +74,10 @@ const ALLOW_HINT = 'ops can allow the host in GATEWAY_SUBSCRIBER_ALLOW_HOSTS';
  * @param allowHosts hosts ops allow (names or IP literals, matched against the URL's host)
  * @param resolve the resolver (dns.lookup; tests pass one that maps names of their own)
  */
-export function createDestinationGuard(allowHosts: readonly string[], resolve: LookupFunction = dns.lookup as LookupFunction): DestinationGuard {
+export function createDestinationGuard(
+  allowHosts: readonly string[],
+  resolve: LookupFunction = dns.lookup as LookupFunction,
+): DestinationGuard {
   const allow = new Set(allowHosts.map(normaliseHost));
   const allowed = (host: string) => allow.has(normaliseHost(host));
 
@@ -84,17 +91,36 @@ export function createDestinationGuard(allowHosts: readonly string[], resolve: L
   };
 
   const lookup: LookupFunction = (hostname, options, callback) => {
-    if (allowed(hostname)) { resolve(hostname, options, callback); return; }
+    if (allowed(hostname)) {
+      resolve(hostname, options, callback);
+      return;
+    }
     // Resolve every address, judge them all: one private address among public ones is enough to refuse.
     resolve(hostname, { ...options, all: true }, (err, addresses) => {
-      if (err) { callback(err, '', 0); return; }
-      const list = (Array.isArray(addresses) ? addresses : [{ address: String(addresses), family: net.isIP(String(addresses)) }]) as dns.LookupAddress[];
-      if (!list.length) { callback(Object.assign(new Error(`${hostname} has no address`), { code: 'ENOTFOUND' }), '', 0); return; }
+      if (err) {
+        callback(err, '', 0);
+        return;
+      }
+      const list = (
+        Array.isArray(addresses) ? addresses : [{ address: String(addresses), family: net.isIP(String(addresses)) }]
+      ) as dns.LookupAddress[];
+      if (!list.length) {
+        callback(Object.assign(new Error(`${hostname} has no address`), { code: 'ENOTFOUND' }), '', 0);
+        return;
+      }
       for (const a of list) {
         const range = specialRange(a.address);
-        if (range) { callback(refused(`${hostname} resolves to ${a.address}, not a public address (${range}); ${ALLOW_HINT}`), '', 0); return; }
+        if (range) {
+          callback(
+            refused(`${hostname} resolves to ${a.address}, not a public address (${range}); ${ALLOW_HINT}`),
+            '',
+            0,
+          );
+          return;
+        }
       }
-      if ((options as dns.LookupOptions).all) (callback as unknown as (e: null, a: dns.LookupAddress[]) => void)(null, list);
+      if ((options as dns.LookupOptions).all)
+        (callback as unknown as (e: null, a: dns.LookupAddress[]) => void)(null, list);
       else callback(null, list[0]!.address, list[0]!.family);
     });
   };

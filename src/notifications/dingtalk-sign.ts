@@ -17,7 +17,10 @@ import crypto from 'node:crypto';
 
 /** The `sign` value before URL encoding: base64(HMAC-SHA256(key = secret, timestamp + "\n" + secret)). */
 export function dingtalkSignature(secret: string, timestampMs: number): string {
-  return crypto.createHmac('sha256', Buffer.from(secret, 'utf8')).update(Buffer.from(`${timestampMs}\n${secret}`, 'utf8')).digest('base64');
+  return crypto
+    .createHmac('sha256', Buffer.from(secret, 'utf8'))
+    .update(Buffer.from(`${timestampMs}\n${secret}`, 'utf8'))
+    .digest('base64');
 }
 
 /**
@@ -27,7 +30,10 @@ export function dingtalkSignature(secret: string, timestampMs: number): string {
  */
 export function dingtalkSignedUrl(url: string, secret: string, timestampMs: number): string {
   const u = new URL(url);
-  const kept = u.search.replace(/^\?/, '').split('&').filter((p) => p !== '' && !/^(timestamp|sign)(=|$)/.test(p));
+  const kept = u.search
+    .replace(/^\?/, '')
+    .split('&')
+    .filter((p) => p !== '' && !/^(timestamp|sign)(=|$)/.test(p));
   const ts = String(Math.floor(timestampMs));
   kept.push(`timestamp=${ts}`, `sign=${encodeURIComponent(dingtalkSignature(secret, Number(ts)))}`);
   u.search = `?${kept.join('&')}`;
@@ -43,7 +49,11 @@ export function dingtalkSignedUrl(url: string, secret: string, timestampMs: numb
  */
 export function dingtalkRefusal(body: string): string | undefined {
   let v: unknown;
-  try { v = JSON.parse(body); } catch { return undefined; }
+  try {
+    v = JSON.parse(body);
+  } catch {
+    return undefined;
+  }
   if (!v || typeof v !== 'object') return undefined;
   const { errcode, errmsg } = v as { errcode?: unknown; errmsg?: unknown };
   if (typeof errcode !== 'number' || errcode === 0) return undefined;

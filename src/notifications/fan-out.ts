@@ -29,12 +29,26 @@ export const DIGEST_MAX_IDS = 200;
  * labels it (a fund statement's or a fund message's digest: the cases it opened).
  */
 export interface DigestSpec {
-  run_id?: string; admdvs?: string; period?: string; window_start: Date | string; window_end: Date | string;
-  exceptCodes?: readonly string[]; ids?: readonly string[]; onlyIds?: boolean;
+  run_id?: string;
+  admdvs?: string;
+  period?: string;
+  window_start: Date | string;
+  window_end: Date | string;
+  exceptCodes?: readonly string[];
+  ids?: readonly string[];
+  onlyIds?: boolean;
 }
 interface DigestJob {
-  kind: 'digest'; key: string; run_id?: string; admdvs?: string; period?: string; window_start: string; window_end: string;
-  except_codes?: string[]; ids?: string[]; only_ids?: boolean;
+  kind: 'digest';
+  key: string;
+  run_id?: string;
+  admdvs?: string;
+  period?: string;
+  window_start: string;
+  window_end: string;
+  except_codes?: string[];
+  ids?: string[];
+  only_ids?: boolean;
 }
 
 /**
@@ -42,23 +56,48 @@ interface DigestJob {
  * gateway (committed now, relay kicked) or the run's own transaction (committed with the run).
  * Idempotent per run_id (or per identical spec): a run that finishes twice sends one digest.
  */
-export async function enqueueDigest(target: { db: Db; relay: { kick(): void } } | Sql, spec: DigestSpec): Promise<string> {
-  const start = new Date(spec.window_start), end = new Date(spec.window_end);
-  if (Number.isNaN(start.getTime()) || Number.isNaN(end.getTime()) || start >= end) throw new RangeError('enqueueDigest: window_start must be a time before window_end');
-  const ident = spec.run_id ?? crypto.createHash('sha256').update(canonicalize({ ...spec, window_start: start.toISOString(), window_end: end.toISOString() }) ?? '').digest('hex').slice(0, 32);
+export async function enqueueDigest(
+  target: { db: Db; relay: { kick(): void } } | Sql,
+  spec: DigestSpec,
+): Promise<string> {
+  const start = new Date(spec.window_start),
+    end = new Date(spec.window_end);
+  if (Number.isNaN(start.getTime()) || Number.isNaN(end.getTime()) || start >= end)
+    throw new RangeError('enqueueDigest: window_start must be a time before window_end');
+  const ident =
+    spec.run_id ??
+    crypto
+      .createHash('sha256')
+      .update(canonicalize({ ...spec, window_start: start.toISOString(), window_end: end.toISOString() }) ?? '')
+      .digest('hex')
+      .slice(0, 32);
   const key = ident.replace(/[^A-Za-z0-9_.-]/g, '_').slice(0, 100);
   const job: DigestJob & { job_id: string } = {
-    kind: 'digest', key, job_id: `digest-${key}`, window_start: start.toISOString(), window_end: end.toISOString(),
-    ...(spec.run_id ? { run_id: spec.run_id } : {}), ...(spec.admdvs ? { admdvs: spec.admdvs } : {}), ...(spec.period ? { period: spec.period } : {}),
-    ...(spec.exceptCodes?.length ? { except_codes: [...spec.exceptCodes] } : {}), ...(spec.ids?.length ? { ids: [...spec.ids] } : {}), ...(spec.onlyIds ? { only_ids: true } : {}),
+    kind: 'digest',
+    key,
+    job_id: `digest-${key}`,
+    window_start: start.toISOString(),
+    window_end: end.toISOString(),
+    ...(spec.run_id ? { run_id: spec.run_id } : {}),
+    ...(spec.admdvs ? { admdvs: spec.admdvs } : {}),
+    ...(spec.period ? { period: spec.period } : {}),
+    ...(spec.exceptCodes?.length ? { except_codes: [...spec.exceptCodes] } : {}),
+    ...(spec.ids?.length ? { ids: [...spec.ids] } : {}),
+    ...(spec.onlyIds ? { only_ids: true } : {}),
   };
   const insert = (q: Sql) => enqueueJob(q, NOTIFICATIONS_QUEUE, job);
-  if ('relay' in target) { await insert(target.db); target.relay.kick(); } else await insert(target);
+  if ('relay' in target) {
+    await insert(target.db);
+    target.relay.kick();
+  } else await insert(target);
   return job.job_id;
 }
 
 export interface FanOutDeps {
-  db: Db; log: Logger; now: () => number; relay: { kick(): void };
+  db: Db;
+  log: Logger;
+  now: () => number;
+  relay: { kick(): void };
   /** The clients registry: an insurer's callback is read with its owner's scope now (audience.ts). */
   clients?: OwnerLookup;
 }
@@ -77,7 +116,17 @@ export async function fanOutCritical(deps: FanOutDeps, discrepancyId: string): P
     for (const sub of await matchingSubscribers(q, d)) {
       const seen = await caseFor(q, d, subscriberReader(sub, deps.clients));
       if (!seen) continue;
-      if (await createDelivery(q, sub, `critical:${d.id}`, { type: 'discrepancy.critical', at, data: seen.data }, at, seen.mask)) created++;
+      if (
+        await createDelivery(
+          q,
+          sub,
+          `critical:${d.id}`,
+          { type: 'discrepancy.critical', at, data: seen.data },
+          at,
+          seen.mask,
+        )
+      )
+        created++;
     }
     return created;
   });
@@ -94,7 +143,14 @@ export async function fanOutDigest(deps: FanOutDeps, job: DigestJob): Promise<nu
   const n = await deps.db.tx(async (q) => {
     const rows = job.only_ids
       ? await nonCriticalCasesOf(q, job.ids ?? [])
-      : await nonCriticalCasesDetected(q, { from: job.window_start, to: job.window_end, admdvsPrefix: job.admdvs, period: job.period, exceptCodes: job.except_codes, alsoIds: job.ids });
+      : await nonCriticalCasesDetected(q, {
+          from: job.window_start,
+          to: job.window_end,
+          admdvsPrefix: job.admdvs,
+          period: job.period,
+          exceptCodes: job.except_codes,
+          alsoIds: job.ids,
+        });
     if (!rows.length) return 0;
     const subs = await enabledSubscribers(q);
     let created = 0;
@@ -102,7 +158,16 @@ export async function fanOutDigest(deps: FanOutDeps, job: DigestJob): Promise<nu
       const reader = subscriberReader(sub, deps.clients);
       const mine = rows.filter((r) => matchesFilter(sub.filter, r) && mayRead(reader, r));
       if (!mine.length) continue;
-      if (await createDelivery(q, sub, `digest:${job.key}`, { type: 'discrepancy.digest', at, data: digestData(job, mine) }, at)) created++;
+      if (
+        await createDelivery(
+          q,
+          sub,
+          `digest:${job.key}`,
+          { type: 'discrepancy.digest', at, data: digestData(job, mine) },
+          at,
+        )
+      )
+        created++;
     }
     return created;
   });
@@ -110,10 +175,20 @@ export async function fanOutDigest(deps: FanOutDeps, job: DigestJob): Promise<nu
   return n;
 }
 
-export function digestData(job: Omit<DigestJob, 'kind' | 'key' | 'except_codes' | 'ids' | 'only_ids'>, cases: { id: string; code: string; severity: string }[]): DigestData {
-  const count = (k: 'code' | 'severity') => Object.fromEntries([...cases.reduce((m, c) => m.set(c[k], (m.get(c[k]) ?? 0) + 1), new Map<string, number>())].sort(([a], [b]) => a.localeCompare(b)));
+export function digestData(
+  job: Omit<DigestJob, 'kind' | 'key' | 'except_codes' | 'ids' | 'only_ids'>,
+  cases: { id: string; code: string; severity: string }[],
+): DigestData {
+  const count = (k: 'code' | 'severity') =>
+    Object.fromEntries(
+      [...cases.reduce((m, c) => m.set(c[k], (m.get(c[k]) ?? 0) + 1), new Map<string, number>())].sort(([a], [b]) =>
+        a.localeCompare(b),
+      ),
+    );
   return {
-    ...(job.run_id ? { run_id: job.run_id } : {}), ...(job.admdvs ? { admdvs: job.admdvs } : {}), ...(job.period ? { period: job.period } : {}),
+    ...(job.run_id ? { run_id: job.run_id } : {}),
+    ...(job.admdvs ? { admdvs: job.admdvs } : {}),
+    ...(job.period ? { period: job.period } : {}),
     window: { start: toCstIso(new Date(job.window_start)), end: toCstIso(new Date(job.window_end)) },
     total: cases.length,
     counts_by_code: count('code'),
@@ -127,7 +202,10 @@ export function digestData(job: Omit<DigestJob, 'kind' | 'key' | 'except_codes' 
 export type NotificationJob = { discrepancy_id?: string } | DigestJob | CaseStepJob;
 
 /** The 'notifications' queue's process function (startWorker runs it: the root's startWorkers, workers/notifications.ts). */
-export async function processNotificationJob(deps: FanOutDeps, job: Job<NotificationJob>): Promise<{ deliveries: number }> {
+export async function processNotificationJob(
+  deps: FanOutDeps,
+  job: Job<NotificationJob>,
+): Promise<{ deliveries: number }> {
   const d = job.data;
   if ('kind' in d && d.kind === 'digest') return { deliveries: await fanOutDigest(deps, d) };
   if ('kind' in d && d.kind === 'case_step') return { deliveries: await fanOutCaseStep(deps, d) };

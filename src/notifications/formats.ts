@@ -25,10 +25,15 @@ export interface DigestData {
 }
 
 /** A test alert ops send from the console to see that a channel works (POST /v1/subscribers/{id}/test). */
-export interface TestAlertData { subscriber_id: string; requested_by: string; note: string }
+export interface TestAlertData {
+  subscriber_id: string;
+  requested_by: string;
+  note: string;
+}
 
 /** A step on a case by one side, told to the other (spec §10): a comment, a dispute, a decision on it. */
-export type CaseStepType = 'discrepancy.commented' | 'discrepancy.disputed' | 'discrepancy.dispute_rejected' | 'discrepancy.dispute_upheld';
+export type CaseStepType =
+  'discrepancy.commented' | 'discrepancy.disputed' | 'discrepancy.dispute_rejected' | 'discrepancy.dispute_upheld';
 
 export type NotificationEvent =
   | { type: CaseStepType; at: Date; data: Record<string, unknown> }
@@ -60,7 +65,8 @@ function markdown(e: NotificationEvent): { title: string; text: string } {
 }
 
 function criticalMarkdown(d: Record<string, unknown>): { title: string; text: string } {
-  const row = (label: string, v: unknown) => (v === undefined || v === null || v === '' ? [] : [`- ${label}：${String(v)}`]);
+  const row = (label: string, v: unknown) =>
+    v === undefined || v === null || v === '' ? [] : [`- ${label}：${String(v)}`];
   const title = `【严重差异】${String(d.code)}`;
   const lines = [
     `### ${title}`,
@@ -81,32 +87,58 @@ function criticalMarkdown(d: Record<string, unknown>): { title: string; text: st
 }
 
 const STEP_ZH: Record<CaseStepType, string> = {
-  'discrepancy.commented': '差异留言', 'discrepancy.disputed': '差异异议', 'discrepancy.dispute_rejected': '异议未被采纳', 'discrepancy.dispute_upheld': '异议成立，差异已办结',
+  'discrepancy.commented': '差异留言',
+  'discrepancy.disputed': '差异异议',
+  'discrepancy.dispute_rejected': '异议未被采纳',
+  'discrepancy.dispute_upheld': '异议成立，差异已办结',
 };
 
 function stepMarkdown(type: CaseStepType, d: Record<string, unknown>): { title: string; text: string } {
-  const row = (label: string, v: unknown) => (v === undefined || v === null || v === '' ? [] : [`- ${label}：${String(v)}`]);
+  const row = (label: string, v: unknown) =>
+    v === undefined || v === null || v === '' ? [] : [`- ${label}：${String(v)}`];
   const s = (d.step ?? {}) as Record<string, unknown>;
-  const files = Array.isArray(s.attachments) ? (s.attachments as { filename?: string }[]).map((a) => a.filename).join('、') : '';
+  const files = Array.isArray(s.attachments)
+    ? (s.attachments as { filename?: string }[]).map((a) => a.filename).join('、')
+    : '';
   const title = `【${STEP_ZH[type]}】${String(d.code)}`;
   const lines = [
     `### ${title}`,
-    ...row('差异编号', d.id), ...row('保险公司', d.insurer_code), ...row('定点医药机构', d.fixmedins_code), ...row('结算ID', d.setl_id), ...row('期间', d.period),
-    ...row('差额', d.difference), ...row('操作方', s.by), ...row('异议原因', s.reason_code ? `${String(s.reason_code)} ${String(s.reason ?? '')}`.trim() : ''),
-    ...row('说明', s.note), ...row('附件', files), ...row('时间', s.at),
+    ...row('差异编号', d.id),
+    ...row('保险公司', d.insurer_code),
+    ...row('定点医药机构', d.fixmedins_code),
+    ...row('结算ID', d.setl_id),
+    ...row('期间', d.period),
+    ...row('差额', d.difference),
+    ...row('操作方', s.by),
+    ...row('异议原因', s.reason_code ? `${String(s.reason_code)} ${String(s.reason ?? '')}`.trim() : ''),
+    ...row('说明', s.note),
+    ...row('附件', files),
+    ...row('时间', s.at),
   ];
   return { title, text: lines.join('\n') };
 }
 
 function testMarkdown(d: TestAlertData, at: Date): { title: string; text: string } {
   const title = '【测试告警】大额补充保险数据交换网关';
-  const lines = [`### ${title}`, `- 订阅编号：${d.subscriber_id}`, `- 发起人：${d.requested_by}`, `- 发送时间：${toCstIso(at)}`, `- 说明：${d.note}`];
+  const lines = [
+    `### ${title}`,
+    `- 订阅编号：${d.subscriber_id}`,
+    `- 发起人：${d.requested_by}`,
+    `- 发送时间：${toCstIso(at)}`,
+    `- 说明：${d.note}`,
+  ];
   return { title, text: lines.join('\n') };
 }
 
 function digestMarkdown(d: DigestData): { title: string; text: string } {
   const title = `差异汇总：新增 ${d.total} 条`;
-  const scope = [d.admdvs ? `统筹区 ${d.admdvs}` : '', d.period ? `期间 ${d.period}` : '', d.run_id ? `对账批次 ${d.run_id}` : ''].filter(Boolean).join('，');
+  const scope = [
+    d.admdvs ? `统筹区 ${d.admdvs}` : '',
+    d.period ? `期间 ${d.period}` : '',
+    d.run_id ? `对账批次 ${d.run_id}` : '',
+  ]
+    .filter(Boolean)
+    .join('，');
   const lines = [
     `### ${title}`,
     `- 时间窗口：${d.window.start} 至 ${d.window.end}`,

@@ -6,10 +6,35 @@ import type { Logger } from '../logging/logger';
 import { scheduleSpanMs } from './retry-schedule';
 
 export { queueCriticalNotifications } from './critical-hook';
-export { enqueueDigest, fanOutCritical, fanOutDigest, digestData, processNotificationJob, DIGEST_MAX_IDS, type DigestSpec, type FanOutDeps, type NotificationJob } from './fan-out';
-export { processDelivery, processDeliveryJob, deliveryLockMs, createHttpSender, type DeliveryDeps, type DeliveryJob, type Outcome, type Sender } from './delivery-worker';
+export {
+  enqueueDigest,
+  fanOutCritical,
+  fanOutDigest,
+  digestData,
+  processNotificationJob,
+  DIGEST_MAX_IDS,
+  type DigestSpec,
+  type FanOutDeps,
+  type NotificationJob,
+} from './fan-out';
+export {
+  processDelivery,
+  processDeliveryJob,
+  deliveryLockMs,
+  createHttpSender,
+  type DeliveryDeps,
+  type DeliveryJob,
+  type Outcome,
+  type Sender,
+} from './delivery-worker';
 export { notificationsRouter, type NotificationsRouterDeps } from './routes';
-export { loadSubscribersFile, matchesFilter, parseSubscriberInput, type SubscriberFilter, type SubscriberRow } from './subscriber-store';
+export {
+  loadSubscribersFile,
+  matchesFilter,
+  parseSubscriberInput,
+  type SubscriberFilter,
+  type SubscriberRow,
+} from './subscriber-store';
 export { createDestinationGuard, specialRange, type DestinationGuard } from './destination-guard';
 export { GENERIC_DELIVERY_ERROR, type DeliveryRow, type DeliveryStatus } from './delivery-store';
 /** The queues this feature's workers process (named in src/queue/queue-names.ts). */
@@ -22,6 +47,9 @@ export { decide, parseRetryAfter, type AttemptResult, type Decision } from './re
 /** Said once when the deliveries worker starts: spec §6 asks for a retry schedule of at least a day. */
 export function warnIfShortSchedule(scheduleMs: readonly number[], log: Logger): void {
   if (scheduleSpanMs([...scheduleMs]) < 86_400_000) {
-    log.warn({ schedule_ms: scheduleMs }, 'delivery retry schedule covers less than 24 h (spec §6 asks for at least a day)');
+    log.warn(
+      { schedule_ms: scheduleMs },
+      'delivery retry schedule covers less than 24 h (spec §6 asks for at least a day)',
+    );
   }
 }

@@ -19,7 +19,7 @@ const CERTNO_IN_TEXT = /(?<![0-9A-Za-z])\d{17}[\dX](?![0-9A-Za-z])/g;
 
 /** Mask resident ID numbers inside free text; an 18-digit settlement id fails the check digit or date and stays. */
 export function maskText(s: string): string {
-  return s.replace(CERTNO_IN_TEXT, (m) => (isValidCertno(m) ? maskCertno(m) ?? m : m));
+  return s.replace(CERTNO_IN_TEXT, (m) => (isValidCertno(m) ? (maskCertno(m) ?? m) : m));
 }
 
 /**
@@ -50,7 +50,7 @@ function walk(v: unknown, key: string | undefined, subjectKey: (key: string) => 
   if (typeof v === 'string') {
     if (key === 'subject_key') return maskText(subjectKey(v));
     const m = key !== undefined ? MASKERS[key] : undefined;
-    return m ? m(v) ?? '' : maskText(v);
+    return m ? (m(v) ?? '') : maskText(v);
   }
   if (Array.isArray(v)) return v.map((x) => walk(x, undefined, subjectKey));
   if (v && typeof v === 'object' && !(v instanceof Date)) {

@@ -9,14 +9,10 @@
  */
 
 export type AttemptResult =
-  | { kind: 'response'; status: number; retryAfter?: string }
-  | { kind: 'error'; message: string };
+  { kind: 'response'; status: number; retryAfter?: string } | { kind: 'error'; message: string };
 
 export type Decision =
-  | { action: 'delivered' }
-  | { action: 'gone' }
-  | { action: 'retry'; delayMs: number }
-  | { action: 'dead' };
+  { action: 'delivered' } | { action: 'gone' } | { action: 'retry'; delayMs: number } | { action: 'dead' };
 
 /** Retry-After larger than this is capped: one receiver must not park a delivery for weeks. */
 export const MAX_RETRY_AFTER_MS = 24 * 3600 * 1000;
@@ -40,7 +36,8 @@ export function decide(r: AttemptResult, attempts: number, schedule: number[], n
   if (r.kind === 'response' && r.status === 410) return { action: 'gone' };
   if (attempts >= schedule.length) return { action: 'dead' };
   const scheduled = schedule[attempts] ?? 0;
-  const asked = r.kind === 'response' && (r.status === 429 || r.status === 503) ? parseRetryAfter(r.retryAfter, nowMs) : undefined;
+  const asked =
+    r.kind === 'response' && (r.status === 429 || r.status === 503) ? parseRetryAfter(r.retryAfter, nowMs) : undefined;
   return { action: 'retry', delayMs: Math.max(scheduled, asked ?? 0) };
 }
 

@@ -4,7 +4,10 @@
  */
 import type { Express } from 'express';
 
-export interface ServedRoute { method: string; path: string }
+export interface ServedRoute {
+  method: string;
+  path: string;
+}
 
 interface LayerLike {
   route?: { path: string | string[]; methods: Record<string, boolean> };
@@ -22,7 +25,8 @@ export function appRoutes(app: Express): ServedRoute[] {
       if (layer.route) {
         const paths = Array.isArray(layer.route.path) ? layer.route.path : [layer.route.path];
         for (const p of paths) {
-          for (const [m, on] of Object.entries(layer.route.methods)) if (on && m !== '_all') out.push({ method: m.toLowerCase(), path: join(prefix, p) });
+          for (const [m, on] of Object.entries(layer.route.methods))
+            if (on && m !== '_all') out.push({ method: m.toLowerCase(), path: join(prefix, p) });
         }
       } else if (layer.handle?.stack || layer.handle?.router?.stack) {
         // A mounted router or sub-app: `app.use(r)` has rawPath '/', `app.use('/v1', r)` has '/v1'.
@@ -39,7 +43,7 @@ export function appRoutes(app: Express): ServedRoute[] {
 }
 
 function join(a: string, b: string): string {
-  return (a.replace(/\/$/, '') + b) || '/';
+  return a.replace(/\/$/, '') + b || '/';
 }
 
 /** express `/v1/settlements/:setl_id` → OpenAPI `/v1/settlements/{setl_id}`. */

@@ -17,7 +17,8 @@ const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` });
 export function schemaComponents(): Json {
   const files = loadSchemaFiles();
   const nameOf: Record<string, string> = {};
-  for (const [file, s] of Object.entries(files)) if (file !== 'defs') nameOf[file] = String(s.title ?? file).replace(/[^A-Za-z0-9]/g, '');
+  for (const [file, s] of Object.entries(files))
+    if (file !== 'defs') nameOf[file] = String(s.title ?? file).replace(/[^A-Za-z0-9]/g, '');
   const rewrite = (node: unknown, file: string): unknown => {
     if (Array.isArray(node)) return node.map((n) => rewrite(n, file));
     if (!node || typeof node !== 'object') return node;
@@ -54,9 +55,21 @@ function rewriteRef(r: string, file: string, nameOf: Record<string, string>): st
 
 const SIGNED_HEADERS: [string, string, Json][] = [
   ['x-client-id', 'Your client_id in the clients file.', { type: 'string', examples: ['dehong-agency'] }],
-  ['webhook-id', 'Unique per message, 1–64 printable ASCII characters; a retransmission reuses it.', { type: 'string', maxLength: 64, examples: ['msg_2fQy8LkQ0XgS'] }],
-  ['webhook-timestamp', 'Unix seconds, within ±300 s of the gateway\'s clock.', { type: 'string', pattern: '^[0-9]{1,12}$', examples: ['1744682400'] }],
-  ['webhook-signature', 'Space-separated `v1,<base64>` (HMAC-SHA256) or `v1sm3,<base64>` (HMAC-SM3) over `{webhook-id}.{webhook-timestamp}.{raw body}`, keyed with the base64-decoded whsec_ secret.', { type: 'string', examples: ['v1,K5oZfzN95Z9UVu1EsfQmfVNQhnkZ2pj9o9NDN/H/pI4='] }],
+  [
+    'webhook-id',
+    'Unique per message, 1–64 printable ASCII characters; a retransmission reuses it.',
+    { type: 'string', maxLength: 64, examples: ['msg_2fQy8LkQ0XgS'] },
+  ],
+  [
+    'webhook-timestamp',
+    "Unix seconds, within ±300 s of the gateway's clock.",
+    { type: 'string', pattern: '^[0-9]{1,12}$', examples: ['1744682400'] },
+  ],
+  [
+    'webhook-signature',
+    'Space-separated `v1,<base64>` (HMAC-SHA256) or `v1sm3,<base64>` (HMAC-SM3) over `{webhook-id}.{webhook-timestamp}.{raw body}`, keyed with the base64-decoded whsec_ secret.',
+    { type: 'string', examples: ['v1,K5oZfzN95Z9UVu1EsfQmfVNQhnkZ2pj9o9NDN/H/pI4='] },
+  ],
 ];
 
 const signedSecurity = () => ({ webhookSignature: [], webhookId: [], webhookTimestamp: [], clientId: [] });
@@ -67,26 +80,63 @@ function operation(e: Endpoint, path: string): Json {
     const p = PATH_PARAMS[name!] ?? { description: name!, schema: { type: 'string' } };
     parameters.push({ name, in: 'path', required: true, description: p.description, schema: p.schema });
   }
-  for (const q of e.query ?? []) parameters.push({ name: q.name, in: 'query', required: false, description: q.description, schema: q.schema });
-  if (e.auth === 'signed') for (const [name, description, schema] of SIGNED_HEADERS) parameters.push({ name, in: 'header', required: true, description, schema });
-  if (e.auth === 'operator') for (const [name, description, schema] of SIGNED_HEADERS) parameters.push({ name, in: 'header', required: false, description: `${description} Signed requests only (or send a bearer token).`, schema });
-  if (path.startsWith('/v1/')) parameters.push({ name: 'Accept-Language', in: 'header', required: false, description: '`zh-CN` gives Chinese problem messages.', schema: { type: 'string', examples: ['zh-CN'] } });
+  for (const q of e.query ?? [])
+    parameters.push({ name: q.name, in: 'query', required: false, description: q.description, schema: q.schema });
+  if (e.auth === 'signed')
+    for (const [name, description, schema] of SIGNED_HEADERS)
+      parameters.push({ name, in: 'header', required: true, description, schema });
+  if (e.auth === 'operator')
+    for (const [name, description, schema] of SIGNED_HEADERS)
+      parameters.push({
+        name,
+        in: 'header',
+        required: false,
+        description: `${description} Signed requests only (or send a bearer token).`,
+        schema,
+      });
+  if (path.startsWith('/v1/'))
+    parameters.push({
+      name: 'Accept-Language',
+      in: 'header',
+      required: false,
+      description: '`zh-CN` gives Chinese problem messages.',
+      schema: { type: 'string', examples: ['zh-CN'] },
+    });
 
   const op: Json = {
-    operationId: `${e.method}${path.replace(/\{(\w+)\}/g, 'By_$1').split(/[^A-Za-z0-9]+/).filter(Boolean).map((w) => w[0]!.toUpperCase() + w.slice(1)).join('')}`,
+    operationId: `${e.method}${path
+      .replace(/\{(\w+)\}/g, 'By_$1')
+      .split(/[^A-Za-z0-9]+/)
+      .filter(Boolean)
+      .map((w) => w[0]!.toUpperCase() + w.slice(1))
+      .join('')}`,
     tags: [e.tag],
     summary: `${e.summary.en} · ${e.summary.zh}`,
-    description: [e.description, e.roles === 'any' ? undefined : `Roles: ${e.roles.join(', ')}.`].filter(Boolean).join('\n\n') || undefined,
+    description:
+      [e.description, e.roles === 'any' ? undefined : `Roles: ${e.roles.join(', ')}.`].filter(Boolean).join('\n\n') ||
+      undefined,
     'x-summary-zh': e.summary.zh,
     'x-roles': e.roles,
     parameters,
-    security: e.auth === 'signed' ? [signedSecurity()] : e.auth === 'bearer' ? [{ bearer: [] }] : e.auth === 'operator' ? [signedSecurity(), { bearer: [] }] : [],
+    security:
+      e.auth === 'signed'
+        ? [signedSecurity()]
+        : e.auth === 'bearer'
+          ? [{ bearer: [] }]
+          : e.auth === 'operator'
+            ? [signedSecurity(), { bearer: [] }]
+            : [],
   };
   if (e.request) {
-    const content: Json = { 'application/json': { schema: ref(e.request.schema), example: EXAMPLES[e.request.example] } };
+    const content: Json = {
+      'application/json': { schema: ref(e.request.schema), example: EXAMPLES[e.request.example] },
+    };
     if (e.request.ndjson) {
       content['application/x-ndjson'] = {
-        schema: { type: 'string', description: 'NDJSON: one Settlement a line (UTF-8). Per-record results name the line index from 0.' },
+        schema: {
+          type: 'string',
+          description: 'NDJSON: one Settlement a line (UTF-8). Per-record results name the line index from 0.',
+        },
         'x-item-schema': ref('Settlement'),
         example: EXAMPLES.settlementNdjson,
       };
@@ -104,13 +154,23 @@ function response(r: ResponseSpec): Json {
   const schema = typeof r.schema === 'string' ? ref(r.schema) : r.schema;
   const media: Json = schema ? { schema } : {};
   if (r.example) media.example = EXAMPLES[r.example];
-  return { description: r.description, ...(schema ? { content: { [r.contentType ?? 'application/json']: media } } : {}), ...(r.headers ? { headers: r.headers } : {}) };
+  return {
+    description: r.description,
+    ...(schema ? { content: { [r.contentType ?? 'application/json']: media } } : {}),
+    ...(r.headers ? { headers: r.headers } : {}),
+  };
 }
 
 const PROBLEM_TEXT: Record<number, string> = {
-  400: 'Malformed request (bad JSON, bad query parameters).', 401: 'Authentication failed (signature, timestamp, token, replayed webhook-id).',
-  403: 'Outside your scope or role.', 404: 'Not found (or not visible to you).', 409: 'Idempotency conflict: the business key was accepted with a different body, or the case is already in that state.',
-  413: 'Request too large.', 415: 'Unsupported media type.', 422: 'Schema or business-rule violation; `errors[].path` is a JSON Pointer into the body.', 429: 'Rate limit; retry after `Retry-After` seconds.',
+  400: 'Malformed request (bad JSON, bad query parameters).',
+  401: 'Authentication failed (signature, timestamp, token, replayed webhook-id).',
+  403: 'Outside your scope or role.',
+  404: 'Not found (or not visible to you).',
+  409: 'Idempotency conflict: the business key was accepted with a different body, or the case is already in that state.',
+  413: 'Request too large.',
+  415: 'Unsupported media type.',
+  422: 'Schema or business-rule violation; `errors[].path` is a JSON Pointer into the body.',
+  429: 'Rate limit; retry after `Retry-After` seconds.',
 };
 
 function problemResponses(): Json {
@@ -118,7 +178,9 @@ function problemResponses(): Json {
   for (const [status, description] of Object.entries(PROBLEM_TEXT)) {
     out[`Problem${status}`] = {
       description,
-      ...(status === '429' ? { headers: { 'Retry-After': { description: 'Seconds to wait.', schema: { type: 'integer', minimum: 1 } } } } : {}),
+      ...(status === '429'
+        ? { headers: { 'Retry-After': { description: 'Seconds to wait.', schema: { type: 'integer', minimum: 1 } } } }
+        : {}),
       content: { 'application/problem+json': { schema: ref('Problem'), example: PROBLEM_EXAMPLES[Number(status)] } },
     };
   }
@@ -149,7 +211,8 @@ export function buildOpenApiDocument(o: { served?: ServedRoute[]; version?: stri
     info: {
       title: 'HIFOB exchange gateway · 职工大额医疗费用补充保险数据交换网关',
       version: o.version ?? '1',
-      description: 'Insurer–agency data exchange (EXCHANGE-SPEC v1). Writes are signed the Standard Webhooks way; reads take a bearer token; operator actions take either. Errors are RFC 9457 problem documents. Amounts are yuan strings with 2 decimals; times ISO 8601 with offset or `yyyy-MM-dd HH:mm:ss` (China Standard Time).',
+      description:
+        'Insurer–agency data exchange (EXCHANGE-SPEC v1). Writes are signed the Standard Webhooks way; reads take a bearer token; operator actions take either. Errors are RFC 9457 problem documents. Amounts are yuan strings with 2 decimals; times ISO 8601 with offset or `yyyy-MM-dd HH:mm:ss` (China Standard Time).',
       license: { name: 'Apache-2.0', identifier: 'Apache-2.0' },
     },
     jsonSchemaDialect: 'https://json-schema.org/draft/2020-12/schema',
@@ -159,11 +222,32 @@ export function buildOpenApiDocument(o: { served?: ServedRoute[]; version?: stri
       schemas,
       responses: problemResponses(),
       securitySchemes: {
-        bearer: { type: 'http', scheme: 'bearer', description: 'Reads and operator actions: `Authorization: Bearer <token>`; the clients file stores only its SHA-256.' },
-        clientId: { type: 'apiKey', in: 'header', name: 'x-client-id', description: 'The signing client (Standard Webhooks writes).' },
+        bearer: {
+          type: 'http',
+          scheme: 'bearer',
+          description:
+            'Reads and operator actions: `Authorization: Bearer <token>`; the clients file stores only its SHA-256.',
+        },
+        clientId: {
+          type: 'apiKey',
+          in: 'header',
+          name: 'x-client-id',
+          description: 'The signing client (Standard Webhooks writes).',
+        },
         webhookId: { type: 'apiKey', in: 'header', name: 'webhook-id', description: 'Standard Webhooks message id.' },
-        webhookTimestamp: { type: 'apiKey', in: 'header', name: 'webhook-timestamp', description: 'Standard Webhooks timestamp (Unix seconds).' },
-        webhookSignature: { type: 'apiKey', in: 'header', name: 'webhook-signature', description: 'Standard Webhooks signature `v1,<base64>` / `v1sm3,<base64>` (HMAC), or `v1sm2,<base64 DER>` (SM2 with the client\'s key; guide §9).' },
+        webhookTimestamp: {
+          type: 'apiKey',
+          in: 'header',
+          name: 'webhook-timestamp',
+          description: 'Standard Webhooks timestamp (Unix seconds).',
+        },
+        webhookSignature: {
+          type: 'apiKey',
+          in: 'header',
+          name: 'webhook-signature',
+          description:
+            "Standard Webhooks signature `v1,<base64>` / `v1sm3,<base64>` (HMAC), or `v1sm2,<base64 DER>` (SM2 with the client's key; guide §9).",
+        },
       },
     },
   };

@@ -52,9 +52,13 @@ export function openApiRouter(app: () => Express, version?: string): Router {
     doc ??= JSON.stringify(buildOpenApiDocument({ served: appRoutes(app()), version }));
     res.type('application/json').send(doc);
   });
-  r.get('/docs', (_req, res) => { res.type('text/html').send(INDEX_HTML); });
+  r.get('/docs', (_req, res) => {
+    res.type('text/html').send(INDEX_HTML);
+  });
   // Assets are mounted with use(), not routes: they are files, not endpoints of the API.
-  r.use('/docs/init.js', (_req, res) => { res.type('application/javascript').send(INIT_JS); });
+  r.use('/docs/init.js', (_req, res) => {
+    res.type('application/javascript').send(INIT_JS);
+  });
   r.use('/docs/assets', express.static(ASSETS, { index: false, fallthrough: true, maxAge: '1d' }));
   // The integration guide and the error codes (the `type` of every problem links here), from docs/.
   r.use('/docs/guide', guidePage('integration-guide.md'));

@@ -33,9 +33,28 @@ export const MAX_ENTRIES = 16;
 export const MAX_RATIO = 200;
 
 /** Table 200 (the columns of a 9101 detail file, in order). */
-export const TABLE_200 = ['setl_id', 'mdtrt_id', 'psn_no', 'medfee_sumamt', 'fund_pay_sumamt', 'acct_pay', 'refd_setl_flag'] as const;
+export const TABLE_200 = [
+  'setl_id',
+  'mdtrt_id',
+  'psn_no',
+  'medfee_sumamt',
+  'fund_pay_sumamt',
+  'acct_pay',
+  'refd_setl_flag',
+] as const;
 /** Table 201 (the columns of a 3202 result file, in order). */
-export const TABLE_201 = ['psn_no', 'mdtrt_id', 'setl_id', 'msgid', 'stmt_rslt', 'refd_setl_flag', 'memo', 'medfee_sumamt', 'fund_pay_sumamt', 'acct_pay'] as const;
+export const TABLE_201 = [
+  'psn_no',
+  'mdtrt_id',
+  'setl_id',
+  'msgid',
+  'stmt_rslt',
+  'refd_setl_flag',
+  'memo',
+  'medfee_sumamt',
+  'fund_pay_sumamt',
+  'acct_pay',
+] as const;
 
 /** One line of table 200: amounts as sent (text, at most 2 decimals, may be negative for a refund). */
 export interface DetailRow {
@@ -53,7 +72,11 @@ export type ResultRow = Record<(typeof TABLE_201)[number], string>;
 
 export type Parsed<T> = { ok: true; value: T } | { ok: false; field: string; message: string };
 
-const refuse = (field: string, message: string): { ok: false; field: string; message: string } => ({ ok: false, field, message });
+const refuse = (field: string, message: string): { ok: false; field: string; message: string } => ({
+  ok: false,
+  field,
+  message,
+});
 
 const IN = 'input.fsUploadIn.in';
 const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
@@ -62,7 +85,8 @@ const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
 export function decodeUploadIn(v: unknown): Parsed<Buffer> {
   if (typeof v === 'string') {
     const s = v.replace(/\s+/g, '');
-    if (s.length % 4 !== 0 || !BASE64.test(s)) return refuse(IN, '文件数据应为字节数组或 base64 字符串（base64 格式不正确）');
+    if (s.length % 4 !== 0 || !BASE64.test(s))
+      return refuse(IN, '文件数据应为字节数组或 base64 字符串（base64 格式不正确）');
     return { ok: true, value: Buffer.from(s, 'base64') };
   }
   if (Array.isArray(v)) {
@@ -70,7 +94,8 @@ export function decodeUploadIn(v: unknown): Parsed<Buffer> {
     for (let i = 0; i < v.length; i++) {
       const b = v[i];
       // Java's byte is signed: −128…−1 are the bytes 128…255.
-      if (typeof b !== 'number' || !Number.isInteger(b) || b < -128 || b > 255) return refuse(`${IN}[${i}]`, '字节数组的元素应为 0–255（或 −128–127）的整数');
+      if (typeof b !== 'number' || !Number.isInteger(b) || b < -128 || b > 255)
+        return refuse(`${IN}[${i}]`, '字节数组的元素应为 0–255（或 −128–127）的整数');
       out[i] = b & 0xff;
     }
     return { ok: true, value: out };
@@ -81,14 +106,22 @@ export function decodeUploadIn(v: unknown): Parsed<Buffer> {
 export const isZipName = (filename: string) => /\.zip$/i.test(filename);
 
 /** The file's own bytes: unzipped (one entry, within the limits) when the name ends in .zip. */
-export function fileContent(bytes: Uint8Array, filename: string, limits: DetailLimits = DETAIL_LIMITS): Parsed<Uint8Array> {
+export function fileContent(
+  bytes: Uint8Array,
+  filename: string,
+  limits: DetailLimits = DETAIL_LIMITS,
+): Parsed<Uint8Array> {
   if (!isZipName(filename)) {
-    if (bytes.length > limits.maxBytes) return refuse(IN, `文件过大：${bytes.length} 字节，上限 ${limits.maxBytes} 字节`);
+    if (bytes.length > limits.maxBytes)
+      return refuse(IN, `文件过大：${bytes.length} 字节，上限 ${limits.maxBytes} 字节`);
     return { ok: true, value: bytes };
   }
   // Output allowed: the size limit, and no more than MAX_RATIO times the archive (1 MiB at least).
   const allowed = Math.min(limits.maxBytes, Math.max(1024 * 1024, MAX_RATIO * bytes.length));
-  const tooLarge = allowed < limits.maxBytes ? `zip 压缩比异常（超过 ${MAX_RATIO} 倍），疑为压缩炸弹` : `zip 解压后过大：超过 ${limits.maxBytes} 字节`;
+  const tooLarge =
+    allowed < limits.maxBytes
+      ? `zip 压缩比异常（超过 ${MAX_RATIO} 倍），疑为压缩炸弹`
+      : `zip 解压后过大：超过 ${limits.maxBytes} 字节`;
   let entries = 0;
   let files = 0;
   let problem: string | undefined;
@@ -98,17 +131,30 @@ export function fileContent(bytes: Uint8Array, filename: string, limits: DetailL
   uz.onfile = (f) => {
     entries++;
     if (problem) return;
-    if (entries > MAX_ENTRIES) { problem = `zip 文件条目过多：超过 ${MAX_ENTRIES} 个`; return; }
+    if (entries > MAX_ENTRIES) {
+      problem = `zip 文件条目过多：超过 ${MAX_ENTRIES} 个`;
+      return;
+    }
     if (f.name.endsWith('/') || f.name.startsWith('__MACOSX/')) return;
-    if (++files > 1) { problem = 'zip 文件应只含一个明细文件（.txt）'; return; }
+    if (++files > 1) {
+      problem = 'zip 文件应只含一个明细文件（.txt）';
+      return;
+    }
     const chunks: Uint8Array[] = [];
     let total = 0;
     f.ondata = (err, chunk, final) => {
       if (problem) return;
-      if (err) { problem = err.code === TOO_LARGE ? tooLarge : `zip 文件无法解压：${err.message || '数据损坏'}`; return; }
+      if (err) {
+        problem = err.code === TOO_LARGE ? tooLarge : `zip 文件无法解压：${err.message || '数据损坏'}`;
+        return;
+      }
       total += chunk.length;
       // A stored (uncompressed) entry comes as it is, in pieces: counted here.
-      if (total > allowed) { problem = tooLarge; f.terminate(); return; }
+      if (total > allowed) {
+        problem = tooLarge;
+        f.terminate();
+        return;
+      }
       if (chunk.length) chunks.push(chunk);
       if (final) content = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks);
     };
@@ -116,7 +162,8 @@ export function fileContent(bytes: Uint8Array, filename: string, limits: DetailL
   };
   try {
     // The archive in pieces: the entry's compressed bytes are handed to the decoder as they come.
-    for (let i = 0; i < bytes.length && !problem; i += PUSH_BYTES) uz.push(bytes.subarray(i, i + PUSH_BYTES), i + PUSH_BYTES >= bytes.length);
+    for (let i = 0; i < bytes.length && !problem; i += PUSH_BYTES)
+      uz.push(bytes.subarray(i, i + PUSH_BYTES), i + PUSH_BYTES >= bytes.length);
   } catch (e) {
     problem ??= `zip 文件无法解压：${(e as Error).message || '格式不正确'}`;
   }
@@ -148,15 +195,22 @@ function nativeInflate(limit: number) {
       this.done = true;
       let out: Buffer;
       try {
-        out = zlib.inflateRawSync(this.parts.length === 1 ? this.parts[0]! : Buffer.concat(this.parts), { maxOutputLength: limit + 1 });
+        out = zlib.inflateRawSync(this.parts.length === 1 ? this.parts[0]! : Buffer.concat(this.parts), {
+          maxOutputLength: limit + 1,
+        });
       } catch (e) {
-        const err = Object.assign(new Error((e as Error).message), { code: (e as { code?: string }).code === 'ERR_BUFFER_TOO_LARGE' ? TOO_LARGE : 1 }) as FlateError;
+        const err = Object.assign(new Error((e as Error).message), {
+          code: (e as { code?: string }).code === 'ERR_BUFFER_TOO_LARGE' ? TOO_LARGE : 1,
+        }) as FlateError;
         this.ondata(err, new Uint8Array(0), true);
         return;
       }
       this.ondata(null, out, true);
     }
-    terminate(): void { this.done = true; this.parts.length = 0; }
+    terminate(): void {
+      this.done = true;
+      this.parts.length = 0;
+    }
   };
 }
 
@@ -210,7 +264,8 @@ function isBlank(text: string, from: number, to: number): boolean {
 
 const COLUMNS = TABLE_200.length;
 const lineField = (n: number, c: string) => `${IN} 第 ${n} 行 ${c}`;
-const badAmount = (n: number, c: string, v: string) => refuse(lineField(n, c), `金额格式不正确：${v.slice(0, 20)}（元，最多两位小数）`);
+const badAmount = (n: number, c: string, v: string) =>
+  refuse(lineField(n, c), `金额格式不正确：${v.slice(0, 20)}（元，最多两位小数）`);
 
 /**
  * Table 200 from the file's bytes: UTF-8 (a BOM is dropped), 7 tab-separated columns a line (CRLF
@@ -222,7 +277,10 @@ export function parseTable200(content: Uint8Array, limits: DetailLimits = DETAIL
   try {
     text = new TextDecoder('utf-8', { fatal: true }).decode(content);
   } catch {
-    return refuse(`${IN} 第 ${lineOfBadUtf8(content)} 行`, '文件不是有效的 UTF-8 文本（可能是 GBK 编码）：请以 UTF-8 保存');
+    return refuse(
+      `${IN} 第 ${lineOfBadUtf8(content)} 行`,
+      '文件不是有效的 UTF-8 文本（可能是 GBK 编码）：请以 UTF-8 保存',
+    );
   }
   const rows: DetailRow[] = [];
   // Settlements seen, by refund flag: the line each first appeared on.
@@ -235,7 +293,10 @@ export function parseTable200(content: Uint8Array, limits: DetailLimits = DETAIL
     if (end < 0) end = text.length;
     const next = end + 1;
     if (end > start && text.charCodeAt(end - 1) === 0x0d) end--;
-    if (isBlank(text, start, end)) { start = next; continue; }
+    if (isBlank(text, start, end)) {
+      start = next;
+      continue;
+    }
     // The tabs of the line (as many as fit; more means too many columns). A loop within the line, not
     // indexOf: that would run on to the next tab of the file, to its end for lines without one.
     let cols = 1;
@@ -244,7 +305,10 @@ export function parseTable200(content: Uint8Array, limits: DetailLimits = DETAIL
       if (cols <= COLUMNS) tabs[cols - 1] = t;
       cols++;
     }
-    if (rows.length === 0 && text.startsWith('setl_id', start) && (cols === 1 ? end : tabs[0]!) === start + 7) { start = next; continue; } // a header line naming the columns
+    if (rows.length === 0 && text.startsWith('setl_id', start) && (cols === 1 ? end : tabs[0]!) === start + 7) {
+      start = next;
+      continue;
+    } // a header line naming the columns
     if (cols !== COLUMNS) {
       return refuse(`${IN} 第 ${n} 行`, `应有 ${COLUMNS} 列（${TABLE_200.join('、')}，以制表符分隔），实有 ${cols} 列`);
     }
@@ -263,13 +327,24 @@ export function parseTable200(content: Uint8Array, limits: DetailLimits = DETAIL
     const acct = field(text, tabs[4]! + 1, tabs[5]!);
     if (!isAmount(acct)) return badAmount(n, 'acct_pay', acct);
     const flag = field(text, tabs[5]! + 1, tabs[6]!);
-    if (flag !== '0' && flag !== '1') return refuse(lineField(n, 'refd_setl_flag'), `退费结算标志应为 0 或 1，实为 ${flag.slice(0, 10)}`);
+    if (flag !== '0' && flag !== '1')
+      return refuse(lineField(n, 'refd_setl_flag'), `退费结算标志应为 0 或 1，实为 ${flag.slice(0, 10)}`);
     const byFlag = flag === '0' ? seen0 : seen1;
     const before = byFlag.get(setl_id);
-    if (before !== undefined) return refuse(lineField(n, 'setl_id'), `结算 ${setl_id}（退费结算标志 ${flag}）与第 ${before} 行重复`);
+    if (before !== undefined)
+      return refuse(lineField(n, 'setl_id'), `结算 ${setl_id}（退费结算标志 ${flag}）与第 ${before} 行重复`);
     byFlag.set(setl_id, n);
     if (rows.length >= limits.maxRows) return refuse(`${IN} 第 ${n} 行`, `明细超过 ${limits.maxRows} 行`);
-    rows.push({ line: n, setl_id, mdtrt_id, psn_no, medfee_sumamt: medfee, fund_pay_sumamt: fund, acct_pay: acct, refd_setl_flag: flag });
+    rows.push({
+      line: n,
+      setl_id,
+      mdtrt_id,
+      psn_no,
+      medfee_sumamt: medfee,
+      fund_pay_sumamt: fund,
+      acct_pay: acct,
+      refd_setl_flag: flag,
+    });
     start = next;
   }
   if (!rows.length) return refuse(IN, '文件没有明细行');
@@ -281,12 +356,20 @@ function lineOfBadUtf8(b: Uint8Array): number {
   let line = 1;
   let lineStart = 0;
   for (let i = 0; i < b.length; i++) {
-    if (b[i] === 0x0a) { line++; lineStart = i + 1; continue; }
+    if (b[i] === 0x0a) {
+      line++;
+      lineStart = i + 1;
+      continue;
+    }
     if (b[i]! < 0x80) continue;
     // Decode the line so far: the first line that fails is the answer.
     let end = b.indexOf(0x0a, i);
     if (end < 0) end = b.length;
-    try { new TextDecoder('utf-8', { fatal: true }).decode(b.subarray(lineStart, end)); } catch { return line; }
+    try {
+      new TextDecoder('utf-8', { fatal: true }).decode(b.subarray(lineStart, end));
+    } catch {
+      return line;
+    }
     i = end - 1;
   }
   return line;

@@ -22,7 +22,14 @@ import type { WorkCalendar } from '../deadlines/calendar';
 import type { LoopParams } from '../deadlines/params';
 import { Money } from '../money';
 import { cstInstant, periodOf, toCstIso } from '../time';
-import { declaredAmountFindings, declaredNotRecordedFindings, recordedNotDeclaredFindings, type BatchItemFact, type EvaluationContext, type SettlementFact } from '../matching';
+import {
+  declaredAmountFindings,
+  declaredNotRecordedFindings,
+  recordedNotDeclaredFindings,
+  type BatchItemFact,
+  type EvaluationContext,
+  type SettlementFact,
+} from '../matching';
 import type { Finding } from '../matching';
 import type { DetailDifference, DetailRecord } from '../ledger/statement-detail-read-model';
 import type { DetailRow, ResultRow } from './detail-file';
@@ -44,12 +51,23 @@ export interface Statement3202 {
  * The statement's totals must be its file's (a truncated upload is caught here): the count of
  * lines, medfee_sumamt and fund_pay_sumamt. cash_payamt is not checked: the file has no cash column.
  */
-export function totalsAgainstFile(d: Statement3202, rows: readonly DetailRow[]): { field: string; message: string } | undefined {
+export function totalsAgainstFile(
+  d: Statement3202,
+  rows: readonly DetailRow[],
+): { field: string; message: string } | undefined {
   const cnt = Number(d.fixmedins_setl_cnt);
-  if (cnt !== rows.length) return { field: 'input.data.fixmedins_setl_cnt', message: `结算笔数 ${cnt} 与文件 ${d.file_qury_no} 的明细行数 ${rows.length} 不符` };
+  if (cnt !== rows.length)
+    return {
+      field: 'input.data.fixmedins_setl_cnt',
+      message: `结算笔数 ${cnt} 与文件 ${d.file_qury_no} 的明细行数 ${rows.length} 不符`,
+    };
   for (const f of ['medfee_sumamt', 'fund_pay_sumamt'] as const) {
     const sum = sumOfAmounts(rows, f);
-    if (!Money.of(d[f]).eq(sum)) return { field: `input.data.${f}`, message: `${f} ${Money.of(d[f])} 与文件明细合计 ${sum} 不符，相差 ${Money.of(d[f]).minus(sum)}` };
+    if (!Money.of(d[f]).eq(sum))
+      return {
+        field: `input.data.${f}`,
+        message: `${f} ${Money.of(d[f])} 与文件明细合计 ${sum} 不符，相差 ${Money.of(d[f]).minus(sum)}`,
+      };
   }
   return undefined;
 }
@@ -93,14 +111,21 @@ export function resultRows(diffs: readonly DetailDifference[]): ResultRow[] {
     } else {
       const diffsOf = (['medfee_sumamt', 'fund_pay_sumamt', 'acct_pay'] as const).flatMap((k) => {
         const mine = Money.of(f![k]);
-        const theirs = Money.of(k === 'medfee_sumamt' ? a!.line_medfee : k === 'fund_pay_sumamt' ? a!.line_fund : a!.line_acct);
+        const theirs = Money.of(
+          k === 'medfee_sumamt' ? a!.line_medfee : k === 'fund_pay_sumamt' ? a!.line_fund : a!.line_acct,
+        );
         return mine.eq(theirs) ? [] : [`${NAMES[k]} ${k} 机构 ${mine}，经办机构 ${theirs}，相差 ${mine.minus(theirs)}`];
       });
       memo = `金额不符：${diffsOf.join('；')}`;
     }
     return {
-      psn_no: f?.psn_no ?? a!.psn_no, mdtrt_id: f?.mdtrt_id ?? a!.mdtrt_id, setl_id: d.setl_id, msgid: a?.message_id ?? '', stmt_rslt: '1',
-      refd_setl_flag: d.refd_setl_flag, memo,
+      psn_no: f?.psn_no ?? a!.psn_no,
+      mdtrt_id: f?.mdtrt_id ?? a!.mdtrt_id,
+      setl_id: d.setl_id,
+      msgid: a?.message_id ?? '',
+      stmt_rslt: '1',
+      refd_setl_flag: d.refd_setl_flag,
+      memo,
       medfee_sumamt: Money.of(a ? a.line_medfee : f!.medfee_sumamt).toString(),
       fund_pay_sumamt: Money.of(a ? a.line_fund : f!.fund_pay_sumamt).toString(),
       acct_pay: Money.of(a ? a.line_acct : f!.acct_pay).toString(),
@@ -119,9 +144,16 @@ export interface DetailFindingContext {
 }
 
 /** The declaration findings of the differences (the batch rules, see above); `pending` when a DECLARED_NOT_RECORDED waits for its grace. */
-export function detailFindings(diffs: readonly DetailDifference[], c: DetailFindingContext): { findings: Finding[]; pending: Date[] } {
+export function detailFindings(
+  diffs: readonly DetailDifference[],
+  c: DetailFindingContext,
+): { findings: Finding[]; pending: Date[] } {
   const ctx: EvaluationContext = { asOf: c.asOf, params: c.params, calendar: c.calendar };
-  const batch = { batch_id: `3202 file ${c.upload.file_qury_no}`, message_id: c.upload.file_qury_no, received_at: c.upload.received_at };
+  const batch = {
+    batch_id: `3202 file ${c.upload.file_qury_no}`,
+    message_id: c.upload.file_qury_no,
+    received_at: c.upload.received_at,
+  };
   const findings: Finding[] = [];
   const pending: Date[] = [];
   for (const d of diffs) {
@@ -138,29 +170,59 @@ export function detailFindings(diffs: readonly DetailDifference[], c: DetailFind
     } else if (f && d.agency) {
       findings.push(...declaredAmountFindings(fact(d.agency), [item(d.setl_id, f, d.agency, c, batch)], ctx));
     } else if (d.agency && !d.agency.reversed) {
-      findings.push(...recordedNotDeclaredFindings(fact(d.agency), { declaredItems: [], declarationReceived: batch }, ctx));
+      findings.push(
+        ...recordedNotDeclaredFindings(fact(d.agency), { declaredItems: [], declarationReceived: batch }, ctx),
+      );
     }
   }
   return { findings, pending };
 }
 
-function item(setlId: string, f: NonNullable<DetailDifference['file']>, r: DetailRecord | undefined, c: DetailFindingContext, batch: { batch_id: string; message_id: string; received_at: Date }): BatchItemFact {
+function item(
+  setlId: string,
+  f: NonNullable<DetailDifference['file']>,
+  r: DetailRecord | undefined,
+  c: DetailFindingContext,
+  batch: { batch_id: string; message_id: string; received_at: Date },
+): BatchItemFact {
   const setlTime = r?.setl_time ?? cstInstant(c.stmt_begndate);
   return {
-    message_id: batch.message_id, batch_id: batch.batch_id, fixmedins_code: c.fixmedins_code, insurer_code: r?.insurer_code ?? '', period: r?.period ?? periodOf(setlTime),
-    setl_id: setlId, mdtrt_id: f.mdtrt_id, psn_no: f.psn_no, setl_time: setlTime,
+    message_id: batch.message_id,
+    batch_id: batch.batch_id,
+    fixmedins_code: c.fixmedins_code,
+    insurer_code: r?.insurer_code ?? '',
+    period: r?.period ?? periodOf(setlTime),
+    setl_id: setlId,
+    mdtrt_id: f.mdtrt_id,
+    psn_no: f.psn_no,
+    setl_time: setlTime,
     medfee_sumamt: Money.of(f.medfee_sumamt),
     // Not declared by a detail file: the recorded amount (nothing owed once reversed), so it never differs.
     hifob_pay: r && r.status === 'valid' ? Money.of(r.hifob_pay) : Money.ZERO,
-    fund_pay_sumamt: Money.of(f.fund_pay_sumamt), acct_pay: Money.of(f.acct_pay),
+    fund_pay_sumamt: Money.of(f.fund_pay_sumamt),
+    acct_pay: Money.of(f.acct_pay),
     received_at: batch.received_at,
   };
 }
 
 function fact(r: DetailRecord): SettlementFact {
   return {
-    setl_id: r.setl_id, mdtrt_id: r.mdtrt_id, psn_no: r.psn_no, insurer_code: r.insurer_code, fixmedins_code: r.fixmedins_code, insuplc_admdvs: r.insuplc_admdvs,
-    setl_mode: r.setl_mode, status: r.status, setl_time: r.setl_time, period: r.period, medfee_sumamt: Money.of(r.medfee_sumamt), hifp_pay: Money.of(r.hifp_pay),
-    hifob_pay: Money.of(r.hifob_pay), fund_pay_sumamt: Money.of(r.fund_pay_sumamt), acct_pay: Money.of(r.acct_pay), message_id: r.message_id, received_at: r.received_at,
+    setl_id: r.setl_id,
+    mdtrt_id: r.mdtrt_id,
+    psn_no: r.psn_no,
+    insurer_code: r.insurer_code,
+    fixmedins_code: r.fixmedins_code,
+    insuplc_admdvs: r.insuplc_admdvs,
+    setl_mode: r.setl_mode,
+    status: r.status,
+    setl_time: r.setl_time,
+    period: r.period,
+    medfee_sumamt: Money.of(r.medfee_sumamt),
+    hifp_pay: Money.of(r.hifp_pay),
+    hifob_pay: Money.of(r.hifob_pay),
+    fund_pay_sumamt: Money.of(r.fund_pay_sumamt),
+    acct_pay: Money.of(r.acct_pay),
+    message_id: r.message_id,
+    received_at: r.received_at,
   };
 }

@@ -22,7 +22,14 @@ import { loadStatementTotals, loadStoredSettlement } from '../ledger/platform-re
 import { toCstIso } from '../time';
 import { dottedField, envelopeFieldOf, isObject, reversalFrom2208, settlementFrom2207 } from './settlement-mapping';
 import { compareStatement, statementFilter, type Statement3201 } from './statement';
-import { download9102, statement3202, upload9101, type DetailDeps, type DetailOutcome, type DownloadedFile } from './detail-service';
+import {
+  download9102,
+  statement3202,
+  upload9101,
+  type DetailDeps,
+  type DetailOutcome,
+  type DownloadedFile,
+} from './detail-service';
 
 /** What the composition root gives the platform route and service. */
 export interface PlatformDeps {
@@ -41,7 +48,9 @@ export interface PlatformDeps {
 }
 
 /** A 9102's answer: the stored file itself. */
-export interface PlatformFileAnswer { file: DownloadedFile }
+export interface PlatformFileAnswer {
+  file: DownloadedFile;
+}
 
 /** The response envelope. */
 export interface PlatformResponse {
@@ -63,9 +72,23 @@ export interface PlatformRequest {
 }
 
 /** Who may send each transaction (spec §9). */
-export const PLATFORM_INFNOS: Readonly<Record<string, Role>> = { 2207: 'agency', 2208: 'agency', 3201: 'institution', 9101: 'institution', 3202: 'institution', 9102: 'institution' };
+export const PLATFORM_INFNOS: Readonly<Record<string, Role>> = {
+  2207: 'agency',
+  2208: 'agency',
+  3201: 'institution',
+  9101: 'institution',
+  3202: 'institution',
+  9102: 'institution',
+};
 
-const ROLE_ZH: Record<string, string> = { agency: '经办机构', institution: '定点医药机构', insurer: '保险公司', ops: '运维', tax: '税务', finance: '财政' };
+const ROLE_ZH: Record<string, string> = {
+  agency: '经办机构',
+  institution: '定点医药机构',
+  insurer: '保险公司',
+  ops: '运维',
+  tax: '税务',
+  finance: '财政',
+};
 
 /** The platform's own time format, yyyy-MM-dd HH:mm:ss in China Standard Time. */
 const platformTime = (t: Date) => toCstIso(t).slice(0, 19).replace('T', ' ');
@@ -81,29 +104,62 @@ export function createPlatformService(deps: PlatformDeps): PlatformService {
   return {
     async handle(req) {
       const receivedAt = new Date(deps.now());
-      const reply = (infcode: 0 | -1, err_msg: string | null, output: Record<string, unknown> | null): PlatformResponse => ({
-        infcode, inf_refmsgid: req.requestId ?? crypto.randomUUID(), refmsg_time: platformTime(receivedAt), respond_time: platformTime(new Date(deps.now())), err_msg, output,
+      const reply = (
+        infcode: 0 | -1,
+        err_msg: string | null,
+        output: Record<string, unknown> | null,
+      ): PlatformResponse => ({
+        infcode,
+        inf_refmsgid: req.requestId ?? crypto.randomUUID(),
+        refmsg_time: platformTime(receivedAt),
+        respond_time: platformTime(new Date(deps.now())),
+        err_msg,
+        output,
       });
-      const fail = (msg: string) => { deps.onOutcome?.('platform', 'rejected'); return reply(-1, msg, null); };
+      const fail = (msg: string) => {
+        deps.onOutcome?.('platform', 'rejected');
+        return reply(-1, msg, null);
+      };
       const env = req.value;
       if (!isObject(env)) return fail('报文：应为 JSON 对象（交易报文 {infno, msgid, …, input}）');
       const infno = env.infno;
       if (infno === undefined || infno === null || infno === '') return fail('infno：缺少交易编号 infno');
       if (typeof infno !== 'string') return fail('infno：交易编号 infno 应为字符串');
       const role = Object.hasOwn(PLATFORM_INFNOS, infno) ? PLATFORM_INFNOS[infno] : undefined;
-      if (!role) return fail(`infno：不支持的交易编号 ${infno.slice(0, 20)}（支持 ${Object.keys(PLATFORM_INFNOS).join('、')}）`);
-      if (req.client.role !== role) return fail(`infno：交易 ${infno} 仅限${ROLE_ZH[role]}（${role}）发送，客户端 ${req.client.client_id} 的角色为 ${req.client.role}`);
+      if (!role)
+        return fail(`infno：不支持的交易编号 ${infno.slice(0, 20)}（支持 ${Object.keys(PLATFORM_INFNOS).join('、')}）`);
+      if (req.client.role !== role)
+        return fail(
+          `infno：交易 ${infno} 仅限${ROLE_ZH[role]}（${role}）发送，客户端 ${req.client.client_id} 的角色为 ${req.client.role}`,
+        );
       const errors = deps.validator.validate('platform-envelope', env, 'zh-CN', '', req.text);
-      if (errors.length) return fail(errors.slice(0, 3).map((e) => `${dottedField(e.path)}：${e.message}`).join('；'));
+      if (errors.length)
+        return fail(
+          errors
+            .slice(0, 3)
+            .map((e) => `${dottedField(e.path)}：${e.message}`)
+            .join('；'),
+        );
       try {
         if (infno === '9101' || infno === '3202' || infno === '9102') {
-          const out: DetailOutcome<Record<string, unknown> | DownloadedFile> = infno === '9101' ? await upload9101(deps, req.client, env)
-            : infno === '3202' ? await statement3202(deps, req.client, env) : await download9102(deps, req.client, env);
+          const out: DetailOutcome<Record<string, unknown> | DownloadedFile> =
+            infno === '9101'
+              ? await upload9101(deps, req.client, env)
+              : infno === '3202'
+                ? await statement3202(deps, req.client, env)
+                : await download9102(deps, req.client, env);
           if (!out.ok) return fail(`${out.field}：${out.message}`);
           deps.onOutcome?.('platform', 'accepted');
-          return infno === '9102' ? { file: out.value as DownloadedFile } : reply(0, null, out.value as Record<string, unknown>);
+          return infno === '9102'
+            ? { file: out.value as DownloadedFile }
+            : reply(0, null, out.value as Record<string, unknown>);
         }
-        const output = infno === '2207' ? await settle(deps, req, env) : infno === '2208' ? await reverse(deps, req, env) : await statement(deps, req, env);
+        const output =
+          infno === '2207'
+            ? await settle(deps, req, env)
+            : infno === '2208'
+              ? await reverse(deps, req, env)
+              : await statement(deps, req, env);
         deps.onOutcome?.('platform', 'accepted');
         return reply(0, null, output);
       } catch (e) {
@@ -117,24 +173,43 @@ export function createPlatformService(deps: PlatformDeps): PlatformService {
 const refused = (field: string, message: string) => new Refused(`${field}：${message}`);
 
 /** 2207: setlinfo + setldetail → one Settlement, stored as the feed stores it. */
-async function settle(deps: PlatformDeps, req: PlatformRequest, env: Record<string, unknown>): Promise<Record<string, unknown>> {
+async function settle(
+  deps: PlatformDeps,
+  req: PlatformRequest,
+  env: Record<string, unknown>,
+): Promise<Record<string, unknown>> {
   const input = env.input as Record<string, unknown>;
   const mapped = settlementFrom2207(env, input, deps.platformMappingFor);
   if (!mapped.ok) throw refused(mapped.refusal.field, mapped.refusal.message);
   const admdvs = String(mapped.record.insuplc_admdvs ?? '');
   const referralField = /^[0-9]{6}$/.test(admdvs) ? deps.platformMappingFor(admdvs)?.referral_field.field : undefined;
-  const out = await acceptSettlementRecords(deps, { client: req.client, webhookId: req.webhookId, raw: req.raw, requestId: req.requestId, lang: 'zh-CN' }, [mapped.record]);
+  const out = await acceptSettlementRecords(
+    deps,
+    { client: req.client, webhookId: req.webhookId, raw: req.raw, requestId: req.requestId, lang: 'zh-CN' },
+    [mapped.record],
+  );
   return answerStored(deps, out, String(mapped.record.setl_id), referralField);
 }
 
 /** 2208: the stored record sent again with status reversed (spec §3). */
-async function reverse(deps: PlatformDeps, req: PlatformRequest, env: Record<string, unknown>): Promise<Record<string, unknown>> {
-  const data = (env.input as { data: { setl_id: string; mdtrt_id: string; psn_no: string; insuplc_admdvs?: string } }).data;
-  const insuplc = data.insuplc_admdvs ?? (typeof env.insuplc_admdvs === 'string' && env.insuplc_admdvs !== '' ? env.insuplc_admdvs : undefined);
+async function reverse(
+  deps: PlatformDeps,
+  req: PlatformRequest,
+  env: Record<string, unknown>,
+): Promise<Record<string, unknown>> {
+  const data = (env.input as { data: { setl_id: string; mdtrt_id: string; psn_no: string; insuplc_admdvs?: string } })
+    .data;
+  const insuplc =
+    data.insuplc_admdvs ??
+    (typeof env.insuplc_admdvs === 'string' && env.insuplc_admdvs !== '' ? env.insuplc_admdvs : undefined);
   const rows = await loadStoredSettlement(deps.db, data.setl_id);
   const stored = rows[0];
   if (!stored || !inScope(req.client, { admdvs: stored.insuplc_admdvs })) {
-    if (stored) throw forbidden({ en: `setl_id ${data.setl_id} belongs to a pooling region outside client ${req.client.client_id}'s scope`, zh: `setl_id ${data.setl_id} 属于授权范围以外的统筹区` });
+    if (stored)
+      throw forbidden({
+        en: `setl_id ${data.setl_id} belongs to a pooling region outside client ${req.client.client_id}'s scope`,
+        zh: `setl_id ${data.setl_id} 属于授权范围以外的统筹区`,
+      });
     throw refused('input.data.setl_id', `结算 ${data.setl_id} 未找到：撤销前须先以 2207 上传该结算`);
   }
   const done = rows.find((r) => r.status === 'reversed');
@@ -142,11 +217,20 @@ async function reverse(deps: PlatformDeps, req: PlatformRequest, env: Record<str
   const valid = rows.find((r) => r.status === 'valid')!;
   const mapped = reversalFrom2208(data, insuplc, valid);
   if (!mapped.ok) throw refused(mapped.refusal.field, mapped.refusal.message);
-  const out = await acceptSettlementRecords(deps, { client: req.client, webhookId: req.webhookId, raw: req.raw, requestId: req.requestId, lang: 'zh-CN' }, [mapped.record]);
+  const out = await acceptSettlementRecords(
+    deps,
+    { client: req.client, webhookId: req.webhookId, raw: req.raw, requestId: req.requestId, lang: 'zh-CN' },
+    [mapped.record],
+  );
   return answerStored(deps, out, data.setl_id);
 }
 
-function answerStored(deps: PlatformDeps, out: SettlementRecordsOutcome, setlId: string, referralField?: string): Record<string, unknown> {
+function answerStored(
+  deps: PlatformDeps,
+  out: SettlementRecordsOutcome,
+  setlId: string,
+  referralField?: string,
+): Record<string, unknown> {
   if (out.accepted > 0) {
     deps.onCommitted();
     return { setl_id: setlId, message_id: out.message_id, duplicate: false };
@@ -154,21 +238,37 @@ function answerStored(deps: PlatformDeps, out: SettlementRecordsOutcome, setlId:
   if (out.duplicates > 0) return { setl_id: setlId, message_id: out.firstDuplicateOf ?? null, duplicate: true };
   const errors = out.rejected[0]?.errors ?? [];
   const scope = errors.find((e) => e.code === 'OUT_OF_SCOPE');
-  if (scope) throw forbidden({ en: 'the settlement is outside the client\'s scope', zh: scope.message }, [{ ...scope, path: `/input/setlinfo${scope.path}` }]);
-  const msg = errors.slice(0, 3).map((e) => `${envelopeFieldOf(e.path, referralField)}：${e.message}`).join('；');
+  if (scope)
+    throw forbidden({ en: "the settlement is outside the client's scope", zh: scope.message }, [
+      { ...scope, path: `/input/setlinfo${scope.path}` },
+    ]);
+  const msg = errors
+    .slice(0, 3)
+    .map((e) => `${envelopeFieldOf(e.path, referralField)}：${e.message}`)
+    .join('；');
   throw new Refused(msg || 'input.setlinfo：结算记录未被受理');
 }
 
 /** 3201: the institution's totals compared with the agency's records of it in those dates. */
-async function statement(deps: PlatformDeps, req: PlatformRequest, env: Record<string, unknown>): Promise<Record<string, unknown>> {
+async function statement(
+  deps: PlatformDeps,
+  req: PlatformRequest,
+  env: Record<string, unknown>,
+): Promise<Record<string, unknown>> {
   const fixmedins = env.fixmedins_code;
-  if (typeof fixmedins !== 'string' || fixmedins === '') throw refused('fixmedins_code', '3201 须在报文头提供定点医药机构编号 fixmedins_code');
+  if (typeof fixmedins !== 'string' || fixmedins === '')
+    throw refused('fixmedins_code', '3201 须在报文头提供定点医药机构编号 fixmedins_code');
   if (!inScope(req.client, { fixmedins_code: fixmedins })) {
-    throw forbidden({ en: `${fixmedins} is outside client ${req.client.client_id}'s scope`, zh: `${fixmedins} 不在客户端 ${req.client.client_id} 的授权范围内` }, [{ path: '/fixmedins_code', code: 'OUT_OF_SCOPE', message: `${fixmedins} 不在授权范围内` }]);
+    throw forbidden(
+      {
+        en: `${fixmedins} is outside client ${req.client.client_id}'s scope`,
+        zh: `${fixmedins} 不在客户端 ${req.client.client_id} 的授权范围内`,
+      },
+      [{ path: '/fixmedins_code', code: 'OUT_OF_SCOPE', message: `${fixmedins} 不在授权范围内` }],
+    );
   }
   const data = (env.input as { data: Statement3201 }).data;
   const filter = statementFilter(fixmedins, data);
   if ('field' in filter) throw refused(filter.field, filter.message);
   return { stmtinfo: compareStatement(data, await loadStatementTotals(deps.db, filter)) };
 }
-

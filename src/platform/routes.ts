@@ -24,11 +24,21 @@ export function platformRouter(deps: PlatformDeps): Router {
     const raw = await readBody(req, deps.maxBodyBytes, (b) => signed.verifier.update(b));
     await verifySignedWrite(signed, res);
     const { value, text } = parseJson(raw, lang);
-    const answer = await service.handle({ client: signed.client, webhookId: signed.webhookId, raw, value, text, requestId: res.locals.requestId });
+    const answer = await service.handle({
+      client: signed.client,
+      webhookId: signed.webhookId,
+      raw,
+      value,
+      text,
+      requestId: res.locals.requestId,
+    });
     if ('file' in answer) {
       // 9102 answers the file itself, as the platform does; a refusal is an envelope like any other.
-      res.status(200).type(answer.file.zipped ? 'application/zip' : 'text/plain; charset=utf-8')
-        .set('content-disposition', `attachment; filename*=UTF-8''${encodeURIComponent(answer.file.filename)}`).send(answer.file.content);
+      res
+        .status(200)
+        .type(answer.file.zipped ? 'application/zip' : 'text/plain; charset=utf-8')
+        .set('content-disposition', `attachment; filename*=UTF-8''${encodeURIComponent(answer.file.filename)}`)
+        .send(answer.file.content);
       return;
     }
     res.status(200).json(answer);

@@ -15,7 +15,12 @@ import type { Logger } from '../logging/logger';
 import type { MessageKind } from '../ingest/kinds';
 import { claimMessages, markFailed, markProcessed } from '../ingest/message-store';
 
-export interface MessageRow { message_id: string; kind: MessageKind; received_at: Date; request_id: string | null }
+export interface MessageRow {
+  message_id: string;
+  kind: MessageKind;
+  received_at: Date;
+  request_id: string | null;
+}
 /**
  * Applies one or more stored messages of the kinds it is registered for, in one go. `finish(q)` marks
  * them processed in the handler's transaction `q`: a handler that writes in transactions calls it in
@@ -37,7 +42,12 @@ export interface IngestProcessorDeps {
 export type Outcome = 'processed' | 'skipped';
 
 /** Apply the messages `ids` together; every id gets its outcome, or the batch throws as a whole. */
-export async function processMessages(db: Db, handlers: MessageHandlers, ids: readonly string[], log: Logger): Promise<Map<string, Outcome>> {
+export async function processMessages(
+  db: Db,
+  handlers: MessageHandlers,
+  ids: readonly string[],
+  log: Logger,
+): Promise<Map<string, Outcome>> {
   // One statement: read the rows and mark the unprocessed ones as being processed.
   const rows = await claimMessages(db, ids);
   const byId = new Map(rows.map((r) => [r.message_id, r]));
@@ -60,12 +70,19 @@ export async function processMessages(db: Db, handlers: MessageHandlers, ids: re
   for (const [h, msgs] of byHandler) {
     const ids = msgs.map((m) => m.message_id);
     let inTx = false;
-    await h(msgs, async (q) => { await markProcessed(q, ids); inTx = true; });
+    await h(msgs, async (q) => {
+      await markProcessed(q, ids);
+      inTx = true;
+    });
     // The handler returned, so the transaction that marked them committed.
     if (inTx) for (const id of ids) finished.add(id);
   }
   const rest = todo.filter((m) => !finished.has(m.message_id));
-  if (rest.length) await markProcessed(db, rest.map((m) => m.message_id));
+  if (rest.length)
+    await markProcessed(
+      db,
+      rest.map((m) => m.message_id),
+    );
   for (const m of todo) {
     out.set(m.message_id, 'processed');
     log.debug({ message_id: m.message_id, kind: m.kind, request_id: m.request_id }, 'message processed');
@@ -73,11 +90,20 @@ export async function processMessages(db: Db, handlers: MessageHandlers, ids: re
   return out;
 }
 
-export async function processMessage(db: Db, handlers: MessageHandlers, messageId: string, log: Logger): Promise<Outcome> {
+export async function processMessage(
+  db: Db,
+  handlers: MessageHandlers,
+  messageId: string,
+  log: Logger,
+): Promise<Outcome> {
   return (await processMessages(db, handlers, [messageId], log)).get(messageId)!;
 }
 
-interface Pending { id: string; resolve: (o: Outcome) => void; reject: (e: unknown) => void }
+interface Pending {
+  id: string;
+  resolve: (o: Outcome) => void;
+  reject: (e: unknown) => void;
+}
 
 /**
  * Collects the message ids submitted while a batch is being applied and applies them as the next
@@ -88,7 +114,11 @@ export class MessageBatcher {
   private inFlight = 0;
   private scheduled = false;
 
-  constructor(private readonly apply: (ids: string[]) => Promise<Map<string, Outcome>>, private readonly batchSize: number, private readonly maxInFlight = 2) {}
+  constructor(
+    private readonly apply: (ids: string[]) => Promise<Map<string, Outcome>>,
+    private readonly batchSize: number,
+    private readonly maxInFlight = 2,
+  ) {}
 
   submit(id: string): Promise<Outcome> {
     return new Promise((resolve, reject) => {
@@ -130,7 +160,11 @@ export class MessageBatcher {
     // One at a time: only a message that cannot be applied fails.
     for (const id of ids) {
       let res: { ok: true; o: Outcome } | { ok: false; e: unknown };
-      try { res = { ok: true, o: (await this.apply([id])).get(id)! }; } catch (e) { res = { ok: false, e }; }
+      try {
+        res = { ok: true, o: (await this.apply([id])).get(id)! };
+      } catch (e) {
+        res = { ok: false, e };
+      }
       for (const p of batch) {
         if (p.id !== id) continue;
         if (res.ok) p.resolve(res.o);
@@ -140,7 +174,11 @@ export class MessageBatcher {
   }
 }
 
-export interface IngestJob { message_id: string; kind: string; request_id?: string | null }
+export interface IngestJob {
+  message_id: string;
+  kind: string;
+  request_id?: string | null;
+}
 
 /**
  * The 'ingest' queue's process function (started by startWorker: the root's startWorkers, workers/ingest.ts):
@@ -172,5 +210,7 @@ export async function markMessageFailed(db: Db, job: Job<IngestJob>, err: Error)
 
 /** The ids of an ingest job for its failure line. */
 export const describeIngestJob = (job: Job<IngestJob>) => ({
-  message_id: job.data.message_id, request_id: job.data.request_id ?? undefined, kind: job.data.kind,
+  message_id: job.data.message_id,
+  request_id: job.data.request_id ?? undefined,
+  kind: job.data.kind,
 });

@@ -35,8 +35,18 @@ export class OutboxRelay {
    * `keep`: how long BullMQ keeps completed and failed jobs, seconds (GATEWAY_JOBS_KEEP_*_SECONDS);
    * `requeueAfterSeconds`: see requeueStuck (GATEWAY_OUTBOX_REQUEUE_SECONDS); `minGapMs`: see kick.
    */
-  constructor(private readonly db: Db, private readonly queues: Queues, private readonly log: Logger, private readonly pollMs: number,
-    private readonly keep: { completedSeconds: number; failedSeconds: number; requeueAfterSeconds?: number; minGapMs?: number } = { completedSeconds: 86_400, failedSeconds: 7 * 86_400 }) {}
+  constructor(
+    private readonly db: Db,
+    private readonly queues: Queues,
+    private readonly log: Logger,
+    private readonly pollMs: number,
+    private readonly keep: {
+      completedSeconds: number;
+      failedSeconds: number;
+      requeueAfterSeconds?: number;
+      minGapMs?: number;
+    } = { completedSeconds: 86_400, failedSeconds: 7 * 86_400 },
+  ) {}
 
   start(): void {
     this.stopped = false;
@@ -58,11 +68,17 @@ export class OutboxRelay {
    */
   kick(): void {
     if (this.stopped) return;
-    if (this.running) { this.again = true; return; }
+    if (this.running) {
+      this.again = true;
+      return;
+    }
     if (this.gapTimer) return; // the pass it starts will see this work too
     const wait = this.lastPass + (this.keep.minGapMs ?? 10) - Date.now();
     if (wait > 0) {
-      this.gapTimer = setTimeout(() => { this.gapTimer = undefined; this.kick(); }, wait);
+      this.gapTimer = setTimeout(() => {
+        this.gapTimer = undefined;
+        this.kick();
+      }, wait);
       this.gapTimer.unref();
       return;
     }
@@ -70,7 +86,10 @@ export class OutboxRelay {
     this.lastPass = Date.now();
     void this.drain().finally(() => {
       this.running = false;
-      if (this.again && !this.stopped) { this.again = false; this.kick(); }
+      if (this.again && !this.stopped) {
+        this.again = false;
+        this.kick();
+      }
     });
   }
 
@@ -88,7 +107,8 @@ export class OutboxRelay {
       // Redis unreachable is said once for the whole process (redis-status.ts); anything else here, once.
       if (!this.failing) {
         this.failing = isConnectionError(err) ? 'quiet' : 'logged';
-        if (this.failing === 'logged') this.log.warn({ err }, 'outbox relay: could not queue work; it stays in the outbox and will be retried');
+        if (this.failing === 'logged')
+          this.log.warn({ err }, 'outbox relay: could not queue work; it stays in the outbox and will be retried');
       }
     }
   }
@@ -108,16 +128,25 @@ export class OutboxRelay {
       const byQueue = new Map<string, typeof rows>();
       for (const r of rows) {
         const list = byQueue.get(r.queue);
-        if (list) list.push(r); else byQueue.set(r.queue, [r]);
+        if (list) list.push(r);
+        else byQueue.set(r.queue, [r]);
       }
       for (const [name, list] of byQueue) {
-        await withTimeout(this.queues.get(name).addBulk(list.map((r) => ({
-          name: String(r.payload.kind ?? name),
-          data: r.payload,
-          opts: this.jobOpts(String(r.payload.job_id ?? r.message_id)),
-        }))), ADD_TIMEOUT_MS);
+        await withTimeout(
+          this.queues.get(name).addBulk(
+            list.map((r) => ({
+              name: String(r.payload.kind ?? name),
+              data: r.payload,
+              opts: this.jobOpts(String(r.payload.job_id ?? r.message_id)),
+            })),
+          ),
+          ADD_TIMEOUT_MS,
+        );
       }
-      await markRelayed(q, rows.map((r) => r.id));
+      await markRelayed(
+        q,
+        rows.map((r) => r.id),
+      );
       return rows.length;
     });
   }
@@ -146,7 +175,8 @@ export class OutboxRelay {
         n++;
       }
     }
-    if (n) this.log.warn({ count: n }, 'outbox relay: re-queued messages whose jobs were lost or failed while unfinished');
+    if (n)
+      this.log.warn({ count: n }, 'outbox relay: re-queued messages whose jobs were lost or failed while unfinished');
     return n;
   }
 
@@ -167,13 +197,22 @@ export class OutboxRelay {
   }
 
   private jobOpts(jobId: string) {
-    return { jobId, attempts: 10, backoff: { type: 'exponential' as const, delay: 1000 }, removeOnComplete: { age: this.keep.completedSeconds, count: 100_000 }, removeOnFail: { age: this.keep.failedSeconds } };
+    return {
+      jobId,
+      attempts: 10,
+      backoff: { type: 'exponential' as const, delay: 1000 },
+      removeOnComplete: { age: this.keep.completedSeconds, count: 100_000 },
+      removeOnFail: { age: this.keep.failedSeconds },
+    };
   }
 
   async stop(): Promise<void> {
     this.stopped = true;
     if (this.timer) clearTimeout(this.timer);
-    if (this.gapTimer) { clearTimeout(this.gapTimer); this.gapTimer = undefined; }
+    if (this.gapTimer) {
+      clearTimeout(this.gapTimer);
+      this.gapTimer = undefined;
+    }
     // A pass waiting on Redis is not waited for past the bound: its transaction has not committed,
     // and its rows are relayed by the next start.
     const until = Date.now() + STOP_WAIT_MS;
@@ -184,6 +223,15 @@ export class OutboxRelay {
 function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
   return new Promise((resolve, reject) => {
     const t = setTimeout(() => reject(new RedisNotConnected(`no answer within ${ms} ms`)), ms);
-    p.then((v) => { clearTimeout(t); resolve(v); }, (e: unknown) => { clearTimeout(t); reject(e); });
+    p.then(
+      (v) => {
+        clearTimeout(t);
+        resolve(v);
+      },
+      (e: unknown) => {
+        clearTimeout(t);
+        reject(e);
+      },
+    );
   });
 }

@@ -11,16 +11,29 @@ export type OutboxPayload = Record<string, unknown>;
 /** A payload to queue: any JSON object (a job's own interface, say). */
 type NewPayload = object;
 
-export interface OutboxRow { id: string; message_id: string; queue: string; payload: OutboxPayload }
+export interface OutboxRow {
+  id: string;
+  message_id: string;
+  queue: string;
+  payload: OutboxPayload;
+}
 
 /** A stored message's job on each of `queues`, in order (payload: message_id, kind, request_id). */
-export interface MessageJob { message_id: string; kind: string; request_id: string | null }
+export interface MessageJob {
+  message_id: string;
+  kind: string;
+  request_id: string | null;
+}
 
 /**
  * Queue the jobs of stored messages: one row per message per queue, in the order of `messages`
  * then of `queues` (the relay takes rows in id order).
  */
-export async function enqueueMessageJobs(q: Sql, messages: readonly MessageJob[], queues: readonly string[]): Promise<void> {
+export async function enqueueMessageJobs(
+  q: Sql,
+  messages: readonly MessageJob[],
+  queues: readonly string[],
+): Promise<void> {
   if (!messages.length || !queues.length) return;
   await q.query(
     `INSERT INTO outbox (message_id, queue, payload)
@@ -36,12 +49,26 @@ export async function enqueueMessageJobs(q: Sql, messages: readonly MessageJob[]
  * Queue one job. `messageId` is the row's key for the relay (the job id when the payload names no
  * `job_id`); a fresh one when the job belongs to no stored message.
  */
-export async function enqueueJob(q: Sql, queue: string, payload: NewPayload, messageId: string = crypto.randomUUID()): Promise<void> {
-  await q.query('INSERT INTO outbox (message_id, queue, payload) VALUES ($1, $2, $3)', [messageId, queue, JSON.stringify(payload)]);
+export async function enqueueJob(
+  q: Sql,
+  queue: string,
+  payload: NewPayload,
+  messageId: string = crypto.randomUUID(),
+): Promise<void> {
+  await q.query('INSERT INTO outbox (message_id, queue, payload) VALUES ($1, $2, $3)', [
+    messageId,
+    queue,
+    JSON.stringify(payload),
+  ]);
 }
 
 /** Queue one job per id, `payload(id)` each, with the id as the row's message_id. */
-export async function enqueueJobs(q: Sql, queue: string, ids: readonly string[], payload: (id: string) => NewPayload): Promise<void> {
+export async function enqueueJobs(
+  q: Sql,
+  queue: string,
+  ids: readonly string[],
+  payload: (id: string) => NewPayload,
+): Promise<void> {
   if (!ids.length) return;
   await q.query(
     `INSERT INTO outbox (message_id, queue, payload)
@@ -56,7 +83,8 @@ export async function enqueueJobs(q: Sql, queue: string, ids: readonly string[],
  */
 export async function claimPending(q: Sql, limit: number): Promise<OutboxRow[]> {
   const { rows } = await q.query<OutboxRow>(
-    'SELECT id, message_id, queue, payload FROM outbox WHERE relayed_at IS NULL ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED', [limit],
+    'SELECT id, message_id, queue, payload FROM outbox WHERE relayed_at IS NULL ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED',
+    [limit],
   );
   return rows;
 }
@@ -70,7 +98,13 @@ export async function markRelayed(q: Sql, ids: readonly string[]): Promise<void>
  * The rows of `queue` for these messages relayed more than `olderThanSeconds` ago, oldest first
  * (the relay re-queues those whose message is still unfinished).
  */
-export async function relayedJobsOf(q: Sql, queue: string, messageIds: readonly string[], olderThanSeconds: number, limit: number): Promise<OutboxRow[]> {
+export async function relayedJobsOf(
+  q: Sql,
+  queue: string,
+  messageIds: readonly string[],
+  olderThanSeconds: number,
+  limit: number,
+): Promise<OutboxRow[]> {
   if (!messageIds.length) return [];
   const { rows } = await q.query<OutboxRow>(
     `SELECT id, message_id, queue, payload FROM outbox
@@ -91,15 +125,23 @@ export async function countPending(q: Sql): Promise<number> {
  * `gateway purge`: rows relayed before `cutoff` — counted in a dry run, else deleted `batch` at a
  * time (each its own short statement), at most `maxBatches` batches. Returns how many.
  */
-export async function purgeRelayed(q: Sql, cutoff: Date, o: { dryRun: boolean; batch: number; maxBatches: number }): Promise<number> {
+export async function purgeRelayed(
+  q: Sql,
+  cutoff: Date,
+  o: { dryRun: boolean; batch: number; maxBatches: number },
+): Promise<number> {
   if (o.dryRun) {
-    const { rows } = await q.query<{ n: string }>('SELECT count(*) AS n FROM outbox WHERE relayed_at IS NOT NULL AND relayed_at < $1', [cutoff]);
+    const { rows } = await q.query<{ n: string }>(
+      'SELECT count(*) AS n FROM outbox WHERE relayed_at IS NOT NULL AND relayed_at < $1',
+      [cutoff],
+    );
     return Number(rows[0]!.n);
   }
   let total = 0;
   for (let i = 0; i < o.maxBatches; i++) {
     const r = await q.query(
-      'DELETE FROM outbox WHERE id IN (SELECT id FROM outbox WHERE relayed_at IS NOT NULL AND relayed_at < $1 LIMIT $2)', [cutoff, o.batch],
+      'DELETE FROM outbox WHERE id IN (SELECT id FROM outbox WHERE relayed_at IS NOT NULL AND relayed_at < $1 LIMIT $2)',
+      [cutoff, o.batch],
     );
     total += r.rowCount;
     if (r.rowCount < o.batch) break;

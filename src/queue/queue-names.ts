@@ -17,5 +17,12 @@ export const NOTIFICATIONS_QUEUE = 'notifications';
 /** One job per webhook delivery (src/notifications/delivery-worker.ts). */
 export const DELIVERIES_QUEUE = 'deliveries';
 
-export const QUEUE_NAMES = [INGEST_QUEUE, BENEFITS_QUEUE, RECHECK_QUEUE, RECONCILIATION_QUEUE, NOTIFICATIONS_QUEUE, DELIVERIES_QUEUE] as const;
+export const QUEUE_NAMES = [
+  INGEST_QUEUE,
+  BENEFITS_QUEUE,
+  RECHECK_QUEUE,
+  RECONCILIATION_QUEUE,
+  NOTIFICATIONS_QUEUE,
+  DELIVERIES_QUEUE,
+] as const;
 export type QueueName = (typeof QUEUE_NAMES)[number];

@@ -13,7 +13,14 @@ import { redisStatus } from './redis-status';
 export { workerErrorLog } from './redis-status';
 
 export {
-  INGEST_QUEUE, BENEFITS_QUEUE, RECHECK_QUEUE, RECONCILIATION_QUEUE, NOTIFICATIONS_QUEUE, DELIVERIES_QUEUE, QUEUE_NAMES, type QueueName,
+  INGEST_QUEUE,
+  BENEFITS_QUEUE,
+  RECHECK_QUEUE,
+  RECONCILIATION_QUEUE,
+  NOTIFICATIONS_QUEUE,
+  DELIVERIES_QUEUE,
+  QUEUE_NAMES,
+  type QueueName,
 } from './queue-names';
 
 /** Reconnect after 200 ms, 400 ms, 800 ms … at most every 5 s: quick after a blip, quiet in an outage. */
@@ -22,7 +29,12 @@ export function reconnectDelay(attempt: number): number {
 }
 
 export function producerConnection(url: string): Redis {
-  const r = new IORedis(url, { enableOfflineQueue: false, maxRetriesPerRequest: 1, lazyConnect: false, retryStrategy: reconnectDelay });
+  const r = new IORedis(url, {
+    enableOfflineQueue: false,
+    maxRetriesPerRequest: 1,
+    lazyConnect: false,
+    retryStrategy: reconnectDelay,
+  });
   return redisStatus(url).watch(r); // its 'error' listener also keeps ioredis from printing each failure
 }
 
@@ -36,20 +48,28 @@ export class Queues {
   readonly connection: Redis;
 
   /** `log`: where the process's one "Redis is unreachable" line goes (redis-status.ts). */
-  constructor(readonly redisUrl: string, readonly prefix: string, log?: Logger) {
+  constructor(
+    readonly redisUrl: string,
+    readonly prefix: string,
+    log?: Logger,
+  ) {
     if (log) redisStatus(redisUrl).useLogger(log);
     this.connection = producerConnection(redisUrl);
   }
 
   /** Whether a connection failed to reach Redis since it last answered. */
-  get redisUnreachable(): boolean { return redisStatus(this.redisUrl).unreachable; }
+  get redisUnreachable(): boolean {
+    return redisStatus(this.redisUrl).unreachable;
+  }
 
   /**
    * Whether the producers' connection is up now. BullMQ's `add` waits for a connection that is not
    * ready (whatever `enableOfflineQueue` says), so callers holding something — the relay holds a
    * transaction, and PGlite has one connection — look here first.
    */
-  get connected(): boolean { return this.connection.status === 'ready'; }
+  get connected(): boolean {
+    return this.connection.status === 'ready';
+  }
 
   get(name: string): Queue {
     const known = this.queues.get(name);
@@ -67,10 +87,16 @@ export class Queues {
     return q;
   }
 
-  all(): Queue[] { return [...this.queues.values()]; }
+  all(): Queue[] {
+    return [...this.queues.values()];
+  }
 
   async ping(): Promise<boolean> {
-    try { return (await this.connection.ping()) === 'PONG'; } catch { return false; }
+    try {
+      return (await this.connection.ping()) === 'PONG';
+    } catch {
+      return false;
+    }
   }
 
   async close(): Promise<void> {

@@ -48,16 +48,28 @@ export function failedForGood(job: Job, err: Error, stalledRequeued = false): bo
 export function startWorker<T>(name: QueueName, process: JobProcessor<T>, o: StartWorkerOptions<T>): Worker<T> {
   const connection = workerConnection(o.redisUrl);
   const worker = new Worker<T>(name, process, {
-    connection: connection as ConnectionOptions, prefix: o.prefix, concurrency: o.concurrency, autorun: true,
+    connection: connection as ConnectionOptions,
+    prefix: o.prefix,
+    concurrency: o.concurrency,
+    autorun: true,
     ...(o.lockDuration ? { lockDuration: o.lockDuration } : {}),
   });
   worker.on('failed', (job, err) => {
-    if (!job) { o.log.warn({ err, queue: name }, `${o.what} failed`); return; }
+    if (!job) {
+      o.log.warn({ err, queue: name }, `${o.what} failed`);
+      return;
+    }
     const final = failedForGood(job, err, o.stalledRequeued ?? false);
-    o.log[final ? 'error' : 'warn']({ err, queue: name, job_id: job.id, ...o.describe?.(job), attempt: job.attemptsMade },
-      final ? `${o.what} failed for good` : `${o.what} failed; will retry`);
+    o.log[final ? 'error' : 'warn'](
+      { err, queue: name, job_id: job.id, ...o.describe?.(job), attempt: job.attemptsMade },
+      final ? `${o.what} failed for good` : `${o.what} failed; will retry`,
+    );
     if (final && o.onFinalFailure) {
-      try { void Promise.resolve(o.onFinalFailure(job, err)).catch(() => undefined); } catch { /* logged above */ }
+      try {
+        void Promise.resolve(o.onFinalFailure(job, err)).catch(() => undefined);
+      } catch {
+        /* logged above */
+      }
     }
   });
   worker.on('error', workerErrorLog(o.log, `${name} worker`, o.redisUrl));
@@ -74,13 +86,26 @@ export function startWorker<T>(name: QueueName, process: JobProcessor<T>, o: Sta
  * again (jobs are at-least-once and their processors idempotent); what was accepted is in the
  * database and its outbox either way.
  */
-export async function closeWorkers(workers: readonly Worker[], o: { graceMs: number; redisReachable: boolean }): Promise<'closed' | 'forced'> {
-  const bounded = (p: Promise<unknown>, ms: number) => new Promise<boolean>((resolve) => {
-    const t = setTimeout(() => resolve(false), ms);
-    t.unref();
-    p.then(() => { clearTimeout(t); resolve(true); }, () => { clearTimeout(t); resolve(true); });
-  });
-  if (o.redisReachable && await bounded(Promise.all(workers.map((w) => w.close())), o.graceMs)) return 'closed';
+export async function closeWorkers(
+  workers: readonly Worker[],
+  o: { graceMs: number; redisReachable: boolean },
+): Promise<'closed' | 'forced'> {
+  const bounded = (p: Promise<unknown>, ms: number) =>
+    new Promise<boolean>((resolve) => {
+      const t = setTimeout(() => resolve(false), ms);
+      t.unref();
+      p.then(
+        () => {
+          clearTimeout(t);
+          resolve(true);
+        },
+        () => {
+          clearTimeout(t);
+          resolve(true);
+        },
+      );
+    });
+  if (o.redisReachable && (await bounded(Promise.all(workers.map((w) => w.close())), o.graceMs))) return 'closed';
   // close(true) after a hanging close() returns the same promise: end the connections instead.
   await bounded(Promise.all(workers.map((w) => (w.closing ? w.disconnect() : w.close(true)))), 1_000);
   return 'forced';

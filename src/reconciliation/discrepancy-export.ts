@@ -17,7 +17,12 @@ import { CSV_OPTIONS } from './csv-cells';
 
 const PAGE = 1000;
 
-interface Col { header: string; width: number; amount?: boolean; get: (r: DiscrepancyRow) => string | number | null }
+interface Col {
+  header: string;
+  width: number;
+  amount?: boolean;
+  get: (r: DiscrepancyRow) => string | number | null;
+}
 
 export const DISCREPANCY_COLUMNS: Col[] = [
   { header: '差异编号', width: 38, get: (r) => r.id },
@@ -51,7 +56,12 @@ async function* pages(q: Sql, filter: DiscrepancyFilter, scope: ScopeFilter): As
   }
 }
 
-export async function streamDiscrepanciesCsv(q: Sql, filter: DiscrepancyFilter, scope: ScopeFilter, res: Response): Promise<void> {
+export async function streamDiscrepanciesCsv(
+  q: Sql,
+  filter: DiscrepancyFilter,
+  scope: ScopeFilter,
+  res: Response,
+): Promise<void> {
   res.write('\ufeff');
   const csv = stringify(CSV_OPTIONS);
   csv.pipe(res);
@@ -59,20 +69,39 @@ export async function streamDiscrepanciesCsv(q: Sql, filter: DiscrepancyFilter, 
     if (!csv.write(rec.map((v) => (v === null ? '' : String(v))))) await new Promise((r) => csv.once('drain', r));
   };
   await write(DISCREPANCY_COLUMNS.map((c) => c.header));
-  for await (const rows of pages(q, filter, scope)) for (const r of rows) await write(DISCREPANCY_COLUMNS.map((c) => c.get(r)));
-  await new Promise<void>((resolve) => { res.once('finish', () => resolve()); csv.end(); });
+  for await (const rows of pages(q, filter, scope))
+    for (const r of rows) await write(DISCREPANCY_COLUMNS.map((c) => c.get(r)));
+  await new Promise<void>((resolve) => {
+    res.once('finish', () => resolve());
+    csv.end();
+  });
 }
 
-export async function streamDiscrepanciesXlsx(q: Sql, filter: DiscrepancyFilter, scope: ScopeFilter, res: Response): Promise<void> {
+export async function streamDiscrepanciesXlsx(
+  q: Sql,
+  filter: DiscrepancyFilter,
+  scope: ScopeFilter,
+  res: Response,
+): Promise<void> {
   const wb = new ExcelJS.stream.xlsx.WorkbookWriter({ stream: res, useStyles: true, useSharedStrings: false });
   const ws = wb.addWorksheet('差异', { views: [{ state: 'frozen', ySplit: 1 }] });
-  ws.columns = DISCREPANCY_COLUMNS.map((c, i) => ({ header: c.header, key: `c${i}`, width: c.width, style: c.amount ? { numFmt: '#,##0.00' } : {} }));
+  ws.columns = DISCREPANCY_COLUMNS.map((c, i) => ({
+    header: c.header,
+    key: `c${i}`,
+    width: c.width,
+    style: c.amount ? { numFmt: '#,##0.00' } : {},
+  }));
   ws.getRow(1).font = { bold: true };
   ws.getRow(1).commit();
   for await (const rows of pages(q, filter, scope)) {
     for (const r of rows) {
       // Excel's own number type for display; the exact text stays in the ledger and the JSON API.
-      ws.addRow(DISCREPANCY_COLUMNS.map((c) => { const v = c.get(r); return c.amount && v !== null ? Number(v) : v; })).commit();
+      ws.addRow(
+        DISCREPANCY_COLUMNS.map((c) => {
+          const v = c.get(r);
+          return c.amount && v !== null ? Number(v) : v;
+        }),
+      ).commit();
     }
   }
   ws.commit();

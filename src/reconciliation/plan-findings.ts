@@ -21,9 +21,17 @@ import { Money } from '../money';
 import { periodEnd } from '../time';
 import type { InsurerRow } from './run-store';
 
-export interface PlanGroup { groupKey: string; findings: Finding<object>[] }
+export interface PlanGroup {
+  groupKey: string;
+  findings: Finding<object>[];
+}
 
-export interface PlanContext { admdvs: string; period: string; asOf: Date; tolerancePct: number }
+export interface PlanContext {
+  admdvs: string;
+  period: string;
+  asOf: Date;
+  tolerancePct: number;
+}
 
 /** The groups to sync (pure). A group absent from the result is left untouched. */
 export function planGroups(rows: readonly InsurerRow[], ctx: PlanContext): PlanGroup[] {
@@ -35,7 +43,9 @@ export function planGroups(rows: readonly InsurerRow[], ctx: PlanContext): PlanG
     const hasPlan = r.plan_revision !== null;
     const subject = subjectKey({ kind: 'insurer_period', insurer_code: r.insurer_code, period: ctx.period });
     const base = { admdvs: ctx.admdvs, insurer_code: r.insurer_code, period: ctx.period, subject_key: subject };
-    const planEvidence = hasPlan ? { revision: r.plan_revision, message_id: r.plan_message_id, planned_amount: planned.toString() } : null;
+    const planEvidence = hasPlan
+      ? { revision: r.plan_revision, message_id: r.plan_message_id, planned_amount: planned.toString() }
+      : null;
     const disbursementIds = r.disbursements.map((d) => d.message_id);
     const messageIds = [...new Set([...(r.plan_message_id ? [r.plan_message_id] : []), ...disbursementIds])].sort();
 
@@ -44,10 +54,21 @@ export function planGroups(rows: readonly InsurerRow[], ctx: PlanContext): PlanG
       const findings: Finding<object>[] = [];
       if (hasPlan && paid.minus(planned).abs().gt(tolerance)) {
         findings.push({
-          ...base, code: 'PLAN_VARIANCE', severity: DEFAULT_SEVERITY.PLAN_VARIANCE,
-          expected_amount: planned.toString(), actual_amount: paid.toString(), difference: paid.minus(planned).toString(),
+          ...base,
+          code: 'PLAN_VARIANCE',
+          severity: DEFAULT_SEVERITY.PLAN_VARIANCE,
+          expected_amount: planned.toString(),
+          actual_amount: paid.toString(),
+          difference: paid.minus(planned).toString(),
           detail: `${r.insurer_code} paid ${paid} in ${ctx.period} against a planned ${planned} (plan revision ${r.plan_revision}); the difference exceeds ${ctx.tolerancePct}% of the plan`,
-          evidence: { message_ids: messageIds, plan: planEvidence, payments_count: r.payments_count, paid: paid.toString(), tolerance_pct: ctx.tolerancePct, tolerance: tolerance.toString() },
+          evidence: {
+            message_ids: messageIds,
+            plan: planEvidence,
+            payments_count: r.payments_count,
+            paid: paid.toString(),
+            tolerance_pct: ctx.tolerancePct,
+            tolerance: tolerance.toString(),
+          },
         });
       }
       out.push({ groupKey: `plan:${r.insurer_code}:${ctx.period}:${ctx.admdvs}`, findings });
@@ -57,10 +78,21 @@ export function planGroups(rows: readonly InsurerRow[], ctx: PlanContext): PlanG
     const findings: Finding<object>[] = [];
     if (hasPlan && r.disbursements.length > 0 && disbursed.minus(planned).abs().gt(tolerance)) {
       findings.push({
-        ...base, code: 'DISBURSEMENT_MISMATCH', severity: DEFAULT_SEVERITY.DISBURSEMENT_MISMATCH,
-        expected_amount: planned.toString(), actual_amount: disbursed.toString(), difference: disbursed.minus(planned).toString(),
+        ...base,
+        code: 'DISBURSEMENT_MISMATCH',
+        severity: DEFAULT_SEVERITY.DISBURSEMENT_MISMATCH,
+        expected_amount: planned.toString(),
+        actual_amount: disbursed.toString(),
+        difference: disbursed.minus(planned).toString(),
         detail: `${r.insurer_code} received disbursements of ${disbursed} for ${ctx.period} against a planned ${planned} (plan revision ${r.plan_revision}); the difference exceeds ${ctx.tolerancePct}% of the plan`,
-        evidence: { message_ids: messageIds, plan: planEvidence, disbursements: r.disbursements, payments_count: r.payments_count, tolerance_pct: ctx.tolerancePct, tolerance: tolerance.toString() },
+        evidence: {
+          message_ids: messageIds,
+          plan: planEvidence,
+          disbursements: r.disbursements,
+          payments_count: r.payments_count,
+          tolerance_pct: ctx.tolerancePct,
+          tolerance: tolerance.toString(),
+        },
       });
     }
     out.push({ groupKey: `disb:${r.insurer_code}:${ctx.period}:${ctx.admdvs}`, findings });
@@ -72,7 +104,12 @@ export function planGroups(rows: readonly InsurerRow[], ctx: PlanContext): PlanG
  * Syncs the groups, and resolves the open plan cases of this region-period whose insurer no longer
  * has a row (e.g. its only plan was withdrawn from the as_of view).
  */
-export async function syncPlanFindings(q: Sql, rows: readonly InsurerRow[], ctx: PlanContext, at: Date): Promise<{ opened: number; resolved: number }> {
+export async function syncPlanFindings(
+  q: Sql,
+  rows: readonly InsurerRow[],
+  ctx: PlanContext,
+  at: Date,
+): Promise<{ opened: number; resolved: number }> {
   const groups = planGroups(rows, ctx);
   const known = new Set(groups.map((g) => g.groupKey));
   const stale = await openPlanCaseGroups(q, ctx.admdvs, ctx.period);

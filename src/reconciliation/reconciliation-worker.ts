@@ -29,7 +29,8 @@ export const nightlySchedulerId = (admdvs: string) => `nightly-${admdvs}`;
 
 /** The 'reconciliation' queue's process function (startWorker runs it: the root's startWorkers, workers/reconciliation.ts). */
 export async function processReconciliationJob(
-  gw: ReconciliationWorkerDeps, job: Job<ReconciliationJob>,
+  gw: ReconciliationWorkerDeps,
+  job: Job<ReconciliationJob>,
 ): Promise<'completed' | 'skipped' | { runs: string[] }> {
   const data = job.data;
   if (data.kind === 'run') {
@@ -42,9 +43,14 @@ export async function processReconciliationJob(
 }
 
 /** A run whose job failed for good is marked failed (its error in the run). */
-export async function onReconciliationJobFailed(gw: Pick<RunDeps, 'db' | 'now'>, job: Job<ReconciliationJob>, err: Error): Promise<void> {
+export async function onReconciliationJobFailed(
+  gw: Pick<RunDeps, 'db' | 'now'>,
+  job: Job<ReconciliationJob>,
+  err: Error,
+): Promise<void> {
   if (job.data.kind === 'run') await failRun(gw.db, job.data.run_id, err.message, new Date(gw.now()));
-  if (job.data.kind === 'fund_statement') await failStatement(gw.db, job.data.statement_id, err.message, new Date(gw.now()));
+  if (job.data.kind === 'fund_statement')
+    await failStatement(gw.db, job.data.statement_id, err.message, new Date(gw.now()));
 }
 
 async function nightly(gw: ReconciliationWorkerDeps, admdvs: string): Promise<{ runs: string[] }> {
@@ -60,7 +66,14 @@ async function nightly(gw: ReconciliationWorkerDeps, admdvs: string): Promise<{ 
   const current = periodOf(now);
   const runs: string[] = [];
   for (const period of [addMonths(current, -1), current]) {
-    const { run } = await createRun(gw.db, { admdvs, period, asOf: now, trigger: 'nightly', requestedBy: 'scheduler', at: now });
+    const { run } = await createRun(gw.db, {
+      admdvs,
+      period,
+      asOf: now,
+      trigger: 'nightly',
+      requestedBy: 'scheduler',
+      at: now,
+    });
     runs.push(run.run_id);
   }
   // The fund-year statements of the region (spec §8): the current fund year and the one before (its
@@ -69,7 +82,14 @@ async function nightly(gw: ReconciliationWorkerDeps, admdvs: string): Promise<{ 
   const cstYear = Number(toCstIso(now).slice(0, 4));
   const year = now < fundYearWindow(fund, cstYear).from ? cstYear - 1 : cstYear;
   for (const fundYear of [year - 1, year]) {
-    const st = await createStatement(gw.db, { admdvs, fundYear, asOf: now, trigger: 'nightly', requestedBy: 'scheduler', at: now });
+    const st = await createStatement(gw.db, {
+      admdvs,
+      fundYear,
+      asOf: now,
+      trigger: 'nightly',
+      requestedBy: 'scheduler',
+      at: now,
+    });
     runs.push(st.statement_id);
   }
   gw.relay.kick();
@@ -81,7 +101,10 @@ async function nightly(gw: ReconciliationWorkerDeps, admdvs: string): Promise<{ 
  * Asia/Shanghai) and removes those of regions no longer configured. Upserting is idempotent, so every
  * process that starts workers may call it.
  */
-export async function scheduleNightlyRuns(gw: { queues: Pick<Queues, 'get'>; cfg: Pick<Config, 'nightlyRegions' | 'nightlyCron'> }): Promise<string[]> {
+export async function scheduleNightlyRuns(gw: {
+  queues: Pick<Queues, 'get'>;
+  cfg: Pick<Config, 'nightlyRegions' | 'nightlyCron'>;
+}): Promise<string[]> {
   const queue = gw.queues.get(RECONCILIATION_QUEUE);
   const wanted = new Set(gw.cfg.nightlyRegions.map(nightlySchedulerId));
   for (const s of await queue.getJobSchedulers()) {
@@ -92,7 +115,16 @@ export async function scheduleNightlyRuns(gw: { queues: Pick<Queues, 'get'>; cfg
     await queue.upsertJobScheduler(
       nightlySchedulerId(admdvs),
       { pattern: gw.cfg.nightlyCron, tz: 'Asia/Shanghai' },
-      { name: 'nightly', data: { kind: 'nightly', admdvs }, opts: { attempts: 3, backoff: { type: 'exponential', delay: 60_000 }, removeOnComplete: { count: 100 }, removeOnFail: { age: 7 * 86_400 } } },
+      {
+        name: 'nightly',
+        data: { kind: 'nightly', admdvs },
+        opts: {
+          attempts: 3,
+          backoff: { type: 'exponential', delay: 60_000 },
+          removeOnComplete: { count: 100 },
+          removeOnFail: { age: 7 * 86_400 },
+        },
+      },
     );
   }
   return [...wanted];

@@ -11,7 +11,10 @@ import { ageingView, DEFAULT_LOOP_PARAMS, emptyAgeing, loadWorkCalendar, type Ag
 import { ageArrears, type AgeingRules, type ArrearsRow } from './arrears-ageing';
 
 /** The two clocks of a run (spec §5): business time and the knowledge cut-off. */
-export interface RunClocks { asOf: Date; knownAt: Date }
+export interface RunClocks {
+  asOf: Date;
+  knownAt: Date;
+}
 
 /**
  * Replaces the stored report rows of a run (a retried run recomputes them whole). `from` forces one of
@@ -20,14 +23,25 @@ export interface RunClocks { asOf: Date; knownAt: Date }
  * run's sweep has just brought to as_of: a run without a sweep (report-only) passes 'facts'.
  */
 /** By default (tests, the bench) the spec's parameters and the shipped calendar age the arrears. */
-const DEFAULT_AGEING_RULES: AgeingRules = { loopParamsFor: () => DEFAULT_LOOP_PARAMS, get calendar() { return loadWorkCalendar(); } };
+const DEFAULT_AGEING_RULES: AgeingRules = {
+  loopParamsFor: () => DEFAULT_LOOP_PARAMS,
+  get calendar() {
+    return loadWorkCalendar();
+  },
+};
 
 /**
  * `rules` age the arrears (spec §10): the due dates with the parameters of each settlement's region,
  * the buckets with the bounds of the run's region.
  */
 export async function computeReport(
-  q: Sql, runId: string, admdvs: string, period: string, clocks: RunClocks | Date, from?: 'loops' | 'facts', rules: AgeingRules = DEFAULT_AGEING_RULES,
+  q: Sql,
+  runId: string,
+  admdvs: string,
+  period: string,
+  clocks: RunClocks | Date,
+  from?: 'loops' | 'facts',
+  rules: AgeingRules = DEFAULT_AGEING_RULES,
 ): Promise<void> {
   // A single time is both clocks (what the facts known then could show as of then).
   const { asOf, knownAt } = clocks instanceof Date ? { asOf: clocks, knownAt: clocks } : clocks;
@@ -54,7 +68,10 @@ export async function computeReport(
       [runId, JSON.stringify(inst)],
     );
   }
-  const ins = (await insurerFigures(q, month)).map((r) => ({ ...r, ageing: ageing(aged.insurers.get(r.insurer_code)) }));
+  const ins = (await insurerFigures(q, month)).map((r) => ({
+    ...r,
+    ageing: ageing(aged.insurers.get(r.insurer_code)),
+  }));
   if (ins.length) {
     await q.query(
       `INSERT INTO reconciliation_insurers (run_id, insurer_code, plan_revision, plan_message_id, planned, paid, payments_count, disbursed, disbursements, ageing)
@@ -68,9 +85,19 @@ export async function computeReport(
 const AGEING_KEYS = ['not_due', 'd1_10', 'd11_30', 'd31_60', 'over_60'] as const;
 
 export interface ReportTotals {
-  institutions: number; balanced_institutions: number; declared_cnt: number; declared_hifob: string; recorded_cnt: number;
-  recorded_hifob: string; paid: string; rejected: string; recovered: string; outstanding: string;
-  planned: string; insurer_paid: string; disbursed: string;
+  institutions: number;
+  balanced_institutions: number;
+  declared_cnt: number;
+  declared_hifob: string;
+  recorded_cnt: number;
+  recorded_hifob: string;
+  paid: string;
+  rejected: string;
+  recovered: string;
+  outstanding: string;
+  planned: string;
+  insurer_paid: string;
+  disbursed: string;
   /** The institutions' arrears by age (spec §10), summed: they add up to `outstanding`. */
   ageing: Record<string, string>;
 }
@@ -87,9 +114,23 @@ export async function reportTotals(q: Sql, runId: string): Promise<ReportTotals>
             (SELECT coalesce(sum(paid), 0)::numeric(18,2)::text FROM reconciliation_insurers WHERE run_id = $1) AS insurer_paid,
             (SELECT coalesce(sum(disbursed), 0)::numeric(18,2)::text FROM reconciliation_insurers WHERE run_id = $1) AS disbursed,
             ${AGEING_KEYS.map((k) => `coalesce(sum((ageing->>'${k}')::numeric), 0)::numeric(18,2)::text AS ageing_${k}`).join(', ')}
-       FROM reconciliation_institutions WHERE run_id = $1`, [runId],
+       FROM reconciliation_institutions WHERE run_id = $1`,
+    [runId],
   );
   const { ageing_not_due, ageing_d1_10, ageing_d11_30, ageing_d31_60, ageing_over_60, ...r } = rows[0]!;
-  const ageingTotals = { not_due: ageing_not_due!, d1_10: ageing_d1_10!, d11_30: ageing_d11_30!, d31_60: ageing_d31_60!, over_60: ageing_over_60! };
-  return { ...r, ageing: ageingTotals, institutions: Number(r.institutions), balanced_institutions: Number(r.balanced_institutions), declared_cnt: Number(r.declared_cnt), recorded_cnt: Number(r.recorded_cnt) } as unknown as ReportTotals;
+  const ageingTotals = {
+    not_due: ageing_not_due!,
+    d1_10: ageing_d1_10!,
+    d11_30: ageing_d11_30!,
+    d31_60: ageing_d31_60!,
+    over_60: ageing_over_60!,
+  };
+  return {
+    ...r,
+    ageing: ageingTotals,
+    institutions: Number(r.institutions),
+    balanced_institutions: Number(r.balanced_institutions),
+    declared_cnt: Number(r.declared_cnt),
+    recorded_cnt: Number(r.recorded_cnt),
+  } as unknown as ReportTotals;
 }

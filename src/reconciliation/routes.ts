@@ -16,7 +16,12 @@ import { parseRunListQuery } from './run-history-query';
 import { runCsv, runXlsx, type Section } from './report-export';
 import { streamDiscrepanciesCsv, streamDiscrepanciesXlsx } from './discrepancy-export';
 
-export interface ReconciliationRouterDeps { db: Db; clients: ClientRegistry; now: () => number; onCommitted: () => void }
+export interface ReconciliationRouterDeps {
+  db: Db;
+  clients: ClientRegistry;
+  now: () => number;
+  onCommitted: () => void;
+}
 
 const XLSX_TYPE = 'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet';
 const CSV_TYPE = 'text/csv; charset=utf-8';
@@ -27,7 +32,12 @@ const CSV_TYPE = 'text/csv; charset=utf-8';
  */
 export const KNOWN_AT_SKEW_MS = 300_000;
 
-export interface RunRequest { admdvs: string; period: string; asOf: Date; knownAt?: Date }
+export interface RunRequest {
+  admdvs: string;
+  period: string;
+  asOf: Date;
+  knownAt?: Date;
+}
 
 /**
  * The request body, checked field by field with JSON Pointer paths (422). known_at (spec §5, the
@@ -37,25 +47,48 @@ export interface RunRequest { admdvs: string; period: string; asOf: Date; knownA
 export function parseRunRequest(body: unknown, now: Date): RunRequest {
   const errors: FieldError[] = [];
   if (typeof body !== 'object' || body === null || Array.isArray(body)) {
-    throw unprocessable([{ path: '', code: 'type', message: 'the body must be a JSON object {admdvs, period, as_of?, known_at?}' }]);
+    throw unprocessable([
+      { path: '', code: 'type', message: 'the body must be a JSON object {admdvs, period, as_of?, known_at?}' },
+    ]);
   }
   const b = body as Record<string, unknown>;
-  for (const k of Object.keys(b)) if (!['admdvs', 'period', 'as_of', 'known_at'].includes(k)) errors.push({ path: `/${k}`, code: 'additionalProperties', message: 'unknown property' });
-  if (b.admdvs === undefined) errors.push({ path: '/admdvs', code: 'required', message: 'admdvs (a 2–6 digit prefix) is required' });
-  else if (typeof b.admdvs !== 'string' || !/^\d{2,6}$/.test(b.admdvs)) errors.push({ path: '/admdvs', code: 'pattern', message: 'must be a 2–6 digit admdvs prefix' });
-  if (b.period === undefined) errors.push({ path: '/period', code: 'required', message: 'period (yyyy-MM) is required' });
-  else if (typeof b.period !== 'string' || !isPeriod(b.period)) errors.push({ path: '/period', code: 'pattern', message: 'must be a period yyyy-MM' });
+  for (const k of Object.keys(b))
+    if (!['admdvs', 'period', 'as_of', 'known_at'].includes(k))
+      errors.push({ path: `/${k}`, code: 'additionalProperties', message: 'unknown property' });
+  if (b.admdvs === undefined)
+    errors.push({ path: '/admdvs', code: 'required', message: 'admdvs (a 2–6 digit prefix) is required' });
+  else if (typeof b.admdvs !== 'string' || !/^\d{2,6}$/.test(b.admdvs))
+    errors.push({ path: '/admdvs', code: 'pattern', message: 'must be a 2–6 digit admdvs prefix' });
+  if (b.period === undefined)
+    errors.push({ path: '/period', code: 'required', message: 'period (yyyy-MM) is required' });
+  else if (typeof b.period !== 'string' || !isPeriod(b.period))
+    errors.push({ path: '/period', code: 'pattern', message: 'must be a period yyyy-MM' });
   let asOf = now;
   if (b.as_of !== undefined) {
     const t = typeof b.as_of === 'string' ? parseWireTime(b.as_of) : undefined;
-    if (!t) errors.push({ path: '/as_of', code: 'format', message: 'must be ISO 8601 with an offset or yyyy-MM-dd HH:mm:ss (China Standard Time)' });
+    if (!t)
+      errors.push({
+        path: '/as_of',
+        code: 'format',
+        message: 'must be ISO 8601 with an offset or yyyy-MM-dd HH:mm:ss (China Standard Time)',
+      });
     else asOf = t;
   }
   let knownAt: Date | undefined;
   if (b.known_at !== undefined) {
     const t = typeof b.known_at === 'string' ? parseWireTime(b.known_at) : undefined;
-    if (!t) errors.push({ path: '/known_at', code: 'format', message: 'must be ISO 8601 with an offset or yyyy-MM-dd HH:mm:ss (China Standard Time)' });
-    else if (t.getTime() > now.getTime() + KNOWN_AT_SKEW_MS) errors.push({ path: '/known_at', code: 'maximum', message: `must not be after now (${toCstIso(now)}): facts not yet received cannot be known; leave known_at out to count everything received when the run starts` });
+    if (!t)
+      errors.push({
+        path: '/known_at',
+        code: 'format',
+        message: 'must be ISO 8601 with an offset or yyyy-MM-dd HH:mm:ss (China Standard Time)',
+      });
+    else if (t.getTime() > now.getTime() + KNOWN_AT_SKEW_MS)
+      errors.push({
+        path: '/known_at',
+        code: 'maximum',
+        message: `must not be after now (${toCstIso(now)}): facts not yet received cannot be known; leave known_at out to count everything received when the run starts`,
+      });
     else if (t.getTime() < now.getTime()) knownAt = t;
   }
   if (errors.length) throw unprocessable(errors);
@@ -64,7 +97,10 @@ export function parseRunRequest(body: unknown, now: Date): RunRequest {
 
 function formatOf(req: Request): 'xlsx' | 'csv' {
   const f = req.query.format ?? 'xlsx';
-  if (f !== 'xlsx' && f !== 'csv') throw badRequest({ en: 'format must be xlsx or csv', zh: 'format 应为 xlsx 或 csv' }, [{ path: '?format', code: 'enum', message: 'must be xlsx or csv' }]);
+  if (f !== 'xlsx' && f !== 'csv')
+    throw badRequest({ en: 'format must be xlsx or csv', zh: 'format 应为 xlsx 或 csv' }, [
+      { path: '?format', code: 'enum', message: 'must be xlsx or csv' },
+    ]);
   return f;
 }
 
@@ -77,21 +113,49 @@ export function reconciliationRouter(deps: ReconciliationRouterDeps): Router {
   const auth = requireBearer(deps.clients);
   const operator = requireOperatorAuth(deps);
 
-  r.post('/v1/reconciliations', operator, requireRole('agency', 'ops'), express.json({ limit: '16kb' }), async (req, res) => {
-    if (!req.is('application/json')) throw unsupportedMedia(['application/json']);
-    const c = res.locals.client as Client;
-    const now = new Date(deps.now());
-    const body = parseRunRequest(req.body, now);
-    if (!inScope(c, { admdvs: body.admdvs })) {
-      throw forbidden({ en: `region ${body.admdvs} is outside client ${c.client_id}'s scope`, zh: `统筹区 ${body.admdvs} 不在授权范围内` }, [{ path: '/admdvs', code: 'OUT_OF_SCOPE', message: 'outside your scope' }]);
-    }
-    const { run, created } = await createRun(deps.db, { admdvs: body.admdvs, period: body.period, asOf: body.asOf, ...(body.knownAt ? { knownAt: body.knownAt } : {}), trigger: 'api', requestedBy: c.client_id, at: now });
-    if (created) deps.onCommitted();
-    res.status(202).location(`/v1/reconciliations/${run.run_id}`).json({
-      run_id: run.run_id, status: run.status, admdvs: run.admdvs, period: run.period, as_of: toCstIso(run.as_of),
-      known_at: run.known_at ? toCstIso(run.known_at) : null, ...(created ? {} : { existing: true }),
-    });
-  });
+  r.post(
+    '/v1/reconciliations',
+    operator,
+    requireRole('agency', 'ops'),
+    express.json({ limit: '16kb' }),
+    async (req, res) => {
+      if (!req.is('application/json')) throw unsupportedMedia(['application/json']);
+      const c = res.locals.client as Client;
+      const now = new Date(deps.now());
+      const body = parseRunRequest(req.body, now);
+      if (!inScope(c, { admdvs: body.admdvs })) {
+        throw forbidden(
+          {
+            en: `region ${body.admdvs} is outside client ${c.client_id}'s scope`,
+            zh: `统筹区 ${body.admdvs} 不在授权范围内`,
+          },
+          [{ path: '/admdvs', code: 'OUT_OF_SCOPE', message: 'outside your scope' }],
+        );
+      }
+      const { run, created } = await createRun(deps.db, {
+        admdvs: body.admdvs,
+        period: body.period,
+        asOf: body.asOf,
+        ...(body.knownAt ? { knownAt: body.knownAt } : {}),
+        trigger: 'api',
+        requestedBy: c.client_id,
+        at: now,
+      });
+      if (created) deps.onCommitted();
+      res
+        .status(202)
+        .location(`/v1/reconciliations/${run.run_id}`)
+        .json({
+          run_id: run.run_id,
+          status: run.status,
+          admdvs: run.admdvs,
+          period: run.period,
+          as_of: toCstIso(run.as_of),
+          known_at: run.known_at ? toCstIso(run.known_at) : null,
+          ...(created ? {} : { existing: true }),
+        });
+    },
+  );
 
   // Run history (spec §10): scoped as one run is (run-view.ts), so a caller lists exactly the runs it could open.
   r.get('/v1/reconciliations', auth, async (req, res) => {
@@ -107,7 +171,14 @@ export function reconciliationRouter(deps: ReconciliationRouterDeps): Router {
   r.get('/v1/reconciliations/:id/export', auth, async (req, res) => {
     const format = formatOf(req);
     const section = (req.query.section ?? 'institutions') as Section;
-    if (!['summary', 'institutions', 'insurers'].includes(section)) throw badRequest({ en: 'section must be summary, institutions or insurers', zh: 'section 应为 summary、institutions 或 insurers' }, [{ path: '?section', code: 'enum', message: 'must be summary, institutions or insurers' }]);
+    if (!['summary', 'institutions', 'insurers'].includes(section))
+      throw badRequest(
+        {
+          en: 'section must be summary, institutions or insurers',
+          zh: 'section 应为 summary、institutions 或 insurers',
+        },
+        [{ path: '?section', code: 'enum', message: 'must be summary, institutions or insurers' }],
+      );
     const rep = await visibleRun(deps.db, String(req.params.id), res.locals.client);
     const base = `reconciliation-${rep.run.admdvs}-${rep.run.period}-${rep.run.run_id.slice(-12)}`;
     if (format === 'xlsx') {
@@ -133,7 +204,10 @@ export function reconciliationRouter(deps: ReconciliationRouterDeps): Router {
     } catch (e) {
       // Once rows are on the wire no problem document can follow: cut the response so the client
       // sees a broken download rather than a short file that looks complete.
-      if (res.headersSent) { res.destroy(e as Error); return; }
+      if (res.headersSent) {
+        res.destroy(e as Error);
+        return;
+      }
       throw e;
     }
   });

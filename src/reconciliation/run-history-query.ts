@@ -13,7 +13,11 @@ export const RUN_LIST_DEFAULT_LIMIT = 50;
 export const RUN_LIST_MAX_LIMIT = 200;
 const KNOWN = new Set(['admdvs', 'period', 'status', 'limit', 'cursor']);
 
-export interface RunListQuery { filter: RunListFilter; limit: number; cursor?: RunCursor }
+export interface RunListQuery {
+  filter: RunListFilter;
+  limit: number;
+  cursor?: RunCursor;
+}
 
 export function parseRunListQuery(query: Request['query']): RunListQuery {
   const errors: FieldError[] = [];
@@ -22,7 +26,10 @@ export function parseRunListQuery(query: Request['query']): RunListQuery {
   const one = (name: string): string | undefined => {
     const v = query[name];
     if (v === undefined || v === '') return undefined;
-    if (typeof v !== 'string') { errors.push({ path: `?${name}`, code: 'type', message: 'give it once, as text' }); return undefined; }
+    if (typeof v !== 'string') {
+      errors.push({ path: `?${name}`, code: 'type', message: 'give it once, as text' });
+      return undefined;
+    }
     return v;
   };
   // A misspelt filter (?admvds=) must not quietly widen the list to every run in scope.

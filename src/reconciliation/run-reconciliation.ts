@@ -50,13 +50,21 @@ export async function executeRun(gw: RunDeps, runId: string): Promise<RunRow | u
 
   const summary = await gw.db.tx(async (q) => {
     // The same region-period's report is never computed twice at once (a stalled job's retry).
-    await q.query(`SELECT pg_advisory_xact_lock(hashtextextended('recon-run:' || $1 || ':' || $2, 0))`, [admdvs, period]);
+    await q.query(`SELECT pg_advisory_xact_lock(hashtextextended('recon-run:' || $1 || ':' || $2, 0))`, [
+      admdvs,
+      period,
+    ]);
     // A report-only run has no sweep behind it, so its settlements' loop rows say nothing about its
     // view: the month is computed from the facts.
-    await computeReport(q, runId, admdvs, period, { asOf, knownAt }, reportOnly ? 'facts' : undefined, { loopParamsFor: (a) => gw.regions.loopParamsFor(a), calendar: gw.calendar });
+    await computeReport(q, runId, admdvs, period, { asOf, knownAt }, reportOnly ? 'facts' : undefined, {
+      loopParamsFor: (a) => gw.regions.loopParamsFor(a),
+      calendar: gw.calendar,
+    });
     const insurers = await runInsurers(q, runId);
     const tolerancePct = gw.regions.loopParamsFor(admdvs).plan_tolerance_pct;
-    const plan = reportOnly ? null : await syncPlanFindings(q, insurers, { admdvs, period, asOf, tolerancePct }, new Date(gw.now()));
+    const plan = reportOnly
+      ? null
+      : await syncPlanFindings(q, insurers, { admdvs, period, asOf, tolerancePct }, new Date(gw.now()));
     // The premium chain of the region (spec §8), judged at the same as_of (src/fund/premium-chain-service.ts).
     const chain = reportOnly ? null : await sweepPremiumChain(q, gw, { admdvs, period, asOf }, new Date(gw.now()));
     const premiumChain = chain?.result ?? null;
@@ -66,7 +74,17 @@ export async function executeRun(gw: RunDeps, runId: string): Promise<RunRow | u
     const benefits = reportOnly ? null : await benefitSummary(q, admdvs, period);
     // The bounds the report's arrears were bucketed by (spec §10; the run's region), for the export's headers.
     const ageingBuckets = gw.regions.loopParamsFor(admdvs).ageing_buckets;
-    const s = { totals, discrepancies, benefits, swept, plan_findings: plan, premium_chain: premiumChain, tolerance_pct: tolerancePct, ageing_buckets: ageingBuckets, report_only: reportOnly };
+    const s = {
+      totals,
+      discrepancies,
+      benefits,
+      swept,
+      plan_findings: plan,
+      premium_chain: premiumChain,
+      tolerance_pct: tolerancePct,
+      ageing_buckets: ageingBuckets,
+      report_only: reportOnly,
+    };
     const finishedAt = new Date(gw.now());
     await q.query(
       `UPDATE reconciliation_runs SET status = 'completed', summary = $2, finished_at = $3, error = NULL WHERE run_id = $1`,
@@ -84,23 +102,52 @@ export async function executeRun(gw: RunDeps, runId: string): Promise<RunRow | u
     // sweep opened, of whatever period, are listed in this one.
     if (!reportOnly && windowStart < finishedAt) {
       await enqueueDigest(q, {
-        run_id: runId, admdvs, period, window_start: windowStart.toISOString(), window_end: new Date(finishedAt.getTime() + 1).toISOString(),
-        exceptCodes: FUND_CODES, ids: chain?.openedIds ?? [],
+        run_id: runId,
+        admdvs,
+        period,
+        window_start: windowStart.toISOString(),
+        window_end: new Date(finishedAt.getTime() + 1).toISOString(),
+        exceptCodes: FUND_CODES,
+        ids: chain?.openedIds ?? [],
       });
     }
     return s;
   });
-  gw.log.info({ run_id: runId, admdvs, period, as_of: asOf.toISOString(), known_at: knownAt.toISOString(), report_only: reportOnly, institutions: summary.totals.institutions, swept }, 'reconciliation run completed');
+  gw.log.info(
+    {
+      run_id: runId,
+      admdvs,
+      period,
+      as_of: asOf.toISOString(),
+      known_at: knownAt.toISOString(),
+      report_only: reportOnly,
+      institutions: summary.totals.institutions,
+      swept,
+    },
+    'reconciliation run completed',
+  );
   return { ...run, known_at: knownAt, status: 'completed', summary };
 }
 
 /** Discrepancies of the region-period by code: opened during the run, and open now. */
-async function discrepancyCounts(q: Sql, admdvs: string, period: string, fromSeq: string): Promise<{ opened: Record<string, number>; open: Record<string, number>; disputed: Record<string, number> }> {
+async function discrepancyCounts(
+  q: Sql,
+  admdvs: string,
+  period: string,
+  fromSeq: string,
+): Promise<{ opened: Record<string, number>; open: Record<string, number>; disputed: Record<string, number> }> {
   const unresolved = await unresolvedCountsByCode(q, { admdvsPrefix: admdvs, period });
-  const opened = await countsByCodeOf(q, await entityIdsSince(q, 'discrepancy', ['opened', 'reopened'], fromSeq), admdvs, period);
+  const opened = await countsByCodeOf(
+    q,
+    await entityIdsSince(q, 'discrepancy', ['opened', 'reopened'], fromSeq),
+    admdvs,
+    period,
+  );
   const toMap = (rows: { code: string; n: number }[]) => Object.fromEntries(rows.map((r) => [r.code, Number(r.n)]));
   // Spec §10: a case under an open dispute is reported apart — `disputed`, not `open`.
   const disputed = toMap(await disputedCountsByCode(q, admdvs, period));
-  const open = Object.fromEntries(unresolved.map((r) => [r.code, Number(r.n) - (disputed[r.code] ?? 0)]).filter(([, n]) => Number(n) > 0));
+  const open = Object.fromEntries(
+    unresolved.map((r) => [r.code, Number(r.n) - (disputed[r.code] ?? 0)]).filter(([, n]) => Number(n) > 0),
+  );
   return { opened: toMap(opened), open, disputed };
 }

@@ -5,7 +5,10 @@ import type { Client, ClientRegistry } from '../http/clients';
 import { requireBearer, scopeFilter } from '../http/auth';
 import { parseViolationQuery, violationCsv, violationReport, violationXlsx } from './violation-report';
 
-export interface ReportsRouterDeps { db: Db; clients: ClientRegistry }
+export interface ReportsRouterDeps {
+  db: Db;
+  clients: ClientRegistry;
+}
 
 const XLSX_TYPE = 'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet';
 
@@ -21,7 +24,10 @@ export function reportsRouter(deps: ReportsRouterDeps): Router {
   r.get('/v1/reports/violations', auth, async (req, res) => {
     const query = parseViolationQuery(req.query);
     const rows = await violationReport(deps.db, query, scopeFilter(res.locals.client as Client));
-    if (query.format === 'json') { res.json({ from: query.from, to: query.to, items: rows }); return; }
+    if (query.format === 'json') {
+      res.json({ from: query.from, to: query.to, items: rows });
+      return;
+    }
     const name = `violations-${query.from}-${query.to}.${query.format}`;
     res.setHeader('Content-Disposition', attachment(name));
     if (query.format === 'xlsx') res.type(XLSX_TYPE).send(await violationXlsx(rows));

@@ -44,7 +44,14 @@ export function settlementsRouter(deps: SettlementRouteDeps): Router {
     const setlId = String(req.params.setl_id);
     const rows = SETL_ID.test(setlId) ? await loadRecordRows(deps.db, setlId) : [];
     const rec = rows[0];
-    if (!rec || !inScope(client, { insurer_code: rec.insurer_code, fixmedins_code: rec.fixmedins_code, admdvs: rec.insuplc_admdvs })) {
+    if (
+      !rec ||
+      !inScope(client, {
+        insurer_code: rec.insurer_code,
+        fixmedins_code: rec.fixmedins_code,
+        admdvs: rec.insuplc_admdvs,
+      })
+    ) {
       throw notFound({ en: 'no such settlement', zh: '没有该结算记录' });
     }
     const asOf = new Date(deps.now());
@@ -58,8 +65,14 @@ export function settlementsRouter(deps: SettlementRouteDeps): Router {
     res.json({
       ...recordView(rows, client.role === 'agency' ? null : { certno: maskCertno, name: maskName }),
       loop: loop && {
-        status: loop.status, owed: loop.owed.toString(), paid: loop.paid.toString(), rejected: loop.rejected.toString(),
-        recovered: loop.recovered.toString(), outstanding: loop.outstanding.toString(), due_date: loop.due_date, due_at: toCstIso(loop.due_at),
+        status: loop.status,
+        owed: loop.owed.toString(),
+        paid: loop.paid.toString(),
+        rejected: loop.rejected.toString(),
+        recovered: loop.recovered.toString(),
+        outstanding: loop.outstanding.toString(),
+        due_date: loop.due_date,
+        due_at: toCstIso(loop.due_at),
         ...(loop.closed_at ? { closed_at: toCstIso(loop.closed_at) } : {}),
       },
       // An institution sees payments made to others without their bank details; a case's evidence

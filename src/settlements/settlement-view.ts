@@ -8,7 +8,10 @@ import { toCstIso } from '../time';
 import { RECORD_AMOUNTS, RECORD_FIELDS, type RecordRow } from '../ledger/settlement-read-model';
 
 /** The record's wire form; `mask` replaces certno and psn_name (spec §6 masking) for those not entitled to them. */
-export function recordView(rows: RecordRow[], mask: { certno: (s: string | null) => string | undefined; name: (s: string | null) => string | undefined } | null): Record<string, unknown> {
+export function recordView(
+  rows: RecordRow[],
+  mask: { certno: (s: string | null) => string | undefined; name: (s: string | null) => string | undefined } | null,
+): Record<string, unknown> {
   const r = rows[0]!;
   const out: Record<string, unknown> = {};
   for (const f of RECORD_FIELDS) {
@@ -19,14 +22,21 @@ export function recordView(rows: RecordRow[], mask: { certno: (s: string | null)
     else out[f] = v;
   }
   if (mask) {
-    const certno = mask.certno(r.certno), name = mask.name(r.psn_name);
-    if (certno === undefined) delete out.certno; else out.certno = certno;
-    if (name === undefined) delete out.psn_name; else out.psn_name = name;
+    const certno = mask.certno(r.certno),
+      name = mask.name(r.psn_name);
+    if (certno === undefined) delete out.certno;
+    else out.certno = certno;
+    if (name === undefined) delete out.psn_name;
+    else out.psn_name = name;
   }
   const reversal = rows.find((x) => x.status === 'reversed');
   const original = rows.find((x) => x.status === 'valid');
-  if (reversal && original) out.reversal = { message_id: reversal.message_id, received_at: toCstIso(reversal.received_at) };
-  if (original && reversal) { out.message_id = original.message_id; out.received_at = toCstIso(original.received_at); }
+  if (reversal && original)
+    out.reversal = { message_id: reversal.message_id, received_at: toCstIso(reversal.received_at) };
+  if (original && reversal) {
+    out.message_id = original.message_id;
+    out.received_at = toCstIso(original.received_at);
+  }
   return out;
 }
 
@@ -38,7 +48,10 @@ export function recordView(rows: RecordRow[], mask: { certno: (s: string | null)
  * and every line for the other roles (an insurer reads only its own), are unchanged. The loop's
  * figures are computed from the facts, not from this view.
  */
-export function paymentLinesFor(lines: Record<string, unknown>[], viewer: { role: string; scope: readonly string[] }): Record<string, unknown>[] {
+export function paymentLinesFor(
+  lines: Record<string, unknown>[],
+  viewer: { role: string; scope: readonly string[] },
+): Record<string, unknown>[] {
   if (viewer.role !== 'institution') return lines;
   return lines.map((l) => {
     if (l.payee_type === 'institution' && viewer.scope.includes(String(l.payee_id))) return l;

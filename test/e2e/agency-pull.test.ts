@@ -10,7 +10,11 @@ import * as fx from '../support/fixtures';
 import { pullAgencySettlements, readCursor } from '../../src/agency-pull/agency-pull';
 
 const TOKEN = 'platform-token-0001';
-interface Page { records: unknown[]; next: string | null; more: boolean }
+interface Page {
+  records: unknown[];
+  next: string | null;
+  more: boolean;
+}
 const pages = new Map<string, Page>();
 const failuresLeft = new Map<string, number>();
 const seen: Array<{ cursor: string; auth?: string }> = [];
@@ -26,18 +30,40 @@ beforeAll(async () => {
     const cursor = u.searchParams.get('cursor') ?? '';
     seen.push({ cursor, auth: req.headers.authorization });
     const left = failuresLeft.get(cursor) ?? 0;
-    if (left > 0) { failuresLeft.set(cursor, left - 1); res.writeHead(500).end('boom'); return; }
-    if (u.pathname !== '/api/settlements' || u.searchParams.get('admdvs') !== '5331' || req.headers.authorization !== `Bearer ${TOKEN}`) { res.writeHead(403).end(); return; }
+    if (left > 0) {
+      failuresLeft.set(cursor, left - 1);
+      res.writeHead(500).end('boom');
+      return;
+    }
+    if (
+      u.pathname !== '/api/settlements' ||
+      u.searchParams.get('admdvs') !== '5331' ||
+      req.headers.authorization !== `Bearer ${TOKEN}`
+    ) {
+      res.writeHead(403).end();
+      return;
+    }
     const p = pages.get(cursor);
-    if (!p) { res.writeHead(404).end(); return; }
-    res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ settlements: p.records, next_cursor: p.next, has_more: p.more }));
+    if (!p) {
+      res.writeHead(404).end();
+      return;
+    }
+    res
+      .writeHead(200, { 'content-type': 'application/json' })
+      .end(JSON.stringify({ settlements: p.records, next_cursor: p.next, has_more: p.more }));
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
   const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/api`;
-  t = await startTestGateway('agency_pull', { env: { GATEWAY_AGENCY_PULL_URL: url, GATEWAY_AGENCY_PULL_TOKEN: TOKEN } });
+  t = await startTestGateway('agency_pull', {
+    env: { GATEWAY_AGENCY_PULL_URL: url, GATEWAY_AGENCY_PULL_TOKEN: TOKEN },
+  });
   pages.set('', { records: [rec('A1'), rec('A2')], next: 'c1', more: true });
   pages.set('c1', { records: [rec('A3'), rec('A4')], next: 'c2', more: true });
-  pages.set('c2', { records: [rec('A5'), rec('A1', { status: 'reversed' }), rec('X1', { insuplc_admdvs: '410802' })], next: 'c3', more: false });
+  pages.set('c2', {
+    records: [rec('A5'), rec('A1', { status: 'reversed' }), rec('X1', { insuplc_admdvs: '410802' })],
+    next: 'c3',
+    more: false,
+  });
   failuresLeft.set('c1', 2);
 });
 afterAll(async () => {
@@ -56,18 +82,30 @@ it('pulls every page from the start, retrying a page that fails twice, and remem
   expect(seen.every((s) => s.auth === `Bearer ${TOKEN}`)).toBe(true);
   expect(await readCursor(t.gw.db, '5331')).toBe('c3');
   expect(await stored()).toBe(6);
-  expect(await count(`SELECT count(*) AS n FROM settlement_records WHERE setl_id = 'A1' AND status = 'reversed'`)).toBe(1);
+  expect(await count(`SELECT count(*) AS n FROM settlement_records WHERE setl_id = 'A1' AND status = 'reversed'`)).toBe(
+    1,
+  );
 });
 
 it('stores each page like the feed: one message per page, queued for ingest and benefits, and the rejected record noted', async () => {
   expect(await pullMessages()).toBe(3);
   const { rows } = await t.gw.db.query<{ queue: string; n: string }>(
-    `SELECT o.queue, count(*) AS n FROM outbox o JOIN messages m USING (message_id) WHERE m.client_id = 'agency-pull' GROUP BY o.queue ORDER BY o.queue`);
-  expect(rows.map((r) => [r.queue, Number(r.n)])).toEqual([['benefits', 3], ['ingest', 3]]);
-  const cur = await t.gw.db.query<{ last_errors: Array<{ index: number; errors: Array<{ code: string }> }> }>(`SELECT last_errors FROM agency_pull_cursors WHERE admdvs = '5331'`);
-  expect(cur.rows[0]!.last_errors).toEqual([{ index: 2, errors: [expect.objectContaining({ path: '/insuplc_admdvs', code: 'OUT_OF_SCOPE' })] }]);
+    `SELECT o.queue, count(*) AS n FROM outbox o JOIN messages m USING (message_id) WHERE m.client_id = 'agency-pull' GROUP BY o.queue ORDER BY o.queue`,
+  );
+  expect(rows.map((r) => [r.queue, Number(r.n)])).toEqual([
+    ['benefits', 3],
+    ['ingest', 3],
+  ]);
+  const cur = await t.gw.db.query<{ last_errors: Array<{ index: number; errors: Array<{ code: string }> }> }>(
+    `SELECT last_errors FROM agency_pull_cursors WHERE admdvs = '5331'`,
+  );
+  expect(cur.rows[0]!.last_errors).toEqual([
+    { index: 2, errors: [expect.objectContaining({ path: '/insuplc_admdvs', code: 'OUT_OF_SCOPE' })] },
+  ]);
   await t.drain();
-  expect(await count(`SELECT count(*) AS n FROM messages WHERE client_id = 'agency-pull' AND status = 'processed'`)).toBe(3);
+  expect(
+    await count(`SELECT count(*) AS n FROM messages WHERE client_id = 'agency-pull' AND status = 'processed'`),
+  ).toBe(3);
 });
 
 it('resumes from the remembered cursor and applies only what is new', async () => {

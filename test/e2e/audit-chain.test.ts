@@ -21,7 +21,9 @@ beforeAll(async () => {
   await t.drain(60_000);
   await sweepRegionPeriod(t.gw, '5331', '2025-03', AS_OF);
 }, 120_000);
-afterAll(async () => { await t.close(); });
+afterAll(async () => {
+  await t.close();
+});
 
 const cli = async () => {
   const io = memoryIo();
@@ -38,7 +40,17 @@ describe('loop states in the audit trail', () => {
     );
     const last = new Map(rows.map((r) => [r.entity_id, r.data]));
     for (const l of loops) {
-      expect([l.setl_id, last.get(l.setl_id)]).toEqual([l.setl_id, expect.objectContaining({ status: l.status, owed: l.owed, paid: l.paid, rejected: l.rejected, recovered: l.recovered, outstanding: l.outstanding })]);
+      expect([l.setl_id, last.get(l.setl_id)]).toEqual([
+        l.setl_id,
+        expect.objectContaining({
+          status: l.status,
+          owed: l.owed,
+          paid: l.paid,
+          rejected: l.rejected,
+          recovered: l.recovered,
+          outstanding: l.outstanding,
+        }),
+      ]);
     }
   });
 
@@ -71,14 +83,17 @@ describe('the chain', () => {
   });
 
   /** As a superuser could: switch the trigger off, change the rows, switch it back on. */
-  const tamper = (sql: string) => t.gw.db.tx(async (q) => {
-    await q.query('ALTER TABLE audit_events DISABLE TRIGGER audit_events_no_update');
-    await q.query(sql);
-    await q.query('ALTER TABLE audit_events ENABLE TRIGGER audit_events_no_update');
-  });
+  const tamper = (sql: string) =>
+    t.gw.db.tx(async (q) => {
+      await q.query('ALTER TABLE audit_events DISABLE TRIGGER audit_events_no_update');
+      await q.query(sql);
+      await q.query('ALTER TABLE audit_events ENABLE TRIGGER audit_events_no_update');
+    });
 
-  test('when a superuser edits a loop event\'s amount behind the trigger\'s back, then verify-audit names that event', async () => {
-    const { rows } = await t.gw.db.query<{ seq: string }>(`SELECT seq FROM audit_events WHERE entity = 'loop' ORDER BY seq OFFSET 5 LIMIT 1`);
+  test("when a superuser edits a loop event's amount behind the trigger's back, then verify-audit names that event", async () => {
+    const { rows } = await t.gw.db.query<{ seq: string }>(
+      `SELECT seq FROM audit_events WHERE entity = 'loop' ORDER BY seq OFFSET 5 LIMIT 1`,
+    );
     const seq = rows[0]!.seq;
     await tamper(`UPDATE audit_events SET data = jsonb_set(data, '{paid}', '"0.01"') WHERE seq = ${seq}`);
     expect(await verifyAudit(t.gw.db)).toMatchObject({ brokenAt: seq, reason: expect.stringMatching(/hash/) });

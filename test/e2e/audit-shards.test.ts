@@ -24,23 +24,47 @@ const AT = new Date('2025-04-10T02:00:00Z');
 const MIGRATIONS = path.resolve(__dirname, '..', '..', 'src', 'db', 'migrations');
 
 const finding = (setlId: string, admdvs: string): Finding<object> => ({
-  code: 'PAYMENT_OVERDUE', severity: 'high', subject_key: `settlement:${setlId}`, admdvs, insurer_code: 'PICC_DH', period: '2025-03',
-  setl_id: setlId, detail: `Settlement ${setlId} is overdue.`, evidence: {},
+  code: 'PAYMENT_OVERDUE',
+  severity: 'high',
+  subject_key: `settlement:${setlId}`,
+  admdvs,
+  insurer_code: 'PICC_DH',
+  period: '2025-03',
+  setl_id: setlId,
+  detail: `Settlement ${setlId} is overdue.`,
+  evidence: {},
 });
 
 /** As a superuser could: switch the trigger off, change the rows, switch it back on. */
-const tamper = (db: Db, sql: string) => db.tx(async (q) => {
-  await q.query('ALTER TABLE audit_events DISABLE TRIGGER audit_events_no_update');
-  await q.query(sql);
-  await q.query('ALTER TABLE audit_events ENABLE TRIGGER audit_events_no_update');
-});
+const tamper = (db: Db, sql: string) =>
+  db.tx(async (q) => {
+    await q.query('ALTER TABLE audit_events DISABLE TRIGGER audit_events_no_update');
+    await q.query(sql);
+    await q.query('ALTER TABLE audit_events ENABLE TRIGGER audit_events_no_update');
+  });
 
-interface EventRow { seq: string; at: Date; entity: string; entity_id: string; action: string; actor: string; data: object; prev_hash: string; hash: string; shard: number }
-const rowOf = async (db: Db, seq: string) => (await db.query<EventRow>('SELECT * FROM audit_events WHERE seq = $1', [seq])).rows[0]!;
+interface EventRow {
+  seq: string;
+  at: Date;
+  entity: string;
+  entity_id: string;
+  action: string;
+  actor: string;
+  data: object;
+  prev_hash: string;
+  hash: string;
+  shard: number;
+}
+const rowOf = async (db: Db, seq: string) =>
+  (await db.query<EventRow>('SELECT * FROM audit_events WHERE seq = $1', [seq])).rows[0]!;
 /** Put a removed or edited row back as it was (seq included): the chain is whole again. */
-const restore = (db: Db, r: EventRow) => tamper(db, `DELETE FROM audit_events WHERE seq = ${r.seq};
+const restore = (db: Db, r: EventRow) =>
+  tamper(
+    db,
+    `DELETE FROM audit_events WHERE seq = ${r.seq};
   INSERT INTO audit_events (seq, at, entity, entity_id, action, actor, data, prev_hash, hash, shard)
-  VALUES (${r.seq}, '${r.at.toISOString()}', '${r.entity}', '${r.entity_id}', '${r.action}', '${r.actor}', '${JSON.stringify(r.data)}', '${r.prev_hash}', '${r.hash}', ${r.shard})`);
+  VALUES (${r.seq}, '${r.at.toISOString()}', '${r.entity}', '${r.entity_id}', '${r.action}', '${r.actor}', '${JSON.stringify(r.data)}', '${r.prev_hash}', '${r.hash}', ${r.shard})`,
+  );
 
 describe('region chains', () => {
   let drop: () => Promise<void>;
@@ -53,26 +77,48 @@ describe('region chains', () => {
     db = createPgDb(t.url, 8);
     await migrate(db);
     // Two cases in Dehong (5331), one in Jiaozuo (4108).
-    for (const [id, admdvs] of [['S-DH-1', '533102'], ['S-DH-2', '533103'], ['S-JZ-1', '410802']] as const) {
+    for (const [id, admdvs] of [
+      ['S-DH-1', '533102'],
+      ['S-DH-2', '533103'],
+      ['S-JZ-1', '410802'],
+    ] as const) {
       const r = await db.tx((q) => syncGroup(q, `setl:${id}`, [finding(id, admdvs)], AT));
       cases[id] = r.opened[0]!;
     }
   });
-  afterAll(async () => { await db.close(); await drop(); });
+  afterAll(async () => {
+    await db.close();
+    await drop();
+  });
 
-  test('each case\'s events are in its region\'s chain, and every chain has a head', async () => {
-    const { rows } = await db.query<{ shard: number; n: string }>('SELECT shard, count(*)::text AS n FROM audit_events GROUP BY shard ORDER BY shard');
-    expect(rows).toEqual([{ shard: 4108, n: '1' }, { shard: 5331, n: '2' }]);
+  test("each case's events are in its region's chain, and every chain has a head", async () => {
+    const { rows } = await db.query<{ shard: number; n: string }>(
+      'SELECT shard, count(*)::text AS n FROM audit_events GROUP BY shard ORDER BY shard',
+    );
+    expect(rows).toEqual([
+      { shard: 4108, n: '1' },
+      { shard: 5331, n: '2' },
+    ]);
     const r = await verifyAudit(db);
-    expect(r).toMatchObject({ checked: 3, shards: [{ shard: 4108, events: 1 }, { shard: 5331, events: 2 }] });
+    expect(r).toMatchObject({
+      checked: 3,
+      shards: [
+        { shard: 4108, events: 1 },
+        { shard: 5331, events: 2 },
+      ],
+    });
     expect(r.brokenAt).toBeUndefined();
   });
 
-  test('while a transaction holds Dehong\'s chain, a Jiaozuo case change commits; another Dehong change waits until it ends', async () => {
+  test("while a transaction holds Dehong's chain, a Jiaozuo case change commits; another Dehong change waits until it ends", async () => {
     let release!: () => void;
-    const gate = new Promise<void>((r) => { release = r; });
+    const gate = new Promise<void>((r) => {
+      release = r;
+    });
     let held!: () => void;
-    const holding = new Promise<void>((r) => { held = r; });
+    const holding = new Promise<void>((r) => {
+      held = r;
+    });
     const dehong = db.tx(async (q) => {
       expect(await changeStatus(q, cases['S-DH-1']!, 'acknowledge', 'looking into it', 'ops1', AT)).toBe(true);
       held();
@@ -85,7 +131,12 @@ describe('region chains', () => {
 
     // Another Dehong case (its own row, free) needs Dehong's chain: it waits for the lock.
     let otherDone = false;
-    const other = db.tx((q) => changeStatus(q, cases['S-DH-2']!, 'acknowledge', 'same region', 'ops3', AT)).then((ok) => { otherDone = true; return ok; });
+    const other = db
+      .tx((q) => changeStatus(q, cases['S-DH-2']!, 'acknowledge', 'same region', 'ops3', AT))
+      .then((ok) => {
+        otherDone = true;
+        return ok;
+      });
     let waiting = 0;
     for (let i = 0; i < 200 && !waiting; i++) {
       const { rows } = await db.query<{ n: string }>(
@@ -102,39 +153,62 @@ describe('region chains', () => {
 
     const r = await verifyAudit(db);
     expect(r.brokenAt).toBeUndefined();
-    expect(r.shards).toMatchObject([{ shard: 4108, events: 2 }, { shard: 5331, events: 4 }]);
+    expect(r.shards).toMatchObject([
+      { shard: 4108, events: 2 },
+      { shard: 5331, events: 4 },
+    ]);
   });
 
   test('when a superuser edits an event, then verify-audit names it', async () => {
-    const { rows } = await db.query<{ seq: string }>('SELECT seq::text FROM audit_events WHERE shard = 5331 ORDER BY seq LIMIT 1 OFFSET 1');
+    const { rows } = await db.query<{ seq: string }>(
+      'SELECT seq::text FROM audit_events WHERE shard = 5331 ORDER BY seq LIMIT 1 OFFSET 1',
+    );
     const before = await rowOf(db, rows[0]!.seq);
     await tamper(db, `UPDATE audit_events SET actor = 'someone-else' WHERE seq = ${before.seq}`);
-    expect(await verifyAudit(db)).toMatchObject({ brokenAt: before.seq, brokenShard: 5331, reason: expect.stringMatching(/hash does not match/) });
+    expect(await verifyAudit(db)).toMatchObject({
+      brokenAt: before.seq,
+      brokenShard: 5331,
+      reason: expect.stringMatching(/hash does not match/),
+    });
     await restore(db, before);
     expect((await verifyAudit(db)).brokenAt).toBeUndefined();
   });
 
   test('when a superuser removes an event in the middle of a chain, then verify-audit names the event after the gap', async () => {
-    const { rows } = await db.query<{ seq: string }>('SELECT seq::text FROM audit_events WHERE shard = 5331 ORDER BY seq LIMIT 2 OFFSET 1');
+    const { rows } = await db.query<{ seq: string }>(
+      'SELECT seq::text FROM audit_events WHERE shard = 5331 ORDER BY seq LIMIT 2 OFFSET 1',
+    );
     const [gone, next] = rows.map((r) => r.seq);
     const before = await rowOf(db, gone!);
     await tamper(db, `DELETE FROM audit_events WHERE seq = ${gone}`);
-    expect(await verifyAudit(db)).toMatchObject({ brokenAt: next, brokenShard: 5331, reason: expect.stringMatching(/prev_hash/) });
+    expect(await verifyAudit(db)).toMatchObject({
+      brokenAt: next,
+      brokenShard: 5331,
+      reason: expect.stringMatching(/prev_hash/),
+    });
     await restore(db, before);
     expect((await verifyAudit(db)).brokenAt).toBeUndefined();
   });
 
-  test('when a superuser removes the last event of a chain, then verify-audit finds it missing by the chain\'s head', async () => {
-    const { rows } = await db.query<{ seq: string }>('SELECT max(seq)::text AS seq FROM audit_events WHERE shard = 4108');
+  test("when a superuser removes the last event of a chain, then verify-audit finds it missing by the chain's head", async () => {
+    const { rows } = await db.query<{ seq: string }>(
+      'SELECT max(seq)::text AS seq FROM audit_events WHERE shard = 4108',
+    );
     const before = await rowOf(db, rows[0]!.seq);
     await tamper(db, `DELETE FROM audit_events WHERE seq = ${before.seq}`);
-    expect(await verifyAudit(db)).toMatchObject({ brokenAt: before.seq, brokenShard: 4108, reason: expect.stringMatching(/removed at the end/) });
+    expect(await verifyAudit(db)).toMatchObject({
+      brokenAt: before.seq,
+      brokenShard: 4108,
+      reason: expect.stringMatching(/removed at the end/),
+    });
     await restore(db, before);
     expect((await verifyAudit(db)).brokenAt).toBeUndefined();
   });
 
-  test('a chain\'s head cannot be moved back or deleted (short of switching its trigger off)', async () => {
-    await expect(db.query('UPDATE audit_heads SET events = events - 1 WHERE shard = 4108')).rejects.toThrow(/only move forward/);
+  test("a chain's head cannot be moved back or deleted (short of switching its trigger off)", async () => {
+    await expect(db.query('UPDATE audit_heads SET events = events - 1 WHERE shard = 4108')).rejects.toThrow(
+      /only move forward/,
+    );
     await expect(db.query('DELETE FROM audit_heads WHERE shard = 4108')).rejects.toThrow(/only move forward/);
   });
 });
@@ -150,19 +224,33 @@ describe('the chain written before migration 150', () => {
     db = createPgDb(t.url, 4);
     // The schema as it was before 150, and a chain written as the single-chain code wrote it.
     dir = fs.mkdtempSync(path.join(os.tmpdir(), 'gw-migrations-'));
-    for (const f of fs.readdirSync(MIGRATIONS).filter((f) => f.endsWith('.sql') && f < '150')) fs.copyFileSync(path.join(MIGRATIONS, f), path.join(dir, f));
+    for (const f of fs.readdirSync(MIGRATIONS).filter((f) => f.endsWith('.sql') && f < '150'))
+      fs.copyFileSync(path.join(MIGRATIONS, f), path.join(dir, f));
     await migrate(db, dir);
     let prev = '0'.repeat(64);
     for (let i = 0; i < 5; i++) {
-      const e = { entity: 'loop', entity_id: `L-${i}`, action: 'created', actor: 'system', data: { status: 'owed', i }, at: new Date(AT.getTime() + i * 1000) };
+      const e = {
+        entity: 'loop',
+        entity_id: `L-${i}`,
+        action: 'created',
+        actor: 'system',
+        data: { status: 'owed', i },
+        at: new Date(AT.getTime() + i * 1000),
+      };
       const hash = eventHash(prev, e);
-      await db.query('INSERT INTO audit_events (at, entity, entity_id, action, actor, data, prev_hash, hash) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)',
-        [e.at, e.entity, e.entity_id, e.action, e.actor, JSON.stringify(e.data), prev, hash]);
+      await db.query(
+        'INSERT INTO audit_events (at, entity, entity_id, action, actor, data, prev_hash, hash) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)',
+        [e.at, e.entity, e.entity_id, e.action, e.actor, JSON.stringify(e.data), prev, hash],
+      );
       prev = hash;
     }
     await migrate(db);
   });
-  afterAll(async () => { await db.close(); await drop(); fs.rmSync(dir, { recursive: true, force: true }); });
+  afterAll(async () => {
+    await db.close();
+    await drop();
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
 
   test('after the migration it verifies as shard 0, sealed by a head', async () => {
     const r = await verifyAudit(db);
@@ -178,11 +266,19 @@ describe('the chain written before migration 150', () => {
     await db.tx((q) => appendAudit(q, events));
     const r = await verifyAudit(db);
     expect(r.brokenAt).toBeUndefined();
-    expect(r.shards.map((s) => [s.shard, s.events])).toEqual([[0, 5], [1, 1], [5331, 1]]);
+    expect(r.shards.map((s) => [s.shard, s.events])).toEqual([
+      [0, 5],
+      [1, 1],
+      [5331, 1],
+    ]);
   });
 
-  test('when the legacy chain\'s last event is removed, then its head finds it', async () => {
+  test("when the legacy chain's last event is removed, then its head finds it", async () => {
     await tamper(db, 'DELETE FROM audit_events WHERE seq = 5');
-    expect(await verifyAudit(db)).toMatchObject({ brokenAt: '5', brokenShard: 0, reason: expect.stringMatching(/removed at the end/) });
+    expect(await verifyAudit(db)).toMatchObject({
+      brokenAt: '5',
+      brokenShard: 0,
+      reason: expect.stringMatching(/removed at the end/),
+    });
   });
 });

@@ -17,12 +17,23 @@ export interface Spec {
 /** A settlement whose only interesting parts are its large-expense base and the recorded hifob_pay. */
 export function record(admdvs: string, insurer: string, fixmedins: string, s: Spec): Settlement {
   return fx.settlement({
-    setl_id: s.setl_id, mdtrt_id: `M-${s.setl_id}`, psn_no: s.psn_no, setl_time: s.setl_time,
-    insuplc_admdvs: admdvs, mdtrtarea_admvs: admdvs, fixmedins_code: fixmedins, insurer_code: insurer,
+    setl_id: s.setl_id,
+    mdtrt_id: `M-${s.setl_id}`,
+    psn_no: s.psn_no,
+    setl_time: s.setl_time,
+    insuplc_admdvs: admdvs,
+    mdtrtarea_admvs: admdvs,
+    fixmedins_code: fixmedins,
+    insurer_code: insurer,
     hifob_pay: s.hifob_pay,
     setldetail: [
       { fund_pay_type: '310100', inscp_scp_amt: '180000.00', fund_payamt: '180000.00' },
-      ...s.bases.map((b) => ({ fund_pay_type: '330100', inscp_scp_amt: b.amount, fund_payamt: s.hifob_pay, ...(b.seg ? { seg: b.seg } : {}) })),
+      ...s.bases.map((b) => ({
+        fund_pay_type: '330100',
+        inscp_scp_amt: b.amount,
+        fund_payamt: s.hifob_pay,
+        ...(b.seg ? { seg: b.seg } : {}),
+      })),
     ],
     ...s.over,
   });
@@ -55,9 +66,23 @@ export async function auditDone(t: TestGateway, timeoutMs = 30_000): Promise<voi
 }
 
 export interface CaseRow {
-  id: string; code: string; status: string; resolution: string | null; subject_key: string; group_key: string; admdvs: string;
-  insurer_code: string; fixmedins_code: string | null; period: string; setl_id: string | null; expected_amount: string;
-  actual_amount: string; difference: string; detail: string; evidence: Record<string, unknown>; reopens: string | null;
+  id: string;
+  code: string;
+  status: string;
+  resolution: string | null;
+  subject_key: string;
+  group_key: string;
+  admdvs: string;
+  insurer_code: string;
+  fixmedins_code: string | null;
+  period: string;
+  setl_id: string | null;
+  expected_amount: string;
+  actual_amount: string;
+  difference: string;
+  detail: string;
+  evidence: Record<string, unknown>;
+  reopens: string | null;
 }
 
 /** The benefit cases (both codes) of a subject, oldest first. */

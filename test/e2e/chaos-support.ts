@@ -19,15 +19,42 @@ const ON_TIME = '2025-04-15T10:00:00+08:00';
 const SECOND = '2025-04-20T10:00:00+08:00';
 const LATE = '2025-05-10T10:00:00+08:00';
 
-export const CHAOS_STORIES = ['paid', 'instalments', 'under', 'dup', 'rejected', 'unpaid', 'reversed', 'recovered', 'wrong_insurer', 'late', 'manual'] as const;
+export const CHAOS_STORIES = [
+  'paid',
+  'instalments',
+  'under',
+  'dup',
+  'rejected',
+  'unpaid',
+  'reversed',
+  'recovered',
+  'wrong_insurer',
+  'late',
+  'manual',
+] as const;
 type Story = (typeof CHAOS_STORIES)[number];
 /** What each story ends as, as of AS_OF (a check on the evaluator's ground truth itself). */
 export const STORY_END: Record<Story, string> = {
-  paid: 'closed', instalments: 'closed', under: 'overdue', dup: 'closed', rejected: 'closed', unpaid: 'overdue',
-  reversed: 'reversed', recovered: 'closed', wrong_insurer: 'overdue', late: 'closed', manual: 'closed',
+  paid: 'closed',
+  instalments: 'closed',
+  under: 'overdue',
+  dup: 'closed',
+  rejected: 'closed',
+  unpaid: 'overdue',
+  reversed: 'reversed',
+  recovered: 'closed',
+  wrong_insurer: 'overdue',
+  late: 'closed',
+  manual: 'closed',
 };
 
-export interface Doc { path: string; as: TestClientName; body: unknown; kind: 'feed' | 'batch' | 'payment' | 'recovery'; records: number }
+export interface Doc {
+  path: string;
+  as: TestClientName;
+  body: unknown;
+  kind: 'feed' | 'batch' | 'payment' | 'recovery';
+  records: number;
+}
 
 export interface ChaosMonth {
   /** Feeds, batches and payments: any order. */
@@ -54,36 +81,88 @@ export function chaosMonth(seed: number, minMessages: number): ChaosMonth {
   const batchCount = INSTITUTIONS.length * INSURERS.length;
   let messages = batchCount;
   for (let i = 0; messages < minMessages; i++) {
-    const inst = pick(INSTITUTIONS), ins = pick(INSURERS), story = pick(CHAOS_STORIES);
+    const inst = pick(INSTITUTIONS),
+      ins = pick(INSURERS),
+      story = pick(CHAOS_STORIES);
     const id = `K${String(i).padStart(6, '0')}`;
-    const hifob = Money.of(1000 + Math.floor(rnd() * 9000)).plus(Money.of(Math.floor(rnd() * 100)).times('0.01')).toString();
+    const hifob = Money.of(1000 + Math.floor(rnd() * 9000))
+      .plus(Money.of(Math.floor(rnd() * 100)).times('0.01'))
+      .toString();
     const half = Money.of(hifob).times('0.5').toFen().toString();
     const rest = Money.of(hifob).minus(Money.of(half)).toString();
-    const s = record(id, { fixmedins: inst.code, insurer: ins.code, hifob, day: 1 + Math.floor(rnd() * 28), ...(story === 'manual' ? { mode: 'manual' as const } : {}) });
+    const s = record(id, {
+      fixmedins: inst.code,
+      insurer: ins.code,
+      hifob,
+      day: 1 + Math.floor(rnd() * 28),
+      ...(story === 'manual' ? { mode: 'manual' as const } : {}),
+    });
     settlements.push({ s, story });
     messages++;
     const other = INSURERS.find((x) => x.code !== ins.code)!;
-    const pay = (insurer: string, time: string, paid: string, extra: { rejected?: string; payee?: { type: 'institution' | 'person'; id: string } } = {}) => {
-      payments.push(paymentOf(insurer, `PAY-${id}-${payments.length}`, extra.payee ?? { type: 'institution', id: inst.code }, time,
-        [{ setl_id: id, paid, ...(extra.rejected ? { rejected: extra.rejected, reason: 'R02' as const } : {}) }]));
+    const pay = (
+      insurer: string,
+      time: string,
+      paid: string,
+      extra: { rejected?: string; payee?: { type: 'institution' | 'person'; id: string } } = {},
+    ) => {
+      payments.push(
+        paymentOf(
+          insurer,
+          `PAY-${id}-${payments.length}`,
+          extra.payee ?? { type: 'institution', id: inst.code },
+          time,
+          [{ setl_id: id, paid, ...(extra.rejected ? { rejected: extra.rejected, reason: 'R02' as const } : {}) }],
+        ),
+      );
       messages++;
     };
     switch (story) {
-      case 'paid': pay(ins.code, ON_TIME, hifob); break;
-      case 'instalments': pay(ins.code, ON_TIME, half); pay(ins.code, SECOND, rest); break;
-      case 'under': pay(ins.code, ON_TIME, half); break;
-      case 'dup': pay(ins.code, ON_TIME, hifob); pay(ins.code, SECOND, hifob); break;
-      case 'rejected': pay(ins.code, ON_TIME, half, { rejected: rest }); break;
-      case 'unpaid': break;
-      case 'reversed': pay(ins.code, ON_TIME, hifob); reversals.push({ ...s, status: 'reversed' }); messages++; break;
-      case 'recovered':
+      case 'paid':
         pay(ins.code, ON_TIME, hifob);
-        recoveryBodies.push({ insurer_code: ins.code, recovery_id: `REC-${id}`, setl_id: id, amount: '100.00', reason_code: 'R03', recovered_at: '2025-05-15T10:00:00+08:00' });
+        break;
+      case 'instalments':
+        pay(ins.code, ON_TIME, half);
+        pay(ins.code, SECOND, rest);
+        break;
+      case 'under':
+        pay(ins.code, ON_TIME, half);
+        break;
+      case 'dup':
+        pay(ins.code, ON_TIME, hifob);
+        pay(ins.code, SECOND, hifob);
+        break;
+      case 'rejected':
+        pay(ins.code, ON_TIME, half, { rejected: rest });
+        break;
+      case 'unpaid':
+        break;
+      case 'reversed':
+        pay(ins.code, ON_TIME, hifob);
+        reversals.push({ ...s, status: 'reversed' });
         messages++;
         break;
-      case 'wrong_insurer': pay(other.code, ON_TIME, hifob); break;
-      case 'late': pay(ins.code, LATE, hifob); break;
-      case 'manual': pay(ins.code, '2025-03-31T10:00:00+08:00', hifob, { payee: { type: 'person', id: s.psn_no } }); break;
+      case 'recovered':
+        pay(ins.code, ON_TIME, hifob);
+        recoveryBodies.push({
+          insurer_code: ins.code,
+          recovery_id: `REC-${id}`,
+          setl_id: id,
+          amount: '100.00',
+          reason_code: 'R03',
+          recovered_at: '2025-05-15T10:00:00+08:00',
+        });
+        messages++;
+        break;
+      case 'wrong_insurer':
+        pay(other.code, ON_TIME, hifob);
+        break;
+      case 'late':
+        pay(ins.code, LATE, hifob);
+        break;
+      case 'manual':
+        pay(ins.code, '2025-03-31T10:00:00+08:00', hifob, { payee: { type: 'person', id: s.psn_no } });
+        break;
     }
   }
 
@@ -91,31 +170,74 @@ export function chaosMonth(seed: number, minMessages: number): ChaosMonth {
   const records = settlements.map((x) => x.s);
   for (let i = 0; i < records.length; i += FEED_SIZE) {
     const chunk = records.slice(i, i + FEED_SIZE);
-    docs.push({ path: '/v1/agency/settlements', as: 'agency', body: { settlements: chunk }, kind: 'feed', records: chunk.length });
+    docs.push({
+      path: '/v1/agency/settlements',
+      as: 'agency',
+      body: { settlements: chunk },
+      kind: 'feed',
+      records: chunk.length,
+    });
   }
   for (let i = 0; i < reversals.length; i += FEED_SIZE) {
     const chunk = reversals.slice(i, i + FEED_SIZE);
-    docs.push({ path: '/v1/agency/settlements', as: 'agency', body: { settlements: chunk }, kind: 'feed', records: chunk.length });
+    docs.push({
+      path: '/v1/agency/settlements',
+      as: 'agency',
+      body: { settlements: chunk },
+      kind: 'feed',
+      records: chunk.length,
+    });
   }
   for (const inst of INSTITUTIONS) {
     for (const ins of INSURERS) {
-      const items = settlements.filter((x) => x.s.fixmedins_code === inst.code && x.s.insurer_code === ins.code && x.s.setl_mode === 'direct').map((x) => ({ s: x.s }));
-      if (items.length) docs.push({ path: '/v1/settlement-batches', as: inst.client, body: batchOf(`B-${inst.code}-${ins.code}`, inst.code, ins.code, items), kind: 'batch', records: 1 });
+      const items = settlements
+        .filter((x) => x.s.fixmedins_code === inst.code && x.s.insurer_code === ins.code && x.s.setl_mode === 'direct')
+        .map((x) => ({ s: x.s }));
+      if (items.length)
+        docs.push({
+          path: '/v1/settlement-batches',
+          as: inst.client,
+          body: batchOf(`B-${inst.code}-${ins.code}`, inst.code, ins.code, items),
+          kind: 'batch',
+          records: 1,
+        });
     }
   }
-  for (const p of payments) docs.push({ path: '/v1/insurer-payments', as: INSURERS.find((x) => x.code === p.insurer_code)!.client, body: p, kind: 'payment', records: 1 });
+  for (const p of payments)
+    docs.push({
+      path: '/v1/insurer-payments',
+      as: INSURERS.find((x) => x.code === p.insurer_code)!.client,
+      body: p,
+      kind: 'payment',
+      records: 1,
+    });
   // A fixed shuffle: payments often arrive before the settlement they pay.
   for (let i = docs.length - 1; i > 0; i--) {
     const j = Math.floor(rnd() * (i + 1));
     [docs[i], docs[j]] = [docs[j]!, docs[i]!];
   }
-  const recoveries = recoveryBodies.map((r): Doc => ({ path: '/v1/recoveries', as: INSURERS.find((x) => x.code === r.insurer_code)!.client, body: r, kind: 'recovery', records: 1 }));
+  const recoveries = recoveryBodies.map((r): Doc => ({
+    path: '/v1/recoveries',
+    as: INSURERS.find((x) => x.code === r.insurer_code)!.client,
+    body: r,
+    kind: 'recovery',
+    records: 1,
+  }));
   return { docs, recoveries, messages, settlements, reversals, payments, recoveryBodies };
 }
 
 const cst = (local: string) => new Date(`${local.replace(' ', 'T')}+08:00`);
 
-export interface ExpectedLoop { status: string; owed: string; paid: string; rejected: string; recovered: string; outstanding: string; due_date: string; closed_at: string | null }
+export interface ExpectedLoop {
+  status: string;
+  owed: string;
+  paid: string;
+  rejected: string;
+  recovered: string;
+  outstanding: string;
+  due_date: string;
+  closed_at: string | null;
+}
 
 /** The ground truth: every settlement's loop from the generated facts, by the pure evaluator, as of AS_OF. */
 export function expectedLoops(month: ChaosMonth, gw: Pick<Gateway, 'regions' | 'calendar'>): Map<string, ExpectedLoop> {
@@ -123,30 +245,68 @@ export function expectedLoops(month: ChaosMonth, gw: Pick<Gateway, 'regions' | '
   for (const p of month.payments) {
     p.lines.forEach((l, i) => {
       const fact: PaymentLineFact = {
-        message_id: '', insurer_code: p.insurer_code, payment_id: p.payment_id, line_no: i + 1, payee_type: p.payee_type, payee_id: p.payee_id,
-        pay_time: new Date(p.pay_time), setl_id: l.setl_id, paid_amount: Money.of(l.paid_amount), rejected_amount: Money.of(l.rejected_amount ?? '0'),
-        ...(l.reject_reason_code ? { reject_reason_code: l.reject_reason_code } : {}), received_at: AS_OF,
+        message_id: '',
+        insurer_code: p.insurer_code,
+        payment_id: p.payment_id,
+        line_no: i + 1,
+        payee_type: p.payee_type,
+        payee_id: p.payee_id,
+        pay_time: new Date(p.pay_time),
+        setl_id: l.setl_id,
+        paid_amount: Money.of(l.paid_amount),
+        rejected_amount: Money.of(l.rejected_amount ?? '0'),
+        ...(l.reject_reason_code ? { reject_reason_code: l.reject_reason_code } : {}),
+        received_at: AS_OF,
       };
       lines.set(l.setl_id, [...(lines.get(l.setl_id) ?? []), fact]);
     });
   }
   const recoveries = new Map<string, RecoveryFact[]>();
   for (const r of month.recoveryBodies) {
-    recoveries.set(r.setl_id, [...(recoveries.get(r.setl_id) ?? []), { message_id: '', insurer_code: r.insurer_code, recovery_id: r.recovery_id, setl_id: r.setl_id, amount: Money.of(r.amount), recovered_at: new Date(r.recovered_at), received_at: AS_OF }]);
+    recoveries.set(r.setl_id, [
+      ...(recoveries.get(r.setl_id) ?? []),
+      {
+        message_id: '',
+        insurer_code: r.insurer_code,
+        recovery_id: r.recovery_id,
+        setl_id: r.setl_id,
+        amount: Money.of(r.amount),
+        recovered_at: new Date(r.recovered_at),
+        received_at: AS_OF,
+      },
+    ]);
   }
   const reversed = new Set(month.reversals.map((s) => s.setl_id));
   const ctx = { asOf: AS_OF, params: gw.regions.loopParamsFor('533102'), calendar: gw.calendar };
   const out = new Map<string, ExpectedLoop>();
   for (const { s } of month.settlements) {
     const fact: SettlementFact = {
-      setl_id: s.setl_id, mdtrt_id: s.mdtrt_id, psn_no: s.psn_no, insurer_code: s.insurer_code, fixmedins_code: s.fixmedins_code, insuplc_admdvs: s.insuplc_admdvs,
-      setl_mode: s.setl_mode, status: reversed.has(s.setl_id) ? 'reversed' : 'valid', setl_time: cst(s.setl_time), period: s.setl_time.slice(0, 7) as Period,
-      medfee_sumamt: Money.of(s.medfee_sumamt), hifp_pay: Money.of(s.hifp_pay), hifob_pay: Money.of(s.hifob_pay), message_id: '', received_at: AS_OF,
+      setl_id: s.setl_id,
+      mdtrt_id: s.mdtrt_id,
+      psn_no: s.psn_no,
+      insurer_code: s.insurer_code,
+      fixmedins_code: s.fixmedins_code,
+      insuplc_admdvs: s.insuplc_admdvs,
+      setl_mode: s.setl_mode,
+      status: reversed.has(s.setl_id) ? 'reversed' : 'valid',
+      setl_time: cst(s.setl_time),
+      period: s.setl_time.slice(0, 7) as Period,
+      medfee_sumamt: Money.of(s.medfee_sumamt),
+      hifp_pay: Money.of(s.hifp_pay),
+      hifob_pay: Money.of(s.hifob_pay),
+      message_id: '',
+      received_at: AS_OF,
     };
     const { state } = computeLoop(fact, lines.get(s.setl_id) ?? [], recoveries.get(s.setl_id) ?? [], ctx);
     out.set(s.setl_id, {
-      status: state.status, owed: state.owed.toString(), paid: state.paid.toString(), rejected: state.rejected.toString(), recovered: state.recovered.toString(),
-      outstanding: state.outstanding.toString(), due_date: state.due_date, closed_at: state.closed_at?.toISOString() ?? null,
+      status: state.status,
+      owed: state.owed.toString(),
+      paid: state.paid.toString(),
+      rejected: state.rejected.toString(),
+      recovered: state.recovered.toString(),
+      outstanding: state.outstanding.toString(),
+      due_date: state.due_date,
+      closed_at: state.closed_at?.toISOString() ?? null,
     });
   }
   return out;
@@ -157,30 +317,63 @@ export async function actualLoops(db: Db): Promise<Map<string, ExpectedLoop>> {
   const { rows } = await db.query<ExpectedLoop & { setl_id: string; closed_at: Date | null }>(
     `SELECT setl_id, status, owed::text, paid::text, rejected::text, recovered::text, outstanding::text, due_date::text, closed_at FROM settlement_loops`,
   );
-  return new Map(rows.map((r) => [r.setl_id, { status: r.status, owed: r.owed, paid: r.paid, rejected: r.rejected, recovered: r.recovered, outstanding: r.outstanding, due_date: r.due_date, closed_at: r.closed_at ? new Date(r.closed_at).toISOString() : null }]));
+  return new Map(
+    rows.map((r) => [
+      r.setl_id,
+      {
+        status: r.status,
+        owed: r.owed,
+        paid: r.paid,
+        rejected: r.rejected,
+        recovered: r.recovered,
+        outstanding: r.outstanding,
+        due_date: r.due_date,
+        closed_at: r.closed_at ? new Date(r.closed_at).toISOString() : null,
+      },
+    ]),
+  );
 }
 
 /** Loop rows that differ from the ground truth (setl_id, expected, actual); empty when all agree. */
-export function loopDifferences(expected: Map<string, ExpectedLoop>, actual: Map<string, ExpectedLoop>): { setl_id: string; expected?: ExpectedLoop; actual?: ExpectedLoop }[] {
+export function loopDifferences(
+  expected: Map<string, ExpectedLoop>,
+  actual: Map<string, ExpectedLoop>,
+): { setl_id: string; expected?: ExpectedLoop; actual?: ExpectedLoop }[] {
   const diffs: { setl_id: string; expected?: ExpectedLoop; actual?: ExpectedLoop }[] = [];
   for (const [id, e] of expected) {
     const a = actual.get(id);
-    if (!a || JSON.stringify(a) !== JSON.stringify(e)) diffs.push({ setl_id: id, expected: e, ...(a ? { actual: a } : {}) });
+    if (!a || JSON.stringify(a) !== JSON.stringify(e))
+      diffs.push({ setl_id: id, expected: e, ...(a ? { actual: a } : {}) });
   }
   for (const [id, a] of actual) if (!expected.has(id)) diffs.push({ setl_id: id, actual: a });
   return diffs;
 }
 
 /** Sums of every amount per (insurer, status), from loop rows: "every total". */
-export function totals(loops: Map<string, ExpectedLoop>, insurerOf: Map<string, string>): Record<string, Record<string, string>> {
+export function totals(
+  loops: Map<string, ExpectedLoop>,
+  insurerOf: Map<string, string>,
+): Record<string, Record<string, string>> {
   const acc: Record<string, Record<string, Money>> = {};
   for (const [id, l] of loops) {
     const k = `${insurerOf.get(id) ?? '?'}/${l.status}`;
-    const t = (acc[k] ??= { count: Money.ZERO, owed: Money.ZERO, paid: Money.ZERO, rejected: Money.ZERO, recovered: Money.ZERO, outstanding: Money.ZERO });
+    const t = (acc[k] ??= {
+      count: Money.ZERO,
+      owed: Money.ZERO,
+      paid: Money.ZERO,
+      rejected: Money.ZERO,
+      recovered: Money.ZERO,
+      outstanding: Money.ZERO,
+    });
     t.count = t.count!.plus(Money.of(1));
-    for (const f of ['owed', 'paid', 'rejected', 'recovered', 'outstanding'] as const) t[f] = t[f]!.plus(Money.of(l[f]));
+    for (const f of ['owed', 'paid', 'rejected', 'recovered', 'outstanding'] as const)
+      t[f] = t[f]!.plus(Money.of(l[f]));
   }
-  return Object.fromEntries(Object.entries(acc).sort().map(([k, v]) => [k, Object.fromEntries(Object.entries(v).map(([f, m]) => [f, m.toString()]))]));
+  return Object.fromEntries(
+    Object.entries(acc)
+      .sort()
+      .map(([k, v]) => [k, Object.fromEntries(Object.entries(v).map(([f, m]) => [f, m.toString()]))]),
+  );
 }
 
 /** Count of ledger rows the month must leave: nothing lost, nothing twice. */
@@ -195,7 +388,11 @@ export async function ledgerCounts(db: Db): Promise<Record<string, number>> {
 
 export function expectedCounts(m: ChaosMonth, batches: number): Record<string, number> {
   return {
-    settlement_records: m.settlements.length + m.reversals.length, payments: m.payments.length,
-    payment_lines: m.payments.reduce((n, p) => n + p.lines.length, 0), recoveries: m.recoveryBodies.length, batches, settlement_loops: m.settlements.length,
+    settlement_records: m.settlements.length + m.reversals.length,
+    payments: m.payments.length,
+    payment_lines: m.payments.reduce((n, p) => n + p.lines.length, 0),
+    recoveries: m.recoveryBodies.length,
+    batches,
+    settlement_loops: m.settlements.length,
   };
 }

@@ -14,7 +14,26 @@ beforeAll(async () => {
   expect((await t.post('/v1/settlement-batches', batch(), 'hospital1')).status).toBe(202);
   expect((await t.post('/v1/insurer-payments', payment(), 'insurerA')).status).toBe(202);
   await t.drain();
-  await t.gw.db.tx((q) => syncGroup(q, 'cli-ops', [{ code: 'PAYMENT_OVERDUE', severity: 'high', subject_key: 'settlement:SX', admdvs: '533102', insurer_code: 'PICC_DH', period: '2025-03', setl_id: 'SX', detail: 'test', evidence: {} }], new Date()));
+  await t.gw.db.tx((q) =>
+    syncGroup(
+      q,
+      'cli-ops',
+      [
+        {
+          code: 'PAYMENT_OVERDUE',
+          severity: 'high',
+          subject_key: 'settlement:SX',
+          admdvs: '533102',
+          insurer_code: 'PICC_DH',
+          period: '2025-03',
+          setl_id: 'SX',
+          detail: 'test',
+          evidence: {},
+        },
+      ],
+      new Date(),
+    ),
+  );
 });
 afterAll(() => t.close());
 
@@ -29,7 +48,9 @@ describe('gateway verify-audit', () => {
     await t.gw.db.tx(async (q) => {
       // The table refuses updates; a tamperer with superuser rights would switch the trigger off.
       await q.query('ALTER TABLE audit_events DISABLE TRIGGER audit_events_no_update');
-      await q.query(`UPDATE audit_events SET data = '{"tampered":true}' WHERE seq = (SELECT max(seq) FROM audit_events)`);
+      await q.query(
+        `UPDATE audit_events SET data = '{"tampered":true}' WHERE seq = (SELECT max(seq) FROM audit_events)`,
+      );
       await q.query('ALTER TABLE audit_events ENABLE TRIGGER audit_events_no_update');
     });
     const io = memoryIo();
@@ -39,7 +60,7 @@ describe('gateway verify-audit', () => {
 });
 
 describe('gateway explain', () => {
-  it('explains a settlement\'s large-expense amount in Chinese by default and in English on request', async () => {
+  it("explains a settlement's large-expense amount in Chinese by default and in English on request", async () => {
     const zh = memoryIo();
     expect(await main(['explain', 'S0001'], zh, env)).toBe(0);
     expect(zh.stdout).toMatch(/[\u4e00-\u9fff]/);
@@ -63,7 +84,9 @@ describe('gateway reconcile', () => {
     expect(await main(['reconcile', '--admdvs', '5331', '--period', '2025-03'], io, env)).toBe(0);
     const run = JSON.parse(io.stdout);
     expect(run).toMatchObject({ status: 'completed', admdvs: '5331', period: '2025-03' });
-    expect(run.institutions).toEqual([expect.objectContaining({ fixmedins_code: 'H53310200001', declared_cnt: 1, recorded_cnt: 1, balanced: true })]);
+    expect(run.institutions).toEqual([
+      expect.objectContaining({ fixmedins_code: 'H53310200001', declared_cnt: 1, recorded_cnt: 1, balanced: true }),
+    ]);
   });
 
   it('refuses a malformed period with exit code 2', async () => {

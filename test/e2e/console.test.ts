@@ -26,7 +26,8 @@ import { syncGroup } from '../../src/discrepancies/case-store';
 const ARTIFACTS = path.resolve(__dirname, '..', 'artifacts');
 const DOCS_SHOT = path.resolve(__dirname, '..', '..', 'docs', 'console.png');
 const DOCS_INSURER_SHOT = path.resolve(__dirname, '..', '..', 'docs', 'console-insurer.png');
-const H1 = 'H53310200001', H2 = 'H53310200002';
+const H1 = 'H53310200001',
+  H2 = 'H53310200002';
 // Generous: the browser shares two cores with the gateway, its workers and PostgreSQL.
 const UI_WAIT = 45_000;
 // Above jest's default: a run waits for the reconciliation worker, and any step may wait UI_WAIT for an element.
@@ -39,12 +40,28 @@ let page: Page;
 const offOrigin: string[] = [];
 
 const st = (setl_id: string, fixmedins_code: string, insurer_code: string, hifob_pay: string) =>
-  fx.settlement({ setl_id, mdtrt_id: `M-${setl_id}`, psn_no: `P-${setl_id}`, fixmedins_code, insurer_code, hifob_pay, setldetail: undefined });
-const item = (setl_id: string, hifob_pay: string) => ({ setl_id, mdtrt_id: `M-${setl_id}`, psn_no: `P-${setl_id}`, setl_time: '2025-03-10 09:30:00', medfee_sumamt: '300000.00', hifob_pay });
+  fx.settlement({
+    setl_id,
+    mdtrt_id: `M-${setl_id}`,
+    psn_no: `P-${setl_id}`,
+    fixmedins_code,
+    insurer_code,
+    hifob_pay,
+    setldetail: undefined,
+  });
+const item = (setl_id: string, hifob_pay: string) => ({
+  setl_id,
+  mdtrt_id: `M-${setl_id}`,
+  psn_no: `P-${setl_id}`,
+  setl_time: '2025-03-10 09:30:00',
+  medfee_sumamt: '300000.00',
+  hifob_pay,
+});
 
 async function accepted(p: string, body: unknown, as: TestClientName): Promise<string> {
   const r = await t.post(p, body, as);
-  if (r.status !== 202 || (r.data.rejected?.length ?? 0) > 0) throw new Error(`${p} answered ${r.status}: ${JSON.stringify(r.data)}`);
+  if (r.status !== 202 || (r.data.rejected?.length ?? 0) > 0)
+    throw new Error(`${p} answered ${r.status}: ${JSON.stringify(r.data)}`);
   return r.data.message_id as string;
 }
 
@@ -61,11 +78,48 @@ async function eventually<T>(read: () => Promise<T>, holds: (v: T) => boolean, w
 }
 
 async function seed(): Promise<void> {
-  await accepted('/v1/agency/settlements', { settlements: [st('S1', H1, 'PICC_DH', '90000.00'), st('S2', H1, 'PICC_DH', '1234.56'), st('S3', H2, 'PICC_DH', '2000.00'), st('S4', H2, 'CPIC_DH', '500.00')] }, 'agency');
+  await accepted(
+    '/v1/agency/settlements',
+    {
+      settlements: [
+        st('S1', H1, 'PICC_DH', '90000.00'),
+        st('S2', H1, 'PICC_DH', '1234.56'),
+        st('S3', H2, 'PICC_DH', '2000.00'),
+        st('S4', H2, 'CPIC_DH', '500.00'),
+      ],
+    },
+    'agency',
+  );
   // S2 declared at a different amount than the agency recorded.
-  await accepted('/v1/settlement-batches', fx.batch({ batch_id: 'B-H1', setl_cnt: 2, medfee_sumamt: '600000.00', hifob_pay_sumamt: '91200.00', items: [item('S1', '90000.00'), item('S2', '1200.00')] }), 'hospital1');
-  const pay = (payment_id: string, payee_id: string, lines: [{ setl_id: string; paid_amount: string }], pay_amount: string) =>
-    accepted('/v1/insurer-payments', fx.payment({ payment_id, payee_id, bank_txn_no: `BK-${payment_id}`, pay_time: '2025-04-15T10:00:00+08:00', pay_amount, lines }), 'insurerA');
+  await accepted(
+    '/v1/settlement-batches',
+    fx.batch({
+      batch_id: 'B-H1',
+      setl_cnt: 2,
+      medfee_sumamt: '600000.00',
+      hifob_pay_sumamt: '91200.00',
+      items: [item('S1', '90000.00'), item('S2', '1200.00')],
+    }),
+    'hospital1',
+  );
+  const pay = (
+    payment_id: string,
+    payee_id: string,
+    lines: [{ setl_id: string; paid_amount: string }],
+    pay_amount: string,
+  ) =>
+    accepted(
+      '/v1/insurer-payments',
+      fx.payment({
+        payment_id,
+        payee_id,
+        bank_txn_no: `BK-${payment_id}`,
+        pay_time: '2025-04-15T10:00:00+08:00',
+        pay_amount,
+        lines,
+      }),
+      'insurerA',
+    );
   await pay('PAY-1', H1, [{ setl_id: 'S1', paid_amount: '90000.00' }], '90000.00');
   await pay('PAY-2', H1, [{ setl_id: 'S2', paid_amount: '1300.00' }], '1300.00'); // overpaid by 65.44
   await pay('PAY-3', H2, [{ setl_id: 'S3', paid_amount: '1500.00' }], '1500.00'); // underpaid
@@ -76,12 +130,45 @@ async function seed(): Promise<void> {
     await eventually(overpaid, (items) => items.length > 0, 'matching raising OVERPAID for S2', 20_000);
   } catch {
     // Matching is another module: if it raises nothing here, the console is still tested on cases put in directly.
-    await t.gw.db.tx((q) => syncGroup(q, 'console-test:S2', [
-      { code: 'OVERPAID', severity: 'critical', subject_key: 'settlement:S2', admdvs: '533102', insurer_code: 'PICC_DH', fixmedins_code: H1, period: '2025-03', setl_id: 'S2',
-        expected_amount: '1234.56', actual_amount: '1300.00', difference: '65.44', detail: 'paid 1300.00 against 1234.56 owed', evidence: { payments: ['PAY-2'] } },
-      { code: 'UNDERPAID', severity: 'high', subject_key: 'settlement:S3', admdvs: '533102', insurer_code: 'PICC_DH', fixmedins_code: H2, period: '2025-03', setl_id: 'S3',
-        expected_amount: '2000.00', actual_amount: '1500.00', difference: '-500.00', detail: 'paid 1500.00 against 2000.00 owed', evidence: { payments: ['PAY-3'] } },
-    ], new Date()));
+    await t.gw.db.tx((q) =>
+      syncGroup(
+        q,
+        'console-test:S2',
+        [
+          {
+            code: 'OVERPAID',
+            severity: 'critical',
+            subject_key: 'settlement:S2',
+            admdvs: '533102',
+            insurer_code: 'PICC_DH',
+            fixmedins_code: H1,
+            period: '2025-03',
+            setl_id: 'S2',
+            expected_amount: '1234.56',
+            actual_amount: '1300.00',
+            difference: '65.44',
+            detail: 'paid 1300.00 against 1234.56 owed',
+            evidence: { payments: ['PAY-2'] },
+          },
+          {
+            code: 'UNDERPAID',
+            severity: 'high',
+            subject_key: 'settlement:S3',
+            admdvs: '533102',
+            insurer_code: 'PICC_DH',
+            fixmedins_code: H2,
+            period: '2025-03',
+            setl_id: 'S3',
+            expected_amount: '2000.00',
+            actual_amount: '1500.00',
+            difference: '-500.00',
+            detail: 'paid 1500.00 against 2000.00 owed',
+            evidence: { payments: ['PAY-3'] },
+          },
+        ],
+        new Date(),
+      ),
+    );
   }
 }
 
@@ -89,11 +176,13 @@ async function seed(): Promise<void> {
  * The page's document, for the functions Playwright runs in the browser (passed as functions, not
  * strings: the console's Content-Security-Policy forbids eval). The tests compile without the DOM library.
  */
-declare const document: any;  
-declare const window: any;  
+declare const document: any;
+declare const window: any;
 
 /** The fonts Chromium actually drew an element's text with (DevTools protocol), after the page's fonts loaded. */
-async function fontsDrawing(selector: string): Promise<{ familyName: string; isCustomFont: boolean; glyphCount: number }[]> {
+async function fontsDrawing(
+  selector: string,
+): Promise<{ familyName: string; isCustomFont: boolean; glyphCount: number }[]> {
   await page.evaluate(() => document.fonts.ready.then(() => undefined));
   const cdp = await ctx!.newCDPSession(page);
   try {
@@ -153,7 +242,13 @@ describe('the ops console in headless Chromium', () => {
     // The Chinese label was drawn in the console's own web font (served from npm), not in whatever the
     // machine has, or as boxes (asserted last, so a failure leaves the page as the next tests expect).
     // The variable font names itself after its default instance, "Noto Sans SC Thin".
-    expect(zhFonts).toEqual([expect.objectContaining({ familyName: expect.stringMatching(/^Noto Sans SC/), isCustomFont: true, glyphCount: 2 })]);
+    expect(zhFonts).toEqual([
+      expect.objectContaining({
+        familyName: expect.stringMatching(/^Noto Sans SC/),
+        isCustomFont: true,
+        glyphCount: 2,
+      }),
+    ]);
   });
 
   it('filters the discrepancies by code and shows one case with its evidence and history', async () => {
@@ -179,7 +274,11 @@ describe('the ops console in headless Chromium', () => {
     await page.locator('#disc-detail .badge.resolved').waitFor();
     await page.locator('#disc-detail #case-resolve').waitFor({ state: 'detached' });
     const res = await t.get(`/v1/discrepancies/${resolvedId}`, 'ops');
-    expect(res.data).toMatchObject({ status: 'resolved', resolution: 'manual', note: 'insurer confirmed the refund of 65.44 on 2025-04-20' });
+    expect(res.data).toMatchObject({
+      status: 'resolved',
+      resolution: 'manual',
+      note: 'insurer confirmed the refund of 65.44 on 2025-04-20',
+    });
     expect(res.data.history.map((h: { actor: string }) => h.actor)).toContain(TEST_CLIENTS.ops.client_id);
     await expect(page.locator('#disc-detail').textContent()).resolves.toContain('manual');
     await page.screenshot({ path: path.join(ARTIFACTS, 'console-discrepancies.png'), fullPage: true });
@@ -211,13 +310,20 @@ describe('the ops console in headless Chromium', () => {
     await page.locator('#run-chart').waitFor();
     await page.waitForFunction(() => Boolean(window.Chart.getChart(document.querySelector('#run-chart'))));
     // The chart's canvas draws its Chinese legend in the page's fonts (the console's own), not Chart.js's default ones.
-    await expect(page.evaluate(() => document.querySelector('#run-chart').getContext('2d').font)).resolves.toContain('Noto Sans SC Variable');
+    await expect(page.evaluate(() => document.querySelector('#run-chart').getContext('2d').font)).resolves.toContain(
+      'Noto Sans SC Variable',
+    );
     // Arrears by age (spec §10): one stacked bar per insurer, a dataset per bucket.
     await page.waitForFunction(() => Boolean(window.Chart.getChart(document.querySelector('#run-ageing-chart'))));
-    await expect(page.evaluate(() => {
-      const c = window.Chart.getChart(document.querySelector('#run-ageing-chart'));
-      return { stacked: c.options.scales.y.stacked, labels: c.data.datasets.map((d: any) => d.label) };
-    })).resolves.toEqual({ stacked: true, labels: ['未到期', '逾期1–10个工作日', '逾期11–30个工作日', '逾期31–60个工作日', '逾期60个工作日以上'] });
+    await expect(
+      page.evaluate(() => {
+        const c = window.Chart.getChart(document.querySelector('#run-ageing-chart'));
+        return { stacked: c.options.scales.y.stacked, labels: c.data.datasets.map((d: any) => d.label) };
+      }),
+    ).resolves.toEqual({
+      stacked: true,
+      labels: ['未到期', '逾期1–10个工作日', '逾期11–30个工作日', '逾期31–60个工作日', '逾期60个工作日以上'],
+    });
     const report = await page.locator('#run-view').textContent();
     expect(report).toContain(H1);
     expect(report).toContain(H2);
@@ -226,7 +332,12 @@ describe('the ops console in headless Chromium', () => {
 
     const [xlsx] = await Promise.all([page.waitForEvent('download'), page.click('#export-xlsx')]);
     expect(xlsx.suggestedFilename()).toMatch(/^reconciliation-5331-2025-03-.+\.xlsx$/);
-    expect(fs.readFileSync((await xlsx.path())!).subarray(0, 2).toString('latin1')).toBe('PK');
+    expect(
+      fs
+        .readFileSync((await xlsx.path())!)
+        .subarray(0, 2)
+        .toString('latin1'),
+    ).toBe('PK');
     const [csv] = await Promise.all([page.waitForEvent('download'), page.click('#export-csv')]);
     expect(csv.suggestedFilename()).toMatch(/^reconciliation-5331-2025-03-.+\.csv$/);
     const text = fs.readFileSync((await csv.path())!);
@@ -254,11 +365,12 @@ describe('the ops console in headless Chromium', () => {
     await page.screenshot({ path: path.join(ARTIFACTS, 'console-messages.png'), fullPage: true });
   });
 
-  it('opens the queue board (bull-board) with the gateway\'s queues, on the login\'s session cookie', async () => {
+  it("opens the queue board (bull-board) with the gateway's queues, on the login's session cookie", async () => {
     await page.click('.tabs button[data-tab="queues"]');
     const [board] = await Promise.all([ctx!.waitForEvent('page'), page.click('#queues-link')]);
     await board.getByText('reconciliation', { exact: false }).first().waitFor();
-    for (const q of ['ingest', 'benefits', 'recheck', 'notifications', 'deliveries']) await board.getByText(q, { exact: false }).first().waitFor();
+    for (const q of ['ingest', 'benefits', 'recheck', 'notifications', 'deliveries'])
+      await board.getByText(q, { exact: false }).first().waitFor();
     await board.screenshot({ path: path.join(ARTIFACTS, 'console-queues.png') });
     await board.close();
   });
@@ -275,15 +387,29 @@ describe('the ops console in headless Chromium', () => {
     await expect(page.locator('#run-form').isHidden()).resolves.toBe(true);
 
     // The list is the API's answer to this token: the same cases, all the insurer's own, none of another's.
-    const own = (await t.get('/v1/discrepancies?limit=50', 'insurerA')).data.items as { id: string; insurer_code: string; status: string; dispute?: unknown }[];
-    const others = ((await t.get('/v1/discrepancies?limit=1000', 'ops')).data.items as { id: string; insurer_code: string }[]).filter((d) => d.insurer_code !== 'PICC_DH');
+    const own = (await t.get('/v1/discrepancies?limit=50', 'insurerA')).data.items as {
+      id: string;
+      insurer_code: string;
+      status: string;
+      dispute?: unknown;
+    }[];
+    const others = (
+      (await t.get('/v1/discrepancies?limit=1000', 'ops')).data.items as { id: string; insurer_code: string }[]
+    ).filter((d) => d.insurer_code !== 'PICC_DH');
     expect(own.length).toBeGreaterThan(0);
     expect(others.length).toBeGreaterThan(0);
-    await page.waitForFunction((n: number) => document.querySelectorAll('#disc-table tbody tr').length === n, own.length);
-    const shown: string[] = await page.evaluate(() => [...document.querySelectorAll('#disc-table tbody tr')].map((tr: any) => tr.dataset.id));
+    await page.waitForFunction(
+      (n: number) => document.querySelectorAll('#disc-table tbody tr').length === n,
+      own.length,
+    );
+    const shown: string[] = await page.evaluate(() =>
+      [...document.querySelectorAll('#disc-table tbody tr')].map((tr: any) => tr.dataset.id),
+    );
     expect(new Set(shown)).toEqual(new Set(own.map((d) => d.id)));
     expect(shown.filter((id) => others.some((o) => o.id === id))).toEqual([]);
-    const insurerColumn: string[] = await page.evaluate(() => [...document.querySelectorAll('#disc-table tbody tr')].map((tr: any) => tr.children[5].textContent));
+    const insurerColumn: string[] = await page.evaluate(() =>
+      [...document.querySelectorAll('#disc-table tbody tr')].map((tr: any) => tr.children[5].textContent),
+    );
     expect(new Set(insurerColumn)).toEqual(new Set(['PICC_DH']));
 
     // Open one of its open cases and dispute it, with a file, from the case view.
@@ -298,15 +424,27 @@ describe('the ops console in headless Chromium', () => {
     await page.locator('#case-dispute-status .badge.open').waitFor();
     await page.locator('#case-attachments li').first().waitFor();
     const res = await t.get(`/v1/discrepancies/${target.id}`, 'insurerA');
-    expect(res.data.dispute).toMatchObject({ status: 'open', reason_code: 'D01', note: '已于 2025-04-18 线下转账，附银行回单', by: 'picc-dh' });
-    expect(res.data.dispute.attachments).toEqual([expect.objectContaining({ filename: '银行回单.pdf', bytes: receipt.length, sha256: crypto.createHash('sha256').update(receipt).digest('hex') })]);
+    expect(res.data.dispute).toMatchObject({
+      status: 'open',
+      reason_code: 'D01',
+      note: '已于 2025-04-18 线下转账，附银行回单',
+      by: 'picc-dh',
+    });
+    expect(res.data.dispute.attachments).toEqual([
+      expect.objectContaining({
+        filename: '银行回单.pdf',
+        bytes: receipt.length,
+        sha256: crypto.createHash('sha256').update(receipt).digest('hex'),
+      }),
+    ]);
     expect(res.data.history.at(-1)).toMatchObject({ action: 'disputed', actor: 'picc-dh' });
     // The dispute form gives way while the dispute is open; commenting stays possible.
     await expect(page.locator('#dispute-form').count()).resolves.toBe(0);
     await page.locator('#comment-form').waitFor();
 
     await page.screenshot({ path: path.join(ARTIFACTS, 'console-insurer.png'), fullPage: true });
-    if (process.env.UPDATE_DOCS_SCREENSHOT === '1') fs.copyFileSync(path.join(ARTIFACTS, 'console-insurer.png'), DOCS_INSURER_SHOT);
+    if (process.env.UPDATE_DOCS_SCREENSHOT === '1')
+      fs.copyFileSync(path.join(ARTIFACTS, 'console-insurer.png'), DOCS_INSURER_SHOT);
     // Another insurer's token never reads it, in the page or out of it.
     expect((await t.get(`/v1/discrepancies/${target.id}`, 'insurerB')).status).toBe(404);
   });
@@ -316,25 +454,37 @@ describe('the ops console in headless Chromium', () => {
   });
 });
 
-describe('the console\'s font', () => {
-  it('is served from the gateway: its stylesheet and the font files it names, under the console\'s policy', async () => {
-    const css = await axios.get(`${t.baseUrl}/console/vendor/noto-sans-sc/index.css`, { validateStatus: () => true, responseType: 'text' });
+describe("the console's font", () => {
+  it("is served from the gateway: its stylesheet and the font files it names, under the console's policy", async () => {
+    const css = await axios.get(`${t.baseUrl}/console/vendor/noto-sans-sc/index.css`, {
+      validateStatus: () => true,
+      responseType: 'text',
+    });
     expect(css.status).toBe(200);
     expect(css.headers['content-type']).toMatch(/^text\/css/);
     expect(css.headers['content-security-policy']).toContain("default-src 'self'");
     expect(css.data).toContain("font-family: 'Noto Sans SC Variable'");
     const files = [...(css.data as string).matchAll(/url\(\.\/(files\/[^)]+\.woff2)\)/g)].map((m) => m[1]!);
     expect(files.length).toBeGreaterThan(50);
-    const woff2 = await axios.get(`${t.baseUrl}/console/vendor/noto-sans-sc/${files[0]}`, { validateStatus: () => true, responseType: 'arraybuffer' });
+    const woff2 = await axios.get(`${t.baseUrl}/console/vendor/noto-sans-sc/${files[0]}`, {
+      validateStatus: () => true,
+      responseType: 'arraybuffer',
+    });
     expect(woff2.status).toBe(200);
     expect(woff2.headers['content-type']).toBe('font/woff2');
     expect(Buffer.from(woff2.data).subarray(0, 4).toString('latin1')).toBe('wOF2');
   });
 });
 
-describe('the queue board\'s guard', () => {
-  const login = (token: string) => axios.post(`${t.baseUrl}/console/session`, { token }, { validateStatus: () => true });
-  const board = (cookie?: string) => axios.get(`${t.baseUrl}/console/queues`, { headers: cookie ? { cookie } : {}, validateStatus: () => true, maxRedirects: 0 });
+describe("the queue board's guard", () => {
+  const login = (token: string) =>
+    axios.post(`${t.baseUrl}/console/session`, { token }, { validateStatus: () => true });
+  const board = (cookie?: string) =>
+    axios.get(`${t.baseUrl}/console/queues`, {
+      headers: cookie ? { cookie } : {},
+      validateStatus: () => true,
+      maxRedirects: 0,
+    });
 
   it('answers 401 without a session cookie, and 401 for a forged one', async () => {
     expect((await board()).status).toBe(401);

@@ -15,7 +15,9 @@ afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
 
 test('when a spool on disk is read and disposed, then its descriptor is closed exactly once', async () => {
   const spool = new FeedSpool(dir, 0);
-  await new Promise<void>((resolve, reject) => spool.write(Buffer.from('{"settlements":[]}'), (e) => (e ? reject(e) : resolve())));
+  await new Promise<void>((resolve, reject) =>
+    spool.write(Buffer.from('{"settlements":[]}'), (e) => (e ? reject(e) : resolve())),
+  );
   expect(spool.onDisk).toBe(true);
   const fd = (spool as unknown as { fd: number }).fd;
   const reader = spool.reader();

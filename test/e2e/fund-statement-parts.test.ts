@@ -22,8 +22,17 @@ import fs from 'node:fs';
 let tdb: { url: string; drop: () => Promise<void> };
 let db: Db;
 const cfg = loadConfig({});
-const deps = { regions: loadRegionPolicies(cfg.regionsDir), calendar: WorkCalendar.fromData(JSON.parse(fs.readFileSync(cfg.calendarFile, 'utf8'))) };
-const st = { admdvs: '5331', fund_year: 2024, as_of: new Date('2025-06-01T00:00:00+08:00'), known_at: new Date('2025-06-01T00:00:00+08:00'), opening_balance: Money.of('-1000.00') };
+const deps = {
+  regions: loadRegionPolicies(cfg.regionsDir),
+  calendar: WorkCalendar.fromData(JSON.parse(fs.readFileSync(cfg.calendarFile, 'utf8'))),
+};
+const st = {
+  admdvs: '5331',
+  fund_year: 2024,
+  as_of: new Date('2025-06-01T00:00:00+08:00'),
+  known_at: new Date('2025-06-01T00:00:00+08:00'),
+  opening_balance: Money.of('-1000.00'),
+};
 
 beforeAll(async () => {
   tdb = await createTestDatabase('fund_statement_parts');
@@ -34,13 +43,17 @@ beforeAll(async () => {
   for (const sql of generateSql(3000)) await c.query(sql);
   await c.end();
 }, 60_000);
-afterAll(async () => { await db.close(); await tdb.drop(); });
+afterAll(async () => {
+  await db.close();
+  await tdb.drop();
+});
 
-test('when the settlements are read a part of persons at a time, then every figure and finding is the whole year\'s', async () => {
+test("when the settlements are read a part of persons at a time, then every figure and finding is the whole year's", async () => {
   const whole = await db.tx(async (q) => computeFundStatement(await loadStatementInput(q, deps, st)));
   expect(whole.settlements.count).toBe(3000);
   expect(whole.settlements.limited).toBeGreaterThan(0);
-  const view = (f: typeof whole) => JSON.parse(JSON.stringify({ ...statementFigures(f), findings: f.findings, settlements: f.settlements }));
+  const view = (f: typeof whole) =>
+    JSON.parse(JSON.stringify({ ...statementFigures(f), findings: f.findings, settlements: f.settlements }));
   for (const part of [1, 7, 333, 5000]) {
     const { figures } = await db.tx((q) => statementFiguresOf(q, deps, st, part));
     expect([part, view(figures)]).toEqual([part, view(whole)]);

@@ -23,7 +23,10 @@ import fs from 'node:fs';
 let tdb: { url: string; drop: () => Promise<void> };
 let db: Db;
 const cfg = loadConfig({});
-const deps = { regions: loadRegionPolicies(cfg.regionsDir), calendar: WorkCalendar.fromData(JSON.parse(fs.readFileSync(cfg.calendarFile, 'utf8'))) };
+const deps = {
+  regions: loadRegionPolicies(cfg.regionsDir),
+  calendar: WorkCalendar.fromData(JSON.parse(fs.readFileSync(cfg.calendarFile, 'utf8'))),
+};
 
 const VARY = [
   // Manual settlements, some duplicating a direct one of the same visit (in the year, and in 2023: outside the window).
@@ -56,7 +59,10 @@ beforeAll(async () => {
   for (const sql of [...generateSql(3000), ...VARY]) await c.query(sql);
   await c.end();
 }, 60_000);
-afterAll(async () => { await db.close(); await tdb.drop(); });
+afterAll(async () => {
+  await db.close();
+  await tdb.drop();
+});
 
 const clocks: Array<[string, string]> = [
   ['2025-06-01T00:00:00+08:00', '2025-06-01T00:00:00+08:00'],
@@ -65,14 +71,24 @@ const clocks: Array<[string, string]> = [
   ['2025-09-01T00:00:00+08:00', '2025-01-06T00:00:00+08:00'],
 ];
 
-test.each(clocks)('as of %s, known at %s: the one-query cursor read gives the four-query whole-year figures to the fen', async (asOf, knownAt) => {
-  const st = { admdvs: '5331', fund_year: 2024, as_of: new Date(asOf), known_at: new Date(knownAt), opening_balance: Money.of('0') };
-  const whole = await db.tx(async (q) => computeFundStatement(await loadStatementInput(q, deps, st)));
-  expect(whole.settlements.count).toBeGreaterThan(2500);
-  expect(whole.settlements.limited).toBeGreaterThan(0);
-  const view = (f: typeof whole) => JSON.parse(JSON.stringify({ ...statementFigures(f), findings: f.findings, settlements: f.settlements }));
-  for (const part of [1, 37, 5000]) {
-    const { figures } = await db.tx((q) => statementFiguresOf(q, deps, st, part));
-    expect([part, view(figures)]).toEqual([part, view(whole)]);
-  }
-});
+test.each(clocks)(
+  'as of %s, known at %s: the one-query cursor read gives the four-query whole-year figures to the fen',
+  async (asOf, knownAt) => {
+    const st = {
+      admdvs: '5331',
+      fund_year: 2024,
+      as_of: new Date(asOf),
+      known_at: new Date(knownAt),
+      opening_balance: Money.of('0'),
+    };
+    const whole = await db.tx(async (q) => computeFundStatement(await loadStatementInput(q, deps, st)));
+    expect(whole.settlements.count).toBeGreaterThan(2500);
+    expect(whole.settlements.limited).toBeGreaterThan(0);
+    const view = (f: typeof whole) =>
+      JSON.parse(JSON.stringify({ ...statementFigures(f), findings: f.findings, settlements: f.settlements }));
+    for (const part of [1, 37, 5000]) {
+      const { figures } = await db.tx((q) => statementFiguresOf(q, deps, st, part));
+      expect([part, view(figures)]).toEqual([part, view(whole)]);
+    }
+  },
+);

@@ -17,8 +17,12 @@ import { payment } from '../support/fixtures';
 import { startTestGateway, type TestGateway } from '../support/test-gateway';
 
 let t: TestGateway;
-beforeAll(async () => { t = await startTestGateway('group_commit', { workers: false }); });
-afterAll(async () => { await t.close(); });
+beforeAll(async () => {
+  t = await startTestGateway('group_commit', { workers: false });
+});
+afterAll(async () => {
+  await t.close();
+});
 
 const uid = () => crypto.randomUUID().slice(0, 8);
 
@@ -27,8 +31,20 @@ function item(p: InsurerPayment, webhookId = `msg_${uid()}`, rawText?: string): 
   const raw = Buffer.from(rawText ?? JSON.stringify(p));
   const msg = normalize<InsurerPayment>('insurer-payment', JSON.parse(raw.toString()));
   return {
-    kind: 'insurer_payment', businessKey: paymentSpec.businessKey(msg), contentSha256: contentHash(msg), rows: paymentSpec.rows(msg),
-    env: { clientId: 'picc-dh', webhookId, bodySha256: crypto.createHash('sha256').update(raw).digest('hex'), rawBody: raw, contentType: 'application/json', bodyBytes: raw.length, requestId: `req-${uid()}`, receivedAt: new Date() },
+    kind: 'insurer_payment',
+    businessKey: paymentSpec.businessKey(msg),
+    contentSha256: contentHash(msg),
+    rows: paymentSpec.rows(msg),
+    env: {
+      clientId: 'picc-dh',
+      webhookId,
+      bodySha256: crypto.createHash('sha256').update(raw).digest('hex'),
+      rawBody: raw,
+      contentType: 'application/json',
+      bodyBytes: raw.length,
+      requestId: `req-${uid()}`,
+      receivedAt: new Date(),
+    },
   };
 }
 
@@ -40,7 +56,8 @@ function countingDb() {
   const groups: number[] = [];
   const counting = (q: Sql): Sql => ({
     query: (text, params) => {
-      if (text.includes('jsonb_to_recordset($1::jsonb) AS x(')) groups.push((JSON.parse(params![0] as string) as unknown[]).length);
+      if (text.includes('jsonb_to_recordset($1::jsonb) AS x('))
+        groups.push((JSON.parse(params![0] as string) as unknown[]).length);
       return q.query(text, params);
     },
     exec: (text) => q.exec(text),
@@ -54,8 +71,15 @@ async function stored(messageId: string) {
     `SELECT (SELECT count(*) FROM payment_lines l JOIN payments p USING (insurer_code, payment_id) WHERE p.message_id = $1) AS lines,
             (SELECT count(*) FROM message_bodies WHERE message_id = $1) AS bodies,
             (SELECT count(*) FROM outbox WHERE message_id = $1) AS outbox,
-            (SELECT count(*) FROM payments WHERE message_id = $1) AS payments`, [messageId]);
-  return { lines: Number(rows[0]!.lines), bodies: Number(rows[0]!.bodies), outbox: Number(rows[0]!.outbox), payments: Number(rows[0]!.payments) };
+            (SELECT count(*) FROM payments WHERE message_id = $1) AS payments`,
+    [messageId],
+  );
+  return {
+    lines: Number(rows[0]!.lines),
+    bodies: Number(rows[0]!.bodies),
+    outbox: Number(rows[0]!.outbox),
+    payments: Number(rows[0]!.payments),
+  };
 }
 
 const inserted = (o: AcceptOutcome) => ('inserted' in o && o.inserted ? o.message_id : undefined);
@@ -64,7 +88,17 @@ describe('group commit', () => {
   test('when messages are submitted together, then one statement writes them all, each with its own id and rows', async () => {
     const c = countingDb();
     const committer = createAcceptCommitter(c.db);
-    const items = Array.from({ length: 12 }, (_, i) => item(payment({ payment_id: `PAY-G-${uid()}`, lines: [{ setl_id: `S-G${i}-1`, paid_amount: '40000.00' }, { setl_id: `S-G${i}-2`, paid_amount: '50000.00' }] })));
+    const items = Array.from({ length: 12 }, (_, i) =>
+      item(
+        payment({
+          payment_id: `PAY-G-${uid()}`,
+          lines: [
+            { setl_id: `S-G${i}-1`, paid_amount: '40000.00' },
+            { setl_id: `S-G${i}-2`, paid_amount: '50000.00' },
+          ],
+        }),
+      ),
+    );
     const out = await Promise.all(items.map((it) => committer.submit(it)));
     expect(c.groups).toEqual([12]);
     const ids = out.map(inserted);
@@ -72,7 +106,9 @@ describe('group commit', () => {
     for (const [i, id] of ids.entries()) {
       expect(await stored(id!)).toEqual({ lines: 2, bodies: 1, outbox: 1, payments: 1 });
       const m = await t.gw.db.query<{ business_key: string; request_id: string; body: Buffer }>(
-        'SELECT m.business_key, m.request_id, b.raw_body AS body FROM messages m JOIN message_bodies b USING (message_id) WHERE m.message_id = $1', [id]);
+        'SELECT m.business_key, m.request_id, b.raw_body AS body FROM messages m JOIN message_bodies b USING (message_id) WHERE m.message_id = $1',
+        [id],
+      );
       expect(m.rows[0]!.business_key).toBe(items[i]!.businessKey);
       expect(m.rows[0]!.request_id).toBe(items[i]!.env.requestId);
       expect(m.rows[0]!.body.equals(items[i]!.env.rawBody!)).toBe(true);
@@ -97,12 +133,24 @@ describe('group commit', () => {
     const twice = payment({ payment_id: `PAY-TWICE-${uid()}` });
     const sent = item(twice, `msg_twice_${uid()}`);
     const resent = item(twice, sent.env.webhookId);
-    const [a, b, d, e, f, g] = await Promise.all([fresh, replay, duplicate, conflicting, sent, resent].map((it) => committer.submit(it)));
+    const [a, b, d, e, f, g] = await Promise.all(
+      [fresh, replay, duplicate, conflicting, sent, resent].map((it) => committer.submit(it)),
+    );
 
     expect(inserted(a!)).toEqual(expect.any(String));
     expect(b).toEqual({ replayed: true });
-    expect(d).toEqual({ inserted: false, message_id: firstId, content_sha256: firstItem.contentSha256, same_client: true });
-    expect(e).toEqual({ inserted: false, message_id: firstId, content_sha256: firstItem.contentSha256, same_client: true });
+    expect(d).toEqual({
+      inserted: false,
+      message_id: firstId,
+      content_sha256: firstItem.contentSha256,
+      same_client: true,
+    });
+    expect(e).toEqual({
+      inserted: false,
+      message_id: firstId,
+      content_sha256: firstItem.contentSha256,
+      same_client: true,
+    });
     expect(conflicting.contentSha256).not.toBe(firstItem.contentSha256);
     const sentId = inserted(f!);
     expect(g).toEqual({ inserted: false, message_id: sentId, content_sha256: sent.contentSha256, same_client: true });
@@ -110,7 +158,9 @@ describe('group commit', () => {
     expect(c.groups[0]).toBe(4);
     expect(c.groups.reduce((x, y) => x + y, 0)).toBe(6);
     // Nothing of the replayed, duplicate or conflicting messages was written.
-    const { rows } = await t.gw.db.query<{ n: string }>('SELECT count(*) AS n FROM messages WHERE business_key = $1', [replay.businessKey]);
+    const { rows } = await t.gw.db.query<{ n: string }>('SELECT count(*) AS n FROM messages WHERE business_key = $1', [
+      replay.businessKey,
+    ]);
     expect(Number(rows[0]!.n)).toBe(0);
     expect(await stored(firstId)).toEqual({ lines: 1, bodies: 1, outbox: 1, payments: 1 });
   });
@@ -126,8 +176,16 @@ describe('group commit', () => {
     expect((out[1] as PromiseRejectedResult).reason).toMatchObject({ code: '23514' });
     // The group's statement, then each message alone.
     expect(c.groups).toEqual([3, 1, 1, 1]);
-    for (const o of [out[0], out[2]]) expect(await stored(inserted((o as PromiseFulfilledResult<AcceptOutcome>).value)!)).toEqual({ lines: 1, bodies: 1, outbox: 1, payments: 1 });
-    const { rows } = await t.gw.db.query<{ n: string }>('SELECT count(*) AS n FROM webhook_ids WHERE webhook_id = $1', [bad.env.webhookId]);
+    for (const o of [out[0], out[2]])
+      expect(await stored(inserted((o as PromiseFulfilledResult<AcceptOutcome>).value)!)).toEqual({
+        lines: 1,
+        bodies: 1,
+        outbox: 1,
+        payments: 1,
+      });
+    const { rows } = await t.gw.db.query<{ n: string }>('SELECT count(*) AS n FROM webhook_ids WHERE webhook_id = $1', [
+      bad.env.webhookId,
+    ]);
     expect(Number(rows[0]!.n)).toBe(0);
   });
 
@@ -141,7 +199,9 @@ describe('group commit', () => {
     const twiceId = `msg_${uid()}`;
     const fresh = Array.from({ length: 20 }, () => payment({ payment_id: `PAY-HTTP-${uid()}` }));
     const [replayed, conflicting, duplicate, sent, resent, ...accepted] = await Promise.all([
-      t.post('/v1/insurer-payments', payment({ payment_id: `PAY-HTTP-${uid()}` }), 'insurerA', { webhookId: committedId }),
+      t.post('/v1/insurer-payments', payment({ payment_id: `PAY-HTTP-${uid()}` }), 'insurerA', {
+        webhookId: committedId,
+      }),
       t.post('/v1/insurer-payments', { ...committed, bank_txn_no: 'OTHER' }, 'insurerA'),
       t.post('/v1/insurer-payments', committed, 'insurerA'),
       t.post('/v1/insurer-payments', twice, 'insurerA', { webhookId: twiceId }),
@@ -163,7 +223,11 @@ describe('group commit', () => {
 
 describe('the outbox relay under load', () => {
   test('when kicks keep coming, then passes start a minimum gap apart and still relay everything', async () => {
-    const relay = new OutboxRelay(t.gw.db, t.gw.queues, t.gw.log, 60_000, { completedSeconds: 60, failedSeconds: 60, minGapMs: 1500 });
+    const relay = new OutboxRelay(t.gw.db, t.gw.queues, t.gw.log, 60_000, {
+      completedSeconds: 60,
+      failedSeconds: 60,
+      minGapMs: 1500,
+    });
     const passes = jest.spyOn(relay, 'relayOnce');
     for (let i = 0; i < 50; i++) relay.kick();
     expect(passes).toHaveBeenCalledTimes(1);
@@ -177,7 +241,10 @@ describe('the outbox relay under load', () => {
     for (let i = 0; i < 100 && passes.mock.calls.length < 2; i++) await new Promise((r) => setTimeout(r, 50));
     expect(passes).toHaveBeenCalledTimes(2);
     await passes.mock.results[1]!.value;
-    const { rows } = await t.gw.db.query<{ relayed_at: Date | null }>('SELECT relayed_at FROM outbox WHERE message_id = $1', [inserted(written)]);
+    const { rows } = await t.gw.db.query<{ relayed_at: Date | null }>(
+      'SELECT relayed_at FROM outbox WHERE message_id = $1',
+      [inserted(written)],
+    );
     expect(rows[0]!.relayed_at).not.toBeNull();
     await relay.stop();
   });

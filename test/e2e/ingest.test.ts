@@ -11,50 +11,84 @@ import { sign } from '../../src/http/signature';
 import { TEST_CLIENTS } from '../support/test-clients';
 
 let t: TestGateway;
-beforeAll(async () => { t = await startTestGateway('ingest', { env: { GATEWAY_MAX_BODY_BYTES: '200000' } }); });
-afterAll(async () => { await t.close(); });
+beforeAll(async () => {
+  t = await startTestGateway('ingest', { env: { GATEWAY_MAX_BODY_BYTES: '200000' } });
+});
+afterAll(async () => {
+  await t.close();
+});
 
 interface Case {
-  path: string; as: TestClientName; other: TestClientName; body: () => unknown; changed: (b: any) => unknown;
-  schemaBreak: (b: any) => { body: unknown; path: string }; ruleBreak?: (b: any) => { body: unknown; code: string; path: string };
+  path: string;
+  as: TestClientName;
+  other: TestClientName;
+  body: () => unknown;
+  changed: (b: any) => unknown;
+  schemaBreak: (b: any) => { body: unknown; path: string };
+  ruleBreak?: (b: any) => { body: unknown; code: string; path: string };
   outOfScope: (b: any) => unknown;
 }
 
 const cases: Case[] = [
   {
-    path: '/v1/insurer-payments', as: 'insurerA', other: 'hospital1',
+    path: '/v1/insurer-payments',
+    as: 'insurerA',
+    other: 'hospital1',
     body: () => fx.payment({ payment_id: `PAY-${crypto.randomUUID().slice(0, 8)}` }),
     changed: (b) => ({ ...b, bank_txn_no: 'OTHER' }),
-    schemaBreak: (b) => ({ body: { ...b, lines: [{ setl_id: 'S1', paid_amount: '12.345' }] }, path: '/lines/0/paid_amount' }),
+    schemaBreak: (b) => ({
+      body: { ...b, lines: [{ setl_id: 'S1', paid_amount: '12.345' }] },
+      path: '/lines/0/paid_amount',
+    }),
     ruleBreak: (b) => ({ body: { ...b, pay_amount: '1.00' }, code: 'PAY_AMOUNT_MISMATCH', path: '/pay_amount' }),
     outOfScope: (b) => ({ ...b, insurer_code: 'CPIC_DH' }),
   },
   {
-    path: '/v1/settlement-batches', as: 'hospital1', other: 'insurerA',
+    path: '/v1/settlement-batches',
+    as: 'hospital1',
+    other: 'insurerA',
     body: () => fx.batch({ batch_id: `B-${crypto.randomUUID().slice(0, 8)}` }),
     changed: (b) => ({ ...b, setl_cnt: 1, items: [{ ...b.items[0], mdtrt_id: 'M-CHANGED' }] }),
     schemaBreak: (b) => ({ body: { ...b, period: '2025-13' }, path: '/period' }),
-    ruleBreak: (b) => ({ body: { ...b, hifob_pay_sumamt: '1.00' }, code: 'BATCH_TOTALS_MISMATCH', path: '/hifob_pay_sumamt' }),
+    ruleBreak: (b) => ({
+      body: { ...b, hifob_pay_sumamt: '1.00' },
+      code: 'BATCH_TOTALS_MISMATCH',
+      path: '/hifob_pay_sumamt',
+    }),
     outOfScope: (b) => ({ ...b, fixmedins_code: 'H53310200002' }),
   },
   {
-    path: '/v1/recoveries', as: 'insurerA', other: 'agency',
+    path: '/v1/recoveries',
+    as: 'insurerA',
+    other: 'agency',
     body: () => fx.recovery({ recovery_id: `R-${crypto.randomUUID().slice(0, 8)}`, amount: '0.00' }),
     changed: (b) => ({ ...b, reason: 'changed' }),
     schemaBreak: (b) => ({ body: { ...b, reason_code: 'R77' }, path: '/reason_code' }),
-    ruleBreak: (b) => ({ body: { ...b, setl_id: 'S-NEVER-PAID', amount: '5.00' }, code: 'RECOVERY_EXCEEDS_PAID', path: '/amount' }),
+    ruleBreak: (b) => ({
+      body: { ...b, setl_id: 'S-NEVER-PAID', amount: '5.00' },
+      code: 'RECOVERY_EXCEEDS_PAID',
+      path: '/amount',
+    }),
     outOfScope: (b) => ({ ...b, insurer_code: 'CPIC_DH' }),
   },
   {
-    path: '/v1/spending-plans', as: 'insurerA', other: 'agency',
+    path: '/v1/spending-plans',
+    as: 'insurerA',
+    other: 'agency',
     body: () => fx.plan({ revision: Math.floor(Math.random() * 1e6) + 1 }),
     changed: (b) => ({ ...b, planned_amount: '1.00', items: undefined }),
     schemaBreak: (b) => ({ body: { ...b, revision: 0 }, path: '/revision' }),
-    ruleBreak: (b) => ({ body: { ...b, planned_amount: '5.00' }, code: 'PLAN_TOTALS_MISMATCH', path: '/planned_amount' }),
+    ruleBreak: (b) => ({
+      body: { ...b, planned_amount: '5.00' },
+      code: 'PLAN_TOTALS_MISMATCH',
+      path: '/planned_amount',
+    }),
     outOfScope: (b) => ({ ...b, insurer_code: 'CPIC_DH' }),
   },
   {
-    path: '/v1/agency/disbursements', as: 'agency', other: 'insurerA',
+    path: '/v1/agency/disbursements',
+    as: 'agency',
+    other: 'insurerA',
     body: () => fx.disbursement({ disbursement_id: `D-${crypto.randomUUID().slice(0, 8)}` }),
     changed: (b) => ({ ...b, amount: '1.00' }),
     schemaBreak: (b) => ({ body: { ...b, disbursed_at: '2025-02-30 10:00:00' }, path: '/disbursed_at' }),
@@ -92,7 +126,7 @@ describe.each(cases)('POST $path', (c) => {
     expect(r.status).toBe(401);
   });
 
-  test('when the signature is wrong or signed with another client\'s secret, then 401', async () => {
+  test("when the signature is wrong or signed with another client's secret, then 401", async () => {
     const other = TEST_CLIENTS[c.other].secret;
     expect((await t.post(c.path, c.body(), c.as, { secret: other })).status).toBe(401);
     expect((await t.post(c.path, c.body(), c.as, { signature: 'v1,AAAA' })).status).toBe(401);
@@ -135,7 +169,7 @@ describe.each(cases)('POST $path', (c) => {
   }
 
   if (c.as !== 'agency') {
-    test('when the message names a code outside the client\'s scope, then 403', async () => {
+    test("when the message names a code outside the client's scope, then 403", async () => {
       expect((await t.post(c.path, c.outOfScope(c.body()), c.as)).status).toBe(403);
     });
   }
@@ -151,7 +185,9 @@ describe.each(cases)('POST $path', (c) => {
 
   test('when the JSON is malformed or not UTF-8, then 400', async () => {
     expect((await t.post(c.path, null, c.as, { raw: '{"a":' })).status).toBe(400);
-    expect((await t.post(c.path, null, c.as, { raw: Buffer.from([0x7b, 0x22, 0xff, 0xfe, 0x22, 0x7d]) })).status).toBe(400);
+    expect((await t.post(c.path, null, c.as, { raw: Buffer.from([0x7b, 0x22, 0xff, 0xfe, 0x22, 0x7d]) })).status).toBe(
+      400,
+    );
   });
 });
 
@@ -161,12 +197,18 @@ describe('signatures', () => {
     const raw = JSON.stringify(b);
     const id = 'msg_sm3_1';
     const ts = Math.floor(Date.now() / 1000);
-    const r = await t.post('/v1/insurer-payments', b, 'insurerA', { webhookId: id, timestamp: new Date(ts * 1000), signature: sign(TEST_CLIENTS.insurerA.secret, id, ts, raw, 'v1sm3') });
+    const r = await t.post('/v1/insurer-payments', b, 'insurerA', {
+      webhookId: id,
+      timestamp: new Date(ts * 1000),
+      signature: sign(TEST_CLIENTS.insurerA.secret, id, ts, raw, 'v1sm3'),
+    });
     expect(r.status).toBe(202);
   });
 
   test('when a client signs with its previous secret during rotation, then it is accepted', async () => {
-    const r = await t.post('/v1/insurer-payments', fx.payment({ payment_id: 'PAY-ROT' }), 'insurerA', { secret: TEST_CLIENTS.insurerA.oldSecret });
+    const r = await t.post('/v1/insurer-payments', fx.payment({ payment_id: 'PAY-ROT' }), 'insurerA', {
+      secret: TEST_CLIENTS.insurerA.oldSecret,
+    });
     expect(r.status).toBe(202);
   });
 });

@@ -18,7 +18,12 @@ let messageId: string;
 beforeAll(async () => {
   t = await startTestGateway('lifecycle', {
     now: () => clock,
-    env: { GATEWAY_RAW_BODY_RETENTION_DAYS: '30', GATEWAY_OUTBOX_RETENTION_DAYS: '7', GATEWAY_JOBS_KEEP_COMPLETED_SECONDS: '3600', GATEWAY_JOBS_KEEP_FAILED_SECONDS: '7200' },
+    env: {
+      GATEWAY_RAW_BODY_RETENTION_DAYS: '30',
+      GATEWAY_OUTBOX_RETENTION_DAYS: '7',
+      GATEWAY_JOBS_KEEP_COMPLETED_SECONDS: '3600',
+      GATEWAY_JOBS_KEEP_FAILED_SECONDS: '7200',
+    },
   });
   const r = await t.post('/v1/insurer-payments', payment({ payment_id: 'PAY-LIFE-1' }), 'insurerA');
   expect(r.status).toBe(202);
@@ -27,24 +32,43 @@ beforeAll(async () => {
   // The database stamps relayed_at with its own clock; put it on the gateway's.
   await t.gw.db.query(`UPDATE outbox SET relayed_at = '2025-01-15T10:00:01+08:00'`);
   // A body that landed in the default partition long ago (a clock far off) and one from last month.
-  await t.gw.db.query(`INSERT INTO message_bodies (message_id, received_at, raw_body) VALUES (gen_random_uuid(), '2020-01-01T00:00:00Z', '\\x7b7d'), (gen_random_uuid(), '2024-12-20T00:00:00+08', '\\x7b7d')`);
-  await t.gw.db.query(`INSERT INTO webhook_ids (client_id, webhook_id, body_sha256, seen_at) VALUES ('picc-dh', 'msg_old', 'x', '2025-01-10T00:00:00Z')`);
+  await t.gw.db.query(
+    `INSERT INTO message_bodies (message_id, received_at, raw_body) VALUES (gen_random_uuid(), '2020-01-01T00:00:00Z', '\\x7b7d'), (gen_random_uuid(), '2024-12-20T00:00:00+08', '\\x7b7d')`,
+  );
+  await t.gw.db.query(
+    `INSERT INTO webhook_ids (client_id, webhook_id, body_sha256, seen_at) VALUES ('picc-dh', 'msg_old', 'x', '2025-01-10T00:00:00Z')`,
+  );
 });
-afterAll(async () => { await t.close(); });
+afterAll(async () => {
+  await t.close();
+});
 
 describe('raw bodies', () => {
-  test('when a message is accepted, then its raw body is in this month\'s partition and not in the message row', async () => {
-    const { rows } = await t.gw.db.query<{ part: string; body: Buffer }>('SELECT tableoid::regclass::text AS part, raw_body AS body FROM message_bodies WHERE message_id = $1', [messageId]);
+  test("when a message is accepted, then its raw body is in this month's partition and not in the message row", async () => {
+    const { rows } = await t.gw.db.query<{ part: string; body: Buffer }>(
+      'SELECT tableoid::regclass::text AS part, raw_body AS body FROM message_bodies WHERE message_id = $1',
+      [messageId],
+    );
     expect(rows).toHaveLength(1);
     expect(rows[0]!.part).toBe('message_bodies_y2025m01');
     expect(JSON.parse(rows[0]!.body.toString()).payment_id).toBe('PAY-LIFE-1');
-    const m = await t.gw.db.query<{ raw_body: Buffer | null }>('SELECT raw_body FROM messages WHERE message_id = $1', [messageId]);
+    const m = await t.gw.db.query<{ raw_body: Buffer | null }>('SELECT raw_body FROM messages WHERE message_id = $1', [
+      messageId,
+    ]);
     expect(m.rows[0]!.raw_body).toBeNull();
   });
 
   test('the monthly partitions from last month to three months ahead exist', async () => {
     const names = (await listBodyPartitions(t.gw.db)).map((p) => p.name);
-    expect(names).toEqual(expect.arrayContaining(['message_bodies_y2024m12', 'message_bodies_y2025m01', 'message_bodies_y2025m02', 'message_bodies_y2025m03', 'message_bodies_y2025m04']));
+    expect(names).toEqual(
+      expect.arrayContaining([
+        'message_bodies_y2024m12',
+        'message_bodies_y2025m01',
+        'message_bodies_y2025m02',
+        'message_bodies_y2025m03',
+        'message_bodies_y2025m04',
+      ]),
+    );
   });
 });
 
@@ -55,7 +79,10 @@ describe('purge', () => {
     const before = await t.gw.db.query<{ n: string }>('SELECT count(*) AS n FROM message_bodies');
     const r = await purge(t.gw, { dryRun: true, asOf });
     expect(r.dryRun).toBe(true);
-    expect(r.droppedPartitions.map((p) => [p.name, p.rows])).toEqual([['message_bodies_y2024m12', 1], ['message_bodies_y2025m01', 1]]);
+    expect(r.droppedPartitions.map((p) => [p.name, p.rows])).toEqual([
+      ['message_bodies_y2024m12', 1],
+      ['message_bodies_y2025m01', 1],
+    ]);
     expect(r.defaultPartitionRows).toBe(1);
     expect(r.webhookIds).toBeGreaterThanOrEqual(2);
     expect(r.outboxRows).toBeGreaterThanOrEqual(1);
@@ -66,7 +93,10 @@ describe('purge', () => {
 
   test('when the CLI runs purge --dry-run, then it prints what would go', async () => {
     const io = memoryIo();
-    const code = await main(['purge', '--dry-run', '--as-of', asOf.toISOString()], io, { DATABASE_URL: t.dbUrl, GATEWAY_RAW_BODY_RETENTION_DAYS: '30' });
+    const code = await main(['purge', '--dry-run', '--as-of', asOf.toISOString()], io, {
+      DATABASE_URL: t.dbUrl,
+      GATEWAY_RAW_BODY_RETENTION_DAYS: '30',
+    });
     expect(code).toBe(0);
     expect(io.stdout).toContain('DRY RUN');
     expect(io.stdout).toContain('would drop partition message_bodies_y2025m01');
@@ -85,7 +115,9 @@ describe('purge', () => {
     const outbox = await t.gw.db.query<{ n: string }>('SELECT count(*) AS n FROM outbox');
     expect(outbox.rows[0]!.n).toBe('0');
     // The ledger: the message, the payment and its loop-relevant facts are kept.
-    const kept = await t.gw.db.query<{ m: string; p: string }>(`SELECT (SELECT count(*) FROM messages) AS m, (SELECT count(*) FROM payments WHERE payment_id = 'PAY-LIFE-1') AS p`);
+    const kept = await t.gw.db.query<{ m: string; p: string }>(
+      `SELECT (SELECT count(*) FROM messages) AS m, (SELECT count(*) FROM payments WHERE payment_id = 'PAY-LIFE-1') AS p`,
+    );
     expect(kept.rows[0]).toEqual({ m: '1', p: '1' });
   });
 

@@ -14,7 +14,12 @@ import { batch, payment, settlement } from '../support/fixtures';
 
 /** Every log line the gateway writes during a small full run: API, relay and workers. */
 const lines: string[] = [];
-const memory = new Writable({ write(chunk, _enc, cb) { lines.push(...String(chunk).split('\n').filter(Boolean)); cb(); } });
+const memory = new Writable({
+  write(chunk, _enc, cb) {
+    lines.push(...String(chunk).split('\n').filter(Boolean));
+    cb();
+  },
+});
 
 let gw: Gateway;
 let server: Server;
@@ -30,15 +35,25 @@ async function post(path: string, body: unknown, as: TestClientName, contentType
   const requestId = `req-${crypto.randomUUID()}`;
   requestIds.push(requestId);
   const res = await axios.post(baseUrl + path, raw, {
-    validateStatus: () => true, transformRequest: (d) => d,
-    headers: { 'content-type': contentType, 'x-client-id': c.client_id, 'x-request-id': requestId, 'webhook-id': id, 'webhook-timestamp': String(Math.floor(Date.now() / 1000)), 'webhook-signature': new Webhook(c.secret).sign(id, new Date(), raw) },
+    validateStatus: () => true,
+    transformRequest: (d) => d,
+    headers: {
+      'content-type': contentType,
+      'x-client-id': c.client_id,
+      'x-request-id': requestId,
+      'webhook-id': id,
+      'webhook-timestamp': String(Math.floor(Date.now() / 1000)),
+      'webhook-signature': new Webhook(c.secret).sign(id, new Date(), raw),
+    },
   });
   return res;
 }
 
 async function drain() {
   for (;;) {
-    const { rows } = await gw.db.query<{ n: string }>(`SELECT (SELECT count(*) FROM messages WHERE status IN ('accepted','processing')) + (SELECT count(*) FROM outbox WHERE relayed_at IS NULL) AS n`);
+    const { rows } = await gw.db.query<{ n: string }>(
+      `SELECT (SELECT count(*) FROM messages WHERE status IN ('accepted','processing')) + (SELECT count(*) FROM outbox WHERE relayed_at IS NULL) AS n`,
+    );
     if (Number(rows[0]!.n) === 0) return;
     await new Promise((r) => setTimeout(r, 50));
   }
@@ -46,17 +61,52 @@ async function drain() {
 
 beforeAll(async () => {
   db = await createTestDatabase('log-redaction');
-  const cfg = loadConfig({ DATABASE_URL: db.url, REDIS_URL, GATEWAY_QUEUE_PREFIX: prefix, LOG_LEVEL: 'trace', GATEWAY_OUTBOX_POLL_MS: '200' });
+  const cfg = loadConfig({
+    DATABASE_URL: db.url,
+    REDIS_URL,
+    GATEWAY_QUEUE_PREFIX: prefix,
+    LOG_LEVEL: 'trace',
+    GATEWAY_OUTBOX_POLL_MS: '200',
+  });
   gw = await buildGateway(cfg, { clients: testClientRegistry(), log: createLogger('trace', memory) });
   gw.relay.start();
   gw.startWorkers();
-  server = await new Promise((resolve) => { const s = gw.app.listen(0, '127.0.0.1', () => resolve(s)); });
+  server = await new Promise((resolve) => {
+    const s = gw.app.listen(0, '127.0.0.1', () => resolve(s));
+  });
   baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
 
-  const people = [settlement(), settlement({ setl_id: 'S0002', mdtrt_id: 'M0002', psn_no: 'P0002', psn_name: '李四', certno: '11010519491231002X', setl_mode: 'manual' })];
-  expect((await post('/v1/agency/settlements', people.map((s) => JSON.stringify(s)).join('\n'), 'agency', 'application/x-ndjson')).status).toBe(202);
+  const people = [
+    settlement(),
+    settlement({
+      setl_id: 'S0002',
+      mdtrt_id: 'M0002',
+      psn_no: 'P0002',
+      psn_name: '李四',
+      certno: '11010519491231002X',
+      setl_mode: 'manual',
+    }),
+  ];
+  expect(
+    (
+      await post(
+        '/v1/agency/settlements',
+        people.map((s) => JSON.stringify(s)).join('\n'),
+        'agency',
+        'application/x-ndjson',
+      )
+    ).status,
+  ).toBe(202);
   // A record with a bad certno is rejected: its error must not echo the number either.
-  expect((await post('/v1/agency/settlements', { settlements: [settlement({ setl_id: 'S0003', certno: '110105194912310021', psn_name: '王五' })] }, 'agency')).status).toBe(422);
+  expect(
+    (
+      await post(
+        '/v1/agency/settlements',
+        { settlements: [settlement({ setl_id: 'S0003', certno: '110105194912310021', psn_name: '王五' })] },
+        'agency',
+      )
+    ).status,
+  ).toBe(422);
   expect((await post('/v1/settlement-batches', batch(), 'hospital1')).status).toBe(202);
   expect((await post('/v1/insurer-payments', payment(), 'insurerA')).status).toBe(202);
   await drain();
@@ -81,7 +131,8 @@ describe('the logs of a full small run', () => {
 
   it('never contain an unmasked certno or psn_name', () => {
     const all = lines.join('\n');
-    for (const secret of ['11010519491231002X', '110105194912310021', '张三', '李四', '王五']) expect(all).not.toContain(secret);
+    for (const secret of ['11010519491231002X', '110105194912310021', '张三', '李四', '王五'])
+      expect(all).not.toContain(secret);
   });
 
   it('never contain a signing secret, its key, a signature or a bearer token', () => {

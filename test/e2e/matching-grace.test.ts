@@ -10,14 +10,19 @@ import { batchOf, paymentOf, record } from '../support/month-generator';
 import { startTestGateway, type TestGateway } from '../support/test-gateway';
 import { loopOf, openCases, postAccepted } from './matching-support';
 
-const H1 = 'H53310200001', PICC = 'PICC_DH';
+const H1 = 'H53310200001',
+  PICC = 'PICC_DH';
 const DAY = 86_400_000;
 const RECEIVED = Date.parse('2025-04-16T10:00:00+08:00');
 let clock = RECEIVED;
 
 let t: TestGateway;
-beforeAll(async () => { t = await startTestGateway('matching-grace', { now: () => clock }); });
-afterAll(async () => { await t.close(); });
+beforeAll(async () => {
+  t = await startTestGateway('matching-grace', { now: () => clock });
+});
+afterAll(async () => {
+  await t.close();
+});
 
 const late = record('GR-LATE', { fixmedins: H1, insurer: PICC, hifob: '9000.00', day: 12 });
 const lateItem = record('GR-ITEM', { fixmedins: H1, insurer: PICC, hifob: '800.00', day: 13 });
@@ -27,8 +32,18 @@ const codes = async () => (await openCases(t.gw.db)).map((c) => [c.code, c.subje
 
 describe('a payment and a declaration naming settlements the agency has not recorded yet', () => {
   beforeAll(async () => {
-    await postAccepted(t, { path: '/v1/insurer-payments', as: 'insurerA', body: paymentOf(PICC, 'PAY-GR-1', { type: 'institution', id: H1 }, '2025-04-15T10:00:00+08:00', [{ setl_id: 'GR-LATE', paid: '9000.00' }]) });
-    await postAccepted(t, { path: '/v1/settlement-batches', as: 'hospital1', body: batchOf('B-GR-1', H1, PICC, [{ s: late }, { s: lateItem }]) });
+    await postAccepted(t, {
+      path: '/v1/insurer-payments',
+      as: 'insurerA',
+      body: paymentOf(PICC, 'PAY-GR-1', { type: 'institution', id: H1 }, '2025-04-15T10:00:00+08:00', [
+        { setl_id: 'GR-LATE', paid: '9000.00' },
+      ]),
+    });
+    await postAccepted(t, {
+      path: '/v1/settlement-batches',
+      as: 'hospital1',
+      body: batchOf('B-GR-1', H1, PICC, [{ s: late }, { s: lateItem }]),
+    });
     await t.drain();
   });
 
@@ -37,7 +52,9 @@ describe('a payment and a declaration naming settlements the agency has not reco
   });
 
   test('a re-check is scheduled for when the grace period ends, carrying only the setl_id', async () => {
-    const job = await t.gw.queues.get(RECHECK_QUEUE).getJob(recheckJobId({ setl_id: 'GR-LATE', at: new Date(RECEIVED + 2 * DAY) }));
+    const job = await t.gw.queues
+      .get(RECHECK_QUEUE)
+      .getJob(recheckJobId({ setl_id: 'GR-LATE', at: new Date(RECEIVED + 2 * DAY) }));
     expect(job?.data).toEqual({ setl_id: 'GR-LATE' });
     expect(await job?.getState()).toBe('delayed');
   });
@@ -51,7 +68,11 @@ describe('a payment and a declaration naming settlements the agency has not reco
   test('when swept after the grace period, UNKNOWN_SETTLEMENT and DECLARED_NOT_RECORDED are open', async () => {
     await sweepRegionPeriod(t.gw, '5331', '2025-04', new Date(RECEIVED + 2 * DAY));
     await sweepRegionPeriod(t.gw, '5331', '2025-03', new Date(RECEIVED + 2 * DAY));
-    expect(await codes()).toEqual([['DECLARED_NOT_RECORDED', itemKey('GR-ITEM')], ['DECLARED_NOT_RECORDED', itemKey('GR-LATE')], ['UNKNOWN_SETTLEMENT', lineKey]]);
+    expect(await codes()).toEqual([
+      ['DECLARED_NOT_RECORDED', itemKey('GR-ITEM')],
+      ['DECLARED_NOT_RECORDED', itemKey('GR-LATE')],
+      ['UNKNOWN_SETTLEMENT', lineKey],
+    ]);
     const unknown = (await openCases(t.gw.db)).find((c) => c.code === 'UNKNOWN_SETTLEMENT')!;
     expect(unknown).toMatchObject({ admdvs: '533102', setl_id: 'GR-LATE', actual_amount: '9000.00', severity: 'high' });
   });
@@ -65,31 +86,65 @@ describe('a payment and a declaration naming settlements the agency has not reco
       `SELECT code, resolution FROM discrepancies WHERE status = 'resolved' ORDER BY code`,
     );
     expect(rows).toEqual([
-      { code: 'DECLARED_NOT_RECORDED', resolution: 'auto' }, { code: 'DECLARED_NOT_RECORDED', resolution: 'auto' }, { code: 'UNKNOWN_SETTLEMENT', resolution: 'auto' },
+      { code: 'DECLARED_NOT_RECORDED', resolution: 'auto' },
+      { code: 'DECLARED_NOT_RECORDED', resolution: 'auto' },
+      { code: 'UNKNOWN_SETTLEMENT', resolution: 'auto' },
     ]);
-    expect(await loopOf(t.gw.db, 'GR-LATE')).toMatchObject({ status: 'closed', owed: '9000.00', paid: '9000.00', outstanding: '0.00' });
+    expect(await loopOf(t.gw.db, 'GR-LATE')).toMatchObject({
+      status: 'closed',
+      owed: '9000.00',
+      paid: '9000.00',
+      outstanding: '0.00',
+    });
   });
 
   test('when a paid settlement is then reversed, REVERSED_SETTLEMENT_PAID is raised and the loop shows reversed', async () => {
     clock = RECEIVED + 4 * DAY;
-    await postAccepted(t, { path: '/v1/agency/settlements', as: 'agency', body: { settlements: [{ ...late, status: 'reversed' }] } });
+    await postAccepted(t, {
+      path: '/v1/agency/settlements',
+      as: 'agency',
+      body: { settlements: [{ ...late, status: 'reversed' }] },
+    });
     await t.drain();
     const open = await openCases(t.gw.db);
     // Still declared by the institution: a declared amount against the 0.00 a reversed settlement owes.
-    expect(open.map((c) => [c.code, c.subject_key])).toEqual([['DECLARED_AMOUNT_MISMATCH', itemKey('GR-LATE')], ['REVERSED_SETTLEMENT_PAID', 'setl:GR-LATE']]);
-    expect(open[1]).toMatchObject({ severity: 'critical', expected_amount: '0.00', actual_amount: '9000.00', difference: '9000.00' });
+    expect(open.map((c) => [c.code, c.subject_key])).toEqual([
+      ['DECLARED_AMOUNT_MISMATCH', itemKey('GR-LATE')],
+      ['REVERSED_SETTLEMENT_PAID', 'setl:GR-LATE'],
+    ]);
+    expect(open[1]).toMatchObject({
+      severity: 'critical',
+      expected_amount: '0.00',
+      actual_amount: '9000.00',
+      difference: '9000.00',
+    });
     expect(await loopOf(t.gw.db, 'GR-LATE')).toMatchObject({ status: 'reversed', owed: '0.00', paid: '9000.00' });
   });
 
   test('when the institution replaces its batch without the reversed settlement, the declaration case resolves itself', async () => {
-    await postAccepted(t, { path: '/v1/settlement-batches', as: 'hospital1', body: batchOf('B-GR-2', H1, PICC, [{ s: lateItem }], 'B-GR-1') });
+    await postAccepted(t, {
+      path: '/v1/settlement-batches',
+      as: 'hospital1',
+      body: batchOf('B-GR-2', H1, PICC, [{ s: lateItem }], 'B-GR-1'),
+    });
     await t.drain();
     expect(await codes()).toEqual([['REVERSED_SETTLEMENT_PAID', 'setl:GR-LATE']]);
   });
 
   test('when the insurer recovers the payment of the reversed settlement, the case resolves itself', async () => {
     clock = RECEIVED + 5 * DAY;
-    await postAccepted(t, { path: '/v1/recoveries', as: 'insurerA', body: { insurer_code: PICC, recovery_id: 'REC-GR', setl_id: 'GR-LATE', amount: '9000.00', reason_code: 'R04', recovered_at: '2025-04-21T10:00:00+08:00' } });
+    await postAccepted(t, {
+      path: '/v1/recoveries',
+      as: 'insurerA',
+      body: {
+        insurer_code: PICC,
+        recovery_id: 'REC-GR',
+        setl_id: 'GR-LATE',
+        amount: '9000.00',
+        reason_code: 'R04',
+        recovered_at: '2025-04-21T10:00:00+08:00',
+      },
+    });
     await t.drain();
     expect(await codes()).toEqual([]);
     expect(await loopOf(t.gw.db, 'GR-LATE')).toMatchObject({ status: 'reversed', recovered: '9000.00' });

@@ -14,11 +14,19 @@ const AS_OF = new Date('2025-06-10T00:00:00+08:00');
 const PERIODS = ['2025-03', '2025-04', '2025-05'];
 
 let t: TestGateway;
-beforeAll(async () => { t = await startTestGateway('matching-order', { workers: false, now: () => CLOCK }); });
-afterAll(async () => { await t.close(); });
+beforeAll(async () => {
+  t = await startTestGateway('matching-order', { workers: false, now: () => CLOCK });
+});
+afterAll(async () => {
+  await t.close();
+});
 
 /** `before`: what the handlers alone derived (as of the fixed clock); the rest: after the sweep. */
-interface Outcome { before: { cases: OpenCase[]; loops: LoopRow[] }; cases: OpenCase[]; loops: LoopRow[] }
+interface Outcome {
+  before: { cases: OpenCase[]; loops: LoopRow[] };
+  cases: OpenCase[];
+  loops: LoopRow[];
+}
 
 async function run(seed: number, order: number[]): Promise<Outcome> {
   const messages = generateMonth(seed, 10);
@@ -34,7 +42,10 @@ const baselines = new Map<number, Outcome>();
 async function baseline(seed: number): Promise<Outcome> {
   let b = baselines.get(seed);
   if (!b) {
-    b = await run(seed, generateMonth(seed, 10).map((_, i) => i));
+    b = await run(
+      seed,
+      generateMonth(seed, 10).map((_, i) => i),
+    );
     baselines.set(seed, b);
   }
   return b;

@@ -12,8 +12,18 @@ import type { MonthMessage } from '../support/month-generator';
 export const BENEFIT_CODES = ['BENEFIT_RULE_DEVIATION', 'ANNUAL_CAP_EXCEEDED'];
 
 export interface OpenCase {
-  code: string; subject_key: string; severity: string; status: string; admdvs: string; insurer_code: string; fixmedins_code: string | null;
-  period: string; setl_id: string | null; expected_amount: string | null; actual_amount: string | null; difference: string | null;
+  code: string;
+  subject_key: string;
+  severity: string;
+  status: string;
+  admdvs: string;
+  insurer_code: string;
+  fixmedins_code: string | null;
+  period: string;
+  setl_id: string | null;
+  expected_amount: string | null;
+  actual_amount: string | null;
+  difference: string | null;
 }
 
 export async function openCases(db: Db): Promise<OpenCase[]> {
@@ -26,8 +36,20 @@ export async function openCases(db: Db): Promise<OpenCase[]> {
 }
 
 export interface LoopRow {
-  setl_id: string; status: string; owed: string; paid: string; rejected: string; recovered: string; outstanding: string;
-  due_date: string; due_at: string; closed_at: string | null; admdvs: string; insurer_code: string; fixmedins_code: string; period: string;
+  setl_id: string;
+  status: string;
+  owed: string;
+  paid: string;
+  rejected: string;
+  recovered: string;
+  outstanding: string;
+  due_date: string;
+  due_at: string;
+  closed_at: string | null;
+  admdvs: string;
+  insurer_code: string;
+  fixmedins_code: string;
+  period: string;
 }
 
 export async function loopRows(db: Db): Promise<LoopRow[]> {
@@ -59,7 +81,11 @@ export async function postAccepted(t: TestGateway, m: Pick<MonthMessage, 'path' 
 }
 
 /** Post the messages in this order, applying each with the real handlers before the next arrives. */
-export async function postAndApply(t: TestGateway, messages: readonly MonthMessage[], order: readonly number[]): Promise<void> {
+export async function postAndApply(
+  t: TestGateway,
+  messages: readonly MonthMessage[],
+  order: readonly number[],
+): Promise<void> {
   for (const i of order) {
     const id = await postAccepted(t, messages[i]!);
     await processMessage(t.gw.db, t.gw.handlers, id, t.gw.log);

@@ -20,11 +20,30 @@ describe('GET /metrics after a posted message', () => {
   beforeAll(async () => {
     expect((await t.post('/v1/insurer-payments', payment(), 'insurerA')).status).toBe(202);
     expect((await t.post('/v1/insurer-payments', payment(), 'insurerA')).status).toBe(200);
-    expect((await t.post('/v1/insurer-payments', payment({ payment_id: 'PAY-BAD', pay_amount: '1.00' }), 'insurerA')).status).toBe(422);
+    expect(
+      (await t.post('/v1/insurer-payments', payment({ payment_id: 'PAY-BAD', pay_amount: '1.00' }), 'insurerA')).status,
+    ).toBe(422);
     await t.drain();
-    await t.gw.db.tx((q) => syncGroup(q, 'metrics-test', [{
-      code: 'PAYMENT_OVERDUE', severity: 'high', subject_key: 'settlement:SX', admdvs: '533102', insurer_code: 'PICC_DH', period: '2025-03', setl_id: 'SX', detail: 'test', evidence: {},
-    }], new Date()));
+    await t.gw.db.tx((q) =>
+      syncGroup(
+        q,
+        'metrics-test',
+        [
+          {
+            code: 'PAYMENT_OVERDUE',
+            severity: 'high',
+            subject_key: 'settlement:SX',
+            admdvs: '533102',
+            insurer_code: 'PICC_DH',
+            period: '2025-03',
+            setl_id: 'SX',
+            detail: 'test',
+            evidence: {},
+          },
+        ],
+        new Date(),
+      ),
+    );
     const res = await t.get('/metrics', null);
     expect(res.status).toBe(200);
     expect(res.headers['content-type']).toMatch(/text\/plain/);
@@ -34,7 +53,9 @@ describe('GET /metrics after a posted message', () => {
   it('counts HTTP requests by route template and status, with a latency histogram', () => {
     expect(value('gateway_http_requests_total{route="/v1/insurer-payments",method="POST",status="202"}')).toBe(1);
     expect(value('gateway_http_requests_total{route="/v1/insurer-payments",method="POST",status="422"}')).toBe(1);
-    expect(value('gateway_http_request_duration_seconds_count{route="/v1/insurer-payments",method="POST",status="202"}')).toBe(1);
+    expect(
+      value('gateway_http_request_duration_seconds_count{route="/v1/insurer-payments",method="POST",status="202"}'),
+    ).toBe(1);
   });
 
   it('counts messages accepted, duplicate and rejected by kind', () => {
@@ -43,7 +64,7 @@ describe('GET /metrics after a posted message', () => {
     expect(value('gateway_messages_total{kind="insurer_payment",outcome="rejected"}')).toBe(1);
   });
 
-  it('reports queue depth and the oldest waiting job\'s age per queue', () => {
+  it("reports queue depth and the oldest waiting job's age per queue", () => {
     expect(value('gateway_queue_jobs{queue="ingest",state="waiting"}')).toBe(0);
     expect(value('gateway_queue_jobs{queue="ingest",state="failed"}')).toBe(0);
     expect(value('gateway_queue_oldest_waiting_age_seconds{queue="ingest"}')).toBe(0);
@@ -77,16 +98,53 @@ describe('a queue with a waiting job', () => {
 
 describe('the fund year (spec §8) on /metrics', () => {
   let fundText: string;
-  const series = (s: string) => { const line = fundText.split('\n').find((l) => l.startsWith(`${s} `)); return line === undefined ? undefined : Number(line.slice(s.length + 1)); };
+  const series = (s: string) => {
+    const line = fundText.split('\n').find((l) => l.startsWith(`${s} `));
+    return line === undefined ? undefined : Number(line.slice(s.length + 1));
+  };
   beforeAll(async () => {
     // Ulanqab flexible workers pay 192.00 a year (003 art. 8): 10 of them at 1,900.00 is a PREMIUM_RATE_MISMATCH.
-    const collection = { collection_id: 'C-MET-1', admdvs: '150902', fund_year: '2024', period: '2024-05', payer_type: 'flexible', insured_count: 10, amount: '1900.00', collected_at: '2024-05-16T10:00:00+08:00' };
+    const collection = {
+      collection_id: 'C-MET-1',
+      admdvs: '150902',
+      fund_year: '2024',
+      period: '2024-05',
+      payer_type: 'flexible',
+      insured_count: 10,
+      amount: '1900.00',
+      collected_at: '2024-05-16T10:00:00+08:00',
+    };
     expect((await t.post('/v1/premium-collections', collection, 'tax')).status).toBe(202);
     await t.drain();
-    await t.gw.db.tx((q) => syncGroup(q, 'metrics-fund-test', [
-      { code: 'FUND_DEFICIT', severity: 'high', subject_key: 'region_year:5331:2024', admdvs: '5331', insurer_code: '', period: '2024-12', detail: 'test', evidence: {} },
-      { code: 'PROFIT_LIMIT_EXCEEDED', severity: 'high', subject_key: 'insurer_year:5331:CPIC_DH:2024', admdvs: '5331', insurer_code: 'CPIC_DH', period: '2024-12', detail: 'test', evidence: {} },
-    ], new Date()));
+    await t.gw.db.tx((q) =>
+      syncGroup(
+        q,
+        'metrics-fund-test',
+        [
+          {
+            code: 'FUND_DEFICIT',
+            severity: 'high',
+            subject_key: 'region_year:5331:2024',
+            admdvs: '5331',
+            insurer_code: '',
+            period: '2024-12',
+            detail: 'test',
+            evidence: {},
+          },
+          {
+            code: 'PROFIT_LIMIT_EXCEEDED',
+            severity: 'high',
+            subject_key: 'insurer_year:5331:CPIC_DH:2024',
+            admdvs: '5331',
+            insurer_code: 'CPIC_DH',
+            period: '2024-12',
+            detail: 'test',
+            evidence: {},
+          },
+        ],
+        new Date(),
+      ),
+    );
     fundText = String((await t.get('/metrics', null)).data);
   });
 

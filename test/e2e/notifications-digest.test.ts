@@ -7,11 +7,25 @@ import { startTestGateway, type TestGateway } from '../support/test-gateway';
 import { NOTIFICATIONS_QUEUE, enqueueDigest, fanOutDigest } from '../../src/notifications';
 import { cstInstant } from '../../src/time';
 import type { FindingCode } from '../../src/matching';
-import { ALLOW_RECEIVERS_ENV, deliveriesOf, finding, jobFinished, openCases, startReceiver, subscribe, until, type Receiver } from './notifications-support';
+import {
+  ALLOW_RECEIVERS_ENV,
+  deliveriesOf,
+  finding,
+  jobFinished,
+  openCases,
+  startReceiver,
+  subscribe,
+  until,
+  type Receiver,
+} from './notifications-support';
 
 let t: TestGateway;
 const receivers: Receiver[] = [];
-beforeAll(async () => { t = await startTestGateway('notifications_digest', { env: { ...ALLOW_RECEIVERS_ENV, GATEWAY_DELIVERY_SCHEDULE_MS: '0,50,50' } }); });
+beforeAll(async () => {
+  t = await startTestGateway('notifications_digest', {
+    env: { ...ALLOW_RECEIVERS_ENV, GATEWAY_DELIVERY_SCHEDULE_MS: '0,50,50' },
+  });
+});
 afterAll(async () => {
   await Promise.all(receivers.map((r) => r.close()));
   await t.close();
@@ -26,9 +40,19 @@ let allIds: string[] = [];
 let criticalId = '';
 let outsideId = '';
 beforeAll(async () => {
-  const medium = (code: FindingCode, insurer_code = 'INS_DIG') => finding({ code, severity: 'medium', insurer_code, admdvs: '533102', period: '2025-03' });
-  const opened = await openCases(t, [medium('RECORDED_NOT_DECLARED'), medium('RECORDED_NOT_DECLARED'), medium('DECLARATION_MISSING'),
-    finding({ code: 'PAYMENT_OVERDUE', severity: 'high', insurer_code: 'INS_DIG' }), medium('RECORDED_NOT_DECLARED', 'INS_OTHER')], inside);
+  const medium = (code: FindingCode, insurer_code = 'INS_DIG') =>
+    finding({ code, severity: 'medium', insurer_code, admdvs: '533102', period: '2025-03' });
+  const opened = await openCases(
+    t,
+    [
+      medium('RECORDED_NOT_DECLARED'),
+      medium('RECORDED_NOT_DECLARED'),
+      medium('DECLARATION_MISSING'),
+      finding({ code: 'PAYMENT_OVERDUE', severity: 'high', insurer_code: 'INS_DIG' }),
+      medium('RECORDED_NOT_DECLARED', 'INS_OTHER'),
+    ],
+    inside,
+  );
   allIds = opened;
   criticalId = (await openCases(t, [finding({ insurer_code: 'INS_DIG' })], inside))[0]!;
   outsideId = (await openCases(t, [medium('DECLARATION_MISSING')], before))[0]!;
@@ -36,14 +60,23 @@ beforeAll(async () => {
 });
 
 test('when a run ends, then each subscriber gets one digest with the window, counts by code and severity, and the case ids', async () => {
-  const rx = await startReceiver(); receivers.push(rx);
+  const rx = await startReceiver();
+  receivers.push(rx);
   const sub = await subscribe(t, { url: rx.url, format: 'json', filter: { insurer_code: 'INS_DIG' } });
-  await enqueueDigest(t.gw, { run_id: 'run-0001', admdvs: '5331', period: '2025-03', window_start: winStart, window_end: winEnd });
+  await enqueueDigest(t.gw, {
+    run_id: 'run-0001',
+    admdvs: '5331',
+    period: '2025-03',
+    window_start: winStart,
+    window_end: winEnd,
+  });
   const [got] = await rx.waitFor(1);
   const payload = new Webhook(sub.secret).verify(got!.body, got!.headers as Record<string, string>) as any;
   expect(payload.type).toBe('discrepancy.digest');
   expect(payload.data).toEqual({
-    run_id: 'run-0001', admdvs: '5331', period: '2025-03',
+    run_id: 'run-0001',
+    admdvs: '5331',
+    period: '2025-03',
     window: { start: '2025-04-01T02:30:00+08:00', end: '2025-04-02T02:30:00+08:00' },
     total: 4,
     counts_by_code: { DECLARATION_MISSING: 1, PAYMENT_OVERDUE: 1, RECORDED_NOT_DECLARED: 2 },
@@ -58,17 +91,30 @@ test('when a run ends, then each subscriber gets one digest with the window, cou
 });
 
 test('when the same run asks for its digest twice, then the subscriber still gets one digest', async () => {
-  const rx = await startReceiver(); receivers.push(rx);
+  const rx = await startReceiver();
+  receivers.push(rx);
   const sub = await subscribe(t, { url: rx.url, format: 'json', filter: { insurer_code: 'INS_OTHER' } });
   await enqueueDigest(t.gw, { run_id: 'run-twice', window_start: winStart, window_end: winEnd });
   await rx.waitFor(1);
   // Asked again (the run's transaction retried): the job id is the same, so BullMQ keeps one job…
   await t.gw.db.tx((q) => enqueueDigest(q, { run_id: 'run-twice', window_start: winStart, window_end: winEnd }));
   t.gw.relay.kick();
-  await until(async () => (await t.gw.db.query(`SELECT 1 FROM outbox WHERE relayed_at IS NULL`)).rowCount === 0, 10_000, 'outbox relayed');
+  await until(
+    async () => (await t.gw.db.query(`SELECT 1 FROM outbox WHERE relayed_at IS NULL`)).rowCount === 0,
+    10_000,
+    'outbox relayed',
+  );
   // …and a fan-out that runs again anyway (job removed and re-added) finds the delivery already made.
-  const again = await fanOutDigest({ db: t.gw.db, log: t.gw.log, now: t.gw.now, relay: t.gw.relay },
-    { kind: 'digest', key: 'run-twice', run_id: 'run-twice', window_start: winStart.toISOString(), window_end: winEnd.toISOString() });
+  const again = await fanOutDigest(
+    { db: t.gw.db, log: t.gw.log, now: t.gw.now, relay: t.gw.relay },
+    {
+      kind: 'digest',
+      key: 'run-twice',
+      run_id: 'run-twice',
+      window_start: winStart.toISOString(),
+      window_end: winEnd.toISOString(),
+    },
+  );
   expect(again).toBe(0);
   expect(await jobFinished(t, NOTIFICATIONS_QUEUE, 'digest-run-twice')).toBe('completed');
   await until(async () => (await deliveriesOf(t, sub.id)).every((d) => d.status === 'delivered'), 10_000, 'delivered');
@@ -78,8 +124,13 @@ test('when the same run asks for its digest twice, then the subscriber still get
 });
 
 test('when the digest goes to DingTalk, then the markdown states the window, the counts by code and the ids', async () => {
-  const rx = await startReceiver(); receivers.push(rx);
-  await subscribe(t, { url: rx.url, format: 'dingtalk', filter: { insurer_code: 'INS_DIG', codes: ['RECORDED_NOT_DECLARED'] } });
+  const rx = await startReceiver();
+  receivers.push(rx);
+  await subscribe(t, {
+    url: rx.url,
+    format: 'dingtalk',
+    filter: { insurer_code: 'INS_DIG', codes: ['RECORDED_NOT_DECLARED'] },
+  });
   await enqueueDigest(t.gw, { run_id: 'run-ding', window_start: winStart, window_end: winEnd });
   const msg = (await rx.waitFor(1))[0]!.json;
   expect(msg.msgtype).toBe('markdown');
@@ -90,8 +141,9 @@ test('when the digest goes to DingTalk, then the markdown states the window, the
   for (const id of allIds.slice(0, 2)) expect(msg.markdown.text).toContain(id);
 });
 
-test('when no case in the window passes a subscriber\'s filter, then it gets no (empty) digest', async () => {
-  const rx = await startReceiver(); receivers.push(rx);
+test("when no case in the window passes a subscriber's filter, then it gets no (empty) digest", async () => {
+  const rx = await startReceiver();
+  receivers.push(rx);
   const sub = await subscribe(t, { url: rx.url, format: 'json', filter: { insurer_code: 'INS_NONE' } });
   await enqueueDigest(t.gw, { run_id: 'run-empty', window_start: winStart, window_end: winEnd });
   expect(await jobFinished(t, NOTIFICATIONS_QUEUE, 'digest-run-empty')).toBe('completed');

@@ -26,10 +26,17 @@ const SECRET = `SEC${crypto.randomBytes(32).toString('hex')}`;
 const OTHER_SECRET = `SEC${crypto.randomBytes(32).toString('hex')}`;
 const HOUR_MS = 3_600_000;
 
-interface Post { path: string; query: URLSearchParams; body: any; verdict: 'accepted' | string }
+interface Post {
+  path: string;
+  query: URLSearchParams;
+  body: any;
+  verdict: 'accepted' | string;
+}
 
 /** A DingTalk robot: verifies 加签 as documented, answers errcode 0 or 310000 (always HTTP 200, like DingTalk). */
-async function startDingTalkRobot(secret: string): Promise<{ url: string; posts: Post[]; accepted: () => Post[]; close(): Promise<void> }> {
+async function startDingTalkRobot(
+  secret: string,
+): Promise<{ url: string; posts: Post[]; accepted: () => Post[]; close(): Promise<void> }> {
   const posts: Post[] = [];
   const verdict = (q: URLSearchParams): 'accepted' | string => {
     const timestamp = q.get('timestamp');
@@ -38,7 +45,8 @@ async function startDingTalkRobot(secret: string): Promise<{ url: string; posts:
     if (!/^\d{13}$/.test(timestamp)) return 'timestamp is not milliseconds';
     if (Math.abs(Date.now() - Number(timestamp)) > HOUR_MS) return 'timestamp more than an hour off';
     const want = crypto.createHmac('sha256', secret).update(`${timestamp}\n${secret}`, 'utf8').digest('base64');
-    const a = Buffer.from(want), b = Buffer.from(sign);
+    const a = Buffer.from(want),
+      b = Buffer.from(sign);
     return a.length === b.length && crypto.timingSafeEqual(a, b) ? 'accepted' : 'sign not match';
   };
   const server: Server = http.createServer((req, res) => {
@@ -47,11 +55,21 @@ async function startDingTalkRobot(secret: string): Promise<{ url: string; posts:
     req.on('end', () => {
       const u = new URL(req.url ?? '/', 'http://robot');
       let body: unknown;
-      try { body = JSON.parse(Buffer.concat(chunks).toString('utf8')); } catch { body = undefined; }
+      try {
+        body = JSON.parse(Buffer.concat(chunks).toString('utf8'));
+      } catch {
+        body = undefined;
+      }
       const v = verdict(u.searchParams);
       posts.push({ path: u.pathname, query: u.searchParams, body, verdict: v });
       res.writeHead(200, { 'content-type': 'application/json' });
-      res.end(JSON.stringify(v === 'accepted' ? { errcode: 0, errmsg: 'ok' } : { errcode: 310000, errmsg: `${v}, more: [https://open.dingtalk.com]` }));
+      res.end(
+        JSON.stringify(
+          v === 'accepted'
+            ? { errcode: 0, errmsg: 'ok' }
+            : { errcode: 310000, errmsg: `${v}, more: [https://open.dingtalk.com]` },
+        ),
+      );
     });
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -59,7 +77,11 @@ async function startDingTalkRobot(secret: string): Promise<{ url: string; posts:
     url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/robot/send?access_token=tok_${crypto.randomBytes(8).toString('hex')}`,
     posts,
     accepted: () => posts.filter((p) => p.verdict === 'accepted'),
-    close: () => new Promise<void>((resolve) => { server.closeAllConnections(); server.close(() => resolve()); }),
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
   };
 }
 
@@ -71,7 +93,8 @@ function handSigned(url: string, secret: string, ts: number, encode = true): str
   const sign = crypto.createHmac('sha256', secret).update(`${ts}\n${secret}`).digest('base64');
   return `${url}&timestamp=${ts}&sign=${encode ? encodeURIComponent(sign) : sign}`;
 }
-const postTo = (url: string) => axios.post(url, { msgtype: 'text', text: { content: 'probe' } }, { validateStatus: () => true });
+const postTo = (url: string) =>
+  axios.post(url, { msgtype: 'text', text: { content: 'probe' } }, { validateStatus: () => true });
 
 async function delivery(id: string): Promise<any> {
   return (await api(t, 'get', `/v1/deliveries/${id}`, 'ops')).data;
@@ -79,7 +102,9 @@ async function delivery(id: string): Promise<any> {
 
 beforeAll(async () => {
   robot = await startDingTalkRobot(SECRET);
-  t = await startTestGateway('notif_dingtalk', { env: { ...ALLOW_RECEIVERS_ENV, GATEWAY_DELIVERY_SCHEDULE_MS: '0,60000', GATEWAY_DELIVERY_TIMEOUT_MS: '5000' } });
+  t = await startTestGateway('notif_dingtalk', {
+    env: { ...ALLOW_RECEIVERS_ENV, GATEWAY_DELIVERY_SCHEDULE_MS: '0,60000', GATEWAY_DELIVERY_TIMEOUT_MS: '5000' },
+  });
 });
 
 afterAll(async () => {
@@ -103,7 +128,11 @@ describe('the test receiver checks 加签 as DingTalk documents it', () => {
     ];
     expect(answers.map((a) => a.data.errcode)).toEqual([310000, 310000, 310000, 310000, 0]);
     expect(robot.posts.slice(before).map((p) => p.verdict)).toEqual([
-      'missing timestamp or sign', 'sign not match', 'timestamp more than an hour off', 'sign not match', 'accepted',
+      'missing timestamp or sign',
+      'sign not match',
+      'timestamp more than an hour off',
+      'sign not match',
+      'accepted',
     ]);
   });
 });
@@ -112,7 +141,13 @@ describe('a DingTalk subscriber with a robot secret', () => {
   let subId: string;
 
   it('when ops add it, then the secret is stored but never shown: reads say only that one is set', async () => {
-    const r = await api(t, 'post', '/v1/subscribers', 'ops', { url: robot.url, format: 'dingtalk', robot_secret: SECRET, filter: { codes: ['OVERPAID'] }, description: '运维群' });
+    const r = await api(t, 'post', '/v1/subscribers', 'ops', {
+      url: robot.url,
+      format: 'dingtalk',
+      robot_secret: SECRET,
+      filter: { codes: ['OVERPAID'] },
+      description: '运维群',
+    });
     expect(r.status).toBe(201);
     subId = r.data.id;
     expect(r.data.robot_secret_set).toBe(true);
@@ -122,7 +157,10 @@ describe('a DingTalk subscriber with a robot secret', () => {
     expect(JSON.stringify(one.data)).not.toContain(SECRET);
     const all = await api(t, 'get', '/v1/subscribers', 'ops');
     expect(JSON.stringify(all.data)).not.toContain(SECRET);
-    const { rows } = await t.gw.db.query<{ robot_secret: string }>('SELECT robot_secret FROM subscribers WHERE id = $1', [subId]);
+    const { rows } = await t.gw.db.query<{ robot_secret: string }>(
+      'SELECT robot_secret FROM subscribers WHERE id = $1',
+      [subId],
+    );
     expect(rows[0]!.robot_secret).toBe(SECRET);
   });
 
@@ -155,11 +193,20 @@ describe('a DingTalk subscriber with a robot secret', () => {
   });
 
   it('when the stored robot secret is wrong, then the robot refuses the post and the gateway does not count it delivered', async () => {
-    const wrong = await api(t, 'post', '/v1/subscribers', 'ops', { url: robot.url, format: 'dingtalk', robot_secret: OTHER_SECRET, filter: { codes: ['PLAN_VARIANCE'] } });
+    const wrong = await api(t, 'post', '/v1/subscribers', 'ops', {
+      url: robot.url,
+      format: 'dingtalk',
+      robot_secret: OTHER_SECRET,
+      filter: { codes: ['PLAN_VARIANCE'] },
+    });
     expect(wrong.status).toBe(201);
     const r = await api(t, 'post', `/v1/subscribers/${wrong.data.id}/test`, 'ops');
     expect(r.status).toBe(202);
-    await until(async () => (await delivery(r.data.id)).attempts >= 1 && (await delivery(r.data.id)).status !== 'sending', 30_000, 'the first attempt');
+    await until(
+      async () => (await delivery(r.data.id)).attempts >= 1 && (await delivery(r.data.id)).status !== 'sending',
+      30_000,
+      'the first attempt',
+    );
     const d = await delivery(r.data.id);
     expect(d.status).toBe('failed');
     expect(d.last_error).toContain('errcode 310000');
@@ -167,7 +214,11 @@ describe('a DingTalk subscriber with a robot secret', () => {
   });
 
   it('when a DingTalk subscriber has no robot secret, then its posts go unsigned as before (and a 加签 robot refuses them)', async () => {
-    const plain = await api(t, 'post', '/v1/subscribers', 'ops', { url: robot.url, format: 'dingtalk', filter: { codes: ['DISBURSEMENT_MISMATCH'] } });
+    const plain = await api(t, 'post', '/v1/subscribers', 'ops', {
+      url: robot.url,
+      format: 'dingtalk',
+      filter: { codes: ['DISBURSEMENT_MISMATCH'] },
+    });
     expect(plain.data.robot_secret_set).toBe(false);
     const before = robot.posts.length;
     const r = await api(t, 'post', `/v1/subscribers/${plain.data.id}/test`, 'ops');
@@ -200,22 +251,34 @@ describe('what is refused', () => {
 
   it('when a logged object carries a robot secret, then the log shows it redacted', () => {
     const lines: string[] = [];
-    const log = pino({ redact: { paths: REDACT_PATHS, censor: '[redacted]' } }, new Writable({ write(c, _e, cb) { lines.push(String(c)); cb(); } }));
+    const log = pino(
+      { redact: { paths: REDACT_PATHS, censor: '[redacted]' } },
+      new Writable({
+        write(c, _e, cb) {
+          lines.push(String(c));
+          cb();
+        },
+      }),
+    );
     log.info({ subscriber: { id: 'sub_x', robot_secret: SECRET }, robot_secret: SECRET }, 'subscriber');
     expect(lines.join('')).not.toContain(SECRET);
     expect(lines.join('')).toContain('[redacted]');
   });
 });
 
-describe('the console\'s subscriber page', () => {
+describe("the console's subscriber page", () => {
   let browser: Browser | undefined;
-  afterAll(async () => { await browser?.close(); });
+  afterAll(async () => {
+    await browser?.close();
+  });
 
   it('when ops add a DingTalk robot with its secret and send a test, then the page shows it delivered and the robot accepted it', async () => {
     browser = await launchBrowser({ viewport: { width: 1440, height: 1000 }, locale: 'zh-CN' });
     browser.context.setDefaultTimeout(45_000);
     // A closed network: the page talks to nothing but its gateway.
-    await browser.context.route('**/*', (route) => (route.request().url().startsWith(t.baseUrl) ? route.continue() : route.abort()));
+    await browser.context.route('**/*', (route) =>
+      route.request().url().startsWith(t.baseUrl) ? route.continue() : route.abort(),
+    );
     const page = browser.context.pages()[0] ?? (await browser.context.newPage());
     await page.goto(`${t.baseUrl}/console/`);
     await page.fill('#token', TEST_CLIENTS.ops.token);

@@ -8,18 +8,48 @@ import os from 'node:os';
 import path from 'node:path';
 import type { Worker } from 'bullmq';
 import { startTestGateway, type TestGateway } from '../support/test-gateway';
-import { DELIVERIES_QUEUE, createDestinationGuard, createHttpSender, loadSubscribersFile, processDelivery } from '../../src/notifications';
-import { ALLOW_RECEIVERS_ENV, RECEIVER_HOST, api, deliveriesOf, finding, jobFinished, openCases, startReceiver, subscribe, until, type Receiver, type Reply } from './notifications-support';
+import {
+  DELIVERIES_QUEUE,
+  createDestinationGuard,
+  createHttpSender,
+  loadSubscribersFile,
+  processDelivery,
+} from '../../src/notifications';
+import {
+  ALLOW_RECEIVERS_ENV,
+  RECEIVER_HOST,
+  api,
+  deliveriesOf,
+  finding,
+  jobFinished,
+  openCases,
+  startReceiver,
+  subscribe,
+  until,
+  type Receiver,
+  type Reply,
+} from './notifications-support';
 
 let t: TestGateway;
 let workers: Worker[] = [];
 const receivers: Receiver[] = [];
-const receiver = async (...a: Parameters<typeof startReceiver>) => { const r = await startReceiver(...a); receivers.push(r); return r; };
+const receiver = async (...a: Parameters<typeof startReceiver>) => {
+  const r = await startReceiver(...a);
+  receivers.push(r);
+  return r;
+};
 const SCHEDULE = [0, 200, 200, 200, 200, 200, 200, 200];
 
 beforeAll(async () => {
   // Workers started here, not by the harness, so a test can close and restart them.
-  t = await startTestGateway('notifications_ops', { workers: false, env: { ...ALLOW_RECEIVERS_ENV, GATEWAY_DELIVERY_SCHEDULE_MS: SCHEDULE.join(','), GATEWAY_DELIVERY_TIMEOUT_MS: '10000' } });
+  t = await startTestGateway('notifications_ops', {
+    workers: false,
+    env: {
+      ...ALLOW_RECEIVERS_ENV,
+      GATEWAY_DELIVERY_SCHEDULE_MS: SCHEDULE.join(','),
+      GATEWAY_DELIVERY_TIMEOUT_MS: '10000',
+    },
+  });
   workers = t.gw.startWorkers();
 });
 afterAll(async () => {
@@ -27,13 +57,31 @@ afterAll(async () => {
   await t.close();
 });
 
-const deliveryDeps = () => ({ db: t.gw.db, log: t.gw.log, now: t.gw.now, scheduleMs: SCHEDULE, timeoutMs: 5000, disableAfterDays: 5, send: createHttpSender(createDestinationGuard([RECEIVER_HOST])) });
+const deliveryDeps = () => ({
+  db: t.gw.db,
+  log: t.gw.log,
+  now: t.gw.now,
+  scheduleMs: SCHEDULE,
+  timeoutMs: 5000,
+  disableAfterDays: 5,
+  send: createHttpSender(createDestinationGuard([RECEIVER_HOST])),
+});
 
 describe('the subscriber API', () => {
   test('when ops create a subscriber, then the secret is returned once and never listed', async () => {
-    const r = await api(t, 'post', '/v1/subscribers', 'ops', { url: 'https://ops.example.cn/hook', format: 'wecom', filter: { severities: ['critical', 'high'] } });
+    const r = await api(t, 'post', '/v1/subscribers', 'ops', {
+      url: 'https://ops.example.cn/hook',
+      format: 'wecom',
+      filter: { severities: ['critical', 'high'] },
+    });
     expect(r.status).toBe(201);
-    expect(r.data).toMatchObject({ id: expect.stringMatching(/^sub_/), format: 'wecom', enabled: true, source: 'api', secret: expect.stringMatching(/^whsec_[A-Za-z0-9+/]{43}=$/) });
+    expect(r.data).toMatchObject({
+      id: expect.stringMatching(/^sub_/),
+      format: 'wecom',
+      enabled: true,
+      source: 'api',
+      secret: expect.stringMatching(/^whsec_[A-Za-z0-9+/]{43}=$/),
+    });
     const list = await api(t, 'get', '/v1/subscribers', 'ops');
     const listed = list.data.items.find((s: any) => s.id === r.data.id);
     expect(listed).toMatchObject({ url: 'https://ops.example.cn/hook', filter: { severities: ['critical', 'high'] } });
@@ -41,20 +89,39 @@ describe('the subscriber API', () => {
   });
 
   test('when the body is invalid, then 422 names each field by JSON pointer', async () => {
-    const r = await api(t, 'post', '/v1/subscribers', 'ops', { url: 'ftp://x.example/hook', format: 'sms', filter: { codes: ['bad code'], extra: 1 } });
+    const r = await api(t, 'post', '/v1/subscribers', 'ops', {
+      url: 'ftp://x.example/hook',
+      format: 'sms',
+      filter: { codes: ['bad code'], extra: 1 },
+    });
     expect(r.status).toBe(422);
-    expect(r.data.errors.map((e: any) => e.path).sort()).toEqual(['/filter/codes/0', '/filter/extra', '/format', '/url']);
+    expect(r.data.errors.map((e: any) => e.path).sort()).toEqual([
+      '/filter/codes/0',
+      '/filter/extra',
+      '/format',
+      '/url',
+    ]);
     const missing = await api(t, 'post', '/v1/subscribers', 'ops', { format: 'json' });
     expect(missing.data.errors).toEqual([expect.objectContaining({ path: '/url', code: 'required' })]);
-    const creds = await api(t, 'post', '/v1/subscribers', 'ops', { url: 'https://user:pw@x.example/hook', format: 'json' });
+    const creds = await api(t, 'post', '/v1/subscribers', 'ops', {
+      url: 'https://user:pw@x.example/hook',
+      format: 'json',
+    });
     expect(creds.data.errors).toEqual([expect.objectContaining({ path: '/url' })]);
   });
 
   test('when an insurer subscribes for another insurer, then 403; an institution may not subscribe at all', async () => {
-    const other = await api(t, 'post', '/v1/subscribers', 'insurerA', { url: 'https://picc.example.cn/hook', format: 'json', filter: { insurer_code: 'CPIC_DH' } });
+    const other = await api(t, 'post', '/v1/subscribers', 'insurerA', {
+      url: 'https://picc.example.cn/hook',
+      format: 'json',
+      filter: { insurer_code: 'CPIC_DH' },
+    });
     expect(other.status).toBe(403);
     expect(other.data.errors).toEqual([expect.objectContaining({ path: '/filter/insurer_code' })]);
-    expect((await api(t, 'post', '/v1/subscribers', 'hospital1', { url: 'https://h.example.cn/hook', format: 'json' })).status).toBe(403);
+    expect(
+      (await api(t, 'post', '/v1/subscribers', 'hospital1', { url: 'https://h.example.cn/hook', format: 'json' }))
+        .status,
+    ).toBe(403);
   });
 
   test('when insurers list or delete, then they see and delete only their own subscribers', async () => {
@@ -74,11 +141,24 @@ describe('deliveries', () => {
     const rx = await receiver();
     const mine = await subscribe(t, { url: rx.url, format: 'json' }, 'insurerA');
     const [caseId] = await openCases(t, [finding({ insurer_code: 'PICC_DH' })]);
-    await until(async () => (await deliveriesOf(t, mine.id)).some((d) => d.status === 'delivered'), 10_000, 'delivered');
+    await until(
+      async () => (await deliveriesOf(t, mine.id)).some((d) => d.status === 'delivered'),
+      10_000,
+      'delivered',
+    );
     const log = await api(t, 'get', `/v1/deliveries?subscriber_id=${mine.id}&status=delivered`, 'ops');
     expect(log.status).toBe(200);
-    expect(log.data.items).toEqual([expect.objectContaining({ subscriber_id: mine.id, status: 'delivered', event_key: `critical:${caseId}`, attempts: 1 })]);
-    expect((await api(t, 'get', '/v1/deliveries?status=nonsense', 'ops')).data.errors).toEqual([expect.objectContaining({ path: '?status' })]);
+    expect(log.data.items).toEqual([
+      expect.objectContaining({
+        subscriber_id: mine.id,
+        status: 'delivered',
+        event_key: `critical:${caseId}`,
+        attempts: 1,
+      }),
+    ]);
+    expect((await api(t, 'get', '/v1/deliveries?status=nonsense', 'ops')).data.errors).toEqual([
+      expect.objectContaining({ path: '?status' }),
+    ]);
     const insurerB = await api(t, 'get', `/v1/deliveries?subscriber_id=${mine.id}`, 'insurerB');
     expect(insurerB.data.items).toEqual([]);
     expect((await api(t, 'get', `/v1/deliveries/${log.data.items[0].id}`, 'insurerB')).status).toBe(404);
@@ -99,17 +179,28 @@ describe('deliveries', () => {
     expect(second!.body).toBe(first!.body);
     await until(async () => (await deliveriesOf(t, sub.id))[0]?.status === 'delivered', 10_000, 'delivered again');
     expect((await deliveriesOf(t, sub.id))[0]).toMatchObject({ replays: 1, attempts: 1 });
-    expect((await api(t, 'post', '/v1/deliveries/msg_00000000-0000-0000-0000-000000000000/replay', 'ops')).status).toBe(404);
+    expect((await api(t, 'post', '/v1/deliveries/msg_00000000-0000-0000-0000-000000000000/replay', 'ops')).status).toBe(
+      404,
+    );
   });
 
   test('when a subscriber has failed for more than the configured days, then the next failure disables it', async () => {
     const rx = await receiver(() => ({ status: 500 }));
     const sub = await subscribe(t, { url: rx.url, format: 'json', filter: { insurer_code: 'INS_DAYS' } });
-    await t.gw.db.query(`UPDATE subscribers SET failing_since = $2 WHERE id = $1`, [sub.id, new Date(t.gw.now() - 6 * 86_400_000)]);
+    await t.gw.db.query(`UPDATE subscribers SET failing_since = $2 WHERE id = $1`, [
+      sub.id,
+      new Date(t.gw.now() - 6 * 86_400_000),
+    ]);
     await openCases(t, [finding({ insurer_code: 'INS_DAYS' })]);
     await rx.waitFor(1);
-    await until(async () => (await api(t, 'get', `/v1/subscribers/${sub.id}`, 'ops')).data.enabled === false, 10_000, 'disabled');
-    expect((await api(t, 'get', `/v1/subscribers/${sub.id}`, 'ops')).data.disabled_reason).toBe('failing for more than 5 days');
+    await until(
+      async () => (await api(t, 'get', `/v1/subscribers/${sub.id}`, 'ops')).data.enabled === false,
+      10_000,
+      'disabled',
+    );
+    expect((await api(t, 'get', `/v1/subscribers/${sub.id}`, 'ops')).data.disabled_reason).toBe(
+      'failing for more than 5 days',
+    );
     expect((await deliveriesOf(t, sub.id))[0].status).toBe('cancelled');
   });
 });
@@ -123,9 +214,18 @@ describe('the emergency stop', () => {
     await rx.waitFor(1);
     const stop = await api(t, 'post', '/v1/notifications/stop', 'ops', { reason: '接收方故障，暂停推送' });
     expect(stop.status).toBe(200);
-    expect(stop.data).toMatchObject({ stopped: true, queue_paused: true, reason: '接收方故障，暂停推送', changed_by: 'ops' });
+    expect(stop.data).toMatchObject({
+      stopped: true,
+      queue_paused: true,
+      reason: '接收方故障，暂停推送',
+      changed_by: 'ops',
+    });
     // An attempt already on the wire when the stop committed may finish; after it, nothing starts.
-    await until(async () => (await deliveriesOf(t, sub.id))[0]?.status !== 'sending', 10_000, 'in-flight attempt to finish');
+    await until(
+      async () => (await deliveriesOf(t, sub.id))[0]?.status !== 'sending',
+      10_000,
+      'in-flight attempt to finish',
+    );
     const [held] = await deliveriesOf(t, sub.id);
     const seen = rx.received.length;
     // A worker that still runs the job (another process, or before the pause) holds it without sending.
@@ -137,7 +237,11 @@ describe('the emergency stop', () => {
     answer = { status: 200 };
     const resume = await api(t, 'post', '/v1/notifications/resume', 'ops');
     expect(resume.data).toMatchObject({ stopped: false, queue_paused: false });
-    await until(async () => (await deliveriesOf(t, sub.id))[0]?.status === 'delivered', 10_000, 'delivered after resume');
+    await until(
+      async () => (await deliveriesOf(t, sub.id))[0]?.status === 'delivered',
+      10_000,
+      'delivered after resume',
+    );
     expect(new Set(rx.received.map((r) => r.id))).toEqual(new Set([held.id]));
   });
 });
@@ -145,7 +249,9 @@ describe('the emergency stop', () => {
 describe('a worker restart', () => {
   test('when the workers are closed and restarted while a webhook is on the wire, then that webhook-id is delivered once', async () => {
     let release!: (r: Reply) => void;
-    const hold = new Promise<Reply>((resolve) => { release = resolve; });
+    const hold = new Promise<Reply>((resolve) => {
+      release = resolve;
+    });
     const rx = await receiver((_r, n) => (n === 1 ? hold : { status: 200 }));
     const sub = await subscribe(t, { url: rx.url, format: 'json', filter: { insurer_code: 'INS_RESTART' } });
     await openCases(t, [finding({ insurer_code: 'INS_RESTART' })]);
@@ -156,7 +262,11 @@ describe('a worker restart', () => {
     // What a stalled job or a relay re-add would do: a second job for the same delivery, on the new workers.
     const queue = t.gw.queues.get(DELIVERIES_QUEUE);
     await queue.add('again', { delivery_id: inFlight!.id }, { jobId: `${inFlight!.id}-again` });
-    await until(async () => (await queue.getJobState(`${inFlight!.id}-again`)) === 'delayed', 10_000, 'second job to find the lease');
+    await until(
+      async () => (await queue.getJobState(`${inFlight!.id}-again`)) === 'delayed',
+      10_000,
+      'second job to find the lease',
+    );
     expect((await deliveriesOf(t, sub.id))[0].status).toBe('sending');
 
     release({ status: 200 });
@@ -173,12 +283,33 @@ describe('the subscribers file', () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'gw-subs-'));
     const file = path.join(dir, 'subscribers.json');
     const secret = `whsec_${Buffer.alloc(32, 7).toString('base64')}`;
-    fs.writeFileSync(file, JSON.stringify([{ id: 'ops-dingtalk', url: 'https://oapi.dingtalk.com/robot/send?access_token=x', format: 'dingtalk', secret, filter: { severities: ['critical'] } }]));
+    fs.writeFileSync(
+      file,
+      JSON.stringify([
+        {
+          id: 'ops-dingtalk',
+          url: 'https://oapi.dingtalk.com/robot/send?access_token=x',
+          format: 'dingtalk',
+          secret,
+          filter: { severities: ['critical'] },
+        },
+      ]),
+    );
     expect(await loadSubscribersFile(t.gw.db, file, new Date(t.gw.now()))).toBe(1);
-    fs.writeFileSync(file, JSON.stringify([{ id: 'ops-dingtalk', url: 'https://oapi.dingtalk.com/robot/send?access_token=y', format: 'dingtalk', secret }]));
+    fs.writeFileSync(
+      file,
+      JSON.stringify([
+        { id: 'ops-dingtalk', url: 'https://oapi.dingtalk.com/robot/send?access_token=y', format: 'dingtalk', secret },
+      ]),
+    );
     await loadSubscribersFile(t.gw.db, file, new Date(t.gw.now()));
     const s = await api(t, 'get', '/v1/subscribers/ops-dingtalk', 'ops');
-    expect(s.data).toMatchObject({ source: 'file', url: 'https://oapi.dingtalk.com/robot/send?access_token=y', filter: {}, enabled: true });
+    expect(s.data).toMatchObject({
+      source: 'file',
+      url: 'https://oapi.dingtalk.com/robot/send?access_token=y',
+      filter: {},
+      enabled: true,
+    });
     fs.writeFileSync(file, JSON.stringify([{ id: 'sub_x', url: 'gopher://x', format: 'json', secret }]));
     await expect(loadSubscribersFile(t.gw.db, file, new Date())).rejects.toThrow(/\/0\/id .*\/0\/url/);
     await api(t, 'delete', '/v1/subscribers/ops-dingtalk', 'ops');

@@ -19,7 +19,11 @@ beforeAll(async () => {
 afterAll(() => t.close());
 
 function resolvePointer(root: Json, ref: string): unknown {
-  return ref.slice(2).split('/').map((s) => s.replace(/~1/g, '/').replace(/~0/g, '~')).reduce<any>((node, key) => (node == null ? undefined : node[decodeURIComponent(key)]), root);
+  return ref
+    .slice(2)
+    .split('/')
+    .map((s) => s.replace(/~1/g, '/').replace(/~0/g, '~'))
+    .reduce<any>((node, key) => (node == null ? undefined : node[decodeURIComponent(key)]), root);
 }
 
 function refsOf(node: unknown, out: string[] = []): string[] {
@@ -33,7 +37,10 @@ function refsOf(node: unknown, out: string[] = []): string[] {
   return out;
 }
 
-const operations = () => Object.entries(doc.paths as Json).flatMap(([path, item]) => Object.entries(item as Json).map(([method, op]) => ({ path, method, op: op as Json })));
+const operations = () =>
+  Object.entries(doc.paths as Json).flatMap(([path, item]) =>
+    Object.entries(item as Json).map(([method, op]) => ({ path, method, op: op as Json })),
+  );
 
 describe('the OpenAPI document at /openapi.json', () => {
   it('is OpenAPI 3.1 with info, paths, components and the 2020-12 dialect', () => {
@@ -41,7 +48,20 @@ describe('the OpenAPI document at /openapi.json', () => {
     expect(doc.info.title).toBeTruthy();
     expect(doc.info.version).toBeTruthy();
     expect(doc.jsonSchemaDialect).toBe('https://json-schema.org/draft/2020-12/schema');
-    expect(Object.keys(doc.components.schemas)).toEqual(expect.arrayContaining(['Settlement', 'SettlementBatch', 'InsurerPayment', 'Recovery', 'SpendingPlan', 'Disbursement', 'SettlementFeed', 'Problem', 'Amount', 'Time']));
+    expect(Object.keys(doc.components.schemas)).toEqual(
+      expect.arrayContaining([
+        'Settlement',
+        'SettlementBatch',
+        'InsurerPayment',
+        'Recovery',
+        'SpendingPlan',
+        'Disbursement',
+        'SettlementFeed',
+        'Problem',
+        'Amount',
+        'Time',
+      ]),
+    );
   });
 
   it('has every $ref resolving inside the document, and none pointing at schema files', () => {
@@ -55,18 +75,37 @@ describe('the OpenAPI document at /openapi.json', () => {
   });
 
   it('documents every route the app serves, and every documented route is served', () => {
-    const served = appRoutes(t.gw.app).map((r) => `${r.method} ${toOpenApiPath(r.path)}`).sort();
-    const documented = operations().map((o) => `${o.method} ${o.path}`).sort();
+    const served = appRoutes(t.gw.app)
+      .map((r) => `${r.method} ${toOpenApiPath(r.path)}`)
+      .sort();
+    const documented = operations()
+      .map((o) => `${o.method} ${o.path}`)
+      .sort();
     expect(served.length).toBeGreaterThanOrEqual(14);
     expect(documented).toEqual(served);
   });
 
   it('has a row in the endpoint table for every endpoint of spec §3 and §5', () => {
     const spec = [
-      'post /v1/agency/settlements', 'post /v1/agency/disbursements', 'post /v1/settlement-batches', 'post /v1/insurer-payments', 'post /v1/spending-plans', 'post /v1/recoveries',
-      'get /v1/messages/{}', 'get /v1/settlements/{}', 'get /v1/discrepancies', 'post /v1/discrepancies/{}/acknowledge', 'post /v1/discrepancies/{}/resolve',
-      'post /v1/reconciliations', 'get /v1/reconciliations/{}', 'get /v1/reconciliations/{}/export',
-      'get /healthz', 'get /readyz', 'get /metrics', 'get /openapi.json', 'get /docs',
+      'post /v1/agency/settlements',
+      'post /v1/agency/disbursements',
+      'post /v1/settlement-batches',
+      'post /v1/insurer-payments',
+      'post /v1/spending-plans',
+      'post /v1/recoveries',
+      'get /v1/messages/{}',
+      'get /v1/settlements/{}',
+      'get /v1/discrepancies',
+      'post /v1/discrepancies/{}/acknowledge',
+      'post /v1/discrepancies/{}/resolve',
+      'post /v1/reconciliations',
+      'get /v1/reconciliations/{}',
+      'get /v1/reconciliations/{}/export',
+      'get /healthz',
+      'get /readyz',
+      'get /metrics',
+      'get /openapi.json',
+      'get /docs',
     ];
     const table = ENDPOINTS.map((e) => `${e.method} ${pathShape(e.path)}`);
     for (const s of spec) expect(table).toContain(s);
@@ -74,9 +113,14 @@ describe('the OpenAPI document at /openapi.json', () => {
 
   it('gives each single-kind write the path (src/ingest/routes.ts), role and schema (src/ingest/kinds.ts) the gateway enforces', () => {
     const paths: Record<string, string> = {
-      agency_disbursement: '/v1/agency/disbursements', settlement_batch: '/v1/settlement-batches', insurer_payment: '/v1/insurer-payments',
-      spending_plan: '/v1/spending-plans', recovery: '/v1/recoveries',
-      premium_collection: '/v1/premium-collections', fund_transfer: '/v1/fund-transfers', insurer_cost_report: '/v1/insurer-cost-reports',
+      agency_disbursement: '/v1/agency/disbursements',
+      settlement_batch: '/v1/settlement-batches',
+      insurer_payment: '/v1/insurer-payments',
+      spending_plan: '/v1/spending-plans',
+      recovery: '/v1/recoveries',
+      premium_collection: '/v1/premium-collections',
+      fund_transfer: '/v1/fund-transfers',
+      insurer_cost_report: '/v1/insurer-cost-reports',
     };
     const pascal = (schema: string) => schema.replace(/(^|-)(\w)/g, (_, __, c: string) => c.toUpperCase());
     for (const k of SINGLE_KINDS) {
@@ -86,7 +130,9 @@ describe('the OpenAPI document at /openapi.json', () => {
       expect(row.roles).toEqual(typeof k.role === 'string' ? [k.role] : [...k.role]);
       expect(row.request!.schema).toBe(pascal(k.schema));
       const op = doc.paths[path].post;
-      expect(op.requestBody.content['application/json'].schema.$ref).toBe(`#/components/schemas/${row.request!.schema}`);
+      expect(op.requestBody.content['application/json'].schema.$ref).toBe(
+        `#/components/schemas/${row.request!.schema}`,
+      );
     }
   });
 
@@ -96,10 +142,17 @@ describe('the OpenAPI document at /openapi.json', () => {
       const row = ENDPOINTS.find((e) => e.method === method && pathShape(e.path) === pathShape(path))!;
       if (row.auth === 'signed') {
         const headers = op.parameters.filter((p: Json) => p.in === 'header' && p.required).map((p: Json) => p.name);
-        expect(headers).toEqual(expect.arrayContaining(['x-client-id', 'webhook-id', 'webhook-timestamp', 'webhook-signature']));
-        expect(Object.keys(op.security[0])).toEqual(expect.arrayContaining(['clientId', 'webhookId', 'webhookTimestamp', 'webhookSignature']));
+        expect(headers).toEqual(
+          expect.arrayContaining(['x-client-id', 'webhook-id', 'webhook-timestamp', 'webhook-signature']),
+        );
+        expect(Object.keys(op.security[0])).toEqual(
+          expect.arrayContaining(['clientId', 'webhookId', 'webhookTimestamp', 'webhookSignature']),
+        );
       } else if (row.auth === 'operator') {
-        expect(op.security).toEqual([{ webhookSignature: [], webhookId: [], webhookTimestamp: [], clientId: [] }, { bearer: [] }]);
+        expect(op.security).toEqual([
+          { webhookSignature: [], webhookId: [], webhookTimestamp: [], clientId: [] },
+          { bearer: [] },
+        ]);
       } else if (row.auth === 'none') {
         // GET /v1/keys: the gateway's public keys, for anyone (spec §9).
         expect(op.security).toEqual([]);
@@ -117,12 +170,15 @@ describe('the OpenAPI document at /openapi.json', () => {
     }
     expect(doc.components.responses.Problem429.headers['Retry-After']).toBeDefined();
     const payment = doc.paths['/v1/insurer-payments'].post;
-    for (const s of ['400', '401', '403', '409', '413', '415', '422', '429']) expect(payment.responses[s].$ref).toBe(`#/components/responses/Problem${s}`);
+    for (const s of ['400', '401', '403', '409', '413', '415', '422', '429'])
+      expect(payment.responses[s].$ref).toBe(`#/components/responses/Problem${s}`);
   });
 
   it('documents the feed with an NDJSON body and per-record results', () => {
     const op = doc.paths['/v1/agency/settlements'].post;
-    expect(op.requestBody.content['application/x-ndjson']['x-item-schema'].$ref).toBe('#/components/schemas/Settlement');
+    expect(op.requestBody.content['application/x-ndjson']['x-item-schema'].$ref).toBe(
+      '#/components/schemas/Settlement',
+    );
     expect(op.requestBody.content['application/x-ndjson'].example.split('\n').filter(Boolean)).toHaveLength(2);
     expect(op.responses['202'].content['application/json'].schema.$ref).toBe('#/components/schemas/FeedResult');
     expect(doc.components.schemas.FeedResult.properties.rejected.items.properties.index).toBeDefined();
@@ -130,8 +186,17 @@ describe('the OpenAPI document at /openapi.json', () => {
 
   it('carries request examples that pass the exchange schemas', () => {
     const v = new SchemaValidator();
-    const pairs: [SchemaName, string][] = [['settlement', 'settlement'], ['settlement-batch', 'settlementBatch'], ['insurer-payment', 'insurerPayment'], ['recovery', 'recovery'], ['spending-plan', 'spendingPlan'], ['disbursement', 'disbursement'], ['settlement-feed', 'settlementFeed']];
-    for (const [schema, key] of pairs) expect([key, v.validate(schema, JSON.parse(JSON.stringify(EXAMPLES[key])), 'en')]).toEqual([key, []]);
+    const pairs: [SchemaName, string][] = [
+      ['settlement', 'settlement'],
+      ['settlement-batch', 'settlementBatch'],
+      ['insurer-payment', 'insurerPayment'],
+      ['recovery', 'recovery'],
+      ['spending-plan', 'spendingPlan'],
+      ['disbursement', 'disbursement'],
+      ['settlement-feed', 'settlementFeed'],
+    ];
+    for (const [schema, key] of pairs)
+      expect([key, v.validate(schema, JSON.parse(JSON.stringify(EXAMPLES[key])), 'en')]).toEqual([key, []]);
   });
 });
 
@@ -143,9 +208,15 @@ describe('the API docs at /docs', () => {
     const html = String(res.data);
     expect(html).not.toMatch(/https?:\/\//);
     const assets = [...html.matchAll(/(?:src|href)="([^"]+)"/g)].map((m) => m[1]!);
-    expect(assets).toEqual(expect.arrayContaining(['/docs/assets/swagger-ui-bundle.js', '/docs/assets/swagger-ui.css', '/docs/init.js']));
+    expect(assets).toEqual(
+      expect.arrayContaining(['/docs/assets/swagger-ui-bundle.js', '/docs/assets/swagger-ui.css', '/docs/init.js']),
+    );
     for (const a of assets) {
-      const r = await axios.get(t.baseUrl + a, { validateStatus: () => true, responseType: 'text', transformResponse: (d) => d });
+      const r = await axios.get(t.baseUrl + a, {
+        validateStatus: () => true,
+        responseType: 'text',
+        transformResponse: (d) => d,
+      });
       expect([a, r.status]).toEqual([a, 200]);
       if (a === '/docs/init.js') expect(r.data).toContain("url: '/openapi.json'");
     }
@@ -153,14 +224,17 @@ describe('the API docs at /docs', () => {
 });
 
 describe('the integration guide and the error codes the problem types link to', () => {
-  it('serves docs/integration-guide.md at /docs/guide and docs/problems.md at /docs/problems, and a problem\'s type names a section there', async () => {
+  it("serves docs/integration-guide.md at /docs/guide and docs/problems.md at /docs/problems, and a problem's type names a section there", async () => {
     const guide = await t.get('/docs/guide', null);
     expect(guide.status).toBe(200);
     expect(String(guide.data)).toContain('# Integration guide');
     const problems = await t.get('/docs/problems', null);
     expect(problems.status).toBe(200);
     expect(problems.headers['content-type']).toMatch(/charset=utf-8/);
-    const unsigned = await axios.post(`${t.baseUrl}/v1/insurer-payments`, '{}', { headers: { 'content-type': 'application/json' }, validateStatus: () => true });
+    const unsigned = await axios.post(`${t.baseUrl}/v1/insurer-payments`, '{}', {
+      headers: { 'content-type': 'application/json' },
+      validateStatus: () => true,
+    });
     expect(unsigned.status).toBe(401);
     const type = String(unsigned.data.type);
     expect(type).toMatch(/^\/docs\/problems#[a-z-]+$/);

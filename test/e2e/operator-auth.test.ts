@@ -14,18 +14,26 @@ import * as fx from '../support/fixtures';
 import { api, finding, openCases } from './notifications-support';
 
 let t: TestGateway;
-beforeAll(async () => { t = await startTestGateway('operator-auth', { workers: false }); });
-afterAll(async () => { await t.close(); });
+beforeAll(async () => {
+  t = await startTestGateway('operator-auth', { workers: false });
+});
+afterAll(async () => {
+  await t.close();
+});
 
 const run = (over: Record<string, unknown> = {}) => ({ admdvs: '5331', period: '2025-03', ...over });
-const caseStatus = async (id: string) => (await t.gw.db.query<{ status: string }>('SELECT status FROM discrepancies WHERE id = $1', [id])).rows[0]!.status;
+const caseStatus = async (id: string) =>
+  (await t.gw.db.query<{ status: string }>('SELECT status FROM discrepancies WHERE id = $1', [id])).rows[0]!.status;
 
 describe('signed operator actions', () => {
   test('when ops posts a reconciliation signed the Standard Webhooks way, then the run is queued (202)', async () => {
     const r = await t.post('/v1/reconciliations', run(), 'ops');
     expect(r.status).toBe(202);
     expect(r.data).toMatchObject({ run_id: expect.any(String), admdvs: '5331', period: '2025-03' });
-    const { rows } = await t.gw.db.query<{ requested_by: string }>('SELECT requested_by FROM reconciliation_runs WHERE run_id = $1', [r.data.run_id]);
+    const { rows } = await t.gw.db.query<{ requested_by: string }>(
+      'SELECT requested_by FROM reconciliation_runs WHERE run_id = $1',
+      [r.data.run_id],
+    );
     expect(rows[0]!.requested_by).toBe('ops');
   });
 
@@ -43,7 +51,12 @@ describe('signed operator actions', () => {
     const body = JSON.stringify({ note: 'looking into it' });
     const wid = `msg_${crypto.randomUUID()}`;
     const ts = Math.floor(Date.now() / 1000);
-    const r = await t.post(`/v1/discrepancies/${id}/acknowledge`, null, 'ops', { raw: body, webhookId: wid, timestamp: new Date(ts * 1000), signature: sign(TEST_CLIENTS.ops.secret, wid, ts, body, 'v1sm3') });
+    const r = await t.post(`/v1/discrepancies/${id}/acknowledge`, null, 'ops', {
+      raw: body,
+      webhookId: wid,
+      timestamp: new Date(ts * 1000),
+      signature: sign(TEST_CLIENTS.ops.secret, wid, ts, body, 'v1sm3'),
+    });
     expect(r.status).toBe(200);
     expect(await caseStatus(id!)).toBe('acknowledged');
   });
@@ -55,24 +68,28 @@ describe('signed operator actions', () => {
     expect(enabled.status).toBe(200);
   });
 
-  test('when a signed request\'s signature was made over another body, then 401 SIGNATURE_INVALID and the case is untouched', async () => {
+  test("when a signed request's signature was made over another body, then 401 SIGNATURE_INVALID and the case is untouched", async () => {
     const [id] = await openCases(t, [finding()]);
     const wid = `msg_${crypto.randomUUID()}`;
     const now = new Date();
     const other = new Webhook(TEST_CLIENTS.ops.secret).sign(wid, now, JSON.stringify({ note: 'something else' }));
-    const r = await t.post(`/v1/discrepancies/${id}/resolve`, { note: 'closing' }, 'ops', { webhookId: wid, timestamp: now, signature: other });
+    const r = await t.post(`/v1/discrepancies/${id}/resolve`, { note: 'closing' }, 'ops', {
+      webhookId: wid,
+      timestamp: now,
+      signature: other,
+    });
     expect(r.status).toBe(401);
     expect(r.headers['content-type']).toContain('application/problem+json');
     expect(r.data.type).toMatch(/signature-invalid$/);
     expect(await caseStatus(id!)).toBe('open');
   });
 
-  test('when a signed request is signed with another client\'s secret, then 401', async () => {
+  test("when a signed request is signed with another client's secret, then 401", async () => {
     const r = await t.post('/v1/reconciliations', run(), 'ops', { secret: TEST_CLIENTS.agency.secret });
     expect(r.status).toBe(401);
   });
 
-  test('when a signed request\'s timestamp is ten minutes old, then 401', async () => {
+  test("when a signed request's timestamp is ten minutes old, then 401", async () => {
     const r = await t.post('/v1/reconciliations', run(), 'ops', { timestamp: new Date(Date.now() - 600_000) });
     expect(r.status).toBe(401);
     expect(r.data.type).toMatch(/stale-timestamp$/);
@@ -81,7 +98,11 @@ describe('signed operator actions', () => {
   test('when an insurer (not an operator role) signs a reconciliation request correctly, then 403', async () => {
     const r = await t.post('/v1/reconciliations', run(), 'insurerA');
     expect(r.status).toBe(403);
-    const resolve = await t.post(`/v1/discrepancies/${(await openCases(t, [finding()]))[0]}/resolve`, { note: 'x' }, 'hospital1');
+    const resolve = await t.post(
+      `/v1/discrepancies/${(await openCases(t, [finding()]))[0]}/resolve`,
+      { note: 'x' },
+      'hospital1',
+    );
     expect(resolve.status).toBe(403);
   });
 
@@ -106,7 +127,16 @@ describe('signed operator actions', () => {
 
   test('when a resolve reuses the webhook-id of an inbound message with another body, then 401 (one replay record per client)', async () => {
     const wid = `msg_${crypto.randomUUID()}`;
-    expect((await t.post('/v1/agency/disbursements', fx.disbursement({ disbursement_id: `D-${wid.slice(-12)}` }), 'agency', { webhookId: wid })).status).toBe(202);
+    expect(
+      (
+        await t.post(
+          '/v1/agency/disbursements',
+          fx.disbursement({ disbursement_id: `D-${wid.slice(-12)}` }),
+          'agency',
+          { webhookId: wid },
+        )
+      ).status,
+    ).toBe(202);
     const [id] = await openCases(t, [finding()]);
     const r = await t.post(`/v1/discrepancies/${id}/resolve`, { note: 'reuse' }, 'agency', { webhookId: wid });
     expect(r.status).toBe(401);
@@ -141,12 +171,18 @@ describe('bearer operator actions and the inbound messages', () => {
   });
 
   test('when an operator action carries an unknown bearer token, then 401', async () => {
-    const r = await axios.post(`${t.baseUrl}/v1/reconciliations`, run(), { validateStatus: () => true, headers: { authorization: 'Bearer not-a-known-token' } });
+    const r = await axios.post(`${t.baseUrl}/v1/reconciliations`, run(), {
+      validateStatus: () => true,
+      headers: { authorization: 'Bearer not-a-known-token' },
+    });
     expect(r.status).toBe(401);
   });
 
   test('when an inbound message (§3) carries only a bearer token, then it is still refused (401)', async () => {
-    const r = await axios.post(`${t.baseUrl}/v1/insurer-payments`, fx.payment({ payment_id: 'PAY-BEARER' }), { validateStatus: () => true, headers: { authorization: `Bearer ${TEST_CLIENTS.insurerA.token}` } });
+    const r = await axios.post(`${t.baseUrl}/v1/insurer-payments`, fx.payment({ payment_id: 'PAY-BEARER' }), {
+      validateStatus: () => true,
+      headers: { authorization: `Bearer ${TEST_CLIENTS.insurerA.token}` },
+    });
     expect(r.status).toBe(401);
   });
 });

@@ -14,7 +14,9 @@ let handled = 0;
 beforeAll(async () => {
   await redis.start();
   t = await startTestGateway('outbox_redis_down', { env: { REDIS_URL: redis.url, GATEWAY_OUTBOX_POLL_MS: '100' } });
-  t.gw.handlers.insurer_payment = async (msgs) => { handled += msgs.length; };
+  t.gw.handlers.insurer_payment = async (msgs) => {
+    handled += msgs.length;
+  };
 });
 afterAll(async () => {
   await t.close().catch(() => undefined);
@@ -32,7 +34,9 @@ test('when Redis dies between the commit and the enqueue, then the message is qu
   // Generous: the claim is "queued once Redis is back and processed once", not a latency; in the full
   // suite on two loaded cores the workers' reconnection alone has taken most of 30 s.
   await t.drain(90_000);
-  const m = await t.gw.db.query<{ status: string }>('SELECT status FROM messages WHERE message_id = $1', [r.data.message_id]);
+  const m = await t.gw.db.query<{ status: string }>('SELECT status FROM messages WHERE message_id = $1', [
+    r.data.message_id,
+  ]);
   expect(m.rows[0]!.status).toBe('processed');
   expect(handled).toBe(1);
 

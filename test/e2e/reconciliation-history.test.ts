@@ -19,16 +19,31 @@ const H1 = 'H53310200001';
 const made: { id: string; admdvs: string; period: string }[] = [];
 
 const st = (setl_id: string, setl_time: string) =>
-  fx.settlement({ setl_id, mdtrt_id: `M-${setl_id}`, psn_no: `P-${setl_id}`, fixmedins_code: H1, insurer_code: 'PICC_DH', setl_time, setldetail: undefined });
+  fx.settlement({
+    setl_id,
+    mdtrt_id: `M-${setl_id}`,
+    psn_no: `P-${setl_id}`,
+    fixmedins_code: H1,
+    insurer_code: 'PICC_DH',
+    setl_time,
+    setldetail: undefined,
+  });
 
 async function runToEnd(admdvs: string, period: string, as: TestClientName): Promise<void> {
-  const post = await axios.post(`${t.baseUrl}/v1/reconciliations`, { admdvs, period, as_of: '2025-06-01 00:00:00' },
-    { headers: { authorization: `Bearer ${TEST_CLIENTS[as].token}` }, validateStatus: () => true });
-  if (post.status !== 202 || post.data.existing) throw new Error(`POST /v1/reconciliations answered ${post.status}: ${JSON.stringify(post.data)}`);
+  const post = await axios.post(
+    `${t.baseUrl}/v1/reconciliations`,
+    { admdvs, period, as_of: '2025-06-01 00:00:00' },
+    { headers: { authorization: `Bearer ${TEST_CLIENTS[as].token}` }, validateStatus: () => true },
+  );
+  if (post.status !== 202 || post.data.existing)
+    throw new Error(`POST /v1/reconciliations answered ${post.status}: ${JSON.stringify(post.data)}`);
   const id = post.data.run_id as string;
   for (let i = 0; i < 600; i++) {
     const g = await t.get(`/v1/reconciliations/${id}`, 'ops');
-    if (g.data.status === 'completed' || g.data.status === 'failed') { made.push({ id, admdvs, period }); return; }
+    if (g.data.status === 'completed' || g.data.status === 'failed') {
+      made.push({ id, admdvs, period });
+      return;
+    }
     await new Promise((res) => setTimeout(res, 100));
   }
   throw new Error(`run ${id} did not finish`);
@@ -42,11 +57,25 @@ const ids = async (query: string, as: TestClientName): Promise<string[]> => {
   return r.data.items.map((x: { run_id: string }) => x.run_id);
 };
 /** run ids newest first, of the runs made that satisfy `p` */
-const newest = (p: (r: (typeof made)[number]) => boolean) => made.filter(p).map((r) => r.id).reverse();
+const newest = (p: (r: (typeof made)[number]) => boolean) =>
+  made
+    .filter(p)
+    .map((r) => r.id)
+    .reverse();
 
 beforeAll(async () => {
   t = await startTestGateway('recon_history');
-  const r = await t.post('/v1/agency/settlements', { settlements: [st('RH1', '2025-01-10 09:30:00'), st('RH2', '2025-02-10 09:30:00'), st('RH3', '2025-03-10 09:30:00')] }, 'agency');
+  const r = await t.post(
+    '/v1/agency/settlements',
+    {
+      settlements: [
+        st('RH1', '2025-01-10 09:30:00'),
+        st('RH2', '2025-02-10 09:30:00'),
+        st('RH3', '2025-03-10 09:30:00'),
+      ],
+    },
+    'agency',
+  );
   if (r.status !== 202) throw new Error(`settlements answered ${r.status}: ${JSON.stringify(r.data)}`);
   await t.drain();
   // One at a time: a region-period with a run still queued would get that run back.
@@ -59,7 +88,9 @@ beforeAll(async () => {
   await runToEnd('4108', '2025-03', 'agencyOther');
 }, 120_000);
 
-afterAll(async () => { await t?.close(); });
+afterAll(async () => {
+  await t?.close();
+});
 
 describe('the run history', () => {
   it('when ops page through it three at a time, then three pages hold every run once, newest first', async () => {
@@ -84,7 +115,15 @@ describe('the run history', () => {
     expect(r.data.next_cursor).toBeNull();
     expect(r.data.items).toHaveLength(7);
     const first = r.data.items[0];
-    expect(first).toMatchObject({ run_id: made[6]!.id, status: 'completed', admdvs: '4108', period: '2025-03', trigger: 'api', report_only: false, as_of: '2025-06-01T00:00:00+08:00' });
+    expect(first).toMatchObject({
+      run_id: made[6]!.id,
+      status: 'completed',
+      admdvs: '4108',
+      period: '2025-03',
+      trigger: 'api',
+      report_only: false,
+      as_of: '2025-06-01T00:00:00+08:00',
+    });
     expect(first.created_at).toMatch(/\+08:00$/);
     expect(first).not.toHaveProperty('institutions');
     expect(first).not.toHaveProperty('summary');
@@ -95,7 +134,9 @@ describe('the run history', () => {
     // A region prefix lists the runs of that region and of the regions under it.
     expect(await ids('admdvs=5331', 'ops')).toEqual(newest((x) => x.admdvs.startsWith('5331')));
     expect(await ids('admdvs=533102', 'ops')).toEqual(newest((x) => x.admdvs === '533102'));
-    expect(await ids('admdvs=5331&period=2025-03&status=completed', 'ops')).toEqual(newest((x) => x.admdvs.startsWith('5331') && x.period === '2025-03'));
+    expect(await ids('admdvs=5331&period=2025-03&status=completed', 'ops')).toEqual(
+      newest((x) => x.admdvs.startsWith('5331') && x.period === '2025-03'),
+    );
     expect(await ids('status=failed', 'ops')).toEqual([]);
     expect(await ids('status=queued', 'ops')).toEqual([]);
   });
@@ -105,7 +146,9 @@ describe('the run history', () => {
     const p2 = await list(`admdvs=5331&limit=2&cursor=${p1.data.next_cursor}`, 'ops');
     const p3 = await list(`admdvs=5331&limit=2&cursor=${p2.data.next_cursor}`, 'ops');
     expect(p3.data.next_cursor).toBeNull();
-    expect([...p1.data.items, ...p2.data.items, ...p3.data.items].map((x: { run_id: string }) => x.run_id)).toEqual(newest((x) => x.admdvs.startsWith('5331')));
+    expect([...p1.data.items, ...p2.data.items, ...p3.data.items].map((x: { run_id: string }) => x.run_id)).toEqual(
+      newest((x) => x.admdvs.startsWith('5331')),
+    );
   });
 });
 
@@ -173,12 +216,16 @@ describe('bad query parameters', () => {
 
 describe('the console lists past runs from the history', () => {
   let browser: Browser | undefined;
-  afterAll(async () => { await browser?.close(); });
+  afterAll(async () => {
+    await browser?.close();
+  });
 
-  it('when ops open the reconciliation tab, then every past run is listed; when another region\'s agency logs in after, then only its own', async () => {
+  it("when ops open the reconciliation tab, then every past run is listed; when another region's agency logs in after, then only its own", async () => {
     browser = await launchBrowser({ viewport: { width: 1440, height: 1000 }, locale: 'zh-CN' });
     browser.context.setDefaultTimeout(45_000);
-    await browser.context.route('**/*', (route) => (route.request().url().startsWith(t.baseUrl) ? route.continue() : route.abort()));
+    await browser.context.route('**/*', (route) =>
+      route.request().url().startsWith(t.baseUrl) ? route.continue() : route.abort(),
+    );
     const page = browser.context.pages()[0] ?? (await browser.context.newPage());
     const login = async (as: TestClientName) => {
       await page.fill('#token', TEST_CLIENTS[as].token);
@@ -189,10 +236,12 @@ describe('the console lists past runs from the history', () => {
     // Polled from the test, not with waitForFunction: the console's CSP (script-src 'self') refuses the eval
     // that a string predicate needs once Playwright has to poll it.
     const runsListed = async (n: number) => {
-      for (let i = 0; i < 150 && (await page.locator('#run-list li').count()) !== n; i++) await page.waitForTimeout(100);
+      for (let i = 0; i < 150 && (await page.locator('#run-list li').count()) !== n; i++)
+        await page.waitForTimeout(100);
       expect(await page.locator('#run-list li').count()).toBe(n);
     };
-    const listed = () => page.locator('#run-list button').evaluateAll((bs) => bs.map((b) => b.getAttribute('data-run')));
+    const listed = () =>
+      page.locator('#run-list button').evaluateAll((bs) => bs.map((b) => b.getAttribute('data-run')));
     await page.goto(`${t.baseUrl}/console/`);
     await login('ops');
     await runsListed(7);

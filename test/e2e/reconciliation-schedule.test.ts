@@ -11,12 +11,20 @@ import { addMonths, periodOf } from '../../src/time';
 
 let t: TestGateway;
 beforeAll(async () => {
-  t = await startTestGateway('recon_schedule', { workers: false, env: { GATEWAY_NIGHTLY_REGIONS: '9999', GATEWAY_NIGHTLY_CRON: '* * * * * *' } });
+  t = await startTestGateway('recon_schedule', {
+    workers: false,
+    env: { GATEWAY_NIGHTLY_REGIONS: '9999', GATEWAY_NIGHTLY_CRON: '* * * * * *' },
+  });
 });
-afterAll(async () => { await t.close(); });
+afterAll(async () => {
+  await t.close();
+});
 
 const post = (body: unknown) =>
-  axios.post(`${t.baseUrl}/v1/reconciliations`, body, { headers: { authorization: `Bearer ${TEST_CLIENTS.ops.token}` }, validateStatus: () => true });
+  axios.post(`${t.baseUrl}/v1/reconciliations`, body, {
+    headers: { authorization: `Bearer ${TEST_CLIENTS.ops.token}` },
+    validateStatus: () => true,
+  });
 
 async function until<T>(what: string, f: () => Promise<T | undefined>): Promise<T> {
   for (let i = 0; i < 300; i++) {
@@ -52,7 +60,9 @@ it('when workers start, the queued run completes', async () => {
 
 it('the nightly scheduler of each configured region is visible in BullMQ, in Asia/Shanghai time', async () => {
   const queue = t.gw.queues.get(RECONCILIATION_QUEUE);
-  const s = await until('the job scheduler', async () => (await queue.getJobSchedulers()).find((x) => x.key === 'nightly-9999'));
+  const s = await until('the job scheduler', async () =>
+    (await queue.getJobSchedulers()).find((x) => x.key === 'nightly-9999'),
+  );
   expect(s).toMatchObject({ key: 'nightly-9999', pattern: '* * * * * *', tz: 'Asia/Shanghai' });
   expect(s.template?.data).toEqual({ kind: 'nightly', admdvs: '9999' });
 });

@@ -11,7 +11,16 @@ import { sweepRegionPeriod } from '../../src/matching/sweep';
 import { prng } from '../support/month-generator';
 import { startTestGateway, type TestGateway } from '../support/test-gateway';
 import { loopRows, openCases } from './matching-support';
-import { AS_OF, actualLoops, chaosMonth, expectedCounts, expectedLoops, ledgerCounts, loopDifferences, type Doc } from './chaos-support';
+import {
+  AS_OF,
+  actualLoops,
+  chaosMonth,
+  expectedCounts,
+  expectedLoops,
+  ledgerCounts,
+  loopDifferences,
+  type Doc,
+} from './chaos-support';
 
 const MESSAGES = Number(process.env.STORM_MESSAGES ?? 2_000);
 const SENDERS = 12;
@@ -27,7 +36,8 @@ async function sendOnce(t: TestGateway, d: Doc, webhookId: string): Promise<void
     answers[r.status] = (answers[r.status] ?? 0) + 1;
     if ((r.status === 202 || r.status === 200) && !(r.data?.rejected?.length > 0)) return;
     // A copy racing the first one with the same webhook-id may find it still committing: retry as a client would.
-    if (r.status < 500 && r.status !== 429) throw new Error(`${d.path} answered ${r.status}: ${JSON.stringify(r.data).slice(0, 400)}`);
+    if (r.status < 500 && r.status !== 429)
+      throw new Error(`${d.path} answered ${r.status}: ${JSON.stringify(r.data).slice(0, 400)}`);
     await new Promise((res) => setTimeout(res, 20 * attempt));
   }
   throw new Error(`${d.path} not accepted after 20 attempts`);
@@ -45,12 +55,14 @@ async function blast(t: TestGateway, docs: Doc[], copies: number, seed: number):
     [jobs[i], jobs[j]] = [jobs[j]!, jobs[i]!];
   }
   let next = 0;
-  await Promise.all(Array.from({ length: SENDERS }, async () => {
-    while (next < jobs.length) {
-      const { d, webhookId } = jobs[next++]!;
-      await sendOnce(t, d, webhookId);
-    }
-  }));
+  await Promise.all(
+    Array.from({ length: SENDERS }, async () => {
+      while (next < jobs.length) {
+        const { d, webhookId } = jobs[next++]!;
+        await sendOnce(t, d, webhookId);
+      }
+    }),
+  );
 }
 
 async function finalState(t: TestGateway) {
@@ -97,12 +109,12 @@ describe(`a month of ${MESSAGES} messages, each sent three times at once`, () =>
     expect(stormState.ledger).toEqual(expectedCounts(month, month.docs.filter((d) => d.kind === 'batch').length));
   });
 
-  test('every settlement\'s loop state is the clean pass\'s and the ground truth\'s', async () => {
+  test("every settlement's loop state is the clean pass's and the ground truth's", async () => {
     expect(stormState.loops).toEqual(cleanState.loops);
     expect(loopDifferences(expectedLoops(month, storm.gw), await actualLoops(storm.gw.db)).slice(0, 5)).toEqual([]);
   });
 
-  test('the open discrepancies, with their amounts, are the clean pass\'s', () => {
+  test("the open discrepancies, with their amounts, are the clean pass's", () => {
     expect(stormState.cases.length).toBeGreaterThan(0);
     expect(stormState.cases).toEqual(cleanState.cases);
   });

@@ -17,13 +17,20 @@ let t: TestGateway;
 beforeAll(async () => {
   t = await startTestGateway('security-rate-limit', {
     workers: false,
-    env: { GATEWAY_RATE_LIMIT_PER_SECOND: String(PER_CLIENT), GATEWAY_RATE_LIMIT_UNVERIFIED_PER_SECOND: String(PER_ADDRESS) },
+    env: {
+      GATEWAY_RATE_LIMIT_PER_SECOND: String(PER_CLIENT),
+      GATEWAY_RATE_LIMIT_UNVERIFIED_PER_SECOND: String(PER_ADDRESS),
+    },
   });
 });
-afterAll(async () => { await t.close(); });
+afterAll(async () => {
+  await t.close();
+});
 
 const agents: http.Agent[] = [];
-afterAll(() => { for (const a of agents) a.destroy(); });
+afterAll(() => {
+  for (const a of agents) a.destroy();
+});
 /** An HTTP client whose connections come from `address` (any 127.0.0.0/8 address is loopback on Linux). */
 function from(address: string) {
   const agent = new http.Agent({ localAddress: address, keepAlive: true });
@@ -36,16 +43,21 @@ function forged(client: ReturnType<typeof from>, clientId: string): Promise<Axio
   const wid = `msg_${crypto.randomUUID()}`;
   return client.post('/v1/insurer-payments', JSON.stringify(fx.payment({ payment_id: `PAY-${wid}` })), {
     headers: {
-      'content-type': 'application/json', 'x-client-id': clientId, 'webhook-id': wid,
-      'webhook-timestamp': String(Math.floor(Date.now() / 1000)), 'webhook-signature': `v1,${crypto.randomBytes(32).toString('base64')}`,
+      'content-type': 'application/json',
+      'x-client-id': clientId,
+      'webhook-id': wid,
+      'webhook-timestamp': String(Math.floor(Date.now() / 1000)),
+      'webhook-signature': `v1,${crypto.randomBytes(32).toString('base64')}`,
     },
   });
 }
 
-test('when someone floods unsigned writes claiming a victim\'s x-client-id, then the victim\'s signed write is still accepted', async () => {
+test("when someone floods unsigned writes claiming a victim's x-client-id, then the victim's signed write is still accepted", async () => {
   const attacker = from('127.0.0.2');
   // More than the victim's whole budget, fewer than the attacker address's.
-  const rs = await Promise.all(Array.from({ length: PER_ADDRESS - 1 }, () => forged(attacker, TEST_CLIENTS.insurerA.client_id)));
+  const rs = await Promise.all(
+    Array.from({ length: PER_ADDRESS - 1 }, () => forged(attacker, TEST_CLIENTS.insurerA.client_id)),
+  );
   expect(rs.map((r) => r.status)).toEqual(rs.map(() => 401));
   const victim = await t.post('/v1/insurer-payments', fx.payment({ payment_id: 'PAY-VICTIM' }), 'insurerA');
   expect(victim.status).toBe(202);
@@ -66,7 +78,10 @@ test('when one address sends writes under a different x-client-id each time, the
 test('when one address tries unknown bearer tokens, then it is limited with 429', async () => {
   const attacker = from('127.0.0.4');
   const rs: AxiosResponse[] = [];
-  for (let i = 0; i < 3 * PER_ADDRESS; i++) rs.push(await attacker.get('/v1/discrepancies', { headers: { authorization: `Bearer guess-${crypto.randomUUID()}` } }));
+  for (let i = 0; i < 3 * PER_ADDRESS; i++)
+    rs.push(
+      await attacker.get('/v1/discrepancies', { headers: { authorization: `Bearer guess-${crypto.randomUUID()}` } }),
+    );
   expect(rs.some((r) => r.status === 429)).toBe(true);
 });
 
@@ -77,16 +92,29 @@ test('when verified clients send more requests than the address budget from one 
   const who = ['ops', 'agency', 'agencyOther', 'hospital1'] as const;
   const statuses: number[] = [];
   for (let i = 0; i < who.length * PER_CLIENT; i++) {
-    statuses.push((await client.get('/v1/discrepancies', { headers: { authorization: `Bearer ${TEST_CLIENTS[who[i % who.length]!].token}` } })).status);
+    statuses.push(
+      (
+        await client.get('/v1/discrepancies', {
+          headers: { authorization: `Bearer ${TEST_CLIENTS[who[i % who.length]!].token}` },
+        })
+      ).status,
+    );
   }
   expect(statuses).toEqual(statuses.map(() => 200));
 });
 
 test('when a verified client exceeds its own budget, then 429 with Retry-After, while another client is unaffected', async () => {
   const client = from('127.0.0.6');
-  const rs = await Promise.all(Array.from({ length: 4 * PER_CLIENT }, () => client.get('/v1/discrepancies', { headers: { authorization: `Bearer ${TEST_CLIENTS.insurerB.token}` } })));
+  const rs = await Promise.all(
+    Array.from({ length: 4 * PER_CLIENT }, () =>
+      client.get('/v1/discrepancies', { headers: { authorization: `Bearer ${TEST_CLIENTS.insurerB.token}` } }),
+    ),
+  );
   const limited = rs.find((r) => r.status === 429);
   expect(limited).toBeDefined();
   expect(Number(limited!.headers['retry-after'])).toBeGreaterThanOrEqual(1);
-  expect((await client.get('/v1/discrepancies', { headers: { authorization: `Bearer ${TEST_CLIENTS.hospital2.token}` } })).status).toBe(200);
+  expect(
+    (await client.get('/v1/discrepancies', { headers: { authorization: `Bearer ${TEST_CLIENTS.hospital2.token}` } }))
+      .status,
+  ).toBe(200);
 });

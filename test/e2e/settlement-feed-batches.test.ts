@@ -13,8 +13,12 @@ import { contentHash, normalize } from '../../src/schemas/normalize';
 import type { Settlement } from '../../src/schemas/types';
 
 let t: TestGateway;
-beforeAll(async () => { t = await startTestGateway('feed_batches', { workers: false }); });
-afterAll(async () => { await t.close(); });
+beforeAll(async () => {
+  t = await startTestGateway('feed_batches', { workers: false });
+});
+afterAll(async () => {
+  await t.close();
+});
 
 type Outcome = 'accepted' | 'duplicate' | string;
 
@@ -28,17 +32,27 @@ function mixedFeed(prefix: string): { body: string; outcomeOf: (line: string) =>
   const parts: string[] = [];
   for (let i = 0; i < 3000; i++) {
     let line: string;
-    if (i % 97 === 13) { line = `{"setl_id": "${prefix}-M${i}",`; planted.set(line, 'malformed_json'); }
-    else if (i % 41 === 7) { line = JSON.stringify(settlement({ setl_id: `${prefix}-${i}`, hifob_pay: '-1' })); planted.set(line, 'pattern'); }
-    else if (i === 1500) { line = JSON.stringify(settlement({ setl_id: `${prefix}-${i}`, insuplc_admdvs: '410802' })); planted.set(line, 'OUT_OF_SCOPE'); }
-    else if (i === 2100) {
+    if (i % 97 === 13) {
+      line = `{"setl_id": "${prefix}-M${i}",`;
+      planted.set(line, 'malformed_json');
+    } else if (i % 41 === 7) {
+      line = JSON.stringify(settlement({ setl_id: `${prefix}-${i}`, hifob_pay: '-1' }));
+      planted.set(line, 'pattern');
+    } else if (i === 1500) {
+      line = JSON.stringify(settlement({ setl_id: `${prefix}-${i}`, insuplc_admdvs: '410802' }));
+      planted.set(line, 'OUT_OF_SCOPE');
+    } else if (i === 2100) {
       // The same record as line 5 in another key order: the same normalised body.
-      const same = settlement({ setl_id: `${prefix}-5`, mdtrt_id: `M${prefix}-5` }) as unknown as Record<string, unknown>;
+      const same = settlement({ setl_id: `${prefix}-5`, mdtrt_id: `M${prefix}-5` }) as unknown as Record<
+        string,
+        unknown
+      >;
       line = JSON.stringify(Object.fromEntries(Object.entries(same).reverse()));
       planted.set(line, 'duplicate');
-    }
-    else if (i === 2600) { line = JSON.stringify(settlement({ setl_id: `${prefix}-6`, mdtrt_id: `M${prefix}-6`, hifob_pay: '1.00' })); planted.set(line, 'IDEMPOTENCY_CONFLICT'); }
-    else if (i % 333 === 0) line = '   ';
+    } else if (i === 2600) {
+      line = JSON.stringify(settlement({ setl_id: `${prefix}-6`, mdtrt_id: `M${prefix}-6`, hifob_pay: '1.00' }));
+      planted.set(line, 'IDEMPOTENCY_CONFLICT');
+    } else if (i % 333 === 0) line = '   ';
     else line = JSON.stringify(settlement({ setl_id: `${prefix}-${i}`, mdtrt_id: `M${prefix}-${i}` }));
     parts.push(line, i % 10 === 3 ? '\r\n' : i % 250 === 17 ? '\r' : '\n');
   }
@@ -48,7 +62,9 @@ function mixedFeed(prefix: string): { body: string; outcomeOf: (line: string) =>
 /** What the feed must answer, from node:readline's lines (the feed's line semantics before the batches). */
 async function expected(body: string, outcomeOf: (line: string) => Outcome) {
   const rejected: { index: number; code: string }[] = [];
-  let accepted = 0, duplicates = 0, index = -1;
+  let accepted = 0,
+    duplicates = 0,
+    index = -1;
   for await (const line of readline.createInterface({ input: Readable.from([body]), crlfDelay: Infinity })) {
     index++;
     if (!line.trim()) continue;
@@ -60,8 +76,13 @@ async function expected(body: string, outcomeOf: (line: string) => Outcome) {
   return { accepted, duplicates, rejected: rejected.sort((a, b) => a.index - b.index) };
 }
 
-const answered = (data: { accepted: number; duplicates: number; rejected: { index: number; errors: { code: string }[] }[] }) => ({
-  accepted: data.accepted, duplicates: data.duplicates,
+const answered = (data: {
+  accepted: number;
+  duplicates: number;
+  rejected: { index: number; errors: { code: string }[] }[];
+}) => ({
+  accepted: data.accepted,
+  duplicates: data.duplicates,
   rejected: data.rejected.map((r) => ({ index: r.index, code: r.errors[0]!.code })).sort((a, b) => a.index - b.index),
 });
 
@@ -70,7 +91,10 @@ test('when a feed spans several batches with bad records and mixed line ends, th
   const r = await t.post('/v1/agency/settlements', null, 'agency', { raw: body, contentType: 'application/x-ndjson' });
   expect(r.status).toBe(202);
   expect(answered(r.data)).toEqual(await expected(body, outcomeOf));
-  const stored = await t.gw.db.query<{ n: string }>('SELECT count(*) AS n FROM settlement_records WHERE message_id = $1', [r.data.message_id]);
+  const stored = await t.gw.db.query<{ n: string }>(
+    'SELECT count(*) AS n FROM settlement_records WHERE message_id = $1',
+    [r.data.message_id],
+  );
   expect(Number(stored.rows[0]!.n)).toBe(r.data.accepted);
 });
 
@@ -81,8 +105,10 @@ test('when the worker threads fail while a feed is being checked, then their bat
   const posted = t.post('/v1/agency/settlements', null, 'agency', { raw: body, contentType: 'application/x-ndjson' });
   let killed = false;
   while (!killed) {
-    if (workers.busy > 0) { await workers.terminate(); killed = true; }
-    else await new Promise((res) => setImmediate(res));
+    if (workers.busy > 0) {
+      await workers.terminate();
+      killed = true;
+    } else await new Promise((res) => setImmediate(res));
   }
   const r = await posted;
   expect(r.status).toBe(202);
@@ -92,37 +118,67 @@ test('when the worker threads fail while a feed is being checked, then their bat
   // New workers take the next feed.
   const inThreadAfter = workers.inThreadBatches;
   const again = mixedFeed('B3');
-  const next = await t.post('/v1/agency/settlements', null, 'agency', { raw: again.body, contentType: 'application/x-ndjson' });
+  const next = await t.post('/v1/agency/settlements', null, 'agency', {
+    raw: again.body,
+    contentType: 'application/x-ndjson',
+  });
   expect(answered(next.data)).toEqual(await expected(again.body, again.outcomeOf));
   expect(workers.inThreadBatches).toBe(inThreadAfter);
 });
 
-test('when values hold the text form\'s separators, quotes, backslashes or line breaks, then the stored row is the normalised record', async () => {
+test("when values hold the text form's separators, quotes, backslashes or line breaks, then the stored row is the normalised record", async () => {
   const recs = [
     settlement({ setl_id: 'B4-PLAIN', psn_name: '张三' }),
     settlement({ setl_id: 'B4-SEP', psn_name: 'a\u001eb\u001fc\u001dd' }),
-    settlement({ setl_id: 'B4-ODD', psn_name: 'O\'Brien "\\" \t\n end', hifmi_pay: '12.5', referral: true, setl_time: '2025-03-10T01:30:00Z' }),
-    settlement({ setl_id: 'B4-BARE', psn_name: undefined, certno: undefined, setldetail: undefined, referral: undefined }),
+    settlement({
+      setl_id: 'B4-ODD',
+      psn_name: 'O\'Brien "\\" \t\n end',
+      hifmi_pay: '12.5',
+      referral: true,
+      setl_time: '2025-03-10T01:30:00Z',
+    }),
+    settlement({
+      setl_id: 'B4-BARE',
+      psn_name: undefined,
+      certno: undefined,
+      setldetail: undefined,
+      referral: undefined,
+    }),
   ];
   for (const batch of [[recs[0]!, recs[2]!, recs[3]!], [recs[1]!]]) {
-    const r = await t.post('/v1/agency/settlements', null, 'agency', { raw: batch.map((x) => JSON.stringify(x)).join('\n'), contentType: 'application/x-ndjson' });
+    const r = await t.post('/v1/agency/settlements', null, 'agency', {
+      raw: batch.map((x) => JSON.stringify(x)).join('\n'),
+      contentType: 'application/x-ndjson',
+    });
     expect(r.status).toBe(202);
     expect(r.data.accepted).toBe(batch.length);
   }
   for (const rec of recs) {
     const n = normalize<Settlement>('settlement', JSON.parse(JSON.stringify(rec)));
     const { rows } = await t.gw.db.query<Record<string, unknown>>(
-      `SELECT psn_name, certno, setl_time, hifmi_pay::text, hifob_pay::text, setldetail, referral, content_sha256, period FROM settlement_records WHERE setl_id = $1`, [rec.setl_id]);
+      `SELECT psn_name, certno, setl_time, hifmi_pay::text, hifob_pay::text, setldetail, referral, content_sha256, period FROM settlement_records WHERE setl_id = $1`,
+      [rec.setl_id],
+    );
     expect(rows[0]).toEqual({
-      psn_name: n.psn_name ?? null, certno: n.certno ?? null, setl_time: new Date(n.setl_time), hifmi_pay: n.hifmi_pay ?? null, hifob_pay: n.hifob_pay,
-      setldetail: n.setldetail ?? null, referral: n.referral ?? null, content_sha256: contentHash(n), period: n.setl_time.slice(0, 7),
+      psn_name: n.psn_name ?? null,
+      certno: n.certno ?? null,
+      setl_time: new Date(n.setl_time),
+      hifmi_pay: n.hifmi_pay ?? null,
+      hifob_pay: n.hifob_pay,
+      setldetail: n.setldetail ?? null,
+      referral: n.referral ?? null,
+      content_sha256: contentHash(n),
+      period: n.setl_time.slice(0, 7),
     });
   }
 });
 
 test('when a feed goes on past 100,000 records, then it is answered 422 TOO_MANY_RECORDS and nothing is stored', async () => {
   const before = await t.gw.db.query<{ n: string }>('SELECT count(*) AS n FROM settlement_records');
-  const r = await t.post('/v1/agency/settlements', null, 'agency', { raw: `${JSON.stringify(settlement({ setl_id: 'B5-A' }))}\n${'x\n'.repeat(150_000)}`, contentType: 'application/x-ndjson' });
+  const r = await t.post('/v1/agency/settlements', null, 'agency', {
+    raw: `${JSON.stringify(settlement({ setl_id: 'B5-A' }))}\n${'x\n'.repeat(150_000)}`,
+    contentType: 'application/x-ndjson',
+  });
   expect(r.status).toBe(422);
   expect(r.data.errors[0].code).toBe('TOO_MANY_RECORDS');
   const after = await t.gw.db.query<{ n: string }>('SELECT count(*) AS n FROM settlement_records');

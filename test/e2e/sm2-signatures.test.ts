@@ -13,14 +13,28 @@ import { Webhook } from 'standardwebhooks';
 import { startTestGateway, type TestGateway } from '../support/test-gateway';
 import { TEST_CLIENTS, TEST_SM2_KEYS, smCryptoSignature } from '../support/test-clients';
 import { batch } from '../support/fixtures';
-import { ALLOW_RECEIVERS_ENV, finding, openCases, startReceiver, subscribe, type Receiver } from './notifications-support';
+import {
+  ALLOW_RECEIVERS_ENV,
+  finding,
+  openCases,
+  startReceiver,
+  subscribe,
+  type Receiver,
+} from './notifications-support';
 
 let t: TestGateway;
 let rx: Receiver | undefined;
 const keyDir = fs.mkdtempSync(path.join(os.tmpdir(), 'gw-sm2-'));
 
 beforeAll(async () => {
-  t = await startTestGateway('sm2_signatures', { env: { ...ALLOW_RECEIVERS_ENV, GATEWAY_DATA_DIR: keyDir, GATEWAY_DELIVERY_SCHEDULE_MS: '0,50,50', GATEWAY_DELIVERY_TIMEOUT_MS: '5000' } });
+  t = await startTestGateway('sm2_signatures', {
+    env: {
+      ...ALLOW_RECEIVERS_ENV,
+      GATEWAY_DATA_DIR: keyDir,
+      GATEWAY_DELIVERY_SCHEDULE_MS: '0,50,50',
+      GATEWAY_DELIVERY_TIMEOUT_MS: '5000',
+    },
+  });
 });
 afterAll(async () => {
   await rx?.close();
@@ -35,35 +49,53 @@ const body = () => JSON.stringify(batch({ batch_id: `B-SM2-${crypto.randomUUID()
 function postSigned(raw: string, sig: (id: string, ts: number, raw: string) => string) {
   const id = `msg_${crypto.randomUUID()}`;
   const ts = Math.floor(Date.now() / 1000);
-  return t.post('/v1/settlement-batches', undefined, 'hospitalSm2', { raw, webhookId: id, timestamp: new Date(ts * 1000), signature: sig(id, ts, raw) });
+  return t.post('/v1/settlement-batches', undefined, 'hospitalSm2', {
+    raw,
+    webhookId: id,
+    timestamp: new Date(ts * 1000),
+    signature: sig(id, ts, raw),
+  });
 }
 
 describe('inbound v1sm2', () => {
   test('when sm-crypto signs a settlement batch with the registered key, then it is accepted (202)', async () => {
-    const r = await postSigned(body(), (id, ts, raw) => smCryptoSignature(TEST_SM2_KEYS.current.privateKey, id, ts, raw));
+    const r = await postSigned(body(), (id, ts, raw) =>
+      smCryptoSignature(TEST_SM2_KEYS.current.privateKey, id, ts, raw),
+    );
     expect(r.status).toBe(202);
     expect(r.data).toMatchObject({ status: 'accepted' });
   });
 
   test('when another key signs, then it is 401 SIGNATURE_INVALID', async () => {
-    const r = await postSigned(body(), (id, ts, raw) => smCryptoSignature(TEST_SM2_KEYS.stranger.privateKey, id, ts, raw));
+    const r = await postSigned(body(), (id, ts, raw) =>
+      smCryptoSignature(TEST_SM2_KEYS.stranger.privateKey, id, ts, raw),
+    );
     expect(r.status).toBe(401);
     expect(r.data.type).toContain('signature-invalid');
   });
 
   test('when the right key signed a body that was then changed, then it is 401', async () => {
     const raw = body();
-    const r = await postSigned(raw.replace('"setl_cnt":1', '"setl_cnt":1 '), (id, ts) => smCryptoSignature(TEST_SM2_KEYS.current.privateKey, id, ts, raw));
+    const r = await postSigned(raw.replace('"setl_cnt":1', '"setl_cnt":1 '), (id, ts) =>
+      smCryptoSignature(TEST_SM2_KEYS.current.privateKey, id, ts, raw),
+    );
     expect(r.status).toBe(401);
   });
 
   test('when the client has two keys (rotation), then a signature by the previous one is accepted too', async () => {
-    const r = await postSigned(body(), (id, ts, raw) => smCryptoSignature(TEST_SM2_KEYS.previous.privateKey, id, ts, raw));
+    const r = await postSigned(body(), (id, ts, raw) =>
+      smCryptoSignature(TEST_SM2_KEYS.previous.privateKey, id, ts, raw),
+    );
     expect(r.status).toBe(202);
   });
 
   test('when the SM2 entry is not base64 or not a DER signature, then it is 401, never 500', async () => {
-    for (const sig of ['v1sm2,@@@', 'v1sm2,AAAA', `v1sm2,${Buffer.alloc(70, 0x30).toString('base64')}`, 'v1sm2,MAYCAQECAQE=']) {
+    for (const sig of [
+      'v1sm2,@@@',
+      'v1sm2,AAAA',
+      `v1sm2,${Buffer.alloc(70, 0x30).toString('base64')}`,
+      'v1sm2,MAYCAQECAQE=',
+    ]) {
       const r = await postSigned(body(), () => sig);
       expect(r.status).toBe(401);
     }
@@ -81,13 +113,23 @@ describe('GET /v1/keys and v1sm2 deliveries', () => {
     expect(keys.status).toBe(200);
     expect(keys.data.keys).toHaveLength(1);
     const [k] = keys.data.keys;
-    expect(k).toMatchObject({ alg: 'SM2', use: 'sig', kid: expect.stringMatching(/^[0-9a-f]{16}$/), pem: expect.stringContaining('BEGIN PUBLIC KEY') });
+    expect(k).toMatchObject({
+      alg: 'SM2',
+      use: 'sig',
+      kid: expect.stringMatching(/^[0-9a-f]{16}$/),
+      pem: expect.stringContaining('BEGIN PUBLIC KEY'),
+    });
     // The key the gateway made in its data directory on first start, 0600.
     const file = path.join(keyDir, 'gateway-sm2-key.pem');
     expect(fs.statSync(file).mode & 0o777).toBe(0o600);
 
     rx = await startReceiver();
-    const sub = await subscribe(t, { url: rx.url, format: 'json', filter: { insurer_code: 'INS_SM2' }, signature: 'v1sm2' });
+    const sub = await subscribe(t, {
+      url: rx.url,
+      format: 'json',
+      filter: { insurer_code: 'INS_SM2' },
+      signature: 'v1sm2',
+    });
     const created = await t.get(`/v1/subscribers/${sub.id}`, 'ops');
     expect(created.data.signature).toBe('v1sm2');
     await openCases(t, [finding({ insurer_code: 'INS_SM2' })]);
@@ -121,7 +163,11 @@ describe('GET /v1/keys and v1sm2 deliveries', () => {
   });
 
   test('when a subscriber asks for an unknown signature scheme, then it is 422', async () => {
-    const r = await t.post('/v1/subscribers', { url: 'https://insurer.example.com/hooks', format: 'json', signature: 'v2sm2' }, 'ops');
+    const r = await t.post(
+      '/v1/subscribers',
+      { url: 'https://insurer.example.com/hooks', format: 'json', signature: 'v2sm2' },
+      'ops',
+    );
     expect(r.status).toBe(422);
   });
 });

@@ -15,9 +15,16 @@ let t: TestGateway;
 const QUERY = '/v1/reports/violations?from=2025-03&to=2025-05';
 
 const get = (path: string, as: TestClientName) =>
-  axios.get(`${t.baseUrl}${path}`, { headers: { authorization: `Bearer ${TEST_CLIENTS[as].token}` }, validateStatus: () => true });
+  axios.get(`${t.baseUrl}${path}`, {
+    headers: { authorization: `Bearer ${TEST_CLIENTS[as].token}` },
+    validateStatus: () => true,
+  });
 const download = (path: string, as: TestClientName) =>
-  axios.get(`${t.baseUrl}${path}`, { headers: { authorization: `Bearer ${TEST_CLIENTS[as].token}` }, responseType: 'arraybuffer', validateStatus: () => true });
+  axios.get(`${t.baseUrl}${path}`, {
+    headers: { authorization: `Bearer ${TEST_CLIENTS[as].token}` },
+    responseType: 'arraybuffer',
+    validateStatus: () => true,
+  });
 
 /** The bare aggregate: each rejecting line and each recovery, by the institution of the settlement it names, grouped. */
 async function bareAggregate(): Promise<unknown[]> {
@@ -32,15 +39,21 @@ async function bareAggregate(): Promise<unknown[]> {
              SELECT 'rec', r.insurer_code, (SELECT max(s.fixmedins_code) FROM settlement_records s WHERE s.setl_id = r.setl_id),
                     to_char(r.recovered_at AT TIME ZONE 'Asia/Shanghai', 'YYYY-MM'), r.reason_code, r.amount
                FROM recoveries r) x
-      GROUP BY insurer_code, fixmedins_code, month, reason_code ORDER BY month, insurer_code, fixmedins_code, reason_code`);
+      GROUP BY insurer_code, fixmedins_code, month, reason_code ORDER BY month, insurer_code, fixmedins_code, reason_code`,
+  );
   return rows;
 }
 
 beforeAll(async () => {
-  t = await startTestGateway('violation_report', { workers: false, now: () => Date.parse('2025-06-01T09:00:00+08:00') });
+  t = await startTestGateway('violation_report', {
+    workers: false,
+    now: () => Date.parse('2025-06-01T09:00:00+08:00'),
+  });
   for (const m of generateMonth(4242, 60)) await postAccepted(t, m);
 });
-afterAll(async () => { await t?.close(); });
+afterAll(async () => {
+  await t?.close();
+});
 
 describe('the violation report of a generated month', () => {
   it('equals the bare SQL aggregate of the same rejections and recoveries', async () => {
@@ -49,8 +62,12 @@ describe('the violation report of a generated month', () => {
     const bare = await bareAggregate();
     expect(r.data).toEqual({ from: '2025-03', to: '2025-05', items: bare });
     // The month has both kinds, in their own months and reasons.
-    expect(r.data.items.some((x: any) => x.month === '2025-04' && x.reason_code === 'R02' && x.rejected_cnt > 0)).toBe(true);
-    expect(r.data.items.some((x: any) => x.month === '2025-05' && x.reason_code === 'R03' && x.recovered_cnt > 0)).toBe(true);
+    expect(r.data.items.some((x: any) => x.month === '2025-04' && x.reason_code === 'R02' && x.rejected_cnt > 0)).toBe(
+      true,
+    );
+    expect(r.data.items.some((x: any) => x.month === '2025-05' && x.reason_code === 'R03' && x.recovered_cnt > 0)).toBe(
+      true,
+    );
   });
 
   it('counts a month only inside from..to', async () => {
@@ -70,13 +87,15 @@ describe('the violation report of a generated month', () => {
     expect((await get(QUERY, 'insurerB')).data.items.every((x: any) => x.insurer_code === 'CPIC_DH')).toBe(true);
   });
 
-  it('shows an institution its own rows, the agency its region, and another region\'s agency nothing', async () => {
+  it("shows an institution its own rows, the agency its region, and another region's agency nothing", async () => {
     const all = (await get(QUERY, 'ops')).data.items as any[];
     expect((await get(QUERY, 'hospital1')).data.items).toEqual(all.filter((x) => x.fixmedins_code === 'H53310200001'));
     expect((await get(QUERY, 'agency')).data.items).toEqual(all.filter((x) => x.fixmedins_code !== null));
     expect((await get(QUERY, 'agencyOther')).data.items).toEqual([]);
     expect((await get(`${QUERY}&admdvs=4108`, 'ops')).data.items).toEqual([]);
-    expect((await get(`${QUERY}&fixmedins_code=H53310200002`, 'ops')).data.items).toEqual(all.filter((x) => x.fixmedins_code === 'H53310200002'));
+    expect((await get(`${QUERY}&fixmedins_code=H53310200002`, 'ops')).data.items).toEqual(
+      all.filter((x) => x.fixmedins_code === 'H53310200002'),
+    );
   });
 
   it('answers CSV with a BOM, Chinese headers and a 合计 row', async () => {
@@ -87,7 +106,18 @@ describe('the violation report of a generated month', () => {
     const lines = Buffer.from(r.data).toString('utf8').split('\r\n');
     expect(lines[0]).toBe('\ufeff承保公司编码,定点医药机构编码,月份,原因代码,拒付笔数,拒付金额,追回笔数,追回金额');
     const items = (await get(QUERY, 'agency')).data.items as any[];
-    expect(lines[1]).toBe([items[0].insurer_code, items[0].fixmedins_code, items[0].month, items[0].reason_code, items[0].rejected_cnt, items[0].rejected_amount, items[0].recovered_cnt, items[0].recovered_amount].join(','));
+    expect(lines[1]).toBe(
+      [
+        items[0].insurer_code,
+        items[0].fixmedins_code,
+        items[0].month,
+        items[0].reason_code,
+        items[0].rejected_cnt,
+        items[0].rejected_amount,
+        items[0].recovered_cnt,
+        items[0].recovered_amount,
+      ].join(','),
+    );
     expect(lines[items.length + 1]!.startsWith('合计,')).toBe(true);
   });
 
@@ -97,7 +127,16 @@ describe('the violation report of a generated month', () => {
     const wb = new ExcelJS.Workbook();
     await wb.xlsx.load(Buffer.from(r.data) as any);
     const ws = wb.getWorksheet('违规情况')!;
-    expect((ws.getRow(1).values as unknown[]).slice(1)).toEqual(['承保公司编码', '定点医药机构编码', '月份', '原因代码', '拒付笔数', '拒付金额', '追回笔数', '追回金额']);
+    expect((ws.getRow(1).values as unknown[]).slice(1)).toEqual([
+      '承保公司编码',
+      '定点医药机构编码',
+      '月份',
+      '原因代码',
+      '拒付笔数',
+      '拒付金额',
+      '追回笔数',
+      '追回金额',
+    ]);
     const items = (await get(QUERY, 'ops')).data.items as any[];
     expect(ws.getRow(2).getCell(6).value).toBe(Number(items[0].rejected_amount));
     expect(ws.getRow(items.length + 2).getCell(1).value).toBe('合计');
@@ -106,7 +145,13 @@ describe('the violation report of a generated month', () => {
   it('answers 400 naming every bad parameter, and 401 without a token', async () => {
     const r = await get('/v1/reports/violations?from=2025-13&admdvs=53&insurer_code=x&format=pdf&extra=1', 'ops');
     expect(r.status).toBe(400);
-    expect(r.data.errors.map((e: any) => e.path).sort()).toEqual(['?extra', '?format', '?from', '?insurer_code', '?to']);
+    expect(r.data.errors.map((e: any) => e.path).sort()).toEqual([
+      '?extra',
+      '?format',
+      '?from',
+      '?insurer_code',
+      '?to',
+    ]);
     const backwards = await get('/v1/reports/violations?from=2025-05&to=2025-03', 'ops');
     expect(backwards.status).toBe(400);
     expect(backwards.data.errors.map((e: any) => e.path)).toEqual(['?to']);

@@ -22,8 +22,14 @@ import { chromium, type BrowserContext } from 'playwright-core';
  * Google's hosts, and this machine refuses those connections. Running as root needs --no-sandbox.
  */
 export const BROWSER_ARGS = [
-  '--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-  '--disable-background-networking', '--disable-component-update', '--disable-sync',
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
 ];
 
 const PACKAGE = '@sparticuz/chromium';
@@ -45,8 +51,12 @@ async function packagedChromium(): Promise<string> {
   try {
     // The package writes into os.tmpdir(): a child process with its own TMPDIR keeps this one's untouched.
     const script = `require(${JSON.stringify(require.resolve(PACKAGE))}).executablePath().then((p) => process.stdout.write(p))`;
-    const { stdout } = await promisify(execFile)(process.execPath, ['-e', script], { env: { ...process.env, TMPDIR: staging }, maxBuffer: 1 << 20 });
-    if (path.resolve(stdout.trim()) !== path.join(staging, 'chromium')) throw new Error(`${PACKAGE} inflated its browser to ${stdout.trim()}, not into ${staging}`);
+    const { stdout } = await promisify(execFile)(process.execPath, ['-e', script], {
+      env: { ...process.env, TMPDIR: staging },
+      maxBuffer: 1 << 20,
+    });
+    if (path.resolve(stdout.trim()) !== path.join(staging, 'chromium'))
+      throw new Error(`${PACKAGE} inflated its browser to ${stdout.trim()}, not into ${staging}`);
     try {
       fs.renameSync(staging, dir);
     } catch (e) {
@@ -77,11 +87,18 @@ export interface Browser {
 }
 
 /** A headless Chromium with a fresh, empty profile (--user-data-dir), removed again by close(). */
-export async function launchBrowser(options: Omit<Parameters<typeof chromium.launchPersistentContext>[1], 'executablePath' | 'args' | 'headless'> = {}): Promise<Browser> {
+export async function launchBrowser(
+  options: Omit<Parameters<typeof chromium.launchPersistentContext>[1], 'executablePath' | 'args' | 'headless'> = {},
+): Promise<Browser> {
   const executablePath = await chromiumExecutable();
   const userDataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'test-chromium-profile-'));
   try {
-    const context = await chromium.launchPersistentContext(userDataDir, { ...options, executablePath, headless: true, args: BROWSER_ARGS });
+    const context = await chromium.launchPersistentContext(userDataDir, {
+      ...options,
+      executablePath,
+      headless: true,
+      args: BROWSER_ARGS,
+    });
     return {
       context,
       executablePath,

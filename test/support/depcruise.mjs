@@ -12,11 +12,20 @@ const { dirs, ruleSet } = JSON.parse(process.argv[2]);
 const result = await cruise(
   dirs,
   // Type-only imports count: a type import is how the composition root's Gateway type made a cycle.
-  { validate: true, ruleSet, tsPreCompilationDeps: true, doNotFollow: { path: 'node_modules' }, exclude: { path: 'node_modules' } },
+  {
+    validate: true,
+    ruleSet,
+    tsPreCompilationDeps: true,
+    doNotFollow: { path: 'node_modules' },
+    exclude: { path: 'node_modules' },
+  },
   {},
   fs.existsSync('tsconfig.json') ? { tsConfig: { fileName: 'tsconfig.json' } } : {},
 );
 const violations = result.output.summary.violations.map((v) => ({
-  rule: v.rule.name, from: v.from, to: v.to, cycle: (v.cycle ?? []).map((c) => c.name),
+  rule: v.rule.name,
+  from: v.from,
+  to: v.to,
+  cycle: (v.cycle ?? []).map((c) => c.name),
 }));
 process.stdout.write(JSON.stringify(violations));

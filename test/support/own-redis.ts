@@ -9,19 +9,37 @@ export class OwnRedis {
   private proc: ChildProcess | undefined;
 
   /** `args` are redis-server options beyond port and bind (persistence, eviction policy). */
-  constructor(readonly port: number, private readonly args: string[] = ['--save', '', '--appendonly', 'no']) {}
+  constructor(
+    readonly port: number,
+    private readonly args: string[] = ['--save', '', '--appendonly', 'no'],
+  ) {}
 
-  get url(): string { return `redis://127.0.0.1:${this.port}`; }
-  get running(): boolean { return this.proc !== undefined; }
+  get url(): string {
+    return `redis://127.0.0.1:${this.port}`;
+  }
+  get running(): boolean {
+    return this.proc !== undefined;
+  }
 
   /** Start it and wait until it answers PING (an AOF reload may take a moment). */
   async start(): Promise<void> {
-    this.proc = spawn('redis-server', ['--port', String(this.port), '--bind', '127.0.0.1', ...this.args], { stdio: 'ignore' });
-    const probe = new IORedis(this.port, '127.0.0.1', { maxRetriesPerRequest: 1, retryStrategy: () => 100, lazyConnect: true });
+    this.proc = spawn('redis-server', ['--port', String(this.port), '--bind', '127.0.0.1', ...this.args], {
+      stdio: 'ignore',
+    });
+    const probe = new IORedis(this.port, '127.0.0.1', {
+      maxRetriesPerRequest: 1,
+      retryStrategy: () => 100,
+      lazyConnect: true,
+    });
     probe.on('error', () => undefined);
     try {
       for (let i = 0; i < 200; i++) {
-        try { await probe.connect().catch(() => undefined); if ((await probe.ping()) === 'PONG') return; } catch { /* loading */ }
+        try {
+          await probe.connect().catch(() => undefined);
+          if ((await probe.ping()) === 'PONG') return;
+        } catch {
+          /* loading */
+        }
         await new Promise((r) => setTimeout(r, 100));
       }
     } finally {

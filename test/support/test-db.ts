@@ -13,7 +13,10 @@ function withDb(url: string, db: string): string {
 }
 
 /** `adminUrl`: another server's database (the chaos test's own PostgreSQL). */
-export async function createTestDatabase(name: string, adminUrl = ADMIN_URL): Promise<{ url: string; drop: () => Promise<void> }> {
+export async function createTestDatabase(
+  name: string,
+  adminUrl = ADMIN_URL,
+): Promise<{ url: string; drop: () => Promise<void> }> {
   const db = `gwt_${name.replace(/[^a-z0-9_]/gi, '_').toLowerCase()}_${process.pid}`.slice(0, 63);
   const admin = new Client({ connectionString: adminUrl });
   await admin.connect();
@@ -28,7 +31,11 @@ export async function createTestDatabase(name: string, adminUrl = ADMIN_URL): Pr
     drop: async () => {
       const c = new Client({ connectionString: adminUrl });
       await c.connect();
-      try { await c.query(`DROP DATABASE IF EXISTS ${db} WITH (FORCE)`); } finally { await c.end(); }
+      try {
+        await c.query(`DROP DATABASE IF EXISTS ${db} WITH (FORCE)`);
+      } finally {
+        await c.end();
+      }
     },
   };
 }

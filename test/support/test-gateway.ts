@@ -43,41 +43,79 @@ export interface PostOptions {
   omitSignature?: boolean;
 }
 
-export async function startTestGateway(name: string, o: { workers?: boolean; env?: Record<string, string>; now?: () => number; adminDbUrl?: string } = {}): Promise<TestGateway> {
+export async function startTestGateway(
+  name: string,
+  o: { workers?: boolean; env?: Record<string, string>; now?: () => number; adminDbUrl?: string } = {},
+): Promise<TestGateway> {
   const db = await createTestDatabase(name, o.adminDbUrl);
   const prefix = `gwt-${name}-${process.pid}`;
-  const cfg = loadConfig({ DATABASE_URL: db.url, REDIS_URL, GATEWAY_QUEUE_PREFIX: prefix, LOG_LEVEL: 'silent', GATEWAY_OUTBOX_POLL_MS: '200', GATEWAY_DB_POOL_SIZE: '6', ...o.env });
+  const cfg = loadConfig({
+    DATABASE_URL: db.url,
+    REDIS_URL,
+    GATEWAY_QUEUE_PREFIX: prefix,
+    LOG_LEVEL: 'silent',
+    GATEWAY_OUTBOX_POLL_MS: '200',
+    GATEWAY_DB_POOL_SIZE: '6',
+    ...o.env,
+  });
   const gw = await buildGateway(cfg, { clients: testClientRegistry(), log: createLogger('silent'), now: o.now });
   gw.relay.start();
   if (o.workers !== false) gw.startWorkers();
   // The production server (src/http/server.ts): its timeouts and keep-alive, not express's defaults.
   const server: Server = await listen(gw, 0, '127.0.0.1');
   const baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  const http = axios.create({ baseURL: baseUrl, validateStatus: () => true, maxBodyLength: Infinity, maxContentLength: Infinity, transformResponse: (d) => { try { return JSON.parse(d); } catch { return d; } } });
+  const http = axios.create({
+    baseURL: baseUrl,
+    validateStatus: () => true,
+    maxBodyLength: Infinity,
+    maxContentLength: Infinity,
+    transformResponse: (d) => {
+      try {
+        return JSON.parse(d);
+      } catch {
+        return d;
+      }
+    },
+  });
 
   return {
-    gw, cfg, baseUrl, dbUrl: db.url,
+    gw,
+    cfg,
+    baseUrl,
+    dbUrl: db.url,
     async post(path, body, as, p = {}) {
       const c = TEST_CLIENTS[as];
       const raw = p.raw ?? (typeof body === 'string' ? body : JSON.stringify(body));
       const id = p.webhookId ?? `msg_${crypto.randomUUID()}`;
       const ts = p.timestamp ?? new Date(o.now ? o.now() : Date.now());
-      const headers: Record<string, string> = { 'content-type': p.contentType ?? 'application/json', 'x-client-id': c.client_id, ...p.headers };
+      const headers: Record<string, string> = {
+        'content-type': p.contentType ?? 'application/json',
+        'x-client-id': c.client_id,
+        ...p.headers,
+      };
       if (!p.omitSignature) {
         headers['webhook-id'] = id;
         headers['webhook-timestamp'] = String(Math.floor(ts.getTime() / 1000));
         // The public library signs text; raw bytes that are not UTF-8 (a test of ours) are signed as bytes.
-        headers['webhook-signature'] = p.signature ?? (Buffer.isBuffer(raw) ? sign(p.secret ?? c.secret, id, Math.floor(ts.getTime() / 1000), raw) : new Webhook(p.secret ?? c.secret).sign(id, ts, raw));
+        headers['webhook-signature'] =
+          p.signature ??
+          (Buffer.isBuffer(raw)
+            ? sign(p.secret ?? c.secret, id, Math.floor(ts.getTime() / 1000), raw)
+            : new Webhook(p.secret ?? c.secret).sign(id, ts, raw));
       }
       return http.post(path, raw, { headers, transformRequest: (d) => d });
     },
     get(path, as, headers = {}) {
-      return http.get(path, { headers: { ...(as ? { authorization: `Bearer ${TEST_CLIENTS[as].token}` } : {}), ...headers } });
+      return http.get(path, {
+        headers: { ...(as ? { authorization: `Bearer ${TEST_CLIENTS[as].token}` } : {}), ...headers },
+      });
     },
     async drain(timeoutMs = 30_000) {
       const until = Date.now() + timeoutMs;
       for (;;) {
-        const { rows } = await gw.db.query<{ n: string }>(`SELECT count(*) AS n FROM messages WHERE status IN ('accepted','processing')`);
+        const { rows } = await gw.db.query<{ n: string }>(
+          `SELECT count(*) AS n FROM messages WHERE status IN ('accepted','processing')`,
+        );
         const pending = await gw.db.query<{ n: string }>('SELECT count(*) AS n FROM outbox WHERE relayed_at IS NULL');
         if (Number(rows[0]!.n) === 0 && Number(pending.rows[0]!.n) === 0) return;
         if (Date.now() > until) throw new Error(`messages still pending after ${timeoutMs} ms`);

@@ -62,9 +62,13 @@ const EXEMPT = ['src/db/'];
 const PARTITION = /_(?:default|y\d{4}m\d{2})$/;
 
 /** A table name in SQL position: after FROM, JOIN, INTO, UPDATE, DELETE FROM, TABLE or COPY, maybe schema-qualified. */
-const SQL_TABLE = /\b(?:FROM|JOIN|INTO|UPDATE|TABLE|COPY)\s+(?:ONLY\s+)?(?:"?[A-Za-z_]\w*"?\s*\.\s*)?"?([A-Za-z_]\w*)"?/gi;
+const SQL_TABLE =
+  /\b(?:FROM|JOIN|INTO|UPDATE|TABLE|COPY)\s+(?:ONLY\s+)?(?:"?[A-Za-z_]\w*"?\s*\.\s*)?"?([A-Za-z_]\w*)"?/gi;
 
-export interface SourceFile { file: string; text: string }
+export interface SourceFile {
+  file: string;
+  text: string;
+}
 
 const owns = (owner: string, file: string) => (owner.endsWith('/') ? file.startsWith(owner) : file === owner);
 
@@ -73,7 +77,13 @@ function stringPieces(src: SourceFile): { text: string; line: number }[] {
   const sf = ts.createSourceFile(src.file, src.text, ts.ScriptTarget.ES2022, true, ts.ScriptKind.TS);
   const out: { text: string; line: number }[] = [];
   const visit = (n: ts.Node) => {
-    if (ts.isStringLiteral(n) || ts.isNoSubstitutionTemplateLiteral(n) || ts.isTemplateHead(n) || ts.isTemplateMiddle(n) || ts.isTemplateTail(n)) {
+    if (
+      ts.isStringLiteral(n) ||
+      ts.isNoSubstitutionTemplateLiteral(n) ||
+      ts.isTemplateHead(n) ||
+      ts.isTemplateMiddle(n) ||
+      ts.isTemplateTail(n)
+    ) {
       out.push({ text: n.text, line: sf.getLineAndCharacterOfPosition(n.getStart(sf)).line + 1 });
     }
     n.forEachChild(visit);
@@ -90,7 +100,12 @@ export function sqlOwnershipOffenders(files: SourceFile[], owners: Record<string
     for (const piece of stringPieces(src)) {
       for (const m of piece.text.matchAll(SQL_TABLE)) {
         const name = m[1]!.toLowerCase();
-        const table = owners[name] !== undefined ? name : owners[name.replace(PARTITION, '')] !== undefined ? name.replace(PARTITION, '') : undefined;
+        const table =
+          owners[name] !== undefined
+            ? name
+            : owners[name.replace(PARTITION, '')] !== undefined
+              ? name.replace(PARTITION, '')
+              : undefined;
         if (table === undefined || owns(owners[table]!, src.file)) continue;
         const line = piece.line + (piece.text.slice(0, m.index).match(/\n/g)?.length ?? 0);
         offenders.push(`${src.file}:${line} ${table} (owner ${owners[table]})`);
@@ -115,16 +130,34 @@ export function nonLiteralRouteOffenders(files: SourceFile[]): string[] {
   for (const src of files) {
     const sf = ts.createSourceFile(src.file, src.text, ts.ScriptTarget.ES2022, true, ts.ScriptKind.TS);
     const visit = (n: ts.Node) => {
-      if (ts.isCallExpression(n) && ts.isPropertyAccessExpression(n.expression) && ROUTE_METHODS.has(n.expression.name.text) && n.arguments.length >= 2) {
+      if (
+        ts.isCallExpression(n) &&
+        ts.isPropertyAccessExpression(n.expression) &&
+        ROUTE_METHODS.has(n.expression.name.text) &&
+        n.arguments.length >= 2
+      ) {
         const [first] = n.arguments;
         const last = n.arguments[n.arguments.length - 1]!;
-        const handler = ts.isArrowFunction(last) || ts.isFunctionExpression(last) || ts.isCallExpression(last) || ts.isIdentifier(last);
+        const handler =
+          ts.isArrowFunction(last) ||
+          ts.isFunctionExpression(last) ||
+          ts.isCallExpression(last) ||
+          ts.isIdentifier(last);
         const isPath = !(ts.isArrowFunction(first!) || ts.isFunctionExpression(first!) || ts.isCallExpression(first!));
-        if (handler && isPath && !ts.isStringLiteral(first!) && !(ts.isArrayLiteralExpression(first!) && first.elements.every(ts.isStringLiteral))) {
+        if (
+          handler &&
+          isPath &&
+          !ts.isStringLiteral(first!) &&
+          !(ts.isArrayLiteralExpression(first!) && first.elements.every(ts.isStringLiteral))
+        ) {
           const name = n.expression.name.text;
           // use(a, b): a may be middleware (a name) or a path held in a variable (a name that says so).
-          const isMiddlewareList = name === 'use' && ts.isIdentifier(first!) && !/path|route|prefix|mount/i.test(first.text);
-          if (!isMiddlewareList) out.push(`${src.file}:${sf.getLineAndCharacterOfPosition(n.getStart(sf)).line + 1} ${n.getText(sf).split('\n')[0]!.slice(0, 100)}`);
+          const isMiddlewareList =
+            name === 'use' && ts.isIdentifier(first!) && !/path|route|prefix|mount/i.test(first.text);
+          if (!isMiddlewareList)
+            out.push(
+              `${src.file}:${sf.getLineAndCharacterOfPosition(n.getStart(sf)).line + 1} ${n.getText(sf).split('\n')[0]!.slice(0, 100)}`,
+            );
         }
       }
       n.forEachChild(visit);
@@ -136,12 +169,17 @@ export function nonLiteralRouteOffenders(files: SourceFile[]): string[] {
 
 function tsFiles(dir: string): string[] {
   if (!fs.existsSync(dir)) return [];
-  return fs.readdirSync(dir, { withFileTypes: true }).flatMap((e) =>
-    e.isDirectory() ? tsFiles(path.join(dir, e.name)) : e.name.endsWith('.ts') ? [path.join(dir, e.name)] : []);
+  return fs
+    .readdirSync(dir, { withFileTypes: true })
+    .flatMap((e) =>
+      e.isDirectory() ? tsFiles(path.join(dir, e.name)) : e.name.endsWith('.ts') ? [path.join(dir, e.name)] : [],
+    );
 }
 
 function readSources(base: string, dirs: string[]): SourceFile[] {
-  return dirs.flatMap((d) => tsFiles(path.join(base, d))).map((f) => ({ file: path.relative(base, f).split(path.sep).join('/'), text: fs.readFileSync(f, 'utf8') }));
+  return dirs
+    .flatMap((d) => tsFiles(path.join(base, d)))
+    .map((f) => ({ file: path.relative(base, f).split(path.sep).join('/'), text: fs.readFileSync(f, 'utf8') }));
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -149,17 +187,32 @@ function readSources(base: string, dirs: string[]): SourceFile[] {
 
 const NO_CYCLES = { name: 'no-circular', severity: 'error', from: {}, to: { circular: true } };
 const ROOT_ONLY_FROM_ENTRY_POINTS = {
-  name: 'no-composition-root-import', severity: 'error',
+  name: 'no-composition-root-import',
+  severity: 'error',
   from: { path: '^src/', pathNot: '^src/(main\\.ts$|composition-root\\.ts$|cli/|demo/)' },
   to: { path: '^src/composition-root\\.ts$' },
 };
 
-interface Violation { rule: string; from: string; to: string; cycle: string[] }
+interface Violation {
+  rule: string;
+  from: string;
+  to: string;
+  cycle: string[];
+}
 
 function cruise(base: string, dirs: string[]): Violation[] {
-  const out = execFileSync(process.execPath, [path.join(root, 'test', 'support', 'depcruise.mjs'), JSON.stringify({ dirs, ruleSet: { forbidden: [NO_CYCLES, ROOT_ONLY_FROM_ENTRY_POINTS] } })], {
-    cwd: base, encoding: 'utf8', maxBuffer: 64 * 1024 * 1024,
-  });
+  const out = execFileSync(
+    process.execPath,
+    [
+      path.join(root, 'test', 'support', 'depcruise.mjs'),
+      JSON.stringify({ dirs, ruleSet: { forbidden: [NO_CYCLES, ROOT_ONLY_FROM_ENTRY_POINTS] } }),
+    ],
+    {
+      cwd: base,
+      encoding: 'utf8',
+      maxBuffer: 64 * 1024 * 1024,
+    },
+  );
   return JSON.parse(out) as Violation[];
 }
 
@@ -167,7 +220,10 @@ function cruise(base: string, dirs: string[]): Violation[] {
 function importLine(base: string, file: string, target: string): number {
   const want = path.basename(target).replace(/\.ts$/, '');
   const lines = fs.readFileSync(path.join(base, file), 'utf8').split('\n');
-  const i = lines.findIndex((l) => /\b(import|from|require)\b/.test(l) && new RegExp(`['"][^'"]*\\b${want.replace(/[-.]/g, '\\$&')}['"]`).test(l));
+  const i = lines.findIndex(
+    (l) =>
+      /\b(import|from|require)\b/.test(l) && new RegExp(`['"][^'"]*\\b${want.replace(/[-.]/g, '\\$&')}['"]`).test(l),
+  );
   return i < 0 ? 1 : i + 1;
 }
 
@@ -180,13 +236,17 @@ export function cycleOffenders(base: string, violations: Violation[]): string[] 
     const key = [...ring].sort().join(' ');
     if (seen.has(key)) continue;
     seen.add(key);
-    out.push(ring.map((f, i) => `${f}:${importLine(base, f, ring[(i + 1) % ring.length]!)}`).join(' → ') + ` → ${ring[0]}`);
+    out.push(
+      ring.map((f, i) => `${f}:${importLine(base, f, ring[(i + 1) % ring.length]!)}`).join(' → ') + ` → ${ring[0]}`,
+    );
   }
   return out;
 }
 
 export function rootImportOffenders(base: string, violations: Violation[]): string[] {
-  return violations.filter((v) => v.rule === ROOT_ONLY_FROM_ENTRY_POINTS.name).map((v) => `${v.from}:${importLine(base, v.from, v.to)} imports ${v.to}`);
+  return violations
+    .filter((v) => v.rule === ROOT_ONLY_FROM_ENTRY_POINTS.name)
+    .map((v) => `${v.from}:${importLine(base, v.from, v.to)} imports ${v.to}`);
 }
 
 function expectNone(what: string, offenders: string[]): void {
@@ -197,7 +257,9 @@ function expectNone(what: string, offenders: string[]): void {
 
 describe('the architecture of the gateway', () => {
   let violations: Violation[];
-  beforeAll(() => { violations = cruise(root, ['src', 'workers']); });
+  beforeAll(() => {
+    violations = cruise(root, ['src', 'workers']);
+  });
 
   it('sends SQL to a table only from the module that owns it', () => {
     expectNone('SQL naming a table outside its owner', sqlOwnershipOffenders(readSources(root, ['src', 'workers'])));
@@ -220,14 +282,17 @@ describe('the architecture rules catch a planted violation', () => {
   it('SQL ownership: a table named in SQL outside its owner, in any case, schema-qualified or a partition', () => {
     const files: SourceFile[] = [
       { file: 'src/ledger/payment-store.ts', text: "q.query('INSERT INTO payments (a) VALUES ($1)')" },
-      { file: 'src/matching/sneaky.ts', text: [
-        '// a comment naming FROM payments is not SQL',
-        "const a = 'the payments are late';",
-        'const b = `SELECT 1',
-        '  FROM public.payments p JOIN "discrepancies" d ON true`;',
-        "const c = 'delete from message_bodies_y2026m01';",
-        "const d = `UPDATE outbox SET x = ${1}`;",
-      ].join('\n') },
+      {
+        file: 'src/matching/sneaky.ts',
+        text: [
+          '// a comment naming FROM payments is not SQL',
+          "const a = 'the payments are late';",
+          'const b = `SELECT 1',
+          '  FROM public.payments p JOIN "discrepancies" d ON true`;',
+          "const c = 'delete from message_bodies_y2026m01';",
+          'const d = `UPDATE outbox SET x = ${1}`;',
+        ].join('\n'),
+      },
       { file: 'src/db/migrate.ts', text: "q.query('UPDATE payments SET x = 1')" },
     ];
     expect(sqlOwnershipOffenders(files)).toEqual([
@@ -239,14 +304,19 @@ describe('the architecture rules catch a planted violation', () => {
   });
 
   it('literal routes: a path built in a loop or taken from a table', () => {
-    const files: SourceFile[] = [{ file: 'src/feature/routes.ts', text: [
-      "r.post('/v1/things', auth, async (req, res) => { res.json(cache.get(req.params.id)); });",
-      "app.use(['/v1', '/console/session'], limits.middleware());",
-      'app.use(notFoundHandler, other);',
-      "for (const a of ['x', 'y']) r.post(`/v1/things/${a}`, handle(a));",
-      'for (const s of KINDS) r.post(s.path, handler(s));',
-      'r.use(route, (req, res, next) => next());',
-    ].join('\n') }];
+    const files: SourceFile[] = [
+      {
+        file: 'src/feature/routes.ts',
+        text: [
+          "r.post('/v1/things', auth, async (req, res) => { res.json(cache.get(req.params.id)); });",
+          "app.use(['/v1', '/console/session'], limits.middleware());",
+          'app.use(notFoundHandler, other);',
+          "for (const a of ['x', 'y']) r.post(`/v1/things/${a}`, handle(a));",
+          'for (const s of KINDS) r.post(s.path, handler(s));',
+          'r.use(route, (req, res, next) => next());',
+        ].join('\n'),
+      },
+    ];
     expect(nonLiteralRouteOffenders(files)).toEqual([
       'src/feature/routes.ts:4 r.post(`/v1/things/${a}`, handle(a))',
       'src/feature/routes.ts:5 r.post(s.path, handler(s))',
@@ -257,17 +327,25 @@ describe('the architecture rules catch a planted violation', () => {
   it('import rules: a cycle (through a type-only import) and a feature importing the composition root', () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'arch-'));
     try {
-      const put = (f: string, text: string) => { fs.mkdirSync(path.dirname(path.join(dir, f)), { recursive: true }); fs.writeFileSync(path.join(dir, f), text); };
+      const put = (f: string, text: string) => {
+        fs.mkdirSync(path.dirname(path.join(dir, f)), { recursive: true });
+        fs.writeFileSync(path.join(dir, f), text);
+      };
       put('src/composition-root.ts', "import { b } from './feature/b';\nexport const root = b;\n");
       put('src/main.ts', "import { root } from './composition-root';\nexport const x = root;\n");
       put('src/cli/main.ts', "import { root } from '../composition-root';\nexport const y = root;\n");
       put('src/feature/a.ts', "import type { B } from './b';\nexport type A = B | 1;\n");
       put('src/feature/b.ts', "import type { A } from './a';\n\nexport type B = A | 2;\nexport const b = 2;\n");
-      put('src/feature/c.ts', "export const c = 3;\n");
-      put('src/feature/locator.ts', "// looks the services up\nimport type { root } from '../composition-root';\nexport type R = typeof root;\n");
+      put('src/feature/c.ts', 'export const c = 3;\n');
+      put(
+        'src/feature/locator.ts',
+        "// looks the services up\nimport type { root } from '../composition-root';\nexport type R = typeof root;\n",
+      );
       const found = cruise(dir, ['src']);
       expect(cycleOffenders(dir, found)).toEqual([
-        expect.stringMatching(/^src\/feature\/(a\.ts:1 → src\/feature\/b\.ts:1|b\.ts:1 → src\/feature\/a\.ts:1) → src\/feature\/[ab]\.ts$/),
+        expect.stringMatching(
+          /^src\/feature\/(a\.ts:1 → src\/feature\/b\.ts:1|b\.ts:1 → src\/feature\/a\.ts:1) → src\/feature\/[ab]\.ts$/,
+        ),
       ]);
       expect(rootImportOffenders(dir, found)).toEqual(['src/feature/locator.ts:2 imports src/composition-root.ts']);
     } finally {

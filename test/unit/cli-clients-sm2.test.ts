@@ -35,12 +35,19 @@ describe('gateway clients add-sm2-key', () => {
     const io = memoryIo();
     addSm2Key({ id: 'dh', key: a, file }, io);
     expect(io.stdout).toContain('nothing changed');
-    expect(ClientRegistry.fromFile(file).sm2Keys('dh').map((k) => k.hex)).toEqual([a, b]);
+    expect(
+      ClientRegistry.fromFile(file)
+        .sm2Keys('dh')
+        .map((k) => k.hex),
+    ).toEqual([a, b]);
   });
 
   test('when the client is new, then it is created with the key, a bearer token and no signing secret', () => {
     const file = path.join(dir(), 'clients.json');
-    const r = addSm2Key({ id: 'h2', key: smCrypto.generateKeyPairHex().publicKey, file, role: 'institution', scope: ['H53310200002'] }, memoryIo());
+    const r = addSm2Key(
+      { id: 'h2', key: smCrypto.generateKeyPairHex().publicKey, file, role: 'institution', scope: ['H53310200002'] },
+      memoryIo(),
+    );
     const reg = ClientRegistry.fromFile(file);
     expect(reg.get('h2')!.signing_secrets).toEqual([]);
     expect(reg.byToken(r.token!)?.client_id).toBe('h2');
@@ -48,8 +55,12 @@ describe('gateway clients add-sm2-key', () => {
 
   test('when the client is unknown and no role is given, or the key is not SM2, then nothing is written', () => {
     const file = path.join(dir(), 'clients.json');
-    expect(() => addSm2Key({ id: 'x', key: smCrypto.generateKeyPairHex().publicKey, file }, memoryIo())).toThrow(/--role/);
-    expect(() => addSm2Key({ id: 'x', key: `04${'00'.repeat(64)}`, file, role: 'ops' }, memoryIo())).toThrow(/not a point on the SM2 curve/);
+    expect(() => addSm2Key({ id: 'x', key: smCrypto.generateKeyPairHex().publicKey, file }, memoryIo())).toThrow(
+      /--role/,
+    );
+    expect(() => addSm2Key({ id: 'x', key: `04${'00'.repeat(64)}`, file, role: 'ops' }, memoryIo())).toThrow(
+      /not a point on the SM2 curve/,
+    );
     expect(fs.existsSync(file)).toBe(false);
   });
 
@@ -57,7 +68,26 @@ describe('gateway clients add-sm2-key', () => {
     const file = path.join(dir(), 'clients.json');
     const key = smCrypto.generateKeyPairHex().publicKey;
     const io = memoryIo();
-    expect(await main(['clients', 'add-sm2-key', '--id', 'h3', '--key', key, '--role', 'institution', '--scope', 'H53310200003', '--file', file], io, {})).toBe(0);
+    expect(
+      await main(
+        [
+          'clients',
+          'add-sm2-key',
+          '--id',
+          'h3',
+          '--key',
+          key,
+          '--role',
+          'institution',
+          '--scope',
+          'H53310200003',
+          '--file',
+          file,
+        ],
+        io,
+        {},
+      ),
+    ).toBe(0);
     expect(ClientRegistry.fromFile(file).sm2Keys('h3')).toHaveLength(1);
   });
 });

@@ -9,7 +9,7 @@ import { memoryIo } from '../../src/cli/output';
 const fileIn = () => path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'cli-clients-')), 'clients.json');
 
 describe('gateway clients add', () => {
-  it('creates the clients file with a whsec_ secret of 32 random bytes and only the token\'s SHA-256', () => {
+  it("creates the clients file with a whsec_ secret of 32 random bytes and only the token's SHA-256", () => {
     const file = fileIn();
     const io = memoryIo();
     const c = addClient({ id: 'picc-dh', role: 'insurer', scope: ['PICC_DH'], file }, io);
@@ -35,11 +35,13 @@ describe('gateway clients add', () => {
     expect(reg.byToken(second.token)?.client_id).toBe('dh');
   });
 
-  it('refuses to change a client\'s role or to write an invalid file', () => {
+  it("refuses to change a client's role or to write an invalid file", () => {
     const file = fileIn();
     addClient({ id: 'dh', role: 'agency', scope: ['5331'], file }, memoryIo());
     expect(() => addClient({ id: 'dh', role: 'ops', scope: [], file }, memoryIo())).toThrow(/role/);
-    expect(() => addClient({ id: 'bad id!', role: 'ops', scope: [], file }, memoryIo())).toThrow(/invalid clients file/);
+    expect(() => addClient({ id: 'bad id!', role: 'ops', scope: [], file }, memoryIo())).toThrow(
+      /invalid clients file/,
+    );
     expect(ClientRegistry.fromFile(file).all()).toHaveLength(1);
   });
 });

@@ -25,25 +25,45 @@ describe('reading agency settlement files', () => {
   });
 
   it('keeps amounts as written, reads referral as a boolean and setldetail as JSON, and omits empty cells', () => {
-    expect(rowToSettlement({ setl_id: ' S1 ', hifob_pay: '90000.5', referral: '是', setldetail: '[{"fund_pay_type":"330100"}]', certno: '', other: 'x' })).toEqual({
+    expect(
+      rowToSettlement({
+        setl_id: ' S1 ',
+        hifob_pay: '90000.5',
+        referral: '是',
+        setldetail: '[{"fund_pay_type":"330100"}]',
+        certno: '',
+        other: 'x',
+      }),
+    ).toEqual({
       record: { setl_id: 'S1', hifob_pay: '90000.5', referral: true, setldetail: [{ fund_pay_type: '330100' }] },
     });
   });
 
   it('reports a referral that is not a boolean and a setldetail that is not a JSON array', () => {
-    expect(rowToSettlement({ referral: 'maybe', setldetail: '{"a":1}' }).errors!.map((e) => e.path)).toEqual(['/referral', '/setldetail']);
+    expect(rowToSettlement({ referral: 'maybe', setldetail: '{"a":1}' }).errors!.map((e) => e.path)).toEqual([
+      '/referral',
+      '/setldetail',
+    ]);
   });
 
   it('numbers CSV rows by the line they start on, past quoted line breaks and blank lines', async () => {
     const f = tmp('a.csv', 'setl_id,psn_name\nS1,"张\n三"\n\nS2,李四\nS3\n');
     const r = await readSettlementFile(f);
-    expect(r.rows.map((x) => [x.line, x.record?.setl_id ?? x.errors![0]!.code])).toEqual([[2, 'S1'], [5, 'S2'], [6, 'column_count']]);
+    expect(r.rows.map((x) => [x.line, x.record?.setl_id ?? x.errors![0]!.code])).toEqual([
+      [2, 'S1'],
+      [5, 'S2'],
+      [6, 'column_count'],
+    ]);
   });
 
   it('numbers NDJSON lines and reports a line that is not a JSON object', async () => {
     const f = tmp('a.ndjson', iconv.encode('{"setl_id":"S1","psn_name":"张三"}\n\n[1]\n{bad\n', 'gbk'));
     const r = await readSettlementFile(f);
     expect(r.encoding).toBe('gbk');
-    expect(r.rows.map((x) => [x.line, x.record?.psn_name ?? x.errors![0]!.code])).toEqual([[1, '张三'], [3, 'not_object'], [4, 'malformed_json']]);
+    expect(r.rows.map((x) => [x.line, x.record?.psn_name ?? x.errors![0]!.code])).toEqual([
+      [1, '张三'],
+      [3, 'not_object'],
+      [4, 'malformed_json'],
+    ]);
   });
 });

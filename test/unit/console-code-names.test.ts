@@ -10,6 +10,9 @@ test('when the console lists cases, then every finding code (the fund codes too)
   const app = fs.readFileSync(path.join(__dirname, '../../public/console/app.js'), 'utf8');
   const block = app.slice(app.indexOf('const CODES = {'), app.indexOf('};', app.indexOf('const CODES = {')));
   for (const code of FINDING_CODES) {
-    expect([code, new RegExp(`\\b${code}: \\['[^']*[\\u4e00-\\u9fa5][^']*', '[^']+'\\]`).test(block)]).toEqual([code, true]);
+    expect([code, new RegExp(`\\b${code}: \\['[^']*[\\u4e00-\\u9fa5][^']*', '[^']+'\\]`).test(block)]).toEqual([
+      code,
+      true,
+    ]);
   }
 });

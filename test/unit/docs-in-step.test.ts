@@ -16,8 +16,11 @@ const guide = fs.readFileSync(path.join(root, 'docs', 'integration-guide.md'), '
 const problems = fs.readFileSync(path.join(root, 'docs', 'problems.md'), 'utf8');
 
 function sourceFiles(dir: string): string[] {
-  return fs.readdirSync(dir, { withFileTypes: true }).flatMap((e) =>
-    e.isDirectory() ? sourceFiles(path.join(dir, e.name)) : e.name.endsWith('.ts') ? [path.join(dir, e.name)] : []);
+  return fs
+    .readdirSync(dir, { withFileTypes: true })
+    .flatMap((e) =>
+      e.isDirectory() ? sourceFiles(path.join(dir, e.name)) : e.name.endsWith('.ts') ? [path.join(dir, e.name)] : [],
+    );
 }
 
 /** The problem codes a client can meet: the top-level codes and the upper-case business-rule codes of errors[]. */
@@ -26,8 +29,13 @@ function problemCodesInSource(): string[] {
   const findingCodes = new Set<string>(FINDING_CODES);
   for (const f of sourceFiles(path.join(root, 'src'))) {
     const text = fs.readFileSync(f, 'utf8');
-    for (const re of [/new ProblemError\(\s*\d{3},\s*'([A-Z][A-Z0-9_]+)'/g, /unauthorized\(\s*'([A-Z][A-Z0-9_]+)'/g, /\bcode: '([A-Z][A-Z0-9_]+)'/g]) {
-      for (const m of text.matchAll(re)) if (!findingCodes.has(m[1]!) && !/^R\d\d$/.test(m[1]!) && !SYSTEM_ERRNO.has(m[1]!)) codes.add(m[1]!);
+    for (const re of [
+      /new ProblemError\(\s*\d{3},\s*'([A-Z][A-Z0-9_]+)'/g,
+      /unauthorized\(\s*'([A-Z][A-Z0-9_]+)'/g,
+      /\bcode: '([A-Z][A-Z0-9_]+)'/g,
+    ]) {
+      for (const m of text.matchAll(re))
+        if (!findingCodes.has(m[1]!) && !/^R\d\d$/.test(m[1]!) && !SYSTEM_ERRNO.has(m[1]!)) codes.add(m[1]!);
     }
   }
   return [...codes].sort();
@@ -39,7 +47,9 @@ const SYSTEM_ERRNO = new Set(['ENOTFOUND', 'ECONNREFUSED', 'ETIMEDOUT', 'EAI_AGA
 const anchor = (code: string) => code.toLowerCase().replace(/_/g, '-');
 
 test('when the gateway serves an endpoint, then the guide lists it in its endpoint index', () => {
-  const missing = ENDPOINTS.map((e) => `\`${e.method.toUpperCase()} ${e.path.replace('{id}', '{id}')}\``).filter((row) => !guide.includes(row));
+  const missing = ENDPOINTS.map((e) => `\`${e.method.toUpperCase()} ${e.path.replace('{id}', '{id}')}\``).filter(
+    (row) => !guide.includes(row),
+  );
   expect(missing).toEqual([]);
 });
 

@@ -2,7 +2,14 @@ import { graceExpiry } from '../../deadlines/due-dates';
 import { Money } from '../../money';
 import { toCstIso } from '../../time';
 import type { BatchItemFact, EvaluationContext, SettlementInput, SettlementFact } from './facts';
-import { fallbackAdmdvs, itemEvidence, makeFinding, settlementEvidence, type Finding, type FindingEvidence } from '../finding';
+import {
+  fallbackAdmdvs,
+  itemEvidence,
+  makeFinding,
+  settlementEvidence,
+  type Finding,
+  type FindingEvidence,
+} from '../finding';
 import { compareItems, sorted } from './order';
 import { subjectKey } from './subject-key';
 
@@ -26,14 +33,20 @@ export function declaredNotRecordedFindings(
       pending.push(expires);
       continue;
     }
-    findings.push(makeFinding(ctx, {
-      code: 'DECLARED_NOT_RECORDED', subject_key: itemKey(i), setl_id: setlId,
-      admdvs: fallbackAdmdvs(ctx, { insurer_code: i.insurer_code, fixmedins_code: i.fixmedins_code }),
-      insurer_code: i.insurer_code, fixmedins_code: i.fixmedins_code, period: i.period,
-      actual: i.hifob_pay,
-      detail: `Batch ${i.batch_id} of institution ${i.fixmedins_code} declares settlement ${setlId}, which the agency has not recorded within the grace period.`,
-      evidence: { items: [itemEvidence(i)], grace_expires_at: toCstIso(expires) },
-    }));
+    findings.push(
+      makeFinding(ctx, {
+        code: 'DECLARED_NOT_RECORDED',
+        subject_key: itemKey(i),
+        setl_id: setlId,
+        admdvs: fallbackAdmdvs(ctx, { insurer_code: i.insurer_code, fixmedins_code: i.fixmedins_code }),
+        insurer_code: i.insurer_code,
+        fixmedins_code: i.fixmedins_code,
+        period: i.period,
+        actual: i.hifob_pay,
+        detail: `Batch ${i.batch_id} of institution ${i.fixmedins_code} declares settlement ${setlId}, which the agency has not recorded within the grace period.`,
+        evidence: { items: [itemEvidence(i)], grace_expires_at: toCstIso(expires) },
+      }),
+    );
   }
   return { findings, pending };
 }
@@ -45,35 +58,55 @@ export function declaredNotRecordedFindings(
  * differs, else medfee_sumamt; every differing field is in `evidence.mismatched_fields`. A reversed
  * settlement owes nothing, so declaring it with a hifob_pay > 0 is a mismatch against 0.00.
  */
-export function declaredAmountFindings(s: SettlementFact, items: readonly BatchItemFact[], ctx: EvaluationContext): Finding[] {
+export function declaredAmountFindings(
+  s: SettlementFact,
+  items: readonly BatchItemFact[],
+  ctx: EvaluationContext,
+): Finding[] {
   const out: Finding[] = [];
   const recordedHifob = s.status === 'valid' ? s.hifob_pay : Money.ZERO;
   for (const i of sorted(items, compareItems)) {
     const fields: NonNullable<FindingEvidence['mismatched_fields']> = [];
-    if (!i.hifob_pay.eq(recordedHifob)) fields.push({ field: 'hifob_pay', declared: i.hifob_pay.toString(), recorded: recordedHifob.toString() });
+    if (!i.hifob_pay.eq(recordedHifob))
+      fields.push({ field: 'hifob_pay', declared: i.hifob_pay.toString(), recorded: recordedHifob.toString() });
     if (s.status === 'valid' && !i.medfee_sumamt.eq(s.medfee_sumamt)) {
-      fields.push({ field: 'medfee_sumamt', declared: i.medfee_sumamt.toString(), recorded: s.medfee_sumamt.toString() });
+      fields.push({
+        field: 'medfee_sumamt',
+        declared: i.medfee_sumamt.toString(),
+        recorded: s.medfee_sumamt.toString(),
+      });
     }
     // A 3202 detail file declares these too (spec §9); a batch item never carries them.
     for (const f of ['fund_pay_sumamt', 'acct_pay'] as const) {
       const declared = i[f];
       const recorded = s[f];
-      if (s.status === 'valid' && declared && recorded && !declared.eq(recorded)) fields.push({ field: f, declared: declared.toString(), recorded: recorded.toString() });
+      if (s.status === 'valid' && declared && recorded && !declared.eq(recorded))
+        fields.push({ field: f, declared: declared.toString(), recorded: recorded.toString() });
     }
     const first = fields[0];
     if (!first) continue;
-    const recordedOf = (f: typeof first.field) => (f === 'hifob_pay' ? recordedHifob : f === 'medfee_sumamt' ? s.medfee_sumamt : s[f]!);
-    const declaredOf = (f: typeof first.field) => (f === 'hifob_pay' ? i.hifob_pay : f === 'medfee_sumamt' ? i.medfee_sumamt : i[f]!);
-    out.push(makeFinding(ctx, {
-      code: 'DECLARED_AMOUNT_MISMATCH', subject_key: itemKey(i), setl_id: s.setl_id,
-      admdvs: s.insuplc_admdvs, insurer_code: i.insurer_code, fixmedins_code: i.fixmedins_code, period: i.period,
-      expected: recordedOf(first.field),
-      actual: declaredOf(first.field),
-      detail: s.status === 'reversed'
-        ? `Batch ${i.batch_id} declares settlement ${s.setl_id}, which was reversed, with a large-expense amount of ${i.hifob_pay}.`
-        : `Batch ${i.batch_id} declares settlement ${s.setl_id} with ${fields.map((f) => `${f.field} ${f.declared}`).join(' and ')}, but the agency recorded ${fields.map((f) => f.recorded).join(' and ')}.`,
-      evidence: { settlements: [settlementEvidence(s)], items: [itemEvidence(i)], mismatched_fields: fields },
-    }));
+    const recordedOf = (f: typeof first.field) =>
+      f === 'hifob_pay' ? recordedHifob : f === 'medfee_sumamt' ? s.medfee_sumamt : s[f]!;
+    const declaredOf = (f: typeof first.field) =>
+      f === 'hifob_pay' ? i.hifob_pay : f === 'medfee_sumamt' ? i.medfee_sumamt : i[f]!;
+    out.push(
+      makeFinding(ctx, {
+        code: 'DECLARED_AMOUNT_MISMATCH',
+        subject_key: itemKey(i),
+        setl_id: s.setl_id,
+        admdvs: s.insuplc_admdvs,
+        insurer_code: i.insurer_code,
+        fixmedins_code: i.fixmedins_code,
+        period: i.period,
+        expected: recordedOf(first.field),
+        actual: declaredOf(first.field),
+        detail:
+          s.status === 'reversed'
+            ? `Batch ${i.batch_id} declares settlement ${s.setl_id}, which was reversed, with a large-expense amount of ${i.hifob_pay}.`
+            : `Batch ${i.batch_id} declares settlement ${s.setl_id} with ${fields.map((f) => `${f.field} ${f.declared}`).join(' and ')}, but the agency recorded ${fields.map((f) => f.recorded).join(' and ')}.`,
+        evidence: { settlements: [settlementEvidence(s)], items: [itemEvidence(i)], mismatched_fields: fields },
+      }),
+    );
   }
   return out;
 }
@@ -94,18 +127,32 @@ export function recordedNotDeclaredFindings(
     (i) => i.fixmedins_code === s.fixmedins_code && i.insurer_code === s.insurer_code && i.period === s.period,
   );
   if (declared) return [];
-  return [makeFinding(ctx, {
-    code: 'RECORDED_NOT_DECLARED', subject_key: subjectKey({ kind: 'settlement', setl_id: s.setl_id }), setl_id: s.setl_id,
-    admdvs: s.insuplc_admdvs, insurer_code: s.insurer_code, fixmedins_code: s.fixmedins_code, period: s.period,
-    expected: s.hifob_pay, actual: Money.ZERO,
-    detail: `Direct settlement ${s.setl_id} of ${s.hifob_pay} is missing from batch ${batch.batch_id} of institution ${s.fixmedins_code} for ${s.period}.`,
-    evidence: {
-      settlements: [settlementEvidence(s)],
-      batch: { batch_id: batch.batch_id, message_id: batch.message_id, received_at: toCstIso(batch.received_at) },
-    },
-  })];
+  return [
+    makeFinding(ctx, {
+      code: 'RECORDED_NOT_DECLARED',
+      subject_key: subjectKey({ kind: 'settlement', setl_id: s.setl_id }),
+      setl_id: s.setl_id,
+      admdvs: s.insuplc_admdvs,
+      insurer_code: s.insurer_code,
+      fixmedins_code: s.fixmedins_code,
+      period: s.period,
+      expected: s.hifob_pay,
+      actual: Money.ZERO,
+      detail: `Direct settlement ${s.setl_id} of ${s.hifob_pay} is missing from batch ${batch.batch_id} of institution ${s.fixmedins_code} for ${s.period}.`,
+      evidence: {
+        settlements: [settlementEvidence(s)],
+        batch: { batch_id: batch.batch_id, message_id: batch.message_id, received_at: toCstIso(batch.received_at) },
+      },
+    }),
+  ];
 }
 
 function itemKey(i: BatchItemFact): string {
-  return subjectKey({ kind: 'batch_item', fixmedins_code: i.fixmedins_code, insurer_code: i.insurer_code, period: i.period, setl_id: i.setl_id });
+  return subjectKey({
+    kind: 'batch_item',
+    fixmedins_code: i.fixmedins_code,
+    insurer_code: i.insurer_code,
+    period: i.period,
+    setl_id: i.setl_id,
+  });
 }

@@ -31,7 +31,10 @@ export interface DeclarationEvaluation {
   nextCheckAt?: Date;
 }
 
-export function evaluateDeclaration(input: DeclarationInput, ctx: Pick<EvaluationContext, 'asOf' | 'params' | 'severities'>): DeclarationEvaluation {
+export function evaluateDeclaration(
+  input: DeclarationInput,
+  ctx: Pick<EvaluationContext, 'asOf' | 'params' | 'severities'>,
+): DeclarationEvaluation {
   if (!Number.isSafeInteger(input.owedDirectCount) || input.owedDirectCount < 0) {
     throw new RangeError(`owedDirectCount must be a non-negative integer: ${input.owedDirectCount}`);
   }
@@ -41,7 +44,12 @@ export function evaluateDeclaration(input: DeclarationInput, ctx: Pick<Evaluatio
   if (!isOverdueAt(due, ctx.asOf)) return { due, findings: [], nextCheckAt: due.lapses_at };
   const finding = makeFinding(ctx, {
     code: 'DECLARATION_MISSING',
-    subject_key: subjectKey({ kind: 'declaration', fixmedins_code: input.fixmedins_code, insurer_code: input.insurer_code, period: input.period }),
+    subject_key: subjectKey({
+      kind: 'declaration',
+      fixmedins_code: input.fixmedins_code,
+      insurer_code: input.insurer_code,
+      period: input.period,
+    }),
     admdvs: input.admdvs,
     insurer_code: input.insurer_code,
     fixmedins_code: input.fixmedins_code,

@@ -1,6 +1,10 @@
 import type { EvaluationContext, SettlementInput } from './facts';
 import type { Finding } from '../finding';
-import { declaredAmountFindings, declaredNotRecordedFindings, recordedNotDeclaredFindings } from './declaration-findings';
+import {
+  declaredAmountFindings,
+  declaredNotRecordedFindings,
+  recordedNotDeclaredFindings,
+} from './declaration-findings';
 import { computeLoop, type LoopState } from './loop-state';
 import { compareFindings } from './order';
 import { paymentFindings, unknownSettlementFindings } from './payment-findings';
@@ -33,7 +37,12 @@ export function evaluateSettlement(input: SettlementInput, ctx: EvaluationContex
   if (!s) {
     const unknown = unknownSettlementFindings(input.setl_id, input.lines, ctx);
     const undeclared = declaredNotRecordedFindings(input.setl_id, input.declaredItems, ctx);
-    return finish(undefined, [...unknown.findings, ...undeclared.findings], [...unknown.pending, ...undeclared.pending], ctx);
+    return finish(
+      undefined,
+      [...unknown.findings, ...undeclared.findings],
+      [...unknown.pending, ...undeclared.pending],
+      ctx,
+    );
   }
 
   const loop = computeLoop(s, input.lines, input.recoveries, ctx);
@@ -49,7 +58,12 @@ export function evaluateSettlement(input: SettlementInput, ctx: EvaluationContex
   return finish(loop.state, findings, pending, ctx);
 }
 
-function finish(loop: LoopState | undefined, findings: Finding[], pending: Date[], ctx: EvaluationContext): SettlementEvaluation {
+function finish(
+  loop: LoopState | undefined,
+  findings: Finding[],
+  pending: Date[],
+  ctx: EvaluationContext,
+): SettlementEvaluation {
   const seen = new Set<string>();
   const unique = [...findings].sort(compareFindings).filter((f) => {
     const k = `${f.code} ${f.subject_key}`;

@@ -71,7 +71,11 @@ export function countedRejection(l: PaymentLineFact): Money {
  * Net paid (spec §4): what the owing insurer paid the right payee for the settlement, less its own
  * recoveries — computeLoop's `netPaid`, without the due date (the fund statement needs only this).
  */
-export function netPaidOf(s: SettlementFact, lines: readonly PaymentLineFact[], recoveries: readonly RecoveryFact[]): Money {
+export function netPaidOf(
+  s: SettlementFact,
+  lines: readonly PaymentLineFact[],
+  recoveries: readonly RecoveryFact[],
+): Money {
   let net = Money.ZERO;
   for (const l of lines) if (l.insurer_code === s.insurer_code && isRightPayee(s, l)) net = net.plus(l.paid_amount);
   for (const r of recoveries) if (r.insurer_code === s.insurer_code) net = net.minus(r.amount);
@@ -114,13 +118,26 @@ export function computeLoop(
 
   const outstanding = Money.max(owed.minus(paid.plus(rejected)), Money.ZERO);
   const status: LoopStatus =
-    s.status === 'reversed' ? 'reversed'
-    : !owesSomething ? 'not_owed'
-    : closingLine ? 'closed'
-    : isOverdueAt(due, ctx.asOf) ? 'overdue'
-    : 'owed';
+    s.status === 'reversed'
+      ? 'reversed'
+      : !owesSomething
+        ? 'not_owed'
+        : closingLine
+          ? 'closed'
+          : isOverdueAt(due, ctx.asOf)
+            ? 'overdue'
+            : 'owed';
 
-  const state: LoopState = { status, owed, paid, rejected, recovered, outstanding, due_date: due.date, due_at: due.lapses_at };
+  const state: LoopState = {
+    status,
+    owed,
+    paid,
+    rejected,
+    recovered,
+    outstanding,
+    due_date: due.date,
+    due_at: due.lapses_at,
+  };
   if (closingLine) state.closed_at = closingLine.pay_time;
   const out: LoopComputation = { state, due, verdicts, counted, recoveries: ownRecoveries, netPaid };
   if (closingLine) out.closingLine = closingLine;

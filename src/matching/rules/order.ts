@@ -14,7 +14,8 @@ type Cmp<T> = (a: T, b: T) => number;
 
 const time = (a: Date, b: Date): number => a.getTime() - b.getTime();
 const money = (a: Money, b: Money): number => a.cmp(b);
-const optStr = (a: string | undefined, b: string | undefined): number => cmpStr(a ?? '', b ?? '') || Number(a !== undefined) - Number(b !== undefined);
+const optStr = (a: string | undefined, b: string | undefined): number =>
+  cmpStr(a ?? '', b ?? '') || Number(a !== undefined) - Number(b !== undefined);
 
 function chain<T>(...cmps: Cmp<T>[]): Cmp<T> {
   return (a, b) => {

@@ -2,7 +2,15 @@ import { graceExpiry, isClosedLate } from '../../deadlines/due-dates';
 import { Money } from '../../money';
 import { periodOf, toCstIso } from '../../time';
 import type { EvaluationContext, PaymentLineFact, SettlementFact } from './facts';
-import { dueEvidence, fallbackAdmdvs, lineEvidence, makeFinding, recoveryEvidence, settlementEvidence, type Finding } from '../finding';
+import {
+  dueEvidence,
+  fallbackAdmdvs,
+  lineEvidence,
+  makeFinding,
+  recoveryEvidence,
+  settlementEvidence,
+  type Finding,
+} from '../finding';
 import { countedRejection, type LoopComputation } from './loop-state';
 import { compareLines, sorted } from './order';
 import { subjectKey } from './subject-key';
@@ -17,32 +25,59 @@ import { subjectKey } from './subject-key';
 export function paymentFindings(s: SettlementFact, loop: LoopComputation, ctx: EvaluationContext): Finding[] {
   const out: Finding[] = [];
   const { state, due } = loop;
-  const base = { admdvs: s.insuplc_admdvs, insurer_code: s.insurer_code, fixmedins_code: s.fixmedins_code, period: s.period, setl_id: s.setl_id };
+  const base = {
+    admdvs: s.insuplc_admdvs,
+    insurer_code: s.insurer_code,
+    fixmedins_code: s.fixmedins_code,
+    period: s.period,
+    setl_id: s.setl_id,
+  };
   const key = subjectKey({ kind: 'settlement', setl_id: s.setl_id });
   const lines = loop.counted.map(lineEvidence);
   const settlements = [settlementEvidence(s)];
   const covered = state.paid.plus(state.rejected);
 
   if (state.status === 'overdue') {
-    out.push(makeFinding(ctx, {
-      ...base, code: 'PAYMENT_OVERDUE', subject_key: key, expected: state.owed, actual: covered,
-      detail: `Settlement ${s.setl_id} owes ${state.owed} and still has ${state.outstanding} outstanding after its due date ${due.date}.`,
-      evidence: { settlements, lines, due: dueEvidence(due) },
-    }));
+    out.push(
+      makeFinding(ctx, {
+        ...base,
+        code: 'PAYMENT_OVERDUE',
+        subject_key: key,
+        expected: state.owed,
+        actual: covered,
+        detail: `Settlement ${s.setl_id} owes ${state.owed} and still has ${state.outstanding} outstanding after its due date ${due.date}.`,
+        evidence: { settlements, lines, due: dueEvidence(due) },
+      }),
+    );
   }
   if (state.status === 'closed' && loop.closingLine && isClosedLate(due, loop.closingLine.pay_time)) {
-    out.push(makeFinding(ctx, {
-      ...base, code: 'PAID_LATE', subject_key: key,
-      detail: `Settlement ${s.setl_id} was closed by payment ${loop.closingLine.payment_id} after its due date ${due.date}.`,
-      evidence: { settlements, lines: [lineEvidence(loop.closingLine)], due: dueEvidence(due), closed_at: toCstIso(loop.closingLine.pay_time) },
-    }));
+    out.push(
+      makeFinding(ctx, {
+        ...base,
+        code: 'PAID_LATE',
+        subject_key: key,
+        detail: `Settlement ${s.setl_id} was closed by payment ${loop.closingLine.payment_id} after its due date ${due.date}.`,
+        evidence: {
+          settlements,
+          lines: [lineEvidence(loop.closingLine)],
+          due: dueEvidence(due),
+          closed_at: toCstIso(loop.closingLine.pay_time),
+        },
+      }),
+    );
   }
   if (s.status === 'valid' && state.owed.isPositive() && loop.counted.length > 0 && covered.lt(state.owed)) {
-    out.push(makeFinding(ctx, {
-      ...base, code: 'UNDERPAID', subject_key: key, expected: state.owed, actual: covered,
-      detail: `Settlement ${s.setl_id} owes ${state.owed} but its payments pay and reject only ${covered} together.`,
-      evidence: { settlements, lines },
-    }));
+    out.push(
+      makeFinding(ctx, {
+        ...base,
+        code: 'UNDERPAID',
+        subject_key: key,
+        expected: state.owed,
+        actual: covered,
+        detail: `Settlement ${s.setl_id} owes ${state.owed} but its payments pay and reject only ${covered} together.`,
+        evidence: { settlements, lines },
+      }),
+    );
   }
 
   const netCovered = loop.netPaid.plus(state.rejected);
@@ -51,40 +86,69 @@ export function paymentFindings(s: SettlementFact, loop: LoopComputation, ctx: E
     const repeats = repeatedOvershoots(loop.counted, state.owed);
     const dup = repeats.length > 0;
     const excess = netCovered.minus(state.owed);
-    out.push(makeFinding(ctx, {
-      ...base, code: dup ? 'DUPLICATE_PAYMENT' : 'OVERPAID', subject_key: key, expected: state.owed, actual: netCovered,
-      detail: dup
-        ? `Settlement ${s.setl_id} owes ${state.owed}; a further payment repeats an amount already paid, exceeding it by ${excess}.`
-        : `Settlement ${s.setl_id} owes ${state.owed} but was paid and rejected ${netCovered} net of recoveries, ${excess} too much.`,
-      evidence: { settlements, lines: dup ? sorted(repeats, compareLines).map(lineEvidence) : lines, ...(recoveries.length ? { recoveries } : {}) },
-    }));
+    out.push(
+      makeFinding(ctx, {
+        ...base,
+        code: dup ? 'DUPLICATE_PAYMENT' : 'OVERPAID',
+        subject_key: key,
+        expected: state.owed,
+        actual: netCovered,
+        detail: dup
+          ? `Settlement ${s.setl_id} owes ${state.owed}; a further payment repeats an amount already paid, exceeding it by ${excess}.`
+          : `Settlement ${s.setl_id} owes ${state.owed} but was paid and rejected ${netCovered} net of recoveries, ${excess} too much.`,
+        evidence: {
+          settlements,
+          lines: dup ? sorted(repeats, compareLines).map(lineEvidence) : lines,
+          ...(recoveries.length ? { recoveries } : {}),
+        },
+      }),
+    );
   }
   if (s.status === 'reversed' && loop.netPaid.isPositive()) {
-    out.push(makeFinding(ctx, {
-      ...base, code: 'REVERSED_SETTLEMENT_PAID', subject_key: key, expected: Money.ZERO, actual: loop.netPaid,
-      detail: `Settlement ${s.setl_id} was reversed but ${loop.netPaid} remains paid for it net of recoveries.`,
-      evidence: { settlements, lines, ...(recoveries.length ? { recoveries } : {}) },
-    }));
+    out.push(
+      makeFinding(ctx, {
+        ...base,
+        code: 'REVERSED_SETTLEMENT_PAID',
+        subject_key: key,
+        expected: Money.ZERO,
+        actual: loop.netPaid,
+        detail: `Settlement ${s.setl_id} was reversed but ${loop.netPaid} remains paid for it net of recoveries.`,
+        evidence: { settlements, lines, ...(recoveries.length ? { recoveries } : {}) },
+      }),
+    );
   }
 
   for (const v of loop.verdicts) {
     const l = v.line;
-    const lineBase = { ...base, insurer_code: l.insurer_code, period: periodOf(l.pay_time), subject_key: lineKey(l), actual: l.paid_amount };
+    const lineBase = {
+      ...base,
+      insurer_code: l.insurer_code,
+      period: periodOf(l.pay_time),
+      subject_key: lineKey(l),
+      actual: l.paid_amount,
+    };
     if (!v.insurerOk) {
-      out.push(makeFinding(ctx, {
-        ...lineBase, code: 'INSURER_MISMATCH',
-        detail: `Payment ${l.payment_id} line ${l.line_no} from insurer ${l.insurer_code} names settlement ${s.setl_id}, which insurer ${s.insurer_code} owes.`,
-        evidence: { settlements, lines: [lineEvidence(l)] },
-      }));
+      out.push(
+        makeFinding(ctx, {
+          ...lineBase,
+          code: 'INSURER_MISMATCH',
+          detail: `Payment ${l.payment_id} line ${l.line_no} from insurer ${l.insurer_code} names settlement ${s.setl_id}, which insurer ${s.insurer_code} owes.`,
+          evidence: { settlements, lines: [lineEvidence(l)] },
+        }),
+      );
     }
     if (!v.payeeOk) {
-      const want = s.setl_mode === 'direct' ? `institution ${s.fixmedins_code}` : 'the insured person of the manual claim';
+      const want =
+        s.setl_mode === 'direct' ? `institution ${s.fixmedins_code}` : 'the insured person of the manual claim';
       const got = l.payee_type === 'institution' ? `institution ${l.payee_id}` : 'a person';
-      out.push(makeFinding(ctx, {
-        ...lineBase, code: 'PAYEE_MISMATCH',
-        detail: `Payment ${l.payment_id} line ${l.line_no} for settlement ${s.setl_id} pays ${got} instead of ${want}.`,
-        evidence: { settlements, lines: [lineEvidence(l)] },
-      }));
+      out.push(
+        makeFinding(ctx, {
+          ...lineBase,
+          code: 'PAYEE_MISMATCH',
+          detail: `Payment ${l.payment_id} line ${l.line_no} for settlement ${s.setl_id} pays ${got} instead of ${want}.`,
+          evidence: { settlements, lines: [lineEvidence(l)] },
+        }),
+      );
     }
   }
   return out;
@@ -126,18 +190,32 @@ export function unknownSettlementFindings(
       continue;
     }
     const fixmedins = l.payee_type === 'institution' ? l.payee_id : undefined;
-    findings.push(makeFinding(ctx, {
-      code: 'UNKNOWN_SETTLEMENT', subject_key: lineKey(l), setl_id: setlId,
-      admdvs: fallbackAdmdvs(ctx, { insurer_code: l.insurer_code, ...(fixmedins ? { fixmedins_code: fixmedins } : {}) }),
-      insurer_code: l.insurer_code, ...(fixmedins ? { fixmedins_code: fixmedins } : {}), period: periodOf(l.pay_time),
-      actual: l.paid_amount,
-      detail: `Payment ${l.payment_id} line ${l.line_no} names settlement ${setlId}, which the agency has not recorded within the grace period.`,
-      evidence: { lines: [lineEvidence(l)], grace_expires_at: toCstIso(expires) },
-    }));
+    findings.push(
+      makeFinding(ctx, {
+        code: 'UNKNOWN_SETTLEMENT',
+        subject_key: lineKey(l),
+        setl_id: setlId,
+        admdvs: fallbackAdmdvs(ctx, {
+          insurer_code: l.insurer_code,
+          ...(fixmedins ? { fixmedins_code: fixmedins } : {}),
+        }),
+        insurer_code: l.insurer_code,
+        ...(fixmedins ? { fixmedins_code: fixmedins } : {}),
+        period: periodOf(l.pay_time),
+        actual: l.paid_amount,
+        detail: `Payment ${l.payment_id} line ${l.line_no} names settlement ${setlId}, which the agency has not recorded within the grace period.`,
+        evidence: { lines: [lineEvidence(l)], grace_expires_at: toCstIso(expires) },
+      }),
+    );
   }
   return { findings, pending };
 }
 
 function lineKey(l: PaymentLineFact): string {
-  return subjectKey({ kind: 'payment_line', insurer_code: l.insurer_code, payment_id: l.payment_id, line_no: l.line_no });
+  return subjectKey({
+    kind: 'payment_line',
+    insurer_code: l.insurer_code,
+    payment_id: l.payment_id,
+    line_no: l.line_no,
+  });
 }

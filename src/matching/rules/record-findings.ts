@@ -24,13 +24,21 @@ export function overReimbursementFindings(s: SettlementFact, ctx: EvaluationCont
   }
   if (!total.gt(s.medfee_sumamt)) return [];
   amounts.medfee_sumamt = s.medfee_sumamt.toString();
-  return [makeFinding(ctx, {
-    code: 'OVER_REIMBURSEMENT', subject_key: subjectKey({ kind: 'settlement', setl_id: s.setl_id }), setl_id: s.setl_id,
-    admdvs: s.insuplc_admdvs, insurer_code: s.insurer_code, fixmedins_code: s.fixmedins_code, period: s.period,
-    expected: s.medfee_sumamt, actual: total,
-    detail: `Settlement ${s.setl_id}: the payers together pay ${total}, more than the total medical cost of ${s.medfee_sumamt}.`,
-    evidence: { settlements: [settlementEvidence(s)], amounts },
-  })];
+  return [
+    makeFinding(ctx, {
+      code: 'OVER_REIMBURSEMENT',
+      subject_key: subjectKey({ kind: 'settlement', setl_id: s.setl_id }),
+      setl_id: s.setl_id,
+      admdvs: s.insuplc_admdvs,
+      insurer_code: s.insurer_code,
+      fixmedins_code: s.fixmedins_code,
+      period: s.period,
+      expected: s.medfee_sumamt,
+      actual: total,
+      detail: `Settlement ${s.setl_id}: the payers together pay ${total}, more than the total medical cost of ${s.medfee_sumamt}.`,
+      evidence: { settlements: [settlementEvidence(s)], amounts },
+    }),
+  ];
 }
 
 /**
@@ -40,16 +48,28 @@ export function overReimbursementFindings(s: SettlementFact, ctx: EvaluationCont
  * a direct settlement must also re-evaluate the manual settlements of its mdtrt_id. The amounts are the
  * manual claim's hifob_pay against 0.00 expected.
  */
-export function duplicateReimbursementFindings(s: SettlementFact, sameMdtrt: readonly SettlementFact[], ctx: EvaluationContext): Finding[] {
+export function duplicateReimbursementFindings(
+  s: SettlementFact,
+  sameMdtrt: readonly SettlementFact[],
+  ctx: EvaluationContext,
+): Finding[] {
   const direct = reimbursedBefore(s, sameMdtrt);
   if (direct.length === 0) return [];
-  return [makeFinding(ctx, {
-    code: 'DUPLICATE_REIMBURSEMENT', subject_key: subjectKey({ kind: 'settlement', setl_id: s.setl_id }), setl_id: s.setl_id,
-    admdvs: s.insuplc_admdvs, insurer_code: s.insurer_code, fixmedins_code: s.fixmedins_code, period: s.period,
-    expected: Money.ZERO, actual: s.hifob_pay,
-    detail: `Manual settlement ${s.setl_id} reimburses a large-expense amount of ${s.hifob_pay} for a visit already reimbursed by direct settlement ${direct.map((d) => d.setl_id).join(', ')}.`,
-    evidence: { settlements: [settlementEvidence(s), ...direct.map(settlementEvidence)] },
-  })];
+  return [
+    makeFinding(ctx, {
+      code: 'DUPLICATE_REIMBURSEMENT',
+      subject_key: subjectKey({ kind: 'settlement', setl_id: s.setl_id }),
+      setl_id: s.setl_id,
+      admdvs: s.insuplc_admdvs,
+      insurer_code: s.insurer_code,
+      fixmedins_code: s.fixmedins_code,
+      period: s.period,
+      expected: Money.ZERO,
+      actual: s.hifob_pay,
+      detail: `Manual settlement ${s.setl_id} reimburses a large-expense amount of ${s.hifob_pay} for a visit already reimbursed by direct settlement ${direct.map((d) => d.setl_id).join(', ')}.`,
+      evidence: { settlements: [settlementEvidence(s), ...direct.map(settlementEvidence)] },
+    }),
+  ];
 }
 
 /**
@@ -60,6 +80,11 @@ export function duplicateReimbursementFindings(s: SettlementFact, sameMdtrt: rea
 export function reimbursedBefore(s: SettlementFact, sameMdtrt: readonly SettlementFact[]): SettlementFact[] {
   if (s.status !== 'valid' || s.setl_mode !== 'manual' || !s.hifob_pay.isPositive()) return [];
   return sorted(sameMdtrt, compareSettlements).filter(
-    (o) => o.setl_id !== s.setl_id && o.mdtrt_id === s.mdtrt_id && o.status === 'valid' && o.setl_mode === 'direct' && o.hifob_pay.isPositive(),
+    (o) =>
+      o.setl_id !== s.setl_id &&
+      o.mdtrt_id === s.mdtrt_id &&
+      o.status === 'valid' &&
+      o.setl_mode === 'direct' &&
+      o.hifob_pay.isPositive(),
   );
 }

@@ -88,17 +88,25 @@ export function parseSubjectKey(key: string): Subject | undefined {
         ? { kind: 'payment_line', insurer_code: a, payment_id: b, line_no: Number(c) }
         : undefined;
     case PREFIX.batch_item:
-      return parts.length === 4 ? { kind: 'batch_item', fixmedins_code: a, insurer_code: b, period: c, setl_id: d } : undefined;
+      return parts.length === 4
+        ? { kind: 'batch_item', fixmedins_code: a, insurer_code: b, period: c, setl_id: d }
+        : undefined;
     case PREFIX.declaration:
       return parts.length === 3 ? { kind: 'declaration', fixmedins_code: a, insurer_code: b, period: c } : undefined;
     case PREFIX.person_year:
-      return parts.length === 3 && /^\d{4}$/.test(c) ? { kind: 'person_year', admdvs: a, psn_no: b, year: Number(c) } : undefined;
+      return parts.length === 3 && /^\d{4}$/.test(c)
+        ? { kind: 'person_year', admdvs: a, psn_no: b, year: Number(c) }
+        : undefined;
     case PREFIX.insurer_period:
       return parts.length === 2 ? { kind: 'insurer_period', insurer_code: a, period: b } : undefined;
     case PREFIX.insurer_year:
-      return parts.length === 3 && /^\d{4}$/.test(c) ? { kind: 'insurer_year', admdvs: a, insurer_code: b, fund_year: Number(c) } : undefined;
+      return parts.length === 3 && /^\d{4}$/.test(c)
+        ? { kind: 'insurer_year', admdvs: a, insurer_code: b, fund_year: Number(c) }
+        : undefined;
     case PREFIX.region_year:
-      return parts.length === 2 && /^\d{4}$/.test(b) ? { kind: 'region_year', admdvs: a, fund_year: Number(b) } : undefined;
+      return parts.length === 2 && /^\d{4}$/.test(b)
+        ? { kind: 'region_year', admdvs: a, fund_year: Number(b) }
+        : undefined;
     case PREFIX.account_period:
       return parts.length === 3 ? { kind: 'account_period', account: a, admdvs: b, period: c } : undefined;
     case PREFIX.collection:

@@ -17,7 +17,10 @@ const SIZE = Number(process.env.EMBEDDED_MONTH_SIZE ?? 20_000);
 const PROBE_TIMEOUT_MS = Number(process.env.EMBEDDED_PROBE_TIMEOUT_MS ?? 2_000);
 const PROBE_MAX_MS = Number(process.env.EMBEDDED_PROBE_MAX_MS ?? 10_000);
 const FEED_CHUNK = 1_000;
-const INSTITUTIONS = [{ code: 'H53310200001', client: 'hospital1' }, { code: 'H53310200002', client: 'hospital2' }] as const;
+const INSTITUTIONS = [
+  { code: 'H53310200001', client: 'hospital1' },
+  { code: 'H53310200002', client: 'hospital2' },
+] as const;
 
 let env: JourneyEnv;
 let gw: GatewayProc;
@@ -33,7 +36,11 @@ afterAll(async () => {
   await env?.cleanup();
 });
 
-interface Probe { what: string; ms: number; status: number | string }
+interface Probe {
+  what: string;
+  ms: number;
+  status: number | string;
+}
 
 /** Ask /readyz and (once there is one) the run's status every 250 ms until stopped. */
 function startProbes(runId: () => string | undefined) {
@@ -41,23 +48,44 @@ function startProbes(runId: () => string | undefined) {
   let stop = false;
   const one = async (what: string, path: string, as: 'agency' | null) => {
     const t0 = Date.now();
-    const r = await gw.get(path, as).then((x) => x.status, (e: Error) => e.message);
+    const r = await gw.get(path, as).then(
+      (x) => x.status,
+      (e: Error) => e.message,
+    );
     probes.push({ what, ms: Date.now() - t0, status: r });
   };
   const loop = (async () => {
     while (!stop) {
       const id = runId();
-      await Promise.all([one('readyz', '/readyz', null), ...(id ? [one('run', `/v1/reconciliations/${id}`, 'agency')] : [])]);
+      await Promise.all([
+        one('readyz', '/readyz', null),
+        ...(id ? [one('run', `/v1/reconciliations/${id}`, 'agency')] : []),
+      ]);
       await new Promise((r) => setTimeout(r, 250));
     }
   })();
-  return { probes, async stop() { stop = true; await loop; } };
+  return {
+    probes,
+    async stop() {
+      stop = true;
+      await loop;
+    },
+  };
 }
 
 test(`when a ${SIZE}-settlement month is fed and reconciled on the embedded database, then /readyz and the run's status keep answering and no job loses its lock`, async () => {
   const perInstitution = Math.ceil(SIZE / INSTITUTIONS.length);
-  const records: Settlement[][] = INSTITUTIONS.map((inst, k) => Array.from({ length: perInstitution }, (_, i) =>
-    record(`EM${k}-${String(i).padStart(6, '0')}`, { fixmedins: inst.code, insurer: 'PICC_DH', hifob: `${1000 + (i % 900)}.00`, day: 1 + (i % 28), psn: `P-EM${k}-${i % 5000}` })));
+  const records: Settlement[][] = INSTITUTIONS.map((inst, k) =>
+    Array.from({ length: perInstitution }, (_, i) =>
+      record(`EM${k}-${String(i).padStart(6, '0')}`, {
+        fixmedins: inst.code,
+        insurer: 'PICC_DH',
+        hifob: `${1000 + (i % 900)}.00`,
+        day: 1 + (i % 28),
+        psn: `P-EM${k}-${i % 5000}`,
+      }),
+    ),
+  );
   let runId: string | undefined;
   const probes = startProbes(() => runId);
   const t0 = Date.now();
@@ -67,36 +95,89 @@ test(`when a ${SIZE}-settlement month is fed and reconciled on the embedded data
     // database one feed request holds the database while it is stored).
     const all = records.flat();
     for (let from = 0; from < all.length; from += FEED_CHUNK) {
-      const ndjson = all.slice(from, from + FEED_CHUNK).map((s) => JSON.stringify(s)).join('\n') + '\n';
-      const feed = await gw.post('/v1/agency/settlements', ndjson, 'agency', { contentType: 'application/x-ndjson', timeoutMs: 120_000 });
+      const ndjson =
+        all
+          .slice(from, from + FEED_CHUNK)
+          .map((s) => JSON.stringify(s))
+          .join('\n') + '\n';
+      const feed = await gw.post('/v1/agency/settlements', ndjson, 'agency', {
+        contentType: 'application/x-ndjson',
+        timeoutMs: 120_000,
+      });
       expect([feed.status, feed.data?.rejected?.length ?? 0]).toEqual([202, 0]);
     }
     for (const [k, inst] of INSTITUTIONS.entries()) {
-      const batch = await gw.post('/v1/settlement-batches', batchOf(`EMB-${inst.code}`, inst.code, 'PICC_DH', records[k]!.map((s) => ({ s }))), inst.client, { timeoutMs: 120_000 });
+      const batch = await gw.post(
+        '/v1/settlement-batches',
+        batchOf(
+          `EMB-${inst.code}`,
+          inst.code,
+          'PICC_DH',
+          records[k]!.map((s) => ({ s })),
+        ),
+        inst.client,
+        { timeoutMs: 120_000 },
+      );
       expect(batch.status).toBe(202);
       ids.push(batch.data.message_id);
       for (let from = 0; from < records[k]!.length; from += 1000) {
-        const lines = records[k]!.slice(from, from + 1000).map((s) => ({ setl_id: s.setl_id, paid: String(s.hifob_pay) }));
-        const p = await gw.post('/v1/insurer-payments', paymentOf('PICC_DH', `EMP-${k}-${from}`, { type: 'institution', id: inst.code }, '2025-04-15T10:00:00+08:00', lines), 'insurerA', { timeoutMs: 120_000 });
+        const lines = records[k]!.slice(from, from + 1000).map((s) => ({
+          setl_id: s.setl_id,
+          paid: String(s.hifob_pay),
+        }));
+        const p = await gw.post(
+          '/v1/insurer-payments',
+          paymentOf(
+            'PICC_DH',
+            `EMP-${k}-${from}`,
+            { type: 'institution', id: inst.code },
+            '2025-04-15T10:00:00+08:00',
+            lines,
+          ),
+          'insurerA',
+          { timeoutMs: 120_000 },
+        );
         expect(p.status).toBe(202);
         ids.push(p.data.message_id);
       }
     }
     const accepted = Date.now();
-    const run = await gw.post('/v1/reconciliations', { admdvs: '5331', period: '2025-03', as_of: '2025-05-20T00:00:00+08:00' }, 'agency');
+    const run = await gw.post(
+      '/v1/reconciliations',
+      { admdvs: '5331', period: '2025-03', as_of: '2025-05-20T00:00:00+08:00' },
+      'agency',
+    );
     expect(run.status).toBe(202);
     runId = run.data.run_id;
-    const done = await until('the run completed', async () => {
-      const r = await gw.get(`/v1/reconciliations/${runId}`, 'agency').catch(() => undefined);
-      if (r?.data?.status === 'failed') throw new Error(`the run failed: ${JSON.stringify(r.data)}`);
-      return r?.data?.status === 'completed' ? r.data : undefined;
-    }, 900_000, 500);
+    const done = await until(
+      'the run completed',
+      async () => {
+        const r = await gw.get(`/v1/reconciliations/${runId}`, 'agency').catch(() => undefined);
+        if (r?.data?.status === 'failed') throw new Error(`the run failed: ${JSON.stringify(r.data)}`);
+        return r?.data?.status === 'completed' ? r.data : undefined;
+      },
+      900_000,
+      500,
+    );
     const finished = Date.now();
-    const recorded = done.institutions.reduce((n: number, i: { recorded_cnt: number }) => n + Number(i.recorded_cnt), 0);
+    const recorded = done.institutions.reduce(
+      (n: number, i: { recorded_cnt: number }) => n + Number(i.recorded_cnt),
+      0,
+    );
     expect(recorded).toBe(perInstitution * INSTITUTIONS.length);
     const worst = (what: string) => Math.max(0, ...probes.probes.filter((p) => p.what === what).map((p) => p.ms));
     // The figures a reader of the test log wants (they are not asserted beyond the bound below).
-    console.log(JSON.stringify({ size: SIZE, accepted_s: (accepted - t0) / 1000, reconciled_s: (finished - accepted) / 1000, probes: probes.probes.length, worst_readyz_ms: worst('readyz'), worst_run_ms: worst('run'), p99_ms: [...probes.probes.map((p) => p.ms)].sort((a, b) => a - b)[Math.floor(probes.probes.length * 0.99)] }));
+    console.log(
+      JSON.stringify({
+        size: SIZE,
+        accepted_s: (accepted - t0) / 1000,
+        reconciled_s: (finished - accepted) / 1000,
+        probes: probes.probes.length,
+        worst_readyz_ms: worst('readyz'),
+        worst_run_ms: worst('run'),
+        p99_ms: [...probes.probes.map((p) => p.ms)].sort((a, b) => a - b)[Math.floor(probes.probes.length * 0.99)],
+      }),
+    );
   } finally {
     await probes.stop();
   }

@@ -51,9 +51,18 @@ export async function journeyEnv(name: string, mode: DbMode, over: Record<string
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), `gw-journey-${name}-`));
   const clientsFile = path.join(dir, 'clients.json');
   const sha = (t: string) => crypto.createHash('sha256').update(t).digest('hex');
-  fs.writeFileSync(clientsFile, JSON.stringify(Object.values(TEST_CLIENTS).map((c) => ({
-    client_id: c.client_id, role: c.role, scope: [...c.scope], signing_secrets: [c.secret], token_sha256: [sha(c.token)],
-  }))));
+  fs.writeFileSync(
+    clientsFile,
+    JSON.stringify(
+      Object.values(TEST_CLIENTS).map((c) => ({
+        client_id: c.client_id,
+        role: c.role,
+        scope: [...c.scope],
+        signing_secrets: [c.secret],
+        token_sha256: [sha(c.token)],
+      })),
+    ),
+  );
   const db = mode === 'pg' ? await createTestDatabase(`journey_${name}`) : undefined;
   const prefix = `gwt-journey-${name}-${process.pid}`;
   const dataDir = path.join(dir, 'db');
@@ -71,7 +80,14 @@ export async function journeyEnv(name: string, mode: DbMode, over: Record<string
   };
   const procs: Proc[] = [];
   return {
-    name, mode, dir, dataDir, dbUrl: db?.url, prefix, vars, procs,
+    name,
+    mode,
+    dir,
+    dataDir,
+    dbUrl: db?.url,
+    prefix,
+    vars,
+    procs,
     async cleanup() {
       await Promise.all(procs.map((p) => p.kill9()));
       await obliterateQueues(prefix).catch(() => undefined);
@@ -93,7 +109,10 @@ export function freePort(): Promise<number> {
   });
 }
 
-export interface Exit { code: number | null; signal: NodeJS.Signals | null }
+export interface Exit {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+}
 
 /** A child process of ours with its output collected. */
 export class Proc {
@@ -103,20 +122,36 @@ export class Proc {
   readonly exited: Promise<Exit>;
 
   constructor(readonly child: ChildProcess) {
-    child.stdout?.setEncoding('utf8').on('data', (s: string) => { this.stdout += s; });
-    child.stderr?.setEncoding('utf8').on('data', (s: string) => { this.stderr += s; });
-    this.exited = new Promise((resolve) => child.once('exit', (code, signal) => { this.exit = { code, signal }; resolve(this.exit); }));
+    child.stdout?.setEncoding('utf8').on('data', (s: string) => {
+      this.stdout += s;
+    });
+    child.stderr?.setEncoding('utf8').on('data', (s: string) => {
+      this.stderr += s;
+    });
+    this.exited = new Promise((resolve) =>
+      child.once('exit', (code, signal) => {
+        this.exit = { code, signal };
+        resolve(this.exit);
+      }),
+    );
   }
 
-  get pid(): number { return this.child.pid!; }
-  get output(): string { return this.stdout + this.stderr; }
+  get pid(): number {
+    return this.child.pid!;
+  }
+  get output(): string {
+    return this.stdout + this.stderr;
+  }
 
   /** Resolves with the exit, or with undefined when it has not exited within `ms`. */
   waitExit(ms: number): Promise<Exit | undefined> {
     if (this.exit) return Promise.resolve(this.exit);
     return new Promise((resolve) => {
       const t = setTimeout(() => resolve(undefined), ms);
-      void this.exited.then((e) => { clearTimeout(t); resolve(e); });
+      void this.exited.then((e) => {
+        clearTimeout(t);
+        resolve(e);
+      });
     });
   }
 
@@ -131,7 +166,9 @@ export class Proc {
     if (!e) {
       this.child.kill('SIGKILL');
       await this.exited;
-      throw new Error(`process ${this.pid} did not exit within ${boundMs} ms of ${signal}; output tail:\n${this.output.slice(-3000)}`);
+      throw new Error(
+        `process ${this.pid} did not exit within ${boundMs} ms of ${signal}; output tail:\n${this.output.slice(-3000)}`,
+      );
     }
     return { ...e, ms: Date.now() - t0 };
   }
@@ -144,7 +181,12 @@ export class Proc {
 }
 
 /** Spawn `node --import tsx <script> ...args` in the project root with the journey's environment. */
-export function spawnNode(env: JourneyEnv, script: string, args: string[] = [], extra: Record<string, string> = {}): Proc {
+export function spawnNode(
+  env: JourneyEnv,
+  script: string,
+  args: string[] = [],
+  extra: Record<string, string> = {},
+): Proc {
   const child = spawn(process.execPath, ['--import', 'tsx', script, ...args], {
     cwd: ROOT,
     env: { ...process.env, ...env.vars, ...extra },
@@ -156,7 +198,11 @@ export function spawnNode(env: JourneyEnv, script: string, args: string[] = [], 
 }
 
 /** `contentType`: default application/json (the agency feed also takes application/x-ndjson). */
-export interface PostOptions { webhookId?: string; timeoutMs?: number; contentType?: string }
+export interface PostOptions {
+  webhookId?: string;
+  timeoutMs?: number;
+  contentType?: string;
+}
 
 export interface GatewayProc extends Proc {
   url: string;
@@ -181,16 +227,29 @@ export interface StartOptions {
 
 /** Start `npm start`'s entry point (or another) as a child process on a free port. */
 export async function startGateway(env: JourneyEnv, o: StartOptions = {}): Promise<GatewayProc> {
-  const port = o.port ?? await freePort();
+  const port = o.port ?? (await freePort());
   const proc = spawnNode(env, o.script ?? 'src/main.ts', o.args ?? [], { PORT: String(port), ...o.env }) as GatewayProc;
   const url = `http://127.0.0.1:${port}`;
-  const http = axios.create({ baseURL: url, validateStatus: () => true, transformResponse: (d) => { try { return JSON.parse(d); } catch { return d; } } });
+  const http = axios.create({
+    baseURL: url,
+    validateStatus: () => true,
+    transformResponse: (d) => {
+      try {
+        return JSON.parse(d);
+      } catch {
+        return d;
+      }
+    },
+  });
   proc.url = url;
   proc.port = port;
   proc.waitReady = async ({ redis = true, timeoutMs = 180_000 } = {}) => {
     const until = Date.now() + timeoutMs;
     while (Date.now() < until) {
-      if (proc.exit) throw new Error(`the gateway exited (${JSON.stringify(proc.exit)}) before it was ready:\n${proc.output.slice(-3000)}`);
+      if (proc.exit)
+        throw new Error(
+          `the gateway exited (${JSON.stringify(proc.exit)}) before it was ready:\n${proc.output.slice(-3000)}`,
+        );
       const r = await http.get('/readyz', { timeout: 2000 }).catch(() => undefined);
       if (r && (r.status === 200 || (!redis && r.data?.database === 'ok'))) return;
       await new Promise((res) => setTimeout(res, 100));
@@ -203,7 +262,13 @@ export async function startGateway(env: JourneyEnv, o: StartOptions = {}): Promi
 }
 
 /** A signed POST to any gateway URL. */
-export function signedPost(baseUrl: string, p: string, body: unknown, as: TestClientName, o: PostOptions = {}): Promise<AxiosResponse> {
+export function signedPost(
+  baseUrl: string,
+  p: string,
+  body: unknown,
+  as: TestClientName,
+  o: PostOptions = {},
+): Promise<AxiosResponse> {
   const c = TEST_CLIENTS[as];
   const raw = typeof body === 'string' ? body : JSON.stringify(body);
   const id = o.webhookId ?? `msg_${crypto.randomUUID()}`;
@@ -213,15 +278,22 @@ export function signedPost(baseUrl: string, p: string, body: unknown, as: TestCl
     timeout: o.timeoutMs ?? 30_000,
     transformRequest: (d) => d,
     headers: {
-      'content-type': o.contentType ?? 'application/json', 'x-client-id': c.client_id,
-      'webhook-id': id, 'webhook-timestamp': String(Math.floor(ts.getTime() / 1000)),
+      'content-type': o.contentType ?? 'application/json',
+      'x-client-id': c.client_id,
+      'webhook-id': id,
+      'webhook-timestamp': String(Math.floor(ts.getTime() / 1000)),
       'webhook-signature': new Webhook(c.secret).sign(id, ts, raw),
     },
   });
 }
 
 /** Poll `fn` until it returns a value other than undefined (or throw after `timeoutMs`). */
-export async function until<T>(what: string, fn: () => Promise<T | undefined>, timeoutMs = 60_000, everyMs = 200): Promise<T> {
+export async function until<T>(
+  what: string,
+  fn: () => Promise<T | undefined>,
+  timeoutMs = 60_000,
+  everyMs = 200,
+): Promise<T> {
   const end = Date.now() + timeoutMs;
   for (;;) {
     const v = await fn();
@@ -232,17 +304,26 @@ export async function until<T>(what: string, fn: () => Promise<T | undefined>, t
 }
 
 /** Until every message id answers `processed` on GET /v1/messages/{id} (read as `as`). */
-export async function waitProcessed(gw: GatewayProc, messageIds: readonly string[], as: TestClientName, timeoutMs = 60_000): Promise<void> {
+export async function waitProcessed(
+  gw: GatewayProc,
+  messageIds: readonly string[],
+  as: TestClientName,
+  timeoutMs = 60_000,
+): Promise<void> {
   const left = new Set(messageIds);
-  await until(`${left.size} messages processed`, async () => {
-    for (const id of [...left]) {
-      const r = await gw.get(`/v1/messages/${id}`, as);
-      if (r.data?.status === 'processed') left.delete(id);
-      else if (r.data?.status === 'failed') throw new Error(`message ${id} failed: ${JSON.stringify(r.data)}`);
-      else break;
-    }
-    return left.size ? undefined : true;
-  }, timeoutMs);
+  await until(
+    `${left.size} messages processed`,
+    async () => {
+      for (const id of [...left]) {
+        const r = await gw.get(`/v1/messages/${id}`, as);
+        if (r.data?.status === 'processed') left.delete(id);
+        else if (r.data?.status === 'failed') throw new Error(`message ${id} failed: ${JSON.stringify(r.data)}`);
+        else break;
+      }
+      return left.size ? undefined : true;
+    },
+    timeoutMs,
+  );
 }
 
 /** Lines of output that match `re` (counts warnings in a process's log). */

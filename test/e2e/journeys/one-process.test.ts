@@ -13,8 +13,12 @@ jest.setTimeout(300_000);
 let env: JourneyEnv;
 const lockFile = () => path.join(env.dataDir, 'gateway.pid');
 
-beforeAll(async () => { env = await journeyEnv('one-process', 'embedded'); });
-afterAll(async () => { await env.cleanup(); });
+beforeAll(async () => {
+  env = await journeyEnv('one-process', 'embedded');
+});
+afterAll(async () => {
+  await env.cleanup();
+});
 
 test('when a second gateway starts on an embedded data directory in use, then it exits at once with a message naming the owner and DATABASE_URL', async () => {
   const first = await startGateway(env);

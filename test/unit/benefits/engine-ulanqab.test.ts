@@ -17,9 +17,14 @@ const entries = (selfpay: string, above: string) => [
 describe('Ulanqab benefit rules (003 art. 32)', () => {
   test('when one settlement has bases in both segments, then each segment is paid at its own ratio', () => {
     // band_selfpay 20,000 × 50% = 10,000; above_cap 50,000 × 80% = 40,000 → 50,000
-    const y = evaluatePersonYear(ulanqab, 2024, [at({ id: 'U1', date: '2024-02-01', entries: entries('20000', '50000') })]);
+    const y = evaluatePersonYear(ulanqab, 2024, [
+      at({ id: 'U1', date: '2024-02-01', entries: entries('20000', '50000') }),
+    ]);
     const d = y.settlements[0]!.derivation!;
-    expect(d.segments.map((s) => [s.segment, s.amount.toString()])).toEqual([['band_selfpay', '10000.00'], ['above_cap', '40000.00']]);
+    expect(d.segments.map((s) => [s.segment, s.amount.toString()])).toEqual([
+      ['band_selfpay', '10000.00'],
+      ['above_cap', '40000.00'],
+    ]);
     expect(y.settlements[0]!.expected.toString()).toBe('50000.00');
   });
 
@@ -47,10 +52,16 @@ describe('Ulanqab benefit rules (003 art. 32)', () => {
   });
 
   test('when an entry names a segment the region does not have, then the settlement is unchecked and that base is ignored', () => {
-    const y = evaluatePersonYear(ulanqab, 2024, [at({
-      id: 'U1', date: '2024-02-01',
-      entries: [{ fund_pay_type: '330100', inscp_scp_amt: '1000', fund_payamt: '0', seg: 'nonsense' }, { fund_pay_type: '330100', inscp_scp_amt: '1000', fund_payamt: '0' }],
-    })]);
+    const y = evaluatePersonYear(ulanqab, 2024, [
+      at({
+        id: 'U1',
+        date: '2024-02-01',
+        entries: [
+          { fund_pay_type: '330100', inscp_scp_amt: '1000', fund_payamt: '0', seg: 'nonsense' },
+          { fund_pay_type: '330100', inscp_scp_amt: '1000', fund_payamt: '0' },
+        ],
+      }),
+    ]);
     const r = y.settlements[0]!;
     expect([r.checked, r.unchecked_reason, r.expected.toString()]).toEqual([false, 'unknown_segment', '800.00']);
     expect(r.derivation!.unknown_segments).toEqual(['nonsense']);
@@ -64,8 +75,17 @@ describe('Ulanqab benefit rules (003 art. 32)', () => {
       at({ id: 'U2', date: '2024-06-01', base: '60000', hifob: '40000.01' }),
     ]);
     const f = annualCapFinding(ulanqab, y)!;
-    expect(f).toMatchObject({ code: 'ANNUAL_CAP_EXCEEDED', benefit_year: 2024, expected_amount: '120000.00', actual_amount: '120000.01', difference: '0.01' });
-    expect(f.evidence.settlements).toEqual([{ setl_id: 'U1', hifob_pay: '80000.00' }, { setl_id: 'U2', hifob_pay: '40000.01' }]);
+    expect(f).toMatchObject({
+      code: 'ANNUAL_CAP_EXCEEDED',
+      benefit_year: 2024,
+      expected_amount: '120000.00',
+      actual_amount: '120000.01',
+      difference: '0.01',
+    });
+    expect(f.evidence.settlements).toEqual([
+      { setl_id: 'U1', hifob_pay: '80000.00' },
+      { setl_id: 'U2', hifob_pay: '40000.01' },
+    ]);
   });
 
   test('when the recorded sum equals the cap exactly, then no ANNUAL_CAP_EXCEEDED is raised', () => {

@@ -32,7 +32,9 @@ describe('explain: a derivation an auditor can redo by hand', () => {
 
   test('when an adjustment applies and the product has more decimals, then the text shows the points and the exact value', () => {
     // 12,345.67 × 85% = 10,493.8195 → 10,493.82
-    const y = evaluatePersonYear(dehong, 2024, [settlement({ id: 'D1', date: '2024-02-01', base: '12345.67', area: '530102' })]);
+    const y = evaluatePersonYear(dehong, 2024, [
+      settlement({ id: 'D1', date: '2024-02-01', base: '12345.67', area: '530102' }),
+    ]);
     const en = explain(y.settlements[0]!, dehong, 'en');
     expect(en).toContain('every band -5 percentage points (001 art. 12');
     expect(en).toContain('12345.67 × 85% (file ratio 90%, adjusted) = 10493.82 (10493.8195)');
@@ -42,16 +44,28 @@ describe('explain: a derivation an auditor can redo by hand', () => {
 
   test('when a settlement is unchecked, then the text says why', () => {
     const y = evaluatePersonYear(dehong, 2024, [settlement({ id: 'N1', date: '2024-02-01', hifob: '5.00' })]);
-    expect(explain(y.settlements[0]!, dehong, 'en')).toContain('Not checked: the settlement has no large-expense setldetail entry');
+    expect(explain(y.settlements[0]!, dehong, 'en')).toContain(
+      'Not checked: the settlement has no large-expense setldetail entry',
+    );
     expect(explain(y.settlements[0]!, dehong, 'zh-CN')).toContain('未校验');
   });
 
   test('when a derivation becomes evidence, then it is plain JSON with exact products and fen amounts', () => {
-    const y = evaluatePersonYear(dehong, 2024, [settlement({ id: 'D1', date: '2024-02-01', base: '12345.67', area: '530102' })]);
+    const y = evaluatePersonYear(dehong, 2024, [
+      settlement({ id: 'D1', date: '2024-02-01', base: '12345.67', area: '530102' }),
+    ]);
     const ev = derivationEvidence(y.settlements[0]!.derivation!);
     expect(JSON.parse(JSON.stringify(ev))).toEqual(ev);
-    expect(ev).toMatchObject({ exact: '10493.8195', expected: '10493.82', uncapped: '10493.8195', payout_cap: null, base_cap: null });
+    expect(ev).toMatchObject({
+      exact: '10493.8195',
+      expected: '10493.82',
+      uncapped: '10493.8195',
+      payout_cap: null,
+      base_cap: null,
+    });
     expect(ev.segments[0]).toMatchObject({ base: '12345.67', cum_base_before: '0.00', cum_base_after: '12345.67' });
-    expect(ev.adjustments).toEqual([{ id: 'outside_region_without_referral', ratio_delta: '-0.05', source: expect.stringContaining('001 art. 12') }]);
+    expect(ev.adjustments).toEqual([
+      { id: 'outside_region_without_referral', ratio_delta: '-0.05', source: expect.stringContaining('001 art. 12') },
+    ]);
   });
 });

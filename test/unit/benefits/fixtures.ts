@@ -18,8 +18,15 @@ export function shippedSources(): RegionPolicySource[] {
 }
 
 /** A deep copy of a shipped file's JSON, to break in a test. */
-export function shippedDocument(file: 'dehong-5331' | 'ulanqab-1509' | 'jiaozuo-4108' | 'sample-district-9999'): Record<string, any> {
-  const docs = { 'dehong-5331': dehong, 'ulanqab-1509': ulanqab, 'jiaozuo-4108': jiaozuo, 'sample-district-9999': district };
+export function shippedDocument(
+  file: 'dehong-5331' | 'ulanqab-1509' | 'jiaozuo-4108' | 'sample-district-9999',
+): Record<string, any> {
+  const docs = {
+    'dehong-5331': dehong,
+    'ulanqab-1509': ulanqab,
+    'jiaozuo-4108': jiaozuo,
+    'sample-district-9999': district,
+  };
   return JSON.parse(JSON.stringify(docs[file])) as Record<string, any>;
 }
 
@@ -47,7 +54,8 @@ export interface SettlementSpec {
 
 /** A settlement with a basic-fund entry (310100, never part of the base) and the given large-expense base. */
 export function settlement(p: SettlementSpec, areaDefault = '533102'): BenefitSettlementInput {
-  const entries = p.entries ?? (p.base === undefined ? [] : [{ fund_pay_type: '330100', inscp_scp_amt: p.base, fund_payamt: '0' }]);
+  const entries =
+    p.entries ?? (p.base === undefined ? [] : [{ fund_pay_type: '330100', inscp_scp_amt: p.base, fund_payamt: '0' }]);
   return {
     setl_id: p.id,
     setl_time: cstInstant(p.date, p.hour ?? 10),

@@ -4,17 +4,30 @@ import { createRegionPolicies, loadRegionPolicies, RegionPolicyError } from '../
 import { shippedDocument, shippedSources } from './fixtures';
 
 type Doc = Record<string, any>;
-const withDoc = (file: string, doc: Doc) => shippedSources().filter((s) => s.file !== file).concat({ file, text: JSON.stringify(doc) });
+const withDoc = (file: string, doc: Doc) =>
+  shippedSources()
+    .filter((s) => s.file !== file)
+    .concat({ file, text: JSON.stringify(doc) });
 
 function errorOf(f: () => unknown): RegionPolicyError {
-  try { f(); } catch (e) { if (e instanceof RegionPolicyError) return e; throw e; }
+  try {
+    f();
+  } catch (e) {
+    if (e instanceof RegionPolicyError) return e;
+    throw e;
+  }
   throw new Error('expected a RegionPolicyError');
 }
 
 describe('region policy files (regions/*.json)', () => {
   test('when the shipped regions directory is loaded, then all four policies load and validate', () => {
     const all = loadRegionPolicies(join(__dirname, '../../../regions'));
-    expect(all.all.map((p) => p.id).sort()).toEqual(['dehong-5331', 'jiaozuo-4108', 'sample-district-9999', 'ulanqab-1509']);
+    expect(all.all.map((p) => p.id).sort()).toEqual([
+      'dehong-5331',
+      'jiaozuo-4108',
+      'sample-district-9999',
+      'ulanqab-1509',
+    ]);
     expect(all.byId('jiaozuo-4108')!.benefits).toBeNull();
     expect(all.byId('ulanqab-1509')!.benefits!.annual_payout_limit!.toString()).toBe('120000.00');
     expect(all.byId('sample-district-9999')!.benefits!.annual_payout_limit!.toString()).toBe('89000.00');
@@ -28,7 +41,8 @@ describe('region policy files (regions/*.json)', () => {
         if (Array.isArray(v)) v.forEach(walk);
         else if (v && typeof v === 'object') {
           const o = v as Doc;
-          if ('value' in o || 'ratio' in o || 'amount' in o || 'ratio_delta' in o || 'starts' in o) sources.push(String(o.source));
+          if ('value' in o || 'ratio' in o || 'amount' in o || 'ratio_delta' in o || 'starts' in o)
+            sources.push(String(o.source));
           Object.values(o).forEach(walk);
         }
       };
@@ -42,7 +56,10 @@ describe('region policy files (regions/*.json)', () => {
     const district = shippedDocument('sample-district-9999');
     const sub: Record<string, any> = { ...shippedDocument('sample-district-9999'), id: 'sample-subdistrict-999901' };
     sub.admdvs_prefixes = { value: ['999901'], source: 'test' };
-    const all = createRegionPolicies([...withDoc('sample-district-9999.json', district), { file: 'sample-subdistrict-999901.json', text: JSON.stringify(sub) }]);
+    const all = createRegionPolicies([
+      ...withDoc('sample-district-9999.json', district),
+      { file: 'sample-subdistrict-999901.json', text: JSON.stringify(sub) },
+    ]);
     expect(all.regionFor('999901')!.id).toBe('sample-subdistrict-999901');
     expect(all.regionFor('999902')!.id).toBe('sample-district-9999');
     expect(all.regionFor('533102')!.id).toBe('dehong-5331');
@@ -51,7 +68,7 @@ describe('region policy files (regions/*.json)', () => {
     expect(all.regionFor('5331ab')).toBeUndefined();
   });
 
-  test('when an admdvs has a region, then its loop parameters are the region\'s; otherwise the spec defaults', () => {
+  test("when an admdvs has a region, then its loop parameters are the region's; otherwise the spec defaults", () => {
     const all = createRegionPolicies(shippedSources());
     expect(all.loopParamsFor('533102')).toEqual({ ...DEFAULT_LOOP_PARAMS });
     expect(all.loopParamsFor('533102').manual_due_working_days).toBe(20);
@@ -77,10 +94,14 @@ describe('region policy files (regions/*.json)', () => {
   test('when bands are out of order or the default segment is unknown, then the semantic check names the path', () => {
     const doc = shippedDocument('sample-district-9999');
     doc.benefits.segments[0].bands[2].from = '30000';
-    expect(errorOf(() => createRegionPolicies(withDoc('sample-district-9999.json', doc))).jsonPath).toBe('/benefits/segments/0/bands/2/from');
+    expect(errorOf(() => createRegionPolicies(withDoc('sample-district-9999.json', doc))).jsonPath).toBe(
+      '/benefits/segments/0/bands/2/from',
+    );
     const doc2 = shippedDocument('ulanqab-1509');
     doc2.benefits.default_segment.value = 'nowhere';
-    expect(errorOf(() => createRegionPolicies(withDoc('ulanqab-1509.json', doc2))).jsonPath).toBe('/benefits/default_segment/value');
+    expect(errorOf(() => createRegionPolicies(withDoc('ulanqab-1509.json', doc2))).jsonPath).toBe(
+      '/benefits/default_segment/value',
+    );
   });
 
   test('when a payout cap has no amount, then the error points at the cap', () => {
@@ -92,11 +113,17 @@ describe('region policy files (regions/*.json)', () => {
   });
 
   test('when a file is not JSON, or two regions claim one prefix, then the error names the file', () => {
-    const broken = shippedSources().map((s) => (s.file === 'jiaozuo-4108.json' ? { ...s, text: s.text.slice(0, -3) } : s));
+    const broken = shippedSources().map((s) =>
+      s.file === 'jiaozuo-4108.json' ? { ...s, text: s.text.slice(0, -3) } : s,
+    );
     expect(() => createRegionPolicies(broken)).toThrow(/jiaozuo-4108\.json: \/ is not valid JSON/);
     const dup = { ...shippedDocument('jiaozuo-4108'), id: 'copy-4108' };
-    const e = errorOf(() => createRegionPolicies([...shippedSources(), { file: 'copy-4108.json', text: JSON.stringify(dup) }]));
-    expect(e.message).toMatch(/jiaozuo-4108\.json: \/admdvs_prefixes\/value\/0 prefix "4108" already belongs to copy-4108\.json/);
+    const e = errorOf(() =>
+      createRegionPolicies([...shippedSources(), { file: 'copy-4108.json', text: JSON.stringify(dup) }]),
+    );
+    expect(e.message).toMatch(
+      /jiaozuo-4108\.json: \/admdvs_prefixes\/value\/0 prefix "4108" already belongs to copy-4108\.json/,
+    );
   });
 
   test('when the id differs from the file name, then loading stops', () => {

@@ -20,11 +20,22 @@ describe('working days past a due date', () => {
   // Sat 1, Sun 2, Mon 3, Tue 4 Feb are off; Wed 5 Feb is day 1, Sat 8 Feb (worked) day 4,
   // Mon 10 Feb day 5, Mon 17 Feb day 10, Tue 18 Feb day 11.
   test.each([
-    ['2025-01-31', 23, 0], ['2025-02-01', 10, 0], ['2025-02-04', 23, 0], ['2025-02-05', 0, 1], ['2025-02-07', 12, 3],
-    ['2025-02-08', 12, 4], ['2025-02-09', 12, 4], ['2025-02-10', 9, 5], ['2025-02-17', 9, 10], ['2025-02-18', 9, 11],
-  ] as const)('when due on 31 January 2025 and judged on %s at %i h, then it is %i working days past due', (date, h, days) => {
-    expect(workingDaysPast('2025-01-31', at(date, h), cal)).toBe(days);
-  });
+    ['2025-01-31', 23, 0],
+    ['2025-02-01', 10, 0],
+    ['2025-02-04', 23, 0],
+    ['2025-02-05', 0, 1],
+    ['2025-02-07', 12, 3],
+    ['2025-02-08', 12, 4],
+    ['2025-02-09', 12, 4],
+    ['2025-02-10', 9, 5],
+    ['2025-02-17', 9, 10],
+    ['2025-02-18', 9, 11],
+  ] as const)(
+    'when due on 31 January 2025 and judged on %s at %i h, then it is %i working days past due',
+    (date, h, days) => {
+      expect(workingDaysPast('2025-01-31', at(date, h), cal)).toBe(days);
+    },
+  );
 
   test('when judged on or before the due date, then no day has passed', () => {
     expect(workingDaysPast('2025-03-03', at('2025-03-03', 10), cal)).toBe(0);
@@ -37,10 +48,18 @@ describe('working days past a due date', () => {
 });
 
 describe('ageing buckets', () => {
-  test.each([[0, 'not_due'], [1, 'd1_10'], [10, 'd1_10'], [11, 'd11_30'], [30, 'd11_30'], [31, 'd31_60'], [60, 'd31_60'], [61, 'over_60']] as const)(
-    'when %i working days past due under 10/30/60, then the bucket is %s', (days, bucket) => {
-      expect(ageingBucket(days, P.ageing_buckets)).toBe(bucket);
-    });
+  test.each([
+    [0, 'not_due'],
+    [1, 'd1_10'],
+    [10, 'd1_10'],
+    [11, 'd11_30'],
+    [30, 'd11_30'],
+    [31, 'd31_60'],
+    [60, 'd31_60'],
+    [61, 'over_60'],
+  ] as const)('when %i working days past due under 10/30/60, then the bucket is %s', (days, bucket) => {
+    expect(ageingBucket(days, P.ageing_buckets)).toBe(bucket);
+  });
 
   test('when a region sets other bounds, then the buckets follow them (the keys keep their names)', () => {
     expect(ageingBucket(5, [5, 15, 20])).toBe('d1_10');
@@ -62,8 +81,13 @@ describe('arrears of a month across the Spring Festival of 2025, as of Monday 3 
   // - September 2024: due 31 Oct 2024: November 21 and December 22 working days alone are 43,
   //   January 2025 19 more: over 60.
   const asOf = at('2025-03-03', 10);
-  const row = (fixmedins_code: string, insurer_code: string, setl_mode: 'direct' | 'manual', setl_day: string, outstanding: string): ArrearsRow =>
-    ({ fixmedins_code, insurer_code, admdvs: '533102', setl_mode, setl_day, outstanding });
+  const row = (
+    fixmedins_code: string,
+    insurer_code: string,
+    setl_mode: 'direct' | 'manual',
+    setl_day: string,
+    outstanding: string,
+  ): ArrearsRow => ({ fixmedins_code, insurer_code, admdvs: '533102', setl_mode, setl_day, outstanding });
   const rows: ArrearsRow[] = [
     row('H1', 'PICC', 'manual', '2025-01-02', '1234.56'),
     row('H1', 'PICC', 'manual', '2025-01-20', '100.01'),
@@ -87,7 +111,8 @@ describe('arrears of a month across the Spring Festival of 2025, as of Monday 3 
 
   test('then every institution and insurer has its outstanding in the right buckets, to the fen', () => {
     const aged = ageArrears(rows, asOf, P.ageing_buckets, { loopParamsFor: () => P, calendar: cal });
-    const view = (m: Map<string, Parameters<typeof ageingView>[0]>) => Object.fromEntries([...m].map(([k, a]) => [k, ageingView(a)]));
+    const view = (m: Map<string, Parameters<typeof ageingView>[0]>) =>
+      Object.fromEntries([...m].map(([k, a]) => [k, ageingView(a)]));
     expect(view(aged.institutions)).toEqual({
       H1: { not_due: '0.00', d1_10: '101.00', d11_30: '1234.56', d31_60: '4567.89', over_60: '0.00' },
       H2: { not_due: '2000.00', d1_10: '0.00', d11_30: '333.34', d31_60: '0.00', over_60: '98765.43' },

@@ -57,7 +57,9 @@ describe('the working-day calendar', () => {
   });
 
   test('when the data is inconsistent, then building the calendar fails with a clear reason', () => {
-    const year = (holidays: string[], workdays: string[]) => ({ years: { '2025': { verified: true, holidays, workdays } } });
+    const year = (holidays: string[], workdays: string[]) => ({
+      years: { '2025': { verified: true, holidays, workdays } },
+    });
     expect(() => WorkCalendar.fromData({})).toThrow(/years/);
     expect(() => WorkCalendar.fromData(year(['2025-02-30'], []))).toThrow(/not a date/);
     expect(() => WorkCalendar.fromData(year(['2024-12-31'], []))).toThrow(/filed under year 2025/);

@@ -22,7 +22,9 @@ describe('direct settlement due dates', () => {
   });
 
   test('when settled on 31 January of a leap year, then it is due on 29 February', () => {
-    expect(settlementDueDate({ setl_mode: 'direct', setl_time: at('2024-01-31', 23, 59) }, P, cal).date).toBe('2024-02-29');
+    expect(settlementDueDate({ setl_mode: 'direct', setl_time: at('2024-01-31', 23, 59) }, P, cal).date).toBe(
+      '2024-02-29',
+    );
   });
 
   test('when the next month has 30 or 31 days, then the due date follows its length', () => {
@@ -33,7 +35,9 @@ describe('direct settlement due dates', () => {
 
   test('when a settlement is just after midnight CST on 1 February, then February is its month', () => {
     // 2025-01-31T16:30Z is 2025-02-01 00:30 in China Standard Time.
-    expect(settlementDueDate({ setl_mode: 'direct', setl_time: new Date('2025-01-31T16:30:00Z') }, P, cal).date).toBe('2025-03-31');
+    expect(settlementDueDate({ setl_mode: 'direct', setl_time: new Date('2025-01-31T16:30:00Z') }, P, cal).date).toBe(
+      '2025-03-31',
+    );
   });
 
   test('when a region allows two months, then it is due at the end of the second month after', () => {
@@ -61,8 +65,14 @@ describe('manual claim due dates', () => {
 
   test('when the count would pass 31 March of the next year, then the claim is due on 31 March', () => {
     const from = at('2025-12-20', 10);
-    expect(manualDueDate(from, { ...P, manual_due_working_days: 60 }, cal)).toMatchObject({ date: '2026-03-20', rule: 'manual' });
-    expect(manualDueDate(from, { ...P, manual_due_working_days: 70 }, cal)).toMatchObject({ date: '2026-03-31', rule: 'manual_cutoff' });
+    expect(manualDueDate(from, { ...P, manual_due_working_days: 60 }, cal)).toMatchObject({
+      date: '2026-03-20',
+      rule: 'manual',
+    });
+    expect(manualDueDate(from, { ...P, manual_due_working_days: 70 }, cal)).toMatchObject({
+      date: '2026-03-31',
+      rule: 'manual_cutoff',
+    });
   });
 
   test('when settled on 31 December after 16:00 UTC, then the next CST year sets the cut-off', () => {
@@ -77,7 +87,11 @@ describe('manual claim due dates', () => {
   });
 
   test('when the cut-off is 29 February and the year is common, then the last day of February is used', () => {
-    const due = manualDueDate(at('2024-12-20'), { ...P, manual_due_working_days: 70, manual_final_cutoff: '02-29' }, cal);
+    const due = manualDueDate(
+      at('2024-12-20'),
+      { ...P, manual_due_working_days: 70, manual_final_cutoff: '02-29' },
+      cal,
+    );
     expect(due).toMatchObject({ date: '2025-02-28', rule: 'manual_cutoff' });
   });
 });

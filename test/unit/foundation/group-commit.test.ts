@@ -5,10 +5,21 @@
  */
 import { GroupCommit, type GroupLimits, type ItemShape } from '../../../src/ingest/group-commit';
 
-interface Item { id: string; group?: string; keys?: string[]; bytes?: number; bad?: boolean }
+interface Item {
+  id: string;
+  group?: string;
+  keys?: string[];
+  bytes?: number;
+  bad?: boolean;
+}
 
 const shape = (it: Item): ItemShape => ({ group: it.group ?? 'g', keys: it.keys ?? [it.id], bytes: it.bytes ?? 1 });
-const limits = (o: Partial<GroupLimits> = {}): GroupLimits => ({ maxItems: 64, maxBytes: 1 << 20, maxInFlight: 1, ...o });
+const limits = (o: Partial<GroupLimits> = {}): GroupLimits => ({
+  maxItems: 64,
+  maxBytes: 1 << 20,
+  maxInFlight: 1,
+  ...o,
+});
 
 function committer(o: Partial<GroupLimits> = {}, delayMs = 5) {
   const groups: string[][] = [];
@@ -56,7 +67,13 @@ describe('GroupCommit', () => {
   test('two items sharing a key are never in one group, and the later one waits for the earlier', async () => {
     const c = committer({ maxInFlight: 2 });
     const order: string[] = [];
-    const items: Item[] = [{ id: 'a1', keys: ['K'] }, { id: 'b', keys: ['B'] }, { id: 'a2', keys: ['K'] }, { id: 'c', keys: ['C'] }, { id: 'a3', keys: ['X', 'K'] }];
+    const items: Item[] = [
+      { id: 'a1', keys: ['K'] },
+      { id: 'b', keys: ['B'] },
+      { id: 'a2', keys: ['K'] },
+      { id: 'c', keys: ['C'] },
+      { id: 'a3', keys: ['X', 'K'] },
+    ];
     await Promise.all(items.map((it) => c.gc.submit(it).then(() => order.push(it.id))));
     expect(c.groups).toEqual([['a1', 'b', 'c'], ['a2'], ['a3']]);
     expect(order.indexOf('a1')).toBeLessThan(order.indexOf('a2'));
@@ -66,14 +83,24 @@ describe('GroupCommit', () => {
   test('an item passed over keeps later items with its keys behind it', async () => {
     const c = committer({ maxInFlight: 2 });
     // p1 goes first; q (another group) is passed over; r shares q's key, so it must not overtake q.
-    const items: Item[] = [{ id: 'p1', group: 'P' }, { id: 'q', group: 'Q', keys: ['S'] }, { id: 'r', group: 'P', keys: ['S'] }];
+    const items: Item[] = [
+      { id: 'p1', group: 'P' },
+      { id: 'q', group: 'Q', keys: ['S'] },
+      { id: 'r', group: 'P', keys: ['S'] },
+    ];
     await Promise.all(items.map((it) => c.gc.submit(it)));
     expect(c.groups).toEqual([['p1'], ['q'], ['r']]);
   });
 
   test('items of different groups are never written together', async () => {
     const c = committer({ maxInFlight: 1 });
-    await Promise.all([{ id: 'a', group: 'x' }, { id: 'b', group: 'y' }, { id: 'c', group: 'x' }].map((it) => c.gc.submit(it)));
+    await Promise.all(
+      [
+        { id: 'a', group: 'x' },
+        { id: 'b', group: 'y' },
+        { id: 'c', group: 'x' },
+      ].map((it) => c.gc.submit(it)),
+    );
     expect(c.groups).toEqual([['a', 'c'], ['b']]);
   });
 
@@ -82,7 +109,14 @@ describe('GroupCommit', () => {
     await Promise.all(Array.from({ length: 7 }, (_, i) => c.gc.submit({ id: `m${i}`, bytes: 1 })));
     expect(c.groups.map((g) => g.length)).toEqual([3, 3, 1]);
     const d = committer({ maxBytes: 10 });
-    await Promise.all([{ id: 'big', bytes: 50 }, { id: 's1', bytes: 4 }, { id: 's2', bytes: 4 }, { id: 's3', bytes: 4 }].map((it) => d.gc.submit(it)));
+    await Promise.all(
+      [
+        { id: 'big', bytes: 50 },
+        { id: 's1', bytes: 4 },
+        { id: 's2', bytes: 4 },
+        { id: 's3', bytes: 4 },
+      ].map((it) => d.gc.submit(it)),
+    );
     expect(d.groups).toEqual([['big'], ['s1', 's2'], ['s3']]);
   });
 
@@ -96,18 +130,34 @@ describe('GroupCommit', () => {
   test('when a group fails, each of its items is written alone in arrival order and only the bad one fails', async () => {
     const c = committer();
     const out = await Promise.allSettled(['a', 'bad', 'c'].map((id) => c.gc.submit({ id, bad: id === 'bad' })));
-    expect(out.map((o) => (o.status === 'fulfilled' ? o.value : (o.reason as Error).message))).toEqual(['one:a', 'bad is bad', 'one:c']);
+    expect(out.map((o) => (o.status === 'fulfilled' ? o.value : (o.reason as Error).message))).toEqual([
+      'one:a',
+      'bad is bad',
+      'one:c',
+    ]);
     expect(c.groups).toEqual([['a', 'bad', 'c']]);
     expect(c.singles).toEqual(['a', 'bad', 'c']);
   });
 
   test('when a group of one fails, its item fails without a second attempt', async () => {
-    const gc = new GroupCommit<Item, string>(async () => { throw new Error('down'); }, async () => 'never', shape, limits());
+    const gc = new GroupCommit<Item, string>(
+      async () => {
+        throw new Error('down');
+      },
+      async () => 'never',
+      shape,
+      limits(),
+    );
     await expect(gc.submit({ id: 'a' })).rejects.toThrow('down');
   });
 
   test('an Error outcome fails that item alone', async () => {
-    const gc = new GroupCommit<Item, string>(async (items) => items.map((i) => (i.id === 'b' ? new Error('no such key') : i.id)), async () => 'never', shape, limits());
+    const gc = new GroupCommit<Item, string>(
+      async (items) => items.map((i) => (i.id === 'b' ? new Error('no such key') : i.id)),
+      async () => 'never',
+      shape,
+      limits(),
+    );
     const out = await Promise.allSettled(['a', 'b', 'c'].map((id) => gc.submit({ id })));
     expect(out.map((o) => o.status)).toEqual(['fulfilled', 'rejected', 'fulfilled']);
   });
@@ -117,7 +167,10 @@ describe('GroupCommit', () => {
     expect(await c.gc.submit({ id: 'a', keys: ['K'] })).toBe('ok:a');
     expect(await c.gc.submit({ id: 'b', keys: ['K'] })).toBe('ok:b');
     const failed = committer();
-    await Promise.allSettled([failed.gc.submit({ id: 'x', keys: ['K'], bad: true }), failed.gc.submit({ id: 'y', keys: ['L'] })]);
+    await Promise.allSettled([
+      failed.gc.submit({ id: 'x', keys: ['K'], bad: true }),
+      failed.gc.submit({ id: 'y', keys: ['L'] }),
+    ]);
     expect(await failed.gc.submit({ id: 'z', keys: ['K'] })).toBe('ok:z');
   });
 });

@@ -21,5 +21,6 @@ test('when a psn_no holds the key separator, then it is still masked whole', () 
 });
 
 test('when a key names no person, then it is shown unchanged', () => {
-  for (const k of ['setl:S1', 'line:PICC_DH:PAY-1:1', 'decl:H53310200001:PICC_DH:2025-03', 'insurer:PICC_DH:2025-03']) expect(maskedSubjectKey(k)).toBe(k);
+  for (const k of ['setl:S1', 'line:PICC_DH:PAY-1:1', 'decl:H53310200001:PICC_DH:2025-03', 'insurer:PICC_DH:2025-03'])
+    expect(maskedSubjectKey(k)).toBe(k);
 });

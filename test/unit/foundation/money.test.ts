@@ -16,11 +16,13 @@ describe('Money', () => {
 
   test('when amounts are summed in any order, then the total is the same to the fen', () => {
     const fen = fc.integer({ min: 0, max: 10_000_000_000 }).map((n) => Money.of((n / 100).toFixed(2)));
-    fc.assert(fc.property(fc.array(fen, { maxLength: 50 }), (xs) => {
-      const a = Money.sum(xs);
-      const b = Money.sum([...xs].reverse());
-      return a.eq(b) && a.toString() === b.toString();
-    }));
+    fc.assert(
+      fc.property(fc.array(fen, { maxLength: 50 }), (xs) => {
+        const a = Money.sum(xs);
+        const b = Money.sum([...xs].reverse());
+        return a.eq(b) && a.toString() === b.toString();
+      }),
+    );
   });
 
   test('when counting decimal places of wire amounts, then numbers and strings agree', () => {

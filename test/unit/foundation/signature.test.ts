@@ -6,16 +6,19 @@ import { certnoCheckChar, isValidCertno } from '../../../src/schemas/gb11643';
 const secret = `whsec_${Buffer.from('a-test-secret-of-some-length!!').toString('base64')}`;
 
 describe('Standard Webhooks signatures', () => {
-  test('when our v1 signature is compared with the public library\'s, then they are identical', () => {
+  test("when our v1 signature is compared with the public library's, then they are identical", () => {
     const ts = new Date('2025-01-01T00:00:00Z');
-    expect(sign(secret, 'msg_1', ts.getTime() / 1000, '{"a":1}')).toBe(new Webhook(secret).sign('msg_1', ts, '{"a":1}'));
+    expect(sign(secret, 'msg_1', ts.getTime() / 1000, '{"a":1}')).toBe(
+      new Webhook(secret).sign('msg_1', ts, '{"a":1}'),
+    );
   });
 
   test('when the body arrives in chunks, then the incremental verifier accepts it; a changed byte is refused', () => {
     const body = Buffer.from('{"payment_id":"P1","lines":[]}');
     const header = `v1,garbage ${sign(secret, 'id1', 1700000000, body, 'v1sm3')}`;
     const v = new SignatureVerifier([secret], parseSignatureHeader(header), 'id1', '1700000000');
-    v.update(body.subarray(0, 5)); v.update(body.subarray(5));
+    v.update(body.subarray(0, 5));
+    v.update(body.subarray(5));
     expect(v.verify()).toBe(true);
     const bad = new SignatureVerifier([secret], parseSignatureHeader(header), 'id1', '1700000000');
     bad.update(Buffer.from(body.toString().replace('P1', 'P2')));

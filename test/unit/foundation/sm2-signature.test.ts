@@ -2,9 +2,20 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { sm2 as smCrypto } from 'sm-crypto';
-import { MAX_SM2_ENTRIES, SignatureVerifier, parseSignatureHeader, sign, signWithSm2 } from '../../../src/http/signature';
 import {
-  SM2_DEFAULT_ID, parseDerSignature, parseSm2PrivateKeyPem, parseSm2PublicKeyPem, sm2PublicKeyFromHex, verifySm2,
+  MAX_SM2_ENTRIES,
+  SignatureVerifier,
+  parseSignatureHeader,
+  sign,
+  signWithSm2,
+} from '../../../src/http/signature';
+import {
+  SM2_DEFAULT_ID,
+  parseDerSignature,
+  parseSm2PrivateKeyPem,
+  parseSm2PublicKeyPem,
+  sm2PublicKeyFromHex,
+  verifySm2,
 } from '../../../src/http/sm2';
 import { ClientRegistry } from '../../../src/http/clients';
 
@@ -25,10 +36,12 @@ function verify(header: string, keys = [fieldKey], chunks: Buffer[] = [body], se
 
 describe('SM2 signatures (spec §9)', () => {
   test('when sm-crypto signs with the default distinguishing ID, then the verifier accepts it, fed in chunks', () => {
-    expect(verify(signed(field.privateKey), [fieldKey], [body.subarray(0, 7), body.subarray(7, 40), body.subarray(40)])).toBe(true);
+    expect(
+      verify(signed(field.privateKey), [fieldKey], [body.subarray(0, 7), body.subarray(7, 40), body.subarray(40)]),
+    ).toBe(true);
   });
 
-  test('when Node\'s own crypto.verify is asked, then it refuses the same signature (it applies no distinguishing ID), which is why a library verifies', () => {
+  test("when Node's own crypto.verify is asked, then it refuses the same signature (it applies no distinguishing ID), which is why a library verifies", () => {
     const der = Buffer.from(signed(field.privateKey).slice(6), 'base64');
     const key = crypto.createPublicKey(fieldKey.pem);
     expect(crypto.verify('sm3', Buffer.concat([Buffer.from(`${id}.${ts}.`), body]), key, der)).toBe(false);
@@ -36,7 +49,9 @@ describe('SM2 signatures (spec §9)', () => {
   });
 
   test('when the body changed or another key signed, then the signature is refused', () => {
-    expect(verify(signed(field.privateKey), [fieldKey], [Buffer.from(body.toString().replace('P-1', 'P-2'))])).toBe(false);
+    expect(verify(signed(field.privateKey), [fieldKey], [Buffer.from(body.toString().replace('P-1', 'P-2'))])).toBe(
+      false,
+    );
     expect(verify(signed(other.privateKey))).toBe(false);
   });
 
@@ -49,13 +64,19 @@ describe('SM2 signatures (spec §9)', () => {
   test('when the header mixes a bad SM2 entry with a good one, or an HMAC with SM2, then one match is enough', () => {
     expect(verify(`v1sm2,AAAA ${signed(field.privateKey)}`)).toBe(true);
     const secret = `whsec_${Buffer.from('a-test-secret-of-some-length!!').toString('base64')}`;
-    expect(verify(`${signed(other.privateKey)} ${sign(secret, id, Number(ts), body)}`, [fieldKey], [body], [secret])).toBe(true);
+    expect(
+      verify(`${signed(other.privateKey)} ${sign(secret, id, Number(ts), body)}`, [fieldKey], [body], [secret]),
+    ).toBe(true);
   });
 
   test('when the SM2 entry is not base64, or base64 of no DER signature, then it is a mismatch, not an exception', () => {
     const good = Buffer.from(signed(field.privateKey).slice(6), 'base64');
     const cases = [
-      'v1sm2,@@@@', 'v1sm2,', 'v1sm2,AAAA', 'v1sm2,MAYCAQECAQE=', `v1sm2,${Buffer.alloc(300, 0x30).toString('base64')}`,
+      'v1sm2,@@@@',
+      'v1sm2,',
+      'v1sm2,AAAA',
+      'v1sm2,MAYCAQECAQE=',
+      `v1sm2,${Buffer.alloc(300, 0x30).toString('base64')}`,
       `v1sm2,${Buffer.concat([good, Buffer.from([0])]).toString('base64')}`, // trailing byte
       `v1sm2,${Buffer.from([0x31, ...good.subarray(1)]).toString('base64')}`, // SET, not SEQUENCE
       `v1sm2,${good.subarray(0, good.length - 1).toString('base64')}`, // truncated
@@ -65,7 +86,10 @@ describe('SM2 signatures (spec §9)', () => {
   });
 
   test('when DER carries a zero, negative or too large integer, then parsing refuses it', () => {
-    const seq = (...ints: number[][]) => { const body = Buffer.from(ints.flatMap((i) => [0x02, i.length, ...i])); return Buffer.from([0x30, body.length, ...body]); };
+    const seq = (...ints: number[][]) => {
+      const body = Buffer.from(ints.flatMap((i) => [0x02, i.length, ...i]));
+      return Buffer.from([0x30, body.length, ...body]);
+    };
     expect(parseDerSignature(seq([1], [2]))).toEqual({ r: 1n, s: 2n });
     expect(parseDerSignature(seq([0], [2]))).toBeUndefined();
     expect(parseDerSignature(seq([0x80], [2]))).toBeUndefined();
@@ -84,12 +108,17 @@ describe('SM2 signatures (spec §9)', () => {
     const entry = signWithSm2(key, id, Number(ts), body);
     const served = parseSm2PublicKeyPem(key.publicKey.pem);
     const sigHex = Buffer.from(entry.slice(6), 'base64').toString('hex');
-    expect(smCrypto.doVerifySignature([...Buffer.from(`${id}.${ts}.`), ...body], sigHex, served.hex, { hash: true, der: true })).toBe(true);
+    expect(
+      smCrypto.doVerifySignature([...Buffer.from(`${id}.${ts}.`), ...body], sigHex, served.hex, {
+        hash: true,
+        der: true,
+      }),
+    ).toBe(true);
     expect(verify(entry, [served])).toBe(true);
     expect(SM2_DEFAULT_ID).toBe('1234567812345678');
   });
 
-  test('when a PEM is made from sm-crypto\'s hex key, then parsing it gives the same point back', () => {
+  test("when a PEM is made from sm-crypto's hex key, then parsing it gives the same point back", () => {
     expect(parseSm2PublicKeyPem(fieldKey.pem).hex).toBe(field.publicKey);
   });
 });
@@ -98,15 +127,23 @@ describe('sm2_public_keys in the clients file', () => {
   const base = { client_id: 'h1', role: 'institution', scope: ['H53310200001'] };
 
   test('when a client has only SM2 keys, then the registry loads them', () => {
-    const reg = ClientRegistry.fromJson([{ ...base, sm2_public_keys: [fieldKey.pem, sm2PublicKeyFromHex(other.publicKey).pem] }]);
+    const reg = ClientRegistry.fromJson([
+      { ...base, sm2_public_keys: [fieldKey.pem, sm2PublicKeyFromHex(other.publicKey).pem] },
+    ]);
     expect(reg.sm2Keys('h1').map((k) => k.hex)).toEqual([field.publicKey, other.publicKey]);
   });
 
   test('when a key is not an SM2 public key, then loading stops naming the client and the entry', () => {
     const { publicKey } = crypto.generateKeyPairSync('ec', { namedCurve: 'P-256' });
     const p256 = publicKey.export({ format: 'pem', type: 'spki' }) as string;
-    expect(() => ClientRegistry.fromJson([{ ...base, sm2_public_keys: [fieldKey.pem, p256] }])).toThrow(/client "h1" sm2_public_keys\[1\]: not an SM2 key/);
-    expect(() => ClientRegistry.fromJson([{ ...base, sm2_public_keys: ['-----BEGIN PUBLIC KEY-----\nAAAA\n-----END PUBLIC KEY-----\n'] }])).toThrow(/sm2_public_keys\[0\]/);
+    expect(() => ClientRegistry.fromJson([{ ...base, sm2_public_keys: [fieldKey.pem, p256] }])).toThrow(
+      /client "h1" sm2_public_keys\[1\]: not an SM2 key/,
+    );
+    expect(() =>
+      ClientRegistry.fromJson([
+        { ...base, sm2_public_keys: ['-----BEGIN PUBLIC KEY-----\nAAAA\n-----END PUBLIC KEY-----\n'] },
+      ]),
+    ).toThrow(/sm2_public_keys\[0\]/);
     expect(() => ClientRegistry.fromJson([{ ...base, sm2_public_keys: ['04abcd'] }])).toThrow(/invalid clients file/);
   });
 });

@@ -21,13 +21,26 @@ const bodies: [string, Buffer][] = [
   ['a lead byte followed by ASCII', Buffer.from([0xe5, 0x61, 0x62, 0x63])],
 ];
 
-const wholeIsUtf8 = (b: Buffer) => { try { new TextDecoder('utf-8', { fatal: true }).decode(b); return true; } catch { return false; } };
+const wholeIsUtf8 = (b: Buffer) => {
+  try {
+    new TextDecoder('utf-8', { fatal: true }).decode(b);
+    return true;
+  } catch {
+    return false;
+  }
+};
 
 async function meter(chunks: Buffer[]): Promise<{ ok: boolean; out: Buffer; sha: string }> {
   const parts: Buffer[] = [];
   const m = new BodyMeter(1 << 20, () => undefined);
   m.on('data', (c: Buffer) => parts.push(c));
-  const ok = await pipeline(Readable.from(chunks), m).then(() => true, (e: { status?: number }) => { expect(e.status).toBe(400); return false; });
+  const ok = await pipeline(Readable.from(chunks), m).then(
+    () => true,
+    (e: { status?: number }) => {
+      expect(e.status).toBe(400);
+      return false;
+    },
+  );
   return { ok, out: Buffer.concat(parts), sha: ok ? m.sha.digest('hex') : '' };
 }
 
@@ -38,7 +51,10 @@ describe.each(bodies)('a body with %s', (_name, body) => {
     for (let cut = 0; cut <= body.length; cut++) {
       const r = await meter([body.subarray(0, cut), body.subarray(cut)]);
       expect({ cut, ok: r.ok }).toEqual({ cut, ok: expected });
-      if (r.ok) { expect(r.out.equals(body)).toBe(true); expect(r.sha).toBe(crypto.createHash('sha256').update(body).digest('hex')); }
+      if (r.ok) {
+        expect(r.out.equals(body)).toBe(true);
+        expect(r.sha).toBe(crypto.createHash('sha256').update(body).digest('hex'));
+      }
     }
   });
 
@@ -51,7 +67,9 @@ describe.each(bodies)('a body with %s', (_name, body) => {
 test('when the body passes the limit, then 413', async () => {
   const m = new BodyMeter(4, () => undefined);
   m.resume();
-  await expect(pipeline(Readable.from([Buffer.from('abc'), Buffer.from('de')]), m)).rejects.toMatchObject({ status: 413 });
+  await expect(pipeline(Readable.from([Buffer.from('abc'), Buffer.from('de')]), m)).rejects.toMatchObject({
+    status: 413,
+  });
 });
 
 test('when the UTF-8 verdict is deferred, then a bad body passes whole and the error waits in utf8Error', async () => {

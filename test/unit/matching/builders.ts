@@ -98,11 +98,27 @@ export function item(over: Partial<BatchItemFact> = {}): BatchItemFact {
 }
 
 export function input(over: Partial<SettlementInput> = {}): SettlementInput {
-  return { setl_id: SETL, settlement: settlement(), lines: [], recoveries: [], declaredItems: [], sameMdtrt: [], ...over };
+  return {
+    setl_id: SETL,
+    settlement: settlement(),
+    lines: [],
+    recoveries: [],
+    declaredItems: [],
+    sameMdtrt: [],
+    ...over,
+  };
 }
 
-export function ctx(asOf: string | Date = '2025-02-25 00:00:00', over: Partial<EvaluationContext> = {}): EvaluationContext {
-  return { asOf: typeof asOf === 'string' ? at(asOf) : asOf, params: DEFAULT_LOOP_PARAMS, calendar: loadWorkCalendar(), ...over };
+export function ctx(
+  asOf: string | Date = '2025-02-25 00:00:00',
+  over: Partial<EvaluationContext> = {},
+): EvaluationContext {
+  return {
+    asOf: typeof asOf === 'string' ? at(asOf) : asOf,
+    params: DEFAULT_LOOP_PARAMS,
+    calendar: loadWorkCalendar(),
+    ...over,
+  };
 }
 
 /** The codes of a result's findings, in the result's order. */

@@ -22,8 +22,15 @@ describe('payment lines naming a settlement the agency has not recorded', () => 
     const r = evaluateSettlement(unknown(), ctx(expiry));
     expect(r.findings).toEqual([
       expect.objectContaining({
-        code: 'UNKNOWN_SETTLEMENT', severity: 'high', subject_key: 'line:PICC:PAY1:1', setl_id: 'S0001',
-        admdvs: '533102', insurer_code: 'PICC', fixmedins_code: 'H53310200001', period: '2025-02', actual_amount: '1000.00',
+        code: 'UNKNOWN_SETTLEMENT',
+        severity: 'high',
+        subject_key: 'line:PICC:PAY1:1',
+        setl_id: 'S0001',
+        admdvs: '533102',
+        insurer_code: 'PICC',
+        fixmedins_code: 'H53310200001',
+        period: '2025-02',
+        actual_amount: '1000.00',
       }),
     ]);
     expect(r.findings[0]?.evidence.grace_expires_at).toBe('2025-02-22T11:00:00+08:00');
@@ -55,13 +62,20 @@ describe('payment lines naming a settlement the agency has not recorded', () => 
   });
 
   test("when the caller supplies a fallback region, then it is used before the institution's county", () => {
-    const r = evaluateSettlement(unknown(), ctx(expiry, { fallbackAdmdvs: ({ insurer_code }) => (insurer_code === 'PICC' ? '533100' : undefined) }));
+    const r = evaluateSettlement(
+      unknown(),
+      ctx(expiry, { fallbackAdmdvs: ({ insurer_code }) => (insurer_code === 'PICC' ? '533100' : undefined) }),
+    );
     expect(r.findings[0]).toMatchObject({ admdvs: '533100' });
   });
 
   test('when a pending item and a pending line expire at different times, then the earlier is the next check', () => {
     const r = evaluateSettlement(
-      input({ settlement: undefined, lines: [line({ received_at: received })], declaredItems: [item({ received_at: at('2025-02-20 10:00:00') })] }),
+      input({
+        settlement: undefined,
+        lines: [line({ received_at: received })],
+        declaredItems: [item({ received_at: at('2025-02-20 10:00:00') })],
+      }),
       ctx('2025-02-21 00:00:00'),
     );
     expect(r.nextCheckAt).toEqual(at('2025-02-22 10:00:00'));

@@ -73,7 +73,10 @@ describe('the loop of one settlement', () => {
   });
 
   test('when a closed settlement is later partly recovered, then it stays closed and reports the recovery', () => {
-    const r = evaluateSettlement(input({ lines: [line()], recoveries: [recovery({ amount: m('200.00') })] }), ctx('2025-04-02 00:00:00'));
+    const r = evaluateSettlement(
+      input({ lines: [line()], recoveries: [recovery({ amount: m('200.00') })] }),
+      ctx('2025-04-02 00:00:00'),
+    );
     expect(r.loop?.status).toBe('closed');
     expect(r.loop?.recovered.toString()).toBe('200.00');
     expect(r.loop?.outstanding.toString()).toBe('0.00');
@@ -81,8 +84,13 @@ describe('the loop of one settlement', () => {
   });
 
   test('when a settlement is reversed or owes nothing, then its loop is reversed or not_owed', () => {
-    expect(evaluateSettlement(input({ settlement: settlement({ status: 'reversed' }) }), ctx()).loop?.status).toBe('reversed');
-    const zero = evaluateSettlement(input({ settlement: settlement({ hifob_pay: m('0.00') }) }), ctx('2025-06-01 00:00:00'));
+    expect(evaluateSettlement(input({ settlement: settlement({ status: 'reversed' }) }), ctx()).loop?.status).toBe(
+      'reversed',
+    );
+    const zero = evaluateSettlement(
+      input({ settlement: settlement({ hifob_pay: m('0.00') }) }),
+      ctx('2025-06-01 00:00:00'),
+    );
     expect(zero.loop?.status).toBe('not_owed');
     expect(zero.loop?.owed.toString()).toBe('0.00');
     expect(zero.findings).toEqual([]);

@@ -8,12 +8,23 @@ describe('deadlines of a settlement', () => {
     expect(r.loop?.status).toBe('overdue');
     expect(r.findings).toEqual([
       expect.objectContaining({
-        code: 'PAYMENT_OVERDUE', severity: 'high', subject_key: 'setl:S0001', admdvs: '533102', insurer_code: 'PICC',
-        fixmedins_code: 'H53310200001', period: '2025-01', setl_id: 'S0001',
-        expected_amount: '1000.00', actual_amount: '0.00', difference: '-1000.00',
+        code: 'PAYMENT_OVERDUE',
+        severity: 'high',
+        subject_key: 'setl:S0001',
+        admdvs: '533102',
+        insurer_code: 'PICC',
+        fixmedins_code: 'H53310200001',
+        period: '2025-01',
+        setl_id: 'S0001',
+        expected_amount: '1000.00',
+        actual_amount: '0.00',
+        difference: '-1000.00',
       }),
     ]);
-    expect(r.findings[0]?.evidence).toMatchObject({ message_ids: ['msg-setl-1'], due: { date: '2025-02-28', rule: 'direct' } });
+    expect(r.findings[0]?.evidence).toMatchObject({
+      message_ids: ['msg-setl-1'],
+      due: { date: '2025-02-28', rule: 'direct' },
+    });
     expect(r.nextCheckAt).toBeUndefined();
   });
 
@@ -30,7 +41,10 @@ describe('deadlines of a settlement', () => {
   });
 
   test('when the closing payment is at the exact lapse instant, then PAID_LATE is raised', () => {
-    const r = evaluateSettlement(input({ lines: [line({ pay_time: at('2025-03-01 00:00:00') })] }), ctx('2025-03-02 00:00:00'));
+    const r = evaluateSettlement(
+      input({ lines: [line({ pay_time: at('2025-03-01 00:00:00') })] }),
+      ctx('2025-03-02 00:00:00'),
+    );
     expect(r.loop?.status).toBe('closed');
     expect(codes(r)).toEqual(['PAID_LATE']);
     expect(r.findings[0]).toMatchObject({ severity: 'low', subject_key: 'setl:S0001' });
@@ -38,7 +52,10 @@ describe('deadlines of a settlement', () => {
   });
 
   test('when the closing payment is at 23:59:59 on the due date, then it is on time', () => {
-    const r = evaluateSettlement(input({ lines: [line({ pay_time: at('2025-02-28 23:59:59') })] }), ctx('2025-03-02 00:00:00'));
+    const r = evaluateSettlement(
+      input({ lines: [line({ pay_time: at('2025-02-28 23:59:59') })] }),
+      ctx('2025-03-02 00:00:00'),
+    );
     expect(r.findings).toEqual([]);
   });
 
@@ -54,7 +71,13 @@ describe('amounts paid for a settlement', () => {
     const r = evaluateSettlement(input({ lines: [line({ paid_amount: m('1000.01') })] }), ctx());
     expect(r.loop?.status).toBe('closed');
     expect(r.findings).toEqual([
-      expect.objectContaining({ code: 'OVERPAID', severity: 'critical', expected_amount: '1000.00', actual_amount: '1000.01', difference: '0.01' }),
+      expect.objectContaining({
+        code: 'OVERPAID',
+        severity: 'critical',
+        expected_amount: '1000.00',
+        actual_amount: '1000.01',
+        difference: '0.01',
+      }),
     ]);
   });
 
@@ -62,7 +85,12 @@ describe('amounts paid for a settlement', () => {
     const lines = [line({ payment_id: 'PAY1' }), line({ payment_id: 'PAY2', pay_time: at('2025-02-22 10:00:00') })];
     const r = evaluateSettlement(input({ lines }), ctx());
     expect(r.findings).toEqual([
-      expect.objectContaining({ code: 'DUPLICATE_PAYMENT', severity: 'critical', actual_amount: '2000.00', difference: '1000.00' }),
+      expect.objectContaining({
+        code: 'DUPLICATE_PAYMENT',
+        severity: 'critical',
+        actual_amount: '2000.00',
+        difference: '1000.00',
+      }),
     ]);
     expect(r.findings[0]?.evidence.lines?.map((l) => l.payment_id)).toEqual(['PAY1', 'PAY2']);
     expect(r.findings[0]?.evidence.message_ids).toEqual(['msg-pay-PAY1', 'msg-pay-PAY2', 'msg-setl-1']);
@@ -89,8 +117,13 @@ describe('amounts paid for a settlement', () => {
     const r = evaluateSettlement(input({ lines: [wrong] }), ctx());
     expect(r.findings).toEqual([
       expect.objectContaining({
-        code: 'PAYEE_MISMATCH', severity: 'high', subject_key: 'line:PICC:PAY9:3', setl_id: 'S0001',
-        fixmedins_code: 'H53310200001', period: '2025-02', actual_amount: '1000.00',
+        code: 'PAYEE_MISMATCH',
+        severity: 'high',
+        subject_key: 'line:PICC:PAY9:3',
+        setl_id: 'S0001',
+        fixmedins_code: 'H53310200001',
+        period: '2025-02',
+        actual_amount: '1000.00',
       }),
     ]);
     expect(r.findings[0]?.detail).toContain('institution H53310200999');
@@ -106,28 +139,46 @@ describe('amounts paid for a settlement', () => {
 
   test('when another insurer pays, then INSURER_MISMATCH is filed under that insurer', () => {
     const r = evaluateSettlement(input({ lines: [line({ insurer_code: 'CPIC', payment_id: 'C1' })] }), ctx());
-    expect(r.findings).toEqual([expect.objectContaining({ code: 'INSURER_MISMATCH', insurer_code: 'CPIC', subject_key: 'line:CPIC:C1:1' })]);
+    expect(r.findings).toEqual([
+      expect.objectContaining({ code: 'INSURER_MISMATCH', insurer_code: 'CPIC', subject_key: 'line:CPIC:C1:1' }),
+    ]);
   });
 
   test('when a reversed settlement was paid, then REVERSED_SETTLEMENT_PAID is raised', () => {
     const r = evaluateSettlement(input({ settlement: settlement({ status: 'reversed' }), lines: [line()] }), ctx());
     expect(r.findings).toEqual([
-      expect.objectContaining({ code: 'REVERSED_SETTLEMENT_PAID', severity: 'critical', expected_amount: '0.00', actual_amount: '1000.00' }),
+      expect.objectContaining({
+        code: 'REVERSED_SETTLEMENT_PAID',
+        severity: 'critical',
+        expected_amount: '0.00',
+        actual_amount: '1000.00',
+      }),
     ]);
   });
 
   test('when a recovery brings net paid on a reversed settlement to zero, then nothing is flagged', () => {
     const s = settlement({ status: 'reversed' });
-    const partly = evaluateSettlement(input({ settlement: s, lines: [line()], recoveries: [recovery({ amount: m('400.00') })] }), ctx('2025-04-02 00:00:00'));
-    expect(partly.findings).toEqual([expect.objectContaining({ code: 'REVERSED_SETTLEMENT_PAID', actual_amount: '600.00' })]);
-    const fully = evaluateSettlement(input({ settlement: s, lines: [line()], recoveries: [recovery()] }), ctx('2025-04-02 00:00:00'));
+    const partly = evaluateSettlement(
+      input({ settlement: s, lines: [line()], recoveries: [recovery({ amount: m('400.00') })] }),
+      ctx('2025-04-02 00:00:00'),
+    );
+    expect(partly.findings).toEqual([
+      expect.objectContaining({ code: 'REVERSED_SETTLEMENT_PAID', actual_amount: '600.00' }),
+    ]);
+    const fully = evaluateSettlement(
+      input({ settlement: s, lines: [line()], recoveries: [recovery()] }),
+      ctx('2025-04-02 00:00:00'),
+    );
     expect(fully.findings).toEqual([]);
     expect(fully.loop?.status).toBe('reversed');
   });
 
   test('when a recovery comes from another insurer, then it does not offset the owing insurer', () => {
     const s = settlement({ status: 'reversed' });
-    const r = evaluateSettlement(input({ settlement: s, lines: [line()], recoveries: [recovery({ insurer_code: 'CPIC' })] }), ctx());
+    const r = evaluateSettlement(
+      input({ settlement: s, lines: [line()], recoveries: [recovery({ insurer_code: 'CPIC' })] }),
+      ctx(),
+    );
     expect(codes(r)).toEqual(['REVERSED_SETTLEMENT_PAID']);
   });
 });

@@ -10,7 +10,7 @@ describe('the queue prefix', () => {
     expect(loadConfig({}).queuePrefix).toBe('{gw}');
   });
 
-  test('when a name is configured, then it is wrapped in braces; one already in braces is kept (a Config\'s prefix can be passed on)', () => {
+  test("when a name is configured, then it is wrapped in braces; one already in braces is kept (a Config's prefix can be passed on)", () => {
     expect(loadConfig({ GATEWAY_QUEUE_PREFIX: 'gwt-x-1' }).queuePrefix).toBe('{gwt-x-1}');
     expect(loadConfig({ GATEWAY_QUEUE_PREFIX: '{gwt-x-1}' }).queuePrefix).toBe('{gwt-x-1}');
     expect(queueKeyPrefix(queueKeyPrefix('gw'))).toBe('{gw}');

@@ -5,7 +5,8 @@ import { UnrecoverableError, type Job } from 'bullmq';
 import { failedForGood } from '../../../src/queue/start-worker';
 import { QUEUE_NAMES } from '../../../src/queue/queue-names';
 
-const job = (attemptsMade: number, attempts?: number) => ({ attemptsMade, opts: attempts === undefined ? {} : { attempts } }) as unknown as Job;
+const job = (attemptsMade: number, attempts?: number) =>
+  ({ attemptsMade, opts: attempts === undefined ? {} : { attempts } }) as unknown as Job;
 const STALLED = new Error('job stalled more than allowable limit');
 
 describe('a failed job', () => {
