@@ -117,8 +117,16 @@ async function timeQuery(c: Client, sql: string, times: number): Promise<number>
 }
 
 export interface FundBenchResult {
-  n: number; genMs: number; bareMs: number; statementMs: number; status: string; error?: string; peakRssMb: number; heapAfterMb: number;
-  settlements: number; findings: Record<string, number>;
+  n: number;
+  genMs: number;
+  bareMs: number;
+  statementMs: number;
+  status: string;
+  error?: string;
+  peakRssMb: number;
+  heapAfterMb: number;
+  settlements: number;
+  findings: Record<string, number>;
 }
 
 export async function statementOnce(n: number): Promise<FundBenchResult> {
@@ -138,15 +146,28 @@ export async function statementOnce(n: number): Promise<FundBenchResult> {
 
     const cfgRoot = ROOT;
     const deps = {
-      db, regions: loadRegionPolicies(path.join(cfgRoot, 'regions')),
-      calendar: WorkCalendar.fromData(JSON.parse(fs.readFileSync(path.join(cfgRoot, 'calendar', 'cn-workdays.json'), 'utf8'))),
-      log: createLogger('silent'), now: () => Date.now(),
+      db,
+      regions: loadRegionPolicies(path.join(cfgRoot, 'regions')),
+      calendar: WorkCalendar.fromData(
+        JSON.parse(fs.readFileSync(path.join(cfgRoot, 'calendar', 'cn-workdays.json'), 'utf8')),
+      ),
+      log: createLogger('silent'),
+      now: () => Date.now(),
     };
-    const st = await createStatement(db, { admdvs: '5331', fundYear: 2024, asOf: new Date(AS_OF), trigger: 'cli', requestedBy: 'bench', at: new Date() });
+    const st = await createStatement(db, {
+      admdvs: '5331',
+      fundYear: 2024,
+      asOf: new Date(AS_OF),
+      trigger: 'cli',
+      requestedBy: 'bench',
+      at: new Date(),
+    });
     global.gc?.();
     const rss0 = process.memoryUsage().rss;
     let peak = rss0;
-    const sampler = setInterval(() => { peak = Math.max(peak, process.memoryUsage().rss); }, 50);
+    const sampler = setInterval(() => {
+      peak = Math.max(peak, process.memoryUsage().rss);
+    }, 50);
     const t0 = performance.now();
     let error: string | undefined;
     try {
@@ -161,8 +182,16 @@ export async function statementOnce(n: number): Promise<FundBenchResult> {
     const row = await getStatement(db, st.statement_id);
     const summary = (row?.summary ?? {}) as { settlements?: number; findings?: Record<string, number> };
     return {
-      n, genMs, bareMs, statementMs, status: row?.status ?? 'missing', ...(error ? { error } : {}), peakRssMb: peak / 2 ** 20,
-      heapAfterMb: process.memoryUsage().heapUsed / 2 ** 20, settlements: summary.settlements ?? 0, findings: summary.findings ?? {},
+      n,
+      genMs,
+      bareMs,
+      statementMs,
+      status: row?.status ?? 'missing',
+      ...(error ? { error } : {}),
+      peakRssMb: peak / 2 ** 20,
+      heapAfterMb: process.memoryUsage().heapUsed / 2 ** 20,
+      settlements: summary.settlements ?? 0,
+      findings: summary.findings ?? {},
     };
   } finally {
     await db.close();
@@ -181,15 +210,43 @@ export async function benchFundStatement(sizes?: number[]): Promise<string[]> {
     process.stderr.write(`fund statement ${fmtN(n)}: ${JSON.stringify(r)}\n`);
     const big = n >= 1_000_000;
     const ratio = r.statementMs / r.bareMs;
-    out.push(line(`fund-year statement ${fmtN(n)} settlements (load, rules per settlement, findings, store)`,
-      `${s(r.statementMs)} (${r.status}${r.error ? `: ${r.error}` : ''}; ${r.settlements} settlements; generated in ${s(r.genMs)})`,
-      `${s(r.bareMs)} (bare SQL payouts per insurer)`, ratio, big ? '≤ 5×' : 'informational (≤ 5× at 1M)', r.status === 'completed' && (!big || ratio <= 5)));
-    out.push(line(`fund-year statement ${fmtN(n)}, bench process peak RSS`, `${r.peakRssMb.toFixed(0)} MB`, '1024 MB', r.peakRssMb / 1024, 'informational', true));
+    out.push(
+      line(
+        `fund-year statement ${fmtN(n)} settlements (load, rules per settlement, findings, store)`,
+        `${s(r.statementMs)} (${r.status}${r.error ? `: ${r.error}` : ''}; ${r.settlements} settlements; generated in ${s(r.genMs)})`,
+        `${s(r.bareMs)} (bare SQL payouts per insurer)`,
+        ratio,
+        big ? '≤ 5×' : 'informational (≤ 5× at 1M)',
+        r.status === 'completed' && (!big || ratio <= 5),
+      ),
+    );
+    out.push(
+      line(
+        `fund-year statement ${fmtN(n)}, bench process peak RSS`,
+        `${r.peakRssMb.toFixed(0)} MB`,
+        '1024 MB',
+        r.peakRssMb / 1024,
+        'informational',
+        true,
+      ),
+    );
   }
   return out;
 }
 
 if (require.main === module) {
-  const sizes = process.argv.slice(2).filter((a) => /^\d+$/.test(a)).map(Number);
-  benchFundStatement(sizes.length ? sizes : undefined).then((lines) => { process.stdout.write(`${lines.join('\n')}\n`); process.exit(0); }, (err) => { console.error(err); process.exit(1); });
+  const sizes = process.argv
+    .slice(2)
+    .filter((a) => /^\d+$/.test(a))
+    .map(Number);
+  benchFundStatement(sizes.length ? sizes : undefined).then(
+    (lines) => {
+      process.stdout.write(`${lines.join('\n')}\n`);
+      process.exit(0);
+    },
+    (err) => {
+      console.error(err);
+      process.exit(1);
+    },
+  );
 }

@@ -18,11 +18,20 @@ import { fundPairsOfMessages, loadCollections, loadTransfers, type FundFactFilte
 import { enqueueDigest } from '../notifications/fan-out';
 import { DEFAULT_FUND_POLICY, premiumChainGroups, type ChainContext } from './rules';
 
-export interface PremiumChainDeps { regions: Pick<RegionPolicies, 'regionFor' | 'loopParamsFor'> }
+export interface PremiumChainDeps {
+  regions: Pick<RegionPolicies, 'regionFor' | 'loopParamsFor'>;
+}
 
-export interface ChainSyncResult { groups: number; opened: number; resolved: number }
+export interface ChainSyncResult {
+  groups: number;
+  opened: number;
+  resolved: number;
+}
 /** The result with the ids of the cases opened (for their digest; not kept in a run's summary). */
-export interface ChainSync { result: ChainSyncResult; openedIds: string[] }
+export interface ChainSync {
+  result: ChainSyncResult;
+  openedIds: string[];
+}
 
 function context(regions: PremiumChainDeps['regions']): ChainContext {
   return {
@@ -31,13 +40,22 @@ function context(regions: PremiumChainDeps['regions']): ChainContext {
   };
 }
 
-async function syncChain(q: Sql, deps: PremiumChainDeps, filter: FundFactFilter, asOf: Date, at: Date): Promise<ChainSync> {
+async function syncChain(
+  q: Sql,
+  deps: PremiumChainDeps,
+  filter: FundFactFilter,
+  asOf: Date,
+  at: Date,
+): Promise<ChainSync> {
   // Facts dated after asOf are read too (and not counted by the rules), so an account-region-period
   // whose facts all lie after asOf still has its group judged.
   const [collections, transfers] = [await loadCollections(q, filter), await loadTransfers(q, filter)];
   const groups = premiumChainGroups(collections, transfers, asOf, context(deps.regions));
   const r = await syncGroups(q, groups, at);
-  return { result: { groups: groups.length, opened: r.opened.length, resolved: r.resolved.length }, openedIds: r.opened };
+  return {
+    result: { groups: groups.length, opened: r.opened.length, resolved: r.resolved.length },
+    openedIds: r.opened,
+  };
 }
 
 /**
@@ -45,20 +63,35 @@ async function syncChain(q: Sql, deps: PremiumChainDeps, filter: FundFactFilter,
  * The non-critical cases it opens are told in a digest of their own, committed with them (a critical
  * one goes out at once through the case store's hook).
  */
-export async function applyFundMessages(db: Db, deps: PremiumChainDeps, messageIds: readonly string[], asOf: Date): Promise<ChainSyncResult> {
+export async function applyFundMessages(
+  db: Db,
+  deps: PremiumChainDeps,
+  messageIds: readonly string[],
+  asOf: Date,
+): Promise<ChainSyncResult> {
   return db.tx(async (q) => {
     const pairs = await fundPairsOfMessages(q, messageIds);
     if (!pairs.length) return { groups: 0, opened: 0, resolved: 0 };
     const { result, openedIds } = await syncChain(q, deps, { pairs }, asOf, asOf);
     if (openedIds.length) {
-      await enqueueDigest(q, { window_start: new Date(asOf.getTime() - 1), window_end: new Date(asOf.getTime() + 1), ids: openedIds, onlyIds: true });
+      await enqueueDigest(q, {
+        window_start: new Date(asOf.getTime() - 1),
+        window_end: new Date(asOf.getTime() + 1),
+        ids: openedIds,
+        onlyIds: true,
+      });
     }
     return result;
   });
 }
 
 /** A reconciliation run's sweep of the premium chain of a region prefix, in the run's transaction (the run's digest lists the cases it opened). */
-export function sweepPremiumChain(q: Sql, deps: PremiumChainDeps, run: { admdvs: string; period: string; asOf: Date }, at: Date): Promise<ChainSync> {
+export function sweepPremiumChain(
+  q: Sql,
+  deps: PremiumChainDeps,
+  run: { admdvs: string; period: string; asOf: Date },
+  at: Date,
+): Promise<ChainSync> {
   const fromPeriod = `${Number(run.period.slice(0, 4)) - 1}-01`;
   return syncChain(q, deps, { admdvsPrefix: run.admdvs, fromPeriod, toPeriod: run.period }, run.asOf, at);
 }

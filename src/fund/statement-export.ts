@@ -17,7 +17,12 @@ import type { StatementFiguresView } from './statement-view';
 
 export type StatementSection = 'region' | 'insurers' | 'accounts';
 type Kind = 'text' | 'count' | 'amount' | 'pct';
-interface Col { header: string; key: string; kind: Kind; width: number }
+interface Col {
+  header: string;
+  key: string;
+  kind: Kind;
+  width: number;
+}
 
 const REGION_ROWS: Array<{ label: string; key: string; kind: Kind; public: boolean }> = [
   { label: '征收保费', key: 'premiums_collected', kind: 'amount', public: true },
@@ -53,7 +58,11 @@ export const INSURER_COLUMNS: Col[] = [
 ];
 
 export const ACCOUNT_NAMES: Record<string, string> = {
-  tax: '税务(待解缴)', treasury: '市级国库', county_account: '县级基金账户', special_account: '财政专户', expenditure_account: '支出户',
+  tax: '税务(待解缴)',
+  treasury: '市级国库',
+  county_account: '县级基金账户',
+  special_account: '财政专户',
+  expenditure_account: '支出户',
 };
 
 export const ACCOUNT_COLUMNS: Col[] = [
@@ -68,17 +77,27 @@ export const ACCOUNT_COLUMNS: Col[] = [
 const AMOUNT_FORMAT = '#,##0.00';
 // Excel keeps numbers as doubles: the exact decimal text is converted once, for display only.
 const excelNumber = (v: unknown) => (v === null || v === undefined ? null : Number(v));
-const pick = (r: Record<string, unknown>, key: string): unknown => key.split('.').reduce<unknown>((o, k) => (o as Record<string, unknown> | null)?.[k], r);
+const pick = (r: Record<string, unknown>, key: string): unknown =>
+  key.split('.').reduce<unknown>((o, k) => (o as Record<string, unknown> | null)?.[k], r);
 
 /** [项目, 值] pairs of the region sheet (public: the disclosure's rows only). */
 export function regionPairs(st: StatementRow, publicOnly: boolean): Array<[string, string | number, Kind]> {
   const f = st.figures as StatementFiguresView | null;
   const head: Array<[string, string | number, Kind]> = [
-    ['统筹区', st.admdvs, 'text'], ['基金年度', String(st.fund_year), 'text'], ['截至时间', toCstIso(st.as_of), 'text'],
+    ['统筹区', st.admdvs, 'text'],
+    ['基金年度', String(st.fund_year), 'text'],
+    ['截至时间', toCstIso(st.as_of), 'text'],
   ];
   if (!publicOnly) head.unshift(['决算编号', st.statement_id, 'text']);
   if (!f) return head;
-  return [...head, ...REGION_ROWS.filter((r) => !publicOnly || r.public).map((r): [string, string | number, Kind] => [r.label, f.region[r.key] ?? '', r.kind])];
+  return [
+    ...head,
+    ...REGION_ROWS.filter((r) => !publicOnly || r.public).map((r): [string, string | number, Kind] => [
+      r.label,
+      f.region[r.key] ?? '',
+      r.kind,
+    ]),
+  ];
 }
 
 function accountRows(f: StatementFiguresView): Record<string, unknown>[] {
@@ -87,9 +106,17 @@ function accountRows(f: StatementFiguresView): Record<string, unknown>[] {
 
 function tableSheet(wb: ExcelJS.Workbook, name: string, cols: Col[], rows: Record<string, unknown>[]): void {
   const ws = wb.addWorksheet(name, { views: [{ state: 'frozen', ySplit: 1 }] });
-  ws.columns = cols.map((c) => ({ header: c.header, key: c.key, width: c.width, style: c.kind === 'amount' ? { numFmt: AMOUNT_FORMAT } : {} }));
+  ws.columns = cols.map((c) => ({
+    header: c.header,
+    key: c.key,
+    width: c.width,
+    style: c.kind === 'amount' ? { numFmt: AMOUNT_FORMAT } : {},
+  }));
   ws.getRow(1).font = { bold: true };
-  for (const r of rows) ws.addRow(cols.map((c) => (c.kind === 'amount' || c.kind === 'pct' ? excelNumber(pick(r, c.key)) : pick(r, c.key) ?? '')));
+  for (const r of rows)
+    ws.addRow(
+      cols.map((c) => (c.kind === 'amount' || c.kind === 'pct' ? excelNumber(pick(r, c.key)) : (pick(r, c.key) ?? ''))),
+    );
 }
 
 export async function statementXlsx(st: StatementRow, publicOnly: boolean): Promise<Buffer> {
@@ -97,7 +124,10 @@ export async function statementXlsx(st: StatementRow, publicOnly: boolean): Prom
   wb.creator = 'hifob-exchange-gateway';
   wb.created = st.finished_at ?? st.created_at;
   const ws = wb.addWorksheet(publicOnly ? '基金收支公开' : '地区汇总', { views: [{ state: 'frozen', ySplit: 1 }] });
-  ws.columns = [{ header: '项目', key: 'k', width: 24 }, { header: '值', key: 'v', width: 40 }];
+  ws.columns = [
+    { header: '项目', key: 'k', width: 24 },
+    { header: '值', key: 'v', width: 40 },
+  ];
   ws.getRow(1).font = { bold: true };
   for (const [k, v, kind] of regionPairs(st, publicOnly)) {
     const row = ws.addRow({ k, v: kind === 'amount' ? excelNumber(v) : v });
@@ -113,9 +143,20 @@ export async function statementXlsx(st: StatementRow, publicOnly: boolean): Prom
 
 export function statementCsv(st: StatementRow, section: StatementSection, publicOnly: boolean): string {
   const f = st.figures as StatementFiguresView | null;
-  const table = (cols: Col[], rows: Record<string, unknown>[]) =>
-    [cols.map((c) => c.header), ...rows.map((r) => cols.map((c) => { const v = pick(r, c.key); return v === null || v === undefined ? '' : String(v); }))];
-  const out = section === 'region' || publicOnly || !f ? [['项目', '值'], ...regionPairs(st, publicOnly).map(([k, v]) => [k, String(v)])]
-    : section === 'insurers' ? table(INSURER_COLUMNS, f.insurers) : table(ACCOUNT_COLUMNS, accountRows(f));
+  const table = (cols: Col[], rows: Record<string, unknown>[]) => [
+    cols.map((c) => c.header),
+    ...rows.map((r) =>
+      cols.map((c) => {
+        const v = pick(r, c.key);
+        return v === null || v === undefined ? '' : String(v);
+      }),
+    ),
+  ];
+  const out =
+    section === 'region' || publicOnly || !f
+      ? [['项目', '值'], ...regionPairs(st, publicOnly).map(([k, v]) => [k, String(v)])]
+      : section === 'insurers'
+        ? table(INSURER_COLUMNS, f.insurers)
+        : table(ACCOUNT_COLUMNS, accountRows(f));
   return `\ufeff${stringify(out, CSV_OPTIONS)}`;
 }

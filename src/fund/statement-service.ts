@@ -23,18 +23,41 @@ import { addDays, addMonths, cstInstant, toCstIso } from '../time';
 import { DEFAULT_FUND_POLICY, type FundPolicy } from './rules';
 import { enqueueDigest } from '../notifications/fan-out';
 import {
-  addPayouts, emptyPayoutTotals, fundGroupKey, fundStatementOf, lastPeriodOf, type FundLimits, type FundStatementFigures, type StatementFrame, type StatementInput,
+  addPayouts,
+  emptyPayoutTotals,
+  fundGroupKey,
+  fundStatementOf,
+  lastPeriodOf,
+  type FundLimits,
+  type FundStatementFigures,
+  type StatementFrame,
+  type StatementInput,
 } from './statement';
 import {
-  attributedDisbursements, forEachSettlementPart, loadMdtrtSiblings, loadPaidLines, loadRecoveredAmounts, loadWindowSettlements,
+  attributedDisbursements,
+  forEachSettlementPart,
+  loadMdtrtSiblings,
+  loadPaidLines,
+  loadRecoveredAmounts,
+  loadWindowSettlements,
 } from '../ledger/fund-read-model';
 import { loadCollections, loadLatestCostReports, loadTransfers } from '../ledger/fund-store';
-import { completeStatement, previousClosingBalance, replaceEarlierNightly, startStatement, type StatementRow } from './statement-store';
+import {
+  completeStatement,
+  previousClosingBalance,
+  replaceEarlierNightly,
+  startStatement,
+  type StatementRow,
+} from './statement-store';
 import { statementFigures } from './statement-view';
 
 /** What computing a statement needs (the reconciliation worker's deps have all of it). */
 export interface StatementDeps {
-  db: Db; regions: Pick<RegionPolicies, 'regionFor' | 'loopParamsFor'>; calendar: WorkCalendar; log: Logger; now: () => number;
+  db: Db;
+  regions: Pick<RegionPolicies, 'regionFor' | 'loopParamsFor'>;
+  calendar: WorkCalendar;
+  log: Logger;
+  now: () => number;
   /** Persons read per part (default PERSONS_PER_PART). */
   personsPerPart?: number;
 }
@@ -45,7 +68,10 @@ export function fundPolicyOf(policy: RegionPolicy | undefined): FundPolicy {
 }
 
 /** The fund year's instants [from, to) and its twelve periods (CST). */
-export function fundYearWindow(fund: Pick<FundPolicy, 'year_start'>, year: number): { from: Date; to: Date; periods: string[] } {
+export function fundYearWindow(
+  fund: Pick<FundPolicy, 'year_start'>,
+  year: number,
+): { from: Date; to: Date; periods: string[] } {
   const from = cstInstant(`${year}-${fund.year_start}`);
   const to = cstInstant(`${year + 1}-${fund.year_start}`);
   const first = `${year}-${fund.year_start.slice(0, 2)}`;
@@ -62,10 +88,21 @@ function limitsOf(fund: FundPolicy): FundLimits {
 }
 
 /** A statement's region-year and clocks. */
-export interface StatementClocks { admdvs: string; fund_year: number; as_of: Date; known_at: Date; opening_balance: Money }
+export interface StatementClocks {
+  admdvs: string;
+  fund_year: number;
+  as_of: Date;
+  known_at: Date;
+  opening_balance: Money;
+}
 
 /** Where the statement reads settlements: the benefit years the fund year touches, across the region's prefixes. */
-interface SettlementReach { like: string[]; from: Date; to: Date; knownAt: Date }
+interface SettlementReach {
+  like: string[];
+  from: Date;
+  to: Date;
+  knownAt: Date;
+}
 
 /**
  * Persons per part when a statement reads its settlements (statementFigures): a part holds each of its
@@ -76,7 +113,9 @@ export const PERSONS_PER_PART = 5_000;
 
 /** Everything of the region-year but its settlements and their facts, as of and known at the statement's clocks. */
 async function loadStatementFrame(
-  q: Sql, deps: Pick<StatementDeps, 'regions' | 'calendar'>, st: StatementClocks,
+  q: Sql,
+  deps: Pick<StatementDeps, 'regions' | 'calendar'>,
+  st: StatementClocks,
 ): Promise<{ frame: StatementFrame; reach: SettlementReach }> {
   const policy = deps.regions.regionFor(st.admdvs);
   const fund = fundPolicyOf(policy);
@@ -101,23 +140,46 @@ async function loadStatementFrame(
   const collections = await loadCollections(q, fundFilter);
   const transfers = await loadTransfers(q, fundFilter);
   // One report per insurer: the region's own (admdvs = the statement's) before one of a part of it.
-  const reports = (await loadLatestCostReports(q, fundFilter)).sort((a, b) => Number(b.admdvs === st.admdvs) - Number(a.admdvs === st.admdvs));
+  const reports = (await loadLatestCostReports(q, fundFilter)).sort(
+    (a, b) => Number(b.admdvs === st.admdvs) - Number(a.admdvs === st.admdvs),
+  );
   const costReports = [...new Map(reports.reverse().map((r) => [r.insurer_code, r])).values()];
 
   const due = `${year + 1}-${fund.cost_report_due}`;
   const frame: StatementFrame = {
-    admdvs: st.admdvs, fund_year: year, window: { from: win.from, to: win.to }, asOf: st.as_of,
+    admdvs: st.admdvs,
+    fund_year: year,
+    window: { from: win.from, to: win.to },
+    asOf: st.as_of,
     policyFor: (a) => deps.regions.regionFor(a),
     loop: { params: (a) => deps.regions.loopParamsFor(a), calendar: deps.calendar },
     limits: limitsOf(fund),
     costReportDue: { date: due, lapses_at: cstInstant(addDays(due, 1)), source: fund.cost_report_due_source },
     openingBalance: st.opening_balance,
     disbursements: disbursements.map((d) => ({ ...d, amount: Money.of(d.amount) })),
-    collections: collections.map((c) => ({ collection_id: c.collection_id, message_id: c.message_id, admdvs: c.admdvs, amount: Money.of(c.amount), late_fee: Money.of(c.late_fee), insured_count: Number(c.insured_count) })),
-    transfers: transfers.map((t) => ({ transfer_id: t.transfer_id, message_id: t.message_id, admdvs: t.admdvs, from_account: t.from_account, to_account: t.to_account, amount: Money.of(t.amount) })),
+    collections: collections.map((c) => ({
+      collection_id: c.collection_id,
+      message_id: c.message_id,
+      admdvs: c.admdvs,
+      amount: Money.of(c.amount),
+      late_fee: Money.of(c.late_fee),
+      insured_count: Number(c.insured_count),
+    })),
+    transfers: transfers.map((t) => ({
+      transfer_id: t.transfer_id,
+      message_id: t.message_id,
+      admdvs: t.admdvs,
+      from_account: t.from_account,
+      to_account: t.to_account,
+      amount: Money.of(t.amount),
+    })),
     costReports: costReports.map((r) => ({
-      insurer_code: r.insurer_code, revision: r.revision, message_id: r.message_id, reported_at: r.reported_at,
-      operating_cost: Money.of(r.operating_cost), admin_cost: r.admin_cost === null ? null : Money.of(r.admin_cost),
+      insurer_code: r.insurer_code,
+      revision: r.revision,
+      message_id: r.message_id,
+      reported_at: r.reported_at,
+      operating_cost: Money.of(r.operating_cost),
+      admin_cost: r.admin_cost === null ? null : Money.of(r.admin_cost),
     })),
   };
   return { frame, reach: { like, from, to, knownAt: st.known_at } };
@@ -132,21 +194,44 @@ function inFrameYear(frame: StatementFrame, s: { insuplc_admdvs: string; setl_ti
  * The settlements of these persons (all of the reach when not given) with their siblings, payment lines
  * and recoveries. A settlement belongs to the person its latest state names, so each is read in one part.
  */
-async function loadSettlementPart(q: Sql, frame: StatementFrame, reach: SettlementReach, psnNos?: readonly string[]): Promise<Pick<StatementInput, 'settlements' | 'siblings' | 'lines' | 'recoveries'>> {
+async function loadSettlementPart(
+  q: Sql,
+  frame: StatementFrame,
+  reach: SettlementReach,
+  psnNos?: readonly string[],
+): Promise<Pick<StatementInput, 'settlements' | 'siblings' | 'lines' | 'recoveries'>> {
   const clocks = { asOf: frame.asOf, knownAt: reach.knownAt };
-  let settlements = await loadWindowSettlements(q, { admdvsLike: reach.like, from: reach.from, to: reach.to, knownAt: reach.knownAt, ...(psnNos ? { psnNos } : {}) });
-  if (psnNos) { const mine = new Set(psnNos); settlements = settlements.filter((s) => mine.has(s.psn_no)); }
+  let settlements = await loadWindowSettlements(q, {
+    admdvsLike: reach.like,
+    from: reach.from,
+    to: reach.to,
+    knownAt: reach.knownAt,
+    ...(psnNos ? { psnNos } : {}),
+  });
+  if (psnNos) {
+    const mine = new Set(psnNos);
+    settlements = settlements.filter((s) => mine.has(s.psn_no));
+  }
   const inYear = settlements.filter((s) => inFrameYear(frame, s));
   const ids = inYear.map((s) => s.setl_id);
   const manualMdtrt = [...new Set(inYear.filter((s) => s.setl_mode === 'manual').map((s) => s.mdtrt_id))];
   const siblings = await loadMdtrtSiblings(q, manualMdtrt, new Set(settlements.map((s) => s.setl_id)), reach.knownAt);
   const lines = await loadPaidLines(q, ids, clocks);
   const recoveries = await loadRecoveredAmounts(q, ids, clocks);
-  return { settlements: settlements.map((s) => ({ ...s, setldetail: s.setldetail ?? null })), siblings, lines, recoveries };
+  return {
+    settlements: settlements.map((s) => ({ ...s, setldetail: s.setldetail ?? null })),
+    siblings,
+    lines,
+    recoveries,
+  };
 }
 
 /** Loads the whole region-year's facts at once, as of and known at the statement's clocks (in the caller's transaction). */
-export async function loadStatementInput(q: Sql, deps: Pick<StatementDeps, 'regions' | 'calendar'>, st: StatementClocks): Promise<StatementInput> {
+export async function loadStatementInput(
+  q: Sql,
+  deps: Pick<StatementDeps, 'regions' | 'calendar'>,
+  st: StatementClocks,
+): Promise<StatementInput> {
   const { frame, reach } = await loadStatementFrame(q, deps, st);
   return { ...frame, ...(await loadSettlementPart(q, frame, reach)) };
 }
@@ -156,17 +241,40 @@ export async function loadStatementInput(q: Sql, deps: Pick<StatementDeps, 'regi
  * keeping only their payout totals: the same figures as computeFundStatement over the whole year at once.
  */
 export async function statementFiguresOf(
-  q: Sql, deps: Pick<StatementDeps, 'regions' | 'calendar'>, st: StatementClocks, personsPerPart = PERSONS_PER_PART,
+  q: Sql,
+  deps: Pick<StatementDeps, 'regions' | 'calendar'>,
+  st: StatementClocks,
+  personsPerPart = PERSONS_PER_PART,
 ): Promise<{ frame: StatementFrame; figures: FundStatementFigures }> {
   const { frame, reach } = await loadStatementFrame(q, deps, st);
   const totals = emptyPayoutTotals();
   // One query over the region-year, read through a cursor a part of persons at a time; the direct
   // settlements that make a manual one a duplicate are read per part, only where the part has manual ones.
-  await forEachSettlementPart(q, { admdvsLike: reach.like, from: reach.from, to: reach.to, knownAt: reach.knownAt, asOf: frame.asOf }, personsPerPart, async (part) => {
-    const manualMdtrt = [...new Set(part.settlements.filter((s) => s.setl_mode === 'manual' && inFrameYear(frame, s)).map((s) => s.mdtrt_id))];
-    const siblings = await loadMdtrtSiblings(q, manualMdtrt, new Set(part.settlements.map((s) => s.setl_id)), reach.knownAt);
-    addPayouts(totals, { ...frame, settlements: part.settlements.map((s) => ({ ...s, setldetail: s.setldetail ?? null })), siblings, lines: part.lines, recoveries: part.recoveries });
-  });
+  await forEachSettlementPart(
+    q,
+    { admdvsLike: reach.like, from: reach.from, to: reach.to, knownAt: reach.knownAt, asOf: frame.asOf },
+    personsPerPart,
+    async (part) => {
+      const manualMdtrt = [
+        ...new Set(
+          part.settlements.filter((s) => s.setl_mode === 'manual' && inFrameYear(frame, s)).map((s) => s.mdtrt_id),
+        ),
+      ];
+      const siblings = await loadMdtrtSiblings(
+        q,
+        manualMdtrt,
+        new Set(part.settlements.map((s) => s.setl_id)),
+        reach.knownAt,
+      );
+      addPayouts(totals, {
+        ...frame,
+        settlements: part.settlements.map((s) => ({ ...s, setldetail: s.setldetail ?? null })),
+        siblings,
+        lines: part.lines,
+        recoveries: part.recoveries,
+      });
+    },
+  );
   return { frame, figures: fundStatementOf(frame, totals) };
 }
 
@@ -177,15 +285,33 @@ export async function executeStatement(deps: StatementDeps, id: string): Promise
   if (!st) return undefined;
   const knownAt = st.known_at ?? startedAt;
   const done = await deps.db.tx(async (q) => {
-    await q.query(`SELECT pg_advisory_xact_lock(hashtextextended('fund-statement:' || $1 || ':' || $2, 0))`, [st.admdvs, st.fund_year]);
-    const previous = st.opening_balance === null ? await previousClosingBalance(q, st.admdvs, st.fund_year - 1) : undefined;
+    await q.query(`SELECT pg_advisory_xact_lock(hashtextextended('fund-statement:' || $1 || ':' || $2, 0))`, [
+      st.admdvs,
+      st.fund_year,
+    ]);
+    const previous =
+      st.opening_balance === null ? await previousClosingBalance(q, st.admdvs, st.fund_year - 1) : undefined;
     const opening = Money.of(st.opening_balance ?? previous ?? '0');
-    const { frame: input, figures } = await statementFiguresOf(q, deps, { admdvs: st.admdvs, fund_year: st.fund_year, as_of: st.as_of, known_at: knownAt, opening_balance: opening }, deps.personsPerPart);
+    const { frame: input, figures } = await statementFiguresOf(
+      q,
+      deps,
+      { admdvs: st.admdvs, fund_year: st.fund_year, as_of: st.as_of, known_at: knownAt, opening_balance: opening },
+      deps.personsPerPart,
+    );
     const at = new Date(deps.now());
-    const cases = st.report_only ? null : await syncGroups(q, [{ groupKey: fundGroupKey(st.admdvs, st.fund_year), findings: figures.findings }], at);
+    const cases = st.report_only
+      ? null
+      : await syncGroups(q, [{ groupKey: fundGroupKey(st.admdvs, st.fund_year), findings: figures.findings }], at);
     // The non-critical cases it opened are told in a digest of their own, committed with them (spec §6).
     if (cases?.opened.length) {
-      await enqueueDigest(q, { admdvs: st.admdvs, period: lastPeriodOf(input), window_start: startedAt, window_end: new Date(Math.max(at.getTime(), startedAt.getTime()) + 1), ids: cases.opened, onlyIds: true });
+      await enqueueDigest(q, {
+        admdvs: st.admdvs,
+        period: lastPeriodOf(input),
+        window_start: startedAt,
+        window_end: new Date(Math.max(at.getTime(), startedAt.getTime()) + 1),
+        ids: cases.opened,
+        onlyIds: true,
+      });
     }
     const byCode: Record<string, number> = {};
     for (const f of figures.findings) byCode[f.code] = (byCode[f.code] ?? 0) + 1;
@@ -193,9 +319,14 @@ export async function executeStatement(deps: StatementDeps, id: string): Promise
       settlements: figures.settlements.count,
       settlements_limited: figures.settlements.limited,
       findings: byCode,
-      cases: cases ? { opened: cases.opened.length, updated: cases.updated.length, resolved: cases.resolved.length } : null,
-      opening_balance_from: st.opening_balance !== null ? 'request' : previous !== undefined ? 'previous_statement' : 'none',
-      limits: Object.fromEntries(Object.entries(input.limits).map(([k, v]) => [k, { pct: v.pct.toString(), source: v.source }])),
+      cases: cases
+        ? { opened: cases.opened.length, updated: cases.updated.length, resolved: cases.resolved.length }
+        : null,
+      opening_balance_from:
+        st.opening_balance !== null ? 'request' : previous !== undefined ? 'previous_statement' : 'none',
+      limits: Object.fromEntries(
+        Object.entries(input.limits).map(([k, v]) => [k, { pct: v.pct.toString(), source: v.source }]),
+      ),
       cost_report_due: input.costReportDue?.date ?? null,
       report_only: st.report_only,
     };
@@ -204,6 +335,16 @@ export async function executeStatement(deps: StatementDeps, id: string): Promise
     if (st.trigger === 'nightly') await replaceEarlierNightly(q, st);
     return summary;
   });
-  deps.log.info({ statement_id: id, admdvs: st.admdvs, fund_year: st.fund_year, as_of: toCstIso(st.as_of), settlements: done.settlements, findings: done.findings }, 'fund statement completed');
+  deps.log.info(
+    {
+      statement_id: id,
+      admdvs: st.admdvs,
+      fund_year: st.fund_year,
+      as_of: toCstIso(st.as_of),
+      settlements: done.settlements,
+      findings: done.findings,
+    },
+    'fund statement completed',
+  );
   return { ...st, known_at: knownAt, status: 'completed', summary: done };
 }

@@ -15,26 +15,50 @@ import { enqueueJob } from '../queue/outbox';
 export type StatementStatus = 'queued' | 'running' | 'completed' | 'failed';
 
 export interface StatementRow {
-  statement_id: string; admdvs: string; fund_year: number; as_of: Date; known_at: Date | null; report_only: boolean;
-  opening_balance: string | null; status: StatementStatus; trigger: 'api' | 'nightly' | 'cli'; requested_by: string;
-  figures: Record<string, unknown> | null; summary: Record<string, unknown> | null; error: string | null;
-  created_at: Date; started_at: Date | null; finished_at: Date | null;
+  statement_id: string;
+  admdvs: string;
+  fund_year: number;
+  as_of: Date;
+  known_at: Date | null;
+  report_only: boolean;
+  opening_balance: string | null;
+  status: StatementStatus;
+  trigger: 'api' | 'nightly' | 'cli';
+  requested_by: string;
+  figures: Record<string, unknown> | null;
+  summary: Record<string, unknown> | null;
+  error: string | null;
+  created_at: Date;
+  started_at: Date | null;
+  finished_at: Date | null;
 }
 
 export interface NewStatement {
-  admdvs: string; fundYear: number; asOf: Date; knownAt?: Date; openingBalance?: string;
-  trigger: StatementRow['trigger']; requestedBy: string; at: Date;
+  admdvs: string;
+  fundYear: number;
+  asOf: Date;
+  knownAt?: Date;
+  openingBalance?: string;
+  trigger: StatementRow['trigger'];
+  requestedBy: string;
+  at: Date;
 }
 
 /** The job a statement's outbox row carries (the reconciliation queue's `fund_statement` kind). */
-export interface FundStatementJob { kind: 'fund_statement'; statement_id: string }
+export interface FundStatementJob {
+  kind: 'fund_statement';
+  statement_id: string;
+}
 
 const COLUMNS = `statement_id, admdvs, fund_year, as_of, known_at, report_only, opening_balance::text AS opening_balance, status, trigger,
   requested_by, figures, summary, error, created_at, started_at, finished_at`;
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
-export async function createStatement(db: { tx<T>(fn: (q: Sql) => Promise<T>): Promise<T> }, s: NewStatement): Promise<StatementRow> {
+export async function createStatement(
+  db: { tx<T>(fn: (q: Sql) => Promise<T>): Promise<T> },
+  s: NewStatement,
+): Promise<StatementRow> {
   return db.tx(async (q) => {
     const id = uuidv7();
     const { rows } = await q.query<StatementRow>(
@@ -63,7 +87,8 @@ export async function startStatement(q: Sql, id: string, at: Date): Promise<Stat
   const { rows } = await q.query<StatementRow>(
     `UPDATE fund_statements SET status = 'running', started_at = coalesce(started_at, $2), error = NULL,
             known_at = coalesce(known_at, $3), report_only = coalesce(known_at < coalesce(started_at, $2), false)
-      WHERE statement_id = $1 AND status IN ('queued','running') RETURNING ${COLUMNS}`, [id, at, knownAt],
+      WHERE statement_id = $1 AND status IN ('queued','running') RETURNING ${COLUMNS}`,
+    [id, at, knownAt],
   );
   return rows[0];
 }
@@ -82,7 +107,10 @@ export async function completeStatement(q: Sql, id: string, figures: object, sum
  * however many nights pass. Statements asked for through the API or the CLI are kept: someone may
  * hold their id. Runs in the completing statement's transaction; returns how many went.
  */
-export async function replaceEarlierNightly(q: Sql, st: Pick<StatementRow, 'statement_id' | 'admdvs' | 'fund_year' | 'created_at'>): Promise<number> {
+export async function replaceEarlierNightly(
+  q: Sql,
+  st: Pick<StatementRow, 'statement_id' | 'admdvs' | 'fund_year' | 'created_at'>,
+): Promise<number> {
   const r = await q.query(
     `DELETE FROM fund_statements
       WHERE trigger = 'nightly' AND admdvs = $1 AND fund_year = $2 AND statement_id <> $3
@@ -103,13 +131,18 @@ export async function failStatement(q: Sql, id: string, error: string, at: Date)
 export async function previousClosingBalance(q: Sql, admdvs: string, fundYear: number): Promise<string | undefined> {
   const { rows } = await q.query<{ closing: string | null }>(
     `SELECT figures->'region'->>'closing_balance' AS closing FROM fund_statements
-      WHERE admdvs = $1 AND fund_year = $2 AND status = 'completed' ORDER BY finished_at DESC LIMIT 1`, [admdvs, fundYear],
+      WHERE admdvs = $1 AND fund_year = $2 AND status = 'completed' ORDER BY finished_at DESC LIMIT 1`,
+    [admdvs, fundYear],
   );
   return rows[0]?.closing ?? undefined;
 }
 
 /** The latest completed statements of a region (the console's fund-year page), newest year first. */
-export async function latestStatements(q: Sql, admdvsPrefixes: readonly string[] | undefined, limit = 20): Promise<StatementRow[]> {
+export async function latestStatements(
+  q: Sql,
+  admdvsPrefixes: readonly string[] | undefined,
+  limit = 20,
+): Promise<StatementRow[]> {
   const { rows } = await q.query<StatementRow>(
     `SELECT DISTINCT ON (admdvs, fund_year) ${COLUMNS} FROM fund_statements
       WHERE status = 'completed' AND ($1::text[] IS NULL OR admdvs LIKE ANY($1::text[]))
@@ -118,4 +151,3 @@ export async function latestStatements(q: Sql, admdvsPrefixes: readonly string[]
   );
   return rows;
 }
-

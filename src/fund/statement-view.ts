@@ -23,22 +23,47 @@ export function statementFigures(f: FundStatementFigures): StatementFiguresView 
   const r = f.region;
   return {
     region: {
-      premiums_collected: r.premiums_collected.toString(), late_fees: r.late_fees.toString(), insured_count: r.insured_count,
-      received_special_account: r.received_special_account.toString(), disbursed_to_insurers: r.disbursed_to_insurers.toString(),
-      compliant_payouts: r.compliant_payouts.toString(), non_compliant_payouts: r.non_compliant_payouts.toString(),
+      premiums_collected: r.premiums_collected.toString(),
+      late_fees: r.late_fees.toString(),
+      insured_count: r.insured_count,
+      received_special_account: r.received_special_account.toString(),
+      disbursed_to_insurers: r.disbursed_to_insurers.toString(),
+      compliant_payouts: r.compliant_payouts.toString(),
+      non_compliant_payouts: r.non_compliant_payouts.toString(),
       allowed_admin_costs: r.allowed_admin_costs.toString(),
-      opening_balance: r.opening_balance.toString(), closing_balance: r.closing_balance.toString(),
+      opening_balance: r.opening_balance.toString(),
+      closing_balance: r.closing_balance.toString(),
     },
     insurers: f.insurers.map((i) => ({
-      insurer_code: i.insurer_code, premium_income: i.premium_income.toString(), compliant_payouts: i.compliant_payouts.toString(),
-      non_compliant_payouts: i.non_compliant_payouts.toString(), recovered: i.recovered.toString(),
-      operating_cost: s(i.operating_cost), admin_cost: s(i.admin_cost), operating_cost_ratio: i.operating_cost_ratio, admin_cost_ratio: i.admin_cost_ratio,
-      allowed_costs: i.allowed_costs.toString(), costs_beyond_limits: i.excess_costs.toString(),
-      profit: i.profit.toString(), profit_rate: i.profit_rate, excess_profit: i.excess_profit.toString(),
-      deficit: { total: i.deficit.total.toString(), policy: i.deficit.policy.toString(), non_policy: i.deficit.non_policy.toString() },
-      cost_report: i.cost_report, settlements: i.settlements,
+      insurer_code: i.insurer_code,
+      premium_income: i.premium_income.toString(),
+      compliant_payouts: i.compliant_payouts.toString(),
+      non_compliant_payouts: i.non_compliant_payouts.toString(),
+      recovered: i.recovered.toString(),
+      operating_cost: s(i.operating_cost),
+      admin_cost: s(i.admin_cost),
+      operating_cost_ratio: i.operating_cost_ratio,
+      admin_cost_ratio: i.admin_cost_ratio,
+      allowed_costs: i.allowed_costs.toString(),
+      costs_beyond_limits: i.excess_costs.toString(),
+      profit: i.profit.toString(),
+      profit_rate: i.profit_rate,
+      excess_profit: i.excess_profit.toString(),
+      deficit: {
+        total: i.deficit.total.toString(),
+        policy: i.deficit.policy.toString(),
+        non_policy: i.deficit.non_policy.toString(),
+      },
+      cost_report: i.cost_report,
+      settlements: i.settlements,
     })),
-    accounts: f.accounts.map((a) => ({ account: a.account, admdvs: a.admdvs, received: a.received.toString(), passed_on: a.passed_on.toString(), balance: a.balance.toString() })),
+    accounts: f.accounts.map((a) => ({
+      account: a.account,
+      admdvs: a.admdvs,
+      received: a.received.toString(),
+      passed_on: a.passed_on.toString(),
+      balance: a.balance.toString(),
+    })),
   };
 }
 
@@ -46,17 +71,29 @@ export function statementFigures(f: FundStatementFigures): StatementFiguresView 
 export function statementView(st: StatementRow): Record<string, unknown> {
   const f = st.figures as StatementFiguresView | null;
   return {
-    statement_id: st.statement_id, status: st.status, admdvs: st.admdvs, fund_year: String(st.fund_year),
-    as_of: toCstIso(st.as_of), known_at: st.known_at ? toCstIso(st.known_at) : null,
-    region: f?.region ?? null, insurers: f?.insurers ?? null, accounts: f?.accounts ?? null,
-    summary: st.summary, created_at: toCstIso(st.created_at), finished_at: st.finished_at ? toCstIso(st.finished_at) : null,
+    statement_id: st.statement_id,
+    status: st.status,
+    admdvs: st.admdvs,
+    fund_year: String(st.fund_year),
+    as_of: toCstIso(st.as_of),
+    known_at: st.known_at ? toCstIso(st.known_at) : null,
+    region: f?.region ?? null,
+    insurers: f?.insurers ?? null,
+    accounts: f?.accounts ?? null,
+    summary: st.summary,
+    created_at: toCstIso(st.created_at),
+    finished_at: st.finished_at ? toCstIso(st.finished_at) : null,
     ...(st.error ? { error: st.error } : {}),
   };
 }
 
 /** Only the agency and ops read statements; an agency only inside its region (404 outside, as runs). */
 export function mayRequestStatements(c: Client): void {
-  if (c.role !== 'agency' && c.role !== 'ops') throw forbidden({ en: 'only the agency and ops may read or request fund-year statements', zh: '仅经办机构和运维可查询或生成基金年度决算' });
+  if (c.role !== 'agency' && c.role !== 'ops')
+    throw forbidden({
+      en: 'only the agency and ops may read or request fund-year statements',
+      zh: '仅经办机构和运维可查询或生成基金年度决算',
+    });
 }
 
 export async function visibleStatement(q: Sql, id: string, c: Client): Promise<StatementRow> {

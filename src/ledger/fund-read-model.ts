@@ -16,14 +16,34 @@ import { insurerFigures } from './report-read-model';
 export interface FundSettlementRow extends SettlementFact {
   mdtrtarea_admvs: string;
   referral: boolean;
-  setldetail: { fund_pay_type: string; inscp_scp_amt: string | number; fund_payamt: string | number; seg?: string | null }[] | null;
+  setldetail:
+    | { fund_pay_type: string; inscp_scp_amt: string | number; fund_payamt: string | number; seg?: string | null }[]
+    | null;
 }
 
 interface Row {
-  setl_id: string; status: 'valid' | 'reversed'; message_id: string; received_at: Date; mdtrt_id: string; psn_no: string;
-  insurer_code: string; fixmedins_code: string; insuplc_admdvs: string; mdtrtarea_admvs: string; setl_mode: 'direct' | 'manual';
-  setl_time: Date; period: string; medfee_sumamt: string; hifp_pay: string; hifob_pay: string; hifmi_pay: string | null;
-  cvlserv_pay: string | null; maf_pay: string | null; oth_pay: string | null; setldetail: FundSettlementRow['setldetail']; referral: boolean | null;
+  setl_id: string;
+  status: 'valid' | 'reversed';
+  message_id: string;
+  received_at: Date;
+  mdtrt_id: string;
+  psn_no: string;
+  insurer_code: string;
+  fixmedins_code: string;
+  insuplc_admdvs: string;
+  mdtrtarea_admvs: string;
+  setl_mode: 'direct' | 'manual';
+  setl_time: Date;
+  period: string;
+  medfee_sumamt: string;
+  hifp_pay: string;
+  hifob_pay: string;
+  hifmi_pay: string | null;
+  cvlserv_pay: string | null;
+  maf_pay: string | null;
+  oth_pay: string | null;
+  setldetail: FundSettlementRow['setldetail'];
+  referral: boolean | null;
 }
 
 const COLUMNS = `r.setl_id, r.status, r.message_id::text, r.received_at, r.mdtrt_id, r.psn_no, r.insurer_code, r.fixmedins_code,
@@ -40,10 +60,23 @@ function merge(rows: readonly Row[]): FundSettlementRow[] {
       continue;
     }
     const s: FundSettlementRow = {
-      setl_id: r.setl_id, mdtrt_id: r.mdtrt_id, psn_no: r.psn_no, insurer_code: r.insurer_code, fixmedins_code: r.fixmedins_code,
-      insuplc_admdvs: r.insuplc_admdvs, setl_mode: r.setl_mode, status: r.status, setl_time: r.setl_time, period: r.period,
-      medfee_sumamt: Money.of(r.medfee_sumamt), hifp_pay: Money.of(r.hifp_pay), hifob_pay: Money.of(r.hifob_pay),
-      message_id: r.message_id, received_at: r.received_at, mdtrtarea_admvs: r.mdtrtarea_admvs, referral: r.referral === true,
+      setl_id: r.setl_id,
+      mdtrt_id: r.mdtrt_id,
+      psn_no: r.psn_no,
+      insurer_code: r.insurer_code,
+      fixmedins_code: r.fixmedins_code,
+      insuplc_admdvs: r.insuplc_admdvs,
+      setl_mode: r.setl_mode,
+      status: r.status,
+      setl_time: r.setl_time,
+      period: r.period,
+      medfee_sumamt: Money.of(r.medfee_sumamt),
+      hifp_pay: Money.of(r.hifp_pay),
+      hifob_pay: Money.of(r.hifob_pay),
+      message_id: r.message_id,
+      received_at: r.received_at,
+      mdtrtarea_admvs: r.mdtrtarea_admvs,
+      referral: r.referral === true,
       setldetail: r.setldetail,
     };
     for (const k of ['hifmi_pay', 'cvlserv_pay', 'maf_pay', 'oth_pay'] as const) {
@@ -61,7 +94,10 @@ function merge(rows: readonly Row[]): FundSettlementRow[] {
  * naming one of these persons (the statement reads a region-year person by person, since a benefit year
  * needs a person's settlements together; the caller keeps those whose merged state names one of them).
  */
-export async function loadWindowSettlements(q: Sql, o: { admdvsLike: readonly string[]; from: Date; to: Date; knownAt: Date; psnNos?: readonly string[] }): Promise<FundSettlementRow[]> {
+export async function loadWindowSettlements(
+  q: Sql,
+  o: { admdvsLike: readonly string[]; from: Date; to: Date; knownAt: Date; psnNos?: readonly string[] },
+): Promise<FundSettlementRow[]> {
   const ids = o.psnNos
     ? `SELECT setl_id FROM settlement_records
         WHERE setl_id IN (SELECT setl_id FROM settlement_records WHERE psn_no = ANY($5::text[]) AND received_at <= $4) AND received_at <= $4
@@ -78,7 +114,10 @@ export async function loadWindowSettlements(q: Sql, o: { admdvsLike: readonly st
 }
 
 /** Every person named by a row (received by known_at) of the settlements loadWindowSettlements reads, in psn_no order. */
-export async function loadWindowPersons(q: Sql, o: { admdvsLike: readonly string[]; from: Date; to: Date; knownAt: Date }): Promise<string[]> {
+export async function loadWindowPersons(
+  q: Sql,
+  o: { admdvsLike: readonly string[]; from: Date; to: Date; knownAt: Date },
+): Promise<string[]> {
   const { rows } = await q.query<{ psn_no: string }>(
     `WITH ids AS (
        SELECT DISTINCT setl_id FROM settlement_records
@@ -90,7 +129,12 @@ export async function loadWindowPersons(q: Sql, o: { admdvsLike: readonly string
 }
 
 /** Settlements (latest state by known_at) of these mdtrt_ids, other than the given setl_ids. */
-export async function loadMdtrtSiblings(q: Sql, mdtrtIds: readonly string[], except: ReadonlySet<string>, knownAt: Date): Promise<SettlementFact[]> {
+export async function loadMdtrtSiblings(
+  q: Sql,
+  mdtrtIds: readonly string[],
+  except: ReadonlySet<string>,
+  knownAt: Date,
+): Promise<SettlementFact[]> {
   if (!mdtrtIds.length) return [];
   const { rows } = await q.query<Row>(
     `SELECT ${COLUMNS} FROM settlement_records r WHERE r.mdtrt_id = ANY($1::text[]) AND r.received_at <= $2 ORDER BY r.setl_id, r.status DESC`,
@@ -100,11 +144,25 @@ export async function loadMdtrtSiblings(q: Sql, mdtrtIds: readonly string[], exc
 }
 
 /** Payment lines naming the setl_ids, paid by as_of and received by known_at. */
-export async function loadPaidLines(q: Sql, setlIds: readonly string[], o: { asOf: Date; knownAt: Date }): Promise<PaymentLineFact[]> {
+export async function loadPaidLines(
+  q: Sql,
+  setlIds: readonly string[],
+  o: { asOf: Date; knownAt: Date },
+): Promise<PaymentLineFact[]> {
   if (!setlIds.length) return [];
   const { rows } = await q.query<{
-    message_id: string; insurer_code: string; payment_id: string; line_no: number; payee_type: 'institution' | 'person'; payee_id: string;
-    pay_time: Date; setl_id: string; paid_amount: string; rejected_amount: string; reject_reason_code: string | null; received_at: Date;
+    message_id: string;
+    insurer_code: string;
+    payment_id: string;
+    line_no: number;
+    payee_type: 'institution' | 'person';
+    payee_id: string;
+    pay_time: Date;
+    setl_id: string;
+    paid_amount: string;
+    rejected_amount: string;
+    reject_reason_code: string | null;
+    received_at: Date;
   }>(
     `SELECT p.message_id::text, p.insurer_code, p.payment_id, l.line_no, p.payee_type, p.payee_id, p.pay_time, l.setl_id,
             l.paid_amount, l.rejected_amount, l.reject_reason_code, p.received_at
@@ -114,9 +172,17 @@ export async function loadPaidLines(q: Sql, setlIds: readonly string[], o: { asO
   );
   return rows.map((r) => {
     const f: PaymentLineFact = {
-      message_id: r.message_id, insurer_code: r.insurer_code, payment_id: r.payment_id, line_no: Number(r.line_no) + 1,
-      payee_type: r.payee_type, payee_id: r.payee_id, pay_time: r.pay_time, setl_id: r.setl_id,
-      paid_amount: Money.of(r.paid_amount), rejected_amount: Money.of(r.rejected_amount), received_at: r.received_at,
+      message_id: r.message_id,
+      insurer_code: r.insurer_code,
+      payment_id: r.payment_id,
+      line_no: Number(r.line_no) + 1,
+      payee_type: r.payee_type,
+      payee_id: r.payee_id,
+      pay_time: r.pay_time,
+      setl_id: r.setl_id,
+      paid_amount: Money.of(r.paid_amount),
+      rejected_amount: Money.of(r.rejected_amount),
+      received_at: r.received_at,
     };
     if (r.reject_reason_code !== null) f.reject_reason_code = r.reject_reason_code;
     return f;
@@ -124,9 +190,21 @@ export async function loadPaidLines(q: Sql, setlIds: readonly string[], o: { asO
 }
 
 /** Recoveries naming the setl_ids, recovered by as_of and received by known_at. */
-export async function loadRecoveredAmounts(q: Sql, setlIds: readonly string[], o: { asOf: Date; knownAt: Date }): Promise<RecoveryFact[]> {
+export async function loadRecoveredAmounts(
+  q: Sql,
+  setlIds: readonly string[],
+  o: { asOf: Date; knownAt: Date },
+): Promise<RecoveryFact[]> {
   if (!setlIds.length) return [];
-  const { rows } = await q.query<{ message_id: string; insurer_code: string; recovery_id: string; setl_id: string; amount: string; recovered_at: Date; received_at: Date }>(
+  const { rows } = await q.query<{
+    message_id: string;
+    insurer_code: string;
+    recovery_id: string;
+    setl_id: string;
+    amount: string;
+    recovered_at: Date;
+    received_at: Date;
+  }>(
     `SELECT message_id::text, insurer_code, recovery_id, setl_id, amount, recovered_at, received_at FROM recoveries
       WHERE setl_id = ANY($1::text[]) AND recovered_at <= $2 AND received_at <= $3`,
     [setlIds, o.asOf, o.knownAt],
@@ -134,15 +212,30 @@ export async function loadRecoveredAmounts(q: Sql, setlIds: readonly string[], o
   return rows.map((r) => ({ ...r, amount: Money.of(r.amount) }));
 }
 
-export interface AttributedDisbursement { insurer_code: string; period: string; disbursement_id: string; message_id: string; amount: string }
+export interface AttributedDisbursement {
+  insurer_code: string;
+  period: string;
+  disbursement_id: string;
+  message_id: string;
+  amount: string;
+}
 
 /** The disbursements of these periods attributed to the region (as the reconciliation report attributes them). */
-export async function attributedDisbursements(q: Sql, o: { admdvs: string; periods: readonly string[]; asOf: Date; knownAt: Date }): Promise<AttributedDisbursement[]> {
+export async function attributedDisbursements(
+  q: Sql,
+  o: { admdvs: string; periods: readonly string[]; asOf: Date; knownAt: Date },
+): Promise<AttributedDisbursement[]> {
   const out: AttributedDisbursement[] = [];
   for (const period of o.periods) {
     for (const r of await insurerFigures(q, { admdvs: o.admdvs, period, asOf: o.asOf, knownAt: o.knownAt })) {
       for (const d of (r.disbursements ?? []) as { disbursement_id: string; message_id: string; amount: string }[]) {
-        out.push({ insurer_code: r.insurer_code, period, disbursement_id: d.disbursement_id, message_id: String(d.message_id), amount: String(d.amount) });
+        out.push({
+          insurer_code: r.insurer_code,
+          period,
+          disbursement_id: d.disbursement_id,
+          message_id: String(d.message_id),
+          amount: String(d.amount),
+        });
       }
     }
   }
@@ -150,15 +243,38 @@ export async function attributedDisbursements(q: Sql, o: { admdvs: string; perio
 }
 
 /** One part of a region-year's settlements as forEachSettlementPart reads it: whole persons, with their lines and recoveries. */
-export interface SettlementPart { settlements: FundSettlementRow[]; lines: PaymentLineFact[]; recoveries: RecoveryFact[] }
+export interface SettlementPart {
+  settlements: FundSettlementRow[];
+  lines: PaymentLineFact[];
+  recoveries: RecoveryFact[];
+}
 
 interface PartRow extends Row {
-  owner: string; rk: string | number;
+  owner: string;
+  rk: string | number;
   /** The settlement's payment lines come one a row (on its first row only); null columns when it has none. */
-  l_message_id: string | null; l_insurer_code: string; l_payment_id: string | null; l_line_no: number; l_payee_type: 'institution' | 'person'; l_payee_id: string;
-  l_pay_time: Date; l_paid_amount: string; l_rejected_amount: string; l_reject_reason_code: string | null; l_received_at: Date;
+  l_message_id: string | null;
+  l_insurer_code: string;
+  l_payment_id: string | null;
+  l_line_no: number;
+  l_payee_type: 'institution' | 'person';
+  l_payee_id: string;
+  l_pay_time: Date;
+  l_paid_amount: string;
+  l_rejected_amount: string;
+  l_reject_reason_code: string | null;
+  l_received_at: Date;
   /** Recoveries are rare: aggregated per settlement (repeated on each of its first row's line rows). */
-  recoveries: { message_id: string; insurer_code: string; recovery_id: string; amount: string; recovered_at: string; received_at: string }[] | null;
+  recoveries:
+    | {
+        message_id: string;
+        insurer_code: string;
+        recovery_id: string;
+        amount: string;
+        recovered_at: string;
+        received_at: string;
+      }[]
+    | null;
 }
 
 /** Rows fetched from the cursor per round trip. */
@@ -173,16 +289,30 @@ const FETCH_ROWS = 20_000;
  * Must run in a transaction (the cursor lives in it).
  */
 export async function forEachSettlementPart(
-  q: Sql, o: { admdvsLike: readonly string[]; from: Date; to: Date; knownAt: Date; asOf: Date }, personsPerPart: number,
+  q: Sql,
+  o: { admdvsLike: readonly string[]; from: Date; to: Date; knownAt: Date; asOf: Date },
+  personsPerPart: number,
   onPart: (part: SettlementPart) => Promise<void> | void,
 ): Promise<void> {
   const cursor = `fund_parts_${Date.now().toString(36)}_${Math.floor(Math.random() * 1e9).toString(36)}`;
   // Planned for the whole result (not the first 10% a cursor is planned for by default), without JIT
   // (its compilation can cost more than the plan), with room for the sorts; the settings are put back after.
-  const settings: Array<[string, string]> = [['cursor_tuple_fraction', '1'], ['jit', 'off'], ['work_mem', '256MB']];
-  const before = (await q.query<{ v: string[] }>(`SELECT ARRAY[${settings.map((_, i) => `current_setting($${i + 1})`).join(', ')}] AS v`, settings.map(([k]) => k))).rows[0]!.v;
+  const settings: Array<[string, string]> = [
+    ['cursor_tuple_fraction', '1'],
+    ['jit', 'off'],
+    ['work_mem', '256MB'],
+  ];
+  const before = (
+    await q.query<{ v: string[] }>(
+      `SELECT ARRAY[${settings.map((_, i) => `current_setting($${i + 1})`).join(', ')}] AS v`,
+      settings.map(([k]) => k),
+    )
+  ).rows[0]!.v;
   const set = async (values: readonly string[]) => {
-    await q.query(`SELECT ${settings.map((_, i) => `set_config($${2 * i + 1}, $${2 * i + 2}, true)`).join(', ')}`, settings.flatMap(([k], i) => [k, values[i]!]));
+    await q.query(
+      `SELECT ${settings.map((_, i) => `set_config($${2 * i + 1}, $${2 * i + 2}, true)`).join(', ')}`,
+      settings.flatMap(([k], i) => [k, values[i]!]),
+    );
   };
   await set(settings.map(([, v]) => v));
   await q.query(
@@ -220,9 +350,17 @@ export async function forEachSettlementPart(
     for (const r of rows) {
       if (r.l_payment_id !== null) {
         const f: PaymentLineFact = {
-          message_id: r.l_message_id!, insurer_code: r.l_insurer_code, payment_id: r.l_payment_id, line_no: Number(r.l_line_no) + 1,
-          payee_type: r.l_payee_type, payee_id: r.l_payee_id, pay_time: r.l_pay_time, setl_id: r.setl_id,
-          paid_amount: Money.of(r.l_paid_amount), rejected_amount: Money.of(r.l_rejected_amount), received_at: r.l_received_at,
+          message_id: r.l_message_id!,
+          insurer_code: r.l_insurer_code,
+          payment_id: r.l_payment_id,
+          line_no: Number(r.l_line_no) + 1,
+          payee_type: r.l_payee_type,
+          payee_id: r.l_payee_id,
+          pay_time: r.l_pay_time,
+          setl_id: r.setl_id,
+          paid_amount: Money.of(r.l_paid_amount),
+          rejected_amount: Money.of(r.l_rejected_amount),
+          received_at: r.l_received_at,
         };
         if (r.l_reject_reason_code !== null) f.reject_reason_code = r.l_reject_reason_code;
         lines.push(f);
@@ -230,8 +368,15 @@ export async function forEachSettlementPart(
       if (r.setl_id === last) continue; // the recoveries ride on each line row of a settlement: take them once
       last = r.setl_id;
       for (const c of r.recoveries ?? []) {
-        recoveries.push({ message_id: c.message_id, insurer_code: c.insurer_code, recovery_id: c.recovery_id, setl_id: r.setl_id,
-          amount: Money.of(c.amount), recovered_at: new Date(c.recovered_at), received_at: new Date(c.received_at) });
+        recoveries.push({
+          message_id: c.message_id,
+          insurer_code: c.insurer_code,
+          recovery_id: c.recovery_id,
+          setl_id: r.setl_id,
+          amount: Money.of(c.amount),
+          recovered_at: new Date(c.recovered_at),
+          received_at: new Date(c.received_at),
+        });
       }
     }
     await onPart({ settlements: merge(rows), lines, recoveries });
@@ -247,7 +392,11 @@ export async function forEachSettlementPart(
       for (let i = 0; i < pending.length; i++) {
         if (i > 0 && pending[i]!.owner !== pending[i - 1]!.owner) {
           persons++;
-          if (persons >= personsPerPart) { await flush(pending.slice(start, i)); start = i; persons = 0; }
+          if (persons >= personsPerPart) {
+            await flush(pending.slice(start, i));
+            start = i;
+            persons = 0;
+          }
         }
       }
       pending = pending.slice(start);

@@ -14,13 +14,22 @@ export type PayerType = PremiumCollection['payer_type'];
  * periods are the chain's months and the fund year's last month, not the period of the run that opens them.
  */
 export const FUND_CODES = Object.freeze([
-  'PREMIUM_TRANSFER_SHORT', 'TRANSFER_UNFUNDED', 'PREMIUM_RATE_MISMATCH', 'COST_REPORT_MISSING', 'COST_LIMIT_EXCEEDED', 'PROFIT_LIMIT_EXCEEDED', 'FUND_DEFICIT',
+  'PREMIUM_TRANSFER_SHORT',
+  'TRANSFER_UNFUNDED',
+  'PREMIUM_RATE_MISMATCH',
+  'COST_REPORT_MISSING',
+  'COST_LIMIT_EXCEEDED',
+  'PROFIT_LIMIT_EXCEEDED',
+  'FUND_DEFICIT',
 ] as const);
 export const PASS_THROUGH_ACCOUNTS = ['tax', 'treasury', 'county_account'] as const;
 /** The accounts premiums pass through on their way to the fund (spec §8: judged by PREMIUM_TRANSFER_SHORT). */
 export type PassThroughAccount = (typeof PASS_THROUGH_ACCOUNTS)[number];
 
-interface Sourced<T> { value: T; source: string }
+interface Sourced<T> {
+  value: T;
+  source: string;
+}
 export type TransferDueDocument = { day_of_next_month: number; source: string } | { month_day: string; source: string };
 
 /** regions/*.json `fund`, as written (regions/region-policy.schema.json). */
@@ -33,11 +42,13 @@ export interface FundPolicyDocument {
 }
 
 export type TransferDue =
-  | { kind: 'day_of_next_month'; day: number; source: string }
-  | { kind: 'month_day'; month_day: string; source: string };
+  { kind: 'day_of_next_month'; day: number; source: string } | { kind: 'month_day'; month_day: string; source: string };
 
 /** A limit of the fund year (a percentage of premium income) and where it comes from. */
-export interface FundLimit { pct: number; source: string }
+export interface FundLimit {
+  pct: number;
+  source: string;
+}
 
 export interface FundPolicy {
   /** Month-day ("01-01") the fund year starts on (spec §8 default: the calendar year). */
@@ -73,20 +84,27 @@ const amountText = (s: string) => (s.includes('.') ? (s.split('.')[1]!.length ==
 export function compileFundPolicy(doc: FundPolicyDocument | undefined): FundPolicy {
   if (!doc) return DEFAULT_FUND_POLICY;
   const due = (d: TransferDueDocument): TransferDue =>
-    'day_of_next_month' in d ? { kind: 'day_of_next_month', day: d.day_of_next_month, source: d.source } : { kind: 'month_day', month_day: d.month_day, source: d.source };
+    'day_of_next_month' in d
+      ? { kind: 'day_of_next_month', day: d.day_of_next_month, source: d.source }
+      : { kind: 'month_day', month_day: d.month_day, source: d.source };
   const limits: FundPolicy['limits'] = {};
   for (const k of ['operating_cost_pct', 'admin_cost_pct', 'profit_pct'] as const) {
     const l = doc.limits?.[k];
     if (l) limits[k] = { pct: l.value, source: l.source };
   }
   const premiums: FundPolicy['premiums'] = {};
-  for (const [k, v] of Object.entries(doc.premiums ?? {}) as [PayerType, Sourced<string>][]) premiums[k] = { amount: amountText(v.value), source: v.source };
+  for (const [k, v] of Object.entries(doc.premiums ?? {}) as [PayerType, Sourced<string>][])
+    premiums[k] = { amount: amountText(v.value), source: v.source };
   return Object.freeze({
     year_start: doc.year_start.value,
     year_start_source: doc.year_start.source,
     limits: Object.freeze(limits),
     premiums: Object.freeze(premiums),
-    transfer_due: Object.freeze({ tax: due(doc.transfer_due.tax), treasury: due(doc.transfer_due.treasury), county_account: due(doc.transfer_due.county_account) }),
+    transfer_due: Object.freeze({
+      tax: due(doc.transfer_due.tax),
+      treasury: due(doc.transfer_due.treasury),
+      county_account: due(doc.transfer_due.county_account),
+    }),
     cost_report_due: doc.cost_report_due.value,
     cost_report_due_source: doc.cost_report_due.source,
   });

@@ -50,13 +50,27 @@ const isPassThrough = (a: string): a is PassThroughAccount => (PASS_THROUGH_ACCO
  * as of asOf, in (admdvs, period, account) order. An account-region-period whose every fact is dated
  * after asOf still has a row (all zero), so its group is judged (and an earlier finding resolved).
  */
-export function accountBalances(collections: readonly CollectionFact[], transfers: readonly TransferFact[], asOf: Date): AccountBalance[] {
+export function accountBalances(
+  collections: readonly CollectionFact[],
+  transfers: readonly TransferFact[],
+  asOf: Date,
+): AccountBalance[] {
   const rows = new Map<string, AccountBalance>();
   const row = (account: PassThroughAccount, admdvs: string, period: string) => {
     const k = keyOf(account, admdvs, period);
     let r = rows.get(k);
     if (!r) {
-      r = { account, admdvs, period, received: '0.00', passed_on: '0.00', balance: '0.00', collections: [], transfers_in: [], transfers_out: [] };
+      r = {
+        account,
+        admdvs,
+        period,
+        received: '0.00',
+        passed_on: '0.00',
+        balance: '0.00',
+        collections: [],
+        transfers_in: [],
+        transfers_out: [],
+      };
       rows.set(k, r);
     }
     return r;
@@ -66,20 +80,28 @@ export function accountBalances(collections: readonly CollectionFact[], transfer
     if (counts(c.collected_at, asOf)) r.collections.push(c);
   }
   for (const t of transfers) {
-    for (const [account, side] of [[t.to_account, 'transfers_in'], [t.from_account, 'transfers_out']] as const) {
+    for (const [account, side] of [
+      [t.to_account, 'transfers_in'],
+      [t.from_account, 'transfers_out'],
+    ] as const) {
       if (!isPassThrough(account)) continue;
       const r = row(account, t.admdvs, t.period);
       if (counts(t.transferred_at, asOf)) r[side].push(t);
     }
   }
   for (const r of rows.values()) {
-    const received = Money.sum([...r.collections.map((c) => Money.of(c.amount).plus(Money.of(c.late_fee))), ...r.transfers_in.map((t) => Money.of(t.amount))]);
+    const received = Money.sum([
+      ...r.collections.map((c) => Money.of(c.amount).plus(Money.of(c.late_fee))),
+      ...r.transfers_in.map((t) => Money.of(t.amount)),
+    ]);
     const passedOn = Money.sum(r.transfers_out.map((t) => Money.of(t.amount)));
     r.received = received.toString();
     r.passed_on = passedOn.toString();
     r.balance = received.minus(passedOn).toString();
   }
-  return [...rows.values()].sort((a, b) => cmp(a.admdvs, b.admdvs) || cmp(a.period, b.period) || cmp(a.account, b.account));
+  return [...rows.values()].sort(
+    (a, b) => cmp(a.admdvs, b.admdvs) || cmp(a.period, b.period) || cmp(a.account, b.account),
+  );
 }
 
 const cmp = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
@@ -107,39 +129,78 @@ export interface ChainContext {
 }
 
 /** One case group: its key, and the findings it holds now (none: its open cases resolve). */
-export interface ChainGroup { groupKey: string; findings: Finding<object>[] }
+export interface ChainGroup {
+  groupKey: string;
+  findings: Finding<object>[];
+}
 
 /** The account-region-period subject (spec §8). */
-export const accountSubjectKey = (account: string, admdvs: string, period: string): string => subjectKey({ kind: 'account_period', account, admdvs, period });
+export const accountSubjectKey = (account: string, admdvs: string, period: string): string =>
+  subjectKey({ kind: 'account_period', account, admdvs, period });
 /** The collection subject (spec §8). */
-export const collectionSubjectKey = (collectionId: string): string => subjectKey({ kind: 'collection', collection_id: collectionId });
+export const collectionSubjectKey = (collectionId: string): string =>
+  subjectKey({ kind: 'collection', collection_id: collectionId });
 
 const collectionEvidence = (c: CollectionFact) => ({
-  collection_id: c.collection_id, message_id: c.message_id, payer_type: c.payer_type, insured_count: c.insured_count,
-  amount: c.amount, late_fee: c.late_fee, collected_at: toCstIso(c.collected_at),
+  collection_id: c.collection_id,
+  message_id: c.message_id,
+  payer_type: c.payer_type,
+  insured_count: c.insured_count,
+  amount: c.amount,
+  late_fee: c.late_fee,
+  collected_at: toCstIso(c.collected_at),
 });
 const transferEvidence = (t: TransferFact) => ({
-  transfer_id: t.transfer_id, message_id: t.message_id, from_account: t.from_account, to_account: t.to_account,
-  amount: t.amount, transferred_at: toCstIso(t.transferred_at), ...(t.bank_txn_no ? { bank_txn_no: t.bank_txn_no } : {}),
+  transfer_id: t.transfer_id,
+  message_id: t.message_id,
+  from_account: t.from_account,
+  to_account: t.to_account,
+  amount: t.amount,
+  transferred_at: toCstIso(t.transferred_at),
+  ...(t.bank_txn_no ? { bank_txn_no: t.bank_txn_no } : {}),
 });
 
 /** The findings of one account-region-period as of asOf (PREMIUM_TRANSFER_SHORT, TRANSFER_UNFUNDED). */
 export function accountFindings(b: AccountBalance, asOf: Date, ctx: ChainContext): Finding<object>[] {
-  const received = Money.of(b.received), passedOn = Money.of(b.passed_on);
+  const received = Money.of(b.received),
+    passedOn = Money.of(b.passed_on);
   const due = ctx.fundPolicyFor(b.admdvs).transfer_due[b.account];
   const dueDate = transferDueDate(due, b.period);
   const lapses = lapsesAt(dueDate);
-  const messageIds = [...new Set([...b.collections, ...b.transfers_in, ...b.transfers_out].map((x) => x.message_id))].sort();
+  const messageIds = [
+    ...new Set([...b.collections, ...b.transfers_in, ...b.transfers_out].map((x) => x.message_id)),
+  ].sort();
   const evidence = {
-    message_ids: messageIds, account: b.account, received: b.received, passed_on: b.passed_on, balance: b.balance,
-    due: { date: dueDate, lapses_at: toCstIso(lapses), rule: due.kind === 'day_of_next_month' ? `day ${due.day} of the next month` : `${due.month_day}`, source: due.source },
-    collections: b.collections.map(collectionEvidence), transfers_in: b.transfers_in.map(transferEvidence), transfers_out: b.transfers_out.map(transferEvidence),
+    message_ids: messageIds,
+    account: b.account,
+    received: b.received,
+    passed_on: b.passed_on,
+    balance: b.balance,
+    due: {
+      date: dueDate,
+      lapses_at: toCstIso(lapses),
+      rule: due.kind === 'day_of_next_month' ? `day ${due.day} of the next month` : `${due.month_day}`,
+      source: due.source,
+    },
+    collections: b.collections.map(collectionEvidence),
+    transfers_in: b.transfers_in.map(transferEvidence),
+    transfers_out: b.transfers_out.map(transferEvidence),
   };
-  const base = { admdvs: b.admdvs, insurer_code: '', period: b.period, subject_key: accountSubjectKey(b.account, b.admdvs, b.period), expected_amount: b.received, actual_amount: b.passed_on };
+  const base = {
+    admdvs: b.admdvs,
+    insurer_code: '',
+    period: b.period,
+    subject_key: accountSubjectKey(b.account, b.admdvs, b.period),
+    expected_amount: b.received,
+    actual_amount: b.passed_on,
+  };
   const out: Finding<object>[] = [];
   if (passedOn.lt(received) && asOf.getTime() >= lapses.getTime()) {
     out.push({
-      ...base, code: 'PREMIUM_TRANSFER_SHORT', severity: DEFAULT_SEVERITY.PREMIUM_TRANSFER_SHORT, difference: passedOn.minus(received).toString(),
+      ...base,
+      code: 'PREMIUM_TRANSFER_SHORT',
+      severity: DEFAULT_SEVERITY.PREMIUM_TRANSFER_SHORT,
+      difference: passedOn.minus(received).toString(),
       detail: `account ${b.account} of ${b.admdvs} received ${received} for ${b.period} but passed on ${passedOn} by ${toCstIso(asOf)}; all of it was due by ${dueDate}`,
       evidence,
     });
@@ -149,7 +210,10 @@ export function accountFindings(b: AccountBalance, asOf: Date, ctx: ChainContext
     const graceEnds = new Date(lastOut + ctx.graceDaysFor(b.admdvs) * 86_400_000);
     if (asOf.getTime() >= graceEnds.getTime()) {
       out.push({
-        ...base, code: 'TRANSFER_UNFUNDED', severity: DEFAULT_SEVERITY.TRANSFER_UNFUNDED, difference: passedOn.minus(received).toString(),
+        ...base,
+        code: 'TRANSFER_UNFUNDED',
+        severity: DEFAULT_SEVERITY.TRANSFER_UNFUNDED,
+        difference: passedOn.minus(received).toString(),
         detail: `account ${b.account} of ${b.admdvs} passed on ${passedOn} for ${b.period} but had received only ${received}`,
         evidence: { ...evidence, grace_expires_at: toCstIso(graceEnds) },
       });
@@ -165,23 +229,45 @@ export function collectionFindings(c: CollectionFact, asOf: Date, policy: FundPo
   const expected = Money.of(premium.amount).times(c.insured_count);
   const actual = Money.of(c.amount);
   if (expected.eq(actual)) return [];
-  return [{
-    code: 'PREMIUM_RATE_MISMATCH', severity: DEFAULT_SEVERITY.PREMIUM_RATE_MISMATCH,
-    admdvs: c.admdvs, insurer_code: '', period: c.period, subject_key: collectionSubjectKey(c.collection_id),
-    expected_amount: expected.toString(), actual_amount: actual.toString(), difference: actual.minus(expected).toString(),
-    detail: `collection ${c.collection_id} (${c.payer_type}, ${c.insured_count} insured) is ${actual}; at ${premium.amount} a person it should be ${expected}`,
-    evidence: { message_ids: [c.message_id], collections: [collectionEvidence(c)], premium: { payer_type: c.payer_type, amount: premium.amount, source: premium.source } },
-  }];
+  return [
+    {
+      code: 'PREMIUM_RATE_MISMATCH',
+      severity: DEFAULT_SEVERITY.PREMIUM_RATE_MISMATCH,
+      admdvs: c.admdvs,
+      insurer_code: '',
+      period: c.period,
+      subject_key: collectionSubjectKey(c.collection_id),
+      expected_amount: expected.toString(),
+      actual_amount: actual.toString(),
+      difference: actual.minus(expected).toString(),
+      detail: `collection ${c.collection_id} (${c.payer_type}, ${c.insured_count} insured) is ${actual}; at ${premium.amount} a person it should be ${expected}`,
+      evidence: {
+        message_ids: [c.message_id],
+        collections: [collectionEvidence(c)],
+        premium: { payer_type: c.payer_type, amount: premium.amount, source: premium.source },
+      },
+    },
+  ];
 }
 
 /**
  * Every group the facts decide, as of asOf: one per pass-through account-region-period
  * (`fund:<account>:<admdvs>:<period>`) and one per collection (`collection:<id>`).
  */
-export function premiumChainGroups(collections: readonly CollectionFact[], transfers: readonly TransferFact[], asOf: Date, ctx: ChainContext): ChainGroup[] {
+export function premiumChainGroups(
+  collections: readonly CollectionFact[],
+  transfers: readonly TransferFact[],
+  asOf: Date,
+  ctx: ChainContext,
+): ChainGroup[] {
   const groups: ChainGroup[] = accountBalances(collections, transfers, asOf).map((b) => ({
-    groupKey: `fund:${accountSubjectKey(b.account, b.admdvs, b.period)}`, findings: accountFindings(b, asOf, ctx),
+    groupKey: `fund:${accountSubjectKey(b.account, b.admdvs, b.period)}`,
+    findings: accountFindings(b, asOf, ctx),
   }));
-  for (const c of collections) groups.push({ groupKey: `fund:${collectionSubjectKey(c.collection_id)}`, findings: collectionFindings(c, asOf, ctx.fundPolicyFor(c.admdvs)) });
+  for (const c of collections)
+    groups.push({
+      groupKey: `fund:${collectionSubjectKey(c.collection_id)}`,
+      findings: collectionFindings(c, asOf, ctx.fundPolicyFor(c.admdvs)),
+    });
   return groups;
 }

@@ -21,11 +21,21 @@ import { limitAmount, percentOf } from './fund-math';
 import { settlementPayouts, type PayoutInput } from './payouts';
 import { statementFindings } from './statement-findings';
 import type {
-  AccountFigures, FundAccount, FundStatementFigures, InsurerFigures, RegionFigures, SourcedPct, StatementInput,
+  AccountFigures,
+  FundAccount,
+  FundStatementFigures,
+  InsurerFigures,
+  RegionFigures,
+  SourcedPct,
+  StatementInput,
 } from './statement-types';
 
 /** A cost limited to its limit (allowed) and what lies beyond it. */
-function allowedCost(cost: Money | null, limit: SourcedPct | undefined, premiumIncome: Money): { allowed: Money; excess: Money } {
+function allowedCost(
+  cost: Money | null,
+  limit: SourcedPct | undefined,
+  premiumIncome: Money,
+): { allowed: Money; excess: Money } {
   if (cost === null) return { allowed: Money.ZERO, excess: Money.ZERO };
   if (!limit) return { allowed: cost, excess: Money.ZERO };
   const cap = limitAmount(limit, premiumIncome);
@@ -37,8 +47,12 @@ function allowedCost(cost: Money | null, limit: SourcedPct | undefined, premiumI
  * settlements can be read and judged a part at a time (persons with their whole benefit years).
  */
 export interface PayoutTotals {
-  compliant: Map<string, Money>; owing: Map<string, number>; paidBy: Map<string, Money>; recoveredBy: Map<string, Money>;
-  count: number; limited: number;
+  compliant: Map<string, Money>;
+  owing: Map<string, number>;
+  paidBy: Map<string, Money>;
+  recoveredBy: Map<string, Money>;
+  count: number;
+  limited: number;
 }
 
 export function emptyPayoutTotals(): PayoutTotals {
@@ -83,7 +97,7 @@ export function fundStatementOf(input: StatementFrame, totals: PayoutTotals): Fu
     const nonCompliant = Money.max(paid.minus(comp), Money.ZERO);
     const report = reports.get(code);
     const operating = report ? report.operating_cost : null;
-    const admin = report ? report.admin_cost ?? Money.ZERO : null;
+    const admin = report ? (report.admin_cost ?? Money.ZERO) : null;
     const op = allowedCost(operating, input.limits.operating_cost_pct, premium);
     const ad = allowedCost(admin, input.limits.admin_cost_pct, premium);
     const allowedCosts = op.allowed.plus(ad.allowed);
@@ -91,8 +105,12 @@ export function fundStatementOf(input: StatementFrame, totals: PayoutTotals): Fu
     const profit = premium.minus(comp).minus(allowedCosts);
     const profitLimit = input.limits.profit_pct ? limitAmount(input.limits.profit_pct, premium) : null;
     // Profit is judged once the costs are known: without a cost report, COST_REPORT_MISSING says so.
-    const excessProfit = report && profitLimit !== null && profit.gt(profitLimit) ? profit.minus(profitLimit) : Money.ZERO;
-    const spent = comp.plus(nonCompliant).plus(operating ?? Money.ZERO).plus(admin ?? Money.ZERO);
+    const excessProfit =
+      report && profitLimit !== null && profit.gt(profitLimit) ? profit.minus(profitLimit) : Money.ZERO;
+    const spent = comp
+      .plus(nonCompliant)
+      .plus(operating ?? Money.ZERO)
+      .plus(admin ?? Money.ZERO);
     const total = Money.max(spent.minus(premium), Money.ZERO);
     const policy = Money.max(profit.neg(), Money.ZERO);
     return {
@@ -116,14 +134,18 @@ export function fundStatementOf(input: StatementFrame, totals: PayoutTotals): Fu
     };
   });
 
-  const adminAllowed = Money.sum(insurers.map((i) => allowedCost(i.admin_cost, input.limits.admin_cost_pct, i.premium_income).allowed));
+  const adminAllowed = Money.sum(
+    insurers.map((i) => allowedCost(i.admin_cost, input.limits.admin_cost_pct, i.premium_income).allowed),
+  );
   const premiumsCollected = Money.sum(input.collections.map((c) => c.amount));
   const compliantAll = Money.sum(insurers.map((i) => i.compliant_payouts));
   const region: RegionFigures = {
     premiums_collected: premiumsCollected,
     late_fees: Money.sum(input.collections.map((c) => c.late_fee)),
     insured_count: input.collections.reduce((n, c) => n + c.insured_count, 0),
-    received_special_account: Money.sum(input.transfers.filter((t) => t.to_account === 'special_account').map((t) => t.amount)),
+    received_special_account: Money.sum(
+      input.transfers.filter((t) => t.to_account === 'special_account').map((t) => t.amount),
+    ),
     disbursed_to_insurers: Money.sum(insurers.map((i) => i.premium_income)),
     compliant_payouts: compliantAll,
     non_compliant_payouts: Money.sum(insurers.map((i) => i.non_compliant_payouts)),
@@ -154,19 +176,31 @@ function accountFigures(input: StatementFrame, region: RegionFigures): AccountFi
     const where = regional(account) ? input.admdvs : admdvs;
     const k = `${account}\u0000${where}`;
     let r = rows.get(k);
-    if (!r) { r = { account, admdvs: where, received: Money.ZERO, passed_on: Money.ZERO, balance: Money.ZERO }; rows.set(k, r); }
+    if (!r) {
+      r = { account, admdvs: where, received: Money.ZERO, passed_on: Money.ZERO, balance: Money.ZERO };
+      rows.set(k, r);
+    }
     return r;
   };
-  for (const c of input.collections) { const r = row('tax', c.admdvs); r.received = r.received.plus(c.amount).plus(c.late_fee); }
+  for (const c of input.collections) {
+    const r = row('tax', c.admdvs);
+    r.received = r.received.plus(c.amount).plus(c.late_fee);
+  }
   for (const t of input.transfers) {
-    const from = row(t.from_account, t.admdvs); from.passed_on = from.passed_on.plus(t.amount);
-    const to = row(t.to_account, t.admdvs); to.received = to.received.plus(t.amount);
+    const from = row(t.from_account, t.admdvs);
+    from.passed_on = from.passed_on.plus(t.amount);
+    const to = row(t.to_account, t.admdvs);
+    to.received = to.received.plus(t.amount);
   }
   if (!region.disbursed_to_insurers.isZero()) {
-    const r = row('expenditure_account', input.admdvs); r.passed_on = r.passed_on.plus(region.disbursed_to_insurers);
+    const r = row('expenditure_account', input.admdvs);
+    r.passed_on = r.passed_on.plus(region.disbursed_to_insurers);
   }
   const order: FundAccount[] = ['tax', 'treasury', 'county_account', 'special_account', 'expenditure_account'];
   return [...rows.values()]
     .map((r) => ({ ...r, balance: r.received.minus(r.passed_on) }))
-    .sort((a, b) => order.indexOf(a.account) - order.indexOf(b.account) || (a.admdvs < b.admdvs ? -1 : a.admdvs > b.admdvs ? 1 : 0));
+    .sort(
+      (a, b) =>
+        order.indexOf(a.account) - order.indexOf(b.account) || (a.admdvs < b.admdvs ? -1 : a.admdvs > b.admdvs ? 1 : 0),
+    );
 }

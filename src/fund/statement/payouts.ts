@@ -10,13 +10,28 @@
  * amounts over the year never pass it, in the engine's order (setl_time, then setl_id), so a
  * settlement the rules cannot check (no large-expense entry) does not lift the cap either.
  */
-import { benefitDeviation, benefitYearOf, evaluatePersonYear, type RegionPolicy, type SettlementBenefit } from '../../benefits';
-import { netPaidOf, reimbursedBefore, type PaymentLineFact, type RecoveryFact, type SettlementFact } from '../../matching/rules';
+import {
+  benefitDeviation,
+  benefitYearOf,
+  evaluatePersonYear,
+  type RegionPolicy,
+  type SettlementBenefit,
+} from '../../benefits';
+import {
+  netPaidOf,
+  reimbursedBefore,
+  type PaymentLineFact,
+  type RecoveryFact,
+  type SettlementFact,
+} from '../../matching/rules';
 import { Money } from '../../money';
 import type { SettlementPayout, StatementInput, StatementSettlement } from './statement-types';
 
 /** What the payouts of settlements need: the settlements (each person's whole benefit year) and their facts, the clocks and rules. */
-export type PayoutInput = Pick<StatementInput, 'admdvs' | 'window' | 'asOf' | 'policyFor' | 'loop' | 'settlements' | 'siblings' | 'lines' | 'recoveries'>;
+export type PayoutInput = Pick<
+  StatementInput,
+  'admdvs' | 'window' | 'asOf' | 'policyFor' | 'loop' | 'settlements' | 'siblings' | 'lines' | 'recoveries'
+>;
 
 /** Whether a settlement is one of the statement's year and region. */
 export function inYear(input: Pick<StatementInput, 'admdvs' | 'window'>, s: SettlementFact): boolean {
@@ -34,29 +49,48 @@ function benefitAllowances(input: PayoutInput): Map<string, { allowed: Money; wh
     const year = benefitYearOf(policy, s.setl_time);
     const key = `${policy.id}\u0000${s.psn_no}\u0000${year}`;
     const y = years.get(key);
-    if (y) y.list.push(s); else years.set(key, { policy, year, list: [s] });
+    if (y) y.list.push(s);
+    else years.set(key, { policy, year, list: [s] });
   }
   const out = new Map<string, { allowed: Money; why: SettlementPayout['why_limited'] }>();
   for (const { policy, year, list } of years.values()) {
     const results = new Map<string, SettlementBenefit>();
     if (policy.benefits !== null) {
-      const py = evaluatePersonYear(policy, year, list.map((s) => ({
-        setl_id: s.setl_id, setl_time: s.setl_time, status: s.status, mdtrtarea_admvs: s.mdtrtarea_admvs, referral: s.referral,
-        setldetail: s.setldetail, hifob_pay: s.hifob_pay,
-      })));
+      const py = evaluatePersonYear(
+        policy,
+        year,
+        list.map((s) => ({
+          setl_id: s.setl_id,
+          setl_time: s.setl_time,
+          status: s.status,
+          mdtrtarea_admvs: s.mdtrtarea_admvs,
+          referral: s.referral,
+          setldetail: s.setldetail,
+          hifob_pay: s.hifob_pay,
+        })),
+      );
       for (const r of py.settlements) results.set(r.setl_id, r);
     }
     const limit = policy.benefits?.annual_payout_limit ?? null;
     let room = limit;
-    const ordered = [...list].sort((a, b) => a.setl_time.getTime() - b.setl_time.getTime() || (a.setl_id < b.setl_id ? -1 : a.setl_id > b.setl_id ? 1 : 0));
+    const ordered = [...list].sort(
+      (a, b) =>
+        a.setl_time.getTime() - b.setl_time.getTime() || (a.setl_id < b.setl_id ? -1 : a.setl_id > b.setl_id ? 1 : 0),
+    );
     for (const s of ordered) {
       if (s.status !== 'valid') continue;
       const r = results.get(s.setl_id);
       let allowed = s.hifob_pay;
       let why: SettlementPayout['why_limited'] = null;
-      if (r && benefitDeviation(policy, r) !== undefined && r.expected.lt(allowed)) { allowed = r.expected; why = 'benefit_rules'; }
+      if (r && benefitDeviation(policy, r) !== undefined && r.expected.lt(allowed)) {
+        allowed = r.expected;
+        why = 'benefit_rules';
+      }
       if (room !== null) {
-        if (allowed.gt(room)) { allowed = room; why = 'yearly_cap'; }
+        if (allowed.gt(room)) {
+          allowed = room;
+          why = 'yearly_cap';
+        }
         room = room.minus(allowed);
       }
       out.set(s.setl_id, { allowed, why });
@@ -71,11 +105,19 @@ function benefitAllowances(input: PayoutInput): Map<string, { allowed: Money; wh
  * of nothing but its own recoveries), so that non-compliant = paid − compliant covers payments to the
  * wrong payee and for settlements another insurer owes.
  */
-export function settlementPayouts(input: PayoutInput): { payouts: SettlementPayout[]; paidBy: Map<string, Money>; recoveredBy: Map<string, Money> } {
+export function settlementPayouts(input: PayoutInput): {
+  payouts: SettlementPayout[];
+  paidBy: Map<string, Money>;
+  recoveredBy: Map<string, Money>;
+} {
   const allowances = benefitAllowances(input);
   const year = input.settlements.filter((s) => inYear(input, s));
   const ids = new Set(year.map((s) => s.setl_id));
-  const group = <T>(m: Map<string, T[]>, k: string, v: T) => { const a = m.get(k); if (a) a.push(v); else m.set(k, [v]); };
+  const group = <T>(m: Map<string, T[]>, k: string, v: T) => {
+    const a = m.get(k);
+    if (a) a.push(v);
+    else m.set(k, [v]);
+  };
   const linesOf = new Map<string, PaymentLineFact[]>();
   for (const l of input.lines) if (ids.has(l.setl_id)) group(linesOf, l.setl_id, l);
   const recoveriesOf = new Map<string, RecoveryFact[]>();
@@ -89,7 +131,10 @@ export function settlementPayouts(input: PayoutInput): { payouts: SettlementPayo
   const add = (m: Map<string, Money>, k: string, v: Money) => m.set(k, (m.get(k) ?? Money.ZERO).plus(v));
   for (const id of ids) {
     for (const l of linesOf.get(id) ?? []) add(paidBy, l.insurer_code, l.paid_amount);
-    for (const r of recoveriesOf.get(id) ?? []) { add(paidBy, r.insurer_code, r.amount.neg()); add(recoveredBy, r.insurer_code, r.amount); }
+    for (const r of recoveriesOf.get(id) ?? []) {
+      add(paidBy, r.insurer_code, r.amount.neg());
+      add(recoveredBy, r.insurer_code, r.amount);
+    }
   }
 
   const payouts: SettlementPayout[] = [];
@@ -97,15 +142,26 @@ export function settlementPayouts(input: PayoutInput): { payouts: SettlementPayo
     const netPaidRaw = netPaidOf(s, linesOf.get(s.setl_id) ?? [], recoveriesOf.get(s.setl_id) ?? []);
     let allowed: Money;
     let why: SettlementPayout['why_limited'];
-    if (s.status === 'reversed') { allowed = Money.ZERO; why = 'reversed'; }
-    else if (reimbursedBefore(s, byMdtrt.get(s.mdtrt_id) ?? []).length > 0) { allowed = Money.ZERO; why = 'duplicate_reimbursement'; }
-    else {
+    if (s.status === 'reversed') {
+      allowed = Money.ZERO;
+      why = 'reversed';
+    } else if (reimbursedBefore(s, byMdtrt.get(s.mdtrt_id) ?? []).length > 0) {
+      allowed = Money.ZERO;
+      why = 'duplicate_reimbursement';
+    } else {
       const a = allowances.get(s.setl_id);
       allowed = a?.allowed ?? s.hifob_pay;
       why = a?.why ?? null;
     }
     const netPaid = Money.max(netPaidRaw, Money.ZERO);
-    payouts.push({ setl_id: s.setl_id, insurer_code: s.insurer_code, allowed, net_paid: netPaid, compliant: Money.min(netPaid, allowed), why_limited: why });
+    payouts.push({
+      setl_id: s.setl_id,
+      insurer_code: s.insurer_code,
+      allowed,
+      net_paid: netPaid,
+      compliant: Money.min(netPaid, allowed),
+      why_limited: why,
+    });
   }
   return { payouts, paidBy, recoveredBy };
 }

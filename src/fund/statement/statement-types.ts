@@ -20,7 +20,10 @@ export interface StatementSettlement extends SettlementFact {
 }
 
 /** A region limit next to the seed article it comes from (spec §8: absent = not checked). */
-export interface SourcedPct { pct: Decimal; source: string }
+export interface SourcedPct {
+  pct: Decimal;
+  source: string;
+}
 
 export interface FundLimits {
   operating_cost_pct?: SourcedPct;
@@ -29,16 +32,41 @@ export interface FundLimits {
 }
 
 /** One disbursement attributed to the region (an insurer's premium income, spec §8). */
-export interface DisbursementInput { insurer_code: string; disbursement_id: string; message_id: string; period: string; amount: Money }
+export interface DisbursementInput {
+  insurer_code: string;
+  disbursement_id: string;
+  message_id: string;
+  period: string;
+  amount: Money;
+}
 
-export interface CollectionInput { collection_id: string; message_id: string; admdvs: string; amount: Money; late_fee: Money; insured_count: number }
+export interface CollectionInput {
+  collection_id: string;
+  message_id: string;
+  admdvs: string;
+  amount: Money;
+  late_fee: Money;
+  insured_count: number;
+}
 
 export type FundAccount = 'tax' | 'treasury' | 'county_account' | 'special_account' | 'expenditure_account';
 
-export interface TransferInput { transfer_id: string; message_id: string; admdvs: string; from_account: FundAccount; to_account: FundAccount; amount: Money }
+export interface TransferInput {
+  transfer_id: string;
+  message_id: string;
+  admdvs: string;
+  from_account: FundAccount;
+  to_account: FundAccount;
+  amount: Money;
+}
 
 export interface CostReportInput {
-  insurer_code: string; revision: number; message_id: string; reported_at: Date; operating_cost: Money; admin_cost: Money | null;
+  insurer_code: string;
+  revision: number;
+  message_id: string;
+  reported_at: Date;
+  operating_cost: Money;
+  admin_cost: Money | null;
 }
 
 export interface StatementInput {
@@ -120,7 +148,13 @@ export interface RegionFigures {
   closing_balance: Money;
 }
 
-export interface AccountFigures { account: FundAccount; admdvs: string; received: Money; passed_on: Money; balance: Money }
+export interface AccountFigures {
+  account: FundAccount;
+  admdvs: string;
+  received: Money;
+  passed_on: Money;
+  balance: Money;
+}
 
 export interface FundStatementFigures {
   region: RegionFigures;
