@@ -88,9 +88,7 @@ async function sampleWaits(t: TestGateway, done: { stop: boolean }): Promise<Wai
   return w;
 }
 
-async function run(
-  k: number,
-): Promise<{
+async function run(k: number): Promise<{
   workers: number;
   seconds: number;
   messagesPerSecond: number;

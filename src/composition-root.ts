@@ -148,13 +148,11 @@ export async function buildGateway(cfg: Config, opts: BuildOptions = {}): Promis
           ),
       queues.ping(),
     ]);
-    res
-      .status(dbOk && redisOk ? 200 : 503)
-      .json({
-        status: dbOk && redisOk ? 'ready' : 'not_ready',
-        database: dbOk ? 'ok' : 'unreachable',
-        redis: redisOk ? 'ok' : 'unreachable',
-      });
+    res.status(dbOk && redisOk ? 200 : 503).json({
+      status: dbOk && redisOk ? 'ready' : 'not_ready',
+      database: dbOk ? 'ok' : 'unreachable',
+      redis: redisOk ? 'ok' : 'unreachable',
+    });
   });
 
   const metrics = new GatewayMetrics({ db, queues, queueNames: [...QUEUE_NAMES], now });

@@ -172,21 +172,17 @@ const mutation = (valid: Record<string, unknown>): fc.Arbitrary<Mut> => {
     },
     {
       weight: 1,
-      arbitrary: fc
-        .integer({ min: 1000, max: 60_000 })
-        .map((n) => ({
-          kind: 'json' as const,
-          body: { ...valid, lines: Array(n).fill({ setl_id: 'x', paid_amount: '1' }), items: Array(n).fill(0) },
-        })),
+      arbitrary: fc.integer({ min: 1000, max: 60_000 }).map((n) => ({
+        kind: 'json' as const,
+        body: { ...valid, lines: Array(n).fill({ setl_id: 'x', paid_amount: '1' }), items: Array(n).fill(0) },
+      })),
     },
     {
       weight: 1,
-      arbitrary: fc
-        .uint8Array({ minLength: 1, maxLength: 200 })
-        .map((b) => ({
-          kind: 'raw' as const,
-          raw: Buffer.concat([Buffer.from('{"a":"'), Buffer.from(b), Buffer.from('"}')]),
-        })),
+      arbitrary: fc.uint8Array({ minLength: 1, maxLength: 200 }).map((b) => ({
+        kind: 'raw' as const,
+        raw: Buffer.concat([Buffer.from('{"a":"'), Buffer.from(b), Buffer.from('"}')]),
+      })),
     },
     {
       weight: 1,
