@@ -111,7 +111,8 @@ export const CURRENT_BATCH = `NOT EXISTS (SELECT 1 FROM batches rb WHERE rb.fixm
 const SETTLEMENT_COLS = `setl_id, status, message_id, received_at, mdtrt_id, psn_no, insurer_code, fixmedins_code, insuplc_admdvs,
   setl_mode, setl_time, period, medfee_sumamt, hifp_pay, hifob_pay, hifmi_pay, cvlserv_pay, maf_pay, oth_pay`;
 
-interface SettlementRow {
+/** A settlement_records row as SETTLEMENT_COLS reads it (the fund read model reads the same columns and more). */
+export interface SettlementRow {
   setl_id: string;
   status: 'valid' | 'reversed';
   message_id: string;
@@ -133,7 +134,7 @@ interface SettlementRow {
   oth_pay: string | null;
 }
 
-function toSettlement(r: SettlementRow): SettlementFact {
+export function toSettlement(r: SettlementRow): SettlementFact {
   const s: SettlementFact = {
     setl_id: r.setl_id,
     mdtrt_id: r.mdtrt_id,

@@ -11,6 +11,7 @@ import type { Sql } from '../db/db';
 import type { PaymentLineFact, RecoveryFact, SettlementFact } from '../matching/rules';
 import { Money } from '../money';
 import { insurerFigures } from './report-read-model';
+import { toSettlement, type SettlementRow } from './fact-loader';
 
 /** A settlement with the benefit engine's fields (setldetail as stored: the JSON sent). */
 export interface FundSettlementRow extends SettlementFact {
@@ -21,27 +22,8 @@ export interface FundSettlementRow extends SettlementFact {
     | null;
 }
 
-interface Row {
-  setl_id: string;
-  status: 'valid' | 'reversed';
-  message_id: string;
-  received_at: Date;
-  mdtrt_id: string;
-  psn_no: string;
-  insurer_code: string;
-  fixmedins_code: string;
-  insuplc_admdvs: string;
+interface Row extends SettlementRow {
   mdtrtarea_admvs: string;
-  setl_mode: 'direct' | 'manual';
-  setl_time: Date;
-  period: string;
-  medfee_sumamt: string;
-  hifp_pay: string;
-  hifob_pay: string;
-  hifmi_pay: string | null;
-  cvlserv_pay: string | null;
-  maf_pay: string | null;
-  oth_pay: string | null;
   setldetail: FundSettlementRow['setldetail'];
   referral: boolean | null;
 }
@@ -59,30 +41,11 @@ function merge(rows: readonly Row[]): FundSettlementRow[] {
       if (r.status === 'reversed') last.status = 'reversed';
       continue;
     }
-    const s: FundSettlementRow = {
-      setl_id: r.setl_id,
-      mdtrt_id: r.mdtrt_id,
-      psn_no: r.psn_no,
-      insurer_code: r.insurer_code,
-      fixmedins_code: r.fixmedins_code,
-      insuplc_admdvs: r.insuplc_admdvs,
-      setl_mode: r.setl_mode,
-      status: r.status,
-      setl_time: r.setl_time,
-      period: r.period,
-      medfee_sumamt: Money.of(r.medfee_sumamt),
-      hifp_pay: Money.of(r.hifp_pay),
-      hifob_pay: Money.of(r.hifob_pay),
-      message_id: r.message_id,
-      received_at: r.received_at,
-      mdtrtarea_admvs: r.mdtrtarea_admvs,
-      referral: r.referral === true,
-      setldetail: r.setldetail,
-    };
-    for (const k of ['hifmi_pay', 'cvlserv_pay', 'maf_pay', 'oth_pay'] as const) {
-      const v = r[k];
-      if (v !== null) s[k] = Money.of(v);
-    }
+    // The fact every matching rule reads, plus what the benefit engine needs (no second mapping of the row).
+    const s = toSettlement(r) as FundSettlementRow;
+    s.mdtrtarea_admvs = r.mdtrtarea_admvs;
+    s.referral = r.referral === true;
+    s.setldetail = r.setldetail;
     out.push(s);
   }
   return out;
