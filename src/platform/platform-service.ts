@@ -2,7 +2,11 @@
  * POST /v1/platform (spec §9): the national platform's envelope, dispatched by `infno`. routes.ts
  * has checked the signature and parsed the JSON; everything after that is answered the platform's
  * way — 200 with infcode 0, or −1 and an err_msg (zh-CN) that names the field — except scope, which
- * stays the §1 problem document (403), as the spec lists it among the HTTP-level failures.
+ * stays the §1 problem document (403), as the spec lists it among the HTTP-level failures. A 2208 of
+ * a setl_id stored outside the client's scope is not a scope failure but "not found" (−1, the same
+ * answer as an unknown setl_id), so it reveals nothing of other regions; a 2207 of a setl_id taken by
+ * a region outside the scope is 403 OUT_OF_SCOPE at its setl_id, as the feed answers (judgeStored):
+ * a new record cannot take an id that is taken, so that much is told by design, nothing more.
  *  - 2207 / 2208 (agency): one Settlement, or its reversal, stored by the agency feed's own path
  *    (ingest/settlement-record-service.ts): same ledger, duplicates, conflicts and findings.
  *  - 3201 (institution): the institution's totals against the agency's records (ledger/platform-read-model.ts).
@@ -204,14 +208,11 @@ async function reverse(
     (typeof env.insuplc_admdvs === 'string' && env.insuplc_admdvs !== '' ? env.insuplc_admdvs : undefined);
   const rows = await loadStoredSettlement(deps.db, data.setl_id);
   const stored = rows[0];
-  if (!stored || !inScope(req.client, { admdvs: stored.insuplc_admdvs })) {
-    if (stored)
-      throw forbidden({
-        en: `setl_id ${data.setl_id} belongs to a pooling region outside client ${req.client.client_id}'s scope`,
-        zh: `setl_id ${data.setl_id} 属于授权范围以外的统筹区`,
-      });
+  // A record stored under a region outside the client's scope answers exactly as one never stored
+  // (as reads of another party's data answer 404): a 2208 must not tell an agency which setl_ids
+  // exist in other regions. Nothing of that record is read further or changed.
+  if (!stored || !inScope(req.client, { admdvs: stored.insuplc_admdvs }))
     throw refused('input.data.setl_id', `结算 ${data.setl_id} 未找到：撤销前须先以 2207 上传该结算`);
-  }
   const done = rows.find((r) => r.status === 'reversed');
   if (done) return { setl_id: data.setl_id, message_id: done.message_id, duplicate: true };
   const valid = rows.find((r) => r.status === 'valid')!;

@@ -379,3 +379,78 @@ describe('broken envelopes answer 200 infcode −1 naming the field', () => {
     expect(unsigned.status).toBe(401);
   });
 });
+
+describe("a setl_id stored in another agency's region", () => {
+  // Stored under 999901 (the Dehong agency's sample district); the Jiaozuo agency's scope is 4108 only.
+  const theirs = rec('PX-THEIRS-1', '700.00', { fixmedins_code: 'H53310200002' });
+  const stateOf = async (t: TestGateway, setlId: string) => {
+    await t.drain();
+    const q = (sql: string) => t.gw.db.query(sql, [setlId]).then((r) => r.rows);
+    return {
+      records: await q(`SELECT * FROM settlement_records WHERE setl_id = $1 ORDER BY status`),
+      loops: await q(`SELECT * FROM settlement_loops WHERE setl_id = $1`),
+    };
+  };
+  /** Everything of an answer but its request id and clock. */
+  const answerOf = (r: { status: number; headers: Record<string, unknown>; data: Record<string, unknown> }) => {
+    const { inf_refmsgid: _id, refmsg_time: _t1, respond_time: _t2, ...rest } = r.data;
+    return {
+      status: r.status,
+      type: r.headers['content-type'],
+      keys: Object.keys(r.data),
+      err_msg: r.data.err_msg,
+      ...rest,
+    };
+  };
+
+  test('when another agency sends a 2208 for it, then the answer is the not-found answer, and the record is unchanged', async () => {
+    const probe = envelope2208(theirs);
+    const beforeStored = answerOf(await viaPlatform.post('/v1/platform', probe, 'agencyOther'));
+    expect(beforeStored).toMatchObject({ status: 200, infcode: -1, output: null });
+    expect(beforeStored.err_msg).toMatch(/^input\.data\.setl_id：结算 PX-THEIRS-1 未找到/);
+
+    ok(await viaPlatform.post('/v1/platform', envelope2207(theirs), 'agency'));
+    const stored = await stateOf(viaPlatform, theirs.setl_id);
+    expect(stored.records).toEqual([expect.objectContaining({ status: 'valid', insuplc_admdvs: '999901' })]);
+
+    // The same envelope once the record exists outside the sender's scope: the same answer, to the byte.
+    const afterStored = answerOf(await viaPlatform.post('/v1/platform', probe, 'agencyOther'));
+    expect(afterStored).toEqual(beforeStored);
+    // And the answer for an id stored nowhere differs only by the id it names.
+    const never = answerOf(
+      await viaPlatform.post('/v1/platform', envelope2208(rec('PX-NEVER-1', '700.00')), 'agencyOther'),
+    );
+    expect({ ...never, err_msg: String(never.err_msg).replaceAll('PX-NEVER-1', 'PX-THEIRS-1') }).toEqual(afterStored);
+
+    expect(await stateOf(viaPlatform, theirs.setl_id)).toEqual(stored);
+    // The owner still reverses it as always.
+    ok(await viaPlatform.post('/v1/platform', envelope2208(theirs), 'agency'));
+  });
+
+  test('when another agency sends a 2207 of it under its own region, then 403 OUT_OF_SCOPE at setl_id, as the feed answers (the id is taken, nothing more), and the record is unchanged', async () => {
+    const s = rec('PX-THEIRS-2', '700.00', { fixmedins_code: 'H53310200002' });
+    ok(await viaPlatform.post('/v1/platform', envelope2207(s), 'agency'));
+    expect((await viaFeed.post('/v1/agency/settlements', { settlements: [s] }, 'agency')).status).toBe(202);
+    const stored = await stateOf(viaPlatform, s.setl_id);
+    const storedFeed = await stateOf(viaFeed, s.setl_id);
+
+    const mine = { ...s, insuplc_admdvs: '410802', mdtrtarea_admvs: '410802', insurer_code: 'PICC_DH' };
+    const viaEnvelope = await viaPlatform.post(
+      '/v1/platform',
+      envelope2207(mine, { insurer_code: 'PICC_DH', setl_mode: 'direct' }),
+      'agencyOther',
+    );
+    expect(viaEnvelope.status).toBe(403);
+    expect(viaEnvelope.data.errors).toEqual([
+      expect.objectContaining({ path: '/input/setlinfo/setl_id', code: 'OUT_OF_SCOPE' }),
+    ]);
+    const viaJson = await viaFeed.post('/v1/agency/settlements', { settlements: [mine] }, 'agencyOther');
+    expect(viaJson.status).toBe(422);
+    expect(viaJson.data.rejected[0].errors).toEqual([
+      expect.objectContaining({ path: '/setl_id', code: 'OUT_OF_SCOPE' }),
+    ]);
+
+    expect(await stateOf(viaPlatform, s.setl_id)).toEqual(stored);
+    expect(await stateOf(viaFeed, s.setl_id)).toEqual(storedFeed);
+  });
+});
