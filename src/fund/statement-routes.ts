@@ -7,8 +7,8 @@
 import express, { Router, type Request } from 'express';
 import type { Db } from '../db/db';
 import type { Client, ClientRegistry } from '../http/clients';
-import { inScope, requireBearer, requireOperatorAuth, requireRole } from '../http/auth';
-import { badRequest, forbidden, unprocessable, unsupportedMedia } from '../http/problem';
+import { requireBearer, requireRegionInScope, requireOperatorAuth, requireRole } from '../http/auth';
+import { badRequest, unprocessable, unsupportedMedia } from '../http/problem';
 import type { FieldError } from '../schemas/field-error';
 import { decimalPlaces } from '../money';
 import { parseWireTime, toCstIso } from '../time';
@@ -145,15 +145,7 @@ export function fundStatementRouter(deps: FundStatementRouterDeps): Router {
       const c = res.locals.client as Client;
       const now = new Date(deps.now());
       const body = parseStatementRequest(req.body, now);
-      if (!inScope(c, { admdvs: body.admdvs })) {
-        throw forbidden(
-          {
-            en: `region ${body.admdvs} is outside client ${c.client_id}'s scope`,
-            zh: `统筹区 ${body.admdvs} 不在授权范围内`,
-          },
-          [{ path: '/admdvs', code: 'OUT_OF_SCOPE', message: 'outside your scope' }],
-        );
-      }
+      requireRegionInScope(c, body.admdvs);
       const st = await createStatement(deps.db, {
         admdvs: body.admdvs,
         fundYear: body.fundYear,

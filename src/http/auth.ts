@@ -253,6 +253,18 @@ export function scopeFilter(c: Client): ScopeFilter {
   }
 }
 
+/** An operator action on a region (a run, a statement) outside the client's scope: 403 naming `/admdvs`. */
+export function requireRegionInScope(c: Client, admdvs: string): void {
+  if (inScope(c, { admdvs })) return;
+  throw forbidden(
+    {
+      en: `region ${admdvs} is outside client ${c.client_id}'s scope`,
+      zh: `统筹区 ${admdvs} 不在授权范围内`,
+    },
+    [{ path: '/admdvs', code: 'OUT_OF_SCOPE', message: 'outside your scope' }],
+  );
+}
+
 /** Whether a record with these attributes is inside the client's scope. */
 export function inScope(c: Client, rec: { insurer_code?: string; fixmedins_code?: string; admdvs?: string }): boolean {
   switch (c.role) {

@@ -5,8 +5,8 @@
 import express, { Router, type Request } from 'express';
 import type { Db } from '../db/db';
 import type { Client, ClientRegistry } from '../http/clients';
-import { inScope, requireBearer, requireOperatorAuth, requireRole, scopeFilter } from '../http/auth';
-import { badRequest, forbidden, unprocessable, unsupportedMedia } from '../http/problem';
+import { requireBearer, requireRegionInScope, requireOperatorAuth, requireRole, scopeFilter } from '../http/auth';
+import { badRequest, unprocessable, unsupportedMedia } from '../http/problem';
 import type { FieldError } from '../schemas/validator';
 import { parseFilter } from '../discrepancies/routes';
 import { isPeriod, parseWireTime, toCstIso } from '../time';
@@ -123,15 +123,7 @@ export function reconciliationRouter(deps: ReconciliationRouterDeps): Router {
       const c = res.locals.client as Client;
       const now = new Date(deps.now());
       const body = parseRunRequest(req.body, now);
-      if (!inScope(c, { admdvs: body.admdvs })) {
-        throw forbidden(
-          {
-            en: `region ${body.admdvs} is outside client ${c.client_id}'s scope`,
-            zh: `统筹区 ${body.admdvs} 不在授权范围内`,
-          },
-          [{ path: '/admdvs', code: 'OUT_OF_SCOPE', message: 'outside your scope' }],
-        );
-      }
+      requireRegionInScope(c, body.admdvs);
       const { run, created } = await createRun(deps.db, {
         admdvs: body.admdvs,
         period: body.period,
