@@ -19,7 +19,7 @@ import { enqueueDigest } from '../notifications/fan-out';
 import { DEFAULT_FUND_POLICY, premiumChainGroups, type ChainContext } from './rules';
 
 export interface PremiumChainDeps {
-  regions: Pick<RegionPolicies, 'regionFor' | 'loopParamsFor'>;
+  regions: Pick<RegionPolicies, 'regionFor' | 'loopParamsFor' | 'all'>;
 }
 
 export interface ChainSyncResult {

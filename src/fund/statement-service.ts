@@ -12,6 +12,7 @@
  * out; default: the start). A statement whose known_at lies before its start only reproduces figures
  * (`report_only`): no case is changed.
  */
+import { createHash } from 'node:crypto';
 import Decimal from 'decimal.js';
 import type { Db, Sql } from '../db/db';
 import type { Logger } from '../logging/logger';
@@ -23,14 +24,17 @@ import { addDays, addMonths, cstInstant, toCstIso } from '../time';
 import { DEFAULT_FUND_POLICY, type FundPolicy } from './rules';
 import { enqueueDigest } from '../notifications/fan-out';
 import {
+  addAggregatedPayouts,
   addPayouts,
   emptyPayoutTotals,
   fundGroupKey,
   fundStatementOf,
   lastPeriodOf,
+  settlementAllowances,
   type FundLimits,
   type FundStatementFigures,
   type StatementFrame,
+  type SettlementAllowance,
   type StatementInput,
 } from './statement';
 import {
@@ -40,7 +44,9 @@ import {
   loadPaidLines,
   loadRecoveredAmounts,
   loadWindowSettlements,
+  type FundSettlementRow,
 } from '../ledger/fund-read-model';
+import { aggregatePayouts, staleAllowanceOwners, storeAllowances, type AllowanceRow } from '../ledger/allowance-store';
 import { loadCollections, loadLatestCostReports, loadTransfers } from '../ledger/fund-store';
 import {
   completeStatement,
@@ -54,7 +60,7 @@ import { statementFigures } from './statement-view';
 /** What computing a statement needs (the reconciliation worker's deps have all of it). */
 export interface StatementDeps {
   db: Db;
-  regions: Pick<RegionPolicies, 'regionFor' | 'loopParamsFor'>;
+  regions: Pick<RegionPolicies, 'regionFor' | 'loopParamsFor' | 'all'>;
   calendar: WorkCalendar;
   log: Logger;
   now: () => number;
@@ -237,45 +243,139 @@ export async function loadStatementInput(
 }
 
 /**
- * The statement's figures, reading the settlements a part of persons at a time (PERSONS_PER_PART) and
- * keeping only their payout totals: the same figures as computeFundStatement over the whole year at once.
+ * What the stored allowances were computed under: the region files as written (their benefit rules,
+ * tolerance and yearly cap decide what a settlement allows). Another file, or a changed one, makes
+ * every stored allowance stale.
+ */
+export function regionsFingerprint(regions: Pick<RegionPolicies, 'all'>): string {
+  return createHash('sha256')
+    .update(JSON.stringify(regions.all.map((p) => [p.file, p.document])))
+    .digest('hex');
+}
+
+/** Above this many stale persons a statement reads the whole region-year through one cursor rather than person by person. */
+const STALE_PERSONS_BY_CURSOR = 20_000;
+
+/** The allowances of a part's persons to store: all but those of persons with a manual settlement (allowance-store.ts). */
+function allowanceRows(
+  settlements: readonly FundSettlementRow[],
+  allowances: ReadonlyMap<string, SettlementAllowance>,
+): AllowanceRow[] {
+  const manual = new Set(settlements.filter((s) => s.setl_mode === 'manual').map((s) => s.psn_no));
+  const out: AllowanceRow[] = [];
+  for (const s of settlements) {
+    const a = allowances.get(s.setl_id);
+    if (!a || manual.has(s.psn_no)) continue;
+    out.push({
+      setl_id: s.setl_id,
+      psn_no: s.psn_no,
+      insurer_code: s.insurer_code,
+      insuplc_admdvs: s.insuplc_admdvs,
+      fixmedins_code: s.fixmedins_code,
+      setl_time: s.setl_time,
+      setl_mode: s.setl_mode,
+      mdtrt_id: s.mdtrt_id,
+      has_valid: s.seen.valid,
+      has_reversed: s.seen.reversed,
+      basis_at: s.seen.basis_at,
+      allowed: a.allowed,
+      why_limited: a.why,
+    });
+  }
+  return out;
+}
+
+/**
+ * The statement's figures: the same figures as computeFundStatement over the whole year at once.
+ * The compliant payouts of the persons whose stored allowances are current (ledger/allowance-store.ts)
+ * are added up in SQL; the other persons' settlements are read a part of persons at a time
+ * (`personsPerPart`) and judged with the pure rules — and, with `store`, their allowances stored for the
+ * next statement. The first statement of a region-year so judges every settlement; a nightly one only
+ * the persons whose facts arrived since.
  */
 export async function statementFiguresOf(
   q: Sql,
   deps: Pick<StatementDeps, 'regions' | 'calendar'>,
   st: StatementClocks,
   personsPerPart = PERSONS_PER_PART,
-): Promise<{ frame: StatementFrame; figures: FundStatementFigures }> {
+  o: {
+    /** Store the allowances of the persons judged here (not for a statement that only reproduces earlier figures). */
+    store?: boolean;
+    at?: Date;
+    /** Above this many stale persons, read the region-year through one cursor (default STALE_PERSONS_BY_CURSOR). */
+    cursorAbove?: number;
+  } = {},
+): Promise<{ frame: StatementFrame; figures: FundStatementFigures; judged: number }> {
   const { frame, reach } = await loadStatementFrame(q, deps, st);
   const totals = emptyPayoutTotals();
-  // One query over the region-year, read through a cursor a part of persons at a time; the direct
-  // settlements that make a manual one a duplicate are read per part, only where the part has manual ones.
-  await forEachSettlementPart(
-    q,
-    { admdvsLike: reach.like, from: reach.from, to: reach.to, knownAt: reach.knownAt, asOf: frame.asOf },
-    personsPerPart,
-    async (part) => {
-      const manualMdtrt = [
-        ...new Set(
-          part.settlements.filter((s) => s.setl_mode === 'manual' && inFrameYear(frame, s)).map((s) => s.mdtrt_id),
-        ),
-      ];
-      const siblings = await loadMdtrtSiblings(
-        q,
-        manualMdtrt,
-        new Set(part.settlements.map((s) => s.setl_id)),
-        reach.knownAt,
-      );
-      addPayouts(totals, {
-        ...frame,
-        settlements: part.settlements.map((s) => ({ ...s, setldetail: s.setldetail ?? null })),
-        siblings,
-        lines: part.lines,
-        recoveries: part.recoveries,
+  const fingerprint = regionsFingerprint(deps.regions);
+  const stale = await staleAllowanceOwners(q, {
+    admdvsLike: reach.like,
+    from: reach.from,
+    to: reach.to,
+    knownAt: reach.knownAt,
+    fingerprint,
+  });
+  const staleSet = new Set(stale);
+  let judged = 0;
+  const judge = async (part: Pick<StatementInput, 'settlements' | 'siblings' | 'lines' | 'recoveries'>) => {
+    const input = { ...frame, ...part };
+    const allowances = settlementAllowances(input);
+    addPayouts(totals, input, allowances);
+    judged += part.settlements.length;
+    if (o.store)
+      await storeAllowances(q, allowanceRows(part.settlements as FundSettlementRow[], allowances), {
+        fingerprint,
+        at: o.at ?? new Date(),
       });
-    },
+  };
+  if (stale.length > (o.cursorAbove ?? STALE_PERSONS_BY_CURSOR)) {
+    // Most of the year is stale (its first statement): one query over the region-year through a cursor,
+    // a part of persons at a time; the direct settlements that make a manual one a duplicate are read
+    // per part, only where the part has manual ones.
+    await forEachSettlementPart(
+      q,
+      { admdvsLike: reach.like, from: reach.from, to: reach.to, knownAt: reach.knownAt, asOf: frame.asOf },
+      personsPerPart,
+      async (whole) => {
+        const settlements = whole.settlements.filter((s) => staleSet.has(s.psn_no));
+        if (!settlements.length) return;
+        const manualMdtrt = [
+          ...new Set(
+            settlements.filter((s) => s.setl_mode === 'manual' && inFrameYear(frame, s)).map((s) => s.mdtrt_id),
+          ),
+        ];
+        const siblings = await loadMdtrtSiblings(
+          q,
+          manualMdtrt,
+          new Set(settlements.map((s) => s.setl_id)),
+          reach.knownAt,
+        );
+        await judge({
+          settlements: settlements.map((s) => ({ ...s, setldetail: s.setldetail ?? null })),
+          siblings,
+          lines: whole.lines,
+          recoveries: whole.recoveries,
+        });
+      },
+    );
+  } else {
+    for (let i = 0; i < stale.length; i += personsPerPart) {
+      await judge(await loadSettlementPart(q, frame, reach, stale.slice(i, i + personsPerPart)));
+    }
+  }
+  addAggregatedPayouts(
+    totals,
+    await aggregatePayouts(q, {
+      admdvs: frame.admdvs,
+      from: frame.window.from,
+      to: frame.window.to,
+      asOf: frame.asOf,
+      knownAt: reach.knownAt,
+      except: stale,
+    }),
   );
-  return { frame, figures: fundStatementOf(frame, totals) };
+  return { frame, figures: fundStatementOf(frame, totals), judged };
 }
 
 /** Computes a queued statement (the reconciliation queue's `fund_statement` job). Idempotent: a completed one is not redone. */
@@ -297,6 +397,8 @@ export async function executeStatement(deps: StatementDeps, id: string): Promise
       deps,
       { admdvs: st.admdvs, fund_year: st.fund_year, as_of: st.as_of, known_at: knownAt, opening_balance: opening },
       deps.personsPerPart,
+      // A statement that only reproduces figures of an earlier known_at stores nothing.
+      { store: !st.report_only, at: startedAt },
     );
     const at = new Date(deps.now());
     const cases = st.report_only

@@ -32,6 +32,7 @@ export const TABLE_OWNERS: Record<string, string> = {
   disbursements: 'src/ledger/',
   spending_plans: 'src/ledger/',
   settlement_loops: 'src/ledger/',
+  settlement_allowances: 'src/ledger/',
   premium_collections: 'src/ledger/',
   fund_transfers: 'src/ledger/',
   insurer_cost_reports: 'src/ledger/',

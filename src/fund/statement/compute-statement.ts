@@ -18,7 +18,7 @@
  */
 import { Money } from '../../money';
 import { limitAmount, percentOf } from './fund-math';
-import { settlementPayouts, type PayoutInput } from './payouts';
+import { settlementPayouts, type PayoutInput, type SettlementAllowance } from './payouts';
 import { statementFindings } from './statement-findings';
 import type {
   AccountFigures,
@@ -62,8 +62,12 @@ export function emptyPayoutTotals(): PayoutTotals {
 const sum = (m: Map<string, Money>, k: string, v: Money) => m.set(k, (m.get(k) ?? Money.ZERO).plus(v));
 
 /** Adds the payouts of a part of the year (each of its persons with every settlement of their benefit years, payouts.ts). */
-export function addPayouts(t: PayoutTotals, part: PayoutInput): PayoutTotals {
-  const { payouts, paidBy, recoveredBy } = settlementPayouts(part);
+export function addPayouts(
+  t: PayoutTotals,
+  part: PayoutInput,
+  allowances?: ReadonlyMap<string, SettlementAllowance>,
+): PayoutTotals {
+  const { payouts, paidBy, recoveredBy } = settlementPayouts(part, allowances);
   for (const p of payouts) {
     sum(t.compliant, p.insurer_code, p.compliant);
     t.owing.set(p.insurer_code, (t.owing.get(p.insurer_code) ?? 0) + 1);
@@ -72,6 +76,38 @@ export function addPayouts(t: PayoutTotals, part: PayoutInput): PayoutTotals {
   t.count += payouts.length;
   for (const [k, v] of paidBy) sum(t.paidBy, k, v);
   for (const [k, v] of recoveredBy) sum(t.recoveredBy, k, v);
+  return t;
+}
+
+/**
+ * One insurer's payouts of the year as the ledger adds them up from the stored allowances
+ * (ledger/allowance-store.ts `aggregatePayouts`): what addPayouts adds for the settlements it owes
+ * (compliant, count, limited) and for the lines and recoveries of the year's settlements it paid.
+ */
+export interface AggregatedPayouts {
+  insurer_code: string;
+  compliant: Money;
+  owing: number;
+  limited: number;
+  /** Net of its own recoveries, as addPayouts adds it; `paid_facts` counts the lines and recoveries behind it. */
+  paid: Money;
+  paid_facts: number;
+  recovered: Money;
+  recoveries: number;
+}
+
+/** Adds payouts added up by the ledger (the persons whose stored allowances are current) to the totals. */
+export function addAggregatedPayouts(t: PayoutTotals, rows: readonly AggregatedPayouts[]): PayoutTotals {
+  for (const r of rows) {
+    if (r.owing > 0) {
+      sum(t.compliant, r.insurer_code, r.compliant);
+      t.owing.set(r.insurer_code, (t.owing.get(r.insurer_code) ?? 0) + r.owing);
+    }
+    t.count += r.owing;
+    t.limited += r.limited;
+    if (r.paid_facts > 0) sum(t.paidBy, r.insurer_code, r.paid);
+    if (r.recoveries > 0) sum(t.recoveredBy, r.insurer_code, r.recovered);
+  }
   return t;
 }
 

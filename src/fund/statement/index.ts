@@ -1,13 +1,15 @@
 /** The fund-year statement's pure core (spec §8): figures and findings from plain rows. */
 export {
+  addAggregatedPayouts,
   addPayouts,
   computeFundStatement,
   emptyPayoutTotals,
   fundStatementOf,
+  type AggregatedPayouts,
   type PayoutTotals,
   type StatementFrame,
 } from './compute-statement';
 export { limitAmount, percentOf } from './fund-math';
-export { settlementPayouts, inYear, type PayoutInput } from './payouts';
+export { settlementAllowances, settlementPayouts, inYear, type PayoutInput, type SettlementAllowance } from './payouts';
 export { fundGroupKey, lastPeriodOf, statementFindings } from './statement-findings';
 export type * from './statement-types';

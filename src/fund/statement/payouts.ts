@@ -99,18 +99,52 @@ function benefitAllowances(input: PayoutInput): Map<string, { allowed: Money; wh
   return out;
 }
 
+/** What a settlement allows (spec §8): nothing when reversed or a duplicate reimbursement, else the rules' amount within the yearly cap. */
+export interface SettlementAllowance {
+  allowed: Money;
+  why: SettlementPayout['why_limited'];
+}
+
+/**
+ * What every settlement of the input allows — those of the statement's year and the others of their
+ * persons' benefit years alike (the fund-year statement keeps them, ledger/allowance-store.ts, so
+ * the next statement runs the rules again only for the persons whose facts changed). A duplicate is
+ * judged among the input's settlements and siblings of its visit.
+ */
+export function settlementAllowances(input: PayoutInput): Map<string, SettlementAllowance> {
+  const allowances = benefitAllowances(input);
+  const byMdtrt = new Map<string, SettlementFact[]>();
+  const group = (s: SettlementFact) => {
+    const a = byMdtrt.get(s.mdtrt_id);
+    if (a) a.push(s);
+    else byMdtrt.set(s.mdtrt_id, [s]);
+  };
+  for (const s of input.settlements) group(s);
+  for (const s of input.siblings) group(s);
+  const out = new Map<string, SettlementAllowance>();
+  for (const s of input.settlements) {
+    if (s.status === 'reversed') out.set(s.setl_id, { allowed: Money.ZERO, why: 'reversed' });
+    else if (reimbursedBefore(s, byMdtrt.get(s.mdtrt_id) ?? []).length > 0)
+      out.set(s.setl_id, { allowed: Money.ZERO, why: 'duplicate_reimbursement' });
+    else out.set(s.setl_id, allowances.get(s.setl_id) ?? { allowed: s.hifob_pay, why: null });
+  }
+  return out;
+}
+
 /**
  * Each settlement of the year owed by an insurer, with what it allows and what its insurer paid for
  * it compliantly. Also what every insurer paid for the year's settlements in all (any payee, gross
  * of nothing but its own recoveries), so that non-compliant = paid − compliant covers payments to the
  * wrong payee and for settlements another insurer owes.
  */
-export function settlementPayouts(input: PayoutInput): {
+export function settlementPayouts(
+  input: PayoutInput,
+  allowances: ReadonlyMap<string, SettlementAllowance> = settlementAllowances(input),
+): {
   payouts: SettlementPayout[];
   paidBy: Map<string, Money>;
   recoveredBy: Map<string, Money>;
 } {
-  const allowances = benefitAllowances(input);
   const year = input.settlements.filter((s) => inYear(input, s));
   const ids = new Set(year.map((s) => s.setl_id));
   const group = <T>(m: Map<string, T[]>, k: string, v: T) => {
@@ -122,9 +156,6 @@ export function settlementPayouts(input: PayoutInput): {
   for (const l of input.lines) if (ids.has(l.setl_id)) group(linesOf, l.setl_id, l);
   const recoveriesOf = new Map<string, RecoveryFact[]>();
   for (const r of input.recoveries) if (ids.has(r.setl_id)) group(recoveriesOf, r.setl_id, r);
-  const byMdtrt = new Map<string, SettlementFact[]>();
-  for (const s of input.settlements) group(byMdtrt, s.mdtrt_id, s);
-  for (const s of input.siblings) group(byMdtrt, s.mdtrt_id, s);
 
   const paidBy = new Map<string, Money>();
   const recoveredBy = new Map<string, Money>();
@@ -140,19 +171,7 @@ export function settlementPayouts(input: PayoutInput): {
   const payouts: SettlementPayout[] = [];
   for (const s of year) {
     const netPaidRaw = netPaidOf(s, linesOf.get(s.setl_id) ?? [], recoveriesOf.get(s.setl_id) ?? []);
-    let allowed: Money;
-    let why: SettlementPayout['why_limited'];
-    if (s.status === 'reversed') {
-      allowed = Money.ZERO;
-      why = 'reversed';
-    } else if (reimbursedBefore(s, byMdtrt.get(s.mdtrt_id) ?? []).length > 0) {
-      allowed = Money.ZERO;
-      why = 'duplicate_reimbursement';
-    } else {
-      const a = allowances.get(s.setl_id);
-      allowed = a?.allowed ?? s.hifob_pay;
-      why = a?.why ?? null;
-    }
+    const { allowed, why } = allowances.get(s.setl_id)!;
     const netPaid = Money.max(netPaidRaw, Money.ZERO);
     payouts.push({
       setl_id: s.setl_id,
