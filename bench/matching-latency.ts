@@ -7,11 +7,13 @@
  * Baseline: the bare queue round trip on the same machine — a BullMQ job added at the same rate,
  * picked up by a worker that inserts one row into PostgreSQL — timed the same way.
  */
+import fs from 'node:fs';
 import autocannon from 'autocannon';
 import { Client, Pool } from 'pg';
 import { Queue, Worker, type ConnectionOptions } from 'bullmq';
 import IORedis from 'ioredis';
 import { sign } from '../src/http/signature';
+import { queueKeyPrefix } from '../src/config/config';
 import {
   BENCH_CLIENT,
   QUICK,
@@ -50,6 +52,62 @@ function paymentBody(i: number): string {
     pay_amount: `${100 * LINES}.00`,
     lines,
   });
+}
+
+/** CPU seconds (user + system, all threads) of a local process; 0 once it is gone. */
+function cpuSeconds(pid: number | undefined): number {
+  try {
+    const f = fs.readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+    return (Number(f[11]) + Number(f[12])) / 100;
+  } catch {
+    return 0;
+  }
+}
+
+/**
+ * CPU seconds of the API process, the worker process and the database's PostgreSQL backends during
+ * the load and the drain (sampled every 250 ms: the machine is shared, so CPU says what the work
+ * cost whatever the wall clock says), and what the backends were waiting on (pg_stat_activity).
+ */
+class Meter {
+  private readonly seen = new Map<string, number>();
+  private readonly base = new Map<string, number>();
+  readonly waits = new Map<string, number>();
+  private timer: NodeJS.Timeout | undefined;
+  constructor(
+    private readonly c: Client,
+    private readonly procs: Record<string, number | undefined>,
+  ) {}
+  private async sample(): Promise<void> {
+    for (const [k, pid] of Object.entries(this.procs)) this.seen.set(k, cpuSeconds(pid));
+    const { rows } = await this.c.query<{ pid: number; state: string; w: string | null; q: string }>(
+      `SELECT pid, state, wait_event_type || ':' || wait_event AS w, left(regexp_replace(query, '\\s+', ' ', 'g'), 60) AS q
+         FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()`,
+    );
+    for (const r of rows) {
+      this.seen.set(`pg${r.pid}`, Math.max(this.seen.get(`pg${r.pid}`) ?? 0, cpuSeconds(r.pid)));
+      if (r.state === 'active') {
+        const key = `${r.w ?? 'CPU'} | ${r.q}`;
+        this.waits.set(key, (this.waits.get(key) ?? 0) + 1);
+      } else if (r.state === 'idle in transaction')
+        this.waits.set('idle in transaction', (this.waits.get('idle in transaction') ?? 0) + 1);
+    }
+  }
+  async start(): Promise<void> {
+    await this.sample();
+    for (const [k, v] of this.seen) this.base.set(k, v);
+    this.timer = setInterval(() => void this.sample().catch(() => undefined), 250);
+  }
+  async stop(): Promise<string> {
+    clearInterval(this.timer);
+    await this.sample().catch(() => undefined);
+    const d = (k: string) => (this.seen.get(k) ?? 0) - (this.base.get(k) ?? 0);
+    let pg = 0;
+    for (const k of this.seen.keys()) if (k.startsWith('pg')) pg += d(k);
+    return `${Object.keys(this.procs)
+      .map((k) => `${k} ${d(k).toFixed(1)} s`)
+      .join(', ')}, PostgreSQL ${pg.toFixed(1)} s`;
+  }
 }
 
 const pct = (sorted: number[], p: number) =>
@@ -122,6 +180,8 @@ export async function benchMatchingLatency(): Promise<string[]> {
   let res: autocannon.Result;
   let peakMb: number;
   let drainMs: number;
+  let meter: Meter | undefined;
+  let cpu: string;
   try {
     // The settlements the payments name, recorded (direct, owed 100.00, last month) and declared by
     // their institutions before the load starts: the steady state, where a payment on time closes
@@ -155,6 +215,20 @@ export async function benchMatchingLatency(): Promise<string[]> {
         },
       };
     });
+    // The worker process must be up before the load, as in a deployment (its start-up — tsx, the
+    // migrations check, BullMQ's connection — is not the latency of a payment): wait until it has
+    // registered on the ingest queue.
+    const probe = new IORedis(REDIS_URL, { maxRetriesPerRequest: null });
+    const ingest = new Queue('ingest', {
+      connection: probe as unknown as ConnectionOptions,
+      prefix: queueKeyPrefix(prefix),
+    });
+    for (let k = 0; k < 600 && (await ingest.getWorkersCount()) === 0; k++)
+      await new Promise((rr) => setTimeout(rr, 100));
+    await ingest.close();
+    probe.disconnect();
+    meter = new Meter(c, { api: gw.child.pid, worker: workers.child.pid, bench: process.pid });
+    await meter.start();
     let i = 0;
     const both = { ...gw, rssMb: () => gw.rssMb() + workers.rssMb() };
     const r = await withRssPeak(both, () =>
@@ -192,6 +266,7 @@ export async function benchMatchingLatency(): Promise<string[]> {
       await new Promise((rr) => setTimeout(rr, 100));
     }
     drainMs = performance.now() - d0;
+    cpu = await meter.stop();
   } finally {
     await Promise.all([gw.stop(), workers.stop()]);
   }
@@ -207,8 +282,33 @@ export async function benchMatchingLatency(): Promise<string[]> {
             (SELECT count(*) FROM discrepancies WHERE status <> 'resolved') AS cases`,
     )
   ).rows[0]!;
+  // Where the time goes: 202 → relayed to BullMQ (outbox) → processed, per second of arrival.
+  const stages = (
+    await c.query<{ sec: number; n: string; relay50: number; relay99: number; p50: number; p99: number }>(
+      `SELECT floor(extract(epoch FROM m.received_at - t0.t))::int AS sec, count(*) AS n,
+              percentile_disc(0.5) WITHIN GROUP (ORDER BY extract(epoch FROM o.relayed_at - m.received_at) * 1000) AS relay50,
+              percentile_disc(0.99) WITHIN GROUP (ORDER BY extract(epoch FROM o.relayed_at - m.received_at) * 1000) AS relay99,
+              percentile_disc(0.5) WITHIN GROUP (ORDER BY extract(epoch FROM m.processed_at - m.received_at) * 1000) AS p50,
+              percentile_disc(0.99) WITHIN GROUP (ORDER BY extract(epoch FROM m.processed_at - m.received_at) * 1000) AS p99
+         FROM messages m JOIN outbox o ON o.message_id = m.message_id AND o.queue = 'ingest',
+              (SELECT min(received_at) AS t FROM messages WHERE kind = 'insurer_payment') t0
+        WHERE m.kind = 'insurer_payment' AND m.status = 'processed' GROUP BY 1 ORDER BY 1`,
+    )
+  ).rows;
+  if (process.env.BENCH_VERBOSE) {
+    process.stderr.write(`CPU during load + drain: ${cpu}\n`);
+    process.stderr.write('second | n | 202→relayed p50/p99 | 202→processed p50/p99 (ms)\n');
+    for (const r of stages)
+      process.stderr.write(
+        `${r.sec} | ${r.n} | ${Number(r.relay50).toFixed(0)}/${Number(r.relay99).toFixed(0)} | ${Number(r.p50).toFixed(0)}/${Number(r.p99).toFixed(0)}\n`,
+      );
+    const w = [...(meter?.waits ?? new Map<string, number>())].sort((a, b) => b[1] - a[1]).slice(0, 15);
+    process.stderr.write(`backend samples (every 250 ms):\n${w.map(([k, n]) => `  ${n} ${k}`).join('\n')}\n`);
+  }
   await c.end();
-  await dropDatabase(db);
+  if (process.env.BENCH_KEEP_DB) {
+    process.stderr.write(`kept database ${db}\n`);
+  } else await dropDatabase(db);
   await clearPrefix(prefix);
   await clearPrefix(`${prefix}-bare`);
 
@@ -234,6 +334,7 @@ export async function benchMatchingLatency(): Promise<string[]> {
       'informational',
       true,
     ),
+    line('matching: CPU seconds during the load and the drain', cpu, '—', 1, 'informational', true),
     line(
       'gateway RSS during the load (API process + worker process)',
       `${peakMb.toFixed(0)} MB peak`,
