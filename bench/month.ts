@@ -518,7 +518,8 @@ async function monthOnce(workers: number, setls: Setl[]): Promise<MonthResult> {
     await c.end();
     await Promise.all(procs.map((p) => p.stop()));
     for (const p of procs) live.delete(p);
-    await dropDatabase(db);
+    // BENCH_MONTH_KEEP=1 keeps the database (to EXPLAIN the month's statements on it; drop it by hand).
+    if (!process.env.BENCH_MONTH_KEEP) await dropDatabase(db);
     await clearPrefix(prefix);
     await clearPrefix(queueKeyPrefix(prefix));
   }

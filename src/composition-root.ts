@@ -53,7 +53,7 @@ import {
 } from './queue/ingest-worker';
 import { loadRegionPolicies, type RegionPolicies } from './benefits';
 import { benefitsRouter } from './benefits/routes';
-import { processBenefitJob, type BenefitJob, type BenefitWorkerDeps } from './benefits/benefit-worker';
+import { benefitProcessor, type BenefitJob, type BenefitWorkerDeps } from './benefits/benefit-worker';
 import { createBenefitView } from './benefits/benefit-view';
 import { WorkCalendar } from './deadlines';
 import { GatewayMetrics, metricsRouter } from './metrics';
@@ -286,7 +286,7 @@ export async function buildGateway(cfg: Config, opts: BuildOptions = {}): Promis
         onFinalFailure: (job, err) => markMessageFailed(db, job, err),
       }),
     [BENEFITS_QUEUE]: () =>
-      startWorker<BenefitJob>(BENEFITS_QUEUE, (job) => processBenefitJob(benefits, job), {
+      startWorker<BenefitJob>(BENEFITS_QUEUE, benefitProcessor(benefits), {
         ...redis,
         concurrency: cfg.workerConcurrency,
         what: 'benefit audit',

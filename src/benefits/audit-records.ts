@@ -10,7 +10,7 @@ import type { RegionPolicies, RegionPolicy } from './region-policy';
 import {
   loadBenefitRecordRows,
   loadPersonWindowRows,
-  personTimesOfMessage,
+  personTimesOfMessages,
   type BenefitRecordRow,
 } from '../ledger/benefit-read-model';
 
@@ -61,12 +61,16 @@ export function parsePersonYear(regions: RegionPolicies, key: string): PersonYea
 }
 
 /**
- * Keys of the person-years a feed message touched, sorted, only in regions with benefit rules
- * (Jiaozuo and unknown regions are not checked). Both rows of every setl_id the message carried count,
- * so a reversal re-evaluates the year of the record it reverses.
+ * Keys of the person-years feed messages touched, sorted, each once, only in regions with benefit
+ * rules (Jiaozuo and unknown regions are not checked). Both rows of every setl_id a message carried
+ * count, so a reversal re-evaluates the year of the record it reverses.
  */
-export async function personYearsOfMessage(q: Sql, regions: RegionPolicies, messageId: string): Promise<string[]> {
-  const rows = await personTimesOfMessage(q, messageId);
+export async function personYearsOfMessages(
+  q: Sql,
+  regions: RegionPolicies,
+  messageIds: readonly string[],
+): Promise<string[]> {
+  const rows = await personTimesOfMessages(q, messageIds);
   const keys = new Set<string>();
   for (const r of rows) {
     const policy = regions.regionFor(r.insuplc_admdvs);

@@ -4,11 +4,12 @@
  * irrelevant: a late, earlier settlement or a reversal changes later settlements' cumulative base,
  * and their cases open, update or auto-resolve in the same pass. Running it twice changes nothing.
  */
+import crypto from 'node:crypto';
 import type { Db, Sql } from '../db/db';
 import { syncGroups, type CaseGroup } from '../discrepancies/case-store';
 import { evaluatePersonYear } from './engine';
 import { unreversedSettlementIds } from '../ledger/benefit-read-model';
-import { loadPersonYears, parsePersonYear, personYearsOfMessage, type PersonYear } from './audit-records';
+import { loadPersonYears, parsePersonYear, personYearsOfMessages, type PersonYear } from './audit-records';
 import { auditPersonYear, type SettlementBenefitRow } from './audit-findings';
 import type { RegionPolicies } from './region-policy';
 
@@ -29,11 +30,12 @@ export interface AuditOutcome {
 const ADMDVS_PREFIX = /^[0-9]{2,6}$/;
 
 /**
- * Person-years per transaction: few round trips for a 100,000-record feed, short lock holds; on the
- * embedded database, whose one connection a transaction holds, fewer (issue 12: reads got in only
- * between chunks).
+ * Person-years per transaction: few round trips for a 100,000-record feed, short lock holds (a chunk
+ * of 250 commits in tens of milliseconds; each person-year's advisory lock is one of the lock
+ * table's slots, ~6,400 by default for everyone); on the embedded database, whose one connection a
+ * transaction holds, fewer (issue 12: reads got in only between chunks).
  */
-const chunkFor = (db: Pick<Db, 'kind'>): number => (db.kind === 'pglite' ? 25 : 100);
+const chunkFor = (db: Pick<Db, 'kind'>): number => (db.kind === 'pglite' ? 25 : 250);
 
 /**
  * Re-evaluates the given person-years (subject keys `person:<region prefix>:<psn_no>:<year>`), in
@@ -81,37 +83,88 @@ export async function auditPersonYears(deps: AuditDeps, keys: readonly string[],
   return out;
 }
 
-/** The audit of one agency feed message: every person-year its records touched. */
-export async function auditMessage(deps: AuditDeps, messageId: string, asOf: Date): Promise<AuditOutcome> {
-  const keys = await personYearsOfMessage(deps.db, deps.regions, messageId);
+/** The audit of agency feed messages: every person-year their records touched, each once. */
+export async function auditMessages(deps: AuditDeps, messageIds: readonly string[], asOf: Date): Promise<AuditOutcome> {
+  const keys = await personYearsOfMessages(deps.db, deps.regions, messageIds);
   return auditPersonYears(deps, keys, asOf);
 }
 
-/** Replaces the stored results of the person-years (settlements that left one lose theirs). */
-async function storeResults(
-  q: Sql,
-  pys: readonly PersonYear[],
-  rows: Array<SettlementBenefitRow & { py: PersonYear }>,
-  at: Date,
-): Promise<void> {
-  await q.query('DELETE FROM settlement_benefits WHERE person_year = ANY($1::text[]) OR setl_id = ANY($2::text[])', [
-    pys.map((p) => p.key),
-    rows.map((r) => r.setl_id),
-  ]);
-  if (!rows.length) return;
-  const col = <K extends keyof SettlementBenefitRow>(k: K) => rows.map((r) => r[k]);
+/** The audit of one agency feed message: every person-year its records touched. */
+export function auditMessage(deps: AuditDeps, messageId: string, asOf: Date): Promise<AuditOutcome> {
+  return auditMessages(deps, [messageId], asOf);
+}
+
+type StoredRow = SettlementBenefitRow & { py: PersonYear };
+
+/**
+ * The digest of a stored result: every column but evaluated_at (derivation as it is stored, JSON).
+ * Equal digests, equal rows: the audit leaves such a row as it is.
+ */
+function resultSha(r: StoredRow, derivation: string | null): string {
+  return crypto
+    .createHash('sha256')
+    .update(
+      JSON.stringify([
+        r.setl_id,
+        r.py.key,
+        r.py.policy.id,
+        r.py.year,
+        r.admdvs,
+        r.period,
+        r.checked,
+        r.unchecked_reason,
+        r.expected_amount,
+        r.actual_amount,
+        r.difference,
+        r.tolerance,
+        r.deviates,
+        derivation,
+      ]),
+    )
+    .digest('base64url');
+}
+
+/**
+ * Replaces the stored results of the person-years (settlements that left one lose theirs), writing
+ * only what changed: a re-audited person-year mostly gives the rows it gave last time (migration 170).
+ * Afterwards the table holds exactly `rows` for these person-years and setl_ids, as a DELETE of
+ * them all and an INSERT of `rows` would leave it, but for evaluated_at of the unchanged rows.
+ */
+async function storeResults(q: Sql, pys: readonly PersonYear[], rows: StoredRow[], at: Date): Promise<void> {
+  const ids = rows.map((r) => r.setl_id);
+  const { rows: stored } = await q.query<{ setl_id: string; result_sha: string | null }>(
+    'SELECT setl_id, result_sha FROM settlement_benefits WHERE person_year = ANY($1::text[]) OR setl_id = ANY($2::text[])',
+    [pys.map((p) => p.key), ids],
+  );
+  const storedSha = new Map(stored.map((s) => [s.setl_id, s.result_sha]));
+  const fresh = new Set(ids);
+  const gone = stored.filter((s) => !fresh.has(s.setl_id)).map((s) => s.setl_id);
+  if (gone.length) await q.query('DELETE FROM settlement_benefits WHERE setl_id = ANY($1::text[])', [gone]);
+  const changed: Array<{ r: StoredRow; derivation: string | null; sha: string }> = [];
+  for (const r of rows) {
+    const derivation = r.derivation === null ? null : JSON.stringify(r.derivation);
+    const sha = resultSha(r, derivation);
+    if (storedSha.get(r.setl_id) !== sha) changed.push({ r, derivation, sha });
+  }
+  if (!changed.length) return;
+  const col = <K extends keyof SettlementBenefitRow>(k: K) => changed.map((c) => c.r[k]);
   await q.query(
     `INSERT INTO settlement_benefits (setl_id, person_year, region, benefit_year, admdvs, period, checked, unchecked_reason,
-       expected_amount, actual_amount, difference, tolerance, deviates, derivation, evaluated_at)
-     SELECT s, py, rg, y, a, p, c, u, e, x, d, t, dv, dr, $1
+       expected_amount, actual_amount, difference, tolerance, deviates, derivation, result_sha, evaluated_at)
+     SELECT s, py, rg, y, a, p, c, u, e, x, d, t, dv, dr, sha, $1
        FROM unnest($2::text[], $3::text[], $4::text[], $5::int[], $6::text[], $7::text[], $8::boolean[], $9::text[], $10::numeric[], $11::numeric[],
-                   $12::numeric[], $13::numeric[], $14::boolean[], $15::jsonb[]) AS v(s, py, rg, y, a, p, c, u, e, x, d, t, dv, dr)`,
+                   $12::numeric[], $13::numeric[], $14::boolean[], $15::jsonb[], $16::text[]) AS v(s, py, rg, y, a, p, c, u, e, x, d, t, dv, dr, sha)
+     ON CONFLICT (setl_id) DO UPDATE SET person_year = EXCLUDED.person_year, region = EXCLUDED.region, benefit_year = EXCLUDED.benefit_year,
+       admdvs = EXCLUDED.admdvs, period = EXCLUDED.period, checked = EXCLUDED.checked, unchecked_reason = EXCLUDED.unchecked_reason,
+       expected_amount = EXCLUDED.expected_amount, actual_amount = EXCLUDED.actual_amount, difference = EXCLUDED.difference,
+       tolerance = EXCLUDED.tolerance, deviates = EXCLUDED.deviates, derivation = EXCLUDED.derivation, result_sha = EXCLUDED.result_sha,
+       evaluated_at = EXCLUDED.evaluated_at`,
     [
       at,
       col('setl_id'),
-      rows.map((r) => r.py.key),
-      rows.map((r) => r.py.policy.id),
-      rows.map((r) => r.py.year),
+      changed.map((c) => c.r.py.key),
+      changed.map((c) => c.r.py.policy.id),
+      changed.map((c) => c.r.py.year),
       col('admdvs'),
       col('period'),
       col('checked'),
@@ -121,7 +174,8 @@ async function storeResults(
       col('difference'),
       col('tolerance'),
       col('deviates'),
-      rows.map((r) => (r.derivation === null ? null : JSON.stringify(r.derivation))),
+      changed.map((c) => c.derivation),
+      changed.map((c) => c.sha),
     ],
   );
 }

@@ -26,17 +26,18 @@ const COLUMNS = `r.setl_id, r.status, r.message_id, r.psn_no, r.insuplc_admdvs, 
   r.setl_time, r.period, r.hifob_pay, r.setldetail, r.referral`;
 
 /**
- * The distinct (insuplc_admdvs, psn_no, setl_time) of both rows of every setl_id the message carried,
+ * The distinct (insuplc_admdvs, psn_no, setl_time) of both rows of every setl_id the messages carried,
  * so a reversal names the person-time of the record it reverses too.
  */
-export async function personTimesOfMessage(
+export async function personTimesOfMessages(
   q: Sql,
-  messageId: string,
+  messageIds: readonly string[],
 ): Promise<{ insuplc_admdvs: string; psn_no: string; setl_time: Date }[]> {
+  if (!messageIds.length) return [];
   const { rows } = await q.query<{ insuplc_admdvs: string; psn_no: string; setl_time: Date }>(
     `SELECT DISTINCT r.insuplc_admdvs, r.psn_no, r.setl_time FROM settlement_records r
-      WHERE r.setl_id IN (SELECT setl_id FROM settlement_records WHERE message_id = $1)`,
-    [messageId],
+      WHERE r.setl_id IN (SELECT setl_id FROM settlement_records WHERE message_id = ANY($1::uuid[]))`,
+    [messageIds],
   );
   return rows;
 }

@@ -341,13 +341,40 @@ describe('re-evaluating the whole person-year', () => {
     expect(await createBenefitView(t.gw)('LT-2')).toMatchObject({ expected_amount: '36000.00', deviates: false });
   });
 
-  test('when a person-year is audited again with nothing new, then no case changes', async () => {
-    const again = await auditPersonYears(
-      t.gw,
-      ['person:9999:P-DS-1:2025', 'person:1509:P-UQ-1:2025', 'person:9999:P-RV-1:2025'],
-      new Date(),
-    );
+  test('when a person-year is audited again with nothing new, then no case changes and no stored result is rewritten', async () => {
+    const keys = ['person:9999:P-DS-1:2025', 'person:1509:P-UQ-1:2025', 'person:9999:P-RV-1:2025'];
+    const storedRows = async () =>
+      (
+        await t.gw.db.query(
+          `SELECT setl_id, person_year, expected_amount, derivation, result_sha, evaluated_at FROM settlement_benefits
+            WHERE person_year = ANY($1::text[]) ORDER BY setl_id`,
+          [keys],
+        )
+      ).rows;
+    const before = await storedRows();
+    expect(before.length).toBeGreaterThan(3);
+    const again = await auditPersonYears(t.gw, keys, new Date(Date.now() + 60_000));
     expect(again).toMatchObject({ person_years: 3, opened: 0, updated: 0, resolved: 0 });
+    // The same results: the rows are left as they are (evaluated_at: when the result was last written).
+    expect(await storedRows()).toEqual(before);
+  });
+
+  test('when a stored result is stale or missing, then the next audit of its person-year writes it again', async () => {
+    const key = 'person:9999:P-LT-1:2025';
+    const right = (
+      await t.gw.db.query('SELECT * FROM settlement_benefits WHERE person_year = $1 ORDER BY setl_id', [key])
+    ).rows;
+    expect(right.map((r) => r.setl_id)).toEqual(['LT-1', 'LT-2']);
+    await t.gw.db.query(
+      `UPDATE settlement_benefits SET expected_amount = 1, derivation = NULL, result_sha = NULL WHERE setl_id = 'LT-2'`,
+    );
+    await t.gw.db.query(`DELETE FROM settlement_benefits WHERE setl_id = 'LT-1'`);
+    await auditPersonYears(t.gw, [key], new Date());
+    const after = (
+      await t.gw.db.query('SELECT * FROM settlement_benefits WHERE person_year = $1 ORDER BY setl_id', [key])
+    ).rows;
+    const strip = (rows: Record<string, unknown>[]) => rows.map(({ evaluated_at: _, ...r }) => r);
+    expect(strip(after)).toEqual(strip(right));
   });
 });
 
