@@ -46,7 +46,13 @@ import {
   loadWindowSettlements,
   type FundSettlementRow,
 } from '../ledger/fund-read-model';
-import { aggregatePayouts, staleAllowanceOwners, storeAllowances, type AllowanceRow } from '../ledger/allowance-store';
+import {
+  aggregatePayouts,
+  analyzeAllowances,
+  staleAllowanceOwners,
+  storeAllowances,
+  type AllowanceRow,
+} from '../ledger/allowance-store';
 import { loadCollections, loadLatestCostReports, loadTransfers } from '../ledger/fund-store';
 import {
   completeStatement,
@@ -364,6 +370,7 @@ export async function statementFiguresOf(
       await judge(await loadSettlementPart(q, frame, reach, stale.slice(i, i + personsPerPart)));
     }
   }
+  if (o.store && judged > 10_000) await analyzeAllowances(q);
   addAggregatedPayouts(
     totals,
     await aggregatePayouts(q, {
@@ -392,7 +399,11 @@ export async function executeStatement(deps: StatementDeps, id: string): Promise
     const previous =
       st.opening_balance === null ? await previousClosingBalance(q, st.admdvs, st.fund_year - 1) : undefined;
     const opening = Money.of(st.opening_balance ?? previous ?? '0');
-    const { frame: input, figures } = await statementFiguresOf(
+    const {
+      frame: input,
+      figures,
+      judged,
+    } = await statementFiguresOf(
       q,
       deps,
       { admdvs: st.admdvs, fund_year: st.fund_year, as_of: st.as_of, known_at: knownAt, opening_balance: opening },
@@ -420,6 +431,8 @@ export async function executeStatement(deps: StatementDeps, id: string): Promise
     const summary = {
       settlements: figures.settlements.count,
       settlements_limited: figures.settlements.limited,
+      // Judged with the rules this time; the others' stored allowances were current (ledger/allowance-store.ts).
+      settlements_judged: judged,
       findings: byCode,
       cases: cases
         ? { opened: cases.opened.length, updated: cases.updated.length, resolved: cases.resolved.length }

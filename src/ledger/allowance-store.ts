@@ -39,6 +39,14 @@ export interface AllowanceRow {
 /** Rows written per statement: the cold statement of a region-year stores every settlement's. */
 const STORE_ROWS = 10_000;
 
+/**
+ * Fresh planner statistics after a statement stored many allowances (its region-year's first): the
+ * same transaction adds them up next, and a table planned as empty is joined by nested loops.
+ */
+export async function analyzeAllowances(q: Sql): Promise<void> {
+  await q.query('ANALYZE settlement_allowances');
+}
+
 /** Inserts or replaces these settlements' allowances, computed under the region files `fingerprint`. */
 export async function storeAllowances(
   q: Sql,
@@ -147,37 +155,36 @@ export async function aggregatePayouts(
     n: string;
     limited: string;
   }>(
-    `WITH s AS MATERIALIZED (
+    `WITH s AS NOT MATERIALIZED (
        SELECT a.setl_id, a.psn_no, a.insurer_code, a.fixmedins_code, a.setl_mode, a.allowed, a.why_limited
          FROM settlement_allowances a
         WHERE a.insuplc_admdvs LIKE $1 || '%' AND a.setl_time >= $2 AND a.setl_time < $3
           AND NOT EXISTS (SELECT 1 FROM unnest($6::text[]) AS x(psn_no) WHERE x.psn_no = a.psn_no)),
-     lp AS MATERIALIZED (
-       SELECT s.setl_id, l.insurer_code, l.paid_amount,
-              l.insurer_code = s.insurer_code AND CASE WHEN s.setl_mode = 'direct'
-                THEN p.payee_type = 'institution' AND p.payee_id = s.fixmedins_code
-                ELSE p.payee_type = 'person' AND p.payee_id = s.psn_no END AS counted
-         FROM s JOIN payment_lines l ON l.setl_id = s.setl_id
-         JOIN payments p ON p.insurer_code = l.insurer_code AND p.payment_id = l.payment_id
+     pl AS NOT MATERIALIZED (
+       SELECT l.setl_id, l.insurer_code, l.paid_amount, p.payee_type, p.payee_id
+         FROM payment_lines l JOIN payments p ON p.insurer_code = l.insurer_code AND p.payment_id = l.payment_id
         WHERE p.pay_time <= $4 AND p.received_at <= $5),
-     cp AS MATERIALIZED (
-       SELECT s.setl_id, c.insurer_code, c.amount, c.insurer_code = s.insurer_code AS own
-         FROM s JOIN recoveries c ON c.setl_id = s.setl_id
-        WHERE c.recovered_at <= $4 AND c.received_at <= $5),
-     net AS (
-       SELECT setl_id, sum(amt) AS net FROM (
-         SELECT setl_id, paid_amount AS amt FROM lp WHERE counted
-         UNION ALL SELECT setl_id, -amount FROM cp WHERE own) x
-        GROUP BY setl_id)
-     SELECT 'owing' AS kind, s.insurer_code, sum(least(greatest(coalesce(n.net, 0), 0), s.allowed))::text AS amount,
-            count(*)::text AS n, count(*) FILTER (WHERE s.why_limited IS NOT NULL)::text AS limited
-       FROM s LEFT JOIN net n USING (setl_id) GROUP BY s.insurer_code
+     rc AS MATERIALIZED (
+       SELECT setl_id, insurer_code, sum(amount) AS amount, count(*) AS n FROM recoveries
+        WHERE recovered_at <= $4 AND received_at <= $5 GROUP BY setl_id, insurer_code),
+     own AS (
+       SELECT s.setl_id, s.insurer_code, s.allowed, s.why_limited, coalesce(sum(pl.paid_amount), 0) AS paid
+         FROM s LEFT JOIN pl ON pl.setl_id = s.setl_id AND pl.insurer_code = s.insurer_code
+              AND CASE WHEN s.setl_mode = 'direct' THEN pl.payee_type = 'institution' AND pl.payee_id = s.fixmedins_code
+                       ELSE pl.payee_type = 'person' AND pl.payee_id = s.psn_no END
+        GROUP BY s.setl_id, s.insurer_code, s.allowed, s.why_limited)
+     SELECT 'owing' AS kind, o.insurer_code, sum(least(greatest(o.paid - coalesce(r.amount, 0), 0), o.allowed))::text AS amount,
+            count(*)::text AS n, count(*) FILTER (WHERE o.why_limited IS NOT NULL)::text AS limited
+       FROM own o LEFT JOIN rc r ON r.setl_id = o.setl_id AND r.insurer_code = o.insurer_code
+      GROUP BY o.insurer_code
      UNION ALL
-     SELECT 'paid', insurer_code, sum(amt)::text, count(*)::text, '0' FROM (
-       SELECT insurer_code, paid_amount AS amt FROM lp UNION ALL SELECT insurer_code, -amount FROM cp) x
+     SELECT 'paid', insurer_code, sum(amt)::text, sum(n)::text, '0' FROM (
+       SELECT pl.insurer_code, sum(pl.paid_amount) AS amt, count(*) AS n FROM s JOIN pl ON pl.setl_id = s.setl_id GROUP BY pl.insurer_code
+       UNION ALL SELECT r.insurer_code, -sum(r.amount), sum(r.n) FROM s JOIN rc r ON r.setl_id = s.setl_id GROUP BY r.insurer_code) x
       GROUP BY insurer_code
      UNION ALL
-     SELECT 'recovered', insurer_code, sum(amount)::text, count(*)::text, '0' FROM cp GROUP BY insurer_code`,
+     SELECT 'recovered', r.insurer_code, sum(r.amount)::text, sum(r.n)::text, '0' FROM s JOIN rc r ON r.setl_id = s.setl_id
+      GROUP BY r.insurer_code`,
     [o.admdvs, o.from, o.to, o.asOf, o.knownAt, o.except],
   );
   const by = new Map<string, AggregatedPayoutRow>();
