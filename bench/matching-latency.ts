@@ -282,6 +282,13 @@ export async function benchMatchingLatency(): Promise<string[]> {
             (SELECT count(*) FROM discrepancies WHERE status <> 'resolved') AS cases`,
     )
   ).rows[0]!;
+  // The rate the payments really arrived at: the receipts' span, not the requests over DURATION.
+  const span = (
+    await c.query<{ s: number }>(
+      `SELECT extract(epoch FROM max(received_at) - min(received_at)) AS s FROM messages WHERE kind = 'insurer_payment'`,
+    )
+  ).rows[0]!.s;
+  const achieved = Number(counts.processed) / Math.max(Number(span), 0.001);
   // Where the time goes: 202 → relayed to BullMQ (outbox) → processed, per second of arrival.
   const stages = (
     await c.query<{ sec: number; n: string; relay50: number; relay99: number; p50: number; p99: number }>(
@@ -316,11 +323,10 @@ export async function benchMatchingLatency(): Promise<string[]> {
     p99 = pct(lat, 99),
     b50 = pct(bare, 50),
     b99 = pct(bare, 99);
-  const achieved = res['2xx'] / DURATION;
   return [
     line(
       `matching latency at ${RATE} payments/s × ${DURATION} s (${LINES} settlements each), 202 → loop updated, p50 / p99`,
-      `${p50.toFixed(0)} / ${p99.toFixed(0)} ms (max ${pct(lat, 100).toFixed(0)} ms; ${counts.processed} processed, ${counts.failed} not; ${counts.closed}/${counts.loops} loops closed, ${counts.cases} open cases; ~${achieved.toFixed(0)} accepted/s; drained ${(drainMs / 1000).toFixed(1)} s after the load)`,
+      `${p50.toFixed(0)} / ${p99.toFixed(0)} ms (max ${pct(lat, 100).toFixed(0)} ms; ${counts.processed} processed, ${counts.failed} not; ${counts.closed}/${counts.loops} loops closed, ${counts.cases} open cases; arrived at ${achieved.toFixed(0)}/s over ${Number(span).toFixed(1)} s; drained ${(drainMs / 1000).toFixed(1)} s after the load)`,
       `${b50.toFixed(0)} / ${b99.toFixed(0)} ms (bare BullMQ job → 1 INSERT, same rate)`,
       p99 / Math.max(b99, 1),
       'p99 ≤ 250 ms',

@@ -161,7 +161,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     feedSpoolDir: path.resolve(env.GATEWAY_FEED_SPOOL_DIR || os.tmpdir()),
     outboxPollMs: int(env, 'GATEWAY_OUTBOX_POLL_MS', 1000, 10, 600_000, problems),
     workerConcurrency: int(env, 'GATEWAY_WORKER_CONCURRENCY', 8, 1, 256, problems),
-    ingestBatchSize: int(env, 'GATEWAY_INGEST_BATCH', 32, 1, 1000, problems),
+    ingestBatchSize: int(env, 'GATEWAY_INGEST_BATCH', 256, 1, 1000, problems),
     logLevel,
     rateLimitPerSecond: int(env, 'GATEWAY_RATE_LIMIT_PER_SECOND', 2000, 1, 1_000_000, problems),
     unverifiedRateLimitPerSecond: int(env, 'GATEWAY_RATE_LIMIT_UNVERIFIED_PER_SECOND', 200, 1, 1_000_000, problems),

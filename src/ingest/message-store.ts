@@ -300,9 +300,13 @@ export async function claimMessages(q: Sql, ids: readonly string[]): Promise<Sto
   return rows;
 }
 
+/**
+ * processed_at is the statement's time, not the transaction's start (now()): a handler marks its
+ * messages in its last transaction, just before the commit that makes the loops visible.
+ */
 export async function markProcessed(q: Sql, ids: readonly string[]): Promise<void> {
   await q.query(
-    `UPDATE messages SET status = 'processed', processed_at = now(), errors = NULL WHERE message_id = ANY($1::uuid[])`,
+    `UPDATE messages SET status = 'processed', processed_at = clock_timestamp(), errors = NULL WHERE message_id = ANY($1::uuid[])`,
     [ids],
   );
 }

@@ -73,12 +73,34 @@ const DECLARATIONS_OF_PENDING = `
   UNION
   SELECT fixmedins_code, insurer_code, period FROM pending_batches`;
 
-/** What stored messages can change: the settlements to re-evaluate and the institution-periods (one round trip). */
+/**
+ * The same rule for the kinds whose messages bring loop facts and nothing else (a payment's lines, a
+ * recovery): the settlements they name, read through the message's own index. The general query's
+ * other parts find nothing for them (a message's rows are all of its kind), but its plan joins the
+ * pending messages to every settlement record (planned as a scan of settlement_records, whose
+ * message_id has a few thousand rows per feed message): 16 ms per payment batch at 10k settlements.
+ */
+const LOOP_FACTS_ONLY: Readonly<Record<string, string>> = {
+  insurer_payment: `SELECT DISTINCT l.setl_id FROM payments p
+      JOIN payment_lines l ON l.insurer_code = p.insurer_code AND l.payment_id = p.payment_id WHERE p.message_id = ANY($1::uuid[])`,
+  recovery: 'SELECT DISTINCT setl_id FROM recoveries WHERE message_id = ANY($1::uuid[])',
+};
+
+/**
+ * What stored messages can change: the settlements to re-evaluate and the institution-periods (one
+ * round trip). `kind`, when every message is of that kind, lets a payment or recovery take the short way.
+ */
 export async function affectedByMessages(
   q: Sql,
   messageIds: readonly string[],
+  kind?: string,
 ): Promise<{ setlIds: string[]; declarations: InstitutionPeriod[] }> {
   if (!messageIds.length) return { setlIds: [], declarations: [] };
+  const only = kind === undefined ? undefined : LOOP_FACTS_ONLY[kind];
+  if (only) {
+    const { rows } = await q.query<{ setl_id: string }>(only, [messageIds]);
+    return { setlIds: rows.map((r) => r.setl_id), declarations: [] };
+  }
   const { rows } = await q.query<{
     setl_id: string | null;
     fixmedins_code: string | null;

@@ -101,7 +101,7 @@ async function affectedBy(
   messageIds: readonly string[],
 ): Promise<{ setlIds: string[]; declarations: DeclarationKey[] }> {
   if (!FACT_KINDS.has(kind)) return { setlIds: [], declarations: [] };
-  return affectedByMessages(q, messageIds);
+  return affectedByMessages(q, messageIds, kind);
 }
 
 /**
