@@ -52,6 +52,7 @@ export async function auditPersonYears(deps: AuditDeps, keys: readonly string[],
     if (py && py.policy.benefits !== null) years.set(py.key, py);
   }
   const sorted = [...years.keys()].sort().map((k) => years.get(k)!);
+  if (sorted.length && deps.db.kind === 'pg') await analyzeResultsIfStale(deps.db);
   const size = chunkFor(deps.db);
   for (let i = 0; i < sorted.length; i += size) {
     const chunk = sorted.slice(i, i + size);
@@ -95,6 +96,21 @@ export function auditMessage(deps: AuditDeps, messageId: string, asOf: Date): Pr
 }
 
 type StoredRow = SettlementBenefitRow & { py: PersonYear };
+
+/**
+ * A month's feed grows settlement_benefits faster than autovacuum analyses it: until then the
+ * planner takes the young table for the empty one it was and reads it by sequential scan per chunk
+ * (a 100k month: the stored-result read of storeResults was its most sampled statement). Its
+ * statistics are refreshed when the rows changed since the last ANALYZE outnumber those it counted
+ * (and 10,000): a plan's shape changes with the order of magnitude, not with 20% more rows.
+ */
+async function analyzeResultsIfStale(q: Sql): Promise<void> {
+  const { rows } = await q.query(
+    `SELECT 1 FROM pg_stat_user_tables s JOIN pg_class c ON c.oid = s.relid
+      WHERE s.relid = 'settlement_benefits'::regclass AND s.n_mod_since_analyze > greatest(10000, c.reltuples)`,
+  );
+  if (rows.length) await q.query('ANALYZE settlement_benefits');
+}
 
 /**
  * The digest of a stored result: every column but evaluated_at (derivation as it is stored, JSON).

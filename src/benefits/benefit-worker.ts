@@ -52,7 +52,7 @@ export function benefitProcessor(
   gw: BenefitWorkerDeps,
   opts: { maxBatch?: number; maxInFlight?: number } = {},
 ): (job: Job<BenefitJob>) => Promise<AuditOutcome> {
-  const batcher = new Batcher((ids) => audit(gw, ids), opts.maxBatch ?? 64, opts.maxInFlight ?? 2);
+  const batcher = new Batcher((ids) => audit(gw, ids), opts.maxBatch ?? 64, opts.maxInFlight ?? 1);
   return (job) => {
     const id = messageIdOf(job);
     return batcher.submit(id);
