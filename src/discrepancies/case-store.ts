@@ -136,7 +136,8 @@ export async function changeStatus(
   return true;
 }
 
-// The set-based SQL of syncGroups.
+// The set-based SQL of syncGroups. JSON goes in as text[] cast element by element: PostgreSQL reads
+// a jsonb[] parameter 3-5x slower (400 derivations: 11-15 ms against 2.5-4.5 ms).
 
 const amt = (a: string | undefined | null): string | null => (a === undefined || a === null ? null : String(a));
 
@@ -175,8 +176,8 @@ async function updateCases(q: Sql, updates: readonly CaseToUpdate[], at: Date): 
   const col = <T>(f: (u: CaseToUpdate) => T) => updates.map(f);
   await q.query(
     `UPDATE discrepancies d SET severity = u.severity, expected_amount = u.e, actual_amount = u.a, difference = u.d, detail = u.detail,
-        evidence = u.ev, fingerprint = u.fp, occurrences = d.occurrences + 1, updated_at = $9
-       FROM unnest($1::uuid[], $2::text[], $3::numeric[], $4::numeric[], $5::numeric[], $6::text[], $7::jsonb[], $8::text[])
+        evidence = u.ev::jsonb, fingerprint = u.fp, occurrences = d.occurrences + 1, updated_at = $9
+       FROM unnest($1::uuid[], $2::text[], $3::numeric[], $4::numeric[], $5::numeric[], $6::text[], $7::text[], $8::text[])
          AS u(id, severity, e, a, d, detail, ev, fp)
       WHERE d.id = u.id`,
     [
@@ -214,9 +215,9 @@ async function insertCases(q: Sql, opens: readonly CaseToOpen[], at: Date): Prom
     `INSERT INTO discrepancies (id, code, severity, status, admdvs, insurer_code, fixmedins_code, period, setl_id, subject_key, group_key,
        expected_amount, actual_amount, difference, detail, evidence, fingerprint, occurrences, detected_at, updated_at, reopens)
      SELECT u.id, u.code, u.severity, 'open', u.admdvs, u.insurer_code, u.fixmedins_code, u.period, u.setl_id, u.subject_key, u.group_key,
-       u.e, u.a, u.d, u.detail, u.ev, u.fp, 1, $18, $18, u.reopens
+       u.e, u.a, u.d, u.detail, u.ev::jsonb, u.fp, 1, $18, $18, u.reopens
        FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[], $10::text[],
-                   $11::numeric[], $12::numeric[], $13::numeric[], $14::text[], $15::jsonb[], $16::text[], $17::uuid[])
+                   $11::numeric[], $12::numeric[], $13::numeric[], $14::text[], $15::text[], $16::text[], $17::uuid[])
          AS u(id, code, severity, admdvs, insurer_code, fixmedins_code, period, setl_id, subject_key, group_key, e, a, d, detail, ev, fp, reopens)
      ON CONFLICT (code, subject_key) WHERE status <> 'resolved' DO NOTHING RETURNING id`,
     [
