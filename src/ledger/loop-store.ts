@@ -48,38 +48,27 @@ export interface LoopRow {
   next_check_at: Date | null;
 }
 
-/** Insert or replace the loop rows, evaluated at `evaluatedAt` (facts_seen_at: now), one statement. */
+/**
+ * Insert or replace the loop rows, evaluated at `evaluatedAt` (facts_seen_at: now), one statement.
+ * The rows go as one JSON parameter read by json_to_recordset: node-pg would turn 15 array
+ * parameters of a 1,000-settlement chunk into array literals element by element in JavaScript
+ * (escaping each), where JSON.stringify is native.
+ */
 export async function upsertLoops(q: Sql, rows: readonly LoopRow[], evaluatedAt: Date): Promise<void> {
   if (!rows.length) return;
-  const col = <T>(f: (r: LoopRow) => T) => rows.map(f);
   await q.query(
     `INSERT INTO settlement_loops (setl_id, status, owed, paid, rejected, recovered, outstanding, due_date, due_at, closed_at,
        admdvs, insurer_code, fixmedins_code, period, evaluated_at, next_check_at)
      SELECT u.setl_id, u.status, u.owed, u.paid, u.rejected, u.recovered, u.outstanding, u.due_date, u.due_at, u.closed_at,
-       u.admdvs, u.insurer_code, u.fixmedins_code, u.period, $15::timestamptz, u.nx FROM unnest($1::text[], $2::text[], $3::numeric[], $4::numeric[], $5::numeric[], $6::numeric[], $7::numeric[],
-       $8::date[], $9::timestamptz[], $10::timestamptz[], $11::text[], $12::text[], $13::text[], $14::text[], $16::timestamptz[])
-       AS u(setl_id, status, owed, paid, rejected, recovered, outstanding, due_date, due_at, closed_at, admdvs, insurer_code, fixmedins_code, period, nx)
+       u.admdvs, u.insurer_code, u.fixmedins_code, u.period, $2::timestamptz, u.next_check_at
+       FROM json_to_recordset($1::json) AS u(setl_id text, status text, owed numeric, paid numeric, rejected numeric, recovered numeric,
+         outstanding numeric, due_date date, due_at timestamptz, closed_at timestamptz, admdvs text, insurer_code text, fixmedins_code text,
+         period text, next_check_at timestamptz)
      ON CONFLICT (setl_id) DO UPDATE SET status = EXCLUDED.status, owed = EXCLUDED.owed, paid = EXCLUDED.paid, rejected = EXCLUDED.rejected,
        recovered = EXCLUDED.recovered, outstanding = EXCLUDED.outstanding, due_date = EXCLUDED.due_date, due_at = EXCLUDED.due_at,
        closed_at = EXCLUDED.closed_at, admdvs = EXCLUDED.admdvs, insurer_code = EXCLUDED.insurer_code, fixmedins_code = EXCLUDED.fixmedins_code,
        period = EXCLUDED.period, evaluated_at = EXCLUDED.evaluated_at, next_check_at = EXCLUDED.next_check_at, facts_seen_at = now()`,
-    [
-      col((r) => r.setl_id),
-      col((r) => r.status),
-      col((r) => r.owed),
-      col((r) => r.paid),
-      col((r) => r.rejected),
-      col((r) => r.recovered),
-      col((r) => r.outstanding),
-      col((r) => r.due_date),
-      col((r) => r.due_at),
-      col((r) => r.closed_at),
-      col((r) => r.admdvs),
-      col((r) => r.insurer_code),
-      col((r) => r.fixmedins_code),
-      col((r) => r.period),
-      evaluatedAt,
-      col((r) => r.next_check_at),
-    ],
+    // Dates serialise as ISO UTC with milliseconds (what node-pg sends for a Date, in another zone).
+    [JSON.stringify(rows), evaluatedAt],
   );
 }
