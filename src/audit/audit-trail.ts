@@ -5,22 +5,29 @@
  * (audit_heads: its event count, last event and last hash, written in the same transaction as the
  * events) seals the chain's end, so removing a shard's last events is found too.
  *
- * Why shards by region (the 4-digit admdvs prefix of the event's subject: the prefecture that has a
- * policy file in regions/), and not by a hash of the subject into a fixed number of shards:
- *  - one region's history is one chain: an auditor of Dehong verifies Dehong's chain with Dehong's
- *    events alone, and an export of one region carries its own proof;
- *  - commits of different regions never wait for one another (each shard has its own advisory lock);
- *    commits of one region still take turns, but only for the tail of their transaction (the chain
- *    lock is the last lock a writer takes, just before commit), which is what lets several worker
- *    processes overlap the rest (fact loads, rules, loop and case writes);
- *  - a hash of the subject would spread one matching chunk (hundreds of settlements) over every
- *    shard, so every chunk would lock every shard: as serial as one lock, with more locks.
- * Shard 0 is the chain written before migration 150 (one global chain, sealed by the migration);
- * shard 1 holds events whose subject has no region (no admdvs).
+ * Shards: each region (the 4-digit admdvs prefix of the event's subject: the prefecture that has a
+ * policy file in regions/) has REGION_CHAINS chains, shard = region × 100 + chain (533100–533107
+ * for Dehong 5331; events with no region: 1000000–1000007). A transaction appends all its events of
+ * one region to ONE of the region's chains: the first one no other transaction holds at that moment
+ * (pg_try_advisory_xact_lock, chain 0 first), or, when all are held, it waits for one. So
+ *  - commits of different regions never wait for one another, and commits of one region wait only
+ *    when REGION_CHAINS of them are committing at the same moment (several worker processes, the
+ *    API's operator actions, the benefit audit, all on one region);
+ *  - one region's history is still its own: an auditor of Dehong verifies Dehong's chains with
+ *    Dehong's events alone, and an export of one region carries its own proof;
+ *  - which of its region's chains an event is in says nothing about the event (it is the chain that
+ *    was free when it was committed); each chain is checked link by link and against its sealed head.
+ * Not by a hash of the subject: one matching chunk holds hundreds of settlements, which a hash
+ * spreads over every chain, so every chunk would lock every chain — as serial as one lock.
+ * Earlier shards, never appended to again and verified like the others: 0, the single chain written
+ * before migration 150 (sealed by it); 1 and 1101–9999, one chain per region (no region: 1) as
+ * migration 150 to the second pass of issue 15 wrote them.
  *
  * Lock order: a transaction appends its events in ONE appendAudit call, after its case rows are
- * locked (discrepancies/case-store.ts), and that call takes its shards' locks in ascending shard
- * order. Two appendAudit calls in one transaction could take shards out of order (deadlock).
+ * locked (discrepancies/case-store.ts), and that call takes one chain of each of its regions in
+ * ascending region order. It waits (if at all) only for a chain of the region it is at, holding
+ * chains of lower regions only, so waits follow ascending regions and cannot form a cycle. Two
+ * appendAudit calls in one transaction could take regions out of order (deadlock).
  */
 import canonicalize from 'canonicalize';
 import crypto from 'node:crypto';
@@ -41,11 +48,48 @@ const GENESIS = '0'.repeat(64);
 /** The first key of the two-key advisory locks of the shards (pg_advisory_xact_lock(CHAIN_LOCK, shard)). */
 const CHAIN_LOCK = 7_340_114;
 export const LEGACY_SHARD = 0;
-export const NO_REGION_SHARD = 1;
+/** Chains per region. Changing it changes only where new events go: every chain verifies on its own. */
+export const REGION_CHAINS = 8;
+/** The region number of events whose subject has no region (no 4-digit admdvs prefix). */
+export const NO_REGION = 10_000;
 
-/** The shard of an event's region: the 4-digit admdvs prefix as a number (5331 for 533102). */
-export function shardOf(admdvs: string): number {
-  return /^\d{4}/.test(admdvs) ? Number(admdvs.slice(0, 4)) : NO_REGION_SHARD;
+/** The region of an event: the 4-digit admdvs prefix as a number (5331 for 533102), else NO_REGION. */
+export function regionOf(admdvs: string): number {
+  return /^[1-9]\d{3}/.test(admdvs) ? Number(admdvs.slice(0, 4)) : NO_REGION;
+}
+
+/** The shard number of a region's chain: region × 100 + chain (533100 is Dehong's chain 0). */
+export const shardOf = (region: number, chain: number): number => region * 100 + chain;
+
+/** What a shard is, for verify-audit's listing. */
+export function describeShard(shard: number): string {
+  if (shard === LEGACY_SHARD) return 'the chain before migration 150';
+  if (shard < 100_000)
+    return shard === 1 ? 'no region, one chain for all (earlier)' : `region ${shard}, one chain (earlier)`;
+  const region = Math.floor(shard / 100);
+  return `${region === NO_REGION ? 'no region' : `region ${region}`}, chain ${shard % 100}`;
+}
+
+/**
+ * Take one chain of each region (ascending): the first free one, chain 0 first (one round trip per
+ * region); when every chain of a region is held, wait for one (chosen at random, so that waiters
+ * spread over the chains). Returns the shard of each region.
+ */
+async function lockChains(q: Sql, regions: readonly number[]): Promise<Map<number, number>> {
+  const out = new Map<number, number>();
+  for (const region of regions) {
+    const { rows } = await q.query<{ shard: number }>(
+      `SELECT s AS shard FROM unnest($2::int[]) AS s WHERE pg_try_advisory_xact_lock($1, s) LIMIT 1`,
+      [CHAIN_LOCK, Array.from({ length: REGION_CHAINS }, (_, c) => shardOf(region, c))],
+    );
+    let shard = rows[0] ? Number(rows[0].shard) : undefined;
+    if (shard === undefined) {
+      shard = shardOf(region, Math.floor(Math.random() * REGION_CHAINS));
+      await q.query('SELECT pg_advisory_xact_lock($1, $2)', [CHAIN_LOCK, shard]);
+    }
+    out.set(region, shard);
+  }
+  return out;
 }
 
 /** The hash of an event after `prev` (the region is not hashed: the chain an event sits in says it). */
@@ -63,15 +107,19 @@ export function eventHash(prev: string, e: Omit<AuditEvent, 'admdvs'>): string {
 }
 
 /**
- * Append the events of one transaction (inside it), each to its region's chain. Takes the shards'
- * locks in ascending order, then extends each chain from its head and moves the heads, in one
- * statement with the insert.
+ * Append the events of one transaction (inside it), each to a chain of its region. Takes one chain
+ * per region in ascending region order (lockChains), then extends each chain from its head and
+ * moves the heads, in one statement with the insert.
  */
 export async function appendAudit(q: Sql, events: readonly AuditEvent[]): Promise<void> {
   if (!events.length) return;
-  const shardOfEvent = events.map((e) => shardOf(e.admdvs));
+  const regionOfEvent = events.map((e) => regionOf(e.admdvs));
+  const chains = await lockChains(
+    q,
+    [...new Set(regionOfEvent)].sort((a, b) => a - b),
+  );
+  const shardOfEvent = regionOfEvent.map((r) => chains.get(r)!);
   const shards = [...new Set(shardOfEvent)].sort((a, b) => a - b);
-  for (const s of shards) await q.query('SELECT pg_advisory_xact_lock($1, $2)', [CHAIN_LOCK, s]);
   const heads = await q.query<{ shard: number; last_hash: string }>(
     'SELECT shard, last_hash FROM audit_heads WHERE shard = ANY($1::int[])',
     [shards],

@@ -8,7 +8,7 @@ import { openDb } from '../db/db';
 import { migrate } from '../db/migrate';
 import { buildGateway } from '../composition-root';
 import { createLogger } from '../logging/logger';
-import { verifyAudit } from '../audit/audit-trail';
+import { describeShard, verifyAudit } from '../audit/audit-trail';
 import { explainSettlement } from '../benefits/benefit-view';
 import { createRun } from '../reconciliation/run-store';
 import { executeRun } from '../reconciliation/run-reconciliation';
@@ -32,7 +32,7 @@ export async function verifyAuditCommand(cfg: Config, io: Io): Promise<number> {
     // Each chain's head: kept elsewhere (a ticket, a mail), it shows later whether a chain was cut back.
     for (const h of r.shards)
       io.out(
-        `  shard ${h.shard}${h.shard === 0 ? ' (before migration 150)' : ''}: ${h.events} events, last ${h.lastSeq ?? '-'}, head ${h.lastHash}\n`,
+        `  shard ${h.shard} (${describeShard(h.shard)}): ${h.events} events, last ${h.lastSeq ?? '-'}, head ${h.lastHash}\n`,
       );
     return 0;
   } finally {
