@@ -25,12 +25,13 @@ import { DEFAULT_FUND_POLICY, type FundPolicy } from './rules';
 import { enqueueDigest } from '../notifications/fan-out';
 import {
   addAggregatedPayouts,
-  addPayouts,
+  addSettlementPayouts,
   emptyPayoutTotals,
   fundGroupKey,
   fundStatementOf,
   lastPeriodOf,
   settlementAllowances,
+  settlementPayouts,
   type FundLimits,
   type FundStatementFigures,
   type StatementFrame,
@@ -44,14 +45,16 @@ import {
   loadPaidLines,
   loadRecoveredAmounts,
   loadWindowSettlements,
-  type FundSettlementRow,
 } from '../ledger/fund-read-model';
 import {
   aggregatePayouts,
-  analyzeAllowances,
-  staleAllowanceOwners,
-  storeAllowances,
-  type AllowanceRow,
+  analyzePayouts,
+  changedPersons,
+  loadBasis,
+  saveBasis,
+  storePayouts,
+  takeSnapshot,
+  type PayoutRow,
 } from '../ledger/allowance-store';
 import { loadCollections, loadLatestCostReports, loadTransfers } from '../ledger/fund-store';
 import {
@@ -259,45 +262,90 @@ export function regionsFingerprint(regions: Pick<RegionPolicies, 'all'>): string
     .digest('hex');
 }
 
-/** Above this many stale persons a statement reads the whole region-year through one cursor rather than person by person. */
-const STALE_PERSONS_BY_CURSOR = 20_000;
+/** Above this many persons to judge, a statement reads the whole reach through one cursor rather than person by person. */
+const JUDGE_BY_CURSOR_ABOVE = 20_000;
 
-/** The allowances of a part's persons to store: all but those of persons with a manual settlement (allowance-store.ts). */
-function allowanceRows(
-  settlements: readonly FundSettlementRow[],
+/** What a part's settlements store: each one's allowance, and for those of the statement's year its payout figures. */
+function payoutRows(
+  input: Pick<StatementInput, 'settlements' | 'lines' | 'recoveries'>,
   allowances: ReadonlyMap<string, SettlementAllowance>,
-): AllowanceRow[] {
-  const manual = new Set(settlements.filter((s) => s.setl_mode === 'manual').map((s) => s.psn_no));
-  const out: AllowanceRow[] = [];
-  for (const s of settlements) {
+  payouts: ReturnType<typeof settlementPayouts>['payouts'],
+): PayoutRow[] {
+  const volatile = new Set(input.settlements.filter((s) => s.setl_mode === 'manual').map((s) => s.psn_no));
+  const ofYear = new Map(payouts.map((p) => [p.setl_id, p]));
+  type Facts = { paid: Money; facts: number; recovered: Money; recoveries: number };
+  const facts = new Map<string, { latest: Date | null; by: Map<string, Facts> }>();
+  const of = (setl: string, insurer: string, at: Date) => {
+    let f = facts.get(setl);
+    if (!f) facts.set(setl, (f = { latest: null, by: new Map() }));
+    if (!f.latest || at > f.latest) f.latest = at;
+    let b = f.by.get(insurer);
+    if (!b) f.by.set(insurer, (b = { paid: Money.ZERO, facts: 0, recovered: Money.ZERO, recoveries: 0 }));
+    return b;
+  };
+  for (const l of input.lines) {
+    if (!ofYear.has(l.setl_id)) continue;
+    const b = of(l.setl_id, l.insurer_code, l.pay_time);
+    b.paid = b.paid.plus(l.paid_amount);
+    b.facts++;
+  }
+  for (const r of input.recoveries) {
+    if (!ofYear.has(r.setl_id)) continue;
+    const b = of(r.setl_id, r.insurer_code, r.recovered_at);
+    b.recovered = b.recovered.plus(r.amount);
+    b.recoveries++;
+    b.facts++;
+  }
+  const none: Facts = { paid: Money.ZERO, facts: 0, recovered: Money.ZERO, recoveries: 0 };
+  const out: PayoutRow[] = [];
+  for (const s of input.settlements) {
     const a = allowances.get(s.setl_id);
-    if (!a || manual.has(s.psn_no)) continue;
-    out.push({
+    if (!a) continue;
+    const row: PayoutRow = {
       setl_id: s.setl_id,
       psn_no: s.psn_no,
       insurer_code: s.insurer_code,
       insuplc_admdvs: s.insuplc_admdvs,
-      fixmedins_code: s.fixmedins_code,
       setl_time: s.setl_time,
-      setl_mode: s.setl_mode,
-      mdtrt_id: s.mdtrt_id,
-      has_valid: s.seen.valid,
-      has_reversed: s.seen.reversed,
-      basis_at: s.seen.basis_at,
+      volatile: volatile.has(s.psn_no),
       allowed: a.allowed,
       why_limited: a.why,
-    });
+    };
+    const p = ofYear.get(s.setl_id);
+    if (p) {
+      const f = facts.get(s.setl_id);
+      const own = f?.by.get(s.insurer_code) ?? none;
+      const others = [...(f?.by ?? new Map<string, Facts>())]
+        .filter(([ins]) => ins !== s.insurer_code)
+        .map(([ins, b]) => ({
+          insurer_code: ins,
+          paid: b.paid.toExactString(),
+          paid_facts: b.facts,
+          recovered: b.recovered.toExactString(),
+          recoveries: b.recoveries,
+        }));
+      row.figures = {
+        compliant: p.compliant,
+        paid_own: own.paid,
+        paid_own_facts: own.facts,
+        recovered_own: own.recovered,
+        recoveries_own: own.recoveries,
+        others: others.length ? others : null,
+        latest_fact_at: f?.latest ?? null,
+      };
+    }
+    out.push(row);
   }
   return out;
 }
 
 /**
  * The statement's figures: the same figures as computeFundStatement over the whole year at once.
- * The compliant payouts of the persons whose stored allowances are current (ledger/allowance-store.ts)
- * are added up in SQL; the other persons' settlements are read a part of persons at a time
- * (`personsPerPart`) and judged with the pure rules — and, with `store`, their allowances stored for the
- * next statement. The first statement of a region-year so judges every settlement; a nightly one only
- * the persons whose facts arrived since.
+ * What each settlement allows and was paid is kept (ledger/allowance-store.ts): the persons whose facts
+ * are all reflected there are added up in SQL; the others' settlements are read a part of persons at a
+ * time (`personsPerPart`) and judged with the pure rules — and, with `store`, kept for the next
+ * statement. The first statement of a region-year so judges every settlement; a nightly one only the
+ * persons with a fact that arrived since, or whose payments' dates its as_of has passed.
  */
 export async function statementFiguresOf(
   q: Sql,
@@ -305,46 +353,55 @@ export async function statementFiguresOf(
   st: StatementClocks,
   personsPerPart = PERSONS_PER_PART,
   o: {
-    /** Store the allowances of the persons judged here (not for a statement that only reproduces earlier figures). */
+    /** Keep what was judged (not for a statement that only reproduces earlier figures). */
     store?: boolean;
     at?: Date;
-    /** Above this many stale persons, read the region-year through one cursor (default STALE_PERSONS_BY_CURSOR). */
+    /** Above this many persons to judge, read the reach through one cursor (default JUDGE_BY_CURSOR_ABOVE). */
     cursorAbove?: number;
   } = {},
 ): Promise<{ frame: StatementFrame; figures: FundStatementFigures; judged: number }> {
+  // Before any fact is read: what is kept will reflect the facts visible in this snapshot.
+  const snapshot = await takeSnapshot(q);
   const { frame, reach } = await loadStatementFrame(q, deps, st);
   const totals = emptyPayoutTotals();
   const fingerprint = regionsFingerprint(deps.regions);
-  const stale = await staleAllowanceOwners(q, {
+  const reachKey = `${reach.like.join(',')}|${reach.from.toISOString()}|${reach.to.toISOString()}`;
+  const basis = await loadBasis(q, reachKey);
+  const usable = basis !== undefined && basis.fingerprint === fingerprint && reach.knownAt >= basis.known_at;
+  const payoutReach = {
     admdvsLike: reach.like,
     from: reach.from,
     to: reach.to,
-    knownAt: reach.knownAt,
-    fingerprint,
-  });
-  const staleSet = new Set(stale);
+    admdvs: frame.admdvs,
+    yearFrom: frame.window.from,
+    yearTo: frame.window.to,
+    asOf: frame.asOf,
+  };
+  // null: every person (nothing kept that this statement can use)
+  const stale = usable ? await changedPersons(q, payoutReach, basis) : null;
+  const staleSet = stale ? new Set(stale) : null;
   let judged = 0;
   const judge = async (part: Pick<StatementInput, 'settlements' | 'siblings' | 'lines' | 'recoveries'>) => {
     const input = { ...frame, ...part };
     const allowances = settlementAllowances(input);
-    addPayouts(totals, input, allowances);
+    const result = settlementPayouts(input, allowances);
+    addSettlementPayouts(totals, result);
     judged += part.settlements.length;
     if (o.store)
-      await storeAllowances(q, allowanceRows(part.settlements as FundSettlementRow[], allowances), {
-        fingerprint,
+      await storePayouts(q, payoutRows(part, allowances, result.payouts), {
+        asOf: frame.asOf,
         at: o.at ?? new Date(),
       });
   };
-  if (stale.length > (o.cursorAbove ?? STALE_PERSONS_BY_CURSOR)) {
-    // Most of the year is stale (its first statement): one query over the region-year through a cursor,
-    // a part of persons at a time; the direct settlements that make a manual one a duplicate are read
-    // per part, only where the part has manual ones.
+  if (stale === null || stale.length > (o.cursorAbove ?? JUDGE_BY_CURSOR_ABOVE)) {
+    // One query over the reach through a cursor, a part of persons at a time; the direct settlements
+    // that make a manual one a duplicate are read per part, only where the part has manual ones.
     await forEachSettlementPart(
       q,
       { admdvsLike: reach.like, from: reach.from, to: reach.to, knownAt: reach.knownAt, asOf: frame.asOf },
       personsPerPart,
       async (whole) => {
-        const settlements = whole.settlements.filter((s) => staleSet.has(s.psn_no));
+        const settlements = staleSet ? whole.settlements.filter((s) => staleSet.has(s.psn_no)) : whole.settlements;
         if (!settlements.length) return;
         const manualMdtrt = [
           ...new Set(
@@ -370,18 +427,11 @@ export async function statementFiguresOf(
       await judge(await loadSettlementPart(q, frame, reach, stale.slice(i, i + personsPerPart)));
     }
   }
-  if (o.store && judged > 10_000) await analyzeAllowances(q);
-  addAggregatedPayouts(
-    totals,
-    await aggregatePayouts(q, {
-      admdvs: frame.admdvs,
-      from: frame.window.from,
-      to: frame.window.to,
-      asOf: frame.asOf,
-      knownAt: reach.knownAt,
-      except: stale,
-    }),
-  );
+  if (stale !== null) addAggregatedPayouts(totals, await aggregatePayouts(q, payoutReach, stale));
+  if (o.store) {
+    if (judged > 10_000) await analyzePayouts(q);
+    await saveBasis(q, reachKey, { snapshot, known_at: reach.knownAt, fingerprint }, o.at ?? new Date());
+  }
   return { frame, figures: fundStatementOf(frame, totals), judged };
 }
 

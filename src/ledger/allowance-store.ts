@@ -1,129 +1,207 @@
 /**
- * What each settlement allows, as the fund-year statement last computed it with the pure rules
- * (src/fund/statement/payouts.ts `settlementAllowances`: the benefit rules, the yearly cap, a reversal, a
- * duplicate reimbursement) — the only module that reads or writes `settlement_allowances` (migration 160).
+ * What each settlement allows and what it was paid, as the fund-year statement last computed them with
+ * the pure rules (src/fund/statement/payouts.ts) — the only module that reads or writes
+ * `settlement_allowances` and `allowance_bases` (migration 160).
  *
- * A statement (src/fund/statement-service.ts) asks which persons' stored allowances are stale for its
- * clocks (`staleAllowanceOwners`), runs the rules again for those persons only and stores what it found
- * (`storeAllowances`), and adds up the rest here (`aggregatePayouts`) — the compliant payouts of spec
- * §8 settlement by settlement, in one pass, instead of reading a million settlements into Node.
+ * A statement (src/fund/statement-service.ts) takes a snapshot before it reads anything
+ * (`takeSnapshot`), asks which persons of its reach have facts the stored rows do not reflect
+ * (`changedPersons`), runs the rules again for those persons only, stores what it found
+ * (`storePayouts`, `saveBasis`), and adds up the rest here (`aggregatePayouts`) — one pass over narrow
+ * rows instead of reading a million settlements into Node.
  *
- * What makes a stored row current for a statement known at `known_at`: the rows of its settlement
- * received by then are the ones it was computed from (has_valid, has_reversed; a settlement's rows are
- * never changed, only a `reversed` row added: PRIMARY KEY (setl_id, status)), none of them received
- * after `known_at` (basis_at), and the region files are the ones it was computed under (fingerprint).
- * A person is stale when any of their settlements' rows is: the benefit year and its cap are the
- * person's.
+ * When is a stored row current? Facts are only ever inserted (settlement_records ON CONFLICT DO
+ * NOTHING, a reversal is a row of its own; payments with their lines; recoveries). The basis of a
+ * reach says: every fact visible in its snapshot and received by its known_at is reflected. A fact
+ * is new when its inserting transaction is not visible in that snapshot — whatever its received_at,
+ * so a transaction that committed after the statement read is caught — or when it was received
+ * after the basis's known_at. The payout figures hold for an as_of between the latest and the next
+ * date of the settlement's lines and recoveries (valid_from, valid_until).
  */
 import type { Sql } from '../db/db';
 import { Money } from '../money';
 
-/** One settlement's allowance to store: its merged state's fields, the rows it was computed from, what it allows. */
-export interface AllowanceRow {
+/** The transaction's snapshot (txid_snapshot text), taken before the statement reads its facts. */
+export async function takeSnapshot(q: Sql): Promise<string> {
+  const { rows } = await q.query<{ s: string }>(`SELECT pg_current_snapshot()::text AS s`);
+  return rows[0]!.s;
+}
+
+export interface AllowanceBasis {
+  snapshot: string;
+  known_at: Date;
+  fingerprint: string;
+}
+
+/** What the stored rows of a reach reflect (undefined: nothing stored for it yet). */
+export async function loadBasis(q: Sql, reach: string): Promise<AllowanceBasis | undefined> {
+  const { rows } = await q.query<AllowanceBasis>(
+    `SELECT snapshot, known_at, fingerprint FROM allowance_bases WHERE reach = $1`,
+    [reach],
+  );
+  return rows[0];
+}
+
+export async function saveBasis(q: Sql, reach: string, b: AllowanceBasis, at: Date): Promise<void> {
+  await q.query(
+    `INSERT INTO allowance_bases (reach, snapshot, known_at, fingerprint, computed_at) VALUES ($1, $2, $3, $4, $5)
+     ON CONFLICT (reach) DO UPDATE SET snapshot = EXCLUDED.snapshot, known_at = EXCLUDED.known_at,
+       fingerprint = EXCLUDED.fingerprint, computed_at = EXCLUDED.computed_at`,
+    [reach, b.snapshot, b.known_at, b.fingerprint, at],
+  );
+}
+
+/** Another insurer's lines and recoveries on a settlement (rare). */
+export interface OtherPayer {
+  insurer_code: string;
+  paid: string;
+  paid_facts: number;
+  recovered: string;
+  recoveries: number;
+}
+
+/** One settlement's row to store. Without `figures`: a settlement outside the statement's year (its allowance only). */
+export interface PayoutRow {
   setl_id: string;
   psn_no: string;
   insurer_code: string;
   insuplc_admdvs: string;
-  fixmedins_code: string;
   setl_time: Date;
-  setl_mode: string;
-  mdtrt_id: string;
-  has_valid: boolean;
-  has_reversed: boolean;
-  /** The latest received_at of the rows it was computed from. */
-  basis_at: Date;
+  volatile: boolean;
   allowed: Money;
   why_limited: string | null;
+  figures?: {
+    compliant: Money;
+    paid_own: Money;
+    paid_own_facts: number;
+    recovered_own: Money;
+    recoveries_own: number;
+    others: OtherPayer[] | null;
+    /** The latest date of the facts counted (null: none). */
+    latest_fact_at: Date | null;
+  };
 }
 
 /** Rows written per statement: the cold statement of a region-year stores every settlement's. */
 const STORE_ROWS = 10_000;
 
 /**
- * Fresh planner statistics after a statement stored many allowances (its region-year's first): the
- * same transaction adds them up next, and a table planned as empty is joined by nested loops.
+ * Inserts or replaces these settlements' rows. valid_until — the first date of a line or recovery of the
+ * settlement after `asOf`, at which a later statement would count one more — is read here.
  */
-export async function analyzeAllowances(q: Sql): Promise<void> {
-  await q.query('ANALYZE settlement_allowances');
-}
-
-/** Inserts or replaces these settlements' allowances, computed under the region files `fingerprint`. */
-export async function storeAllowances(
-  q: Sql,
-  rows: readonly AllowanceRow[],
-  o: { fingerprint: string; at: Date },
-): Promise<void> {
+export async function storePayouts(q: Sql, rows: readonly PayoutRow[], o: { asOf: Date; at: Date }): Promise<void> {
   for (let i = 0; i < rows.length; i += STORE_ROWS) {
     const part = rows.slice(i, i + STORE_ROWS);
-    const col = <T>(f: (r: AllowanceRow) => T) => part.map(f);
+    const col = <T>(f: (r: PayoutRow) => T) => part.map(f);
     await q.query(
-      `INSERT INTO settlement_allowances (setl_id, psn_no, insurer_code, insuplc_admdvs, fixmedins_code, setl_time, setl_mode, mdtrt_id,
-         has_valid, has_reversed, basis_at, allowed, why_limited, fingerprint, computed_at)
-       SELECT u.*, $14, $15 FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::timestamptz[], $7::text[], $8::text[],
-         $9::boolean[], $10::boolean[], $11::timestamptz[], $12::numeric[], $13::text[])
-         AS u(setl_id, psn_no, insurer_code, insuplc_admdvs, fixmedins_code, setl_time, setl_mode, mdtrt_id, has_valid, has_reversed, basis_at, allowed, why_limited)
+      `INSERT INTO settlement_allowances (setl_id, psn_no, insurer_code, insuplc_admdvs, setl_time, volatile, allowed, why_limited,
+         compliant, paid_own, paid_own_facts, recovered_own, recoveries_own, others, valid_from, valid_until, computed_at)
+       SELECT u.setl_id, u.psn_no, u.insurer_code, u.insuplc_admdvs, u.setl_time, u.volatile, u.allowed, u.why_limited,
+              u.compliant, u.paid_own, u.paid_own_facts, u.recovered_own, u.recoveries_own, u.others, v.valid_from,
+              CASE WHEN v.valid_from IS NOT NULL THEN (SELECT min(t) FROM (
+                SELECT p.pay_time AS t FROM payment_lines l JOIN payments p ON p.insurer_code = l.insurer_code AND p.payment_id = l.payment_id
+                 WHERE l.setl_id = u.setl_id AND p.pay_time > $17
+                UNION ALL SELECT c.recovered_at FROM recoveries c WHERE c.setl_id = u.setl_id AND c.recovered_at > $17) x) END,
+              $18
+         FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::timestamptz[], $6::boolean[], $7::numeric[], $8::text[],
+                     $9::numeric[], $10::numeric[], $11::int[], $12::numeric[], $13::int[], $14::jsonb[], $15::timestamptz[], $16::boolean[])
+           AS u(setl_id, psn_no, insurer_code, insuplc_admdvs, setl_time, volatile, allowed, why_limited,
+                compliant, paid_own, paid_own_facts, recovered_own, recoveries_own, others, latest, has_figures)
+         CROSS JOIN LATERAL (SELECT CASE WHEN u.has_figures THEN coalesce(u.latest, '-infinity') END AS valid_from) v
        ON CONFLICT (setl_id) DO UPDATE SET psn_no = EXCLUDED.psn_no, insurer_code = EXCLUDED.insurer_code,
-         insuplc_admdvs = EXCLUDED.insuplc_admdvs, fixmedins_code = EXCLUDED.fixmedins_code, setl_time = EXCLUDED.setl_time,
-         setl_mode = EXCLUDED.setl_mode, mdtrt_id = EXCLUDED.mdtrt_id, has_valid = EXCLUDED.has_valid, has_reversed = EXCLUDED.has_reversed,
-         basis_at = EXCLUDED.basis_at, allowed = EXCLUDED.allowed, why_limited = EXCLUDED.why_limited,
-         fingerprint = EXCLUDED.fingerprint, computed_at = EXCLUDED.computed_at`,
+         insuplc_admdvs = EXCLUDED.insuplc_admdvs, setl_time = EXCLUDED.setl_time, volatile = EXCLUDED.volatile,
+         allowed = EXCLUDED.allowed, why_limited = EXCLUDED.why_limited, compliant = EXCLUDED.compliant,
+         paid_own = EXCLUDED.paid_own, paid_own_facts = EXCLUDED.paid_own_facts, recovered_own = EXCLUDED.recovered_own,
+         recoveries_own = EXCLUDED.recoveries_own, others = EXCLUDED.others, valid_from = EXCLUDED.valid_from,
+         valid_until = EXCLUDED.valid_until, computed_at = EXCLUDED.computed_at`,
       [
         col((r) => r.setl_id),
         col((r) => r.psn_no),
         col((r) => r.insurer_code),
         col((r) => r.insuplc_admdvs),
-        col((r) => r.fixmedins_code),
         col((r) => r.setl_time),
-        col((r) => r.setl_mode),
-        col((r) => r.mdtrt_id),
-        col((r) => r.has_valid),
-        col((r) => r.has_reversed),
-        col((r) => r.basis_at),
+        col((r) => r.volatile),
         col((r) => r.allowed.toExactString()),
         col((r) => r.why_limited),
-        o.fingerprint,
+        col((r) => r.figures?.compliant.toExactString() ?? null),
+        col((r) => r.figures?.paid_own.toExactString() ?? null),
+        col((r) => r.figures?.paid_own_facts ?? null),
+        col((r) => r.figures?.recovered_own.toExactString() ?? null),
+        col((r) => r.figures?.recoveries_own ?? null),
+        col((r) => (r.figures?.others ? JSON.stringify(r.figures.others) : null)),
+        col((r) => r.figures?.latest_fact_at ?? null),
+        col((r) => r.figures !== undefined),
+        o.asOf,
         o.at,
       ],
     );
   }
 }
 
-/** Where a statement reads settlements: the benefit years its fund year touches, across the region's prefixes. */
-export interface AllowanceReach {
-  admdvsLike: readonly string[];
-  from: Date;
-  to: Date;
-  knownAt: Date;
-  fingerprint: string;
+/**
+ * Fresh planner statistics after a statement stored many rows (its region-year's first): the same
+ * transaction reads them next, and a table planned as empty is joined by nested loops.
+ */
+export async function analyzePayouts(q: Sql): Promise<void> {
+  await q.query('ANALYZE settlement_allowances');
 }
 
 /**
- * The persons whose stored allowances are not current for a statement known at `knownAt` (in psn_no
- * order): every person named by a row of a settlement in reach (received by then) that has no stored
- * allowance, or one computed from other rows, from rows received after `knownAt`, or under other region
- * files — and the person its stored allowance names. A superset of the settlements' owners: a reversal
- * row may name another person.
+ * Whether a row's inserting transaction (its xmin) is not visible in the basis snapshot `lim.snap`:
+ * a candidate when not older than the snapshot's xmin (age() on the 32-bit id, cheap), then checked
+ * exactly with its 64-bit id (the current epoch's, or the one before when the counter wrapped since).
  */
-export async function staleAllowanceOwners(q: Sql, o: AllowanceReach): Promise<string[]> {
+const isNew = (t: string) => `(age(${t}.xmin) <= lim.a AND NOT pg_visible_in_snapshot(
+    ((lim.cur - ((lim.cur % 4294967296 - ${t}.xmin::text::int8 + 4294967296) % 4294967296))::text::xid8), lim.snap))`;
+
+/** Where the statement stands: its reach (the benefit years its fund year touches) and its own year. */
+export interface PayoutReach {
+  admdvsLike: readonly string[];
+  from: Date;
+  to: Date;
+  /** The statement's region and fund year (the window its payouts are of). */
+  admdvs: string;
+  yearFrom: Date;
+  yearTo: Date;
+  asOf: Date;
+}
+
+/**
+ * The persons (psn_no order) the stored rows do not stand for at this statement: named by a settlement
+ * row of the reach that is new since the basis, or owning a settlement with a new payment or recovery,
+ * or with a settlement of the statement's year whose figures were not computed or do not hold at its
+ * as_of, or with a manual settlement (judged every time).
+ */
+export async function changedPersons(q: Sql, o: PayoutReach, basis: AllowanceBasis): Promise<string[]> {
   const { rows } = await q.query<{ psn_no: string }>(
-    `WITH r AS (
-       SELECT setl_id, psn_no, status FROM settlement_records
-        WHERE insuplc_admdvs LIKE ANY($1::text[]) AND setl_time >= $2 AND setl_time < $3 AND received_at <= $4),
-     a AS (
-       SELECT setl_id, psn_no, has_valid, has_reversed, basis_at, fingerprint FROM settlement_allowances
-        WHERE insuplc_admdvs LIKE ANY($1::text[]) AND setl_time >= $2 AND setl_time < $3)
-     SELECT DISTINCT p.psn_no FROM r FULL JOIN a USING (setl_id)
-       CROSS JOIN LATERAL (VALUES (r.psn_no), (a.psn_no)) AS p(psn_no)
-      WHERE p.psn_no IS NOT NULL
-        AND (a.setl_id IS NULL OR r.setl_id IS NULL OR a.basis_at > $4 OR a.fingerprint <> $5
-             OR (r.status = 'valid' AND NOT a.has_valid) OR (r.status = 'reversed' AND NOT a.has_reversed))
-      ORDER BY p.psn_no`,
-    [o.admdvsLike, o.from, o.to, o.knownAt, o.fingerprint],
+    `WITH lim AS MATERIALIZED (
+       SELECT $4::pg_snapshot AS snap, $5::timestamptz AS known,
+              age((pg_snapshot_xmin($4::pg_snapshot)::text::int8 % 4294967296)::text::xid) AS a,
+              pg_current_xact_id()::text::int8 AS cur)
+     SELECT DISTINCT psn_no FROM (
+       SELECT r.psn_no FROM settlement_records r CROSS JOIN lim
+        WHERE r.insuplc_admdvs LIKE ANY($1::text[]) AND r.setl_time >= $2 AND r.setl_time < $3
+          AND (r.received_at > lim.known OR ${isNew('r')})
+       UNION ALL
+       -- a payment's lines are written with it (ledger/payment-store.ts): a new payment is new lines
+       SELECT a.psn_no FROM payments p CROSS JOIN lim
+         JOIN payment_lines l ON l.insurer_code = p.insurer_code AND l.payment_id = p.payment_id
+         JOIN settlement_allowances a ON a.setl_id = l.setl_id
+        WHERE p.received_at > lim.known OR ${isNew('p')}
+       UNION ALL
+       SELECT a.psn_no FROM recoveries c CROSS JOIN lim JOIN settlement_allowances a ON a.setl_id = c.setl_id
+        WHERE c.received_at > lim.known OR ${isNew('c')}
+       UNION ALL
+       SELECT a.psn_no FROM settlement_allowances a
+        WHERE a.insuplc_admdvs LIKE ANY($1::text[]) AND a.setl_time >= $2 AND a.setl_time < $3
+          AND (a.volatile OR (a.insuplc_admdvs LIKE $6 || '%' AND a.setl_time >= $7 AND a.setl_time < $8
+               AND (a.valid_from IS NULL OR $9 < a.valid_from OR $9 >= a.valid_until)))) x
+     ORDER BY psn_no`,
+    [o.admdvsLike, o.from, o.to, basis.snapshot, basis.known_at, o.admdvs, o.yearFrom, o.yearTo, o.asOf],
   );
   return rows.map((r) => r.psn_no);
 }
 
-/** One insurer's payouts of the year's settlements added up from their stored allowances (fund/statement `AggregatedPayouts`). */
+/** One insurer's payouts of the year's settlements added up from the stored rows (fund/statement `AggregatedPayouts`). */
 export interface AggregatedPayoutRow {
   insurer_code: string;
   compliant: Money;
@@ -136,88 +214,52 @@ export interface AggregatedPayoutRow {
 }
 
 /**
- * The compliant payouts of spec §8 from the stored allowances of the year's settlements (the region
- * `admdvs`, setl_time in [from, to)), leaving out the settlements of the `except` persons (those the
- * statement computes itself): per settlement min(max(net paid, 0), allowed), where net paid is what the
- * owing insurer paid the right payee (lines paid by as_of, received by known_at) less its own recoveries
- * — matching's `netPaidOf` (matching/rules/loop-state.ts), restated in SQL; test/e2e/fund-statement-
- * allowances.test.ts holds the two to the fen. Beside it, what each insurer paid for those settlements
- * in all, net of its recoveries, and what it recovered (addPayouts' paidBy and recoveredBy).
+ * The payouts of the statement's year (region `admdvs`, setl_time in [yearFrom, yearTo)) from the stored
+ * rows, leaving out the `except` persons (those the statement judges itself): per owing insurer the
+ * compliant payouts, the settlements and how many were limited; per paying insurer what it paid for
+ * them net of its recoveries, and what it recovered.
  */
 export async function aggregatePayouts(
   q: Sql,
-  o: { admdvs: string; from: Date; to: Date; asOf: Date; knownAt: Date; except: readonly string[] },
+  o: Pick<PayoutReach, 'admdvs' | 'yearFrom' | 'yearTo'>,
+  except: readonly string[],
 ): Promise<AggregatedPayoutRow[]> {
   const { rows } = await q.query<{
-    kind: 'owing' | 'paid' | 'recovered';
     insurer_code: string;
-    amount: string;
-    n: string;
+    compliant: string;
+    owing: string;
     limited: string;
+    paid: string;
+    paid_facts: string;
+    recovered: string;
+    recoveries: string;
   }>(
-    `WITH s AS NOT MATERIALIZED (
-       SELECT a.setl_id, a.psn_no, a.insurer_code, a.fixmedins_code, a.setl_mode, a.allowed, a.why_limited
+    `WITH y AS MATERIALIZED (
+       SELECT a.insurer_code, a.compliant, a.why_limited, a.paid_own, a.paid_own_facts, a.recovered_own, a.recoveries_own, a.others
          FROM settlement_allowances a
         WHERE a.insuplc_admdvs LIKE $1 || '%' AND a.setl_time >= $2 AND a.setl_time < $3
-          AND NOT EXISTS (SELECT 1 FROM unnest($6::text[]) AS x(psn_no) WHERE x.psn_no = a.psn_no)),
-     pl AS NOT MATERIALIZED (
-       SELECT l.setl_id, l.insurer_code, l.paid_amount, p.payee_type, p.payee_id
-         FROM payment_lines l JOIN payments p ON p.insurer_code = l.insurer_code AND p.payment_id = l.payment_id
-        WHERE p.pay_time <= $4 AND p.received_at <= $5),
-     rc AS MATERIALIZED (
-       SELECT setl_id, insurer_code, sum(amount) AS amount, count(*) AS n FROM recoveries
-        WHERE recovered_at <= $4 AND received_at <= $5 GROUP BY setl_id, insurer_code),
-     own AS (
-       SELECT s.setl_id, s.insurer_code, s.allowed, s.why_limited, coalesce(sum(pl.paid_amount), 0) AS paid
-         FROM s LEFT JOIN pl ON pl.setl_id = s.setl_id AND pl.insurer_code = s.insurer_code
-              AND CASE WHEN s.setl_mode = 'direct' THEN pl.payee_type = 'institution' AND pl.payee_id = s.fixmedins_code
-                       ELSE pl.payee_type = 'person' AND pl.payee_id = s.psn_no END
-        GROUP BY s.setl_id, s.insurer_code, s.allowed, s.why_limited)
-     SELECT 'owing' AS kind, o.insurer_code, sum(least(greatest(o.paid - coalesce(r.amount, 0), 0), o.allowed))::text AS amount,
-            count(*)::text AS n, count(*) FILTER (WHERE o.why_limited IS NOT NULL)::text AS limited
-       FROM own o LEFT JOIN rc r ON r.setl_id = o.setl_id AND r.insurer_code = o.insurer_code
-      GROUP BY o.insurer_code
-     UNION ALL
-     SELECT 'paid', insurer_code, sum(amt)::text, sum(n)::text, '0' FROM (
-       SELECT pl.insurer_code, sum(pl.paid_amount) AS amt, count(*) AS n FROM s JOIN pl ON pl.setl_id = s.setl_id GROUP BY pl.insurer_code
-       UNION ALL SELECT r.insurer_code, -sum(r.amount), sum(r.n) FROM s JOIN rc r ON r.setl_id = s.setl_id GROUP BY r.insurer_code) x
-      GROUP BY insurer_code
-     UNION ALL
-     SELECT 'recovered', r.insurer_code, sum(r.amount)::text, sum(r.n)::text, '0' FROM s JOIN rc r ON r.setl_id = s.setl_id
-      GROUP BY r.insurer_code`,
-    [o.admdvs, o.from, o.to, o.asOf, o.knownAt, o.except],
+          AND NOT EXISTS (SELECT 1 FROM unnest($4::text[]) AS x(psn_no) WHERE x.psn_no = a.psn_no)),
+     f AS (
+       SELECT insurer_code, compliant, 1 AS owing, (why_limited IS NOT NULL)::int AS limited,
+              paid_own - recovered_own AS paid, paid_own_facts AS paid_facts, recovered_own AS recovered, recoveries_own AS recoveries
+         FROM y
+       UNION ALL
+       SELECT e->>'insurer_code', 0, 0, 0, (e->>'paid')::numeric - (e->>'recovered')::numeric, (e->>'paid_facts')::int,
+              (e->>'recovered')::numeric, (e->>'recoveries')::int
+         FROM y CROSS JOIN LATERAL jsonb_array_elements(y.others) AS e WHERE y.others IS NOT NULL)
+     SELECT insurer_code, sum(compliant)::text AS compliant, sum(owing)::text AS owing, sum(limited)::text AS limited,
+            sum(paid)::text AS paid, sum(paid_facts)::text AS paid_facts, sum(recovered)::text AS recovered, sum(recoveries)::text AS recoveries
+       FROM f GROUP BY insurer_code ORDER BY insurer_code`,
+    [o.admdvs, o.yearFrom, o.yearTo, except],
   );
-  const by = new Map<string, AggregatedPayoutRow>();
-  const of = (code: string) => {
-    let r = by.get(code);
-    if (!r) {
-      r = {
-        insurer_code: code,
-        compliant: Money.ZERO,
-        owing: 0,
-        limited: 0,
-        paid: Money.ZERO,
-        paid_facts: 0,
-        recovered: Money.ZERO,
-        recoveries: 0,
-      };
-      by.set(code, r);
-    }
-    return r;
-  };
-  for (const r of rows) {
-    const t = of(r.insurer_code);
-    if (r.kind === 'owing') {
-      t.compliant = Money.of(r.amount);
-      t.owing = Number(r.n);
-      t.limited = Number(r.limited);
-    } else if (r.kind === 'paid') {
-      t.paid = Money.of(r.amount);
-      t.paid_facts = Number(r.n);
-    } else {
-      t.recovered = Money.of(r.amount);
-      t.recoveries = Number(r.n);
-    }
-  }
-  return [...by.values()].sort((a, b) => (a.insurer_code < b.insurer_code ? -1 : 1));
+  return rows.map((r) => ({
+    insurer_code: r.insurer_code,
+    compliant: Money.of(r.compliant),
+    owing: Number(r.owing),
+    limited: Number(r.limited),
+    paid: Money.of(r.paid),
+    paid_facts: Number(r.paid_facts),
+    recovered: Money.of(r.recovered),
+    recoveries: Number(r.recoveries),
+  }));
 }

@@ -4,13 +4,13 @@
  * that make a manual one of them a duplicate, and the payment lines and recoveries naming them —
  * mapped to the pure fact types of matching, cut to the two clocks of spec §5 (received by known_at;
  * paid, recovered by as_of). Premium income is the reconciliation's disbursement attribution
- * (report-read-model.ts `insurerFigures`), period by period, so a disbursement counts for the same
+ * (report-read-model.ts `disbursedByInsurer`, the rule of `insurerFigures`), period by period, so a disbursement counts for the same
  * region in both.
  */
 import type { Sql } from '../db/db';
 import type { PaymentLineFact, RecoveryFact, SettlementFact } from '../matching/rules';
 import { Money } from '../money';
-import { insurerFigures } from './report-read-model';
+import { disbursedByInsurer } from './report-read-model';
 import { toSettlement, type SettlementRow } from './fact-loader';
 
 /** A settlement with the benefit engine's fields (setldetail as stored: the JSON sent). */
@@ -195,7 +195,7 @@ export async function attributedDisbursements(
 ): Promise<AttributedDisbursement[]> {
   const out: AttributedDisbursement[] = [];
   for (const period of o.periods) {
-    for (const r of await insurerFigures(q, { admdvs: o.admdvs, period, asOf: o.asOf, knownAt: o.knownAt })) {
+    for (const r of await disbursedByInsurer(q, { admdvs: o.admdvs, period, asOf: o.asOf, knownAt: o.knownAt })) {
       for (const d of (r.disbursements ?? []) as { disbursement_id: string; message_id: string; amount: string }[]) {
         out.push({
           insurer_code: r.insurer_code,

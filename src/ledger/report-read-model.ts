@@ -115,6 +115,30 @@ const presentIn = (ins: string, r: string) => `(
                   AND s.insuplc_admdvs LIKE ${r} || '%' AND s.received_at <= $3)
     OR EXISTS (SELECT 1 FROM latest_plan lp WHERE lp.insurer_code = ${ins} AND lp.admdvs IS NOT NULL AND ${overlap('lp.admdvs', r)}))`;
 
+/** The latest spending plan of each insurer for the period ($2), received by known_at ($3). */
+const LATEST_PLAN = `latest_plan AS MATERIALIZED (
+    SELECT DISTINCT ON (insurer_code) insurer_code, revision, message_id, planned_amount, admdvs
+      FROM spending_plans WHERE period = $2 AND received_at <= $3
+     ORDER BY insurer_code, revision DESC
+  ),`;
+
+/**
+ * The disbursements of the period attributed to the region (its $7): by the admdvs they name, or — sent
+ * before migration 090 recorded none — by the sender's scope and the insurer's presence in the region.
+ * One rule for the report (INSURERS) and the fund-year statement (disbursedByInsurer).
+ */
+const DISBURSED = `disb AS (
+    SELECT d.insurer_code, sum(d.amount) AS disbursed,
+           jsonb_agg(jsonb_build_object('disbursement_id', d.disbursement_id, 'message_id', d.message_id, 'amount', d.amount::text) ORDER BY d.disbursement_id) AS list
+      FROM disbursements d
+     WHERE d.period = $2 AND d.received_at <= $3 AND d.disbursed_at <= $4
+       AND CASE WHEN d.admdvs IS NOT NULL THEN ${overlap('d.admdvs', '$7')}
+           -- before migration 090 the sender's scope was not recorded: read as this region
+           ELSE EXISTS (SELECT 1 FROM unnest(coalesce(d.sender_scope, ARRAY[$7::text])) AS sc(s)
+                         WHERE ${overlap('sc.s', '$7')} AND ${presentIn('d.insurer_code', meet('sc.s', '$7'))}) END
+     GROUP BY d.insurer_code
+  )`;
+
 /**
  * Insurer rows. planned: the latest revision of the (insurer, period) plan received by known_at,
  * when attributed to the region. paid: the insurer's payment lines whose payment's pay_time falls in
@@ -151,28 +175,14 @@ const INSURERS = `
        AND EXISTS (SELECT 1 FROM settlement_records s WHERE s.setl_id = l.setl_id AND s.insuplc_admdvs LIKE $1 AND s.received_at <= $3)
      GROUP BY l.insurer_code
   ),
-  latest_plan AS MATERIALIZED (
-    SELECT DISTINCT ON (insurer_code) insurer_code, revision, message_id, planned_amount, admdvs
-      FROM spending_plans WHERE period = $2 AND received_at <= $3
-     ORDER BY insurer_code, revision DESC
-  ),
+  ${LATEST_PLAN}
   plan AS (
     SELECT pl.* FROM latest_plan pl
      WHERE CASE WHEN pl.admdvs IS NOT NULL THEN ${overlap('pl.admdvs', '$7')}
            ELSE pl.insurer_code IN (SELECT insurer_code FROM period_insurers) OR pl.insurer_code IN (SELECT insurer_code FROM paid)
                 OR ${presentIn('pl.insurer_code', '$7')} END
   ),
-  disb AS (
-    SELECT d.insurer_code, sum(d.amount) AS disbursed,
-           jsonb_agg(jsonb_build_object('disbursement_id', d.disbursement_id, 'message_id', d.message_id, 'amount', d.amount::text) ORDER BY d.disbursement_id) AS list
-      FROM disbursements d
-     WHERE d.period = $2 AND d.received_at <= $3 AND d.disbursed_at <= $4
-       AND CASE WHEN d.admdvs IS NOT NULL THEN ${overlap('d.admdvs', '$7')}
-           -- before migration 090 the sender's scope was not recorded: read as this region
-           ELSE EXISTS (SELECT 1 FROM unnest(coalesce(d.sender_scope, ARRAY[$7::text])) AS sc(s)
-                         WHERE ${overlap('sc.s', '$7')} AND ${presentIn('d.insurer_code', meet('sc.s', '$7'))}) END
-     GROUP BY d.insurer_code
-  )
+  ${DISBURSED}
   SELECT i.insurer_code, pl.revision AS plan_revision, pl.message_id AS plan_message_id, coalesce(pl.planned_amount, 0)::text AS planned,
          coalesce(pd.paid, 0)::text AS paid, coalesce(pd.payments, 0)::int AS payments_count,
          coalesce(d.disbursed, 0)::text AS disbursed, coalesce(d.list, '[]'::jsonb) AS disbursements
@@ -202,5 +212,18 @@ export async function insurerFigures(q: Sql, o: OwedQuery): Promise<InsurerFigur
     periodEnd(o.period),
     o.admdvs,
   ]);
+  return rows;
+}
+
+/** The disbursements of the region-period (DISBURSED, as the report attributes them): each insurer's list. */
+export async function disbursedByInsurer(
+  q: Sql,
+  o: OwedQuery,
+): Promise<{ insurer_code: string; disbursements: unknown }[]> {
+  const { rows } = await q.query<{ insurer_code: string; disbursements: unknown }>(
+    // $1 (the LIKE pattern) is the report's; typed here so that the parameters stay the same.
+    `WITH args AS (SELECT $1::text AS pattern), ${LATEST_PLAN} ${DISBURSED} SELECT insurer_code, list AS disbursements FROM disb`,
+    [`${o.admdvs}%`, o.period, o.knownAt, o.asOf, periodStart(o.period), periodEnd(o.period), o.admdvs],
+  );
   return rows;
 }

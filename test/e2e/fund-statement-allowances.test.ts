@@ -179,3 +179,13 @@ test('a changed region file makes every stored allowance stale: the statement ju
   await agrees(deps, st, { store: true });
   expect((await agrees(deps, st, { store: true })).judged).toBeLessThan(now.judged / 2);
 });
+
+test('a statement as of a later date counts what was paid in between: the persons whose payments it passes are judged again', async () => {
+  const early = clocks('2024-12-01T00:00:00+08:00', '2025-10-01T00:00:00+08:00');
+  await agrees(deps, early, { store: true });
+  const base = (await agrees(deps, early, { store: true })).judged;
+  const later = await agrees(deps, clocks('2025-02-01T00:00:00+08:00', '2025-10-01T00:00:00+08:00'), { store: true });
+  expect(later.judged).toBeGreaterThan(base);
+  // and back to the earlier date: what was kept at the later one does not hold there either
+  await agrees(deps, early, { store: false });
+});

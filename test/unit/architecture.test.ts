@@ -33,6 +33,7 @@ export const TABLE_OWNERS: Record<string, string> = {
   spending_plans: 'src/ledger/',
   settlement_loops: 'src/ledger/',
   settlement_allowances: 'src/ledger/',
+  allowance_bases: 'src/ledger/',
   premium_collections: 'src/ledger/',
   fund_transfers: 'src/ledger/',
   insurer_cost_reports: 'src/ledger/',

@@ -67,7 +67,14 @@ export function addPayouts(
   part: PayoutInput,
   allowances?: ReadonlyMap<string, SettlementAllowance>,
 ): PayoutTotals {
-  const { payouts, paidBy, recoveredBy } = settlementPayouts(part, allowances);
+  return addSettlementPayouts(t, settlementPayouts(part, allowances));
+}
+
+/** Adds payouts computed by settlementPayouts to the totals. */
+export function addSettlementPayouts(
+  t: PayoutTotals,
+  { payouts, paidBy, recoveredBy }: ReturnType<typeof settlementPayouts>,
+): PayoutTotals {
   for (const p of payouts) {
     sum(t.compliant, p.insurer_code, p.compliant);
     t.owing.set(p.insurer_code, (t.owing.get(p.insurer_code) ?? 0) + 1);

@@ -2,6 +2,7 @@
 export {
   addAggregatedPayouts,
   addPayouts,
+  addSettlementPayouts,
   computeFundStatement,
   emptyPayoutTotals,
   fundStatementOf,
