@@ -250,6 +250,22 @@ test('the fund year through `npm start`, Ctrl-C, `npm start` again: the statemen
   expect((await again.get(`/v1/fund-statements/${statementId}/export?format=pdf`, 'agency')).data.errors).toEqual([
     expect.objectContaining({ path: '?format' }),
   ]);
+  // The next statement, on the restarted gateway, adds up what the first one kept (settlement_allowances):
+  // the same figures, no settlement judged again.
+  const next = await bearer(again, 'post', '/v1/fund-statements', 'agency', {
+    admdvs: '5331',
+    fund_year: '2024',
+    as_of: '2025-06-01T00:00:00+08:00',
+  });
+  expect(next.status).toBe(202);
+  const nextDone = await until('the next statement', async () => {
+    const r = await again.get(`/v1/fund-statements/${next.data.statement_id}`, 'agency');
+    return r.data.status === 'completed' || r.data.status === 'failed' ? r.data : undefined;
+  });
+  expect(nextDone.status).toBe('completed');
+  expect([nextDone.region, nextDone.insurers]).toEqual([done.region, done.insurers]);
+  expect(done.summary.settlements_judged).toBe(done.summary.settlements);
+  expect(nextDone.summary.settlements_judged).toBe(0);
   // The collection another region's tax bureau tried to post was never stored: Ulanqab's tax posts it now, as new.
   expect((await again.post('/v1/premium-collections', collection('FY-C-JZ'), 'tax')).status).toBe(202);
   running = again;
