@@ -53,7 +53,12 @@ import {
 } from './queue/ingest-worker';
 import { loadRegionPolicies, type RegionPolicies } from './benefits';
 import { benefitsRouter } from './benefits/routes';
-import { benefitProcessor, type BenefitJob, type BenefitWorkerDeps } from './benefits/benefit-worker';
+import {
+  BENEFIT_JOBS_ACTIVE,
+  benefitProcessor,
+  type BenefitJob,
+  type BenefitWorkerDeps,
+} from './benefits/benefit-worker';
 import { createBenefitView } from './benefits/benefit-view';
 import { WorkCalendar } from './deadlines';
 import { GatewayMetrics, metricsRouter } from './metrics';
@@ -288,7 +293,7 @@ export async function buildGateway(cfg: Config, opts: BuildOptions = {}): Promis
     [BENEFITS_QUEUE]: () =>
       startWorker<BenefitJob>(BENEFITS_QUEUE, benefitProcessor(benefits), {
         ...redis,
-        concurrency: cfg.workerConcurrency,
+        concurrency: BENEFIT_JOBS_ACTIVE,
         what: 'benefit audit',
         describe: (job) => ({ message_id: job.data.message_id }),
       }),

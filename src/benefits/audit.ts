@@ -9,6 +9,7 @@ import type { Db, Sql } from '../db/db';
 import { syncGroups, type CaseGroup } from '../discrepancies/case-store';
 import { evaluatePersonYear } from './engine';
 import { unreversedSettlementIds } from '../ledger/benefit-read-model';
+import { analyzeIfStale } from '../ledger/settlement-store';
 import { loadPersonYears, parsePersonYear, personYearsOfMessages, type PersonYear } from './audit-records';
 import { auditPersonYear, type SettlementBenefitRow } from './audit-findings';
 import type { RegionPolicies } from './region-policy';
@@ -52,7 +53,11 @@ export async function auditPersonYears(deps: AuditDeps, keys: readonly string[],
     if (py && py.policy.benefits !== null) years.set(py.key, py);
   }
   const sorted = [...years.keys()].sort().map((k) => years.get(k)!);
-  if (sorted.length && deps.db.kind === 'pg') await analyzeResultsIfStale(deps.db);
+  if (sorted.length && deps.db.kind === 'pg') {
+    // The person-year reads plan on settlement_records' statistics too: this job may come before matching's refresh.
+    await analyzeIfStale(deps.db);
+    await analyzeResultsIfStale(deps.db);
+  }
   const size = chunkFor(deps.db);
   for (let i = 0; i < sorted.length; i += size) {
     const chunk = sorted.slice(i, i + size);
