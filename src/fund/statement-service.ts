@@ -47,13 +47,15 @@ import {
   loadWindowSettlements,
 } from '../ledger/fund-read-model';
 import {
-  aggregatePayouts,
   analyzePayouts,
   changedPersons,
   loadBasis,
   saveBasis,
+  storedTotals,
   storePayouts,
   takeSnapshot,
+  totalsWithout,
+  type AggregatedPayoutRow,
   type PayoutRow,
 } from '../ledger/allowance-store';
 import { loadCollections, loadLatestCostReports, loadTransfers } from '../ledger/fund-store';
@@ -377,8 +379,14 @@ export async function statementFiguresOf(
     yearTo: frame.window.to,
     asOf: frame.asOf,
   };
-  // null: every person (nothing kept that this statement can use)
-  const stale = usable ? await changedPersons(q, payoutReach, basis) : null;
+  // null: every person (nothing kept that this statement can use); else the kept totals less the stale persons'
+  let stale: string[] | null = null;
+  let kept: AggregatedPayoutRow[] = [];
+  if (usable) {
+    const all = await storedTotals(q, payoutReach);
+    stale = [...new Set([...(await changedPersons(q, payoutReach, basis)), ...all.unsure])].sort();
+    kept = totalsWithout(all.totals, (await storedTotals(q, payoutReach, stale)).totals);
+  }
   const staleSet = stale ? new Set(stale) : null;
   let judged = 0;
   const judge = async (part: Pick<StatementInput, 'settlements' | 'siblings' | 'lines' | 'recoveries'>) => {
@@ -427,7 +435,7 @@ export async function statementFiguresOf(
       await judge(await loadSettlementPart(q, frame, reach, stale.slice(i, i + personsPerPart)));
     }
   }
-  if (stale !== null) addAggregatedPayouts(totals, await aggregatePayouts(q, payoutReach, stale));
+  addAggregatedPayouts(totals, kept);
   if (o.store) {
     if (judged > 10_000) await analyzePayouts(q);
     await saveBasis(q, reachKey, { snapshot, known_at: reach.knownAt, fingerprint }, o.at ?? new Date());

@@ -6,7 +6,7 @@
  * A statement (src/fund/statement-service.ts) takes a snapshot before it reads anything
  * (`takeSnapshot`), asks which persons of its reach have facts the stored rows do not reflect
  * (`changedPersons`), runs the rules again for those persons only, stores what it found
- * (`storePayouts`, `saveBasis`), and adds up the rest here (`aggregatePayouts`) — one pass over narrow
+ * (`storePayouts`, `saveBasis`), and adds up the rest here (`storedTotals`) — one pass over narrow
  * rows instead of reading a million settlements into Node.
  *
  * When is a stored row current? Facts are only ever inserted (settlement_records ON CONFLICT DO
@@ -166,10 +166,9 @@ export interface PayoutReach {
 }
 
 /**
- * The persons (psn_no order) the stored rows do not stand for at this statement: named by a settlement
- * row of the reach that is new since the basis, or owning a settlement with a new payment or recovery,
- * or with a settlement of the statement's year whose figures were not computed or do not hold at its
- * as_of, or with a manual settlement (judged every time).
+ * The persons (psn_no order) with a fact new since the basis: named by a settlement row of the reach that
+ * is new (and the person its stored row names), or owning a stored settlement with a new payment or
+ * recovery. (Those whose stored figures do not hold at the statement's as_of are found by storedTotals.)
  */
 export async function changedPersons(q: Sql, o: PayoutReach, basis: AllowanceBasis): Promise<string[]> {
   const { rows } = await q.query<{ psn_no: string }>(
@@ -178,9 +177,12 @@ export async function changedPersons(q: Sql, o: PayoutReach, basis: AllowanceBas
               age((pg_snapshot_xmin($4::pg_snapshot)::text::int8 % 4294967296)::text::xid) AS a,
               pg_current_xact_id()::text::int8 AS cur)
      SELECT DISTINCT psn_no FROM (
-       SELECT r.psn_no FROM settlement_records r CROSS JOIN lim
-        WHERE r.insuplc_admdvs LIKE ANY($1::text[]) AND r.setl_time >= $2 AND r.setl_time < $3
-          AND (r.received_at > lim.known OR ${isNew('r')})
+       -- and the person its stored row names: a valid row arriving after its reversal makes it another person's
+       SELECT unnest(ARRAY[r.psn_no, a.psn_no]) AS psn_no FROM (
+         SELECT r.setl_id, r.psn_no FROM settlement_records r CROSS JOIN lim
+          WHERE r.insuplc_admdvs LIKE ANY($1::text[]) AND r.setl_time >= $2 AND r.setl_time < $3
+            AND (r.received_at > lim.known OR ${isNew('r')})) r
+         LEFT JOIN LATERAL (SELECT a.psn_no FROM settlement_allowances a WHERE a.setl_id = r.setl_id) a ON true
        UNION ALL
        -- a payment's lines are written with it (ledger/payment-store.ts): a new payment is new lines
        SELECT a.psn_no FROM payments p CROSS JOIN lim
@@ -190,13 +192,10 @@ export async function changedPersons(q: Sql, o: PayoutReach, basis: AllowanceBas
        UNION ALL
        SELECT a.psn_no FROM recoveries c CROSS JOIN lim JOIN settlement_allowances a ON a.setl_id = c.setl_id
         WHERE c.received_at > lim.known OR ${isNew('c')}
-       UNION ALL
-       SELECT a.psn_no FROM settlement_allowances a
-        WHERE a.insuplc_admdvs LIKE ANY($1::text[]) AND a.setl_time >= $2 AND a.setl_time < $3
-          AND (a.volatile OR (a.insuplc_admdvs LIKE $6 || '%' AND a.setl_time >= $7 AND a.setl_time < $8
-               AND (a.valid_from IS NULL OR $9 < a.valid_from OR $9 >= a.valid_until)))) x
+) x
+      WHERE psn_no IS NOT NULL
      ORDER BY psn_no`,
-    [o.admdvsLike, o.from, o.to, basis.snapshot, basis.known_at, o.admdvs, o.yearFrom, o.yearTo, o.asOf],
+    [o.admdvsLike, o.from, o.to, basis.snapshot, basis.known_at],
   );
   return rows.map((r) => r.psn_no);
 }
@@ -213,53 +212,120 @@ export interface AggregatedPayoutRow {
   recoveries: number;
 }
 
+const IN_YEAR = `a.insuplc_admdvs LIKE $1 || '%' AND a.setl_time >= $2 AND a.setl_time < $3`;
+
+type TotalsRow = {
+  insurer_code: string;
+  compliant: string | null;
+  owing: string;
+  limited: string;
+  paid: string | null;
+  paid_facts: string | null;
+  recovered: string | null;
+  recoveries: string | null;
+};
+
+function totalsOf(rows: readonly TotalsRow[]): Map<string, AggregatedPayoutRow> {
+  const out = new Map<string, AggregatedPayoutRow>();
+  for (const r of rows) {
+    const t = out.get(r.insurer_code) ?? {
+      insurer_code: r.insurer_code,
+      compliant: Money.ZERO,
+      owing: 0,
+      limited: 0,
+      paid: Money.ZERO,
+      paid_facts: 0,
+      recovered: Money.ZERO,
+      recoveries: 0,
+    };
+    t.compliant = t.compliant.plus(Money.of(r.compliant ?? '0'));
+    t.owing += Number(r.owing);
+    t.limited += Number(r.limited);
+    t.paid = t.paid.plus(Money.of(r.paid ?? '0'));
+    t.paid_facts += Number(r.paid_facts ?? 0);
+    t.recovered = t.recovered.plus(Money.of(r.recovered ?? '0'));
+    t.recoveries += Number(r.recoveries ?? 0);
+    out.set(r.insurer_code, t);
+  }
+  return out;
+}
+
+const SUMS = `sum(a.compliant)::text AS compliant, count(*)::text AS owing, count(*) FILTER (WHERE a.why_limited IS NOT NULL)::text AS limited,
+  sum(a.paid_own - a.recovered_own)::text AS paid, sum(a.paid_own_facts)::text AS paid_facts, sum(a.recovered_own)::text AS recovered,
+  sum(a.recoveries_own)::text AS recoveries`;
+
+/** What other insurers paid and recovered on the stored settlements of the year (of these persons only, when given). */
+const OTHERS = (persons: string) => `
+  SELECT e->>'insurer_code' AS insurer_code, '0' AS compliant, '0' AS owing, '0' AS limited,
+         sum((e->>'paid')::numeric - (e->>'recovered')::numeric)::text AS paid, sum((e->>'paid_facts')::int)::text AS paid_facts,
+         sum((e->>'recovered')::numeric)::text AS recovered, sum((e->>'recoveries')::int)::text AS recoveries
+    FROM settlement_allowances a CROSS JOIN LATERAL jsonb_array_elements(a.others) AS e
+   WHERE a.others IS NOT NULL AND ${IN_YEAR}${persons}
+   GROUP BY 1`;
+
 /**
- * The payouts of the statement's year (region `admdvs`, setl_time in [yearFrom, yearTo)) from the stored
- * rows, leaving out the `except` persons (those the statement judges itself): per owing insurer the
- * compliant payouts, the settlements and how many were limited; per paying insurer what it paid for
- * them net of its recoveries, and what it recovered.
+ * The stored payouts of the statement's year (region `admdvs`, setl_time in [yearFrom, yearTo)) added up
+ * per insurer, in one pass — per owing insurer the compliant payouts, the settlements and how many were
+ * limited; per paying insurer what it paid for them net of its recoveries, and what it recovered —
+ * and, in the same pass, the persons whose stored figures do not stand for this statement: not
+ * computed (a settlement read for its person's benefit year), not holding at its as_of (a payment or
+ * recovery dated between), or of a person with a manual settlement (judged every time).
+ * With `persons`: the same sums of those persons' rows only (to take them out of the totals).
  */
-export async function aggregatePayouts(
+export async function storedTotals(
   q: Sql,
-  o: Pick<PayoutReach, 'admdvs' | 'yearFrom' | 'yearTo'>,
-  except: readonly string[],
-): Promise<AggregatedPayoutRow[]> {
-  const { rows } = await q.query<{
-    insurer_code: string;
-    compliant: string;
-    owing: string;
-    limited: string;
-    paid: string;
-    paid_facts: string;
-    recovered: string;
-    recoveries: string;
-  }>(
-    `WITH y AS MATERIALIZED (
-       SELECT a.insurer_code, a.compliant, a.why_limited, a.paid_own, a.paid_own_facts, a.recovered_own, a.recoveries_own, a.others
-         FROM settlement_allowances a
-        WHERE a.insuplc_admdvs LIKE $1 || '%' AND a.setl_time >= $2 AND a.setl_time < $3
-          AND NOT EXISTS (SELECT 1 FROM unnest($4::text[]) AS x(psn_no) WHERE x.psn_no = a.psn_no)),
-     f AS (
-       SELECT insurer_code, compliant, 1 AS owing, (why_limited IS NOT NULL)::int AS limited,
-              paid_own - recovered_own AS paid, paid_own_facts AS paid_facts, recovered_own AS recovered, recoveries_own AS recoveries
-         FROM y
-       UNION ALL
-       SELECT e->>'insurer_code', 0, 0, 0, (e->>'paid')::numeric - (e->>'recovered')::numeric, (e->>'paid_facts')::int,
-              (e->>'recovered')::numeric, (e->>'recoveries')::int
-         FROM y CROSS JOIN LATERAL jsonb_array_elements(y.others) AS e WHERE y.others IS NOT NULL)
-     SELECT insurer_code, sum(compliant)::text AS compliant, sum(owing)::text AS owing, sum(limited)::text AS limited,
-            sum(paid)::text AS paid, sum(paid_facts)::text AS paid_facts, sum(recovered)::text AS recovered, sum(recoveries)::text AS recoveries
-       FROM f GROUP BY insurer_code ORDER BY insurer_code`,
-    [o.admdvs, o.yearFrom, o.yearTo, except],
+  o: Pick<PayoutReach, 'admdvs' | 'yearFrom' | 'yearTo' | 'asOf'>,
+  persons?: readonly string[],
+): Promise<{ totals: Map<string, AggregatedPayoutRow>; unsure: string[] }> {
+  await q.query(`SELECT set_config('work_mem', '64MB', true), set_config('jit', 'off', true)`);
+  if (persons) {
+    if (!persons.length) return { totals: new Map(), unsure: [] };
+    const only = ` AND a.psn_no = ANY($4::text[])`;
+    const { rows } = await q.query<TotalsRow>(
+      `SELECT a.insurer_code, ${SUMS} FROM settlement_allowances a WHERE ${IN_YEAR}${only} GROUP BY a.insurer_code
+       UNION ALL ${OTHERS(only)}`,
+      [o.admdvs, o.yearFrom, o.yearTo, persons],
+    );
+    return { totals: totalsOf(rows), unsure: [] };
+  }
+  const { rows } = await q.query<TotalsRow & { unsure: string | null; by_person: number }>(
+    `SELECT GROUPING(a.insurer_code) AS by_person, a.insurer_code, x.unsure, ${SUMS}
+       FROM settlement_allowances a
+      CROSS JOIN LATERAL (SELECT CASE WHEN a.volatile OR a.valid_from IS NULL OR $4 < a.valid_from OR $4 >= a.valid_until
+                                      THEN a.psn_no END AS unsure) x
+      WHERE ${IN_YEAR}
+      GROUP BY GROUPING SETS ((a.insurer_code), (x.unsure))
+     UNION ALL SELECT 0, o.insurer_code, NULL, o.compliant, o.owing, o.limited, o.paid, o.paid_facts, o.recovered, o.recoveries
+       FROM (${OTHERS('')}) o`,
+    [o.admdvs, o.yearFrom, o.yearTo, o.asOf],
   );
-  return rows.map((r) => ({
-    insurer_code: r.insurer_code,
-    compliant: Money.of(r.compliant),
-    owing: Number(r.owing),
-    limited: Number(r.limited),
-    paid: Money.of(r.paid),
-    paid_facts: Number(r.paid_facts),
-    recovered: Money.of(r.recovered),
-    recoveries: Number(r.recoveries),
-  }));
+  return {
+    totals: totalsOf(rows.filter((r) => Number(r.by_person) === 0)),
+    unsure: rows.filter((r) => Number(r.by_person) === 1 && r.unsure !== null).map((r) => r.unsure!),
+  };
+}
+
+/** The totals less those of some persons, per insurer (an insurer left with nothing is dropped). */
+export function totalsWithout(
+  all: ReadonlyMap<string, AggregatedPayoutRow>,
+  some: ReadonlyMap<string, AggregatedPayoutRow>,
+): AggregatedPayoutRow[] {
+  const out: AggregatedPayoutRow[] = [];
+  for (const [code, a] of [...all].sort(([x], [y]) => (x < y ? -1 : 1))) {
+    const b = some.get(code);
+    const r = b
+      ? {
+          insurer_code: code,
+          compliant: a.compliant.minus(b.compliant),
+          owing: a.owing - b.owing,
+          limited: a.limited - b.limited,
+          paid: a.paid.minus(b.paid),
+          paid_facts: a.paid_facts - b.paid_facts,
+          recovered: a.recovered.minus(b.recovered),
+          recoveries: a.recoveries - b.recoveries,
+        }
+      : a;
+    if (r.owing > 0 || r.paid_facts > 0 || r.recoveries > 0) out.push(r);
+  }
+  return out;
 }

@@ -189,3 +189,25 @@ test('a statement as of a later date counts what was paid in between: the person
   // and back to the earlier date: what was kept at the later one does not hold there either
   await agrees(deps, early, { store: false });
 });
+
+test('a settlement whose reversal came first and named another person: when its valid row arrives, it moves to that person and is counted once', async () => {
+  const st = clocks('2025-09-01T00:00:00+08:00', '2025-11-01T00:00:00+08:00');
+  const row = (status: string, psn: string) =>
+    c.query(
+      `INSERT INTO settlement_records (setl_id, status, content_sha256, message_id, record_index, received_at, mdtrt_id, psn_no, insutype,
+         insuplc_admdvs, mdtrtarea_admvs, fixmedins_code, med_type, setl_time, period, medfee_sumamt, inscp_scp_amt, hifp_pay, hifob_pay, fund_pay_sumamt,
+         acct_pay, psn_cash_pay, setldetail, insurer_code, setl_mode, referral)
+       SELECT 'OX1', $1, md5($1), message_id, 300001, '2025-10-01T00:00:00+08:00', 'MOX1', $2, insutype, insuplc_admdvs, mdtrtarea_admvs,
+              fixmedins_code, med_type, setl_time, period, medfee_sumamt, inscp_scp_amt, hifp_pay, hifob_pay, fund_pay_sumamt, acct_pay,
+              psn_cash_pay, setldetail, insurer_code, 'direct', referral
+         FROM settlement_records WHERE status = 'valid' AND record_index = 42`,
+      [status, psn],
+    );
+  await row('reversed', 'PRX1');
+  await agrees(deps, st, { store: true });
+  const owner = (await c.query(`SELECT psn_no FROM settlement_records WHERE status = 'valid' AND record_index = 42`))
+    .rows[0].psn_no as string;
+  await row('valid', owner);
+  await agrees(deps, st, { store: true });
+  await agrees(deps, st, { store: true });
+});

@@ -41,3 +41,7 @@ CREATE TABLE allowance_bases (
   fingerprint text NOT NULL,
   computed_at timestamptz NOT NULL
 );
+-- The rows of the persons a statement judges again (their stored figures are taken out of the totals).
+CREATE INDEX settlement_allowances_person ON settlement_allowances (psn_no);
+-- The few settlements other insurers paid too.
+CREATE INDEX settlement_allowances_others ON settlement_allowances (insuplc_admdvs, setl_time) WHERE others IS NOT NULL;
