@@ -88,7 +88,7 @@ export function addSettlementPayouts(
 
 /**
  * One insurer's payouts of the year as the ledger adds them up from the stored allowances
- * (ledger/allowance-store.ts `aggregatePayouts`): what addPayouts adds for the settlements it owes
+ * (ledger/allowance-store.ts `storedTotals`): what addPayouts adds for the settlements it owes
  * (compliant, count, limited) and for the lines and recoveries of the year's settlements it paid.
  */
 export interface AggregatedPayouts {
