@@ -61,10 +61,7 @@ export function benefitProcessor(
   opts: { maxBatch?: number; maxInFlight?: number } = {},
 ): (job: Job<BenefitJob>) => Promise<AuditOutcome> {
   const batcher = new Batcher((ids) => audit(gw, ids), opts.maxBatch ?? 64, opts.maxInFlight ?? 1);
-  return (job) => {
-    const id = messageIdOf(job);
-    return batcher.submit(id);
-  };
+  return async (job) => batcher.submit(messageIdOf(job));
 }
 
 interface Pending {

@@ -6,6 +6,8 @@
 import { startTestGateway, type TestGateway } from '../support/test-gateway';
 import { auditPersonYears, benefitSummary } from '../../src/benefits/audit';
 import { createBenefitView } from '../../src/benefits/benefit-view';
+import { benefitProcessor, type BenefitJob } from '../../src/benefits/benefit-worker';
+import type { Job } from 'bullmq';
 import { cases, dehong, district, feed, record, ulanqab } from './benefits-support';
 
 let t: TestGateway;
@@ -435,5 +437,52 @@ describe('what is not checked', () => {
       unchecked_reason: 'no_large_expense_entry',
       expected_amount: null,
     });
+  });
+});
+
+describe('benefit jobs in batches', () => {
+  const job = (message_id: unknown) => ({ data: { message_id } }) as Job<BenefitJob>;
+
+  test('when jobs of feed parts naming one person are active together, then the person-year is audited once for them all', async () => {
+    const part = (setl_id: string, day: string) =>
+      dehong({
+        setl_id,
+        psn_no: 'P-BT-1',
+        setl_time: `2025-05-${day} 09:00:00`,
+        bases: [{ amount: '1000.00' }],
+        hifob_pay: '900.00',
+      });
+    const m1 = await feed(t, [part('BT-1', '01')]);
+    const m2 = await feed(t, [part('BT-2', '02')]);
+    const m3 = await feed(t, [part('BT-3', '03')]);
+    const process = benefitProcessor(t.gw);
+    const out = await Promise.all([process(job(m1)), process(job(m2)), process(job(m3))]);
+    // One batch: the union of the parts' person-years (one), its three settlements, the same counts for each job.
+    expect(out[0]).toMatchObject({ person_years: 1, settlements: 3 });
+    expect(out[1]).toEqual(out[0]);
+    expect(out[2]).toEqual(out[0]);
+    expect(
+      (
+        await t.gw.db.query(
+          `SELECT count(*)::int AS n FROM settlement_benefits WHERE person_year = 'person:5331:P-BT-1:2025'`,
+        )
+      ).rows[0],
+    ).toEqual({ n: 3 });
+  });
+
+  test('when a job has no message id, then it fails alone and the jobs batched with it are audited', async () => {
+    const m = await feed(t, [
+      dehong({
+        setl_id: 'BT-9',
+        psn_no: 'P-BT-9',
+        setl_time: '2025-05-09 09:00:00',
+        bases: [{ amount: '1000.00' }],
+        hifob_pay: '900.00',
+      }),
+    ]);
+    const process = benefitProcessor(t.gw);
+    const [bad, good] = await Promise.allSettled([process(job('not-a-uuid')), process(job(m))]);
+    expect(bad).toMatchObject({ status: 'rejected', reason: { name: 'UnrecoverableError' } });
+    expect(good).toMatchObject({ status: 'fulfilled', value: { person_years: 1, settlements: 1 } });
   });
 });
