@@ -199,17 +199,19 @@ async function upsertLoops(
   );
   const prev = new Map(before.map((r) => [r.setl_id, r]));
   const events: AuditEvent[] = [];
-  for (const r of rows) {
-    const now: AuditedLoop = {
-      status: r.loop.status,
-      owed: r.loop.owed.toString(),
-      paid: r.loop.paid.toString(),
-      rejected: r.loop.rejected.toString(),
-      recovered: r.loop.recovered.toString(),
-      outstanding: r.loop.outstanding.toString(),
-      due_date: r.loop.due_date,
-      closed_at: r.loop.closed_at?.toISOString() ?? null,
-    };
+  // Each amount in text once (decimal.js toFixed), for the audit comparison and the row alike.
+  const figures = rows.map((r): AuditedLoop => ({
+    status: r.loop.status,
+    owed: r.loop.owed.toString(),
+    paid: r.loop.paid.toString(),
+    rejected: r.loop.rejected.toString(),
+    recovered: r.loop.recovered.toString(),
+    outstanding: r.loop.outstanding.toString(),
+    due_date: r.loop.due_date,
+    closed_at: r.loop.closed_at?.toISOString() ?? null,
+  }));
+  for (const [i, r] of rows.entries()) {
+    const now = figures[i]!;
     const was = prev.get(r.s.setl_id);
     const changed = was ? AUDITED.filter((k) => was[k] !== now[k]) : [...AUDITED];
     if (!changed.length) continue;
@@ -227,14 +229,14 @@ async function upsertLoops(
   }
   await writeLoops(
     q,
-    rows.map((r) => ({
+    rows.map((r, i) => ({
       setl_id: r.s.setl_id,
       status: r.loop.status,
-      owed: r.loop.owed.toString(),
-      paid: r.loop.paid.toString(),
-      rejected: r.loop.rejected.toString(),
-      recovered: r.loop.recovered.toString(),
-      outstanding: r.loop.outstanding.toString(),
+      owed: figures[i]!.owed!,
+      paid: figures[i]!.paid!,
+      rejected: figures[i]!.rejected!,
+      recovered: figures[i]!.recovered!,
+      outstanding: figures[i]!.outstanding!,
       due_date: r.loop.due_date,
       due_at: r.loop.due_at,
       closed_at: r.loop.closed_at ?? null,
