@@ -3,7 +3,7 @@
  * (`src/main.ts --role=api`) and a worker process (`workers/all.ts`) —, settlements pre-loaded, then signed insurer payments (5 settlements each, pre-signed) at a steady
  * 1,000/s for 20 s (quick: 5 s). Latency per message = messages.processed_at (set after the loop
  * states of its settlements are upserted and its discrepancies synced) − messages.received_at (the
- * receipt, just before the 202), read from the database after the backlog drains. Target p99 ≤ 250 ms.
+ * receipt, just before the 202), read from the database after the backlog drains. Target p99 ≤ 500 ms (issue 15).
  * Baseline: the bare queue round trip on the same machine — a BullMQ job added at the same rate,
  * picked up by a worker that inserts one row into PostgreSQL — timed the same way.
  */
@@ -329,8 +329,8 @@ export async function benchMatchingLatency(): Promise<string[]> {
       `${p50.toFixed(0)} / ${p99.toFixed(0)} ms (max ${pct(lat, 100).toFixed(0)} ms; ${counts.processed} processed, ${counts.failed} not; ${counts.closed}/${counts.loops} loops closed, ${counts.cases} open cases; arrived at ${achieved.toFixed(0)}/s over ${Number(span).toFixed(1)} s; drained ${(drainMs / 1000).toFixed(1)} s after the load)`,
       `${b50.toFixed(0)} / ${b99.toFixed(0)} ms (bare BullMQ job → 1 INSERT, same rate)`,
       p99 / Math.max(b99, 1),
-      'p99 ≤ 250 ms',
-      p99 <= 250 && Number(counts.failed) === 0,
+      'p99 ≤ 500 ms (issue 15)',
+      p99 <= 500 && Number(counts.failed) === 0,
     ),
     line(
       'matching: API latency of the payments (202), p50 / p99',
