@@ -437,7 +437,7 @@ export async function statementFiguresOf(
   }
   addAggregatedPayouts(totals, kept);
   if (o.store) {
-    if (judged > 10_000) await analyzePayouts(q);
+    if (judged > 100_000) await analyzePayouts(q);
     await saveBasis(q, reachKey, { snapshot, known_at: reach.knownAt, fingerprint }, o.at ?? new Date());
   }
   return { frame, figures: fundStatementOf(frame, totals), judged };

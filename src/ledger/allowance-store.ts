@@ -265,9 +265,9 @@ const OTHERS = (persons: string) => `
 
 /**
  * The stored payouts of the statement's year (region `admdvs`, setl_time in [yearFrom, yearTo)) added up
- * per insurer, in one pass — per owing insurer the compliant payouts, the settlements and how many were
+ * per insurer — per owing insurer the compliant payouts, the settlements and how many were
  * limited; per paying insurer what it paid for them net of its recoveries, and what it recovered —
- * and, in the same pass, the persons whose stored figures do not stand for this statement: not
+ * and, in the same round trip, the persons whose stored figures do not stand for this statement: not
  * computed (a settlement read for its person's benefit year), not holding at its as_of (a payment or
  * recovery dated between), or of a person with a manual settlement (judged every time).
  * With `persons`: the same sums of those persons' rows only (to take them out of the totals).
@@ -289,12 +289,12 @@ export async function storedTotals(
     return { totals: totalsOf(rows), unsure: [] };
   }
   const { rows } = await q.query<TotalsRow & { unsure: string | null; by_person: number }>(
-    `SELECT GROUPING(a.insurer_code) AS by_person, a.insurer_code, x.unsure, ${SUMS}
+    `SELECT 0 AS by_person, a.insurer_code, NULL AS unsure, ${SUMS}
+       FROM settlement_allowances a WHERE ${IN_YEAR} GROUP BY a.insurer_code
+     UNION ALL
+     SELECT DISTINCT 1, '', a.psn_no, '0', '0', '0', '0', '0', '0', '0'
        FROM settlement_allowances a
-      CROSS JOIN LATERAL (SELECT CASE WHEN a.volatile OR a.valid_from IS NULL OR $4 < a.valid_from OR $4 >= a.valid_until
-                                      THEN a.psn_no END AS unsure) x
-      WHERE ${IN_YEAR}
-      GROUP BY GROUPING SETS ((a.insurer_code), (x.unsure))
+      WHERE ${IN_YEAR} AND (a.volatile OR a.valid_from IS NULL OR $4 < a.valid_from OR $4 >= a.valid_until)
      UNION ALL SELECT 0, o.insurer_code, NULL, o.compliant, o.owing, o.limited, o.paid, o.paid_facts, o.recovered, o.recoveries
        FROM (${OTHERS('')}) o`,
     [o.admdvs, o.yearFrom, o.yearTo, o.asOf],
