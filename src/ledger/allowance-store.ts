@@ -112,7 +112,9 @@ export async function storePayouts(q: Sql, rows: readonly PayoutRow[], o: { asOf
          allowed = EXCLUDED.allowed, why_limited = EXCLUDED.why_limited, compliant = EXCLUDED.compliant,
          paid_own = EXCLUDED.paid_own, paid_own_facts = EXCLUDED.paid_own_facts, recovered_own = EXCLUDED.recovered_own,
          recoveries_own = EXCLUDED.recoveries_own, others = EXCLUDED.others, valid_from = EXCLUDED.valid_from,
-         valid_until = EXCLUDED.valid_until, computed_at = EXCLUDED.computed_at`,
+         valid_until = EXCLUDED.valid_until, computed_at = EXCLUDED.computed_at
+       -- a statement that started earlier (another reach sharing the person) never puts older figures over newer ones
+       WHERE settlement_allowances.computed_at <= EXCLUDED.computed_at`,
       [
         col((r) => r.setl_id),
         col((r) => r.psn_no),
