@@ -93,19 +93,22 @@ export async function storePayouts(q: Sql, rows: readonly PayoutRow[], o: { asOf
     const part = rows.slice(i, i + STORE_ROWS);
     const col = <T>(f: (r: PayoutRow) => T) => part.map(f);
     await q.query(
-      `INSERT INTO settlement_allowances (setl_id, psn_no, insurer_code, insuplc_admdvs, setl_time, volatile, allowed, why_limited,
+      `WITH fut AS (
+         SELECT setl_id, min(t) AS t FROM (
+           SELECT l.setl_id, p.pay_time AS t FROM payment_lines l JOIN payments p ON p.insurer_code = l.insurer_code AND p.payment_id = l.payment_id
+            WHERE l.setl_id = ANY($1::text[]) AND p.pay_time > $17
+           UNION ALL SELECT c.setl_id, c.recovered_at FROM recoveries c WHERE c.setl_id = ANY($1::text[]) AND c.recovered_at > $17) x
+          GROUP BY setl_id)
+       INSERT INTO settlement_allowances (setl_id, psn_no, insurer_code, insuplc_admdvs, setl_time, volatile, allowed, why_limited,
          compliant, paid_own, paid_own_facts, recovered_own, recoveries_own, others, valid_from, valid_until, computed_at)
        SELECT u.setl_id, u.psn_no, u.insurer_code, u.insuplc_admdvs, u.setl_time, u.volatile, u.allowed, u.why_limited,
               u.compliant, u.paid_own, u.paid_own_facts, u.recovered_own, u.recoveries_own, u.others, v.valid_from,
-              CASE WHEN v.valid_from IS NOT NULL THEN (SELECT min(t) FROM (
-                SELECT p.pay_time AS t FROM payment_lines l JOIN payments p ON p.insurer_code = l.insurer_code AND p.payment_id = l.payment_id
-                 WHERE l.setl_id = u.setl_id AND p.pay_time > $17
-                UNION ALL SELECT c.recovered_at FROM recoveries c WHERE c.setl_id = u.setl_id AND c.recovered_at > $17) x) END,
-              $18
+              CASE WHEN v.valid_from IS NOT NULL THEN fut.t END, $18
          FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::timestamptz[], $6::boolean[], $7::numeric[], $8::text[],
                      $9::numeric[], $10::numeric[], $11::int[], $12::numeric[], $13::int[], $14::jsonb[], $15::timestamptz[], $16::boolean[])
            AS u(setl_id, psn_no, insurer_code, insuplc_admdvs, setl_time, volatile, allowed, why_limited,
                 compliant, paid_own, paid_own_facts, recovered_own, recoveries_own, others, latest, has_figures)
+         LEFT JOIN fut ON fut.setl_id = u.setl_id
          CROSS JOIN LATERAL (SELECT CASE WHEN u.has_figures THEN coalesce(u.latest, '-infinity') END AS valid_from) v
        ON CONFLICT (setl_id) DO UPDATE SET psn_no = EXCLUDED.psn_no, insurer_code = EXCLUDED.insurer_code,
          insuplc_admdvs = EXCLUDED.insuplc_admdvs, setl_time = EXCLUDED.setl_time, volatile = EXCLUDED.volatile,
