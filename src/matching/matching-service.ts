@@ -23,6 +23,7 @@ import type { AuditEvent } from '../audit/audit-trail';
 import { affectedByMessages, loadSettlementInputs } from '../ledger/fact-loader';
 import { loadLoopFigures, upsertLoops as writeLoops } from '../ledger/loop-store';
 import { analyzeIfStale } from '../ledger/settlement-store';
+import { analyzePaymentsIfStale } from '../ledger/payment-store';
 import { evaluateSettlement, type SettlementEvaluation, type SettlementInput } from './rules';
 import { cmpStr, fallbackAdmdvs } from './finding';
 import { chunkFor, lockAll, type MatchingDeps } from './chunks';
@@ -64,6 +65,8 @@ export async function applyMessages(
   const asOf = new Date(deps.now());
   // A feed can bring more rows than the tables had: plans of the chunks' reads need fresh statistics.
   if (deps.db.kind === 'pg' && msgs.some((m) => m.kind === 'agency_settlements')) await analyzeIfStale(deps.db);
+  // Payments filling a young table: the lines' foreign-key check needs fresh statistics (payment-store.ts).
+  if (deps.db.kind === 'pg' && msgs.some((m) => m.kind === 'insurer_payment')) await analyzePaymentsIfStale(deps.db);
   const setlIds = new Set<string>();
   const declarations: DeclarationKey[] = [];
   for (const kind of new Set(msgs.map((m) => m.kind))) {
