@@ -32,13 +32,19 @@ export interface AllowanceBasis {
   fingerprint: string;
 }
 
-/** What the stored rows of a reach reflect (undefined: nothing stored for it yet). */
+/**
+ * What the stored rows of a reach reflect (undefined: nothing stored for it yet, or a snapshot from
+ * another life of the database — restored from a dump into a new cluster, whose transaction ids start
+ * again below it, so that visibility in it would say nothing).
+ */
 export async function loadBasis(q: Sql, reach: string): Promise<AllowanceBasis | undefined> {
-  const { rows } = await q.query<AllowanceBasis>(
-    `SELECT snapshot, known_at, fingerprint FROM allowance_bases WHERE reach = $1`,
+  const { rows } = await q.query<AllowanceBasis & { ordered: boolean }>(
+    `SELECT snapshot, known_at, fingerprint, pg_current_xact_id() >= pg_snapshot_xmax(snapshot::pg_snapshot) AS ordered
+       FROM allowance_bases WHERE reach = $1`,
     [reach],
   );
-  return rows[0];
+  const b = rows[0];
+  return b?.ordered ? { snapshot: b.snapshot, known_at: b.known_at, fingerprint: b.fingerprint } : undefined;
 }
 
 export async function saveBasis(q: Sql, reach: string, b: AllowanceBasis, at: Date): Promise<void> {

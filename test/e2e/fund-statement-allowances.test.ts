@@ -211,3 +211,11 @@ test('a settlement whose reversal came first and named another person: when its 
   await agrees(deps, st, { store: true });
   await agrees(deps, st, { store: true });
 });
+
+test('a kept snapshot from another life of the database (transaction ids beyond the current one) is not used: everyone is judged', async () => {
+  const st = clocks('2025-09-01T00:00:00+08:00', '2025-11-01T00:00:00+08:00');
+  await agrees(deps, st, { store: true });
+  expect((await agrees(deps, st, { store: false })).judged).toBeLessThan(1500);
+  await c.query(`UPDATE allowance_bases SET snapshot = '900000000:900000001:'`);
+  expect((await agrees(deps, st, { store: false })).judged).toBeGreaterThan(2500);
+});
