@@ -20,8 +20,6 @@ export interface FundSettlementRow extends SettlementFact {
   setldetail:
     | { fund_pay_type: string; inscp_scp_amt: string | number; fund_payamt: string | number; seg?: string | null }[]
     | null;
-  /** The rows it was merged from (received by known_at): what a stored allowance is computed from (allowance-store.ts). */
-  seen: { valid: boolean; reversed: boolean; basis_at: Date };
 }
 
 interface Row extends SettlementRow {
@@ -41,8 +39,6 @@ function merge(rows: readonly Row[]): FundSettlementRow[] {
     const last = out[out.length - 1];
     if (last && last.setl_id === r.setl_id) {
       if (r.status === 'reversed') last.status = 'reversed';
-      last.seen[r.status] = true;
-      if (r.received_at > last.seen.basis_at) last.seen.basis_at = r.received_at;
       continue;
     }
     // The fact every matching rule reads, plus what the benefit engine needs (no second mapping of the row).
@@ -50,7 +46,6 @@ function merge(rows: readonly Row[]): FundSettlementRow[] {
     s.mdtrtarea_admvs = r.mdtrtarea_admvs;
     s.referral = r.referral === true;
     s.setldetail = r.setldetail;
-    s.seen = { valid: r.status === 'valid', reversed: r.status === 'reversed', basis_at: r.received_at };
     out.push(s);
   }
   return out;
