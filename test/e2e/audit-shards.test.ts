@@ -140,12 +140,18 @@ describe('region chains', () => {
     ]);
 
     // Every other Dehong chain held too (as REGION_CHAINS - 1 other committers would): the next waits.
-    const holders = Array.from({ length: REGION_CHAINS - 1 }, (_, i) =>
-      db.tx(async (q) => {
+    const locked: Promise<void>[] = [];
+    const holders = Array.from({ length: REGION_CHAINS - 1 }, (_, i) => {
+      let got!: () => void;
+      locked.push(new Promise<void>((r) => (got = r)));
+      return db.tx(async (q) => {
         await q.query('SELECT pg_advisory_xact_lock(7340114, $1)', [533101 + i]);
+        got();
         await gate;
-      }),
-    );
+      });
+    });
+    // Every chain is held before the next Dehong change starts (else it could take one not yet held).
+    await Promise.all(locked);
     let otherDone = false;
     const other = db
       .tx((q) => changeStatus(q, cases['S-DH-2']!, 'resolve', 'same region, all chains busy', 'ops4', AT))
