@@ -235,8 +235,12 @@ describe.each(endpoints)('fuzzing $path', (e) => {
 /** Every string of a valid body, one at a time, given text PostgreSQL cannot store (the long run found a NUL reaching the INSERT). */
 describe.each(endpoints)('unstorable text in $path', (e) => {
   test('when any string field holds a NUL or an unpaired surrogate, then the field is refused by its path and nothing is stored', async () => {
-    const valid = e.valid();
     const feed = e.path === '/v1/agency/settlements';
+    // The feed's own ids: the fuzzing above may have stored another version of S0001/S0002 (a mutated
+    // body whose other record was valid), and a record that conflicts with it would refuse the feed.
+    const valid = feed
+      ? { settlements: [fx.settlement({ setl_id: 'NUL-0001' }), fx.settlement({ setl_id: 'NUL-0002' })] }
+      : e.valid();
     const stringPaths = pathsOf(valid).filter(
       (p) =>
         p.length && typeof p.reduce<unknown>((o, k) => (o as Record<string, unknown>)[k as string], valid) === 'string',
@@ -248,7 +252,7 @@ describe.each(endpoints)('unstorable text in $path', (e) => {
       (
         await t.gw.db.query<{ n: string }>(
           feed
-            ? `SELECT count(*) AS n FROM settlement_records WHERE setl_id NOT IN ('S0001', 'S0002')`
+            ? `SELECT count(*) AS n FROM settlement_records WHERE setl_id NOT IN ('NUL-0001', 'NUL-0002')`
             : 'SELECT count(*) AS n FROM messages',
         )
       ).rows[0]!.n;
@@ -258,7 +262,9 @@ describe.each(endpoints)('unstorable text in $path', (e) => {
         const r = await t.post(e.path, setPath(valid, p, bad), e.as);
         const where = p.join('/');
         if (feed) {
-          expect([[200, 202].includes(r.status), where]).toEqual([true, where]);
+          // Anything but an answer per record says what it was: the status and the start of the body.
+          const answer = [200, 202].includes(r.status) ? 'ok' : `${r.status} ${JSON.stringify(r.data).slice(0, 400)}`;
+          expect([answer, where]).toEqual(['ok', where]);
           const rejected = (r.data.rejected as { index: number; errors: { path: string }[] }[]).find(
             (x) => x.index === p[1],
           );
