@@ -191,12 +191,26 @@ function latestBySetlId(rows: SettlementRow[]): Map<string, SettlementFact> {
   return out;
 }
 
+/**
+ * The SELECTs of each kind of fact for `setl_id = ANY($1::text[])`, shared by the single-kind loaders
+ * below and by loadSettlementInputs (which reads them all in one statement). Amounts are read as text.
+ */
+const SETTLEMENT_ROWS = `SELECT ${SETTLEMENT_COLS} FROM settlement_records WHERE setl_id = ANY($1::text[])`;
+const LINE_ROWS = `SELECT p.message_id, p.insurer_code, p.payment_id, l.line_no, p.payee_type, p.payee_id, p.pay_time, l.setl_id,
+            l.paid_amount::text AS paid_amount, l.rejected_amount::text AS rejected_amount, l.reject_reason_code, p.received_at
+       FROM payment_lines l JOIN payments p USING (insurer_code, payment_id)
+      WHERE l.setl_id = ANY($1::text[])`;
+const RECOVERY_ROWS = `SELECT message_id, insurer_code, recovery_id, setl_id, amount::text AS amount, recovered_at, received_at
+       FROM recoveries WHERE setl_id = ANY($1::text[])`;
+/** Items of current batches naming the setl_ids (a replaced batch's items no longer count). */
+const ITEM_ROWS = `SELECT b.message_id, b.batch_id, b.fixmedins_code, b.insurer_code, b.period, i.setl_id, i.mdtrt_id, i.psn_no, i.setl_time,
+            i.medfee_sumamt::text AS medfee_sumamt, i.hifob_pay::text AS hifob_pay, b.received_at
+       FROM batch_items i JOIN batches b USING (fixmedins_code, batch_id)
+      WHERE i.setl_id = ANY($1::text[]) AND ${CURRENT_BATCH}`;
+
 export async function loadSettlements(q: Sql, setlIds: readonly string[]): Promise<Map<string, SettlementFact>> {
   if (!setlIds.length) return new Map();
-  const { rows } = await q.query<SettlementRow>(
-    `SELECT ${SETTLEMENT_COLS} FROM settlement_records WHERE setl_id = ANY($1::text[])`,
-    [setlIds],
-  );
+  const { rows } = await q.query<SettlementRow>(SETTLEMENT_ROWS, [setlIds]);
   return latestBySetlId(rows);
 }
 
@@ -215,77 +229,67 @@ interface LineRow {
   received_at: Date;
 }
 
+function toLine(r: LineRow): PaymentLineFact {
+  const f: PaymentLineFact = {
+    message_id: r.message_id,
+    insurer_code: r.insurer_code,
+    payment_id: r.payment_id,
+    // stored 0-based (the index in `lines`); facts and subject keys are 1-based positions
+    line_no: Number(r.line_no) + 1,
+    payee_type: r.payee_type,
+    payee_id: r.payee_id,
+    pay_time: r.pay_time,
+    setl_id: r.setl_id,
+    paid_amount: Money.of(r.paid_amount),
+    rejected_amount: Money.of(r.rejected_amount),
+    received_at: r.received_at,
+  };
+  if (r.reject_reason_code !== null) f.reject_reason_code = r.reject_reason_code;
+  return f;
+}
+
 export async function loadLines(q: Sql, setlIds: readonly string[]): Promise<PaymentLineFact[]> {
   if (!setlIds.length) return [];
-  const { rows } = await q.query<LineRow>(
-    `SELECT p.message_id, p.insurer_code, p.payment_id, l.line_no, p.payee_type, p.payee_id, p.pay_time, l.setl_id,
-            l.paid_amount, l.rejected_amount, l.reject_reason_code, p.received_at
-       FROM payment_lines l JOIN payments p USING (insurer_code, payment_id)
-      WHERE l.setl_id = ANY($1::text[])`,
-    [setlIds],
-  );
-  return rows.map((r) => {
-    const f: PaymentLineFact = {
-      message_id: r.message_id,
-      insurer_code: r.insurer_code,
-      payment_id: r.payment_id,
-      // stored 0-based (the index in `lines`); facts and subject keys are 1-based positions
-      line_no: Number(r.line_no) + 1,
-      payee_type: r.payee_type,
-      payee_id: r.payee_id,
-      pay_time: r.pay_time,
-      setl_id: r.setl_id,
-      paid_amount: Money.of(r.paid_amount),
-      rejected_amount: Money.of(r.rejected_amount),
-      received_at: r.received_at,
-    };
-    if (r.reject_reason_code !== null) f.reject_reason_code = r.reject_reason_code;
-    return f;
-  });
+  return (await q.query<LineRow>(LINE_ROWS, [setlIds])).rows.map(toLine);
 }
+
+interface RecoveryRow {
+  message_id: string;
+  insurer_code: string;
+  recovery_id: string;
+  setl_id: string;
+  amount: string;
+  recovered_at: Date;
+  received_at: Date;
+}
+
+const toRecovery = (r: RecoveryRow): RecoveryFact => ({ ...r, amount: Money.of(r.amount) });
 
 export async function loadRecoveries(q: Sql, setlIds: readonly string[]): Promise<RecoveryFact[]> {
   if (!setlIds.length) return [];
-  const { rows } = await q.query<{
-    message_id: string;
-    insurer_code: string;
-    recovery_id: string;
-    setl_id: string;
-    amount: string;
-    recovered_at: Date;
-    received_at: Date;
-  }>(
-    `SELECT message_id, insurer_code, recovery_id, setl_id, amount, recovered_at, received_at FROM recoveries WHERE setl_id = ANY($1::text[])`,
-    [setlIds],
-  );
-  return rows.map((r) => ({ ...r, amount: Money.of(r.amount) }));
+  return (await q.query<RecoveryRow>(RECOVERY_ROWS, [setlIds])).rows.map(toRecovery);
 }
 
-/** Items of current batches naming these setl_ids (a replaced batch's items no longer count). */
-export async function loadDeclaredItems(q: Sql, setlIds: readonly string[]): Promise<BatchItemFact[]> {
-  if (!setlIds.length) return [];
-  const { rows } = await q.query<{
-    message_id: string;
-    batch_id: string;
-    fixmedins_code: string;
-    insurer_code: string;
-    period: string;
-    setl_id: string;
-    mdtrt_id: string;
-    psn_no: string;
-    setl_time: Date;
-    medfee_sumamt: string;
-    hifob_pay: string;
-    received_at: Date;
-  }>(
-    `SELECT b.message_id, b.batch_id, b.fixmedins_code, b.insurer_code, b.period, i.setl_id, i.mdtrt_id, i.psn_no, i.setl_time,
-            i.medfee_sumamt, i.hifob_pay, b.received_at
-       FROM batch_items i JOIN batches b USING (fixmedins_code, batch_id)
-      WHERE i.setl_id = ANY($1::text[]) AND ${CURRENT_BATCH}`,
-    [setlIds],
-  );
-  return rows.map((r) => ({ ...r, medfee_sumamt: Money.of(r.medfee_sumamt), hifob_pay: Money.of(r.hifob_pay) }));
+interface ItemRow {
+  message_id: string;
+  batch_id: string;
+  fixmedins_code: string;
+  insurer_code: string;
+  period: string;
+  setl_id: string;
+  mdtrt_id: string;
+  psn_no: string;
+  setl_time: Date;
+  medfee_sumamt: string;
+  hifob_pay: string;
+  received_at: Date;
 }
+
+const toItem = (r: ItemRow): BatchItemFact => ({
+  ...r,
+  medfee_sumamt: Money.of(r.medfee_sumamt),
+  hifob_pay: Money.of(r.hifob_pay),
+});
 
 export interface BatchRef {
   batch_id: string;
@@ -297,63 +301,15 @@ export interface BatchRef {
 export const declKey = (fixmedins: string, insurer: string, period: string): string =>
   `${fixmedins}\u0000${insurer}\u0000${period}`;
 
-/**
- * The current batch of each (fixmedins, insurer, period), if any. When several are current (two
- * batches, neither replacing the other) the smallest batch_id is named, so the choice never depends
- * on arrival order.
- */
-export async function loadCurrentBatches(
-  q: Sql,
-  keys: readonly { fixmedins_code: string; insurer_code: string; period: string }[],
-): Promise<Map<string, BatchRef>> {
-  if (!keys.length) return new Map();
-  const { rows } = await q.query<BatchRef & { fixmedins_code: string; insurer_code: string; period: string }>(
-    `SELECT DISTINCT ON (b.fixmedins_code, b.insurer_code, b.period) b.fixmedins_code, b.insurer_code, b.period, b.batch_id, b.message_id, b.received_at
-       FROM batches b JOIN unnest($1::text[], $2::text[], $3::text[]) AS k(f, i, p) ON b.fixmedins_code = k.f AND b.insurer_code = k.i AND b.period = k.p
-      WHERE ${CURRENT_BATCH}
-      ORDER BY b.fixmedins_code, b.insurer_code, b.period, b.batch_id`,
-    [keys.map((k) => k.fixmedins_code), keys.map((k) => k.insurer_code), keys.map((k) => k.period)],
-  );
-  return new Map(
-    rows.map((r) => [
-      declKey(r.fixmedins_code, r.insurer_code, r.period),
-      { batch_id: r.batch_id, message_id: r.message_id, received_at: r.received_at },
-    ]),
-  );
-}
-
-/** Every settlement sharing an mdtrt_id with the given ones (latest state each), grouped by mdtrt_id. */
-export async function loadByMdtrt(q: Sql, mdtrtIds: readonly string[]): Promise<Map<string, SettlementFact[]>> {
-  const out = new Map<string, SettlementFact[]>();
-  if (!mdtrtIds.length) return out;
-  const { rows } = await q.query<SettlementRow>(
-    `SELECT ${SETTLEMENT_COLS} FROM settlement_records WHERE mdtrt_id = ANY($1::text[])`,
-    [mdtrtIds],
-  );
-  for (const s of latestBySetlId(rows).values()) out.set(s.mdtrt_id, [...(out.get(s.mdtrt_id) ?? []), s]);
-  return out;
-}
-
-/**
- * The settlements `setlIds` and every settlement of their visits, in one statement: the latest state
- * of each id, and grouped by mdtrt_id the latest state of every settlement with a row naming the
- * visit of an id's latest state — what loadSettlements and then loadByMdtrt give, read once (the
- * rows of every mdtrt_id any row of the ids names, each id's own rows among them).
- */
-async function loadSettlementsAndVisits(
-  q: Sql,
-  setlIds: readonly string[],
-): Promise<{ settlements: Map<string, SettlementFact>; byMdtrt: Map<string, SettlementFact[]> }> {
-  const byMdtrt = new Map<string, SettlementFact[]>();
-  if (!setlIds.length) return { settlements: new Map(), byMdtrt };
-  const { rows } = await q.query<SettlementRow>(
-    `SELECT ${SETTLEMENT_COLS} FROM settlement_records
-      WHERE mdtrt_id IN (SELECT mdtrt_id FROM settlement_records WHERE setl_id = ANY($1::text[]))`,
-    [setlIds],
-  );
-  const wanted = new Set(setlIds);
+/** The latest state of each settlement of `rows` among `ids`, and grouped by mdtrt_id the latest state of every settlement of their visits. */
+function settlementsAndVisits(
+  rows: SettlementRow[],
+  ids: readonly string[],
+): { settlements: Map<string, SettlementFact>; byMdtrt: Map<string, SettlementFact[]> } {
+  const wanted = new Set(ids);
   const settlements = latestBySetlId(rows.filter((r) => wanted.has(r.setl_id)));
   const visits = new Set([...settlements.values()].map((s) => s.mdtrt_id));
+  const byMdtrt = new Map<string, SettlementFact[]>();
   for (const s of latestBySetlId(rows.filter((r) => visits.has(r.mdtrt_id))).values()) {
     const group = byMdtrt.get(s.mdtrt_id);
     if (group) group.push(s);
@@ -362,25 +318,76 @@ async function loadSettlementsAndVisits(
   return { settlements, byMdtrt };
 }
 
+/** JSON gives timestamps as text: the named fields of each row back to Dates. */
+function withDates<T>(rows: Record<string, unknown>[] | null, fields: readonly string[]): T[] {
+  return (rows ?? []).map((r) => {
+    for (const f of fields) if (r[f] !== null) r[f] = new Date(r[f] as string);
+    return r as T;
+  });
+}
+
+/**
+ * Everything known about the setl_ids, read in ONE statement so that it is one snapshot: read as
+ * separate statements, a batch committed between the read of the items and the read of the batches
+ * looked like a batch that leaves the settlement out (a RECORDED_NOT_DECLARED opened and resolved
+ * again), and a settlement committed between the read of the settlements and of the lines like a
+ * payment for an unknown settlement. Each part is the same SELECT the single-kind loaders run:
+ * - every settlement row of the visits of the ids (each id's own rows among them);
+ * - the payment lines, recoveries and current batches' items naming the ids;
+ * - the current batch of each institution-period of the ids' rows; when several are current (two
+ *   batches, neither replacing the other) the smallest batch_id, so the choice never depends on
+ *   arrival order.
+ */
+const INPUTS_SQL = `
+  WITH visit_rows AS MATERIALIZED (
+         SELECT ${SETTLEMENT_COLS} FROM settlement_records
+          WHERE mdtrt_id IN (SELECT mdtrt_id FROM settlement_records WHERE setl_id = ANY($1::text[]))),
+       settlement_rows AS (
+         SELECT setl_id, status, message_id, received_at, mdtrt_id, psn_no, insurer_code, fixmedins_code, insuplc_admdvs,
+                setl_mode, setl_time, period, medfee_sumamt::text AS medfee_sumamt, hifp_pay::text AS hifp_pay,
+                hifob_pay::text AS hifob_pay, hifmi_pay::text AS hifmi_pay, cvlserv_pay::text AS cvlserv_pay,
+                maf_pay::text AS maf_pay, oth_pay::text AS oth_pay
+           FROM visit_rows),
+       keys AS (SELECT DISTINCT fixmedins_code, insurer_code, period FROM visit_rows WHERE setl_id = ANY($1::text[])),
+       current_batches AS (
+         SELECT DISTINCT ON (b.fixmedins_code, b.insurer_code, b.period) b.fixmedins_code, b.insurer_code, b.period, b.batch_id, b.message_id, b.received_at
+           FROM batches b JOIN keys k USING (fixmedins_code, insurer_code, period)
+          WHERE ${CURRENT_BATCH}
+          ORDER BY b.fixmedins_code, b.insurer_code, b.period, b.batch_id)
+  SELECT (SELECT json_agg(x) FROM settlement_rows x) AS settlements,
+         (SELECT json_agg(x) FROM (${LINE_ROWS}) x) AS lines,
+         (SELECT json_agg(x) FROM (${RECOVERY_ROWS}) x) AS recoveries,
+         (SELECT json_agg(x) FROM (${ITEM_ROWS}) x) AS items,
+         (SELECT json_agg(x) FROM current_batches x) AS batches`;
+
 /** Everything known about each setl_id: the input of evaluateSettlement, one per id asked for. */
 export async function loadSettlementInputs(q: Sql, setlIds: readonly string[]): Promise<Map<string, SettlementInput>> {
   const ids = [...new Set(setlIds)];
-  // Four statements: settlements with their visits, lines, recoveries, declared items; then the batches.
-  const [{ settlements, byMdtrt: siblings }, lines, recoveries, items] = [
-    await loadSettlementsAndVisits(q, ids),
-    await loadLines(q, ids),
-    await loadRecoveries(q, ids),
-    await loadDeclaredItems(q, ids),
-  ];
-  const known = [...settlements.values()];
-  const batches = await loadCurrentBatches(q, known);
-
   const out = new Map<string, SettlementInput>();
   for (const id of ids) out.set(id, { setl_id: id, lines: [], recoveries: [], declaredItems: [], sameMdtrt: [] });
-  for (const l of lines) out.get(l.setl_id)?.lines.push(l);
-  for (const r of recoveries) out.get(r.setl_id)?.recoveries.push(r);
-  for (const i of items) out.get(i.setl_id)?.declaredItems.push(i);
-  for (const s of known) {
+  if (!ids.length) return out;
+  type Part = Record<string, unknown>[] | null;
+  const row = (
+    await q.query<{ settlements: Part; lines: Part; recoveries: Part; items: Part; batches: Part }>(INPUTS_SQL, [ids])
+  ).rows[0]!;
+  const { settlements, byMdtrt: siblings } = settlementsAndVisits(
+    withDates<SettlementRow>(row.settlements, ['received_at', 'setl_time']),
+    ids,
+  );
+  const batches = new Map(
+    withDates<BatchRef & { fixmedins_code: string; insurer_code: string; period: string }>(row.batches, [
+      'received_at',
+    ]).map((b) => [
+      declKey(b.fixmedins_code, b.insurer_code, b.period),
+      { batch_id: b.batch_id, message_id: b.message_id, received_at: b.received_at },
+    ]),
+  );
+  for (const l of withDates<LineRow>(row.lines, ['pay_time', 'received_at'])) out.get(l.setl_id)?.lines.push(toLine(l));
+  for (const r of withDates<RecoveryRow>(row.recoveries, ['recovered_at', 'received_at']))
+    out.get(r.setl_id)?.recoveries.push(toRecovery(r));
+  for (const i of withDates<ItemRow>(row.items, ['setl_time', 'received_at']))
+    out.get(i.setl_id)?.declaredItems.push(toItem(i));
+  for (const s of settlements.values()) {
     const input = out.get(s.setl_id)!;
     input.settlement = s;
     input.sameMdtrt = (siblings.get(s.mdtrt_id) ?? []).filter((o) => o.setl_id !== s.setl_id);
