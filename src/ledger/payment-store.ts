@@ -5,6 +5,7 @@
 import type { Db, Sql } from '../db/db';
 import type { InsurerPayment, Recovery } from '../schemas/types';
 import { STAMP, insertJsonRows, stampedJson, type Stamped } from './json-rows';
+import { analyzeStale } from './table-statistics';
 
 const PAYMENT_COLUMNS = {
   ...STAMP,
@@ -80,25 +81,15 @@ export async function paidAndRecovered(
 }
 
 /**
- * ANALYZE payments when it has changed by more than max(1,000, its rows) since its statistics: the
- * foreign-key check of every payment line (payment_lines → payments) is a plan kept by each
- * connection, and one made while payments was empty reads the table sequentially — one scan per
- * line, quadratic as payments fill a young database (bench/matching-latency.ts full form: 117 s of
- * PostgreSQL CPU for 20,000 payments, payments read 10,020 times for 10,000 lines). New statistics
- * make every connection plan it again, by the primary key. PostgreSQL only; one at a time.
+ * ANALYZE payments and payment_lines when changed by more than max(100, their rows) since their
+ * statistics (table-statistics.ts): the foreign-key check of every payment line (payment_lines →
+ * payments) is a plan kept by each connection, and one made while payments was empty reads the table
+ * sequentially — one scan per line, quadratic as payments fill a young database (bench/matching-latency.ts
+ * full form: 117 s of PostgreSQL CPU for 20,000 payments, payments read 10,020 times for 10,000
+ * lines); and matching's read of a chunk's lines by setl_id, planned without statistics of
+ * payment_lines, read every line of every payment. (The threshold was max(1,000, rows): a month of
+ * 1,000 payments was analysed only at its end.) PostgreSQL only; one at a time per table.
  */
 export async function analyzePaymentsIfStale(db: Db): Promise<boolean> {
-  const { rows } = await db.query<{ stale: boolean }>(
-    `SELECT s.n_mod_since_analyze > greatest(1000, c.reltuples) AS stale
-       FROM pg_stat_user_tables s JOIN pg_class c ON c.oid = s.relid WHERE s.relid = 'payments'::regclass`,
-  );
-  if (!rows[0]?.stale) return false;
-  return db.tx(async (q) => {
-    const lock = await q.query<{ ok: boolean }>(
-      `SELECT pg_try_advisory_xact_lock(hashtextextended('analyze:payments', 0)) AS ok`,
-    );
-    if (!lock.rows[0]!.ok) return false;
-    await q.query('ANALYZE payments');
-    return true;
-  });
+  return (await analyzeStale(db, ['payments', 'payment_lines'])).length > 0;
 }

@@ -59,7 +59,7 @@ const UNKNOWN_REFERENCES = `
 
 /**
  * A recursive CTE `pairs (f, i)`: the distinct (fixmedins_code, insurer_code) of the ledger, walked on
- * the index settlement_records_inst_period (one probe per pair: hundreds, where a scan of a month's
+ * the index settlement_records_inst_period_admdvs (one probe per pair: hundreds, where a scan of a month's
  * settlements reads a million rows). Needs `WITH RECURSIVE`. For the ledger's read models.
  */
 export const INSTITUTION_INSURER_PAIRS = `pairs AS (

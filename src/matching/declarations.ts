@@ -5,7 +5,7 @@
  */
 import type { Db, Sql } from '../db/db';
 import { syncGroups, type CaseGroup } from '../discrepancies/case-store';
-import { loadDeclarationFacts } from '../ledger/batch-store';
+import { countOwedDirect, loadDeclarationFacts } from '../ledger/batch-store';
 import { chunkFor, lockAll, type MatchingDeps } from './chunks';
 import { evaluateDeclaration, subjectKey } from './rules';
 import { cmpStr, fallbackAdmdvs } from './finding';
@@ -50,23 +50,37 @@ export async function reevaluateDeclarations(
 async function reevaluateChunk(q: Sql, keys: DeclarationKey[], asOf: Date, deps: MatchingDeps): Promise<void> {
   const groups = keys.map(declarationGroup);
   await lockAll(q, groups);
-  // Owed direct settlements: valid, direct, hifob_pay > 0, and not reversed (a reversal is final).
+  // Whether each owes direct settlements decides the finding; how many are owed is only in its text,
+  // so they are counted for the keys with a finding (counting every key read every settlement of the
+  // institution-period for each feed part and batch naming it).
   const facts = await loadDeclarationFacts(q, keys);
-  const caseGroups: CaseGroup[] = [];
-  for (const r of facts) {
-    const key = { fixmedins_code: r.fixmedins_code, insurer_code: r.insurer_code, period: r.period };
-    const admdvs = r.admdvs ?? fallbackAdmdvs({}, { insurer_code: r.insurer_code, fixmedins_code: r.fixmedins_code });
-    const { findings } = evaluateDeclaration(
-      {
-        ...key,
-        admdvs,
-        owedDirectCount: r.owedDirectCount,
-        ...(r.batchReceivedAt ? { batchReceivedAt: r.batchReceivedAt } : {}),
-      },
-      { asOf, params: deps.regions.loopParamsFor(admdvs) },
+  const evaluateAll = (counts: (number | undefined)[]) =>
+    facts.map((r, n) => {
+      const key = { fixmedins_code: r.fixmedins_code, insurer_code: r.insurer_code, period: r.period };
+      const admdvs = r.admdvs ?? fallbackAdmdvs({}, { insurer_code: r.insurer_code, fixmedins_code: r.fixmedins_code });
+      const { findings } = evaluateDeclaration(
+        {
+          ...key,
+          admdvs,
+          owedDirectCount: counts[n] ?? (r.owesDirect ? 1 : 0),
+          ...(r.batchReceivedAt ? { batchReceivedAt: r.batchReceivedAt } : {}),
+        },
+        { asOf, params: deps.regions.loopParamsFor(admdvs) },
+      );
+      return { key, findings };
+    });
+  let evaluated = evaluateAll([]);
+  const counted = evaluated.flatMap((e, n) => (e.findings.length ? [n] : []));
+  if (counted.length) {
+    const owed = await countOwedDirect(
+      q,
+      counted.map((n) => evaluated[n]!.key),
     );
-    caseGroups.push({ groupKey: declarationGroup(key), findings });
+    const counts: (number | undefined)[] = [];
+    counted.forEach((n, j) => (counts[n] = owed[j]));
+    evaluated = evaluateAll(counts);
   }
+  const caseGroups: CaseGroup[] = evaluated.map((e) => ({ groupKey: declarationGroup(e.key), findings: e.findings }));
   // The case store takes the open cases' row locks, then the audit chain's lock (one order for every caller).
   await syncGroups(q, caseGroups, asOf);
 }

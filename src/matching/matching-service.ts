@@ -24,6 +24,7 @@ import { affectedByMessages, loadSettlementInputs } from '../ledger/fact-loader'
 import { loadLoopFigures, upsertLoops as writeLoops } from '../ledger/loop-store';
 import { analyzeIfStale } from '../ledger/settlement-store';
 import { analyzePaymentsIfStale } from '../ledger/payment-store';
+import { analyzeBatchesIfStale } from '../ledger/batch-store';
 import { evaluateSettlement, type SettlementEvaluation, type SettlementInput } from './rules';
 import { cmpStr, fallbackAdmdvs } from './finding';
 import { chunkFor, lockAll, type MatchingDeps } from './chunks';
@@ -67,6 +68,8 @@ export async function applyMessages(
   if (deps.db.kind === 'pg' && msgs.some((m) => m.kind === 'agency_settlements')) await analyzeIfStale(deps.db);
   // Payments filling a young table: the lines' foreign-key check needs fresh statistics (payment-store.ts).
   if (deps.db.kind === 'pg' && msgs.some((m) => m.kind === 'insurer_payment')) await analyzePaymentsIfStale(deps.db);
+  // Batches likewise: the chunks' read of their items by setl_id (batch-store.ts).
+  if (deps.db.kind === 'pg' && msgs.some((m) => m.kind === 'settlement_batch')) await analyzeBatchesIfStale(deps.db);
   const setlIds = new Set<string>();
   const declarations: DeclarationKey[] = [];
   for (const kind of new Set(msgs.map((m) => m.kind))) {
