@@ -70,6 +70,7 @@ test.each([1, 2, 3, 4, 5, 6])(
         }
         return r as never;
       },
+      exec: (text) => t.gw.db.exec(text),
     };
     const input = (await loadSettlementInputs(q, [s.setl_id])).get(s.setl_id)!;
     if (!declared) await declare();
