@@ -80,15 +80,23 @@ export async function loadBenefitRecordRows(q: Sql, setlId: string): Promise<Ben
 }
 
 /**
- * The setl_ids of a region-month's valid settlements that are not reversed (a reversal owes
- * nothing): insuplc_admdvs under `admdvsPrefix` (digits only, checked by the caller), `period` yyyy-MM.
+ * A region-month's valid settlements that are not reversed (a reversal owes nothing) — insuplc_admdvs
+ * under `admdvsPrefix` (digits only, checked by the caller), `period` yyyy-MM —, and how many of them
+ * have a stored benefit result that was checked, and that deviates. One statement: the month's ids
+ * used to go to the caller and back as an array parameter (1.25 s of a 300k month's first run).
  */
-export async function unreversedSettlementIds(q: Sql, admdvsPrefix: string, period: string): Promise<string[]> {
-  const { rows } = await q.query<{ setl_id: string }>(
-    `SELECT s.setl_id FROM settlement_records s
+export async function unreversedBenefitCounts(
+  q: Sql,
+  admdvsPrefix: string,
+  period: string,
+): Promise<{ total: number; checked: number; deviations: number }> {
+  const { rows } = await q.query<{ total: string; checked: string; deviations: string }>(
+    `SELECT count(*) AS total, count(*) FILTER (WHERE b.checked) AS checked, count(*) FILTER (WHERE b.deviates) AS deviations
+       FROM settlement_records s LEFT JOIN settlement_benefits b ON b.setl_id = s.setl_id
       WHERE s.status = 'valid' AND s.insuplc_admdvs LIKE $1 || '%' AND s.period = $2
         AND NOT EXISTS (SELECT 1 FROM settlement_records x WHERE x.setl_id = s.setl_id AND x.status = 'reversed')`,
     [admdvsPrefix, period],
   );
-  return rows.map((r) => r.setl_id);
+  const r = rows[0]!;
+  return { total: Number(r.total), checked: Number(r.checked), deviations: Number(r.deviations) };
 }
