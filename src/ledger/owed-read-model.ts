@@ -111,28 +111,33 @@ const OWED_FROM_FACTS = `${PER_SETTLEMENT_FROM_FACTS},
 const MONTH = `v.status = 'valid' AND v.insuplc_admdvs LIKE $1 AND v.period = $2 AND v.hifob_pay > 0 AND v.received_at <= $3`;
 
 /**
- * The loop rows' sums per institution, one pass over the month, as a plain SELECT so that PostgreSQL
- * can run it in parallel (an INSERT … SELECT never is, in PostgreSQL 15). Summed are the settlements
- * with a loop row of the region-period that is not reversed and not UNSETTLED; `missing` counts those
- * without a loop row (none after a sweep), which MISSING_LOOPS then lists.
+ * The loop rows' sums, one pass over the month, as a plain SELECT so that PostgreSQL can run it in
+ * parallel (an INSERT … SELECT never is, in PostgreSQL 15). Summed are the settlements with a loop
+ * row of the region-period that is not reversed and not UNSETTLED; `missing` counts those without a
+ * loop row (none after a sweep), which MISSING_LOOPS then lists. Grouped by what decides a due date
+ * (institution, insurer, region, mode, CST day of setl_time), so that the same rows give both the
+ * institutions' figures (summed again per institution in OWED_FROM_LOOPS) and the arrears by due-date
+ * key (arrearsByDueKey): one pass over the month where there were two.
  * Parameters: $1 admdvs LIKE pattern, $2 period, $3 known_at, $4 the UNSETTLED setl_ids.
  */
 const LOOP_SUMS = `
-  SELECT fixmedins_code, count(*) FILTER (WHERE clean)::text AS cnt, coalesce(sum(hifob_pay) FILTER (WHERE clean), 0)::text AS hifob,
+  SELECT fixmedins_code, insurer_code, admdvs, setl_mode, to_char(setl_day, 'YYYY-MM-DD') AS setl_day,
+         count(*) FILTER (WHERE clean)::text AS cnt, coalesce(sum(hifob_pay) FILTER (WHERE clean), 0)::text AS hifob,
          count(*) FILTER (WHERE clean AND setl_mode = 'direct')::text AS direct_cnt,
          coalesce(sum(hifob_pay) FILTER (WHERE clean AND setl_mode = 'direct'), 0)::text AS direct_hifob,
          coalesce(sum(paid) FILTER (WHERE clean), 0)::text AS paid, coalesce(sum(rejected) FILTER (WHERE clean), 0)::text AS rejected,
          coalesce(sum(recovered) FILTER (WHERE clean), 0)::text AS recovered,
          coalesce(sum(${OUTSTANDING}) FILTER (WHERE clean), 0)::text AS outstanding,
          count(*) FILTER (WHERE missing) AS missing
-    FROM (SELECT v.fixmedins_code, v.setl_mode, v.hifob_pay, l.paid, l.rejected, l.recovered, l.setl_id IS NULL AS missing,
-                 (l.status <> 'reversed' AND v.setl_id <> ALL($4::text[])) AS clean
+    FROM (SELECT v.fixmedins_code, v.insurer_code, v.insuplc_admdvs AS admdvs, v.setl_mode,
+                 (v.setl_time AT TIME ZONE 'Asia/Shanghai')::date AS setl_day, v.hifob_pay, l.paid, l.rejected, l.recovered,
+                 l.setl_id IS NULL AS missing, (l.status <> 'reversed' AND v.setl_id <> ALL($4::text[])) AS clean
             FROM settlement_records v
             -- The region-period's loop rows only (the month, not the history); one whose region or
             -- period differs from its settlement's reads as missing: recomputed.
             LEFT JOIN settlement_loops l ON l.setl_id = v.setl_id AND l.admdvs LIKE $1 AND l.period = $2
            WHERE ${MONTH}) m
-   GROUP BY fixmedins_code`;
+   GROUP BY fixmedins_code, insurer_code, admdvs, setl_mode, setl_day`;
 
 /** Settlements of the month with a reversed loop row, recomputed (the reversal may be unknown at known_at). */
 const REVERSED_LOOPS = `SELECT setl_id FROM settlement_loops WHERE status = 'reversed' AND admdvs LIKE $1 AND period = $2`;
@@ -144,6 +149,10 @@ const MISSING_LOOPS = `
 
 interface LoopSumRow {
   fixmedins_code: string;
+  insurer_code: string;
+  admdvs: string;
+  setl_mode: string;
+  setl_day: string;
   cnt: string;
   hifob: string;
   direct_cnt: string;
@@ -156,14 +165,14 @@ interface LoopSumRow {
 }
 
 /**
- * LOOP_SUMS' institution rows ($5, JSON) and the settlements to recompute from the facts ($6: the
- * UNSETTLED, REVERSED_LOOPS and MISSING_LOOPS setl_ids; owed if of the month and no reversal is known
- * at $3), summed into `recorded`.
+ * LOOP_SUMS' rows ($5, JSON) and the settlements to recompute from the facts ($6: the UNSETTLED,
+ * REVERSED_LOOPS and MISSING_LOOPS setl_ids; owed if of the month and no reversal is known at $3),
+ * summed per institution into `recorded`.
  */
 const OWED_FROM_LOOPS = `
   from_loops AS (
-    SELECT * FROM jsonb_to_recordset($5::jsonb) AS x(fixmedins_code text, cnt bigint, hifob numeric, direct_cnt bigint, direct_hifob numeric,
-      paid numeric, rejected numeric, recovered numeric, outstanding numeric)
+    SELECT * FROM jsonb_to_recordset($5::jsonb) AS x(fixmedins_code text, insurer_code text, admdvs text, setl_mode text, setl_day text,
+      cnt bigint, hifob numeric, direct_cnt bigint, direct_hifob numeric, paid numeric, rejected numeric, recovered numeric, outstanding numeric)
   ),
   owed AS (
     SELECT v.setl_id, v.fixmedins_code, v.insurer_code, v.insuplc_admdvs AS admdvs, v.setl_time, v.setl_mode, v.psn_no, v.hifob_pay
@@ -260,17 +269,15 @@ const SETL_DAY = `to_char(setl_time AT TIME ZONE 'Asia/Shanghai', 'YYYY-MM-DD')`
  */
 export async function arrearsByDueKey(q: Sql, owed: OwedCtes): Promise<ArrearsKeyRow[]> {
   const cols = `fixmedins_code, insurer_code, admdvs, setl_mode, ${SETL_DAY} AS setl_day`;
-  // From the loop rows: the clean ones (not reversed, not recomputed: $6 lists every recomputed
-  // settlement, and one without a loop row has none to join), then the recomputed ones.
+  // From the loop rows: LOOP_SUMS' outstanding of the clean ones (not reversed, not recomputed) by
+  // the same key, then the recomputed ones. A key's sum over its settlements is > 0 exactly when one
+  // of them has outstanding > 0 (each is ≥ 0), so filtering the sums filters the same keys.
   const source =
     owed.from === 'facts'
       ? `SELECT ${cols}, ${OUTSTANDING} AS outstanding FROM per_settlement`
       : `SELECT ${cols}, ${OUTSTANDING} AS outstanding FROM per_settlement
        UNION ALL
-       SELECT ${cols}, ${OUTSTANDING} AS outstanding
-         FROM (SELECT v.fixmedins_code, v.insurer_code, v.insuplc_admdvs AS admdvs, v.setl_mode, v.setl_time, v.hifob_pay, l.paid, l.rejected
-                 FROM settlement_records v JOIN settlement_loops l ON l.setl_id = v.setl_id AND l.admdvs LIKE $1 AND l.period = $2
-                WHERE ${MONTH} AND l.status <> 'reversed' AND v.setl_id <> ALL($6::text[])) c`;
+       SELECT fixmedins_code, insurer_code, admdvs, setl_mode, setl_day, outstanding FROM from_loops`;
   const { rows } = await q.query<ArrearsKeyRow>(
     `WITH ${owed.ctes}
      SELECT fixmedins_code, insurer_code, admdvs, setl_mode, setl_day, sum(outstanding)::text AS outstanding
