@@ -127,7 +127,7 @@ export async function countOwedDirect(q: Sql, keys: readonly InstitutionPeriod[]
 }
 
 /**
- * ANALYZE batches and batch_items when changed by more than max(100, their rows) since their
+ * ANALYZE batches and batch_items when changed by more than max(1,000, their rows) since their
  * statistics (table-statistics.ts): matching reads a chunk's items by setl_id, which planned without
  * statistics read every item of every current batch per chunk. PostgreSQL only; one at a time per table.
  */

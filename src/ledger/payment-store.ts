@@ -81,14 +81,13 @@ export async function paidAndRecovered(
 }
 
 /**
- * ANALYZE payments and payment_lines when changed by more than max(100, their rows) since their
+ * ANALYZE payments and payment_lines when changed by more than max(1,000, their rows) since their
  * statistics (table-statistics.ts): the foreign-key check of every payment line (payment_lines →
  * payments) is a plan kept by each connection, and one made while payments was empty reads the table
  * sequentially — one scan per line, quadratic as payments fill a young database (bench/matching-latency.ts
  * full form: 117 s of PostgreSQL CPU for 20,000 payments, payments read 10,020 times for 10,000
  * lines); and matching's read of a chunk's lines by setl_id, planned without statistics of
- * payment_lines, read every line of every payment. (The threshold was max(1,000, rows): a month of
- * 1,000 payments was analysed only at its end.) PostgreSQL only; one at a time per table.
+ * payment_lines, read every line of every payment. PostgreSQL only; one at a time per table.
  */
 export async function analyzePaymentsIfStale(db: Db): Promise<boolean> {
   return (await analyzeStale(db, ['payments', 'payment_lines'])).length > 0;

@@ -75,8 +75,8 @@ describe('DECLARATION_MISSING counts what is owed only when it is raised', () =>
 });
 
 describe('statistics of the young payment and batch tables', () => {
-  test('a batch and a payment of more than 100 lines leave their tables analysed, once', async () => {
-    const many = Array.from({ length: 150 }, (_, k) =>
+  test('a batch and a payment of more than 1,000 lines leave their lines and items analysed, once', async () => {
+    const many = Array.from({ length: 1100 }, (_, k) =>
       record(`LS-S${k}`, { fixmedins: H1, insurer: PICC, hifob: '100.00' }),
     );
     await apply(await post('/v1/agency/settlements', 'agency', { settlements: many }));
@@ -101,8 +101,8 @@ describe('statistics of the young payment and batch tables', () => {
         many.map((s) => ({ setl_id: s.setl_id, paid: '100.00' })),
       ),
     );
-    await changedMoreThan('batch_items', 100);
-    await changedMoreThan('payment_lines', 100);
+    await changedMoreThan('batch_items', 1000);
+    await changedMoreThan('payment_lines', 1000);
     expect(await analyzeBatchesIfStale(t.gw.db)).toBe(true);
     expect(await analyzePaymentsIfStale(t.gw.db)).toBe(true);
     for (const table of ['batch_items', 'payment_lines']) expect(await hasStatistics(table)).toBe(true);
