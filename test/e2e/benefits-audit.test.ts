@@ -470,6 +470,44 @@ describe('benefit jobs in batches', () => {
     ).toEqual({ n: 3 });
   });
 
+  test('when jobs keep arriving while a batch is audited, then the next batch waits until they stop and audits them together', async () => {
+    const one = (setl_id: string, psn_no: string) =>
+      dehong({
+        setl_id,
+        psn_no,
+        setl_time: '2025-06-01 09:00:00',
+        bases: [{ amount: '1000.00' }],
+        hifob_pay: '900.00',
+      });
+    const m1 = await feed(t, [one('BQ-1', 'P-BQ-1')]);
+    const m2 = await feed(t, [one('BQ-2', 'P-BQ-2')]);
+    const m3 = await feed(t, [one('BQ-3', 'P-BQ-3')]);
+    // Each audit transaction starts 300 ms late, so that a batch is surely in flight when m2 arrives.
+    const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+    const db = t.gw.db;
+    const slow = new Proxy(db, {
+      get: (o, k) =>
+        k === 'tx'
+          ? async (...a: Parameters<typeof db.tx>) => {
+              await sleep(300);
+              return o.tx(...a);
+            }
+          : (Reflect.get(o, k) as unknown),
+    });
+    const process = benefitProcessor({ ...t.gw, db: slow }, { quietMs: 1500 });
+    // m1 finds the worker idle: audited at once. m2 arrives while it is in flight (a burst), m3 after
+    // it is done but before the burst has been quiet for 1.5 s: one batch for both.
+    const first = process(job(m1));
+    await sleep(100);
+    const second = process(job(m2));
+    expect(await first).toMatchObject({ person_years: 1 });
+    await sleep(100);
+    const third = process(job(m3));
+    const [o2, o3] = await Promise.all([second, third]);
+    expect(o2).toMatchObject({ person_years: 2, settlements: 2 });
+    expect(o3).toEqual(o2);
+  });
+
   test('when a job has no message id, then it fails alone and the jobs batched with it are audited', async () => {
     const m = await feed(t, [
       dehong({
