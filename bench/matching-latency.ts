@@ -227,7 +227,11 @@ export async function benchMatchingLatency(): Promise<string[]> {
       await new Promise((rr) => setTimeout(rr, 100));
     await ingest.close();
     probe.disconnect();
-    meter = new Meter(c, { api: gw.child.pid, worker: workers.child.pid, bench: process.pid });
+    // Redis's CPU too (BullMQ's scripts run there; shared with whatever else uses this Redis).
+    const rinfo = new IORedis(REDIS_URL, { maxRetriesPerRequest: null });
+    const redisPid = Number(/process_id:(\d+)/.exec(await rinfo.info('server'))?.[1]) || undefined;
+    rinfo.disconnect();
+    meter = new Meter(c, { api: gw.child.pid, worker: workers.child.pid, bench: process.pid, redis: redisPid });
     await meter.start();
     let i = 0;
     const both = { ...gw, rssMb: () => gw.rssMb() + workers.rssMb() };

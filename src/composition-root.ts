@@ -44,9 +44,10 @@ import { OutboxRelay } from './queue/outbox-relay';
 import { closeWorkers, startWorker } from './queue/start-worker';
 import {
   describeIngestJob,
+  ingestJobsActive,
   ingestProcessor,
   markMessageFailed,
-  type IngestJob,
+  type IngestJobData,
   type IngestProcessorDeps,
   type MessageHandler,
   type MessageHandlers,
@@ -281,9 +282,10 @@ export async function buildGateway(cfg: Config, opts: BuildOptions = {}): Promis
   };
   const workerOf: Record<QueueName, () => Worker> = {
     [INGEST_QUEUE]: () =>
-      startWorker<IngestJob>(INGEST_QUEUE, ingestProcessor(ingest), {
+      startWorker<IngestJobData>(INGEST_QUEUE, ingestProcessor(ingest), {
         ...redis,
-        concurrency: 2 * cfg.ingestBatchSize,
+        // A job holds the messages of a relay pass (up to 64): enough jobs for about two batches.
+        concurrency: ingestJobsActive(cfg.ingestBatchSize),
         what: 'message',
         describe: describeIngestJob,
         // A stalled ingest job is re-queued by the outbox relay (requeueStuck), so it is not final.

@@ -174,43 +174,118 @@ export class MessageBatcher {
   }
 }
 
+/** An ingest job of one message (as relayed before batch jobs, and for a row naming its own job id). */
 export interface IngestJob {
   message_id: string;
   kind: string;
   request_id?: string | null;
 }
+/** An ingest job of several messages: the outbox relay's batch of a pass (outbox-relay.ts). */
+export interface IngestBatchJob {
+  messages: IngestJob[];
+}
+export type IngestJobData = IngestJob | IngestBatchJob;
+
+/** The messages of an ingest job, either form. */
+export function jobMessages(data: IngestJobData): IngestJob[] {
+  return 'messages' in data && Array.isArray(data.messages) ? data.messages : [data as IngestJob];
+}
+
+/**
+ * Jobs the ingest worker keeps active: a relay pass's job holds up to 64 messages (a few at a
+ * trickle, tens under load), and the batcher should still see about two batches' worth at once.
+ */
+export function ingestJobsActive(batchSize: number): number {
+  return Math.max(16, Math.ceil(batchSize / 4));
+}
+
+/** Messages of a job failed: each one's error, by message id (what markMessageFailed records). */
+interface PerMessage {
+  errors: Map<string, string>;
+}
+/** Some messages of a job failed; the job fails, and BullMQ tries it again. */
+class MessagesFailed extends Error implements PerMessage {
+  constructor(
+    text: string,
+    readonly errors: Map<string, string>,
+  ) {
+    super(text);
+  }
+}
+/** Some messages of a job failed, each for good. */
+class MessagesFailedForGood extends UnrecoverableError implements PerMessage {
+  constructor(
+    text: string,
+    readonly errors: Map<string, string>,
+  ) {
+    super(text);
+  }
+}
+const errorText = (e: unknown) => (e instanceof Error ? e.message : String(e));
 
 /**
  * The 'ingest' queue's process function (started by startWorker: the root's startWorkers, workers/ingest.ts):
- * the jobs active at the same moment are applied together (MessageBatcher).
+ * the messages of the jobs active at the same moment are applied together (MessageBatcher). A job of
+ * several messages succeeds once each of them is processed (or was already); if one fails, the job
+ * fails and BullMQ tries it again — the messages processed meanwhile are skipped then, so only the
+ * failed ones are applied again. It fails for good at once only when each failure is for good.
  */
-export function ingestProcessor(o: IngestProcessorDeps): (job: Job<IngestJob>) => Promise<Outcome> {
+export function ingestProcessor(o: IngestProcessorDeps): (job: Job<IngestJobData>) => Promise<Outcome> {
   const batcher = new MessageBatcher((ids) => processMessages(o.db, o.handlers, ids, o.log), o.batchSize);
   return async (job) => {
     const t0 = performance.now();
-    try {
-      const r = await batcher.submit(job.data.message_id);
-      o.onJobDone?.(job.data.kind, performance.now() - t0, true);
-      return r;
-    } catch (e) {
-      o.onJobDone?.(job.data.kind, performance.now() - t0, false);
-      throw e;
-    }
+    const msgs = jobMessages(job.data);
+    const settled = await Promise.allSettled(
+      msgs.map((m) =>
+        batcher.submit(m.message_id).then(
+          (r) => {
+            o.onJobDone?.(m.kind, performance.now() - t0, true);
+            return r;
+          },
+          (e: unknown) => {
+            o.onJobDone?.(m.kind, performance.now() - t0, false);
+            throw e;
+          },
+        ),
+      ),
+    );
+    const failed: unknown[] = [];
+    const errors = new Map<string, string>();
+    settled.forEach((r, i) => {
+      if (r.status !== 'rejected') return;
+      failed.push(r.reason);
+      errors.set(msgs[i]!.message_id, errorText(r.reason));
+    });
+    if (failed.length === 0)
+      return settled.every((r) => r.status === 'fulfilled' && r.value === 'skipped') ? 'skipped' : 'processed';
+    if (msgs.length === 1) throw failed[0];
+    const text = `${failed.length} of ${msgs.length} messages failed; the first: ${errorText(failed[0])}`;
+    throw failed.every((e) => e instanceof UnrecoverableError)
+      ? new MessagesFailedForGood(text, errors)
+      : new MessagesFailed(text, errors);
   };
 }
 
 /**
- * A message whose job failed for good is marked failed in the message log. (A job BullMQ fails as
- * stalled lost its worker — killed, OOM, deploy — not a fight with the message: not final; the
- * outbox relay retries it, requeueStuck. Found by the chaos test. startWorker: stalledRequeued.)
+ * The messages of a job that failed for good are marked failed in the message log, unless processed
+ * (a job of several messages fails for its unprocessed ones). (A job BullMQ fails as stalled lost its
+ * worker — killed, OOM, deploy — not a fight with the message: not final; the outbox relay retries
+ * it, requeueStuck. Found by the chaos test. startWorker: stalledRequeued.)
  */
-export async function markMessageFailed(db: Db, job: Job<IngestJob>, err: Error): Promise<void> {
-  await markFailed(db, job.data.message_id, [{ message: err.message }]);
+export async function markMessageFailed(db: Db, job: Job<IngestJobData>, err: Error): Promise<void> {
+  const own = (err as Partial<PerMessage>).errors;
+  for (const m of jobMessages(job.data))
+    await markFailed(db, m.message_id, [{ message: own?.get(m.message_id) ?? err.message }]);
 }
 
-/** The ids of an ingest job for its failure line. */
-export const describeIngestJob = (job: Job<IngestJob>) => ({
-  message_id: job.data.message_id,
-  request_id: job.data.request_id ?? undefined,
-  kind: job.data.kind,
-});
+/** The ids of an ingest job for its failure line (a job of several messages: how many, and the first). */
+export const describeIngestJob = (job: Job<IngestJobData>) => {
+  const msgs = jobMessages(job.data);
+  const m = msgs[0];
+  return {
+    message_id: m?.message_id,
+    request_id: m?.request_id ?? undefined,
+    kind: m?.kind,
+    ...(msgs.length > 1 ? { messages: msgs.length } : {}),
+  };
+};

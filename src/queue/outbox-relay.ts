@@ -3,7 +3,16 @@
  * Redis is down stays in the outbox and is queued when Redis returns. Jobs are added with the
  * message id as job id, so a row relayed twice (crash between add and mark) is still one job; and
  * the processors are idempotent by message id for the rare re-add after a job was removed.
+ *
+ * The ingest rows of a pass go to BullMQ as a few jobs of up to INGEST_JOB_MESSAGES messages each
+ * (issue 15): one job per message cost a Lua script in Redis and a round of job bookkeeping in each
+ * process for every message, on the way of each from its 202 to its loop. A batch job's id is made
+ * from its rows' ids, so the same rows relayed again after a crash between add and mark are still
+ * one job; different rows are another job, and a message in two jobs is applied once and skipped
+ * the second time (the ingest worker skips processed messages; matching is idempotent). The rows
+ * note their job (outbox.job_id), by which requeueStuck finds a stuck message's job.
  */
+import crypto from 'node:crypto';
 import type { Db } from '../db/db';
 import { unfinishedMessageIds } from '../ingest/message-store';
 import type { Logger } from '../logging/logger';
@@ -13,6 +22,8 @@ import type { Queues } from './queues';
 import { isConnectionError, RedisNotConnected } from './redis-status';
 
 const BATCH = 500;
+/** Most messages in one ingest job (the worker applies the messages of its active jobs together). */
+export const INGEST_JOB_MESSAGES = 64;
 /** Unfinished messages read at a time by requeueStuck. */
 const UNFINISHED_PAGE = 5_000;
 /** Longest wait for Redis inside a relay pass's transaction (a pass normally takes milliseconds). */
@@ -131,24 +142,56 @@ export class OutboxRelay {
         if (list) list.push(r);
         else byQueue.set(r.queue, [r]);
       }
-      for (const [name, list] of byQueue) {
-        await withTimeout(
-          this.queues.get(name).addBulk(
-            list.map((r) => ({
-              name: String(r.payload.kind ?? name),
-              data: r.payload,
-              opts: this.jobOpts(String(r.payload.job_id ?? r.message_id)),
-            })),
-          ),
-          ADD_TIMEOUT_MS,
-        );
-      }
-      await markRelayed(
+      const jobIds = new Map<string, string>();
+      const adds = [...byQueue].map(([name, list]) => {
+        const jobs = name === INGEST_QUEUE ? this.ingestJobs(list, jobIds) : list.map((r) => this.rowJob(name, r));
+        return withTimeout(this.queues.get(name).addBulk(jobs), ADD_TIMEOUT_MS);
+      });
+      // The mark is written while Redis adds the jobs (it commits only after every add succeeded):
+      // on the busy event loop of an API process each awaited round trip costs a turn of the loop.
+      const mark = markRelayed(
         q,
         rows.map((r) => r.id),
+        jobIds.size ? rows.map((r) => jobIds.get(r.id) ?? null) : undefined,
       );
+      const failed = (await Promise.allSettled([...adds, mark])).find((r) => r.status === 'rejected');
+      if (failed) throw (failed as PromiseRejectedResult).reason;
       return rows.length;
     });
+  }
+
+  /** One row, one job (job id = payload.job_id, else the row's message id). */
+  private rowJob(queue: string, r: OutboxRow) {
+    return {
+      name: String(r.payload.kind ?? queue),
+      data: r.payload,
+      opts: this.jobOpts(String(r.payload.job_id ?? r.message_id)),
+    };
+  }
+
+  /**
+   * The ingest rows of a pass as jobs of up to INGEST_JOB_MESSAGES messages (a row naming its own
+   * job id keeps its own job); `jobIds` gets each batched row's job id.
+   */
+  private ingestJobs(rows: readonly OutboxRow[], jobIds: Map<string, string>) {
+    const jobs: ReturnType<OutboxRelay['rowJob']>[] = [];
+    const batched: OutboxRow[] = [];
+    for (const r of rows) {
+      if (r.payload.job_id !== undefined || typeof r.payload.message_id !== 'string')
+        jobs.push(this.rowJob(INGEST_QUEUE, r));
+      else batched.push(r);
+    }
+    for (let i = 0; i < batched.length; i += INGEST_JOB_MESSAGES) {
+      const part = batched.slice(i, i + INGEST_JOB_MESSAGES);
+      const jobId = ingestJobId(part);
+      for (const r of part) jobIds.set(r.id, jobId);
+      jobs.push(this.batchJob(jobId, part));
+    }
+    return jobs;
+  }
+
+  private batchJob(jobId: string, rows: readonly OutboxRow[]) {
+    return { name: INGEST_BATCH_JOB, data: ingestBatchData(rows), opts: this.jobOpts(jobId) };
   }
 
   /**
@@ -162,17 +205,26 @@ export class OutboxRelay {
   async requeueStuck(olderThanSeconds: number): Promise<number> {
     if (!this.queues.connected) throw new RedisNotConnected('re-queueing stuck messages');
     const rows = await this.stuckIngestJobs(olderThanSeconds);
-    let n = 0;
+    // A batched row's job is its batch's: each job looked at once, re-added with its stuck rows.
+    const byJob = new Map<string, { queue: string; rows: OutboxRow[] }>();
     for (const r of rows) {
-      const queue = this.queues.get(r.queue);
-      const jobId = String(r.payload.job_id ?? r.message_id);
+      const jobId = r.job_id ?? String(r.payload.job_id ?? r.message_id);
+      const known = byJob.get(jobId);
+      if (known) known.rows.push(r);
+      else byJob.set(jobId, { queue: r.queue, rows: [r] });
+    }
+    let n = 0;
+    for (const [jobId, { queue: name, rows: list }] of byJob) {
+      const queue = this.queues.get(name);
       const job = await queue.getJob(jobId);
       if (!job) {
-        await queue.add(String(r.payload.kind ?? r.queue), r.payload, this.jobOpts(jobId));
-        n++;
+        const r = list[0]!;
+        if (r.job_id) await queue.add(INGEST_BATCH_JOB, ingestBatchData(list), this.jobOpts(jobId));
+        else await queue.add(String(r.payload.kind ?? r.queue), r.payload, this.jobOpts(jobId));
+        n += list.length;
       } else if (await job.isFailed()) {
         await job.retry('failed');
-        n++;
+        n += list.length;
       }
     }
     if (n)
@@ -218,6 +270,30 @@ export class OutboxRelay {
     const until = Date.now() + STOP_WAIT_MS;
     while (this.running && Date.now() < until) await new Promise((r) => setTimeout(r, 10));
   }
+}
+
+/** The name of an ingest job of several messages (its data: IngestBatchJob, queue/ingest-worker.ts). */
+export const INGEST_BATCH_JOB = 'messages';
+
+/** A batch job's messages: ids, kinds and request ids only (no personal data). */
+function ingestBatchData(rows: readonly OutboxRow[]) {
+  return {
+    messages: rows.map((r) => ({
+      message_id: String(r.payload.message_id),
+      kind: String(r.payload.kind ?? ''),
+      request_id: (r.payload.request_id as string | null | undefined) ?? null,
+    })),
+  };
+}
+
+/** The same rows, the same id: the first row's id and a hash of all of them (BullMQ ids hold no ':'). */
+function ingestJobId(rows: readonly OutboxRow[]): string {
+  const h = crypto
+    .createHash('sha256')
+    .update(rows.map((r) => r.id).join(','))
+    .digest('hex')
+    .slice(0, 16);
+  return `msgs-${rows[0]!.id}-${rows.length}-${h}`;
 }
 
 function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {

@@ -16,6 +16,8 @@ export interface OutboxRow {
   message_id: string;
   queue: string;
   payload: OutboxPayload;
+  /** The job the row was relayed in when it shared one with other rows (migration 200); else null. */
+  job_id?: string | null;
 }
 
 /** A stored message's job on each of `queues`, in order (payload: message_id, kind, request_id). */
@@ -90,14 +92,20 @@ export async function claimPending(q: Sql, limit: number): Promise<OutboxRow[]> 
 }
 
 /**
- * Mark claimed rows as relayed (in the claim's transaction, after the jobs were added). The commit
+ * Mark claimed rows as relayed, with the job each went in when it shared one (`jobIds`, else null),
+ * in the claim's transaction (committed once the jobs were added). The commit
  * does not wait for its WAL flush (synchronous_commit off for this transaction): a mark lost in a
  * crash only relays its rows again, under the same job ids (one job each), while waiting for the
  * flush put a disk sync on every message's way from its 202 to the worker.
  */
-export async function markRelayed(q: Sql, ids: readonly string[]): Promise<void> {
-  await q.query("SELECT set_config('synchronous_commit', 'off', true)");
-  await q.query('UPDATE outbox SET relayed_at = now() WHERE id = ANY($1::bigint[])', [ids]);
+export async function markRelayed(q: Sql, ids: readonly string[], jobIds?: readonly (string | null)[]): Promise<void> {
+  // One statement: the setting is read at the commit (an uncorrelated sub-select runs once, first).
+  await q.query(
+    `UPDATE outbox o SET relayed_at = now(), job_id = x.job_id
+       FROM unnest($1::bigint[], $2::text[]) AS x(id, job_id)
+      WHERE o.id = x.id AND (SELECT set_config('synchronous_commit', 'off', true)) = 'off'`,
+    [ids, jobIds ?? ids.map(() => null)],
+  );
 }
 
 /**
@@ -113,7 +121,7 @@ export async function relayedJobsOf(
 ): Promise<OutboxRow[]> {
   if (!messageIds.length) return [];
   const { rows } = await q.query<OutboxRow>(
-    `SELECT id, message_id, queue, payload FROM outbox
+    `SELECT id, message_id, queue, payload, job_id FROM outbox
       WHERE message_id = ANY($1::uuid[]) AND queue = $2 AND relayed_at < now() - make_interval(secs => $3)
       ORDER BY id LIMIT $4`,
     [messageIds, queue, olderThanSeconds, limit],

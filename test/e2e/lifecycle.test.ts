@@ -132,7 +132,12 @@ describe('queue retention', () => {
     clock = Date.now();
     const r = await t.post('/v1/insurer-payments', payment({ payment_id: 'PAY-LIFE-2' }), 'insurerA');
     await t.drain();
-    const job = await t.gw.queues.get('ingest').getJob(r.data.message_id);
+    // The relay puts a pass's messages into one job and notes its id on their outbox rows.
+    const row = await t.gw.db.query<{ job_id: string }>(
+      `SELECT coalesce(job_id, message_id::text) AS job_id FROM outbox WHERE message_id = $1 AND queue = 'ingest'`,
+      [r.data.message_id],
+    );
+    const job = await t.gw.queues.get('ingest').getJob(row.rows[0]!.job_id);
     expect(job?.opts.removeOnComplete).toMatchObject({ age: 3600 });
     expect(job?.opts.removeOnFail).toMatchObject({ age: 7200 });
   });
