@@ -14,7 +14,8 @@ import { disbursement, payment, settlement } from '../../support/fixtures';
 import { TEST_CLIENTS, type TestClientName } from '../../support/test-clients';
 import { journeyEnv, startGateway, until, waitProcessed, type GatewayProc, type JourneyEnv } from './journey-support';
 
-jest.setTimeout(120_000);
+// Two embedded-database starts, a statement and its exports: minutes on a loaded machine.
+jest.setTimeout(300_000);
 
 let env: JourneyEnv;
 beforeAll(async () => {
@@ -272,6 +273,8 @@ test('the fund year through `npm start`, Ctrl-C, `npm start` again: the statemen
 });
 
 test('kill -9 in the middle of a stream of collections, transfers and cost reports: every 202 is there after `npm start`', async () => {
+  // Had the first journey failed half-way, its gateway would still hold the data directory.
+  if (!running) await Promise.all(env.procs.map((p) => p.kill9()));
   const gw = running ?? (await startGateway(env));
   await gw.waitReady();
   const kinds: ((i: number) => [string, unknown, TestClientName])[] = [
