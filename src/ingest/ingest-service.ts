@@ -14,7 +14,6 @@ import { inScope } from '../http/auth';
 import { forbidden, unprocessable } from '../http/problem';
 import type { Lang, SchemaValidator } from '../schemas/validator';
 import { contentHash, normalize } from '../schemas/normalize';
-import { enqueueMessageJobs } from '../queue/outbox';
 import { INGEST_QUEUE } from '../queue/queue-names';
 import { kindSpec, type KindSpec, type MessageKind } from './kinds';
 import { acceptMessage, acceptMessages, type AcceptItem, type AcceptOutcome, type Envelope } from './message-store';
@@ -57,34 +56,30 @@ export interface KindItem extends AcceptItem {
 export type AcceptCommitter = GroupCommit<KindItem, AcceptOutcome>;
 
 /**
- * The write of a group of messages of one kind, in the caller's transaction: the message log (one
- * statement for the group), then, for the messages it stored, their ingest jobs (queue/outbox.ts)
- * and their ledger rows (the kind's store) — one multi-row statement each.
+ * The write of a group of messages of one kind, in the caller's transaction: the message log and,
+ * for the messages it stored, their ingest jobs (one statement for the group: message-store.ts,
+ * queue/outbox.ts), then their ledger rows (the kind's store, one multi-row statement).
  */
 export async function acceptGroup(q: Sql, items: KindItem[]): Promise<(AcceptOutcome | Error)[]> {
-  const outcomes = await acceptMessages(q, items[0]!.kind, items);
+  const outcomes = await acceptMessages(q, items[0]!.kind, items, [INGEST_QUEUE]);
   await storeAccepted(q, items, outcomes);
   return outcomes;
 }
 
 /** One message's write (acceptGroup of one), in the caller's transaction. */
 export async function acceptOne(q: Sql, item: KindItem): Promise<AcceptOutcome> {
-  const outcome = await acceptMessage(q, item.env, item.kind, item.businessKey, item.contentSha256);
+  const outcome = await acceptMessage(q, item.env, item.kind, item.businessKey, item.contentSha256, [INGEST_QUEUE]);
   await storeAccepted(q, [item], [outcome]);
   return outcome;
 }
 
+/** The ledger rows of the messages stored (their ingest jobs were queued with them, acceptMessages). */
 async function storeAccepted(q: Sql, items: KindItem[], outcomes: (AcceptOutcome | Error)[]): Promise<void> {
   const stored = items.flatMap((it, i) => {
     const o = outcomes[i];
     return o && !(o instanceof Error) && 'inserted' in o && o.inserted ? [{ it, message_id: o.message_id }] : [];
   });
   if (!stored.length) return;
-  await enqueueMessageJobs(
-    q,
-    stored.map(({ it, message_id }) => ({ message_id, kind: it.kind, request_id: it.env.requestId ?? null })),
-    [INGEST_QUEUE],
-  );
   await kindSpec(items[0]!.kind).store(
     q,
     stored.map(({ it, message_id }) => ({ message_id, received_at: it.env.receivedAt, row: it.rows })),

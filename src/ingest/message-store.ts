@@ -7,6 +7,7 @@
  */
 import { v7 as uuidv7 } from 'uuid';
 import type { Db, Sql } from '../db/db';
+import { enqueueMessageJobsCte } from '../queue/outbox';
 
 /** The kinds of message the log holds (spec §3): the agency's feed and the five single documents (kinds.ts). */
 export type MessageKind =
@@ -67,7 +68,8 @@ const INPUT_COLUMNS =
  * number): per message the Standard Webhooks replay check (`checkWebhookId`), the webhook-id, the
  * message row and its raw body. Each message gets the outcome it would get alone; the caller never
  * puts two messages with the same webhook-id or business key into one call (group-commit.ts), so no
- * message can collide with another of the same call. The replay check is a LATERAL index probe per
+ * message can collide with another of the same call. The messages stored get their jobs on `queues`
+ * in the same statement (queue/outbox.ts enqueueMessageJobsCte). The replay check is a LATERAL index probe per
  * message whatever the planner thinks of the tables' sizes. Outcomes are in the order of `items`;
  * an Error stands for a message whose business key collided with a message that could not be read
  * back (the first may still be committing; its unique-index wait makes this rare).
@@ -76,6 +78,7 @@ export async function appendMessages(
   q: Sql,
   kind: MessageKind,
   items: readonly NewMessage[],
+  queues: readonly string[] = [],
 ): Promise<(AcceptOutcome | Error)[]> {
   const bodies: Buffer[] = [];
   let off = 0;
@@ -122,9 +125,11 @@ export async function appendMessages(
        ON CONFLICT (kind, business_key) WHERE business_key IS NOT NULL DO NOTHING
        RETURNING message_id, received_at),
      b AS (INSERT INTO message_bodies (message_id, received_at, raw_body)
-           SELECT m.message_id, m.received_at, substring($2::bytea FROM x.body_off + 1 FOR x.body_len) FROM m JOIN x ON x.message_id = m.message_id WHERE x.body_len IS NOT NULL)
+           SELECT m.message_id, m.received_at, substring($2::bytea FROM x.body_off + 1 FOR x.body_len) FROM m JOIN x ON x.message_id = m.message_id WHERE x.body_len IS NOT NULL),
+     stored AS (SELECT m.message_id, $3::text AS kind, x.request_id, x.i AS ord FROM m JOIN x ON x.message_id = m.message_id),
+     ${enqueueMessageJobsCte('stored', '$4')}
      SELECT x.i, x.i IN (SELECT i FROM replay) AS replayed, m.message_id FROM x LEFT JOIN m ON m.message_id = x.message_id`,
-    [JSON.stringify(input), Buffer.concat(bodies), kind],
+    [JSON.stringify(input), Buffer.concat(bodies), kind, queues],
   );
   const out: (AcceptOutcome | Error)[] = new Array(items.length);
   const taken: number[] = [];
@@ -175,13 +180,14 @@ const asDocument = (it: AcceptItem): NewMessage => ({
   checkWebhookId: true,
 });
 
-/** appendMessages for single-document messages of one kind (group commit). */
+/** appendMessages for single-document messages of one kind (group commit), their jobs on `queues`. */
 export function acceptMessages(
   q: Sql,
   kind: MessageKind,
   items: readonly AcceptItem[],
+  queues: readonly string[] = [],
 ): Promise<(AcceptOutcome | Error)[]> {
-  return appendMessages(q, kind, items.map(asDocument));
+  return appendMessages(q, kind, items.map(asDocument), queues);
 }
 
 /** appendMessages for one single-document message; throws the Error appendMessages would return. */
@@ -191,8 +197,9 @@ export async function acceptMessage(
   kind: MessageKind,
   businessKey: string,
   contentSha256: string,
+  queues: readonly string[] = [],
 ): Promise<AcceptOutcome> {
-  const [out] = await appendMessages(q, kind, [asDocument({ env, businessKey, contentSha256 })]);
+  const [out] = await appendMessages(q, kind, [asDocument({ env, businessKey, contentSha256 })], queues);
   if (out instanceof Error) throw out;
   return out!;
 }

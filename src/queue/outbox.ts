@@ -48,6 +48,19 @@ export async function enqueueMessageJobs(
 }
 
 /**
+ * The outbox's part of the statement that stores messages (message-store.ts appendMessages), so
+ * that a group of messages and their jobs take one statement, not two: a data-modifying CTE `o`
+ * queueing, for each row of the relation `from` (columns message_id, kind, request_id, ord), one
+ * job on each queue of the text[] parameter `queuesParam` — the rows enqueueMessageJobs writes.
+ */
+export function enqueueMessageJobsCte(from: string, queuesParam: string): string {
+  return `o AS (INSERT INTO outbox (message_id, queue, payload)
+       SELECT f.message_id, qn.name, jsonb_build_object('message_id', f.message_id, 'kind', f.kind, 'request_id', f.request_id)
+         FROM ${from} AS f, unnest(${queuesParam}::text[]) WITH ORDINALITY AS qn(name, qord)
+        ORDER BY f.ord, qn.qord)`;
+}
+
+/**
  * Queue one job. `messageId` is the row's key for the relay (the job id when the payload names no
  * `job_id`); a fresh one when the job belongs to no stored message.
  */
