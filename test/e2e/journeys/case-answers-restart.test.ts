@@ -15,7 +15,8 @@ import { payment, recovery, settlement } from '../../support/fixtures';
 import { TEST_CLIENTS, type TestClientName } from '../../support/test-clients';
 import { journeyEnv, startGateway, until, waitProcessed, type GatewayProc, type JourneyEnv } from './journey-support';
 
-jest.setTimeout(120_000);
+// Two embedded-database starts and the work between them: minutes on a loaded machine.
+jest.setTimeout(300_000);
 
 const H2 = 'H53310200002';
 let env: JourneyEnv;
@@ -270,6 +271,8 @@ test('answers on a case through `npm start`, Ctrl-C, `npm start` again: the disp
 });
 
 test('kill -9 in the middle of a stream of disputes with files: every dispute answered 200 is on its case after `npm start`', async () => {
+  // Had the first journey failed half-way, its gateway would still hold the data directory.
+  if (!running) await Promise.all(env.procs.map((p) => p.kill9()));
   const gw = running ?? (await startGateway(env));
   await gw.waitReady();
   const N = 16;

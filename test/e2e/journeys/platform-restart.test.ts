@@ -15,7 +15,8 @@ import { sm2PublicKeyFromHex } from '../../../src/http/sm2';
 import { TEST_SM2_KEYS, TEST_CLIENTS, smCryptoSignature } from '../../support/test-clients';
 import { journeyEnv, startGateway, until, waitProcessed, type GatewayProc, type JourneyEnv } from './journey-support';
 
-jest.setTimeout(120_000);
+// Two embedded-database starts and the work between them: minutes on a loaded machine.
+jest.setTimeout(300_000);
 
 const H1 = 'H53310200001',
   H2 = 'H53310200002';
@@ -213,6 +214,8 @@ test('envelopes through `npm start`, Ctrl-C, `npm start` again: the same SM2 key
 });
 
 test('kill -9 in the middle of a stream of 2207s: every infcode 0 is stored after `npm start`, and sent again is a duplicate', async () => {
+  // Had the first journey failed half-way, its gateway would still hold the data directory.
+  if (!running) await Promise.all(env.procs.map((p) => p.kill9()));
   const gw = running ?? (await startGateway(env));
   await gw.waitReady();
   const N = 60;
