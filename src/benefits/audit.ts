@@ -8,7 +8,7 @@ import crypto from 'node:crypto';
 import type { Db, Sql } from '../db/db';
 import { syncGroups, type CaseGroup } from '../discrepancies/case-store';
 import { evaluatePersonYear } from './engine';
-import { unreversedBenefitCounts } from '../ledger/benefit-read-model';
+import { UNREVERSED_MONTH } from '../ledger/benefit-read-model';
 import { analyzeIfStale } from '../ledger/settlement-store';
 import { loadPersonYears, parsePersonYear, personYearsOfMessages, type PersonYear } from './audit-records';
 import { auditPersonYear, type SettlementBenefitRow } from './audit-findings';
@@ -208,6 +208,13 @@ export interface BenefitSummary {
 export async function benefitSummary(db: Sql, admdvsPrefix: string, period: string): Promise<BenefitSummary> {
   if (!ADMDVS_PREFIX.test(admdvsPrefix))
     throw new RangeError(`admdvs prefix must be 2–6 digits (got "${admdvsPrefix}")`);
-  const { total, checked, deviations } = await unreversedBenefitCounts(db, admdvsPrefix, period);
+  // One statement: the month (the ledger's fragment) left-joined with its stored results.
+  const { rows } = await db.query<{ total: string; checked: string; deviations: string }>(
+    `SELECT count(*) AS total, count(*) FILTER (WHERE b.checked) AS checked, count(*) FILTER (WHERE b.deviates) AS deviations
+       FROM (${UNREVERSED_MONTH}) m LEFT JOIN settlement_benefits b ON b.setl_id = m.setl_id`,
+    [admdvsPrefix, period],
+  );
+  const r = rows[0]!;
+  const [total, checked, deviations] = [Number(r.total), Number(r.checked), Number(r.deviations)];
   return { checked, unchecked: total - checked, deviations };
 }

@@ -80,23 +80,13 @@ export async function loadBenefitRecordRows(q: Sql, setlId: string): Promise<Ben
 }
 
 /**
- * A region-month's valid settlements that are not reversed (a reversal owes nothing) — insuplc_admdvs
- * under `admdvsPrefix` (digits only, checked by the caller), `period` yyyy-MM —, and how many of them
- * have a stored benefit result that was checked, and that deviates. One statement: the month's ids
- * used to go to the caller and back as an array parameter (1.25 s of a 300k month's first run).
+ * A region-month's valid settlements that are not reversed (a reversal owes nothing), as a SELECT of
+ * `setl_id` — insuplc_admdvs under the prefix in parameter `$1` (digits only, checked by the caller),
+ * `period` yyyy-MM in `$2`. The benefit summary counts their stored results in the same statement
+ * (benefits/audit.ts): the month's ids used to go to the caller and back as an array parameter (1.25 s
+ * of a 300k month's first run).
  */
-export async function unreversedBenefitCounts(
-  q: Sql,
-  admdvsPrefix: string,
-  period: string,
-): Promise<{ total: number; checked: number; deviations: number }> {
-  const { rows } = await q.query<{ total: string; checked: string; deviations: string }>(
-    `SELECT count(*) AS total, count(*) FILTER (WHERE b.checked) AS checked, count(*) FILTER (WHERE b.deviates) AS deviations
-       FROM settlement_records s LEFT JOIN settlement_benefits b ON b.setl_id = s.setl_id
-      WHERE s.status = 'valid' AND s.insuplc_admdvs LIKE $1 || '%' AND s.period = $2
-        AND NOT EXISTS (SELECT 1 FROM settlement_records x WHERE x.setl_id = s.setl_id AND x.status = 'reversed')`,
-    [admdvsPrefix, period],
-  );
-  const r = rows[0]!;
-  return { total: Number(r.total), checked: Number(r.checked), deviations: Number(r.deviations) };
-}
+export const UNREVERSED_MONTH = `
+  SELECT s.setl_id FROM settlement_records s
+   WHERE s.status = 'valid' AND s.insuplc_admdvs LIKE $1 || '%' AND s.period = $2
+     AND NOT EXISTS (SELECT 1 FROM settlement_records x WHERE x.setl_id = s.setl_id AND x.status = 'reversed')`;
