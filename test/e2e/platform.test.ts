@@ -5,6 +5,7 @@
  */
 import { startTestGateway, type TestGateway } from '../support/test-gateway';
 import * as fx from '../support/fixtures';
+import { BENEFIT_CODES } from './matching-support';
 import type { Settlement } from '../../src/schemas/types';
 
 let viaPlatform: TestGateway;
@@ -151,10 +152,17 @@ async function loops(t: TestGateway) {
     FROM settlement_loops WHERE setl_id LIKE 'PF-%' ORDER BY setl_id`);
   return rows;
 }
+/**
+ * Every finding matching raised, resolved ones included; of the benefit audit's (another queue, which
+ * audits a burst of jobs once it is over) the open ones: whether it ran before or after PF-3's
+ * reversal decides whether a finding on PF-3 was raised and resolved, or never raised.
+ */
 async function findings(t: TestGateway) {
-  const { rows } = await t.gw.db
-    .query(`SELECT code, severity, status, subject_key, admdvs, insurer_code, fixmedins_code, period, setl_id, expected_amount::text, actual_amount::text, difference::text
-    FROM discrepancies ORDER BY code, subject_key, detected_at`);
+  const { rows } = await t.gw.db.query(
+    `SELECT code, severity, status, subject_key, admdvs, insurer_code, fixmedins_code, period, setl_id, expected_amount::text, actual_amount::text, difference::text
+       FROM discrepancies WHERE NOT (code = ANY($1::text[]) AND status = 'resolved') ORDER BY code, subject_key, detected_at`,
+    [BENEFIT_CODES],
+  );
   return rows;
 }
 
