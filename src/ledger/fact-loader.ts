@@ -214,7 +214,7 @@ export async function loadSettlements(q: Sql, setlIds: readonly string[]): Promi
   return latestBySetlId(rows);
 }
 
-interface LineRow {
+export interface LineRow {
   message_id: string;
   insurer_code: string;
   payment_id: string;
@@ -229,7 +229,7 @@ interface LineRow {
   received_at: Date;
 }
 
-function toLine(r: LineRow): PaymentLineFact {
+export function toLine(r: LineRow): PaymentLineFact {
   const f: PaymentLineFact = {
     message_id: r.message_id,
     insurer_code: r.insurer_code,

@@ -11,7 +11,7 @@ import type { Sql } from '../db/db';
 import type { PaymentLineFact, RecoveryFact, SettlementFact } from '../matching/rules';
 import { Money } from '../money';
 import { disbursedByInsurer } from './report-read-model';
-import { toSettlement, type SettlementRow } from './fact-loader';
+import { toLine, toSettlement, type LineRow, type SettlementRow } from './fact-loader';
 
 /** A settlement with the benefit engine's fields (setldetail as stored: the JSON sent). */
 export interface FundSettlementRow extends SettlementFact {
@@ -113,43 +113,14 @@ export async function loadPaidLines(
   o: { asOf: Date; knownAt: Date },
 ): Promise<PaymentLineFact[]> {
   if (!setlIds.length) return [];
-  const { rows } = await q.query<{
-    message_id: string;
-    insurer_code: string;
-    payment_id: string;
-    line_no: number;
-    payee_type: 'institution' | 'person';
-    payee_id: string;
-    pay_time: Date;
-    setl_id: string;
-    paid_amount: string;
-    rejected_amount: string;
-    reject_reason_code: string | null;
-    received_at: Date;
-  }>(
+  const { rows } = await q.query<LineRow>(
     `SELECT p.message_id::text, p.insurer_code, p.payment_id, l.line_no, p.payee_type, p.payee_id, p.pay_time, l.setl_id,
             l.paid_amount, l.rejected_amount, l.reject_reason_code, p.received_at
        FROM payment_lines l JOIN payments p USING (insurer_code, payment_id)
       WHERE l.setl_id = ANY($1::text[]) AND p.pay_time <= $2 AND p.received_at <= $3`,
     [setlIds, o.asOf, o.knownAt],
   );
-  return rows.map((r) => {
-    const f: PaymentLineFact = {
-      message_id: r.message_id,
-      insurer_code: r.insurer_code,
-      payment_id: r.payment_id,
-      line_no: Number(r.line_no) + 1,
-      payee_type: r.payee_type,
-      payee_id: r.payee_id,
-      pay_time: r.pay_time,
-      setl_id: r.setl_id,
-      paid_amount: Money.of(r.paid_amount),
-      rejected_amount: Money.of(r.rejected_amount),
-      received_at: r.received_at,
-    };
-    if (r.reject_reason_code !== null) f.reject_reason_code = r.reject_reason_code;
-    return f;
-  });
+  return rows.map(toLine);
 }
 
 /** Recoveries naming the setl_ids, recovered by as_of and received by known_at. */

@@ -4,6 +4,7 @@
  * through fact-loader.ts and the *-read-model.ts files).
  */
 import type { Db, Sql } from '../db/db';
+import { analyzeStale } from './table-statistics';
 
 /**
  * The settlement_records columns each stored row carries, in payload order, with their SQL types
@@ -111,25 +112,5 @@ export async function storedSettlementKeys(q: Sql, setlIds: readonly string[]): 
  * embedded database keeps no such statistics).
  */
 export async function analyzeIfStale(db: Db): Promise<string[]> {
-  const { rows } = await db.query<{ relname: string }>(
-    `SELECT s.relname FROM pg_stat_user_tables s JOIN pg_class c ON c.oid = s.relid
-      WHERE s.relid IN ('settlement_records'::regclass, 'settlement_loops'::regclass)
-        AND s.n_mod_since_analyze > greatest(10000, c.reltuples)`,
-  );
-  const done: string[] = [];
-  for (const r of rows) {
-    const table = r.relname === 'settlement_loops' ? 'settlement_loops' : 'settlement_records';
-    // One ANALYZE at a time per table: a batch that finds another one analysing goes on without (two
-    // at once waited for each other, then both sampled the table).
-    await db.tx(async (q) => {
-      const lock = await q.query<{ ok: boolean }>(
-        `SELECT pg_try_advisory_xact_lock(hashtextextended('analyze:' || $1::text, 0)) AS ok`,
-        [table],
-      );
-      if (!lock.rows[0]!.ok) return;
-      await q.query(`ANALYZE ${table}`);
-      done.push(table);
-    });
-  }
-  return done;
+  return analyzeStale(db, ['settlement_records', 'settlement_loops'], 10_000);
 }

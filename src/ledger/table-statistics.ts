@@ -11,21 +11,22 @@
 import type { Db } from '../db/db';
 
 /** The ledger tables whose statistics the worker keeps (an identifier list, never user input). */
-export type LedgerTable = 'payments' | 'payment_lines' | 'batches' | 'batch_items';
+export type LedgerTable =
+  'payments' | 'payment_lines' | 'batches' | 'batch_items' | 'settlement_records' | 'settlement_loops';
 
 /**
- * ANALYZE each table changed by more than max(1,000, its rows) since its statistics: as a table
+ * ANALYZE each table changed by more than max(`floor` (1,000), its rows) since its statistics: as a table
  * doubles, a few times in a month. Not sooner: statistics of a table of a few hundred rows make
  * PostgreSQL plan its key lookups as sequential scans, kept by each connection until the next ANALYZE
  * (payments analysed at 100 rows: the lines' foreign-key check read 24 million payment rows in a 300k
  * month, 89,000 without statistics). One ANALYZE at a time per table (a try-lock: a caller that
  * finds one running goes on without). PostgreSQL only. Returns the tables analysed.
  */
-export async function analyzeStale(db: Db, tables: readonly LedgerTable[]): Promise<LedgerTable[]> {
+export async function analyzeStale(db: Db, tables: readonly LedgerTable[], floor = 1000): Promise<LedgerTable[]> {
   const { rows } = await db.query<{ relname: LedgerTable }>(
     `SELECT s.relname FROM pg_stat_user_tables s JOIN pg_class c ON c.oid = s.relid
-      WHERE s.relid = ANY($1::regclass[]) AND s.n_mod_since_analyze > greatest(1000, c.reltuples)`,
-    [tables],
+      WHERE s.relid = ANY($1::regclass[]) AND s.n_mod_since_analyze > greatest($2::bigint, c.reltuples)`,
+    [tables, floor],
   );
   const done: LedgerTable[] = [];
   for (const table of tables.filter((t) => rows.some((r) => r.relname === t))) {
