@@ -249,6 +249,11 @@
       $('#run-form').hidden = !(role === 'ops' || role === 'agency');
       // Fund-year statements are the agency's and ops' (spec §8; the API answers 403 to other roles).
       $('.tabs button[data-tab="fund"]').hidden = !(role === 'ops' || role === 'agency');
+      // Tax and finance read their region's premium chain cases and their own messages only (spec §8):
+      // no settlement, no run (the API answers 403).
+      const chainOnly = role === 'tax' || role === 'finance';
+      $('.tabs button[data-tab="settlement"]').hidden = chainOnly;
+      $('.tabs button[data-tab="reconciliation"]').hidden = chainOnly;
       document.body.dataset.role = role;
       document.title = role === 'ops' ? t('title') : t('title_party');
       $('h1[data-i18n]').textContent = role === 'ops' || !role ? t('title') : t('title_party');

@@ -11,7 +11,7 @@
 import { v7 as uuidv7 } from 'uuid';
 import type { Db, Sql } from '../db/db';
 import type { Client } from '../http/clients';
-import { inScope } from '../http/auth';
+import { inScope, readsCode } from '../http/auth';
 import { notFound, ProblemError } from '../http/problem';
 import { appendAudit } from '../audit/audit-trail';
 import { queueCaseStepNotification } from '../notifications/case-step-hook';
@@ -48,12 +48,18 @@ const conflict409 = (en: string, zh: string) =>
 const noCase = () => notFound({ en: 'no such discrepancy', zh: '没有该差异' });
 
 /** Whether `actor` may read (and so answer on) the case: the rule of GET /v1/discrepancies/{id}. */
-export function concerns(actor: Actor, d: Pick<DiscrepancyRow, 'insurer_code' | 'fixmedins_code' | 'admdvs'>): boolean {
-  return inScope(actor as Client, {
-    insurer_code: d.insurer_code,
-    fixmedins_code: d.fixmedins_code ?? undefined,
-    admdvs: d.admdvs,
-  });
+export function concerns(
+  actor: Actor,
+  d: Pick<DiscrepancyRow, 'code' | 'insurer_code' | 'fixmedins_code' | 'admdvs'>,
+): boolean {
+  return (
+    readsCode(actor as Client, d.code) &&
+    inScope(actor as Client, {
+      insurer_code: d.insurer_code,
+      fixmedins_code: d.fixmedins_code ?? undefined,
+      admdvs: d.admdvs,
+    })
+  );
 }
 
 type Step = (ctx: {

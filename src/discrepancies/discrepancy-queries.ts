@@ -62,6 +62,10 @@ export function scopeSql(
     params.push(scope.admdvs_prefixes.map((p) => `${p}%`));
     where.push(`${cols.admdvs} LIKE ANY($${params.length}::text[])`);
   }
+  if (scope.codes) {
+    params.push(scope.codes);
+    where.push(`code = ANY($${params.length}::text[])`);
+  }
   return where;
 }
 

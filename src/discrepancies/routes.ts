@@ -2,7 +2,7 @@
 import { Router, type Request, type Response } from 'express';
 import type { Db } from '../db/db';
 import type { Client, ClientRegistry } from '../http/clients';
-import { inScope, requireBearer, requireOperatorAuth, requireRole, scopeFilter } from '../http/auth';
+import { inScope, readsCode, requireBearer, requireOperatorAuth, requireRole, scopeFilter } from '../http/auth';
 import { badRequest, notFound, unprocessable } from '../http/problem';
 import type { FieldError } from '../schemas/validator';
 import { changeStatus } from './case-store';
@@ -60,6 +60,7 @@ export function discrepanciesRouter(deps: { db: Db; clients: ClientRegistry; now
     const d = UUID.test(id) ? await getDiscrepancy(deps.db, id) : undefined;
     if (
       !d ||
+      !readsCode(c, d.code) ||
       !inScope(c, { insurer_code: d.insurer_code, fixmedins_code: d.fixmedins_code ?? undefined, admdvs: d.admdvs })
     ) {
       throw notFound({ en: 'no such discrepancy', zh: '没有该差异' });

@@ -236,6 +236,29 @@ export interface ScopeFilter {
   insurer_codes?: string[];
   fixmedins_codes?: string[];
   admdvs_prefixes?: string[];
+  /** The discrepancy codes a client may read (tax and finance: the premium chain's); absent: all. */
+  codes?: string[];
+}
+
+/**
+ * The roles that read the loop's data: settlements, their cases, runs and reports. `tax` and
+ * `finance` (spec §8) are parties to the premium chain only — collections and transfers — so of a
+ * region they read the premium chain's cases (PREMIUM_CHAIN_CODES) and their own messages, not the
+ * people's settlements, the institutions' and insurers' cases or the reconciliation reports.
+ */
+export const LOOP_READERS: readonly Role[] = ['agency', 'ops', 'insurer', 'institution'];
+
+/** The cases about what tax and finance send (spec §8): account-region-periods and collections. */
+export const PREMIUM_CHAIN_CODES: readonly string[] = [
+  'PREMIUM_TRANSFER_SHORT',
+  'TRANSFER_UNFUNDED',
+  'PREMIUM_RATE_MISMATCH',
+];
+
+/** Whether `c` may read a discrepancy of this code (scopeFilter's `codes`, for one case). */
+export function readsCode(c: Client, code: string): boolean {
+  const codes = scopeFilter(c).codes;
+  return !codes || codes.includes(code);
 }
 
 export function scopeFilter(c: Client): ScopeFilter {
@@ -245,9 +268,10 @@ export function scopeFilter(c: Client): ScopeFilter {
     case 'institution':
       return { fixmedins_codes: c.scope };
     case 'agency':
+      return { admdvs_prefixes: c.scope };
     case 'tax':
     case 'finance':
-      return { admdvs_prefixes: c.scope };
+      return { admdvs_prefixes: c.scope, codes: [...PREMIUM_CHAIN_CODES] };
     default:
       return {};
   }

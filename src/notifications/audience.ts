@@ -11,7 +11,7 @@
  */
 import type { Sql } from '../db/db';
 import type { Client, ClientRegistry } from '../http/clients';
-import { inScope } from '../http/auth';
+import { inScope, readsCode } from '../http/auth';
 import { discrepancyView, type DiscrepancyRow } from '../discrepancies/discrepancy-queries';
 import { maskedSubjectKey, scopedDiscrepancyViews } from '../discrepancies/evidence-scope';
 import type { MaskOptions } from './mask';
@@ -37,11 +37,16 @@ export function subscriberReader(
 /** Whether `reader` may read the case at all (the rule of GET /v1/discrepancies/{id}). */
 export function mayRead(
   reader: Client | undefined,
-  d: Pick<DiscrepancyRow, 'insurer_code' | 'fixmedins_code' | 'admdvs'>,
+  d: Pick<DiscrepancyRow, 'code' | 'insurer_code' | 'fixmedins_code' | 'admdvs'>,
 ): boolean {
   return (
     !reader ||
-    inScope(reader, { insurer_code: d.insurer_code, fixmedins_code: d.fixmedins_code ?? undefined, admdvs: d.admdvs })
+    (readsCode(reader, d.code) &&
+      inScope(reader, {
+        insurer_code: d.insurer_code,
+        fixmedins_code: d.fixmedins_code ?? undefined,
+        admdvs: d.admdvs,
+      }))
   );
 }
 

@@ -5,7 +5,14 @@
 import express, { Router, type Request } from 'express';
 import type { Db } from '../db/db';
 import type { Client, ClientRegistry } from '../http/clients';
-import { requireBearer, requireRegionInScope, requireOperatorAuth, requireRole, scopeFilter } from '../http/auth';
+import {
+  LOOP_READERS,
+  requireBearer,
+  requireRegionInScope,
+  requireOperatorAuth,
+  requireRole,
+  scopeFilter,
+} from '../http/auth';
 import { badRequest, unprocessable, unsupportedMedia } from '../http/problem';
 import type { FieldError } from '../schemas/validator';
 import { parseFilter } from '../discrepancies/routes';
@@ -150,17 +157,17 @@ export function reconciliationRouter(deps: ReconciliationRouterDeps): Router {
   );
 
   // Run history (spec §10): scoped as one run is (run-view.ts), so a caller lists exactly the runs it could open.
-  r.get('/v1/reconciliations', auth, async (req, res) => {
+  r.get('/v1/reconciliations', auth, requireRole(...LOOP_READERS), async (req, res) => {
     const { filter, limit, cursor } = parseRunListQuery(req.query);
     const page = await listRuns(deps.db, filter, scopeFilter(res.locals.client as Client), limit, cursor);
     res.json({ items: page.items.map(runListView), next_cursor: page.next_cursor });
   });
 
-  r.get('/v1/reconciliations/:id', auth, async (req, res) => {
+  r.get('/v1/reconciliations/:id', auth, requireRole(...LOOP_READERS), async (req, res) => {
     res.json(runView(await visibleRun(deps.db, String(req.params.id), res.locals.client)));
   });
 
-  r.get('/v1/reconciliations/:id/export', auth, async (req, res) => {
+  r.get('/v1/reconciliations/:id/export', auth, requireRole(...LOOP_READERS), async (req, res) => {
     const format = formatOf(req);
     const section = (req.query.section ?? 'institutions') as Section;
     if (!['summary', 'institutions', 'insurers'].includes(section))

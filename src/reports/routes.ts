@@ -2,7 +2,7 @@
 import { Router } from 'express';
 import type { Db } from '../db/db';
 import type { Client, ClientRegistry } from '../http/clients';
-import { requireBearer, scopeFilter } from '../http/auth';
+import { LOOP_READERS, requireBearer, requireRole, scopeFilter } from '../http/auth';
 import { parseViolationQuery, violationCsv, violationReport, violationXlsx } from './violation-report';
 
 export interface ReportsRouterDeps {
@@ -21,7 +21,7 @@ export function reportsRouter(deps: ReportsRouterDeps): Router {
   const auth = requireBearer(deps.clients);
 
   // Scoped as the discrepancy list: agency by region, insurer and institution their own, ops all.
-  r.get('/v1/reports/violations', auth, async (req, res) => {
+  r.get('/v1/reports/violations', auth, requireRole(...LOOP_READERS), async (req, res) => {
     const query = parseViolationQuery(req.query);
     const rows = await violationReport(deps.db, query, scopeFilter(res.locals.client as Client));
     if (query.format === 'json') {

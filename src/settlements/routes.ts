@@ -14,7 +14,7 @@ import type { Db } from '../db/db';
 import type { RegionPolicies } from '../benefits';
 import type { WorkCalendar } from '../deadlines/calendar';
 import type { Client, ClientRegistry } from '../http/clients';
-import { inScope, requireBearer, scopeFilter } from '../http/auth';
+import { LOOP_READERS, inScope, requireBearer, requireRole, scopeFilter } from '../http/auth';
 import { notFound } from '../http/problem';
 import { maskCertno, maskName } from '../logging/logger';
 import { casesOfSettlement } from '../discrepancies/discrepancy-queries';
@@ -39,7 +39,7 @@ const SETL_ID = /^[^\u0000-\u001f]{1,30}$/u;
 
 export function settlementsRouter(deps: SettlementRouteDeps): Router {
   const r = Router();
-  r.get('/v1/settlements/:setl_id', requireBearer(deps.clients), async (req, res) => {
+  r.get('/v1/settlements/:setl_id', requireBearer(deps.clients), requireRole(...LOOP_READERS), async (req, res) => {
     const client = res.locals.client as Client;
     const setlId = String(req.params.setl_id);
     const rows = SETL_ID.test(setlId) ? await loadRecordRows(deps.db, setlId) : [];

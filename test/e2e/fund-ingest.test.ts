@@ -10,6 +10,7 @@ import crypto from 'node:crypto';
 import axios from 'axios';
 import { startTestGateway, type TestGateway } from '../support/test-gateway';
 import { TEST_CLIENTS, type TestClientName } from '../support/test-clients';
+import { settlement } from '../support/fixtures';
 
 let t: TestGateway;
 let clock = Date.parse('2025-02-12T09:00:00+08:00');
@@ -291,5 +292,83 @@ describe('the premium chain of a county (Ulanqab 150903, January 2025)', () => {
       ]),
     );
     expect((await cases_('ops', 'status=open')).map((d) => d.code)).toEqual(['PREMIUM_RATE_MISMATCH']);
+  });
+});
+
+// ---------------------------------------------------------------------------------------------
+// What tax and finance may read: the premium chain of their region, not the loop's data
+
+describe("tax and finance read their region's premium chain, not its people's settlements", () => {
+  const setl = settlement({
+    setl_id: 'S-150903-TAXREAD',
+    mdtrt_id: 'M-150903-TAXREAD',
+    psn_no: 'P-150903-TAXREAD',
+    insuplc_admdvs: '150903',
+    mdtrtarea_admvs: '150903',
+    fixmedins_code: 'H15090300001',
+    setl_time: '2025-01-10 09:30:00',
+  });
+  let loopCase: any;
+  let runId: string;
+
+  beforeAll(async () => {
+    clock = Date.parse('2025-02-20T09:00:00+08:00');
+    expect((await t.post('/v1/agency/settlements', { settlements: [setl] }, 'agency')).status).toBe(202);
+    await t.drain();
+    const run = await runToEnd({ admdvs: '1509', period: '2025-01' });
+    runId = run.run_id;
+    const ofSetl = (await t.get(`/v1/discrepancies?setl_id=${setl.setl_id}`, 'ops')).data.items as any[];
+    expect(ofSetl.length).toBeGreaterThan(0); // the unpaid, undeclared settlement has its cases
+    loopCase = ofSetl[0];
+  });
+
+  test.each(['tax', 'finance'] as const)(
+    "when %s lists the region's cases, then it gets the premium chain's codes only, and none of a settlement",
+    async (as) => {
+      const mine = (await t.get('/v1/discrepancies?admdvs=150903&limit=1000', as)).data.items as any[];
+      expect(mine.length).toBeGreaterThan(0);
+      expect(new Set(mine.map((d) => d.code))).toEqual(
+        new Set(['PREMIUM_RATE_MISMATCH', 'PREMIUM_TRANSFER_SHORT', 'TRANSFER_UNFUNDED']),
+      );
+      expect(mine.some((d) => d.setl_id)).toBe(false);
+      expect((await t.get(`/v1/discrepancies?setl_id=${setl.setl_id}`, as)).data.items).toEqual([]);
+      const csv = await t.get('/v1/discrepancies/export?format=csv&admdvs=150903', as);
+      expect(csv.status).toBe(200);
+      expect(String(csv.data)).not.toContain(setl.setl_id);
+      expect(String(csv.data)).toContain('PREMIUM_RATE_MISMATCH');
+    },
+  );
+
+  test.each(['tax', 'finance'] as const)(
+    "when %s reaches for a settlement, its case, its benefit or the region's run, then 404 or 403, and nothing of it is shown",
+    async (as) => {
+      const caseRead = await t.get(`/v1/discrepancies/${loopCase.id}`, as);
+      expect(caseRead.status).toBe(404);
+      for (const path of [
+        `/v1/settlements/${setl.setl_id}`,
+        `/v1/settlements/${setl.setl_id}/benefit`,
+        `/v1/reconciliations/${runId}`,
+        `/v1/reconciliations/${runId}/export?format=csv`,
+        '/v1/reconciliations?admdvs=1509',
+        '/v1/reports/violations?admdvs=1509&from=2025-01&to=2025-01',
+      ]) {
+        const r = await t.get(path, as);
+        expect({ path, status: r.status, type: r.headers['content-type'] }).toEqual({
+          path,
+          status: 403,
+          type: expect.stringContaining('application/problem+json'),
+        });
+        expect(JSON.stringify(r.data)).not.toContain(setl.psn_no);
+        expect(r.data.detail).toContain(`role ${as} may not do this`);
+      }
+    },
+  );
+
+  test('when the agency and ops read the same, then they still see the settlement and its cases', async () => {
+    expect((await t.get(`/v1/settlements/${setl.setl_id}`, 'agency')).status).toBe(200);
+    expect((await t.get(`/v1/discrepancies/${loopCase.id}`, 'agency')).status).toBe(200);
+    expect((await t.get(`/v1/reconciliations/${runId}`, 'agency')).status).toBe(200);
+    const chain = (await t.get('/v1/discrepancies?admdvs=150903&code=PREMIUM_RATE_MISMATCH', 'tax')).data.items;
+    expect((await t.get(`/v1/discrepancies/${chain[0].id}`, 'finance')).status).toBe(200);
   });
 });

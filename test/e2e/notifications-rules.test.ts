@@ -110,15 +110,15 @@ describe('who may read a fund case (spec §8)', () => {
     token_sha256: [],
   });
   test("when the case is an insurer-year one, then that insurer's callback and the ops channels read it, another insurer's does not", () => {
-    const c = { insurer_code: 'PICC_DH', fixmedins_code: null, admdvs: '5331' };
+    const c = { code: 'COST_LIMIT_EXCEEDED', insurer_code: 'PICC_DH', fixmedins_code: null, admdvs: '5331' };
     expect(mayRead(undefined, c)).toBe(true);
     expect(mayRead(insurer(['PICC_DH']), c)).toBe(true);
     expect(mayRead(insurer(['CPIC_DH']), c)).toBe(false);
   });
   test('when the case is a region-year, account or collection one (no insurer), then only the ops channels read it', () => {
     for (const c of [
-      { insurer_code: '', fixmedins_code: null, admdvs: '5331' },
-      { insurer_code: '', fixmedins_code: null, admdvs: '150902' },
+      { code: 'FUND_DEFICIT', insurer_code: '', fixmedins_code: null, admdvs: '5331' },
+      { code: 'PREMIUM_TRANSFER_SHORT', insurer_code: '', fixmedins_code: null, admdvs: '150902' },
     ]) {
       expect(mayRead(undefined, c)).toBe(true);
       expect(mayRead(insurer(['PICC_DH', 'CPIC_DH']), c)).toBe(false);

@@ -239,7 +239,7 @@ describe('whose eyes a subscriber has', () => {
     owner_client_id: owner,
     filter: insurer_code ? { insurer_code } : {},
   });
-  const caseOf = (insurer_code: string) => ({ insurer_code, fixmedins_code: H1, admdvs: '533102' });
+  const caseOf = (insurer_code: string) => ({ code: 'UNDERPAID', insurer_code, fixmedins_code: H1, admdvs: '533102' });
 
   test('when ops or the subscribers file made it, then it reads every case whole', () => {
     expect(subscriberReader({ owner_client_id: null, filter: { insurer_code: PICC } }, registry)).toBeUndefined();
