@@ -269,7 +269,7 @@ export const ENDPOINTS: Endpoint[] = [
     path: '/v1/settlements/{setl_id}',
     tag: 'Reads',
     auth: 'bearer',
-    roles: 'any',
+    roles: ['agency', 'ops', 'insurer', 'institution'],
     summary: {
       en: 'A settlement with its loop state, payments and discrepancies',
       zh: '结算记录及其闭环状态、支付与差异',
@@ -288,7 +288,7 @@ export const ENDPOINTS: Endpoint[] = [
     path: '/v1/settlements/{setl_id}/benefit',
     tag: 'Reads',
     auth: 'bearer',
-    roles: 'any',
+    roles: ['agency', 'ops', 'insurer', 'institution'],
     summary: {
       en: "How the region's benefit rules give a settlement's large-expense amount",
       zh: '按地区待遇规则解释结算的大额补充支付金额',
@@ -440,7 +440,7 @@ export const ENDPOINTS: Endpoint[] = [
     path: '/v1/reconciliations',
     tag: 'Reconciliation',
     auth: 'bearer',
-    roles: 'any',
+    roles: ['agency', 'ops', 'insurer', 'institution'],
     summary: { en: 'Run history: past reconciliation runs, newest first', zh: '对账任务记录（按创建时间倒序）' },
     description:
       'Spec §10. Scoped as one run is read: ops all runs, an agency the runs of its regions, an insurer or an institution the runs with a row of its own. Items are runs without their report (summary, institutions, insurers): GET /v1/reconciliations/{run_id} gives it.',
@@ -475,7 +475,7 @@ export const ENDPOINTS: Endpoint[] = [
     path: '/v1/reconciliations/{run_id}',
     tag: 'Reconciliation',
     auth: 'bearer',
-    roles: 'any',
+    roles: ['agency', 'ops', 'insurer', 'institution'],
     summary: { en: 'A reconciliation run and its report', zh: '对账结果' },
     responses: { 200: { description: 'The run.', schema: 'ReconciliationRun', example: 'reconciliationRun' } },
     errors: READ_ERRORS,
@@ -485,7 +485,7 @@ export const ENDPOINTS: Endpoint[] = [
     path: '/v1/reconciliations/{run_id}/export',
     tag: 'Reconciliation',
     auth: 'bearer',
-    roles: 'any',
+    roles: ['agency', 'ops', 'insurer', 'institution'],
     summary: {
       en: 'Export a run (CSV with BOM, or XLSX; Chinese headers)',
       zh: '导出对账结果（CSV 带 BOM 或 XLSX，中文表头）',
@@ -517,7 +517,7 @@ export const ENDPOINTS: Endpoint[] = [
     path: '/v1/reports/violations',
     tag: 'Reconciliation',
     auth: 'bearer',
-    roles: 'any',
+    roles: ['agency', 'ops', 'insurer', 'institution'],
     summary: {
       en: "Violation report: insurers' rejections and recoveries per institution, reason and month",
       zh: '违规情况报告（拒付、追回，按机构、原因、月份）',
