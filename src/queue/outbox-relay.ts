@@ -287,13 +287,17 @@ function ingestBatchData(rows: readonly OutboxRow[]) {
 }
 
 /** The same rows, the same id: the first row's id and a hash of all of them (BullMQ ids hold no ':'). */
+/**
+ * A batch job's id, from its messages' ids (UUIDs, unique beyond this database): the same rows relayed
+ * again are the same job. Not from the outbox row ids: those restart at 1 in a fresh database, and a
+ * Redis that still keeps the completed jobs of an earlier database (a data directory removed, the
+ * demo run again, a test database recreated) took the new rows' job for a duplicate of an old one and
+ * never ran it — the messages stayed `accepted` for ever.
+ */
 function ingestJobId(rows: readonly OutboxRow[]): string {
-  const h = crypto
-    .createHash('sha256')
-    .update(rows.map((r) => r.id).join(','))
-    .digest('hex')
-    .slice(0, 16);
-  return `msgs-${rows[0]!.id}-${rows.length}-${h}`;
+  const ids = rows.map((r) => String(r.payload.message_id));
+  const h = crypto.createHash('sha256').update(ids.join(',')).digest('hex').slice(0, 24);
+  return `msgs-${ids[0]}-${rows.length}-${h}`;
 }
 
 function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
