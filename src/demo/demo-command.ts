@@ -166,8 +166,9 @@ async function fundStatement(
 
 /** Until every message is processed and the benefit and re-check queues have nothing waiting. */
 async function waitIdle(gw: Gateway): Promise<void> {
+  let pending = 0;
   for (let i = 0; i < 3000; i++) {
-    const pending = (await countUnfinished(gw.db)) + (await countPending(gw.db));
+    pending = (await countUnfinished(gw.db)) + (await countPending(gw.db));
     const counts = await Promise.all(
       ['ingest', 'benefits', 'reconciliation'].map((q) =>
         gw.queues.get(q).getJobCounts('waiting', 'active', 'prioritized'),
@@ -177,4 +178,6 @@ async function waitIdle(gw: Gateway): Promise<void> {
     if (pending === 0 && busy === 0) return;
     await new Promise((r) => setTimeout(r, 100));
   }
+  // Say so rather than go on as if the month were matched (a stuck message once went unnoticed here).
+  throw new Error(`demo: ${pending} messages or outbox rows still unfinished after 5 minutes; see the log`);
 }
