@@ -1,7 +1,8 @@
 /**
  * Shared by the chaos and replay-storm tests: a large generated month whose every document is one
  * exchange message (a settlement record — sent in agency feeds of many records —, a declaration, a
- * single-line payment, a recovery), each settlement following one story with a known end; the
+ * single-line payment, a recovery; and the fund year's kinds of spec §8 — premium collections, fund
+ * transfers, insurer cost reports — a few per month), each settlement following one story with a known end; the
  * ground truth of every loop computed by the pure evaluator from the generated facts; and the
  * comparison of the database's loop rows and totals with it.
  */
@@ -52,7 +53,7 @@ export interface Doc {
   path: string;
   as: TestClientName;
   body: unknown;
-  kind: 'feed' | 'batch' | 'payment' | 'recovery';
+  kind: 'feed' | 'batch' | 'payment' | 'recovery' | 'collection' | 'transfer' | 'cost_report';
   records: number;
 }
 
@@ -67,6 +68,8 @@ export interface ChaosMonth {
   reversals: Settlement[];
   payments: ReturnType<typeof paymentOf>[];
   recoveryBodies: Recovery[];
+  /** The fund year's messages (spec §8): how many of each, and the premiums collected in all. */
+  fund: { collections: number; transfers: number; costReports: number; premiums: string };
 }
 
 export const FEED_SIZE = 500;
@@ -211,6 +214,72 @@ export function chaosMonth(seed: number, minMessages: number): ChaosMonth {
       kind: 'payment',
       records: 1,
     });
+  // The fund year's kinds (spec §8), a few dozen per 1,000 messages: collections of the county, passed on
+  // in full by tax to the treasury and by the treasury to the special account (the transfers arrive in
+  // any order: the chain's cases open and resolve on the way, none is left open), and cost reports of
+  // both insurers in revisions.
+  const fund = { collections: 0, transfers: 0, costReports: 0, premiums: Money.ZERO };
+  const fundMonths = Math.max(3, Math.ceil(minMessages / 1000));
+  for (let m = 0; m < fundMonths; m++) {
+    const period = `2025-${String((m % 12) + 1).padStart(2, '0')}`;
+    const tag = `${m}`.padStart(4, '0');
+    const count = 100 + Math.floor(rnd() * 900);
+    const amount = Money.of(count).times('120').toString();
+    fund.premiums = fund.premiums.plus(Money.of(amount));
+    const base = { admdvs: '533102', fund_year: '2025', period };
+    docs.push({
+      path: '/v1/premium-collections',
+      as: 'agency',
+      body: {
+        ...base,
+        collection_id: `FC-${tag}`,
+        payer_type: 'employer',
+        insured_count: count,
+        amount,
+        collected_at: `${period}-05 10:00:00`,
+      },
+      kind: 'collection',
+      records: 1,
+    });
+    for (const [i, from, to] of [
+      [1, 'tax', 'treasury'],
+      [2, 'treasury', 'special_account'],
+    ] as const)
+      docs.push({
+        path: '/v1/fund-transfers',
+        as: 'agency',
+        body: {
+          ...base,
+          transfer_id: `FT-${tag}-${i}`,
+          from_account: from,
+          to_account: to,
+          amount,
+          transferred_at: `${period}-0${6 + i}T10:00:00+08:00`,
+        },
+        kind: 'transfer',
+        records: 1,
+      });
+    const ins = INSURERS[m % INSURERS.length]!;
+    docs.push({
+      path: '/v1/insurer-cost-reports',
+      as: ins.client,
+      body: {
+        insurer_code: ins.code,
+        admdvs: '5331',
+        fund_year: '2024',
+        revision: 1 + Math.floor(m / INSURERS.length),
+        operating_cost: Money.of(1000 + m).toString(),
+        reported_at: '2025-04-15T10:00:00+08:00',
+      },
+      kind: 'cost_report',
+      records: 1,
+    });
+    fund.collections++;
+    fund.transfers += 2;
+    fund.costReports++;
+    messages += 4;
+  }
+
   // A fixed shuffle: payments often arrive before the settlement they pay.
   for (let i = docs.length - 1; i > 0; i--) {
     const j = Math.floor(rnd() * (i + 1));
@@ -223,7 +292,16 @@ export function chaosMonth(seed: number, minMessages: number): ChaosMonth {
     kind: 'recovery',
     records: 1,
   }));
-  return { docs, recoveries, messages, settlements, reversals, payments, recoveryBodies };
+  return {
+    docs,
+    recoveries,
+    messages,
+    settlements,
+    reversals,
+    payments,
+    recoveryBodies,
+    fund: { ...fund, premiums: fund.premiums.toString() },
+  };
 }
 
 const cst = (local: string) => new Date(`${local.replace(' ', 'T')}+08:00`);
@@ -381,7 +459,10 @@ export async function ledgerCounts(db: Db): Promise<Record<string, number>> {
   const { rows } = await db.query<Record<string, string>>(
     `SELECT (SELECT count(*) FROM settlement_records) AS settlement_records, (SELECT count(*) FROM payments) AS payments,
             (SELECT count(*) FROM payment_lines) AS payment_lines, (SELECT count(*) FROM recoveries) AS recoveries,
-            (SELECT count(*) FROM batches) AS batches, (SELECT count(*) FROM settlement_loops) AS settlement_loops`,
+            (SELECT count(*) FROM batches) AS batches, (SELECT count(*) FROM settlement_loops) AS settlement_loops,
+            (SELECT count(*) FROM premium_collections) AS premium_collections,
+            (SELECT count(*) FROM fund_transfers) AS fund_transfers,
+            (SELECT count(*) FROM insurer_cost_reports) AS insurer_cost_reports`,
   );
   return Object.fromEntries(Object.entries(rows[0]!).map(([k, v]) => [k, Number(v)]));
 }
@@ -394,5 +475,8 @@ export function expectedCounts(m: ChaosMonth, batches: number): Record<string, n
     recoveries: m.recoveryBodies.length,
     batches,
     settlement_loops: m.settlements.length,
+    premium_collections: m.fund.collections,
+    fund_transfers: m.fund.transfers,
+    insurer_cost_reports: m.fund.costReports,
   };
 }

@@ -304,6 +304,24 @@ describe(`a month of ${MESSAGES} messages under chaos`, () => {
     );
   });
 
+  test('the premiums collected, and passed on by tax and the treasury, add up to the fen; no premium chain case is left open', async () => {
+    const { rows } = await t.gw.db.query<{ collected: string; tax: string; treasury: string }>(
+      `SELECT (SELECT coalesce(sum(amount), 0)::text FROM premium_collections) AS collected,
+              (SELECT coalesce(sum(amount), 0)::text FROM fund_transfers WHERE from_account = 'tax') AS tax,
+              (SELECT coalesce(sum(amount), 0)::text FROM fund_transfers WHERE from_account = 'treasury') AS treasury`,
+    );
+    expect(rows[0]).toEqual({
+      collected: month.fund.premiums,
+      tax: month.fund.premiums,
+      treasury: month.fund.premiums,
+    });
+    const open = await t.gw.db.query(
+      `SELECT code, subject_key FROM discrepancies WHERE status = 'open' AND code = ANY($1::text[])`,
+      [['PREMIUM_TRANSFER_SHORT', 'TRANSFER_UNFUNDED', 'PREMIUM_RATE_MISMATCH']],
+    );
+    expect(open.rows).toEqual([]);
+  });
+
   test("every settlement's loop state and amounts equal the ground truth to the fen", async () => {
     const expected = expectedLoops(month, t.gw);
     for (const { s, story } of month.settlements)
