@@ -21,7 +21,10 @@ export interface AuditDeps {
 }
 
 export interface AuditOutcome {
+  /** Person-years audited (not counting those found up to date). */
   person_years: number;
+  /** Person-years another audit had read after the messages' facts were committed (left as they are). */
+  up_to_date?: number;
   settlements: number;
   opened: number;
   updated: number;
@@ -44,9 +47,21 @@ const chunkFor = (db: Pick<Db, 'kind'>): number => (db.kind === 'pglite' ? 25 : 
  * workers never interleave on one (locks taken in key order: no deadlock between chunks). Keys of
  * unknown regions, or of regions without benefit rules, are skipped. `asOf` stamps the cases and
  * the stored results.
+ *
+ * `factsAfter` (the audit of messages: a database time after their records were committed): a
+ * person-year whose records another audit read after that time is left as it is (its results and
+ * findings are what this audit would give: person_year_audits, migration 220). On PostgreSQL a
+ * chunk whose locks another audit holds is then put off until the chunks nobody holds are done, by
+ * when it is mostly up to date: two worker processes auditing the same people go on side by side,
+ * each auditing what the other has not.
  */
-export async function auditPersonYears(deps: AuditDeps, keys: readonly string[], asOf: Date): Promise<AuditOutcome> {
-  const out: AuditOutcome = { person_years: 0, settlements: 0, opened: 0, updated: 0, resolved: 0 };
+export async function auditPersonYears(
+  deps: AuditDeps,
+  keys: readonly string[],
+  asOf: Date,
+  factsAfter?: string,
+): Promise<AuditOutcome> {
+  const out: AuditOutcome = { person_years: 0, up_to_date: 0, settlements: 0, opened: 0, updated: 0, resolved: 0 };
   const years = new Map<string, PersonYear>();
   for (const k of keys) {
     const py = parsePersonYear(deps.regions, k);
@@ -59,40 +74,107 @@ export async function auditPersonYears(deps: AuditDeps, keys: readonly string[],
     await analyzeResultsIfStale(deps.db);
   }
   const size = chunkFor(deps.db);
-  for (let i = 0; i < sorted.length; i += size) {
-    const chunk = sorted.slice(i, i + size);
-    await deps.db.tx(async (q) => {
-      // unnest keeps the array's order, so the locks are taken in key order.
-      await q.query(`SELECT pg_advisory_xact_lock(hashtextextended('py:' || k, 0)) FROM unnest($1::text[]) AS k`, [
-        chunk.map((py) => py.key),
-      ]);
-      const records = await loadPersonYears(q, deps.regions, chunk);
-      const rows: Array<SettlementBenefitRow & { py: PersonYear }> = [];
-      const groups: CaseGroup[] = [];
-      for (const py of chunk) {
-        const recs = records.get(py.key)!;
-        const result = evaluatePersonYear(py.policy, py.year, recs);
-        const audit = auditPersonYear(py, recs, result);
-        groups.push({ groupKey: py.key, findings: audit.findings });
-        rows.push(...audit.rows.map((r) => ({ ...r, py })));
-        out.person_years++;
-        out.settlements += recs.length;
-      }
-      // One sync for the chunk: every case row locked first, the audit chain's lock last (one lock order).
-      const sync = await syncGroups(q, groups, asOf);
-      out.opened += sync.opened.length;
-      out.updated += sync.updated.length;
-      out.resolved += sync.resolved.length;
-      await storeResults(q, chunk, rows, asOf);
-    });
-  }
+  const chunks: PersonYear[][] = [];
+  for (let i = 0; i < sorted.length; i += size) chunks.push(sorted.slice(i, i + size));
+  const deferred: PersonYear[][] = [];
+  const defer = factsAfter !== undefined && deps.db.kind === 'pg';
+  for (const [n, chunk] of chunks.entries())
+    if (!(await auditChunk(deps, chunk, asOf, factsAfter, out, defer && n < chunks.length - 1))) deferred.push(chunk);
+  for (const chunk of deferred) await auditChunk(deps, chunk, asOf, factsAfter, out, false);
   return out;
+}
+
+/** One chunk in one transaction; false (and nothing done) if `tryOnly` and another audit holds one of its locks. */
+async function auditChunk(
+  deps: AuditDeps,
+  all: readonly PersonYear[],
+  asOf: Date,
+  factsAfter: string | undefined,
+  out: AuditOutcome,
+  tryOnly: boolean,
+): Promise<boolean> {
+  return deps.db.tx(async (q) => {
+    // unnest keeps the array's order, so the locks are taken in key order.
+    const keys = all.map((py) => py.key);
+    if (tryOnly) {
+      const { rows } = await q.query<{ ok: boolean }>(
+        `SELECT bool_and(pg_try_advisory_xact_lock(hashtextextended('py:' || k, 0))) AS ok FROM unnest($1::text[]) AS k`,
+        [keys],
+      );
+      if (!rows[0]!.ok) return false;
+    } else
+      await q.query(`SELECT pg_advisory_xact_lock(hashtextextended('py:' || k, 0)) FROM unnest($1::text[]) AS k`, [
+        keys,
+      ]);
+    const marks = await readAuditMarks(q, keys, factsAfter);
+    const chunk = marks.fresh.size ? all.filter((py) => !marks.fresh.has(py.key)) : all;
+    out.up_to_date = (out.up_to_date ?? 0) + all.length - chunk.length;
+    if (!chunk.length) return true;
+    const records = await loadPersonYears(q, deps.regions, chunk);
+    const rows: Array<SettlementBenefitRow & { py: PersonYear }> = [];
+    const groups: CaseGroup[] = [];
+    for (const py of chunk) {
+      const recs = records.get(py.key)!;
+      const result = evaluatePersonYear(py.policy, py.year, recs);
+      const audit = auditPersonYear(py, recs, result);
+      groups.push({ groupKey: py.key, findings: audit.findings });
+      rows.push(...audit.rows.map((r) => ({ ...r, py })));
+      out.person_years++;
+      out.settlements += recs.length;
+    }
+    // One sync for the chunk: every case row locked first, the audit chain's lock last (one lock order).
+    const sync = await syncGroups(q, groups, asOf);
+    out.opened += sync.opened.length;
+    out.updated += sync.updated.length;
+    out.resolved += sync.resolved.length;
+    await storeResults(q, chunk, rows, asOf);
+    await writeAuditMarks(
+      q,
+      chunk.map((py) => py.key),
+      marks.readAt,
+    );
+    return true;
+  });
+}
+
+/**
+ * Under the person-years' locks, before their records are read: which of them another audit read
+ * after `factsAfter` (none without it), and the database's clock now (this audit's facts_read_at;
+ * as PostgreSQL prints it, exact to the microsecond).
+ */
+async function readAuditMarks(
+  q: Sql,
+  keys: readonly string[],
+  factsAfter: string | undefined,
+): Promise<{ fresh: Set<string>; readAt: string }> {
+  const { rows } = await q.query<{ person_year: string | null; read_at: string }>(
+    `SELECT a.person_year, c.read_at FROM (SELECT clock_timestamp()::text AS read_at) c
+       LEFT JOIN person_year_audits a ON $2::timestamptz IS NOT NULL AND a.person_year = ANY($1::text[]) AND a.facts_read_at > $2::timestamptz`,
+    [keys, factsAfter ?? null],
+  );
+  return {
+    fresh: new Set(rows.flatMap((r) => (r.person_year === null ? [] : [r.person_year]))),
+    readAt: rows[0]!.read_at,
+  };
+}
+
+async function writeAuditMarks(q: Sql, keys: readonly string[], readAt: string): Promise<void> {
+  await q.query(
+    `INSERT INTO person_year_audits (person_year, facts_read_at) SELECT k, $2::timestamptz FROM unnest($1::text[]) AS k
+     ON CONFLICT (person_year) DO UPDATE SET facts_read_at = EXCLUDED.facts_read_at`,
+    [keys, readAt],
+  );
 }
 
 /** The audit of agency feed messages: every person-year their records touched, each once. */
 export async function auditMessages(deps: AuditDeps, messageIds: readonly string[], asOf: Date): Promise<AuditOutcome> {
+  // A benefit job is relayed after its message's records were committed: the clock now is after them.
+  const factsAfter =
+    deps.db.kind === 'pg'
+      ? (await deps.db.query<{ now: string }>('SELECT clock_timestamp()::text AS now')).rows[0]!.now
+      : undefined;
   const keys = await personYearsOfMessages(deps.db, deps.regions, messageIds);
-  return auditPersonYears(deps, keys, asOf);
+  return auditPersonYears(deps, keys, asOf, factsAfter);
 }
 
 /** The audit of one agency feed message: every person-year its records touched. */

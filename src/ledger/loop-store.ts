@@ -28,6 +28,41 @@ export async function loadLoopFigures(q: Sql, setlIds: readonly string[]): Promi
   return rows;
 }
 
+/**
+ * The stored figures of these settlements' loops, as loadLoopFigures, read under their groups' locks
+ * before the facts, with what an evaluation driven by messages needs to know of each row:
+ *  - `fresh`: another evaluation has already read the facts after `factsAfter` (a time after the
+ *    messages' facts were committed: facts_seen_at is taken before that evaluation's read), and its
+ *    result holds as of `asOf` (no check point at or before asOf: a result is constant in asOf
+ *    between its check points, matching/sweep.ts) — evaluating it again would give the same row and
+ *    the same findings;
+ *  - `readAt`: the database's clock now, before this evaluation reads the facts (its facts_seen_at),
+ *    as PostgreSQL prints it (exact to the microsecond, as `factsAfter` must be).
+ */
+export async function loadLoopFreshness(
+  q: Sql,
+  setlIds: readonly string[],
+  factsAfter: string | undefined,
+  asOf: Date,
+): Promise<{ figures: StoredLoopFigures[]; fresh: Set<string>; readAt: string }> {
+  const { rows } = await q.query<StoredLoopFigures & { fresh: boolean | null; read_at: string }>(
+    `SELECT l.setl_id, l.status, l.owed::text, l.paid::text, l.rejected::text, l.recovered::text, l.outstanding::text, l.due_date::text,
+            to_char(l.closed_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') AS closed_at,
+            l.facts_seen_at > $2::timestamptz AND (l.next_check_at IS NULL OR l.next_check_at > $3::timestamptz) AS fresh, c.read_at
+       FROM (SELECT clock_timestamp()::text AS read_at) c LEFT JOIN settlement_loops l ON l.setl_id = ANY($1::text[])`,
+    [setlIds, factsAfter ?? null, asOf],
+  );
+  const figures: StoredLoopFigures[] = [];
+  const fresh = new Set<string>();
+  for (const r of rows) {
+    if (r.setl_id === null) continue;
+    if (r.fresh) fresh.add(r.setl_id);
+    const { fresh: _f, read_at: _r, ...f } = r;
+    figures.push(f);
+  }
+  return { figures, fresh, readAt: rows[0]!.read_at };
+}
+
 /** One loop row to write: amounts as decimal strings, due_date yyyy-MM-dd. */
 export interface LoopRow {
   setl_id: string;
@@ -49,26 +84,32 @@ export interface LoopRow {
 }
 
 /**
- * Insert or replace the loop rows, evaluated at `evaluatedAt` (facts_seen_at: now), one statement.
+ * Insert or replace the loop rows, evaluated at `evaluatedAt`, one statement; facts_seen_at is
+ * `factsSeenAt` (when the evaluation read the facts: loadLoopFreshness's readAt), else now().
  * The rows go as one JSON parameter read by json_to_recordset: node-pg would turn 15 array
  * parameters of a 1,000-settlement chunk into array literals element by element in JavaScript
  * (escaping each), where JSON.stringify is native.
  */
-export async function upsertLoops(q: Sql, rows: readonly LoopRow[], evaluatedAt: Date): Promise<void> {
+export async function upsertLoops(
+  q: Sql,
+  rows: readonly LoopRow[],
+  evaluatedAt: Date,
+  factsSeenAt?: string,
+): Promise<void> {
   if (!rows.length) return;
   await q.query(
     `INSERT INTO settlement_loops (setl_id, status, owed, paid, rejected, recovered, outstanding, due_date, due_at, closed_at,
-       admdvs, insurer_code, fixmedins_code, period, evaluated_at, next_check_at)
+       admdvs, insurer_code, fixmedins_code, period, evaluated_at, next_check_at, facts_seen_at)
      SELECT u.setl_id, u.status, u.owed, u.paid, u.rejected, u.recovered, u.outstanding, u.due_date, u.due_at, u.closed_at,
-       u.admdvs, u.insurer_code, u.fixmedins_code, u.period, $2::timestamptz, u.next_check_at
+       u.admdvs, u.insurer_code, u.fixmedins_code, u.period, $2::timestamptz, u.next_check_at, coalesce($3::timestamptz, now())
        FROM json_to_recordset($1::json) AS u(setl_id text, status text, owed numeric, paid numeric, rejected numeric, recovered numeric,
          outstanding numeric, due_date date, due_at timestamptz, closed_at timestamptz, admdvs text, insurer_code text, fixmedins_code text,
          period text, next_check_at timestamptz)
      ON CONFLICT (setl_id) DO UPDATE SET status = EXCLUDED.status, owed = EXCLUDED.owed, paid = EXCLUDED.paid, rejected = EXCLUDED.rejected,
        recovered = EXCLUDED.recovered, outstanding = EXCLUDED.outstanding, due_date = EXCLUDED.due_date, due_at = EXCLUDED.due_at,
        closed_at = EXCLUDED.closed_at, admdvs = EXCLUDED.admdvs, insurer_code = EXCLUDED.insurer_code, fixmedins_code = EXCLUDED.fixmedins_code,
-       period = EXCLUDED.period, evaluated_at = EXCLUDED.evaluated_at, next_check_at = EXCLUDED.next_check_at, facts_seen_at = now()`,
+       period = EXCLUDED.period, evaluated_at = EXCLUDED.evaluated_at, next_check_at = EXCLUDED.next_check_at, facts_seen_at = EXCLUDED.facts_seen_at`,
     // Dates serialise as ISO UTC with milliseconds (what node-pg sends for a Date, in another zone).
-    [JSON.stringify(rows), evaluatedAt],
+    [JSON.stringify(rows), evaluatedAt, factsSeenAt ?? null],
   );
 }

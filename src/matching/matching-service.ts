@@ -21,13 +21,13 @@ import { RECHECK_QUEUE, type Queues } from '../queue/queues';
 import { syncGroups } from '../discrepancies/case-store';
 import type { AuditEvent } from '../audit/audit-trail';
 import { affectedByMessages, loadSettlementInputs } from '../ledger/fact-loader';
-import { loadLoopFigures, upsertLoops as writeLoops } from '../ledger/loop-store';
+import { loadLoopFreshness, upsertLoops as writeLoops, type StoredLoopFigures } from '../ledger/loop-store';
 import { analyzeIfStale } from '../ledger/settlement-store';
 import { analyzePaymentsIfStale } from '../ledger/payment-store';
 import { analyzeBatchesIfStale } from '../ledger/batch-store';
 import { evaluateSettlement, type SettlementEvaluation, type SettlementInput } from './rules';
 import { cmpStr, fallbackAdmdvs } from './finding';
-import { chunkFor, lockAll, type MatchingDeps } from './chunks';
+import { chunkFor, databaseClock, lockAll, runChunks, tryLockAll, type MatchingDeps } from './chunks';
 import { reevaluateDeclarations, type DeclarationKey } from './declarations';
 
 /** Where re-checks are queued, and the clock they are timed by. */
@@ -64,6 +64,9 @@ export async function applyMessages(
   finish?: (q: Sql) => Promise<void>,
 ): Promise<void> {
   const asOf = new Date(deps.now());
+  // After the messages were claimed, so after their facts were committed: a settlement whose loop
+  // another evaluation wrote from facts read after this needs no evaluation of ours (reevaluate).
+  const factsAfter = deps.db.kind === 'pg' ? await databaseClock(deps.db) : undefined;
   // A feed can bring more rows than the tables had: plans of the chunks' reads need fresh statistics.
   if (deps.db.kind === 'pg' && msgs.some((m) => m.kind === 'agency_settlements')) await analyzeIfStale(deps.db);
   // Payments filling a young table: the lines' foreign-key check needs fresh statistics (payment-store.ts).
@@ -82,7 +85,7 @@ export async function applyMessages(
     declarations.push(...affected.declarations);
   }
   // `finish` (the messages' `processed`) goes into the last transaction of the two passes.
-  const r = await reevaluate(deps.db, setlIds, asOf, deps, declarations.length ? undefined : finish);
+  const r = await reevaluate(deps.db, setlIds, asOf, deps, declarations.length ? undefined : finish, factsAfter);
   // reevaluateDeclarations evaluates each institution-period once, however often it is named.
   if (declarations.length) await reevaluateDeclarations(deps.db, declarations, asOf, deps, finish);
   await scheduleRechecks(deps, r.nextChecks);
@@ -113,7 +116,16 @@ async function affectedBy(
 /**
  * Re-derive the loop state and the open discrepancies of settlements from the ledger of facts, as of
  * `asOf`: one transaction per chunk, in setl_id order; returns when each needs its next check.
- * `finish` runs in the last chunk's transaction (none without settlements).
+ * `finish` runs in the last transaction (none without settlements).
+ *
+ * `factsAfter` (messages' evaluations: a database time after their facts were committed): a
+ * settlement whose loop row another evaluation wrote from facts it read after that time, and whose
+ * result still holds as of `asOf`, is left as it is (loop-store.ts loadLoopFreshness: it would give
+ * the same row and the same findings). Two workers, or two batches of one, whose messages name the
+ * same settlements (an institution's declaration and its payments) thus evaluate each once; and a
+ * chunk whose locks another transaction holds is put off until the chunks nobody holds are done
+ * (chunks.ts runChunks), by when it is mostly fresh. Without `factsAfter` (the sweep, re-checks),
+ * every settlement is evaluated, chunk after chunk.
  */
 export async function reevaluate(
   db: Db,
@@ -121,31 +133,43 @@ export async function reevaluate(
   asOf: Date,
   deps: MatchingDeps,
   finish?: (q: Sql) => Promise<void>,
+  factsAfter?: string,
 ): Promise<ReevaluateResult> {
   const ids = [...new Set(setlIds)].sort(cmpStr);
   const nextChecks: NextCheck[] = [];
   const size = chunkFor(db);
-  for (let i = 0; i < ids.length; i += size) {
-    const chunk = ids.slice(i, i + size);
-    const last = i + size >= ids.length;
-    nextChecks.push(
-      ...(await db.tx(async (q) => {
-        const next = await reevaluateChunk(q, chunk, asOf, deps);
-        if (last && finish) await finish(q);
-        return next;
-      })),
-    );
-  }
+  const chunks: string[][] = [];
+  for (let i = 0; i < ids.length; i += size) chunks.push(ids.slice(i, i + size));
+  await runChunks(chunks, (chunk, wait, last) =>
+    db.tx(async (q) => {
+      const groups = chunk.map(settlementGroup);
+      if (wait || factsAfter === undefined) await lockAll(q, groups);
+      else if (!(await tryLockAll(q, groups))) return false;
+      nextChecks.push(...(await reevaluateChunk(q, chunk, asOf, deps, factsAfter)));
+      if (last && finish) await finish(q);
+      return true;
+    }),
+  );
   return { evaluated: ids.length, nextChecks };
 }
 
-async function reevaluateChunk(q: Sql, ids: string[], asOf: Date, deps: MatchingDeps): Promise<NextCheck[]> {
-  await lockAll(q, ids.map(settlementGroup));
+/** One chunk, its groups' locks held. */
+async function reevaluateChunk(
+  q: Sql,
+  chunk: string[],
+  asOf: Date,
+  deps: MatchingDeps,
+  factsAfter: string | undefined,
+): Promise<NextCheck[]> {
+  // Read under the settlements' advisory locks: nobody else changes these rows until we commit.
+  const stored = await loadLoopFreshness(q, chunk, factsAfter, asOf);
+  const ids = stored.fresh.size ? chunk.filter((id) => !stored.fresh.has(id)) : chunk;
+  if (!ids.length) return [];
   const inputs = await loadSettlementInputs(q, ids);
   const results = new Map<string, SettlementEvaluation>();
   for (const id of ids) results.set(id, evaluate(inputs.get(id)!, asOf, deps));
 
-  const loopEvents = await upsertLoops(q, ids, inputs, results, asOf);
+  const loopEvents = await upsertLoops(q, ids, inputs, results, asOf, stored.figures, stored.readAt);
 
   // The case store takes the open cases' row locks, then the audit chain's shard locks (one order
   // for every caller). Loop-state changes join the hash-chained audit trail (issue 7 §6) in the same
@@ -191,6 +215,8 @@ async function upsertLoops(
   inputs: Map<string, SettlementInput>,
   results: Map<string, SettlementEvaluation>,
   asOf: Date,
+  before: readonly StoredLoopFigures[],
+  factsSeenAt: string,
 ): Promise<AuditEvent[]> {
   const rows = ids.flatMap((id) => {
     const s = inputs.get(id)!.settlement;
@@ -198,12 +224,7 @@ async function upsertLoops(
     return s && r.loop ? [{ s, loop: r.loop, next: r.nextCheckAt ?? null }] : [];
   });
   if (!rows.length) return [];
-  // Read under the settlements' advisory locks: nobody else changes these rows until we commit.
-  const before: (AuditedLoop & { setl_id: string })[] = await loadLoopFigures(
-    q,
-    rows.map((r) => r.s.setl_id),
-  );
-  const prev = new Map(before.map((r) => [r.setl_id, r]));
+  const prev = new Map<string, AuditedLoop>(before.map((r) => [r.setl_id, r]));
   const events: AuditEvent[] = [];
   // Each amount in text once (decimal.js toFixed), for the audit comparison and the row alike.
   const figures = rows.map((r): AuditedLoop => ({
@@ -253,6 +274,7 @@ async function upsertLoops(
       next_check_at: r.next,
     })),
     asOf,
+    factsSeenAt,
   );
   return events;
 }

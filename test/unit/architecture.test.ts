@@ -47,6 +47,7 @@ export const TABLE_OWNERS: Record<string, string> = {
   message_bodies: 'src/ingest/message-store.ts',
   webhook_ids: 'src/ingest/message-store.ts',
   settlement_benefits: 'src/benefits/',
+  person_year_audits: 'src/benefits/',
   reconciliation_runs: 'src/reconciliation/',
   reconciliation_institutions: 'src/reconciliation/',
   reconciliation_insurers: 'src/reconciliation/',
