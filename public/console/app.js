@@ -70,7 +70,8 @@
     profit: ['利润', 'Profit'], profit_rate: ['利润率%', 'Profit rate %'], excess_profit: ['超额利润', 'Excess profit'], deficit_policy: ['政策性亏损', 'Policy deficit'],
     deficit_non_policy: ['非政策性亏损', 'Non-policy deficit'], accounts: ['账户', 'Accounts'], account: ['账户', 'Account'], received: ['收到', 'Received'],
     passed_on: ['转出', 'Passed on'], balance: ['余额', 'Balance'], export_public: ['导出公开版', 'Export public disclosure'],
-    fund_waiting: ['决算计算中，完成后自动刷新…', 'Computing; the statement appears when it completes…'], statement_id: ['决算 ID', 'Statement id'],
+    fund_waiting: ['决算计算中，完成后自动刷新…', 'Computing; the statement appears when it completes…'],
+    fund_history: ['已完成的决算', 'Completed statements'], statement_id: ['决算 ID', 'Statement id'],
     summary_all: ['完整汇总', 'Full summary'], balanced_institutions: ['申报一致的机构', 'Balanced institutions'],
     id: ['ID', 'id'], mdtrt_id: ['就诊 ID', 'Visit id'], psn_no: ['人员编号', 'Person no.'], psn_name: ['姓名', 'Name'], certno: ['证件号码', 'ID number'],
     insuplc_admdvs: ['参保地统筹区', 'Pooling region'], med_type: ['医疗类别', 'Medical type'], setl_mode: ['结算方式', 'Settlement mode'],
@@ -117,6 +118,7 @@
     resolution: { auto: ['自动', 'automatic'], manual: ['人工', 'manual'] },
     loop: { owed: ['待支付', 'owed'], closed: ['已闭环', 'closed'], overdue: ['逾期', 'overdue'], reversed: ['已冲正', 'reversed'], not_owed: ['无需支付', 'not owed'] },
     run: { queued: ['排队中', 'queued'], running: ['运行中', 'running'], completed: ['已完成', 'completed'], failed: ['失败', 'failed'] },
+    trigger: { api: ['手动', 'asked for'], nightly: ['夜间', 'nightly'], cli: ['命令行', 'command line'] },
     msg: { accepted: ['已受理', 'accepted'], processing: ['处理中', 'processing'], processed: ['已处理', 'processed'], failed: ['失败', 'failed'] },
     delivery: { pending: ['待发送', 'pending'], sending: ['发送中', 'sending'], failed: ['失败，将重试', 'failed, will retry'], delivered: ['已送达', 'delivered'], dead: ['放弃', 'dead'], cancelled: ['已取消', 'cancelled'] },
     kind: {
@@ -229,7 +231,7 @@
     state.subs = { items: [], loaded: false, created: null, test: null, poll: null };
     renderRun(); renderRunList(); renderSubscribers(); renderTest();
     // Nor its fund-year statement (another agency may log in next), its last message, its tab.
-    clearTimeout(state.fundPoll); state.fund = null;
+    clearTimeout(state.fundPoll); state.fund = null; $('#fund-list').replaceChildren();
     for (const el of $('#fund-form').elements) if (el.name) el.value = '';
     renderFund(); flash(''); state.tab = 'discrepancies';
     store.del('console.token'); store.del('console.me');
@@ -273,6 +275,7 @@
     if (name === 'discrepancies' && !state.disc.loaded) void searchDiscrepancies(false);
     if (name === 'messages' && !state.msg.loaded) void searchMessages(false);
     if (name === 'reconciliation' && !state.runsLoaded) void loadRuns(false);
+    if (name === 'fund') void loadFundStatements();
     if (name === 'subscribers') void loadSubscribers();
   }
   function options(select, group, values, labelOf) {
@@ -651,6 +654,14 @@
   }
 
   // ---------------------------------------------------------------- fund year (spec §8)
+  /** The latest completed statement of each region-year (GET /v1/fund-statements): the nightly ones too. */
+  async function loadFundStatements() {
+    try {
+      const { body } = await api('/v1/fund-statements');
+      $('#fund-list').replaceChildren(...body.items.map((s) => h('li', {}, h('button', { type: 'button', class: 'ghost', 'data-statement': s.statement_id, onclick: () => openFundStatement(s.statement_id) },
+        `${s.admdvs} ${s.fund_year} · ${en('trigger', s.trigger)} · ${String(s.finished_at || s.created_at).replace('T', ' ').slice(0, 16)} · ${s.statement_id}`))));
+    } catch (e) { problem(e); }
+  }
   async function startFundStatement(form) {
     try {
       const body = { admdvs: form.admdvs.value.trim(), fund_year: form.fund_year.value.trim() };
@@ -668,6 +679,7 @@
       state.fund = body;
       renderFund();
       if (body.status === 'queued' || body.status === 'running') state.fundPoll = setTimeout(() => openFundStatement(id), 1000);
+      else if (body.status === 'completed') void loadFundStatements();
     } catch (e) { problem(e); }
   }
   function renderFund() {

@@ -1,6 +1,7 @@
 /**
  * Fund-year statements (spec §8): `POST /v1/fund-statements` (agency, ops; signed or bearer, like
- * reconciliations) → 202 {statement_id}; `GET /v1/fund-statements/{id}`; `GET …/{id}/export?format=
+ * reconciliations) → 202 {statement_id}; `GET /v1/fund-statements` (the latest completed statement of each
+ * region-year, `?admdvs=&fund_year=`); `GET /v1/fund-statements/{id}`; `GET …/{id}/export?format=
  * xlsx|csv[&section=region|insurers|accounts][&audience=public]`. An agency sees the statements of
  * its region only (404 outside it); other roles get 403.
  */
@@ -13,8 +14,8 @@ import type { FieldError } from '../schemas/field-error';
 import { decimalPlaces } from '../money';
 import { parseWireTime, toCstIso } from '../time';
 import { KNOWN_AT_SKEW_MS } from '../reconciliation/routes';
-import { createStatement } from './statement-store';
-import { statementView, visibleStatement } from './statement-view';
+import { createStatement, latestStatements } from './statement-store';
+import { mayRequestStatements, statementListView, statementView, visibleStatement } from './statement-view';
 import { statementCsv, statementXlsx, type StatementSection } from './statement-export';
 
 export interface FundStatementRouterDeps {
@@ -36,6 +37,25 @@ const XLSX_TYPE = 'application/vnd.openxmlformats-officedocument.spreadsheetml.s
 const CSV_TYPE = 'text/csv; charset=utf-8';
 const FIELDS = ['admdvs', 'fund_year', 'as_of', 'known_at', 'opening_balance'];
 const TIME_MESSAGE = 'must be ISO 8601 with an offset or yyyy-MM-dd HH:mm:ss (China Standard Time)';
+
+/** GET /v1/fund-statements' filters: `admdvs` a 2–6 digit prefix, `fund_year` yyyy (400 naming `?name`). */
+export function parseStatementListQuery(req: Request): { admdvs?: string; fundYear?: number } {
+  const errors: FieldError[] = [];
+  const out: { admdvs?: string; fundYear?: number } = {};
+  const { admdvs, fund_year: year } = req.query;
+  if (admdvs !== undefined && admdvs !== '') {
+    if (typeof admdvs !== 'string' || !/^\d{2,6}$/.test(admdvs))
+      errors.push({ path: '?admdvs', code: 'pattern', message: 'must be a 2–6 digit admdvs prefix' });
+    else out.admdvs = admdvs;
+  }
+  if (year !== undefined && year !== '') {
+    if (typeof year !== 'string' || !/^\d{4}$/.test(year))
+      errors.push({ path: '?fund_year', code: 'pattern', message: 'must be a year (yyyy)' });
+    else out.fundYear = Number(year);
+  }
+  if (errors.length) throw badRequest({ en: 'invalid query parameters', zh: '查询参数无效' }, errors);
+  return out;
+}
 
 /** The request body, field by field with JSON Pointer paths (422); known_at as a reconciliation's (not after now). */
 export function parseStatementRequest(body: unknown, now: Date): StatementRequest {
@@ -170,6 +190,15 @@ export function fundStatementRouter(deps: FundStatementRouterDeps): Router {
         });
     },
   );
+
+  // The latest completed statement of each region-year the caller may read (an agency: its regions).
+  r.get('/v1/fund-statements', auth, async (req, res) => {
+    const c = res.locals.client as Client;
+    mayRequestStatements(c);
+    const filter = parseStatementListQuery(req);
+    const rows = await latestStatements(deps.db, c.role === 'agency' ? c.scope : undefined, filter);
+    res.json({ items: rows.map(statementListView) });
+  });
 
   r.get('/v1/fund-statements/:id', auth, async (req, res) => {
     res.json(statementView(await visibleStatement(deps.db, String(req.params.id), res.locals.client as Client)));

@@ -137,17 +137,30 @@ export async function previousClosingBalance(q: Sql, admdvs: string, fundYear: n
   return rows[0]?.closing ?? undefined;
 }
 
-/** The latest completed statements of a region (the console's fund-year page), newest year first. */
+/**
+ * The latest completed statement of each region-year (GET /v1/fund-statements, the console's fund-year
+ * page), newest fund year first: inside `admdvsPrefixes` (the caller's scope; undefined: all), under
+ * the `admdvs` prefix and of the `fundYear` asked for, when given.
+ */
 export async function latestStatements(
   q: Sql,
   admdvsPrefixes: readonly string[] | undefined,
-  limit = 20,
+  filter: { admdvs?: string; fundYear?: number } = {},
+  limit = 50,
 ): Promise<StatementRow[]> {
   const { rows } = await q.query<StatementRow>(
-    `SELECT DISTINCT ON (admdvs, fund_year) ${COLUMNS} FROM fund_statements
-      WHERE status = 'completed' AND ($1::text[] IS NULL OR admdvs LIKE ANY($1::text[]))
-      ORDER BY admdvs, fund_year DESC, finished_at DESC LIMIT $2`,
-    [admdvsPrefixes ? admdvsPrefixes.map((p) => `${p}%`) : null, limit],
+    `SELECT * FROM (
+       SELECT DISTINCT ON (admdvs, fund_year) ${COLUMNS} FROM fund_statements
+        WHERE status = 'completed' AND ($1::text[] IS NULL OR admdvs LIKE ANY($1::text[]))
+          AND ($2::text IS NULL OR admdvs LIKE $2) AND ($3::int IS NULL OR fund_year = $3)
+        ORDER BY admdvs, fund_year, finished_at DESC) latest
+      ORDER BY fund_year DESC, admdvs LIMIT $4`,
+    [
+      admdvsPrefixes ? admdvsPrefixes.map((p) => `${p}%`) : null,
+      filter.admdvs ? `${filter.admdvs}%` : null,
+      filter.fundYear ?? null,
+      limit,
+    ],
   );
   return rows;
 }

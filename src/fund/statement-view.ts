@@ -87,6 +87,21 @@ export function statementView(st: StatementRow): Record<string, unknown> {
   };
 }
 
+/** One line of GET /v1/fund-statements: the statement without its figures (GET …/{id} has them). */
+export function statementListView(st: StatementRow): Record<string, unknown> {
+  return {
+    statement_id: st.statement_id,
+    status: st.status,
+    admdvs: st.admdvs,
+    fund_year: String(st.fund_year),
+    as_of: toCstIso(st.as_of),
+    known_at: st.known_at ? toCstIso(st.known_at) : null,
+    trigger: st.trigger,
+    created_at: toCstIso(st.created_at),
+    finished_at: st.finished_at ? toCstIso(st.finished_at) : null,
+  };
+}
+
 /** Only the agency and ops read statements; an agency only inside its region (404 outside, as runs). */
 export function mayRequestStatements(c: Client): void {
   if (c.role !== 'agency' && c.role !== 'ops')

@@ -581,6 +581,53 @@ export const ENDPOINTS: Endpoint[] = [
   },
   {
     method: 'get',
+    path: '/v1/fund-statements',
+    tag: 'Fund year',
+    auth: 'bearer',
+    roles: ['ops', 'agency'],
+    summary: {
+      en: 'The latest completed statement of each region-year, newest fund year first',
+      zh: '各统筹区各基金年度最近一次完成的决算（按基金年度倒序）',
+    },
+    description:
+      'The nightly statements and those asked for, one per region-year (the latest completed): an agency lists those of its regions; other roles 403. Items carry no figures: GET /v1/fund-statements/{statement_id} gives them.',
+    query: [
+      filter('admdvs', { type: 'string', pattern: '^\\d{2,6}$' }, 'Region prefix.'),
+      filter('fund_year', { type: 'string', pattern: '^\\d{4}$' }, 'Fund year yyyy.'),
+    ],
+    responses: {
+      200: {
+        description: 'Up to 50 statements.',
+        schema: {
+          type: 'object',
+          required: ['items'],
+          properties: {
+            items: {
+              type: 'array',
+              items: {
+                type: 'object',
+                required: ['statement_id', 'status', 'admdvs', 'fund_year', 'as_of', 'trigger', 'created_at'],
+                properties: {
+                  statement_id: { type: 'string', format: 'uuid' },
+                  status: { type: 'string', enum: ['queued', 'running', 'completed', 'failed'] },
+                  admdvs: { type: 'string' },
+                  fund_year: { type: 'string' },
+                  as_of: { type: 'string' },
+                  known_at: { type: ['string', 'null'] },
+                  trigger: { type: 'string', enum: ['api', 'nightly', 'cli'] },
+                  created_at: { type: 'string' },
+                  finished_at: { type: ['string', 'null'] },
+                },
+              },
+            },
+          },
+        },
+      },
+    },
+    errors: [400, 401, 403, 429],
+  },
+  {
+    method: 'get',
     path: '/v1/fund-statements/{statement_id}',
     tag: 'Fund year',
     auth: 'bearer',

@@ -388,6 +388,29 @@ describe('who may ask for and read a statement', () => {
     expect((await t.get(`/v1/fund-statements/${first.statement_id}`, 'insurerA')).status).toBe(403);
   });
 
+  test("when the agency lists the statements, then it gets its region's latest one per year; another region's agency none; an insurer 403; a bad filter 400 with its path", async () => {
+    const mine = await t.get('/v1/fund-statements', 'agency');
+    expect(mine.status).toBe(200);
+    expect(mine.data.items).toContainEqual(
+      expect.objectContaining({
+        statement_id: first.statement_id,
+        status: 'completed',
+        admdvs: '5331',
+        fund_year: '2024',
+        trigger: 'api',
+      }),
+    );
+    expect(mine.data.items[0]).not.toHaveProperty('region');
+    expect((await t.get('/v1/fund-statements?admdvs=5331&fund_year=2024', 'ops')).data.items).toHaveLength(1);
+    expect((await t.get('/v1/fund-statements?fund_year=2023', 'ops')).data.items).toEqual([]);
+    expect((await t.get('/v1/fund-statements', 'agencyOther')).data.items).toEqual([]);
+    expect((await t.get('/v1/fund-statements?admdvs=5331', 'agencyOther')).data.items).toEqual([]);
+    expect((await t.get('/v1/fund-statements', 'insurerA')).status).toBe(403);
+    const bad = await t.get('/v1/fund-statements?admdvs=53x&fund_year=24', 'agency');
+    expect(bad.status).toBe(400);
+    expect(bad.data.errors.map((e: any) => e.path).sort()).toEqual(['?admdvs', '?fund_year']);
+  });
+
   test('when the body is bad, then 422 with the path of each bad field', async () => {
     const post = await axios.post(
       `${t.baseUrl}/v1/fund-statements`,
