@@ -166,15 +166,32 @@ async function writeAuditMarks(q: Sql, keys: readonly string[], readAt: string):
   );
 }
 
-/** The audit of agency feed messages: every person-year their records touched, each once. */
-export async function auditMessages(deps: AuditDeps, messageIds: readonly string[], asOf: Date): Promise<AuditOutcome> {
-  // A benefit job is relayed after its message's records were committed: the clock now is after them.
-  const factsAfter =
-    deps.db.kind === 'pg'
-      ? (await deps.db.query<{ now: string }>('SELECT clock_timestamp()::text AS now')).rows[0]!.now
-      : undefined;
+/**
+ * The audit of agency feed messages: every person-year their records touched, each once.
+ * `factsAfter`: a database time after the messages' records were committed (databaseTime when their
+ * jobs arrived); else the clock now, which is after them too.
+ */
+export async function auditMessages(
+  deps: AuditDeps,
+  messageIds: readonly string[],
+  asOf: Date,
+  factsAfter?: string,
+): Promise<AuditOutcome> {
+  const after = factsAfter ?? (deps.db.kind === 'pg' ? await databaseTime(deps.db) : undefined);
   const keys = await personYearsOfMessages(deps.db, deps.regions, messageIds);
-  return auditPersonYears(deps, keys, asOf, factsAfter);
+  return auditPersonYears(deps, keys, asOf, after);
+}
+
+/** The database's clock as PostgreSQL prints it (exact: what person_year_audits is compared with). */
+export async function databaseTime(db: Pick<Db, 'query'>): Promise<string> {
+  return (await db.query<{ now: string }>('SELECT clock_timestamp()::text AS now')).rows[0]!.now;
+}
+
+/** The latest of database times (as databaseTime gives them). */
+export async function latestTime(db: Pick<Db, 'query'>, times: readonly string[]): Promise<string> {
+  if (times.length === 1) return times[0]!;
+  return (await db.query<{ t: string }>('SELECT max(t)::text AS t FROM unnest($1::timestamptz[]) AS t', [times]))
+    .rows[0]!.t;
 }
 
 /** The audit of one agency feed message: every person-year its records touched. */

@@ -11,7 +11,7 @@
  */
 import { UnrecoverableError, type Job } from 'bullmq';
 import type { Logger } from '../logging/logger';
-import { auditMessages, type AuditDeps, type AuditOutcome } from './audit';
+import { auditMessages, databaseTime, latestTime, type AuditDeps, type AuditOutcome } from './audit';
 
 export interface BenefitWorkerDeps extends AuditDeps {
   log: Logger;
@@ -35,8 +35,8 @@ export async function processBenefitJob(gw: BenefitWorkerDeps, job: Job<BenefitJ
   return audit(gw, [messageIdOf(job)]);
 }
 
-async function audit(gw: BenefitWorkerDeps, ids: readonly string[]): Promise<AuditOutcome> {
-  const out = await auditMessages(gw, ids, new Date(gw.now()));
+async function audit(gw: BenefitWorkerDeps, ids: readonly string[], factsAfter?: string): Promise<AuditOutcome> {
+  const out = await auditMessages(gw, ids, new Date(gw.now()), factsAfter);
   // Counts only: person-year keys carry psn_no (personal data).
   gw.log.debug({ message_ids: ids, ...out }, 'benefit audit done');
   return out;
@@ -73,18 +73,29 @@ export function benefitProcessor(
   gw: BenefitWorkerDeps,
   opts: { maxBatch?: number; maxInFlight?: number; quietMs?: number; maxWaitMs?: number } = {},
 ): (job: Job<BenefitJob>) => Promise<AuditOutcome> {
+  // The batch's messages were committed before the latest of its jobs arrived (a job is relayed
+  // after its message's commit): person-years another worker audited after that are up to date
+  // (audit.ts auditPersonYears). Taken on arrival, not when the batch starts: a burst's jobs wait
+  // for the batch in flight and then for the burst to end, while the other worker audits.
   const batcher = new Batcher(
-    (ids) => audit(gw, ids),
+    async (ids, arrived) => audit(gw, ids, arrived.length ? await latestTime(gw.db, arrived) : undefined),
     opts.maxBatch ?? 64,
     opts.maxInFlight ?? 1,
     opts.quietMs ?? BENEFIT_QUIET_MS,
     opts.maxWaitMs ?? BENEFIT_MAX_WAIT_MS,
   );
-  return async (job) => batcher.submit(messageIdOf(job));
+  return async (job) => {
+    const id = messageIdOf(job);
+    // Submitted at once (jobs handed over together batch together); the time is awaited by the batch.
+    const arrived = gw.db.kind === 'pg' ? databaseTime(gw.db).catch(() => undefined) : Promise.resolve(undefined);
+    return batcher.submit(id, arrived);
+  };
 }
 
 interface Pending {
   id: string;
+  /** The database's time when the job arrived (undefined if it could not be read). */
+  arrived: Promise<string | undefined>;
   resolve: (o: AuditOutcome) => void;
   reject: (e: unknown) => void;
 }
@@ -101,16 +112,16 @@ class Batcher {
   private timer: NodeJS.Timeout | undefined;
 
   constructor(
-    private readonly apply: (ids: string[]) => Promise<AuditOutcome>,
+    private readonly apply: (ids: string[], arrived: string[]) => Promise<AuditOutcome>,
     private readonly maxBatch: number,
     private readonly maxInFlight: number,
     private readonly quietMs: number,
     private readonly maxWaitMs: number,
   ) {}
 
-  submit(id: string): Promise<AuditOutcome> {
+  submit(id: string, arrived: Promise<string | undefined>): Promise<AuditOutcome> {
     return new Promise((resolve, reject) => {
-      this.queue.push({ id, resolve, reject });
+      this.queue.push({ id, arrived, resolve, reject });
       this.lastArrival = Date.now();
       if (this.inFlight) this.burst = true;
       this.schedule();
@@ -152,7 +163,10 @@ class Batcher {
   private async run(batch: Pending[]): Promise<void> {
     const ids = [...new Set(batch.map((p) => p.id))];
     try {
-      const out = await this.apply(ids);
+      // Without a time for every job, none (the audit reads the clock itself).
+      const times = await Promise.all(batch.map((p) => p.arrived));
+      const arrived = times.every((x) => x !== undefined) ? (times as string[]) : [];
+      const out = await this.apply(ids, arrived);
       for (const p of batch) p.resolve(out);
       return;
     } catch (e) {
@@ -164,7 +178,7 @@ class Batcher {
     for (const id of ids) {
       let res: { ok: true; o: AuditOutcome } | { ok: false; e: unknown };
       try {
-        res = { ok: true, o: await this.apply([id]) };
+        res = { ok: true, o: await this.apply([id], []) };
       } catch (e) {
         res = { ok: false, e };
       }
