@@ -389,6 +389,18 @@ interface Cpu {
 const cpuText = (a: Cpu, b: Cpu) =>
   `CPU: workers ${(b.workers - a.workers).toFixed(1)} s, PostgreSQL ${(b.pg - a.pg).toFixed(1)} s, API ${(b.api - a.api).toFixed(1)} s`;
 
+async function workersIdle(pids: number[]): Promise<void> {
+  const t0 = performance.now();
+  await new Promise((r) => setTimeout(r, 3000));
+  let last = pids.map(cpuSeconds);
+  while (performance.now() - t0 < 30_000) {
+    await new Promise((r) => setTimeout(r, 500));
+    const now = pids.map(cpuSeconds);
+    if (now.every((c, i) => c - last[i]! < 0.02)) return;
+    last = now;
+  }
+}
+
 function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const s = net.createServer().listen(0, '127.0.0.1', () => {
@@ -456,7 +468,10 @@ async function monthOnce(workers: number, setls: Setl[]): Promise<MonthResult> {
       live.add(p);
     }
     const { feed, rest } = posts(setls, wireNow(Date.now() - 60_000));
-    await new Promise((r) => setTimeout(r, 3000)); // the workers connect
+    // The workers start (module loading and compiling: ~3.5 CPU-s each, longer than 3 s on a loaded
+    // machine, which the feed's CPU seconds and wall time used to include): wait until each has used
+    // no CPU for 0.5 s (at least 3 s, at most 30 s).
+    await workersIdle(procs.slice(1).map((p) => p.child.pid!));
     const load0 = os.loadavg()[0]!.toFixed(2);
     const cpu = new CpuMeter(
       c,
