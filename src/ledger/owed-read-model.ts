@@ -147,6 +147,47 @@ const MISSING_LOOPS = `
   SELECT v.setl_id FROM settlement_records v
    WHERE ${MONTH} AND NOT EXISTS (SELECT 1 FROM settlement_loops l WHERE l.setl_id = v.setl_id AND l.admdvs LIKE $1 AND l.period = $2)`;
 
+/**
+ * A run's one pass over the month with its loop rows (issue 15), before its sweep, for both: LOOP_SUMS'
+ * sums of the clean settlements — which the sweep leaves as they are, so that their sums before it
+ * are their sums after it — and, counted, the settlements the sweep re-evaluates because of their loop
+ * row (sweep-read-model.ts DUE_SETTLEMENTS, the same tests: no loop row, evaluated as of a later time,
+ * a check point passed). Clean: owed at known_at (MONTH), a loop row of the region-period that is
+ * neither due nor reversed, and not among $5 (UNSETTLED and the settlements of unapplied messages).
+ * Grouped by due-date key only, as LOOP_SUMS (a parallel hash aggregate; a group per listed
+ * settlement was planned as a sort of the month), so the due and reversed ones are counted here and
+ * listed by monthWithLoops only when there are some. Every flag is coalesced: a NULL would leave a
+ * settlement neither summed nor counted. Parameters: $1 admdvs prefix (digits), $2 period, $3 as_of,
+ * $4 known_at, $5 the excluded setl_ids.
+ */
+const MONTH_WITH_LOOPS = `
+  SELECT fixmedins_code, insurer_code, admdvs, setl_mode, to_char(setl_day, 'YYYY-MM-DD') AS setl_day,
+         count(*) FILTER (WHERE clean)::text AS cnt, coalesce(sum(hifob_pay) FILTER (WHERE clean), 0)::text AS hifob,
+         count(*) FILTER (WHERE clean AND setl_mode = 'direct')::text AS direct_cnt,
+         coalesce(sum(hifob_pay) FILTER (WHERE clean AND setl_mode = 'direct'), 0)::text AS direct_hifob,
+         coalesce(sum(paid) FILTER (WHERE clean), 0)::text AS paid, coalesce(sum(rejected) FILTER (WHERE clean), 0)::text AS rejected,
+         coalesce(sum(recovered) FILTER (WHERE clean), 0)::text AS recovered,
+         coalesce(sum(${OUTSTANDING}) FILTER (WHERE clean), 0)::text AS outstanding,
+         count(*) FILTER (WHERE missing OR later) AS unswept, count(*) FILTER (WHERE lapsed) AS lapsed,
+         count(*) FILTER (WHERE reversed) AS reversed
+    FROM (SELECT f.*, coalesce(owed AND NOT (missing OR later OR lapsed OR reversed) AND setl_id <> ALL($5::text[]), false) AS clean
+            FROM (SELECT v.setl_id, v.fixmedins_code, v.insurer_code, v.insuplc_admdvs AS admdvs, v.setl_mode,
+                         (v.setl_time AT TIME ZONE 'Asia/Shanghai')::date AS setl_day, v.hifob_pay, l.paid, l.rejected, l.recovered,
+                         l.setl_id IS NULL AS missing, coalesce(l.evaluated_at > $3, false) AS later,
+                         coalesce(l.next_check_at <= $3, false) AS lapsed, coalesce(l.status = 'reversed', false) AS reversed,
+                         coalesce(v.status = 'valid' AND v.hifob_pay > 0 AND v.received_at <= $4, false) AS owed
+                    FROM settlement_records v
+                    -- the region-period's loop rows only, as DUE_SETTLEMENTS and LOOP_SUMS
+                    LEFT JOIN settlement_loops l ON l.setl_id = v.setl_id AND l.admdvs LIKE $1 || '%' AND l.period = $2
+                   WHERE v.insuplc_admdvs LIKE $1 || '%' AND v.period = $2) f) m
+   GROUP BY fixmedins_code, insurer_code, admdvs, setl_mode, setl_day`;
+
+/** Settlements of the month whose loop row's check point has passed (few: the partial index of next_check_at). $1–$3 as above. */
+const LAPSED_IN_MONTH = `
+  SELECT l.setl_id FROM settlement_loops l
+    JOIN settlement_records v ON v.setl_id = l.setl_id AND v.insuplc_admdvs LIKE $1 || '%' AND v.period = $2
+   WHERE l.next_check_at <= $3 AND l.admdvs LIKE $1 || '%' AND l.period = $2`;
+
 interface LoopSumRow {
   fixmedins_code: string;
   insurer_code: string;
@@ -161,7 +202,68 @@ interface LoopSumRow {
   rejected: string;
   recovered: string;
   outstanding: string;
-  missing: string;
+}
+
+/**
+ * What a run's sweep found of the month before it ran (MONTH_WITH_LOOPS): the clean settlements'
+ * sums by due-date key, and the owed settlements the report recomputes from the facts. For the report
+ * of the same region-period, clocks and run (owedByInstitutionCtes), with the settlements the sweep
+ * re-evaluated added to `redo` (none of them is summed).
+ */
+export interface MonthLoopSums {
+  admdvs: string;
+  period: string;
+  knownAt: Date;
+  asOf: Date;
+  rows: LoopSumRow[];
+  redo: string[];
+}
+
+/**
+ * The month with its loop rows, once, for a run (MONTH_WITH_LOOPS): the setl_ids its sweep
+ * re-evaluates for their loop rows, and the sums for its report — or none when more than
+ * RECOMPUTE_MAX settlements would have to be recomputed (the report then sums the loop rows after the
+ * sweep). `unmatchedMessageIds`: the messages matching has not applied; `alsoRecompute`: settlements
+ * the sweep re-evaluates for those messages. In the caller's transaction, which must be REPEATABLE READ
+ * (the unapplied messages, UNSETTLED and the sums from one snapshot: a reversal or a payment applied
+ * in between would otherwise be both summed and recomputed).
+ */
+export async function monthWithLoops(
+  q: Sql,
+  o: OwedQuery,
+  unmatchedMessageIds: readonly string[],
+  alsoRecompute: readonly string[],
+  dueSettlements: () => Promise<string[]>,
+): Promise<{ due: string[]; sums: MonthLoopSums | null }> {
+  const unsettled = await q.query<{ setl_id: string }>(UNSETTLED, [
+    o.knownAt,
+    o.asOf,
+    unmatchedMessageIds,
+    RECOMPUTE_MAX + 1,
+  ]);
+  const exclude = [...new Set([...unsettled.rows.map((r) => r.setl_id), ...alsoRecompute])];
+  const month = [o.admdvs, o.period, o.asOf];
+  const { rows } = await q.query<LoopSumRow & { unswept: string; lapsed: string; reversed: string }>(MONTH_WITH_LOOPS, [
+    ...month,
+    o.knownAt,
+    exclude,
+  ]);
+  const total = (k: 'unswept' | 'lapsed' | 'reversed') => rows.reduce((n, r) => n + Number(r[k]), 0);
+  const ids = async (sql: string, params: unknown[]) =>
+    (await q.query<{ setl_id: string }>(sql, params)).rows.map((r) => r.setl_id);
+  // Without a loop row or evaluated as of a later time: the month again (DUE_SETTLEMENTS, as the plain
+  // sweep); only check points passed: those few by their index. None: no second statement.
+  const due =
+    total('unswept') > 0 ? await dueSettlements() : total('lapsed') > 0 ? await ids(LAPSED_IN_MONTH, month) : [];
+  // Recomputed: the excluded, the due and the reversed (none of them summed; those not owed drop out).
+  const redo = new Set([...exclude, ...due]);
+  if (total('reversed') > 0) for (const id of await ids(REVERSED_LOOPS, [`${o.admdvs}%`, o.period])) redo.add(id);
+  if (redo.size > RECOMPUTE_MAX) return { due, sums: null };
+  const sums = rows.filter((r) => r.cnt !== '0').map(({ unswept: _u, lapsed: _l, reversed: _r, ...r }) => r);
+  return {
+    due,
+    sums: { admdvs: o.admdvs, period: o.period, knownAt: o.knownAt, asOf: o.asOf, rows: sums, redo: [...redo] },
+  };
 }
 
 /**
@@ -217,9 +319,17 @@ export async function owedByInstitutionCtes(
   o: OwedQuery,
   unmatchedMessageIds: readonly string[],
   from?: 'loops' | 'facts',
+  before?: { sums: MonthLoopSums; swept: readonly string[] },
 ): Promise<OwedCtes> {
   const base = [`${o.admdvs}%`, o.period, o.knownAt, o.asOf];
   if (from === 'facts') return { ctes: OWED_FROM_FACTS, params: base, from: 'facts' };
+  // The run's sweep summed the month before it ran (monthWithLoops): its sums stand, and what it
+  // re-evaluated is recomputed with the rest — unless that makes too many to recompute by key.
+  if (before && sameMonth(before.sums, o)) {
+    const redo = [...new Set([...before.sums.redo, ...before.swept])];
+    if (redo.length <= RECOMPUTE_MAX)
+      return { ctes: OWED_FROM_LOOPS, params: [...base, JSON.stringify(before.sums.rows), redo], from: 'loops' };
+  }
   // The loop rows, unless many settlements have facts the report cannot count (received after
   // known_at, paid after as_of): then the month is computed from the facts in one set-based pass.
   const unsettled = await q.query<{ setl_id: string }>(UNSETTLED, [
@@ -232,12 +342,18 @@ export async function owedByInstitutionCtes(
     return { ctes: OWED_FROM_FACTS, params: base, from: 'facts' };
   const month = [`${o.admdvs}%`, o.period, o.knownAt];
   const redo = unsettled.rows.map((r) => r.setl_id);
-  const sumRows = await q.query<LoopSumRow>(LOOP_SUMS, [...month, redo]);
+  const sumRows = await q.query<LoopSumRow & { missing: string }>(LOOP_SUMS, [...month, redo]);
   for (const r of (await q.query<{ setl_id: string }>(REVERSED_LOOPS, month.slice(0, 2))).rows) redo.push(r.setl_id);
   if (sumRows.rows.some((r) => Number(r.missing) > 0))
     for (const r of (await q.query<{ setl_id: string }>(MISSING_LOOPS, month)).rows) redo.push(r.setl_id);
   return { ctes: OWED_FROM_LOOPS, params: [...base, JSON.stringify(sumRows.rows), [...new Set(redo)]], from: 'loops' };
 }
+
+const sameMonth = (m: MonthLoopSums, o: OwedQuery) =>
+  m.admdvs === o.admdvs &&
+  m.period === o.period &&
+  m.knownAt.getTime() === o.knownAt.getTime() &&
+  m.asOf.getTime() === o.asOf.getTime();
 
 /** The CTEs ending in `recorded`, their parameters, and which way they took. */
 export interface OwedCtes {

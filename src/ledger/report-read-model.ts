@@ -11,7 +11,13 @@
  */
 import type { Sql } from '../db/db';
 import { periodEnd, periodStart } from '../time';
-import { arrearsByDueKey, owedByInstitutionCtes, type ArrearsKeyRow, type OwedQuery } from './owed-read-model';
+import {
+  arrearsByDueKey,
+  owedByInstitutionCtes,
+  type ArrearsKeyRow,
+  type MonthLoopSums,
+  type OwedQuery,
+} from './owed-read-model';
 import { INSTITUTION_INSURER_PAIRS } from './sweep-read-model';
 
 /**
@@ -82,7 +88,8 @@ export async function institutionFigures(
 
 /**
  * The institution rows and, taken the same way from the same settlements, their arrears by due-date
- * key (owed-read-model.ts `arrearsByDueKey`: what the run ages, spec §10).
+ * key (owed-read-model.ts `arrearsByDueKey`: what the run ages, spec §10). `before`: what the run's
+ * sweep summed of the month before it ran (matching/sweep.ts sweepForRun).
  */
 export async function institutionFiguresAndArrears(
   q: Sql,
@@ -90,8 +97,9 @@ export async function institutionFiguresAndArrears(
   unmatchedMessageIds: readonly string[],
   from?: 'loops' | 'facts',
   withArrears = true,
+  before?: { sums: MonthLoopSums; swept: readonly string[] },
 ): Promise<{ institutions: InstitutionFigures[]; arrears: ArrearsKeyRow[] }> {
-  const owed = await owedByInstitutionCtes(q, o, unmatchedMessageIds, from);
+  const owed = await owedByInstitutionCtes(q, o, unmatchedMessageIds, from, before);
   const institutionRows = (await q.query<InstitutionFigures>(institutions(owed.ctes), owed.params)).rows;
   return { institutions: institutionRows, arrears: withArrears ? await arrearsByDueKey(q, owed) : [] };
 }

@@ -30,7 +30,8 @@ import type { Db } from '../db/db';
 import type { Logger } from '../logging/logger';
 import { openDeclarationMissingKeys } from '../discrepancies/discrepancy-queries';
 import { unmatchedMessageIds } from '../ingest/message-store';
-import { sweepSettlementIds, undeclaredInstitutionPeriods } from '../ledger/sweep-read-model';
+import { sweepSelection, undeclaredInstitutionPeriods } from '../ledger/sweep-read-model';
+import type { MonthLoopSums } from '../ledger/owed-read-model';
 import type { MatchingDeps } from './chunks';
 import { reevaluate } from './matching-service';
 import { reevaluateDeclarations } from './declarations';
@@ -46,10 +47,43 @@ export async function sweepRegionPeriod(
   period: string,
   asOf: Date,
 ): Promise<{ settlements: number; declarations: number }> {
+  return (await sweepMonth(gw, admdvsPrefix, period, asOf)).swept;
+}
+
+/**
+ * A reconciliation run's sweep (run-reconciliation.ts): sweepRegionPeriod, and what its one pass over
+ * the month with its loop rows found for the run's report (`knownAt`, the report's cut-off): the sums
+ * of the settlements it left as they were, and the setl_ids it re-evaluated (the report recomputes
+ * those). `before` is absent when the report has to sum the loop rows after the sweep (too many to
+ * recompute: owed-read-model.ts monthWithLoops).
+ */
+export async function sweepForRun(
+  gw: SweepDeps,
+  admdvsPrefix: string,
+  period: string,
+  asOf: Date,
+  knownAt: Date,
+): Promise<{
+  swept: { settlements: number; declarations: number };
+  before?: { sums: MonthLoopSums; swept: readonly string[] };
+}> {
+  return sweepMonth(gw, admdvsPrefix, period, asOf, knownAt);
+}
+
+async function sweepMonth(
+  gw: SweepDeps,
+  admdvsPrefix: string,
+  period: string,
+  asOf: Date,
+  knownAt?: Date,
+): Promise<{
+  swept: { settlements: number; declarations: number };
+  before?: { sums: MonthLoopSums; swept: readonly string[] };
+}> {
   if (!/^\d{2,6}$/.test(admdvsPrefix)) throw new RangeError(`admdvs prefix must be 2–6 digits: ${admdvsPrefix}`);
   if (!/^\d{4}-(0[1-9]|1[0-2])$/.test(period)) throw new RangeError(`period must be yyyy-MM: ${period}`);
   const { db } = gw;
-  const ids = await selectSettlements(db, admdvsPrefix, period, asOf);
+  const { ids, month } = await select(db, admdvsPrefix, period, asOf, knownAt);
   const settled = await reevaluate(db, ids, asOf, gw);
   // Institution-periods whose DECLARATION_MISSING can be open as of any time: owed direct settlements
   // and no current batch, and those with a case open (reevaluateDeclarations evaluates each once).
@@ -68,7 +102,8 @@ export async function sweepRegionPeriod(
     },
     'matching sweep done',
   );
-  return { settlements: settled.evaluated, declarations: declared.evaluated };
+  const swept = { settlements: settled.evaluated, declarations: declared.evaluated };
+  return month ? { swept, before: { sums: month, swept: ids } } : { swept };
 }
 
 /** The setl_ids the sweep re-evaluates (exported for the tests). */
@@ -78,5 +113,23 @@ export async function selectSettlements(
   period: string,
   asOf: Date,
 ): Promise<string[]> {
-  return db.tx(async (q) => sweepSettlementIds(q, admdvsPrefix, period, asOf, await unmatchedMessageIds(q)));
+  return (await select(db, admdvsPrefix, period, asOf)).ids;
+}
+
+/**
+ * The selection in one snapshot (REPEATABLE READ, read only): the unapplied messages, the month with
+ * its loop rows and the references are read as of one instant, so that a run's sums and the
+ * settlements it recomputes neither overlap nor leave one out.
+ */
+function select(
+  db: Pick<Db, 'tx'>,
+  admdvsPrefix: string,
+  period: string,
+  asOf: Date,
+  knownAt?: Date,
+): Promise<{ ids: string[]; month: MonthLoopSums | null }> {
+  return db.tx(async (q) => {
+    await q.query('SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY');
+    return sweepSelection(q, admdvsPrefix, period, asOf, await unmatchedMessageIds(q), knownAt);
+  });
 }

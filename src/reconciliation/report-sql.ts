@@ -5,6 +5,7 @@
  * happened by `as_of`); this file stores them and totals the stored rows.
  */
 import type { Sql } from '../db/db';
+import type { MonthLoopSums } from '../ledger/owed-read-model';
 import { unmatchedMessageIds } from '../ingest/message-store';
 import { institutionFiguresAndArrears, insurerFigures } from '../ledger/report-read-model';
 import { ageingView, DEFAULT_LOOP_PARAMS, emptyAgeing, loadWorkCalendar, type Ageing } from '../deadlines';
@@ -32,7 +33,9 @@ const DEFAULT_AGEING_RULES: AgeingRules = {
 
 /**
  * `rules` age the arrears (spec §10): the due dates with the parameters of each settlement's region,
- * the buckets with the bounds of the run's region.
+ * the buckets with the bounds of the run's region. `before`: what the run's sweep summed of the month
+ * before it ran and the settlements it re-evaluated (matching/sweep.ts sweepForRun): the report takes
+ * those sums instead of reading the month with its loop rows a second time.
  */
 export async function computeReport(
   q: Sql,
@@ -42,6 +45,7 @@ export async function computeReport(
   clocks: RunClocks | Date,
   from?: 'loops' | 'facts',
   rules: AgeingRules = DEFAULT_AGEING_RULES,
+  before?: { sums: MonthLoopSums; swept: readonly string[] },
 ): Promise<void> {
   // A single time is both clocks (what the facts known then could show as of then).
   const { asOf, knownAt } = clocks instanceof Date ? { asOf: clocks, knownAt: clocks } : clocks;
@@ -53,8 +57,15 @@ export async function computeReport(
   await q.query('DELETE FROM reconciliation_institutions WHERE run_id = $1', [runId]);
   await q.query('DELETE FROM reconciliation_insurers WHERE run_id = $1', [runId]);
   const month = { admdvs, period, knownAt, asOf };
-  const unmatched = from === 'facts' ? [] : await unmatchedMessageIds(q);
-  const { institutions: figures, arrears } = await institutionFiguresAndArrears(q, month, unmatched, from);
+  const unmatched = from === 'facts' || before ? [] : await unmatchedMessageIds(q);
+  const { institutions: figures, arrears } = await institutionFiguresAndArrears(
+    q,
+    month,
+    unmatched,
+    from,
+    true,
+    before,
+  );
   const aged = ageArrears(arrears as ArrearsRow[], asOf, rules.loopParamsFor(admdvs).ageing_buckets, rules);
   const ageing = (a: Ageing | undefined) => ageingView(a ?? emptyAgeing());
   const inst = figures.map((r) => ({ ...r, ageing: ageing(aged.institutions.get(r.fixmedins_code)) }));

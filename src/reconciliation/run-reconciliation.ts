@@ -12,7 +12,7 @@
  */
 import type { Sql } from '../db/db';
 import { benefitSummary } from '../benefits/audit';
-import { sweepRegionPeriod, type SweepDeps } from '../matching/sweep';
+import { sweepForRun, type SweepDeps } from '../matching/sweep';
 import { computeReport, reportTotals } from './report-sql';
 import { syncPlanFindings } from './plan-findings';
 import { sweepPremiumChain, type PremiumChainDeps } from '../fund/premium-chain-service';
@@ -46,7 +46,9 @@ export async function executeRun(gw: RunDeps, runId: string): Promise<RunRow | u
   // learns the tables' sizes: the report's month join took 17.6 s for 4,000 settlements on default
   // estimates, 1–2 s after ANALYZE (issue 12). A run is where the set-based statements are.
   if (gw.db.kind === 'pglite') await gw.db.exec('ANALYZE');
-  const swept = reportOnly ? null : await sweepRegionPeriod(gw, admdvs, period, asOf);
+  // The sweep's one pass over the month with its loop rows also sums them for the report.
+  const sweep = reportOnly ? null : await sweepForRun(gw, admdvs, period, asOf, knownAt);
+  const swept = sweep?.swept ?? null;
 
   const summary = await gw.db.tx(async (q) => {
     // The same region-period's report is never computed twice at once (a stalled job's retry).
@@ -56,10 +58,16 @@ export async function executeRun(gw: RunDeps, runId: string): Promise<RunRow | u
     ]);
     // A report-only run has no sweep behind it, so its settlements' loop rows say nothing about its
     // view: the month is computed from the facts.
-    await computeReport(q, runId, admdvs, period, { asOf, knownAt }, reportOnly ? 'facts' : undefined, {
-      loopParamsFor: (a) => gw.regions.loopParamsFor(a),
-      calendar: gw.calendar,
-    });
+    await computeReport(
+      q,
+      runId,
+      admdvs,
+      period,
+      { asOf, knownAt },
+      reportOnly ? 'facts' : undefined,
+      { loopParamsFor: (a) => gw.regions.loopParamsFor(a), calendar: gw.calendar },
+      sweep?.before,
+    );
     const insurers = await runInsurers(q, runId);
     const tolerancePct = gw.regions.loopParamsFor(admdvs).plan_tolerance_pct;
     const plan = reportOnly
