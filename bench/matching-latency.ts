@@ -286,6 +286,16 @@ export async function benchMatchingLatency(): Promise<string[]> {
             (SELECT count(*) FROM discrepancies WHERE status <> 'resolved') AS cases`,
     )
   ).rows[0]!;
+  // How the API wrote and relayed them: a group commit's rows share their inserting transaction id
+  // (webhook_ids rows are never updated after it), a relay pass's outbox rows their relayed_at.
+  const shape = (
+    await c.query<{ groups: string; passes: string }>(
+      `SELECT (SELECT count(DISTINCT xmin::text) FROM webhook_ids) AS groups,
+              (SELECT count(DISTINCT relayed_at) FROM outbox WHERE queue = 'ingest') AS passes`,
+    )
+  ).rows[0]!;
+  const perGroup = Number(counts.processed) / Math.max(Number(shape.groups), 1);
+  const perPass = Number(counts.processed) / Math.max(Number(shape.passes), 1);
   // The rate the payments really arrived at: the receipts' span, not the requests over DURATION.
   const span = (
     await c.query<{ s: number }>(
@@ -338,7 +348,7 @@ export async function benchMatchingLatency(): Promise<string[]> {
     ),
     line(
       'matching: API latency of the payments (202), p50 / p99',
-      `${res.latency.p50} / ${res.latency.p99} ms (non-2xx ${res.non2xx}${res.non2xx ? ` ${JSON.stringify((res as unknown as { statusCodeStats?: unknown }).statusCodeStats ?? {})}` : ''}, errors ${res.errors})`,
+      `${res.latency.p50} / ${res.latency.p99} ms (non-2xx ${res.non2xx}${res.non2xx ? ` ${JSON.stringify((res as unknown as { statusCodeStats?: unknown }).statusCodeStats ?? {})}` : ''}, errors ${res.errors}; written in ${shape.groups} group commits, ${perGroup.toFixed(1)} payments each; relayed in ${shape.passes} passes, ${perPass.toFixed(1)} each)`,
       '—',
       1,
       'informational',
