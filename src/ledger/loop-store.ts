@@ -17,20 +17,10 @@ export interface StoredLoopFigures {
   closed_at: string | null;
 }
 
-/** The stored figures of these settlements' loops (none for a settlement without a loop row). */
-export async function loadLoopFigures(q: Sql, setlIds: readonly string[]): Promise<StoredLoopFigures[]> {
-  if (!setlIds.length) return [];
-  const { rows } = await q.query<StoredLoopFigures>(
-    `SELECT setl_id, status, owed::text, paid::text, rejected::text, recovered::text, outstanding::text, due_date::text, to_char(closed_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') AS closed_at
-       FROM settlement_loops WHERE setl_id = ANY($1::text[])`,
-    [setlIds],
-  );
-  return rows;
-}
-
 /**
- * The stored figures of these settlements' loops, as loadLoopFigures, read under their groups' locks
- * before the facts, with what an evaluation driven by messages needs to know of each row:
+ * The stored figures of these settlements' loops (none for a settlement without a loop row), read
+ * under their groups' locks before the facts, with what an evaluation driven by messages needs to
+ * know of each row:
  *  - `fresh`: another evaluation has already read the facts after `factsAfter` (a time after the
  *    messages' facts were committed: facts_seen_at is taken before that evaluation's read), and its
  *    result holds as of `asOf` (no check point at or before asOf: a result is constant in asOf
