@@ -8,6 +8,7 @@ import crypto from 'node:crypto';
 import type { Db, Sql } from '../db/db';
 import { syncGroups, type CaseGroup } from '../discrepancies/case-store';
 import { evaluatePersonYear } from './engine';
+import { databaseClock, lockAll, runChunks, tryLockAll } from '../db/advisory-locks';
 import { UNREVERSED_MONTH } from '../ledger/benefit-read-model';
 import { analyzeIfStale } from '../ledger/settlement-store';
 import { loadPersonYears, parsePersonYear, personYearsOfMessages, type PersonYear } from './audit-records';
@@ -76,11 +77,8 @@ export async function auditPersonYears(
   const size = chunkFor(deps.db);
   const chunks: PersonYear[][] = [];
   for (let i = 0; i < sorted.length; i += size) chunks.push(sorted.slice(i, i + size));
-  const deferred: PersonYear[][] = [];
   const defer = factsAfter !== undefined && deps.db.kind === 'pg';
-  for (const [n, chunk] of chunks.entries())
-    if (!(await auditChunk(deps, chunk, asOf, factsAfter, out, defer && n < chunks.length - 1))) deferred.push(chunk);
-  for (const chunk of deferred) await auditChunk(deps, chunk, asOf, factsAfter, out, false);
+  await runChunks(chunks, (chunk, wait) => auditChunk(deps, chunk, asOf, factsAfter, out, defer && !wait));
   return out;
 }
 
@@ -94,18 +92,11 @@ async function auditChunk(
   tryOnly: boolean,
 ): Promise<boolean> {
   return deps.db.tx(async (q) => {
-    // unnest keeps the array's order, so the locks are taken in key order.
     const keys = all.map((py) => py.key);
+    const locks = keys.map((k) => `py:${k}`);
     if (tryOnly) {
-      const { rows } = await q.query<{ ok: boolean }>(
-        `SELECT bool_and(pg_try_advisory_xact_lock(hashtextextended('py:' || k, 0))) AS ok FROM unnest($1::text[]) AS k`,
-        [keys],
-      );
-      if (!rows[0]!.ok) return false;
-    } else
-      await q.query(`SELECT pg_advisory_xact_lock(hashtextextended('py:' || k, 0)) FROM unnest($1::text[]) AS k`, [
-        keys,
-      ]);
+      if (!(await tryLockAll(q, locks))) return false;
+    } else await lockAll(q, locks);
     const marks = await readAuditMarks(q, keys, factsAfter);
     const chunk = marks.fresh.size ? all.filter((py) => !marks.fresh.has(py.key)) : all;
     out.up_to_date = (out.up_to_date ?? 0) + all.length - chunk.length;
@@ -168,7 +159,7 @@ async function writeAuditMarks(q: Sql, keys: readonly string[], readAt: string):
 
 /**
  * The audit of agency feed messages: every person-year their records touched, each once.
- * `factsAfter`: a database time after the messages' records were committed (databaseTime when their
+ * `factsAfter`: a database time after the messages' records were committed (databaseClock when their
  * jobs arrived); else the clock now, which is after them too.
  */
 export async function auditMessages(
@@ -177,17 +168,12 @@ export async function auditMessages(
   asOf: Date,
   factsAfter?: string,
 ): Promise<AuditOutcome> {
-  const after = factsAfter ?? (deps.db.kind === 'pg' ? await databaseTime(deps.db) : undefined);
+  const after = factsAfter ?? (deps.db.kind === 'pg' ? await databaseClock(deps.db) : undefined);
   const keys = await personYearsOfMessages(deps.db, deps.regions, messageIds);
   return auditPersonYears(deps, keys, asOf, after);
 }
 
-/** The database's clock as PostgreSQL prints it (exact: what person_year_audits is compared with). */
-export async function databaseTime(db: Pick<Db, 'query'>): Promise<string> {
-  return (await db.query<{ now: string }>('SELECT clock_timestamp()::text AS now')).rows[0]!.now;
-}
-
-/** The latest of database times (as databaseTime gives them). */
+/** The latest of database times (as databaseClock gives them). */
 export async function latestTime(db: Pick<Db, 'query'>, times: readonly string[]): Promise<string> {
   if (times.length === 1) return times[0]!;
   return (await db.query<{ t: string }>('SELECT max(t)::text AS t FROM unnest($1::timestamptz[]) AS t', [times]))

@@ -11,7 +11,8 @@
  */
 import { UnrecoverableError, type Job } from 'bullmq';
 import type { Logger } from '../logging/logger';
-import { auditMessages, databaseTime, latestTime, type AuditDeps, type AuditOutcome } from './audit';
+import { auditMessages, latestTime, type AuditDeps, type AuditOutcome } from './audit';
+import { databaseClock } from '../db/advisory-locks';
 
 export interface BenefitWorkerDeps extends AuditDeps {
   log: Logger;
@@ -87,7 +88,7 @@ export function benefitProcessor(
   return async (job) => {
     const id = messageIdOf(job);
     // Submitted at once (jobs handed over together batch together); the time is awaited by the batch.
-    const arrived = gw.db.kind === 'pg' ? databaseTime(gw.db).catch(() => undefined) : Promise.resolve(undefined);
+    const arrived = gw.db.kind === 'pg' ? databaseClock(gw.db).catch(() => undefined) : Promise.resolve(undefined);
     return batcher.submit(id, arrived);
   };
 }

@@ -15,7 +15,13 @@ import { decimalPlaces } from '../money';
 import { parseWireTime, toCstIso } from '../time';
 import { KNOWN_AT_SKEW_MS } from '../reconciliation/routes';
 import { createStatement, latestStatements } from './statement-store';
-import { mayRequestStatements, statementListView, statementView, visibleStatement } from './statement-view';
+import {
+  mayRequestStatements,
+  statementHead,
+  statementListView,
+  statementView,
+  visibleStatement,
+} from './statement-view';
 import { statementCsv, statementXlsx, type StatementSection } from './statement-export';
 
 export interface FundStatementRouterDeps {
@@ -177,17 +183,7 @@ export function fundStatementRouter(deps: FundStatementRouterDeps): Router {
         at: now,
       });
       deps.onCommitted();
-      res
-        .status(202)
-        .location(`/v1/fund-statements/${st.statement_id}`)
-        .json({
-          statement_id: st.statement_id,
-          status: st.status,
-          admdvs: st.admdvs,
-          fund_year: String(st.fund_year),
-          as_of: toCstIso(st.as_of),
-          known_at: st.known_at ? toCstIso(st.known_at) : null,
-        });
+      res.status(202).location(`/v1/fund-statements/${st.statement_id}`).json(statementHead(st));
     },
   );
 

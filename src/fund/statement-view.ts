@@ -67,9 +67,8 @@ export function statementFigures(f: FundStatementFigures): StatementFiguresView 
   };
 }
 
-/** GET /v1/fund-statements/{id}: §8's document (figures null until completed). */
-export function statementView(st: StatementRow): Record<string, unknown> {
-  const f = st.figures as StatementFiguresView | null;
+/** What every wire form of a statement starts with (the 202, the list, the document). */
+export function statementHead(st: StatementRow): Record<string, unknown> {
   return {
     statement_id: st.statement_id,
     status: st.status,
@@ -77,6 +76,14 @@ export function statementView(st: StatementRow): Record<string, unknown> {
     fund_year: String(st.fund_year),
     as_of: toCstIso(st.as_of),
     known_at: st.known_at ? toCstIso(st.known_at) : null,
+  };
+}
+
+/** GET /v1/fund-statements/{id}: §8's document (figures null until completed). */
+export function statementView(st: StatementRow): Record<string, unknown> {
+  const f = st.figures as StatementFiguresView | null;
+  return {
+    ...statementHead(st),
     region: f?.region ?? null,
     insurers: f?.insurers ?? null,
     accounts: f?.accounts ?? null,
@@ -90,12 +97,7 @@ export function statementView(st: StatementRow): Record<string, unknown> {
 /** One line of GET /v1/fund-statements: the statement without its figures (GET …/{id} has them). */
 export function statementListView(st: StatementRow): Record<string, unknown> {
   return {
-    statement_id: st.statement_id,
-    status: st.status,
-    admdvs: st.admdvs,
-    fund_year: String(st.fund_year),
-    as_of: toCstIso(st.as_of),
-    known_at: st.known_at ? toCstIso(st.known_at) : null,
+    ...statementHead(st),
     trigger: st.trigger,
     created_at: toCstIso(st.created_at),
     finished_at: st.finished_at ? toCstIso(st.finished_at) : null,

@@ -110,6 +110,14 @@ const OWED_FROM_FACTS = `${PER_SETTLEMENT_FROM_FACTS},
 /** The owed settlements of the region-period (spec §4), known at $3 in LOOP_SUMS and its companions. */
 const MONTH = `v.status = 'valid' AND v.insuplc_admdvs LIKE $1 AND v.period = $2 AND v.hifob_pay > 0 AND v.received_at <= $3`;
 
+/** A due-date key group's sums of its clean settlements (LOOP_SUMS, MONTH_WITH_LOOPS: one row shape, LoopSumRow). */
+const CLEAN_SUMS = `count(*) FILTER (WHERE clean)::text AS cnt, coalesce(sum(hifob_pay) FILTER (WHERE clean), 0)::text AS hifob,
+         count(*) FILTER (WHERE clean AND setl_mode = 'direct')::text AS direct_cnt,
+         coalesce(sum(hifob_pay) FILTER (WHERE clean AND setl_mode = 'direct'), 0)::text AS direct_hifob,
+         coalesce(sum(paid) FILTER (WHERE clean), 0)::text AS paid, coalesce(sum(rejected) FILTER (WHERE clean), 0)::text AS rejected,
+         coalesce(sum(recovered) FILTER (WHERE clean), 0)::text AS recovered,
+         coalesce(sum(${OUTSTANDING}) FILTER (WHERE clean), 0)::text AS outstanding`;
+
 /**
  * The loop rows' sums, one pass over the month, as a plain SELECT so that PostgreSQL can run it in
  * parallel (an INSERT … SELECT never is, in PostgreSQL 15). Summed are the settlements with a loop
@@ -122,12 +130,7 @@ const MONTH = `v.status = 'valid' AND v.insuplc_admdvs LIKE $1 AND v.period = $2
  */
 const LOOP_SUMS = `
   SELECT fixmedins_code, insurer_code, admdvs, setl_mode, to_char(setl_day, 'YYYY-MM-DD') AS setl_day,
-         count(*) FILTER (WHERE clean)::text AS cnt, coalesce(sum(hifob_pay) FILTER (WHERE clean), 0)::text AS hifob,
-         count(*) FILTER (WHERE clean AND setl_mode = 'direct')::text AS direct_cnt,
-         coalesce(sum(hifob_pay) FILTER (WHERE clean AND setl_mode = 'direct'), 0)::text AS direct_hifob,
-         coalesce(sum(paid) FILTER (WHERE clean), 0)::text AS paid, coalesce(sum(rejected) FILTER (WHERE clean), 0)::text AS rejected,
-         coalesce(sum(recovered) FILTER (WHERE clean), 0)::text AS recovered,
-         coalesce(sum(${OUTSTANDING}) FILTER (WHERE clean), 0)::text AS outstanding,
+         ${CLEAN_SUMS},
          count(*) FILTER (WHERE missing) AS missing
     FROM (SELECT v.fixmedins_code, v.insurer_code, v.insuplc_admdvs AS admdvs, v.setl_mode,
                  (v.setl_time AT TIME ZONE 'Asia/Shanghai')::date AS setl_day, v.hifob_pay, l.paid, l.rejected, l.recovered,
@@ -162,12 +165,7 @@ const MISSING_LOOPS = `
  */
 const MONTH_WITH_LOOPS = `
   SELECT fixmedins_code, insurer_code, admdvs, setl_mode, to_char(setl_day, 'YYYY-MM-DD') AS setl_day,
-         count(*) FILTER (WHERE clean)::text AS cnt, coalesce(sum(hifob_pay) FILTER (WHERE clean), 0)::text AS hifob,
-         count(*) FILTER (WHERE clean AND setl_mode = 'direct')::text AS direct_cnt,
-         coalesce(sum(hifob_pay) FILTER (WHERE clean AND setl_mode = 'direct'), 0)::text AS direct_hifob,
-         coalesce(sum(paid) FILTER (WHERE clean), 0)::text AS paid, coalesce(sum(rejected) FILTER (WHERE clean), 0)::text AS rejected,
-         coalesce(sum(recovered) FILTER (WHERE clean), 0)::text AS recovered,
-         coalesce(sum(${OUTSTANDING}) FILTER (WHERE clean), 0)::text AS outstanding,
+         ${CLEAN_SUMS},
          count(*) FILTER (WHERE missing OR later) AS unswept, count(*) FILTER (WHERE lapsed) AS lapsed,
          count(*) FILTER (WHERE reversed) AS reversed
     FROM (SELECT f.*, coalesce(owed AND NOT (missing OR later OR lapsed OR reversed) AND setl_id <> ALL($5::text[]), false) AS clean

@@ -6,7 +6,8 @@
 import type { Db, Sql } from '../db/db';
 import { syncGroups, type CaseGroup } from '../discrepancies/case-store';
 import { countOwedDirect, loadDeclarationFacts } from '../ledger/batch-store';
-import { chunkFor, lockAll, type MatchingDeps } from './chunks';
+import { chunkFor, type MatchingDeps } from './chunks';
+import { lockAll } from '../db/advisory-locks';
 import { evaluateDeclaration, subjectKey } from './rules';
 import { cmpStr, fallbackAdmdvs } from './finding';
 

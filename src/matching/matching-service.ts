@@ -27,7 +27,8 @@ import { analyzePaymentsIfStale } from '../ledger/payment-store';
 import { analyzeBatchesIfStale } from '../ledger/batch-store';
 import { evaluateSettlement, type SettlementEvaluation, type SettlementInput } from './rules';
 import { cmpStr, fallbackAdmdvs } from './finding';
-import { chunkFor, databaseClock, lockAll, runChunks, tryLockAll, type MatchingDeps } from './chunks';
+import { chunkFor, type MatchingDeps } from './chunks';
+import { databaseClock, lockAll, runChunks, tryLockAll } from '../db/advisory-locks';
 import { reevaluateDeclarations, type DeclarationKey } from './declarations';
 
 /** Where re-checks are queued, and the clock they are timed by. */
@@ -124,7 +125,7 @@ async function affectedBy(
  * the same row and the same findings). Two workers, or two batches of one, whose messages name the
  * same settlements (an institution's declaration and its payments) thus evaluate each once; and a
  * chunk whose locks another transaction holds is put off until the chunks nobody holds are done
- * (chunks.ts runChunks), by when it is mostly fresh. Without `factsAfter` (the sweep, re-checks),
+ * (db/advisory-locks.ts runChunks), by when it is mostly fresh. Without `factsAfter` (the sweep, re-checks),
  * every settlement is evaluated, chunk after chunk.
  */
 export async function reevaluate(

@@ -5,7 +5,7 @@
  * read after the messages were claimed (matching-service.ts applyMessages, benefits/audit.ts
  * auditMessages); here it is read by hand around the evaluations.
  */
-import { databaseClock } from '../../src/matching/chunks';
+import { databaseClock } from '../../src/db/advisory-locks';
 import { reevaluate } from '../../src/matching/matching-service';
 import { auditPersonYears } from '../../src/benefits/audit';
 import { paymentOf, record } from '../support/month-generator';
