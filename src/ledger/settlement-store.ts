@@ -63,7 +63,11 @@ const insertSql = (from: string) => `INSERT INTO settlement_records (${COLS}, me
   FROM ${from}
   -- A setl_id stored under another region is never added to (issue 13: a reversal or a second
   -- record claiming the sender's own region must not touch, or move, another region's record).
-  WHERE NOT EXISTS (SELECT 1 FROM settlement_records e WHERE e.setl_id = x.setl_id AND e.insuplc_admdvs <> x.insuplc_admdvs)
+  -- OFFSET 0 keeps the check a probe of the primary key per row: pulled up into a join, it was
+  -- planned as a hash anti join over a sequential scan of the whole table for every chunk (the
+  -- feed's own rows included), so a feed cost more the more was stored (100k records into an
+  -- empty table: 41.9 -> 25.8 µs of PostgreSQL a record, and flat instead of growing).
+  WHERE NOT EXISTS (SELECT 1 FROM settlement_records e WHERE e.setl_id = x.setl_id AND e.insuplc_admdvs <> x.insuplc_admdvs OFFSET 0)
   ON CONFLICT (setl_id, status) DO NOTHING RETURNING record_index`;
 const INSERT_SQL = { text: insertSql(FROM_TEXT), json: insertSql(FROM_JSON) };
 
