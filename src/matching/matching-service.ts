@@ -65,31 +65,56 @@ export async function applyMessages(
   finish?: (q: Sql) => Promise<void>,
 ): Promise<void> {
   const asOf = new Date(deps.now());
-  // After the messages were claimed, so after their facts were committed: a settlement whose loop
-  // another evaluation wrote from facts read after this needs no evaluation of ours (reevaluate).
-  const factsAfter = deps.db.kind === 'pg' ? await databaseClock(deps.db) : undefined;
-  // A feed can bring more rows than the tables had: plans of the chunks' reads need fresh statistics.
-  if (deps.db.kind === 'pg' && msgs.some((m) => m.kind === 'agency_settlements')) await analyzeIfStale(deps.db);
-  // Payments filling a young table: the lines' foreign-key check needs fresh statistics (payment-store.ts).
-  if (deps.db.kind === 'pg' && msgs.some((m) => m.kind === 'insurer_payment')) await analyzePaymentsIfStale(deps.db);
-  // Batches likewise: the chunks' read of their items by setl_id (batch-store.ts).
-  if (deps.db.kind === 'pg' && msgs.some((m) => m.kind === 'settlement_batch')) await analyzeBatchesIfStale(deps.db);
+  if (deps.db.kind === 'pg') await analyzeStaleTables(deps.db, msgs);
   const setlIds = new Set<string>();
   const declarations: DeclarationKey[] = [];
+  // The database's clock, read with what the messages affect (after they were claimed, so after
+  // their facts were committed): a settlement whose loop another evaluation wrote from facts read
+  // after this needs no evaluation of ours (reevaluate).
+  let factsAfter: string | undefined;
   for (const kind of new Set(msgs.map((m) => m.kind))) {
     const affected = await affectedBy(
       deps.db,
       kind,
       msgs.filter((m) => m.kind === kind).map((m) => m.message_id),
     );
+    factsAfter ??= affected.readAt;
     for (const id of affected.setlIds) setlIds.add(id);
     declarations.push(...affected.declarations);
   }
+  if (deps.db.kind !== 'pg') factsAfter = undefined;
+  else if (factsAfter === undefined && setlIds.size) factsAfter = await databaseClock(deps.db);
   // `finish` (the messages' `processed`) goes into the last transaction of the two passes.
   const r = await reevaluate(deps.db, setlIds, asOf, deps, declarations.length ? undefined : finish, factsAfter);
   // reevaluateDeclarations evaluates each institution-period once, however often it is named.
   if (declarations.length) await reevaluateDeclarations(deps.db, declarations, asOf, deps, finish);
   await scheduleRechecks(deps, r.nextChecks);
+}
+
+/** How often a worker process asks whether a ledger table's statistics are stale, at most. */
+const STATISTICS_CHECK_MS = 1000;
+const statisticsCheckedAt = new WeakMap<Db, Map<string, number>>();
+
+/**
+ * Tables filling up faster than autovacuum analyses them: the chunks' reads need fresh statistics
+ * for their plans. A feed can bring more rows than settlement_records had; payments fill a young
+ * table (the lines' foreign-key check, payment-store.ts); batches likewise (the chunks' read of their
+ * items by setl_id, batch-store.ts). Asked at most once a second per kind and process: the question
+ * (pg_stat_user_tables) cost a statement per batch, ~2 % of a payment's PostgreSQL work in small batches.
+ */
+async function analyzeStaleTables(db: Db, msgs: readonly Pick<MessageRow, 'kind'>[]): Promise<void> {
+  const checked = statisticsCheckedAt.get(db) ?? new Map<string, number>();
+  statisticsCheckedAt.set(db, checked);
+  const now = Date.now();
+  const due = (kind: MessageKind) => {
+    if (!msgs.some((m) => m.kind === kind) || now - (checked.get(kind) ?? -Infinity) < STATISTICS_CHECK_MS)
+      return false;
+    checked.set(kind, now);
+    return true;
+  };
+  if (due('agency_settlements')) await analyzeIfStale(db);
+  if (due('insurer_payment')) await analyzePaymentsIfStale(db);
+  if (due('settlement_batch')) await analyzeBatchesIfStale(db);
 }
 
 /** Spending plans and disbursements are reconciliation's (PLAN_VARIANCE, DISBURSEMENT_MISMATCH): they change no settlement. */
@@ -109,7 +134,7 @@ async function affectedBy(
   q: Sql,
   kind: MessageKind,
   messageIds: readonly string[],
-): Promise<{ setlIds: string[]; declarations: DeclarationKey[] }> {
+): Promise<{ setlIds: string[]; declarations: DeclarationKey[]; readAt?: string }> {
   if (!FACT_KINDS.has(kind)) return { setlIds: [], declarations: [] };
   return affectedByMessages(q, messageIds, kind);
 }
