@@ -6,9 +6,9 @@
 import { subjectKey } from '../matching/rules';
 import type { Finding } from '../matching';
 import { Money } from '../money';
-import type { PersonYearBenefits } from './engine-types';
+import type { BenefitDerivation, PersonYearBenefits } from './engine-types';
 import { fenText } from './exact';
-import { annualCapFinding, benefitDeviation, derivationEvidence, type DerivationEvidence } from './findings';
+import { annualCapFinding, benefitDeviation } from './findings';
 import type { AuditRecord, PersonYear } from './audit-records';
 
 /** What the audit keeps per settlement (table settlement_benefits, migration 030). */
@@ -23,7 +23,8 @@ export interface SettlementBenefitRow {
   difference: string | null;
   tolerance: string;
   deviates: boolean;
-  derivation: DerivationEvidence | null;
+  /** The engine's derivation; stored as derivationEvidence's JSON (findings.ts derivationJson). */
+  derivation: BenefitDerivation | null;
 }
 
 export interface PersonYearAudit {
@@ -65,7 +66,7 @@ export function auditPersonYear(
       difference: r.derivation ? fenText(r.actual.minus(r.expected)) : null,
       tolerance,
       deviates: dev !== undefined,
-      derivation: r.derivation ? derivationEvidence(r.derivation) : null,
+      derivation: r.derivation,
     });
     if (!dev) continue;
     const upTo = ordered.slice(0, ordered.indexOf(rec) + 1);

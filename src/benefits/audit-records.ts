@@ -98,7 +98,11 @@ export async function loadPersonYears(
 ): Promise<Map<string, AuditRecord[]>> {
   const out = new Map<string, AuditRecord[]>(pys.map((py) => [py.key, []]));
   const byRegion = new Map<RegionPolicy, PersonYear[]>();
-  for (const py of pys) byRegion.set(py.policy, [...(byRegion.get(py.policy) ?? []), py]);
+  for (const py of pys) {
+    const list = byRegion.get(py.policy);
+    if (list) list.push(py);
+    else byRegion.set(py.policy, [py]);
+  }
   for (const [policy, list] of byRegion) {
     const rows = await loadPersonWindowRows(
       q,
@@ -109,9 +113,12 @@ export async function loadPersonYears(
       })),
       policy.admdvs_prefixes.map((p) => `${p}%`),
     );
+    // A record's person-year by psn_no and benefit year (its key is built once per person-year, not per record).
+    const byPerson = new Map<string, AuditRecord[]>();
+    for (const py of list) byPerson.set(`${py.year}\u0000${py.psn_no}`, out.get(py.key)!);
     for (const r of merge(rows as RecordRow[])) {
       if (regions.regionFor(r.insuplc_admdvs)?.id !== policy.id) continue;
-      out.get(personYear(policy, r.psn_no, benefitYearOf(policy, r.setl_time)).key)?.push(r);
+      byPerson.get(`${benefitYearOf(policy, r.setl_time)}\u0000${r.psn_no}`)?.push(r);
     }
   }
   return out;

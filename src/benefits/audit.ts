@@ -13,6 +13,7 @@ import { UNREVERSED_MONTH } from '../ledger/benefit-read-model';
 import { analyzeIfStale } from '../ledger/settlement-store';
 import { loadPersonYears, parsePersonYear, personYearsOfMessages, type PersonYear } from './audit-records';
 import { auditPersonYear, type SettlementBenefitRow } from './audit-findings';
+import { derivationJson } from './findings';
 import type { RegionPolicies } from './region-policy';
 
 /** What the audit needs of the gateway (the composition root's Gateway has both). */
@@ -102,14 +103,14 @@ async function auditChunk(
     out.up_to_date = (out.up_to_date ?? 0) + all.length - chunk.length;
     if (!chunk.length) return true;
     const records = await loadPersonYears(q, deps.regions, chunk);
-    const rows: Array<SettlementBenefitRow & { py: PersonYear }> = [];
+    const results: PersonYearRows[] = [];
     const groups: CaseGroup[] = [];
     for (const py of chunk) {
       const recs = records.get(py.key)!;
       const result = evaluatePersonYear(py.policy, py.year, recs);
       const audit = auditPersonYear(py, recs, result);
       groups.push({ groupKey: py.key, findings: audit.findings });
-      rows.push(...audit.rows.map((r) => ({ ...r, py })));
+      results.push({ py, rows: audit.rows });
       out.person_years++;
       out.settlements += recs.length;
     }
@@ -118,7 +119,7 @@ async function auditChunk(
     out.opened += sync.opened.length;
     out.updated += sync.updated.length;
     out.resolved += sync.resolved.length;
-    await storeResults(q, chunk, rows, asOf);
+    await storeResults(q, chunk, results, asOf);
     await writeAuditMarks(
       q,
       chunk.map((py) => py.key),
@@ -185,7 +186,11 @@ export function auditMessage(deps: AuditDeps, messageId: string, asOf: Date): Pr
   return auditMessages(deps, [messageId], asOf);
 }
 
-type StoredRow = SettlementBenefitRow & { py: PersonYear };
+/** A person-year's rows as the audit computed them. */
+interface PersonYearRows {
+  py: PersonYear;
+  rows: SettlementBenefitRow[];
+}
 
 /**
  * A month's feed grows settlement_benefits faster than autovacuum analyses it: until then the
@@ -210,27 +215,23 @@ async function analyzeResultsIfStale(db: Db): Promise<void> {
 }
 
 /**
- * A stored result as a JSON object: every column but evaluated_at, result_sha and derivation (the
- * fields STORED_RECORD names). With the derivation's JSON, what the digest covers.
+ * A stored result as a JSON object's text: every column but evaluated_at, result_sha and derivation
+ * (the fields STORED_RECORD names), as JSON.stringify writes the object { setl_id, person_year, region,
+ * benefit_year, admdvs, period, checked, unchecked_reason, expected_amount, actual_amount, difference,
+ * tolerance, deviates } — written out: the digests of the rows stored so far were taken over that
+ * text (test/e2e/benefits-audit.test.ts). `pyJson`: the person-year's key and region, as they follow
+ * setl_id. The amounts are fenText's (digits, a point, a sign), quoted as they are.
  */
-const resultJson = (r: StoredRow): string =>
-  JSON.stringify({
-    setl_id: r.setl_id,
-    person_year: r.py.key,
-    region: r.py.policy.id,
-    benefit_year: r.py.year,
-    admdvs: r.admdvs,
-    period: r.period,
-    checked: r.checked,
-    unchecked_reason: r.unchecked_reason,
-    expected_amount: r.expected_amount,
-    actual_amount: r.actual_amount,
-    difference: r.difference,
-    tolerance: r.tolerance,
-    deviates: r.deviates,
-  });
+const resultHead = (r: SettlementBenefitRow, pyJson: string): string =>
+  `{"setl_id":${JSON.stringify(r.setl_id)},${pyJson},"admdvs":${JSON.stringify(r.admdvs)},"period":${JSON.stringify(r.period)},` +
+  `"checked":${r.checked},"unchecked_reason":${r.unchecked_reason === null ? 'null' : JSON.stringify(r.unchecked_reason)},` +
+  `"expected_amount":${r.expected_amount === null ? 'null' : `"${r.expected_amount}"`},"actual_amount":"${r.actual_amount}",` +
+  `"difference":${r.difference === null ? 'null' : `"${r.difference}"`},"tolerance":"${r.tolerance}","deviates":${r.deviates}`;
 
-/** The fields of a row of the JSON parameter: resultJson's, then result_sha and the derivation. */
+const pyJsonOf = (py: PersonYear): string =>
+  `"person_year":${JSON.stringify(py.key)},"region":${JSON.stringify(py.policy.id)},"benefit_year":${JSON.stringify(py.year)}`;
+
+/** The fields of a row of the JSON parameter: resultHead's, then result_sha and the derivation. */
 const STORED_RECORD = `v(setl_id text, person_year text, region text, benefit_year int, admdvs text, period text, checked boolean,
   unchecked_reason text, expected_amount numeric, actual_amount numeric, difference numeric, tolerance numeric, deviates boolean,
   result_sha text, derivation text)`;
@@ -241,30 +242,37 @@ const STORED_RECORD = `v(setl_id text, person_year text, region text, benefit_ye
  * Afterwards the table holds exactly `rows` for these person-years and setl_ids, as a DELETE of
  * them all and an INSERT of `rows` would leave it, but for evaluated_at of the unchanged rows.
  * Equal digests (every column but evaluated_at), equal rows: such a row is left as it is.
+ *
+ * The stored digests are read by person-year only: a row stored under another person-year has
+ * another digest (person_year is part of what it covers), so it is written either way — the upsert
+ * on setl_id moves it — and it is not one of these person-years' rows to delete.
  */
-async function storeResults(q: Sql, pys: readonly PersonYear[], rows: StoredRow[], at: Date): Promise<void> {
-  const ids = rows.map((r) => r.setl_id);
+async function storeResults(q: Sql, pys: readonly PersonYear[], results: PersonYearRows[], at: Date): Promise<void> {
   const { rows: stored } = await q.query<{ setl_id: string; result_sha: string | null }>(
-    'SELECT setl_id, result_sha FROM settlement_benefits WHERE person_year = ANY($1::text[]) OR setl_id = ANY($2::text[])',
-    [pys.map((p) => p.key), ids],
+    'SELECT setl_id, result_sha FROM settlement_benefits WHERE person_year = ANY($1::text[])',
+    [pys.map((p) => p.key)],
   );
   const storedSha = new Map(stored.map((s) => [s.setl_id, s.result_sha]));
-  const fresh = new Set(ids);
+  const fresh = new Set(results.flatMap((x) => x.rows.map((r) => r.setl_id)));
   const gone = stored.filter((s) => !fresh.has(s.setl_id)).map((s) => s.setl_id);
   if (gone.length) await q.query('DELETE FROM settlement_benefits WHERE setl_id = ANY($1::text[])', [gone]);
   // The changed rows as one JSON parameter (node-pg would escape every element of 15 array
   // parameters in JavaScript, and PostgreSQL reads a jsonb[] parameter 3-5x slower than json). The
   // derivation is read as text and cast: a jsonb column of json_to_recordset is ~5x slower (1,000
   // rows: 45 against 9 ms; the insert 163 against 35-57 ms).
-  const changed: string[] = [];
-  for (const r of rows) {
-    const head = resultJson(r);
-    const derivation = r.derivation === null ? 'null' : JSON.stringify(r.derivation);
-    const sha = crypto.createHash('sha256').update(head).update(derivation).digest('base64url');
-    if (storedSha.get(r.setl_id) !== sha)
-      changed.push(`${head.slice(0, -1)},"result_sha":"${sha}","derivation":${derivation}}`);
+  let changed = '';
+  for (const { py, rows } of results) {
+    const pyJson = pyJsonOf(py);
+    for (const r of rows) {
+      const head = resultHead(r, pyJson);
+      const derivation = r.derivation === null ? 'null' : derivationJson(r.derivation);
+      // The digest of the object's JSON followed by the derivation's (as taken since migration 170).
+      const sha = crypto.hash('sha256', `${head}}${derivation}`, 'base64url');
+      if (storedSha.get(r.setl_id) !== sha)
+        changed += `${changed ? ',' : ''}${head},"result_sha":"${sha}","derivation":${derivation}}`;
+    }
   }
-  if (!changed.length) return;
+  if (!changed) return;
   await q.query(
     `INSERT INTO settlement_benefits (setl_id, person_year, region, benefit_year, admdvs, period, checked, unchecked_reason,
        expected_amount, actual_amount, difference, tolerance, deviates, derivation, result_sha, evaluated_at)
@@ -275,7 +283,7 @@ async function storeResults(q: Sql, pys: readonly PersonYear[], rows: StoredRow[
        expected_amount = EXCLUDED.expected_amount, actual_amount = EXCLUDED.actual_amount, difference = EXCLUDED.difference,
        tolerance = EXCLUDED.tolerance, deviates = EXCLUDED.deviates, derivation = EXCLUDED.derivation, result_sha = EXCLUDED.result_sha,
        evaluated_at = EXCLUDED.evaluated_at`,
-    [at, `[${changed.join(',')}]`],
+    [at, `[${changed}]`],
   );
 }
 
