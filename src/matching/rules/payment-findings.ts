@@ -32,9 +32,13 @@ export function paymentFindings(s: SettlementFact, loop: LoopComputation, ctx: E
     period: s.period,
     setl_id: s.setl_id,
   };
-  const key = subjectKey({ kind: 'settlement', setl_id: s.setl_id });
-  const lines = loop.counted.map(lineEvidence);
-  const settlements = [settlementEvidence(s)];
+  // The subject key and the evidence are built when a finding needs them: most settlements have none.
+  let key_: string | undefined;
+  let lines_: ReturnType<typeof lineEvidence>[] | undefined;
+  let settlements_: ReturnType<typeof settlementEvidence>[] | undefined;
+  const key = () => (key_ ??= subjectKey({ kind: 'settlement', setl_id: s.setl_id }));
+  const lines = () => (lines_ ??= loop.counted.map(lineEvidence));
+  const settlements = () => (settlements_ ??= [settlementEvidence(s)]);
   const covered = state.paid.plus(state.rejected);
 
   if (state.status === 'overdue') {
@@ -42,11 +46,11 @@ export function paymentFindings(s: SettlementFact, loop: LoopComputation, ctx: E
       makeFinding(ctx, {
         ...base,
         code: 'PAYMENT_OVERDUE',
-        subject_key: key,
+        subject_key: key(),
         expected: state.owed,
         actual: covered,
         detail: `Settlement ${s.setl_id} owes ${state.owed} and still has ${state.outstanding} outstanding after its due date ${due.date}.`,
-        evidence: { settlements, lines, due: dueEvidence(due) },
+        evidence: { settlements: settlements(), lines: lines(), due: dueEvidence(due) },
       }),
     );
   }
@@ -55,10 +59,10 @@ export function paymentFindings(s: SettlementFact, loop: LoopComputation, ctx: E
       makeFinding(ctx, {
         ...base,
         code: 'PAID_LATE',
-        subject_key: key,
+        subject_key: key(),
         detail: `Settlement ${s.setl_id} was closed by payment ${loop.closingLine.payment_id} after its due date ${due.date}.`,
         evidence: {
-          settlements,
+          settlements: settlements(),
           lines: [lineEvidence(loop.closingLine)],
           due: dueEvidence(due),
           closed_at: toCstIso(loop.closingLine.pay_time),
@@ -71,17 +75,17 @@ export function paymentFindings(s: SettlementFact, loop: LoopComputation, ctx: E
       makeFinding(ctx, {
         ...base,
         code: 'UNDERPAID',
-        subject_key: key,
+        subject_key: key(),
         expected: state.owed,
         actual: covered,
         detail: `Settlement ${s.setl_id} owes ${state.owed} but its payments pay and reject only ${covered} together.`,
-        evidence: { settlements, lines },
+        evidence: { settlements: settlements(), lines: lines() },
       }),
     );
   }
 
   const netCovered = loop.netPaid.plus(state.rejected);
-  const recoveries = loop.recoveries.map(recoveryEvidence);
+  const recoveries = loop.recoveries.length ? loop.recoveries.map(recoveryEvidence) : [];
   if (s.status === 'valid' && netCovered.gt(state.owed)) {
     const repeats = repeatedOvershoots(loop.counted, state.owed);
     const dup = repeats.length > 0;
@@ -90,15 +94,15 @@ export function paymentFindings(s: SettlementFact, loop: LoopComputation, ctx: E
       makeFinding(ctx, {
         ...base,
         code: dup ? 'DUPLICATE_PAYMENT' : 'OVERPAID',
-        subject_key: key,
+        subject_key: key(),
         expected: state.owed,
         actual: netCovered,
         detail: dup
           ? `Settlement ${s.setl_id} owes ${state.owed}; a further payment repeats an amount already paid, exceeding it by ${excess}.`
           : `Settlement ${s.setl_id} owes ${state.owed} but was paid and rejected ${netCovered} net of recoveries, ${excess} too much.`,
         evidence: {
-          settlements,
-          lines: dup ? sorted(repeats, compareLines).map(lineEvidence) : lines,
+          settlements: settlements(),
+          lines: dup ? sorted(repeats, compareLines).map(lineEvidence) : lines(),
           ...(recoveries.length ? { recoveries } : {}),
         },
       }),
@@ -109,16 +113,17 @@ export function paymentFindings(s: SettlementFact, loop: LoopComputation, ctx: E
       makeFinding(ctx, {
         ...base,
         code: 'REVERSED_SETTLEMENT_PAID',
-        subject_key: key,
+        subject_key: key(),
         expected: Money.ZERO,
         actual: loop.netPaid,
         detail: `Settlement ${s.setl_id} was reversed but ${loop.netPaid} remains paid for it net of recoveries.`,
-        evidence: { settlements, lines, ...(recoveries.length ? { recoveries } : {}) },
+        evidence: { settlements: settlements(), lines: lines(), ...(recoveries.length ? { recoveries } : {}) },
       }),
     );
   }
 
   for (const v of loop.verdicts) {
+    if (v.insurerOk && v.payeeOk) continue;
     const l = v.line;
     const lineBase = {
       ...base,
@@ -133,7 +138,7 @@ export function paymentFindings(s: SettlementFact, loop: LoopComputation, ctx: E
           ...lineBase,
           code: 'INSURER_MISMATCH',
           detail: `Payment ${l.payment_id} line ${l.line_no} from insurer ${l.insurer_code} names settlement ${s.setl_id}, which insurer ${s.insurer_code} owes.`,
-          evidence: { settlements, lines: [lineEvidence(l)] },
+          evidence: { settlements: settlements(), lines: [lineEvidence(l)] },
         }),
       );
     }
@@ -146,7 +151,7 @@ export function paymentFindings(s: SettlementFact, loop: LoopComputation, ctx: E
           ...lineBase,
           code: 'PAYEE_MISMATCH',
           detail: `Payment ${l.payment_id} line ${l.line_no} for settlement ${s.setl_id} pays ${got} instead of ${want}.`,
-          evidence: { settlements, lines: [lineEvidence(l)] },
+          evidence: { settlements: settlements(), lines: [lineEvidence(l)] },
         }),
       );
     }

@@ -14,15 +14,18 @@ const PAYERS = ['hifp_pay', 'hifob_pay', 'hifmi_pay', 'cvlserv_pay', 'maf_pay', 
 /** OVER_REIMBURSEMENT (超费用报销): hifp + hifob + hifmi + cvlserv + maf + oth > medfee_sumamt. */
 export function overReimbursementFindings(s: SettlementFact, ctx: EvaluationContext): Finding[] {
   if (s.status !== 'valid') return [];
-  const amounts: Record<string, string> = {};
   let total = Money.ZERO;
   for (const p of PAYERS) {
     const v = s[p];
-    if (v === undefined) continue;
-    amounts[p] = v.toString();
-    total = total.plus(v);
+    if (v !== undefined) total = total.plus(v);
   }
   if (!total.gt(s.medfee_sumamt)) return [];
+  // The amounts as text only for a finding (most settlements have none).
+  const amounts: Record<string, string> = {};
+  for (const p of PAYERS) {
+    const v = s[p];
+    if (v !== undefined) amounts[p] = v.toString();
+  }
   amounts.medfee_sumamt = s.medfee_sumamt.toString();
   return [
     makeFinding(ctx, {
