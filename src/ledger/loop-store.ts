@@ -53,6 +53,15 @@ export async function loadLoopFreshness(
   return { figures, fresh, readAt: rows[0]!.read_at };
 }
 
+/** The settlements whose loop's next check is due by `at` (the index settlement_loops_next_check). */
+export async function loopsDueBy(q: Sql, at: Date): Promise<string[]> {
+  const { rows } = await q.query<{ setl_id: string }>(
+    'SELECT setl_id FROM settlement_loops WHERE next_check_at IS NOT NULL AND next_check_at <= $1',
+    [at],
+  );
+  return rows.map((r) => r.setl_id);
+}
+
 /** One loop row to write: amounts as decimal strings, due_date yyyy-MM-dd. */
 export interface LoopRow {
   setl_id: string;

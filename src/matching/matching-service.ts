@@ -21,7 +21,7 @@ import { RECHECK_QUEUE, type Queues } from '../queue/queues';
 import { syncGroups } from '../discrepancies/case-store';
 import type { AuditEvent } from '../audit/audit-trail';
 import { affectedByMessages, loadSettlementInputs } from '../ledger/fact-loader';
-import { loadLoopFreshness, upsertLoops as writeLoops, type StoredLoopFigures } from '../ledger/loop-store';
+import { loadLoopFreshness, loopsDueBy, upsertLoops as writeLoops, type StoredLoopFigures } from '../ledger/loop-store';
 import { analyzeIfStale } from '../ledger/settlement-store';
 import { analyzePaymentsIfStale } from '../ledger/payment-store';
 import { analyzeBatchesIfStale } from '../ledger/batch-store';
@@ -46,6 +46,12 @@ export interface MatchingServiceDeps extends MatchingDeps, RecheckDeps {
 export interface NextCheck {
   setl_id: string;
   at: Date;
+  /**
+   * Its loop row holds the time (settlement_loops.next_check_at): re-checked with every loop due by
+   * that instant (one job per instant). Without a loop row (lines or items naming a settlement the
+   * agency has not recorded: their grace period), a job of its own.
+   */
+  stored?: boolean;
 }
 export interface ReevaluateResult {
   evaluated: number;
@@ -208,8 +214,10 @@ async function reevaluateChunk(
     loopEvents,
   );
   return ids.flatMap((id) => {
-    const at = results.get(id)!.nextCheckAt;
-    return at ? [{ setl_id: id, at }] : [];
+    const r = results.get(id)!;
+    if (!r.nextCheckAt) return [];
+    // upsertLoops wrote its row (with next_check_at) when it has a settlement and a loop.
+    return [{ setl_id: id, at: r.nextCheckAt, ...(inputs.get(id)!.settlement && r.loop ? { stored: true } : {}) }];
   });
 }
 
@@ -305,36 +313,76 @@ async function upsertLoops(
   return events;
 }
 
-/** Ids only: the worker loads the facts (no personal data in job payloads). */
-export interface RecheckJob {
-  setl_id: string;
-}
+/**
+ * Ids only: the worker loads the facts (no personal data in job payloads). `{ at }` (epoch ms): every
+ * loop whose next check is due by then; `{ setl_id }`: one settlement (one without a loop row, or a
+ * job queued before the per-instant jobs).
+ */
+export type RecheckJob = { setl_id: string } | { at: number };
 
-/** The `recheck` queue's job: re-evaluate one settlement as of now, and schedule its next check. */
+/** How early a per-instant job may start (timer skew) before it waits for its instant. */
+const RECHECK_EARLY_MS = 5_000;
+
+/**
+ * The `recheck` queue's job: re-evaluate, as of now, one settlement or every loop due by the job's
+ * instant (matching/sweep.ts evaluates the same way), and schedule their next checks.
+ */
 export async function processRecheck(deps: MatchingServiceDeps, job: Job<RecheckJob>): Promise<void> {
-  const r = await reevaluate(deps.db, [job.data.setl_id], new Date(deps.now()), deps);
+  const data = job.data;
+  if ('at' in data) {
+    // Started a moment early (timers): wait for the instant, else the loops due then would not
+    // have changed yet, and their next check — this same instant — would be this job again.
+    const early = data.at - deps.now();
+    if (early > 0 && early <= RECHECK_EARLY_MS) await new Promise((r) => setTimeout(r, early + 1));
+    const ids = await loopsDueBy(deps.db, new Date(data.at));
+    const r = await reevaluate(deps.db, ids, new Date(deps.now()), deps);
+    await scheduleRechecks(deps, r.nextChecks);
+    return;
+  }
+  const r = await reevaluate(deps.db, [data.setl_id], new Date(deps.now()), deps);
   await scheduleRechecks(deps, r.nextChecks);
 }
 
 /** `recheck:<setl_id>:<epoch ms>`: the same re-check scheduled twice is one job (BullMQ allows one `:` pair). */
-export function recheckJobId(c: NextCheck): string {
+export function recheckJobId(c: Pick<NextCheck, 'setl_id' | 'at'>): string {
   return `recheck:${c.setl_id.replace(/%/g, '%25').replace(/:/g, '%3A')}:${c.at.getTime()}`;
 }
 
+/**
+ * `recheck::<epoch ms>`: every loop due by that instant, one job however many loops name it (the
+ * empty middle part is no setl_id: an id has 1 to 30 characters).
+ */
+export const recheckAtJobId = (at: number): string => `recheck::${at}`;
+
+/**
+ * Queue the re-checks: one job per instant for loops (a month's owed settlements share a few due
+ * dates: a 100k month queued 200,000 delayed jobs, one per settlement and evaluation, ~8 % of the
+ * worker's CPU in BullMQ and ioredis), one per settlement without a loop row.
+ */
 export async function scheduleRechecks(deps: RecheckDeps, checks: readonly NextCheck[]): Promise<void> {
   if (!checks.length) return;
   const now = deps.now();
   const queue = deps.queues.get(RECHECK_QUEUE);
+  const instants = new Set<number>();
+  const single: NextCheck[] = [];
+  for (const c of checks) {
+    if (c.stored) instants.add(c.at.getTime());
+    else single.push(c);
+  }
+  const jobs = [
+    ...[...instants].sort((a, b) => a - b).map((at) => ({ jobId: recheckAtJobId(at), data: { at }, at })),
+    // ids only: the worker loads the facts (no personal data in job payloads)
+    ...single.map((c) => ({ jobId: recheckJobId(c), data: { setl_id: c.setl_id }, at: c.at.getTime() })),
+  ];
   try {
-    for (let i = 0; i < checks.length; i += 1000) {
+    for (let i = 0; i < jobs.length; i += 1000) {
       await queue.addBulk(
-        checks.slice(i, i + 1000).map((c) => ({
+        jobs.slice(i, i + 1000).map((j) => ({
           name: 'recheck',
-          // ids only: the worker loads the facts (no personal data in job payloads)
-          data: { setl_id: c.setl_id },
+          data: j.data,
           opts: {
-            jobId: recheckJobId(c),
-            delay: Math.max(0, c.at.getTime() - now),
+            jobId: j.jobId,
+            delay: Math.max(0, j.at - now),
             attempts: 5,
             backoff: { type: 'exponential', delay: 1000 },
             removeOnComplete: { age: 86_400, count: 100_000 },
