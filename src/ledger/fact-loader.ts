@@ -209,24 +209,33 @@ function latestBySetlId(rows: SettlementRow[]): Map<string, SettlementFact> {
  */
 const SETTLEMENT_ROWS = `SELECT ${SETTLEMENT_COLS} FROM settlement_records WHERE setl_id = ANY($1::text[])`;
 /**
- * Each line's payment by its key (a lateral subquery the planner keeps as it is: OFFSET 0), so the
- * read costs what it finds: joined, payments small for the planner (a young table, or a bench's
- * thousands) were read whole into a hash per chunk — 1.6 of a 100-settlement chunk's 3 ms at 5,000
- * payments, growing with the table.
+ * The ids as rows (each once), for the parts below to probe by: each part reads its table through
+ * its setl_id index once per id, and each line's payment by its key (lateral subqueries the planner
+ * keeps as they are: OFFSET 0), so a read costs what it finds. As `setl_id = ANY($1)` joins, the
+ * planner read payment_lines and batch_items whole for a 1,000-id chunk once they held ~100k rows
+ * (8-14 ms each, against 1.6-3 ms probed, in a 100k month), and payments whole into a hash per chunk
+ * (1.6 of a 100-settlement chunk's 3 ms at 5,000 payments) — costs growing with the tables.
  */
+const IDS = `(SELECT DISTINCT unnest($1::text[]) AS id) AS ids`;
 const LINE_ROWS = `SELECT p.message_id, l.insurer_code, l.payment_id, l.line_no, p.payee_type, p.payee_id, p.pay_time, l.setl_id,
             l.paid_amount::text AS paid_amount, l.rejected_amount::text AS rejected_amount, l.reject_reason_code, p.received_at
-       FROM payment_lines l
+       FROM ${IDS}
+       CROSS JOIN LATERAL (SELECT l.insurer_code, l.payment_id, l.line_no, l.setl_id, l.paid_amount, l.rejected_amount, l.reject_reason_code
+                             FROM payment_lines l WHERE l.setl_id = ids.id OFFSET 0) l
        CROSS JOIN LATERAL (SELECT p.message_id, p.payee_type, p.payee_id, p.pay_time, p.received_at FROM payments p
-                            WHERE p.insurer_code = l.insurer_code AND p.payment_id = l.payment_id OFFSET 0) p
-      WHERE l.setl_id = ANY($1::text[])`;
-const RECOVERY_ROWS = `SELECT message_id, insurer_code, recovery_id, setl_id, amount::text AS amount, recovered_at, received_at
-       FROM recoveries WHERE setl_id = ANY($1::text[])`;
+                            WHERE p.insurer_code = l.insurer_code AND p.payment_id = l.payment_id OFFSET 0) p`;
+const RECOVERY_ROWS = `SELECT r.message_id, r.insurer_code, r.recovery_id, r.setl_id, r.amount::text AS amount, r.recovered_at, r.received_at
+       FROM ${IDS}
+       CROSS JOIN LATERAL (SELECT message_id, insurer_code, recovery_id, setl_id, amount, recovered_at, received_at
+                             FROM recoveries r WHERE r.setl_id = ids.id OFFSET 0) r`;
 /** Items of current batches naming the setl_ids (a replaced batch's items no longer count). */
 const ITEM_ROWS = `SELECT b.message_id, b.batch_id, b.fixmedins_code, b.insurer_code, b.period, i.setl_id, i.mdtrt_id, i.psn_no, i.setl_time,
             i.medfee_sumamt::text AS medfee_sumamt, i.hifob_pay::text AS hifob_pay, b.received_at
-       FROM batch_items i JOIN batches b USING (fixmedins_code, batch_id)
-      WHERE i.setl_id = ANY($1::text[]) AND ${CURRENT_BATCH}`;
+       FROM ${IDS}
+       CROSS JOIN LATERAL (SELECT i.fixmedins_code, i.batch_id, i.setl_id, i.mdtrt_id, i.psn_no, i.setl_time, i.medfee_sumamt, i.hifob_pay
+                             FROM batch_items i WHERE i.setl_id = ids.id OFFSET 0) i
+       CROSS JOIN LATERAL (SELECT b.message_id, b.batch_id, b.fixmedins_code, b.insurer_code, b.period, b.received_at FROM batches b
+                            WHERE b.fixmedins_code = i.fixmedins_code AND b.batch_id = i.batch_id AND ${CURRENT_BATCH} OFFSET 0) b`;
 
 export async function loadSettlements(q: Sql, setlIds: readonly string[]): Promise<Map<string, SettlementFact>> {
   if (!setlIds.length) return new Map();
