@@ -71,11 +71,17 @@ export async function personYearsOfMessages(
   messageIds: readonly string[],
 ): Promise<string[]> {
   const rows = await personTimesOfMessages(q, messageIds);
+  // A feed's rows name each person-year several times (a record per settlement): the key is built once for each.
+  const seen = new Set<string>();
   const keys = new Set<string>();
   for (const r of rows) {
     const policy = regions.regionFor(r.insuplc_admdvs);
     if (!policy || policy.benefits === null) continue;
-    keys.add(personYear(policy, r.psn_no, benefitYearOf(policy, r.setl_time)).key);
+    const year = benefitYearOf(policy, r.setl_time);
+    const id = `${policy.id}\u0000${year}\u0000${r.psn_no}`;
+    if (seen.has(id)) continue;
+    seen.add(id);
+    keys.add(personYear(policy, r.psn_no, year).key);
   }
   return [...keys].sort();
 }
