@@ -97,8 +97,8 @@ async function lockChains(q: Sql, regions: readonly number[]): Promise<Map<numbe
  * the six keys in their sorted order (action < actor < at < data < entity < entity_id), the strings
  * as JSON.stringify writes them — what `canonicalize` gives for the whole object, without walking it.
  */
-function canonicalBody(e: Omit<AuditEvent, 'admdvs' | 'data'>, data: string): string {
-  return `{"action":${JSON.stringify(e.action)},"actor":${JSON.stringify(e.actor)},"at":"${e.at.toISOString()}","data":${data},"entity":${JSON.stringify(e.entity)},"entity_id":${JSON.stringify(e.entity_id)}}`;
+function canonicalBody(e: Omit<AuditEvent, 'admdvs' | 'data'>, data: string, at = e.at.toISOString()): string {
+  return `{"action":${JSON.stringify(e.action)},"actor":${JSON.stringify(e.actor)},"at":"${at}","data":${data},"entity":${JSON.stringify(e.entity)},"entity_id":${JSON.stringify(e.entity_id)}}`;
 }
 
 /**
@@ -174,14 +174,21 @@ export async function appendAudit(q: Sql, events: readonly AuditEvent[]): Promis
   const prev = new Map<number, string>(shards.map((s) => [s, GENESIS]));
   for (const h of heads.rows) prev.set(Number(h.shard), h.last_hash);
   const json: string[] = [];
+  // A transaction's events mostly share one time: its ISO form once.
+  let lastAt: Date | undefined;
+  let lastIso = '';
   for (const [i, e] of events.entries()) {
     const shard = shardOfEvent[i]!;
     const p = prev.get(shard)!;
     const data = canonicalData(e.data);
-    const hash = hashBody(p, canonicalBody(e, data));
+    if (e.at !== lastAt) {
+      lastAt = e.at;
+      lastIso = e.at.toISOString();
+    }
+    const hash = hashBody(p, canonicalBody(e, data, lastIso));
     prev.set(shard, hash);
     json.push(
-      `{"at":"${e.at.toISOString()}","entity":${JSON.stringify(e.entity)},"entity_id":${JSON.stringify(e.entity_id)},"action":${JSON.stringify(e.action)},"actor":${JSON.stringify(e.actor)},"data":${data},"prev_hash":"${p}","hash":"${hash}","shard":${shard}}`,
+      `{"at":"${lastIso}","entity":${JSON.stringify(e.entity)},"entity_id":${JSON.stringify(e.entity_id)},"action":${JSON.stringify(e.action)},"actor":${JSON.stringify(e.actor)},"data":${data},"prev_hash":"${p}","hash":"${hash}","shard":${shard}}`,
     );
   }
   const counts = shards.map((s) => shardOfEvent.filter((x) => x === s).length);

@@ -108,7 +108,29 @@ export async function upsertLoops(
        recovered = EXCLUDED.recovered, outstanding = EXCLUDED.outstanding, due_date = EXCLUDED.due_date, due_at = EXCLUDED.due_at,
        closed_at = EXCLUDED.closed_at, admdvs = EXCLUDED.admdvs, insurer_code = EXCLUDED.insurer_code, fixmedins_code = EXCLUDED.fixmedins_code,
        period = EXCLUDED.period, evaluated_at = EXCLUDED.evaluated_at, next_check_at = EXCLUDED.next_check_at, facts_seen_at = EXCLUDED.facts_seen_at`,
-    // Dates serialise as ISO UTC with milliseconds (what node-pg sends for a Date, in another zone).
-    [JSON.stringify(rows), evaluatedAt, factsSeenAt ?? null],
+    // Dates as ISO UTC with milliseconds (what node-pg sends for a Date, in another zone), each
+    // instant written once: a chunk's rows share a few due dates and payment times, and JSON.stringify
+    // calling toJSON on every Date was three quarters of the parameter's cost.
+    [loopRowsJson(rows), evaluatedAt, factsSeenAt ?? null],
+  );
+}
+
+/** The rows as upsertLoops's JSON parameter (JSON.stringify of the rows, their Dates as ISO strings). */
+function loopRowsJson(rows: readonly LoopRow[]): string {
+  const iso = new Map<number, string>();
+  const isoOf = (d: Date | null): string | null => {
+    if (d === null) return null;
+    const t = d.getTime();
+    let s = iso.get(t);
+    if (s === undefined) iso.set(t, (s = d.toISOString()));
+    return s;
+  };
+  return JSON.stringify(
+    rows.map((r) => ({
+      ...r,
+      due_at: isoOf(r.due_at),
+      closed_at: isoOf(r.closed_at),
+      next_check_at: isoOf(r.next_check_at),
+    })),
   );
 }
