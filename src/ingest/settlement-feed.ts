@@ -473,10 +473,7 @@ interface FeedRequest {
   settings: FeedSettings;
 }
 
-/**
- * The authenticated feed, read back from its spool: checked (the first LOOKAHEAD batches before the
- * feed lock is taken), inserted under the feed lock, answered.
- */
+/** The authenticated feed, read back from its spool: checked, inserted under the feed lock, answered. */
 async function storeFeed(deps: IngestDeps, req: Request, res: Response, f: FeedRequest): Promise<void> {
   const { type, lang, signed, meter } = f;
   const body = f.spool.reader();
@@ -500,33 +497,10 @@ async function storeFeed(deps: IngestDeps, req: Request, res: Response, f: FeedR
     duplicates = 0,
     seen = 0;
   let firstDuplicateOf: string | undefined;
-  // Batches are taken in the order of the body; one is inserted while the next are read and
-  // checked, never more than one INSERT in flight, and never more than LOOKAHEAD batches held.
-  const source = batches[Symbol.asyncIterator]();
-  const waiting: Promise<PreparedBatch>[] = [];
-  let exhausted = false;
-  /** Reads (and, for NDJSON, sends to the worker threads) the next batch; false at the body's end. */
-  const readNext = async (): Promise<boolean> => {
-    const r = await source.next();
-    if (r.done) {
-      exhausted = true;
-      return false;
-    }
-    // Not awaited until its turn: a batch that fails while an earlier one is still inserting
-    // must not be an unhandled rejection.
-    r.value.prepared.catch(() => undefined);
-    waiting.push(r.value.prepared);
-    return true;
-  };
   try {
-    // The first batches are read and checked before the feed lock is taken: checking is the feed's
-    // CPU work and needs no lock, so while another feed holds the lock this one gets ready (a feed of
-    // up to LOOKAHEAD batches waits with every record checked and only its inserts left to do).
-    // Nothing is written before the lock; what is held is what the lookahead holds anyway.
-    while (waiting.length < LOOKAHEAD && (await readNext()));
     const messageId = await deps.db.tx(async (q) => {
       // Feeds are serialised: two feeds inserting overlapping setl_ids in different orders would
-      // otherwise be able to deadlock, and the region check of one could miss the other's rows.
+      // otherwise be able to deadlock.
       await q.query('SELECT pg_advisory_xact_lock(7340113)');
       const env: Envelope = {
         clientId: signed.client.client_id,
@@ -544,6 +518,9 @@ async function storeFeed(deps: IngestDeps, req: Request, res: Response, f: FeedR
         [{ message_id: messageId, kind: 'agency_settlements', request_id: env.requestId ?? null }],
         [INGEST_QUEUE, BENEFITS_QUEUE],
       );
+      // Batches are taken in the order of the body; one is inserted while the next are read and
+      // checked, never more than one INSERT in flight.
+      const waiting: Promise<PreparedBatch>[] = [];
       let inflight: Promise<void> = Promise.resolve();
       let failure: unknown;
       const settle = async () => {
@@ -579,10 +556,14 @@ async function storeFeed(deps: IngestDeps, req: Request, res: Response, f: FeedR
         );
       };
       try {
-        while (waiting.length) {
-          await insertNext();
-          while (!exhausted && waiting.length < LOOKAHEAD && (await readNext()));
+        for await (const { prepared } of batches) {
+          // Not awaited until its turn: a batch that fails while an earlier one is still inserting
+          // must not be an unhandled rejection.
+          prepared.catch(() => undefined);
+          waiting.push(prepared);
+          if (waiting.length >= LOOKAHEAD) await insertNext();
         }
+        while (waiting.length) await insertNext();
       } finally {
         await inflight;
       }
@@ -626,8 +607,5 @@ async function storeFeed(deps: IngestDeps, req: Request, res: Response, f: FeedR
       { en: 'no record of the feed was accepted', zh: '本次推送没有任何记录被受理' },
       { accepted: 0, duplicates: 0, rejected },
     );
-  } finally {
-    // A feed stopped early (TOO_MANY_RECORDS, a failed INSERT) closes its batches as a for-await would.
-    if (!exhausted) await source.return(undefined).catch(() => undefined);
   }
 }
