@@ -79,9 +79,25 @@ export async function auditPersonYears(
   const chunks: PersonYear[][] = [];
   for (let i = 0; i < sorted.length; i += size) chunks.push(sorted.slice(i, i + size));
   const defer = factsAfter !== undefined && deps.db.kind === 'pg';
-  await runChunks(chunks, (chunk, wait) => auditChunk(deps, chunk, asOf, factsAfter, out, defer && !wait));
+  // Lanes of every other chunk side by side (each chunk its own transaction and connection), so that
+  // one chunk's rules run while PostgreSQL stores another's: a single lane left a core idle in turn.
+  const lanes = deps.db.kind === 'pg' ? Math.min(AUDIT_LANES, chunks.length) : 1;
+  await Promise.all(
+    Array.from({ length: lanes }, (_, lane) =>
+      runChunks(
+        chunks.filter((_, i) => i % lanes === lane),
+        (chunk, wait) => auditChunk(deps, chunk, asOf, factsAfter, out, defer && !wait),
+      ),
+    ),
+  );
   return out;
 }
+
+/**
+ * Chunks of one audit in flight at once on PostgreSQL. Their person-years are disjoint and each
+ * takes its locks in lock-key order, as two worker processes' audits already do side by side.
+ */
+const AUDIT_LANES = 2;
 
 /** One chunk in one transaction; false (and nothing done) if `tryOnly` and another audit holds one of its locks. */
 async function auditChunk(
