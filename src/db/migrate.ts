@@ -31,3 +31,25 @@ export async function migrate(db: Db, dir = MIGRATIONS_DIR): Promise<string[]> {
   }
   return applied;
 }
+
+const identities = new WeakMap<Db, Promise<string>>();
+
+/**
+ * A short name of this database, stable for its life and different for another database: the
+ * instant its first migration was applied (microseconds, base 36). Queue job ids that dedupe by
+ * content (re-checks of an instant) carry it, because a fresh database on the same Redis and queue
+ * prefix would otherwise find an earlier database's completed job of the same id and never run its own.
+ */
+export function databaseIdentity(db: Db): Promise<string> {
+  let id = identities.get(db);
+  if (!id) {
+    id = db
+      .query<{ us: string | null }>(
+        `SELECT (extract(epoch FROM min(applied_at)) * 1000000)::bigint::text AS us FROM schema_migrations`,
+      )
+      .then((r) => BigInt(r.rows[0]?.us ?? '0').toString(36));
+    id.catch(() => identities.delete(db));
+    identities.set(db, id);
+  }
+  return id;
+}

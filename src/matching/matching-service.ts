@@ -29,10 +29,12 @@ import { evaluateSettlement, type SettlementEvaluation, type SettlementInput } f
 import { cmpStr, fallbackAdmdvs } from './finding';
 import { chunkFor, type MatchingDeps } from './chunks';
 import { databaseClock, lockAll, runChunks, tryLockAll } from '../db/advisory-locks';
+import { databaseIdentity } from '../db/migrate';
 import { reevaluateDeclarations, type DeclarationKey } from './declarations';
 
 /** Where re-checks are queued, and the clock they are timed by. */
 export interface RecheckDeps {
+  db: Db;
   queues: Pick<Queues, 'get'>;
   log: Logger;
   now: () => number;
@@ -343,16 +345,20 @@ export async function processRecheck(deps: MatchingServiceDeps, job: Job<Recheck
   await scheduleRechecks(deps, r.nextChecks);
 }
 
-/** `recheck:<setl_id>:<epoch ms>`: the same re-check scheduled twice is one job (BullMQ allows one `:` pair). */
-export function recheckJobId(c: Pick<NextCheck, 'setl_id' | 'at'>): string {
-  return `recheck:${c.setl_id.replace(/%/g, '%25').replace(/:/g, '%3A')}:${c.at.getTime()}`;
+/**
+ * `recheck.<database>:<setl_id>:<epoch ms>`: the same re-check scheduled twice is one job (BullMQ
+ * allows one `:` pair). `<database>` is db/migrate.ts `databaseIdentity`: another database on the
+ * same Redis and prefix schedules jobs of its own.
+ */
+export function recheckJobId(database: string, c: Pick<NextCheck, 'setl_id' | 'at'>): string {
+  return `recheck.${database}:${c.setl_id.replace(/%/g, '%25').replace(/:/g, '%3A')}:${c.at.getTime()}`;
 }
 
 /**
- * `recheck::<epoch ms>`: every loop due by that instant, one job however many loops name it (the
- * empty middle part is no setl_id: an id has 1 to 30 characters).
+ * `recheck.<database>::<epoch ms>`: every loop due by that instant, one job however many loops name
+ * it (the empty middle part is no setl_id: an id has 1 to 30 characters).
  */
-export const recheckAtJobId = (at: number): string => `recheck::${at}`;
+export const recheckAtJobId = (database: string, at: number): string => `recheck.${database}::${at}`;
 
 /**
  * Queue the re-checks: one job per instant for loops (a month's owed settlements share a few due
@@ -361,6 +367,7 @@ export const recheckAtJobId = (at: number): string => `recheck::${at}`;
  */
 export async function scheduleRechecks(deps: RecheckDeps, checks: readonly NextCheck[]): Promise<void> {
   if (!checks.length) return;
+  const database = await databaseIdentity(deps.db);
   const now = deps.now();
   const queue = deps.queues.get(RECHECK_QUEUE);
   const instants = new Set<number>();
@@ -370,9 +377,9 @@ export async function scheduleRechecks(deps: RecheckDeps, checks: readonly NextC
     else single.push(c);
   }
   const jobs = [
-    ...[...instants].sort((a, b) => a - b).map((at) => ({ jobId: recheckAtJobId(at), data: { at }, at })),
+    ...[...instants].sort((a, b) => a - b).map((at) => ({ jobId: recheckAtJobId(database, at), data: { at }, at })),
     // ids only: the worker loads the facts (no personal data in job payloads)
-    ...single.map((c) => ({ jobId: recheckJobId(c), data: { setl_id: c.setl_id }, at: c.at.getTime() })),
+    ...single.map((c) => ({ jobId: recheckJobId(database, c), data: { setl_id: c.setl_id }, at: c.at.getTime() })),
   ];
   try {
     for (let i = 0; i < jobs.length; i += 1000) {

@@ -5,6 +5,7 @@
  */
 import { RECHECK_QUEUE } from '../../src/queue/queue-names';
 import { recheckJobId } from '../../src/matching/matching-service';
+import { databaseIdentity } from '../../src/db/migrate';
 import { sweepRegionPeriod } from '../../src/matching/sweep';
 import { batchOf, paymentOf, record } from '../support/month-generator';
 import { startTestGateway, type TestGateway } from '../support/test-gateway';
@@ -54,7 +55,7 @@ describe('a payment and a declaration naming settlements the agency has not reco
   test('a re-check is scheduled for when the grace period ends, carrying only the setl_id', async () => {
     const job = await t.gw.queues
       .get(RECHECK_QUEUE)
-      .getJob(recheckJobId({ setl_id: 'GR-LATE', at: new Date(RECEIVED + 2 * DAY) }));
+      .getJob(recheckJobId(await databaseIdentity(t.gw.db), { setl_id: 'GR-LATE', at: new Date(RECEIVED + 2 * DAY) }));
     expect(job?.data).toEqual({ setl_id: 'GR-LATE' });
     expect(await job?.getState()).toBe('delayed');
   });

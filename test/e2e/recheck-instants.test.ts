@@ -7,14 +7,18 @@
  */
 import type { Job } from 'bullmq';
 import { RECHECK_QUEUE } from '../../src/queue/queue-names';
+import { createPgDb } from '../../src/db/db';
+import { databaseIdentity, migrate } from '../../src/db/migrate';
 import {
   processRecheck,
   recheckAtJobId,
   recheckJobId,
+  scheduleRechecks,
   type MatchingServiceDeps,
   type RecheckJob,
 } from '../../src/matching/matching-service';
 import { record } from '../support/month-generator';
+import { createTestDatabase } from '../support/test-db';
 import { startTestGateway, type TestGateway } from '../support/test-gateway';
 import { loopRows, openCases, postAccepted } from './matching-support';
 
@@ -49,11 +53,12 @@ describe('re-checks of owed loops', () => {
 
   test('one delayed job for the instant, none per settlement', async () => {
     const q = t.gw.queues.get(RECHECK_QUEUE);
-    const job = await q.getJob(recheckAtJobId(dueAt));
+    const database = await databaseIdentity(t.gw.db);
+    const job = await q.getJob(recheckAtJobId(database, dueAt));
     expect(job?.data).toEqual({ at: dueAt });
     expect(await job?.getState()).toBe('delayed');
     for (const s of owed)
-      expect(await q.getJob(recheckJobId({ setl_id: s.setl_id, at: new Date(dueAt) }))).toBeUndefined();
+      expect(await q.getJob(recheckJobId(database, { setl_id: s.setl_id, at: new Date(dueAt) }))).toBeUndefined();
   });
 
   test('the job of the instant, run after it, makes every loop due then overdue', async () => {
@@ -94,5 +99,36 @@ describe('re-checks of owed loops', () => {
       { data: { setl_id: 'RI-1' } } as Job<RecheckJob>,
     );
     expect((await loopRows(t.gw.db)).find((l) => l.setl_id === 'RI-1')?.status).toBe('overdue');
+  });
+});
+
+describe('another database on the same Redis and queue prefix', () => {
+  // A fresh database (a new data directory, a test database) on the Redis of an earlier one: the
+  // earlier database's job of the same instant, completed and kept for a day, must not stand in for
+  // the new one's, or the new loops would never be re-checked at their due date (only by the sweep).
+  test('schedules a re-check job of its own for the same instant', async () => {
+    const other = await createTestDatabase('recheck-instants-other');
+    const db = createPgDb(other.url, 2);
+    try {
+      await migrate(db);
+      const mine = await databaseIdentity(t.gw.db);
+      const theirs = await databaseIdentity(db);
+      expect(theirs).not.toBe(mine);
+      // Stable for the database's life: another connection pool to it names it the same.
+      const again = createPgDb(other.url, 1);
+      expect(await databaseIdentity(again)).toBe(theirs);
+      await again.close();
+
+      const at = Date.parse('2025-06-30T00:00:00+08:00');
+      const q = t.gw.queues.get(RECHECK_QUEUE);
+      const deps = (d: typeof db) => ({ db: d, queues: t.gw.queues, log: t.gw.log, now: () => clock });
+      await scheduleRechecks(deps(t.gw.db), [{ setl_id: 'RI-1', at: new Date(at), stored: true }]);
+      await scheduleRechecks(deps(db), [{ setl_id: 'RI-1', at: new Date(at), stored: true }]);
+      const ids = [recheckAtJobId(mine, at), recheckAtJobId(theirs, at)];
+      for (const id of ids) expect(await (await q.getJob(id))?.getState()).toBe('delayed');
+    } finally {
+      await db.close();
+      await other.drop();
+    }
   });
 });
