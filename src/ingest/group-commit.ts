@@ -4,10 +4,8 @@
  * load those dominate the rows themselves. So the messages that arrive while earlier groups are in
  * flight wait (no timer: the next group leaves as soon as a slot frees) and are written together, in
  * one transaction with one statement per owner for the whole group (ingest-service.ts: the message
- * log, message-store.ts acceptMessages; their ingest jobs, queue/outbox.ts; their ledger rows) — or,
- * for the kinds whose ledger rows can be CTEs of the message log's statement (payments), that one
- * statement alone, atomic without BEGIN and COMMIT; each request is still answered only after the
- * transaction holding its rows has committed.
+ * log, message-store.ts acceptMessages; their ingest jobs, queue/outbox.ts; their ledger rows); each
+ * request is still answered only after the transaction holding its rows has committed.
  *
  * Each message must get the answer it would get alone, so two messages that share a key (the same
  * webhook-id of a client, the same business key) are never in flight together: the later one waits

@@ -66,22 +66,6 @@ export async function acceptGroup(q: Sql, items: KindItem[]): Promise<(AcceptOut
   return outcomes;
 }
 
-/**
- * acceptGroup as ONE statement on its own (no BEGIN, no COMMIT: a statement is atomic and durable
- * when it returns, as a transaction's commit) for the kinds whose rows can be written as CTEs of
- * the message log's statement (KindSpec.storeCtes); undefined for the other kinds. Two round trips
- * and two statements less a group than acceptGroup in a transaction.
- */
-export function acceptGroupStatement(
-  db: Pick<Db, 'query'>,
-  items: KindItem[],
-): Promise<(AcceptOutcome | Error)[]> | undefined {
-  const spec = kindSpec(items[0]!.kind);
-  if (!spec.storeCtes) return undefined;
-  const ledger = spec.storeCtes(items.map((it, i) => ({ i, row: it.rows })));
-  return acceptMessages(db as Sql, items[0]!.kind, items, [INGEST_QUEUE], ledger);
-}
-
 /** One message's write (acceptGroup of one), in the caller's transaction. */
 export async function acceptOne(q: Sql, item: KindItem): Promise<AcceptOutcome> {
   const outcome = await acceptMessage(q, item.env, item.kind, item.businessKey, item.contentSha256, [INGEST_QUEUE]);
@@ -106,12 +90,9 @@ async function storeAccepted(q: Sql, items: KindItem[], outcomes: (AcceptOutcome
  * The group committer of the single-document kinds. Keys: a client's webhook-id and a kind's
  * business key — two messages sharing one are never written in the same group, nor at once.
  */
-export function createAcceptCommitter(
-  db: Pick<Db, 'tx' | 'query'>,
-  limits: GroupLimits = DEFAULT_GROUP_LIMITS,
-): AcceptCommitter {
+export function createAcceptCommitter(db: Pick<Db, 'tx'>, limits: GroupLimits = DEFAULT_GROUP_LIMITS): AcceptCommitter {
   return new GroupCommit<KindItem, AcceptOutcome>(
-    (items) => acceptGroupStatement(db, items) ?? db.tx((q) => acceptGroup(q, items)),
+    (items) => db.tx((q) => acceptGroup(q, items)),
     (it) => db.tx((q) => acceptOne(q, it)),
     (it) => ({
       group: it.kind,

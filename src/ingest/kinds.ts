@@ -23,7 +23,7 @@ import { parseWireTime, periodOf } from '../time';
 import { inScope } from '../http/auth';
 import type { Stamped } from '../ledger/json-rows';
 import { batchExists, insertBatches } from '../ledger/batch-store';
-import { insertPayments, insertRecoveries, paidAndRecovered, paymentCtes } from '../ledger/payment-store';
+import { insertPayments, insertRecoveries, paidAndRecovered } from '../ledger/payment-store';
 import { insertDisbursements, insertSpendingPlans, type DisbursementRow } from '../ledger/plan-store';
 import {
   insertCostReports,
@@ -34,7 +34,7 @@ import {
   type SenderStamp,
 } from '../ledger/fund-store';
 
-import type { LedgerCtes, MessageKind } from './message-store';
+import type { MessageKind } from './message-store';
 export type { MessageKind } from './message-store';
 
 /** A single-document kind: `T` the message as the schema types it, `R` the ledger row it adds. */
@@ -55,12 +55,6 @@ export interface KindSpec<T, R = T> {
   rows(m: T, sender?: Client): R;
   /** The ledger store that writes the rows of a group of accepted messages of this kind (one statement). */
   store(q: Sql, rows: readonly Stamped<R>[]): Promise<void>;
-  /**
-   * The same rows as CTEs of the statement that appends their messages (message-store.ts
-   * LedgerCtes; `i`: each row's item index there), so that a group is one statement, atomic
-   * without a transaction around it. Optional: kinds without it use `store` in a transaction.
-   */
-  storeCtes?(rows: readonly { i: number; row: R }[]): LedgerCtes;
 }
 
 const m = (lang: Lang, en: string, zh: string) => (lang === 'zh-CN' ? zh : en);
@@ -201,7 +195,6 @@ export const paymentSpec: KindSpec<InsurerPayment> = {
   },
   rows: (p) => p,
   store: insertPayments,
-  storeCtes: paymentCtes,
 };
 
 export const recoverySpec: KindSpec<Recovery> = {

@@ -64,16 +64,6 @@ const INPUT_COLUMNS =
   'content_type text, body_bytes int, record_count int, received_at timestamptz, request_id text, check_webhook boolean, body_off int, body_len int';
 
 /**
- * The ledger rows of the messages a call stores, written by its statement: CTEs (`name AS (…)`,
- * comma-separated) that read `ins` — message_id, received_at and i (the item's index) of each
- * message the call stored — and whose parameters begin at `$firstParam`.
- */
-export interface LedgerCtes {
-  sql(firstParam: number): string;
-  params: unknown[];
-}
-
-/**
  * Append messages of one kind to the log as ONE statement (one round trip, one plan, whatever the
  * number): per message the Standard Webhooks replay check (`checkWebhookId`), the webhook-id, the
  * message row and its raw body. Each message gets the outcome it would get alone; the caller never
@@ -89,7 +79,6 @@ export async function appendMessages(
   kind: MessageKind,
   items: readonly NewMessage[],
   queues: readonly string[] = [],
-  ledger?: LedgerCtes,
 ): Promise<(AcceptOutcome | Error)[]> {
   const bodies: Buffer[] = [];
   let off = 0;
@@ -138,10 +127,9 @@ export async function appendMessages(
      b AS (INSERT INTO message_bodies (message_id, received_at, raw_body)
            SELECT m.message_id, m.received_at, substring($2::bytea FROM x.body_off + 1 FOR x.body_len) FROM m JOIN x ON x.message_id = m.message_id WHERE x.body_len IS NOT NULL),
      stored AS (SELECT m.message_id, $3::text AS kind, x.request_id, x.i AS ord FROM m JOIN x ON x.message_id = m.message_id),
-     ${ledger ? `ins AS (SELECT m.message_id, m.received_at, x.i FROM m JOIN x ON x.message_id = m.message_id), ${ledger.sql(5)},` : ''}
      ${enqueueMessageJobsCte('stored', '$4')}
      SELECT x.i, x.i IN (SELECT i FROM replay) AS replayed, m.message_id FROM x LEFT JOIN m ON m.message_id = x.message_id`,
-    [JSON.stringify(input), Buffer.concat(bodies), kind, queues, ...(ledger?.params ?? [])],
+    [JSON.stringify(input), Buffer.concat(bodies), kind, queues],
   );
   const out: (AcceptOutcome | Error)[] = new Array(items.length);
   const taken: number[] = [];
@@ -198,9 +186,8 @@ export function acceptMessages(
   kind: MessageKind,
   items: readonly AcceptItem[],
   queues: readonly string[] = [],
-  ledger?: LedgerCtes,
 ): Promise<(AcceptOutcome | Error)[]> {
-  return appendMessages(q, kind, items.map(asDocument), queues, ledger);
+  return appendMessages(q, kind, items.map(asDocument), queues);
 }
 
 /** appendMessages for one single-document message; throws the Error appendMessages would return. */

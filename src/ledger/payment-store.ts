@@ -4,7 +4,7 @@
  */
 import type { Db, Sql } from '../db/db';
 import type { InsurerPayment, Recovery } from '../schemas/types';
-import { STAMP, insertJsonRows, stampedJson, type Columns, type Stamped } from './json-rows';
+import { STAMP, insertJsonRows, stampedJson, type Stamped } from './json-rows';
 import { analyzeStale } from './table-statistics';
 
 const PAYMENT_COLUMNS = {
@@ -17,7 +17,7 @@ const PAYMENT_COLUMNS = {
   bank_txn_no: 'text',
   pay_amount: 'numeric',
 };
-const LINE_COLUMNS: Columns = {
+const LINE_COLUMNS = {
   insurer_code: 'text',
   payment_id: 'text',
   line_no: 'int',
@@ -59,43 +59,6 @@ export async function insertPayments(q: Sql, payments: readonly Stamped<InsurerP
     ),
   );
   await q.query(INSERT_PAYMENTS, [stampedJson(payments, () => ({ lines: undefined })), JSON.stringify(lines)]);
-}
-
-/**
- * insertPayments as CTEs of the statement that appends their messages (ingest/message-store.ts
- * LedgerCtes): the payments of the items stored (`ins`: message_id, received_at, i), with their
- * lines. `i` is each payment's item index in that statement.
- */
-export function paymentCtes(payments: readonly { i: number; row: InsurerPayment }[]) {
-  const own: Columns = Object.fromEntries(Object.entries(PAYMENT_COLUMNS).filter(([c]) => !(c in STAMP)));
-  const cols = Object.keys(own);
-  const lineCols = Object.keys(LINE_COLUMNS);
-  const lines = payments.flatMap(({ i: item, row: p }) =>
-    p.lines.map((l, i) =>
-      Object.assign({}, l, {
-        rejected_amount: l.rejected_amount ?? '0.00',
-        insurer_code: p.insurer_code,
-        payment_id: p.payment_id,
-        line_no: i,
-        i: item,
-      }),
-    ),
-  );
-  return {
-    sql: (first: number) =>
-      `pay AS (INSERT INTO payments (message_id, received_at, ${cols.join(', ')})
-         SELECT s.message_id, s.received_at, ${cols.map((c) => `r.${c}`).join(', ')}
-           FROM jsonb_to_recordset($${first}::jsonb) AS r(i int, ${cols.map((c) => `${c} ${own[c]}`).join(', ')})
-           JOIN ins s ON s.i = r.i),
-       pay_lines AS (INSERT INTO payment_lines (${lineCols.join(', ')})
-         SELECT ${lineCols.map((c) => `r.${c}`).join(', ')}
-           FROM jsonb_to_recordset($${first + 1}::jsonb) AS r(i int, ${lineCols.map((c) => `${c} ${LINE_COLUMNS[c]}`).join(', ')})
-          WHERE r.i IN (SELECT i FROM ins))`,
-    params: [
-      JSON.stringify(payments.map(({ i, row }) => Object.assign({}, row, { lines: undefined, i }))),
-      JSON.stringify(lines),
-    ],
-  };
 }
 
 export async function insertRecoveries(q: Sql, recoveries: readonly Stamped<Recovery>[]): Promise<void> {

@@ -49,9 +49,8 @@ function item(p: InsurerPayment, webhookId = `msg_${uid()}`, rawText?: string): 
 }
 
 /**
- * The gateway's database, counting the messages of each message-log statement (one statement
- * writes a group of payments with their outbox jobs and ledger rows; a message alone, or a group
- * of a kind without storeCtes, is written by a transaction: that statement, then its ledger rows).
+ * The gateway's database, counting the messages of each message-log statement (one transaction
+ * writes a group, or a message alone: that statement, then its outbox jobs and its ledger rows).
  */
 function countingDb() {
   const groups: number[] = [];
@@ -63,10 +62,7 @@ function countingDb() {
     },
     exec: (text) => q.exec(text),
   });
-  const db: Pick<Db, 'tx' | 'query'> = {
-    tx: (fn) => t.gw.db.tx((q) => fn(counting(q))),
-    query: (text, params) => counting(t.gw.db).query(text, params),
-  };
+  const db: Pick<Db, 'tx'> = { tx: (fn) => t.gw.db.tx((q) => fn(counting(q))) };
   return { db, groups };
 }
 
