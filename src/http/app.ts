@@ -3,7 +3,7 @@
  * routers, and the one error handler. Features add their routers here; routes stay thin and call
  * services.
  */
-import express, { type Express, type NextFunction, type Request, type Response, type Router } from 'express';
+import express, { type Express, type Router } from 'express';
 import crypto from 'node:crypto';
 import type { Logger } from '../logging/logger';
 import { errorHandler, notFoundHandler } from './error-handler';
@@ -54,62 +54,9 @@ export function createApp(p: AppParts): Express {
     unverifiedPerAddressPerSecond: p.unverifiedRateLimitPerSecond ?? 200,
   });
   app.use(['/v1', '/console/session'], limits.middleware());
-  app.use(exactPostRoutes([...p.publicRouters, ...p.apiRouters]));
   for (const r of p.publicRouters) app.use(r);
   for (const r of p.apiRouters) app.use(r);
   app.use(notFoundHandler);
   app.use(errorHandler(p.log));
   return app;
-}
-
-/** What exactPostRoutes reads of a router's layers (router's Layer and Route; not in its types). */
-interface LayerShape {
-  route?: { path: unknown; methods: Record<string, boolean>; stack: { method?: string; handle: Handler }[] };
-  match(path: string): unknown;
-}
-type Handler = (req: Request, res: Response, next: NextFunction) => unknown;
-
-/**
- * The POST routes of fixed paths (the signed writes), reached by one map lookup instead of walking
- * every router mounted before them layer by layer (the router's walk was ~5 % of a signed
- * payment's CPU in the API process). Only where the walk would end at the same handler anyway: the
- * route is its router's first layer that matches its path, no layer of an earlier router matches
- * that path, and it has one handler, for POST only. A request is handled as the route would handle
- * it (req.route set, errors to the error handler); any other request takes the usual way.
- */
-function exactPostRoutes(routers: Router[]) {
-  const routes = new Map<string, { route: NonNullable<LayerShape['route']>; handle: Handler }>();
-  const earlier: LayerShape[] = [];
-  const candidates: { path: string; route: NonNullable<LayerShape['route']>; layers: LayerShape[] }[] = [];
-  for (const r of routers) {
-    const layers = (r as unknown as { stack: LayerShape[] }).stack;
-    layers.forEach((l, i) => {
-      const route = l.route;
-      if (
-        route &&
-        typeof route.path === 'string' &&
-        /^\/[\w/-]+$/.test(route.path) &&
-        route.stack.length === 1 &&
-        route.stack[0]!.method === 'post' &&
-        Object.keys(route.methods).join() === 'post'
-      )
-        candidates.push({ path: route.path, route, layers: [...earlier, ...layers.slice(0, i)] });
-    });
-    earlier.push(...layers);
-  }
-  for (const c of candidates)
-    if (!c.layers.some((l) => l.match(c.path)))
-      routes.set(c.path, { route: c.route, handle: c.route.stack[0]!.handle });
-  return (req: Request, res: Response, next: NextFunction) => {
-    const hit = req.method === 'POST' ? routes.get(req.path) : undefined;
-    if (!hit) return next();
-    req.route = hit.route;
-    req.params = {};
-    try {
-      const out = hit.handle(req, res, next);
-      if (out instanceof Promise) out.catch((e: unknown) => next(e ?? new Error('Rejected promise')));
-    } catch (e) {
-      next(e);
-    }
-  };
 }

@@ -10,7 +10,6 @@ import type { ClientRegistry } from '../http/clients';
 import { beginSignedWrite, requireBearer, verifySignedWrite } from '../http/auth';
 import { langOf, notFound, unsupportedMedia, type ProblemError } from '../http/problem';
 import { mediaType, parseJson, readBody } from '../http/request-body';
-import { sendJson } from '../http/respond';
 import { toCstIso } from '../time';
 import {
   batchSpec,
@@ -64,10 +63,10 @@ function singleKindRoute<T, R>(spec: KindSpec<T, R>, deps: IngestDeps, service: 
       });
       if ('duplicate' in result) {
         deps.onOutcome?.(spec.kind, 'duplicate');
-        sendJson(res, 200, result);
+        res.status(200).json(result);
       } else {
         deps.onOutcome?.(spec.kind, 'accepted');
-        sendJson(res, 202, result);
+        res.status(202).json(result);
         deps.onCommitted();
       }
     } catch (e) {
