@@ -101,43 +101,9 @@ function canonicalBody(e: Omit<AuditEvent, 'admdvs' | 'data'>, data: string, at 
   return `{"action":${JSON.stringify(e.action)},"actor":${JSON.stringify(e.actor)},"at":"${at}","data":${data},"entity":${JSON.stringify(e.entity)},"entity_id":${JSON.stringify(e.entity_id)}}`;
 }
 
-/**
- * RFC 8785 canonical JSON, exactly as the `canonicalize` package writes it, for the values events
- * carry: strings, null, plain objects (keys sorted by UTF-16 code units, undefined and symbol members
- * left out) and arrays (undefined and symbols as null), by loops; anything else — numbers, booleans,
- * objects with toJSON (a Date) — by the package itself. The package's recursion through `reduce` and
- * template strings was a fifth of appendAudit in a month's worker profile
- * (test/unit/audit/canonical-json.test.ts compares the two).
- */
-export function canonicalJson(v: unknown): string {
-  if (typeof v === 'string') return JSON.stringify(v);
-  if (v === null) return 'null';
-  if (typeof v !== 'object' || typeof (v as { toJSON?: unknown }).toJSON === 'function')
-    return `${canonicalize(v) as string | undefined}`;
-  if (Array.isArray(v)) {
-    let out = '[';
-    for (let i = 0; i < v.length; i++) {
-      const x: unknown = v[i];
-      if (i) out += ',';
-      out += x === undefined || typeof x === 'symbol' ? 'null' : canonicalJson(x);
-    }
-    return `${out}]`;
-  }
-  const o = v as Record<string, unknown>;
-  const keys = Object.keys(o).sort();
-  let out = '{';
-  for (const k of keys) {
-    const x = o[k];
-    if (x === undefined || typeof x === 'symbol') continue;
-    if (out.length > 1) out += ',';
-    out += `${JSON.stringify(k)}:${canonicalJson(x)}`;
-  }
-  return `${out}}`;
-}
-
 /** The canonical JSON of an event's data (the stored jsonb is the same value). */
 const canonicalData = (data: Record<string, unknown> | undefined): string =>
-  data === undefined ? 'null' : canonicalJson(data);
+  (data === undefined ? undefined : canonicalize(data)) ?? 'null';
 
 /** The hash of an event after `prev` (the region is not hashed: the chain an event sits in says it). */
 export function eventHash(prev: string, e: Omit<AuditEvent, 'admdvs'>): string {

@@ -23,7 +23,7 @@ export interface SettlementBenefitRow {
   difference: string | null;
   tolerance: string;
   deviates: boolean;
-  /** The engine's derivation; stored as derivationEvidence's JSON (findings.ts derivationJson). */
+  /** The engine's derivation; stored as derivationEvidence's JSON (audit.ts storeResults). */
   derivation: BenefitDerivation | null;
 }
 

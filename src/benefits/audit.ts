@@ -13,7 +13,7 @@ import { UNREVERSED_MONTH } from '../ledger/benefit-read-model';
 import { analyzeIfStale } from '../ledger/settlement-store';
 import { loadPersonYears, parsePersonYear, personYearsOfMessages, type PersonYear } from './audit-records';
 import { auditPersonYear, type SettlementBenefitRow } from './audit-findings';
-import { derivationJson } from './findings';
+import { derivationEvidence } from './findings';
 import type { RegionPolicies } from './region-policy';
 
 /** What the audit needs of the gateway (the composition root's Gateway has both). */
@@ -231,23 +231,27 @@ async function analyzeResultsIfStale(db: Db): Promise<void> {
 }
 
 /**
- * A stored result as a JSON object's text: every column but evaluated_at, result_sha and derivation
- * (the fields STORED_RECORD names), as JSON.stringify writes the object { setl_id, person_year, region,
- * benefit_year, admdvs, period, checked, unchecked_reason, expected_amount, actual_amount, difference,
- * tolerance, deviates } — written out: the digests of the rows stored so far were taken over that
- * text (test/e2e/benefits-audit.test.ts). `pyJson`: the person-year's key and region, as they follow
- * setl_id. The amounts are fenText's (digits, a point, a sign), quoted as they are.
+ * A stored result as a JSON object: every column but evaluated_at, result_sha and derivation (the
+ * fields STORED_RECORD names). With the derivation's JSON, what the digest covers.
  */
-const resultHead = (r: SettlementBenefitRow, pyJson: string): string =>
-  `{"setl_id":${JSON.stringify(r.setl_id)},${pyJson},"admdvs":${JSON.stringify(r.admdvs)},"period":${JSON.stringify(r.period)},` +
-  `"checked":${r.checked},"unchecked_reason":${r.unchecked_reason === null ? 'null' : JSON.stringify(r.unchecked_reason)},` +
-  `"expected_amount":${r.expected_amount === null ? 'null' : `"${r.expected_amount}"`},"actual_amount":"${r.actual_amount}",` +
-  `"difference":${r.difference === null ? 'null' : `"${r.difference}"`},"tolerance":"${r.tolerance}","deviates":${r.deviates}`;
+const resultJson = (r: SettlementBenefitRow, py: PersonYear): string =>
+  JSON.stringify({
+    setl_id: r.setl_id,
+    person_year: py.key,
+    region: py.policy.id,
+    benefit_year: py.year,
+    admdvs: r.admdvs,
+    period: r.period,
+    checked: r.checked,
+    unchecked_reason: r.unchecked_reason,
+    expected_amount: r.expected_amount,
+    actual_amount: r.actual_amount,
+    difference: r.difference,
+    tolerance: r.tolerance,
+    deviates: r.deviates,
+  });
 
-const pyJsonOf = (py: PersonYear): string =>
-  `"person_year":${JSON.stringify(py.key)},"region":${JSON.stringify(py.policy.id)},"benefit_year":${JSON.stringify(py.year)}`;
-
-/** The fields of a row of the JSON parameter: resultHead's, then result_sha and the derivation. */
+/** The fields of a row of the JSON parameter: resultJson's, then result_sha and the derivation. */
 const STORED_RECORD = `v(setl_id text, person_year text, region text, benefit_year int, admdvs text, period text, checked boolean,
   unchecked_reason text, expected_amount numeric, actual_amount numeric, difference numeric, tolerance numeric, deviates boolean,
   result_sha text, derivation text)`;
@@ -278,14 +282,13 @@ async function storeResults(q: Sql, pys: readonly PersonYear[], results: PersonY
   // rows: 45 against 9 ms; the insert 163 against 35-57 ms).
   let changed = '';
   for (const { py, rows } of results) {
-    const pyJson = pyJsonOf(py);
     for (const r of rows) {
-      const head = resultHead(r, pyJson);
-      const derivation = r.derivation === null ? 'null' : derivationJson(r.derivation);
+      const head = resultJson(r, py);
+      const derivation = r.derivation === null ? 'null' : JSON.stringify(derivationEvidence(r.derivation));
       // The digest of the object's JSON followed by the derivation's (as taken since migration 170).
-      const sha = crypto.hash('sha256', `${head}}${derivation}`, 'base64url');
+      const sha = crypto.hash('sha256', head + derivation, 'base64url');
       if (storedSha.get(r.setl_id) !== sha)
-        changed += `${changed ? ',' : ''}${head},"result_sha":"${sha}","derivation":${derivation}}`;
+        changed += `${changed ? ',' : ''}${head.slice(0, -1)},"result_sha":"${sha}","derivation":${derivation}}`;
     }
   }
   if (!changed) return;

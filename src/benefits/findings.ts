@@ -160,64 +160,6 @@ export function derivationEvidence(d: BenefitDerivation): DerivationEvidence {
   };
 }
 
-/**
- * `JSON.stringify(derivationEvidence(d))`, written out directly: the audit stores every checked
- * settlement's derivation as this text and digests it (benefits/audit.ts storeResults), and building
- * the evidence object first to stringify it was a third of that (a 100k month: 100,000 derivations
- * per pass). Same keys in the same order, the same texts; the strings that could need escaping
- * (policy sources, ids, segment names) go through JSON.stringify, and a policy's few sources are
- * escaped once. test/unit/benefits/derivation-json.test.ts holds it to the evidence's JSON.
- */
-export function derivationJson(d: BenefitDerivation): string {
-  let segments = '';
-  for (const s of d.segments) {
-    let slices = '';
-    for (const x of s.slices) {
-      slices +=
-        `${slices ? ',' : ''}{"band":${jsonNumber(x.band)},"from":"${fenText(x.from)}","to":${x.to === null ? 'null' : `"${fenText(x.to)}"`},` +
-        `"base_slice":"${fenText(x.base_slice)}","band_ratio":${jsonString(x.band_ratio.toString())},"ratio":${jsonString(x.ratio.toString())},` +
-        `"amount":"${exactText(x.amount)}","source":${sourceJson(x.source)}}`;
-    }
-    segments +=
-      `${segments ? ',' : ''}{"segment":${jsonString(s.segment)},"base":"${fenText(s.base)}","counted_base":"${fenText(s.counted_base)}",` +
-      `"cum_base_before":"${fenText(s.cum_base_before)}","cum_base_after":"${fenText(s.cum_base_after)}","amount":"${exactText(s.amount)}",` +
-      `"slices":[${slices}]}`;
-  }
-  let adjustments = '';
-  for (const a of d.adjustments)
-    adjustments += `${adjustments ? ',' : ''}{"id":${jsonString(a.id)},"ratio_delta":${jsonString(a.ratio_delta.toString())},"source":${sourceJson(a.source)}}`;
-  let unknown = '';
-  for (const u of d.unknown_segments) unknown += `${unknown ? ',' : ''}${jsonString(u)}`;
-  return (
-    `{"region":${jsonString(d.region)},"benefit_year":${jsonNumber(d.benefit_year)},"fund_pay_type":${jsonString(d.fund_pay_type)},` +
-    `"segments":[${segments}],"adjustments":[${adjustments}],"base_cap":${capJson(d.base_cap)},"payout_cap":${capJson(d.payout_cap)},` +
-    `"uncapped":"${exactText(d.uncapped)}","exact":"${exactText(d.exact)}","expected":"${fenText(d.expected)}","unknown_segments":[${unknown}]}`
-  );
-}
-
-function capJson(c: CapDerivation | null): string {
-  return c === null
-    ? 'null'
-    : `{"applies_to":${jsonString(c.applies_to)},"limit":"${fenText(c.limit)}","room_before":"${fenText(c.room_before)}",` +
-        `"room_after":"${fenText(c.room_after)}","source":${sourceJson(c.source)}}`;
-}
-
-// fenText and exactText give digits, a point and a sign only: quoted as they are. Anything else is
-// JSON.stringify'd (a number as JSON.stringify writes it, NaN and infinities as null).
-const jsonString = (s: string): string => JSON.stringify(s);
-const jsonNumber = (n: number): string => JSON.stringify(n);
-
-/** The policy files' source texts, a handful per region: each escaped once. */
-const sources = new Map<string, string>();
-function sourceJson(s: string): string {
-  let j = sources.get(s);
-  if (j === undefined) {
-    j = JSON.stringify(s);
-    if (sources.size < 10_000) sources.set(s, j);
-  }
-  return j;
-}
-
 function capEvidence(c: CapDerivation | null): CapEvidence | null {
   return c === null
     ? null
