@@ -35,6 +35,16 @@ afterAll(async () => {
   await t.close();
 });
 
+/** The matching service's dependencies as the test gateway's worker has them, on the test's clock. */
+const matching = (): MatchingServiceDeps => ({
+  db: t.gw.db,
+  log: t.gw.log,
+  queues: t.gw.queues,
+  regions: t.gw.regions,
+  calendar: t.gw.calendar,
+  now: () => clock,
+});
+
 const owed = ['RI-1', 'RI-2', 'RI-3'].map((id, k) =>
   record(id, { fixmedins: H1, insurer: PICC, hifob: '100.00', day: 10 + k }),
 );
@@ -63,15 +73,7 @@ describe('re-checks of owed loops', () => {
 
   test('the job of the instant, run after it, makes every loop due then overdue', async () => {
     clock = dueAt + 1;
-    const deps: MatchingServiceDeps = {
-      db: t.gw.db,
-      log: t.gw.log,
-      queues: t.gw.queues,
-      regions: t.gw.regions,
-      calendar: t.gw.calendar,
-      now: () => clock,
-    };
-    await processRecheck(deps, { data: { at: dueAt } } as Job<RecheckJob>);
+    await processRecheck(matching(), { data: { at: dueAt } } as Job<RecheckJob>);
     expect((await loopRows(t.gw.db)).map((l) => [l.setl_id, l.status])).toEqual([
       ['RI-1', 'overdue'],
       ['RI-2', 'overdue'],
@@ -87,17 +89,7 @@ describe('re-checks of owed loops', () => {
   });
 
   test('a job of one settlement (queued before the per-instant jobs) still re-checks it', async () => {
-    await processRecheck(
-      {
-        db: t.gw.db,
-        log: t.gw.log,
-        queues: t.gw.queues,
-        regions: t.gw.regions,
-        calendar: t.gw.calendar,
-        now: () => clock,
-      },
-      { data: { setl_id: 'RI-1' } } as Job<RecheckJob>,
-    );
+    await processRecheck(matching(), { data: { setl_id: 'RI-1' } } as Job<RecheckJob>);
     expect((await loopRows(t.gw.db)).find((l) => l.setl_id === 'RI-1')?.status).toBe('overdue');
   });
 });
