@@ -311,6 +311,8 @@ async function upsertLoops(
     })),
     asOf,
     factsSeenAt,
+    // None of them has a row (read under the groups' locks): a plain INSERT.
+    rows.every((r) => !prev.has(r.s.setl_id)),
   );
   return events;
 }
