@@ -1,0 +1,106 @@
+/**
+ * The matching worker reads the stored loops of a chunk's settlements under their locks
+ * (ledger/loop-store.ts loadLoopFreshness). That read must stay probes of the primary key: written
+ * as `setl_id = ANY($1)`, the planner made it a sequential scan of the whole of settlement_loops
+ * while the table was young (the matching-latency benchmark: 2.7 ms a chunk of 180 ids at 25,000
+ * loops, growing with the table, where the probes take 0.3-0.5 ms).
+ */
+import { createPgDb, type Db } from '../../src/db/db';
+import { migrate } from '../../src/db/migrate';
+import { loadLoopFreshness, upsertLoops, type LoopRow } from '../../src/ledger/loop-store';
+import { createTestDatabase } from '../support/test-db';
+
+let db: Db;
+let drop: () => Promise<void>;
+beforeAll(async () => {
+  const t = await createTestDatabase('worker-loop-freshness-plan');
+  drop = t.drop;
+  db = createPgDb(t.url, 2);
+  await migrate(db);
+});
+afterAll(async () => {
+  await db.close();
+  await drop();
+});
+
+const loop = (n: number, next: Date | null): LoopRow => ({
+  setl_id: `WF${n}`,
+  status: next ? 'owed' : 'closed',
+  owed: '100.00',
+  paid: next ? '0.00' : '100.00',
+  rejected: '0.00',
+  recovered: '0.00',
+  outstanding: next ? '100.00' : '0.00',
+  due_date: '2026-11-30',
+  due_at: new Date('2026-11-30T16:00:00Z'),
+  closed_at: next ? null : new Date('2026-11-12T02:03:04.005Z'),
+  admdvs: '533102',
+  insurer_code: 'PICC_DH',
+  fixmedins_code: `H5331020${String(n % 50).padStart(4, '0')}`,
+  period: '2026-10',
+  next_check_at: next,
+});
+
+test('when the loops of a chunk are read, then by their key, each stored loop once, with the clock', async () => {
+  // 6,000 loops, analysed: a small table whose statistics the planner knows, where reading all of
+  // it looks cheaper to it than 180 probes.
+  const next = new Date('2026-11-30T16:00:00Z');
+  const evaluatedAt = new Date('2026-11-15T00:00:00Z');
+  for (let c = 0; c < 6; c++)
+    await db.tx((q) =>
+      upsertLoops(
+        q,
+        Array.from({ length: 1000 }, (_, k) => loop(c * 1000 + k, (c * 1000 + k) % 3 === 0 ? next : null)),
+        evaluatedAt,
+        undefined,
+        true,
+      ),
+    );
+  await db.query('ANALYZE settlement_loops');
+  // 120 stored (every 50th), 60 without a loop row, one twice.
+  const ids = [
+    ...Array.from({ length: 120 }, (_, k) => `WF${k * 50}`),
+    ...Array.from({ length: 60 }, (_, k) => `WX${k}`),
+    'WF0',
+  ];
+  await db.tx(async (q) => {
+    const scans = async () =>
+      Number(
+        (
+          await q.query<{ n: string }>(
+            `SELECT seq_scan AS n FROM pg_stat_xact_user_tables WHERE relname = 'settlement_loops'`,
+          )
+        ).rows[0]!.n,
+      );
+    const before = await scans();
+    const r = await loadLoopFreshness(q, ids, '2026-11-01 00:00:00+00', new Date('2026-12-05T00:00:00Z'));
+    expect(await scans()).toBe(before);
+    expect(r.readAt).toMatch(/^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d+\+00$/);
+    expect(r.figures.map((f) => f.setl_id).sort()).toEqual(Array.from({ length: 120 }, (_, k) => `WF${k * 50}`).sort());
+    const f0 = r.figures.find((f) => f.setl_id === 'WF0')!;
+    expect(f0).toEqual({
+      setl_id: 'WF0',
+      status: 'owed',
+      owed: '100.00',
+      paid: '0.00',
+      rejected: '0.00',
+      recovered: '0.00',
+      outstanding: '100.00',
+      due_date: '2026-11-30',
+      closed_at: null,
+    });
+    expect(r.figures.find((f) => f.setl_id === 'WF50')!.closed_at).toBe('2026-11-12T02:03:04.005Z');
+    // Fresh: facts read after factsAfter (now() at the write), no check point by asOf (the owed ones' is).
+    expect([...r.fresh].sort()).toEqual(
+      Array.from({ length: 120 }, (_, k) => k * 50)
+        .filter((n) => n % 3 !== 0)
+        .map((n) => `WF${n}`)
+        .sort(),
+    );
+  });
+  // None stored: one row, the clock.
+  const none = await db.tx((q) => loadLoopFreshness(q, ['WX1', 'WX2'], undefined, new Date()));
+  expect(none.figures).toEqual([]);
+  expect(none.fresh.size).toBe(0);
+  expect(none.readAt).toBeTruthy();
+});
