@@ -519,7 +519,8 @@ type Parts = Record<PartName, Record<string, unknown>[]>;
 
 /** The combined read: the text form, or (a value held a separator) the JSON form. */
 async function readParts(q: Sql, ids: readonly string[]): Promise<Parts> {
-  const row = (await q.query<Record<PartName, string | null>>(INPUTS_SQL.text, [ids])).rows[0]!;
+  const row = (await q.query<Record<PartName, string | null>>(INPUTS_SQL.text, [ids], { name: 'fact-loader-inputs' }))
+    .rows[0]!;
   try {
     return Object.fromEntries(partNames.map((n) => [n, decodeText(row[n], PARTS[n].cols)])) as Parts;
   } catch (e) {
