@@ -81,6 +81,7 @@ async function lockChains(q: Sql, regions: readonly number[]): Promise<Map<numbe
     const { rows } = await q.query<{ shard: number }>(
       `SELECT s AS shard FROM unnest($2::int[]) AS s WHERE pg_try_advisory_xact_lock($1, s) LIMIT 1`,
       [CHAIN_LOCK, Array.from({ length: REGION_CHAINS }, (_, c) => shardOf(region, c))],
+      { name: 'audit-chain-try' },
     );
     let shard = rows[0] ? Number(rows[0].shard) : undefined;
     if (shard === undefined) {
@@ -123,6 +124,8 @@ const EVENT_RECORD = `(at timestamptz, entity text, entity_id text, action text,
  * event's data as the canonical JSON its hash was computed over, read as text and cast (node-pg
  * would escape every element of a jsonb[] parameter in JavaScript; PostgreSQL reads jsonb[] 3-5x
  * slower than json, and a jsonb column of json_to_recordset ~5x slower than a text one cast).
+ * Its statements run in every matching chunk: named statements (db.ts), parsed and planned once
+ * per connection.
  */
 export async function appendAudit(q: Sql, events: readonly AuditEvent[]): Promise<void> {
   if (!events.length) return;
@@ -136,6 +139,7 @@ export async function appendAudit(q: Sql, events: readonly AuditEvent[]): Promis
   const heads = await q.query<{ shard: number; last_hash: string }>(
     'SELECT shard, last_hash FROM audit_heads WHERE shard = ANY($1::int[])',
     [shards],
+    { name: 'audit-heads' },
   );
   const prev = new Map<number, string>(shards.map((s) => [s, GENESIS]));
   for (const h of heads.rows) prev.set(Number(h.shard), h.last_hash);
@@ -172,6 +176,7 @@ export async function appendAudit(q: Sql, events: readonly AuditEvent[]): Promis
        FROM unnest($2::int[], $3::bigint[], $4::text[]) AS x(shard, n, last_hash)
      ON CONFLICT (shard) DO UPDATE SET events = h.events + excluded.events, last_seq = excluded.last_seq, last_hash = excluded.last_hash`,
     [`[${json.join(',')}]`, shards, counts, shards.map((s) => prev.get(s)!)],
+    { name: 'audit-append' },
   );
 }
 

@@ -31,7 +31,8 @@ export interface StoredLoopFigures {
  * Each id is a probe of the primary key (lateral, OFFSET 0: the planner keeps it as it is). As
  * `l.setl_id = ANY($1)` the planner read the whole table while it was young (a sequential scan
  * of 25,000 loops per chunk of 180 ids in the matching-latency bench: 2.7 ms where the probes
- * take 0.3-0.5 ms, and growing with the table until its statistics catch up).
+ * take 0.3-0.5 ms, and growing with the table until its statistics catch up). Run on every chunk:
+ * a named statement (db.ts), parsed and planned once per connection.
  */
 export async function loadLoopFreshness(
   q: Sql,
@@ -47,6 +48,7 @@ export async function loadLoopFreshness(
        LEFT JOIN ((SELECT DISTINCT unnest($1::text[]) AS id) AS ids
          CROSS JOIN LATERAL (SELECT * FROM settlement_loops l WHERE l.setl_id = ids.id OFFSET 0) l) ON true`,
     [setlIds, factsAfter ?? null, asOf],
+    { name: 'loop-freshness' },
   );
   const figures: StoredLoopFigures[] = [];
   const fresh = new Set<string>();
@@ -106,6 +108,7 @@ const UPDATE_ON_CONFLICT = `
  * their groups' advisory locks, which every writer of a loop holds): a plain INSERT, without the
  * speculative insertion of ON CONFLICT (~15 % of the statement's PostgreSQL CPU for 180 new rows).
  * Were one there after all, the INSERT fails (unique violation) and the transaction with it.
+ * Either form is a named statement (db.ts): parsed and planned once per connection, not per chunk.
  */
 export async function upsertLoops(
   q: Sql,
@@ -127,6 +130,7 @@ export async function upsertLoops(
     // instant written once: a chunk's rows share a few due dates and payment times, and JSON.stringify
     // calling toJSON on every Date was three quarters of the parameter's cost.
     [loopRowsJson(rows), evaluatedAt, factsSeenAt ?? null],
+    { name: allNew ? 'loop-insert' : 'loop-upsert' },
   );
 }
 
