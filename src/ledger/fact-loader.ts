@@ -103,6 +103,7 @@ export async function affectedByMessages(
     const { rows } = await q.query<{ setl_id: string | null; read_at: string }>(
       `SELECT x.setl_id, c.read_at FROM (SELECT clock_timestamp()::text AS read_at) c LEFT JOIN (${only}) x ON true`,
       [messageIds],
+      { name: `affected-by-${kind!}` },
     );
     return {
       setlIds: rows.flatMap((r) => (r.setl_id === null ? [] : [r.setl_id])),
