@@ -148,8 +148,6 @@ async function lockOpenCases(q: Sql, groupKeys: readonly string[]): Promise<Open
     `SELECT id, code, subject_key, group_key, fingerprint, detected_at, admdvs FROM discrepancies
       WHERE group_key = ANY($1::text[]) AND status <> 'resolved' ORDER BY id FOR UPDATE`,
     [groupKeys],
-    // Every evaluation's first statement here: parsed and planned once per connection (db.ts).
-    { name: 'case-lock-open' },
   );
   return rows;
 }
