@@ -81,14 +81,17 @@ export async function paidAndRecovered(
 }
 
 /**
- * ANALYZE payments and payment_lines when changed by more than max(1,000, their rows) since their
+ * ANALYZE payments, payment_lines and recoveries when changed by more than max(1,000, their rows) since their
  * statistics (table-statistics.ts): the foreign-key check of every payment line (payment_lines →
  * payments) is a plan kept by each connection, and one made while payments was empty reads the table
  * sequentially — one scan per line, quadratic as payments fill a young database (bench/matching-latency.ts
  * full form: 117 s of PostgreSQL CPU for 20,000 payments, payments read 10,020 times for 10,000
  * lines); and matching's read of a chunk's lines by setl_id, planned without statistics of
- * payment_lines, read every line of every payment. PostgreSQL only; one at a time per table.
+ * payment_lines, read every line of every payment. Recoveries likewise: the fact loader's read of a
+ * chunk's recoveries is a named statement (fact-loader.ts), whose plan a connection keeps until the
+ * table's next statistics — one made while recoveries was empty probes it by a sequential scan per
+ * settlement. PostgreSQL only; one at a time per table.
  */
 export async function analyzePaymentsIfStale(db: Db): Promise<boolean> {
-  return (await analyzeStale(db, ['payments', 'payment_lines'])).length > 0;
+  return (await analyzeStale(db, ['payments', 'payment_lines', 'recoveries'])).length > 0;
 }

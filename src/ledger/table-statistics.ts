@@ -12,7 +12,7 @@ import type { Db } from '../db/db';
 
 /** The ledger tables whose statistics the worker keeps (an identifier list, never user input). */
 export type LedgerTable =
-  'payments' | 'payment_lines' | 'batches' | 'batch_items' | 'settlement_records' | 'settlement_loops';
+  'payments' | 'payment_lines' | 'recoveries' | 'batches' | 'batch_items' | 'settlement_records' | 'settlement_loops';
 
 /**
  * ANALYZE each table changed by more than max(`floor` (1,000), its rows) since its statistics: as a table
