@@ -105,7 +105,7 @@ const statisticsCheckedAt = new WeakMap<Db, Map<string, number>>();
 
 /**
  * Tables filling up faster than autovacuum analyses them: the chunks' reads need fresh statistics
- * for their plans. A feed can bring more rows than settlement_records had; payments fill a young
+ * for their plans. A feed can bring more rows than settlement_records had; payments and recoveries fill a young
  * table (the lines' foreign-key check, payment-store.ts); batches likewise (the chunks' read of their
  * items by setl_id, batch-store.ts). Asked at most once a second per kind and process: the question
  * (pg_stat_user_tables) cost a statement per batch, ~2 % of a payment's PostgreSQL work in small batches.
@@ -121,7 +121,7 @@ async function analyzeStaleTables(db: Db, msgs: readonly Pick<MessageRow, 'kind'
     return true;
   };
   if (due('agency_settlements')) await analyzeIfStale(db);
-  if (due('insurer_payment')) await analyzePaymentsIfStale(db);
+  if (due('insurer_payment') || due('recovery')) await analyzePaymentsIfStale(db);
   if (due('settlement_batch')) await analyzeBatchesIfStale(db);
 }
 
