@@ -52,6 +52,12 @@ export interface PgPoolOptions {
   pingTimeoutMs?: number;
 }
 
+/** "cached plan must not change result type" (0A000), "prepared statement … does not exist" (26000). */
+function isStalePreparedStatement(e: unknown): boolean {
+  const code = (e as { code?: unknown } | null)?.code;
+  return code === '26000' || (code === '0A000' && /cached plan/.test(String((e as Error).message)));
+}
+
 export function createPgDb(connectionString: string, poolSize = 20, o: PgPoolOptions = {}): Db {
   // Without an acquire timeout a saturated pool made every request wait as long as the work holding
   // it (issue 13: slow feeds froze /readyz and every read); pg's error then is "timeout exceeded
@@ -106,6 +112,11 @@ export function createPgDb(connectionString: string, poolSize = 20, o: PgPoolOpt
         return out;
       } catch (e) {
         await client.query('ROLLBACK').catch(() => undefined);
+        // A named statement this connection can no longer run (its table changed under it, as in a
+        // rolling upgrade whose migration altered a column it returns): the connection goes, so the
+        // retry parses it afresh on another one. The pool's single statements already discard a
+        // connection whose statement failed.
+        if (!broken && isStalePreparedStatement(e)) broken = e as Error;
         throw e;
       } finally {
         client.off('error', onError);
