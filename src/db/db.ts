@@ -83,7 +83,7 @@ export function createPgDb(connectionString: string, poolSize = 20, o: PgPoolOpt
   return {
     kind: 'pg',
     async query<R>(text: string, params?: unknown[], o?: QueryOptions) {
-      const r = await pool.query(o?.name ? { name: o.name, text, values: params } : { text, values: params });
+      const r = await pool.query({ name: o?.name, text, values: params });
       return { rows: r.rows as R[], rowCount: r.rowCount ?? 0 };
     },
     async tx<T>(fn: (q: Sql) => Promise<T>): Promise<T> {
@@ -100,7 +100,7 @@ export function createPgDb(connectionString: string, poolSize = 20, o: PgPoolOpt
         await client.query('BEGIN');
         const q: Sql = {
           async query<R>(text: string, params?: unknown[], o?: QueryOptions) {
-            const r = await client.query(o?.name ? { name: o.name, text, values: params } : { text, values: params });
+            const r = await client.query({ name: o?.name, text, values: params });
             return { rows: r.rows as R[], rowCount: r.rowCount ?? 0 };
           },
           async exec(text: string) {
