@@ -5,40 +5,22 @@
  * settlement_records while the table held fewer than ~100k rows, which was half of the loader's
  * time in the matching-latency benchmark (issue 15).
  */
-import { createPgDb, type Db } from '../../src/db/db';
-import { migrate } from '../../src/db/migrate';
-import { SchemaValidator } from '../../src/schemas/validator';
-import { prepareValues, type FeedClient } from '../../src/ingest/feed-records';
+import type { Db } from '../../src/db/db';
 import { insertSettlementRows } from '../../src/ledger/settlement-store';
 import { loadSettlementInputs } from '../../src/ledger/fact-loader';
-import { createTestDatabase } from '../support/test-db';
+import { agencyFeedRows, migratedDatabase, seqScans } from '../support/plan-probe';
 import { settlement } from '../support/fixtures';
 
-const agency: FeedClient = { client_id: 'dehong-agency', role: 'agency', scope: ['5331', '1509'] };
-const validator = new SchemaValidator();
-const validate = validator.validate.bind(validator);
 const MESSAGE = '00000000-0000-4000-8000-000000000002';
 
 let db: Db;
-let drop: () => Promise<void>;
+let close: () => Promise<void>;
 beforeAll(async () => {
-  const t = await createTestDatabase('fact-loader-plan');
-  drop = t.drop;
-  db = createPgDb(t.url, 2);
-  await migrate(db);
+  ({ db, close } = await migratedDatabase('fact-loader-plan'));
 });
 afterAll(async () => {
-  await db.close();
-  await drop();
+  await close();
 });
-
-const batchOf = (records: unknown[]) =>
-  prepareValues(
-    records.map((value, index) => ({ index, value })),
-    agency,
-    validate,
-    'en',
-  );
 
 test('when a chunk of settlements is loaded, then their visits are read by index and every sibling of a visit is found', async () => {
   // 6,000 settlements, visits of two (FP<2k> and FP<2k+1> share the visit FM<k>), analysed: a
@@ -49,23 +31,15 @@ test('when a chunk of settlements is loaded, then their visits are read by index
       return settlement({ setl_id: `FP${n}`, mdtrt_id: `FM${Math.floor(n / 2)}` });
     });
     await db.tx(async (q) => {
-      expect(await insertSettlementRows(q, batchOf(recs), MESSAGE, new Date())).toHaveLength(1000);
+      expect(await insertSettlementRows(q, agencyFeedRows(recs), MESSAGE, new Date())).toHaveLength(1000);
     });
   }
   await db.query('ANALYZE settlement_records');
   const ids = Array.from({ length: 60 }, (_, k) => `FP${k * 90}`);
   await db.tx(async (q) => {
-    const scans = async () =>
-      Number(
-        (
-          await q.query<{ n: string }>(
-            `SELECT seq_scan AS n FROM pg_stat_xact_user_tables WHERE relname = 'settlement_records'`,
-          )
-        ).rows[0]!.n,
-      );
-    const before = await scans();
+    const before = await seqScans(q, 'settlement_records');
     const inputs = await loadSettlementInputs(q, ids);
-    expect(await scans()).toBe(before);
+    expect(await seqScans(q, 'settlement_records')).toBe(before);
     expect(inputs.size).toBe(60);
     for (const id of ids) {
       const n = Number(id.slice(2));

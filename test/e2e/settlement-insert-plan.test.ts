@@ -4,56 +4,30 @@
  * anti join, it read the whole table for every chunk of 1,000 records, so a 100k feed into a table
  * of 300k rows cost four times the PostgreSQL time of one into an empty table (issue 15).
  */
-import { createPgDb, type Db } from '../../src/db/db';
-import { migrate } from '../../src/db/migrate';
-import { SchemaValidator } from '../../src/schemas/validator';
-import { prepareValues, type FeedClient } from '../../src/ingest/feed-records';
+import type { Db } from '../../src/db/db';
 import { insertSettlementRows, storedSettlementKeys } from '../../src/ledger/settlement-store';
-import { createTestDatabase } from '../support/test-db';
+import { agencyFeedRows, migratedDatabase, seqScans } from '../support/plan-probe';
 import { settlement } from '../support/fixtures';
 
-const agency: FeedClient = { client_id: 'dehong-agency', role: 'agency', scope: ['5331', '1509'] };
-const validator = new SchemaValidator();
-const validate = validator.validate.bind(validator);
 const MESSAGE = '00000000-0000-4000-8000-000000000001';
 
 let db: Db;
-let drop: () => Promise<void>;
+let close: () => Promise<void>;
 beforeAll(async () => {
-  const t = await createTestDatabase('settlement-insert-plan');
-  drop = t.drop;
-  db = createPgDb(t.url, 2);
-  await migrate(db);
+  ({ db, close } = await migratedDatabase('settlement-insert-plan'));
 });
 afterAll(async () => {
-  await db.close();
-  await drop();
+  await close();
 });
-
-const batchOf = (records: unknown[]) =>
-  prepareValues(
-    records.map((value, index) => ({ index, value })),
-    agency,
-    validate,
-    'en',
-  );
 
 test('when rows are stored already, then a chunk is inserted without reading the table through, and the region check still holds', async () => {
   await db.tx(async (q) => {
     // A table the planner has no statistics of (no ANALYZE yet), as during a month's first feed.
     for (let c = 0; c < 6; c++) {
       const recs = Array.from({ length: 1000 }, (_, k) => settlement({ setl_id: `IP${c * 1000 + k}` }));
-      expect(await insertSettlementRows(q, batchOf(recs), MESSAGE, new Date())).toHaveLength(1000);
+      expect(await insertSettlementRows(q, agencyFeedRows(recs), MESSAGE, new Date())).toHaveLength(1000);
     }
-    const scans = async () =>
-      Number(
-        (
-          await q.query<{ n: string }>(
-            `SELECT seq_scan AS n FROM pg_stat_xact_user_tables WHERE relname = 'settlement_records'`,
-          )
-        ).rows[0]!.n,
-      );
-    const before = await scans();
+    const before = await seqScans(q, 'settlement_records');
     const recs = [
       ...Array.from({ length: 997 }, (_, k) => settlement({ setl_id: `IQ${k}` })),
       // Stored under 533102: its reversal claiming 150102 is not stored (nor moved).
@@ -63,8 +37,8 @@ test('when rows are stored already, then a chunk is inserted without reading the
       // A reversal in the same region: stored.
       settlement({ setl_id: 'IP9', status: 'reversed' }),
     ];
-    const stored = await insertSettlementRows(q, batchOf(recs), MESSAGE, new Date());
-    expect(await scans()).toBe(before);
+    const stored = await insertSettlementRows(q, agencyFeedRows(recs), MESSAGE, new Date());
+    expect(await seqScans(q, 'settlement_records')).toBe(before);
     expect(stored).toHaveLength(998);
     expect(stored).not.toContain(997);
     expect(stored).not.toContain(998);

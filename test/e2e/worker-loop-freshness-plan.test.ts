@@ -5,22 +5,17 @@
  * while the table was young (the matching-latency benchmark: 2.7 ms a chunk of 180 ids at 25,000
  * loops, growing with the table, where the probes take 0.3-0.5 ms).
  */
-import { createPgDb, type Db } from '../../src/db/db';
-import { migrate } from '../../src/db/migrate';
+import type { Db } from '../../src/db/db';
 import { loadLoopFreshness, upsertLoops, type LoopRow } from '../../src/ledger/loop-store';
-import { createTestDatabase } from '../support/test-db';
+import { migratedDatabase, seqScans } from '../support/plan-probe';
 
 let db: Db;
-let drop: () => Promise<void>;
+let close: () => Promise<void>;
 beforeAll(async () => {
-  const t = await createTestDatabase('worker-loop-freshness-plan');
-  drop = t.drop;
-  db = createPgDb(t.url, 2);
-  await migrate(db);
+  ({ db, close } = await migratedDatabase('worker-loop-freshness-plan'));
 });
 afterAll(async () => {
-  await db.close();
-  await drop();
+  await close();
 });
 
 const loop = (n: number, next: Date | null): LoopRow => ({
@@ -64,17 +59,9 @@ test('when the loops of a chunk are read, then by their key, each stored loop on
     'WF0',
   ];
   await db.tx(async (q) => {
-    const scans = async () =>
-      Number(
-        (
-          await q.query<{ n: string }>(
-            `SELECT seq_scan AS n FROM pg_stat_xact_user_tables WHERE relname = 'settlement_loops'`,
-          )
-        ).rows[0]!.n,
-      );
-    const before = await scans();
+    const before = await seqScans(q, 'settlement_loops');
     const r = await loadLoopFreshness(q, ids, '2026-11-01 00:00:00+00', new Date('2026-12-05T00:00:00Z'));
-    expect(await scans()).toBe(before);
+    expect(await seqScans(q, 'settlement_loops')).toBe(before);
     expect(r.readAt).toMatch(/^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d+\+00$/);
     expect(r.figures.map((f) => f.setl_id).sort()).toEqual(Array.from({ length: 120 }, (_, k) => `WF${k * 50}`).sort());
     const f0 = r.figures.find((f) => f.setl_id === 'WF0')!;
