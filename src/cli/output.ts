@@ -9,8 +9,21 @@ export interface Io {
   interactive: boolean;
 }
 
+// A reader that stops early (`gateway verify-audit | head -1`) closes the pipe: the command stops
+// quietly, as Unix tools do, instead of crashing on the next write with an EPIPE stack trace.
+let pipeWatched = false;
+function stopWhenReaderGoes(): void {
+  if (pipeWatched) return;
+  pipeWatched = true;
+  process.stdout.on('error', (e: NodeJS.ErrnoException) => {
+    if (e.code === 'EPIPE') process.exit(0);
+    throw e;
+  });
+}
+
 export const stdio: Io = {
   out: (t) => {
+    stopWhenReaderGoes();
     process.stdout.write(t);
   },
   err: (t) => {

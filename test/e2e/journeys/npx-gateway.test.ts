@@ -5,7 +5,7 @@
  * the ops commands, purge, fund-statement) failed with "Cannot find module …/src/cli/ops-commands".
  */
 import path from 'node:path';
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { promisify } from 'node:util';
 import { ROOT, journeyEnv, type JourneyEnv } from './journey-support';
 
@@ -31,4 +31,17 @@ test('when `npx gateway` runs a command the CLI loads on demand, then it runs an
   expect(verify.stdout).toMatch(/audit trail intact: 0 events verified/);
   const help = await gateway(['--help']);
   expect(help.stdout).toMatch(/Usage: gateway/);
+});
+
+test('when the reader of its output goes away early (`npx gateway verify-audit | head -1`), then it stops quietly', async () => {
+  const child = spawn(process.execPath, [path.join(ROOT, 'bin', 'gateway.js'), 'verify-audit'], {
+    cwd: env.dir,
+    env: { ...process.env, ...env.vars, NODE_OPTIONS: '' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  child.stdout.destroy();
+  let stderr = '';
+  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+  const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
+  expect({ code, stderr }).toEqual({ code: 0, stderr: '' });
 });
