@@ -332,7 +332,7 @@ export async function markFailed(q: Sql, messageId: string, errors: unknown): Pr
   ]);
 }
 
-/** Accepted or processing (the index messages_unfinished), in message_id order after `after`: the relay re-queues the stuck ones. */
+/** Accepted or processing (the index messages_unmatched, less its few failed rows), in message_id order after `after`: the relay re-queues the stuck ones. */
 export async function unfinishedMessageIds(q: Sql, after: string | null, limit: number): Promise<string[]> {
   const { rows } = await q.query<{ message_id: string }>(
     `SELECT message_id FROM messages WHERE status IN ('accepted','processing') AND ($1::uuid IS NULL OR message_id > $1::uuid) ORDER BY message_id LIMIT $2`,
