@@ -32,9 +32,14 @@ async function outboxHeapPages(): Promise<number> {
   });
 }
 
-/** One claim of the relay in its own transaction (and the rows it got marked relayed). */
+/**
+ * One claim of the relay in its own transaction (and the rows it got marked relayed). Its backend's
+ * table counts reach the shared statistics as the transaction ends (pg_stat_force_next_flush in the
+ * same transaction: the backend flushes before it answers ready), not up to a second later — which,
+ * on a busy machine, landed in the next measurement.
+ */
 async function relayPass(limit: number): Promise<string[]> {
-  const got = await db.tx(async (q) => {
+  return flushedTx(async (q) => {
     const rows = await claimPending(q, limit);
     if (rows.length)
       await markRelayed(
@@ -43,9 +48,15 @@ async function relayPass(limit: number): Promise<string[]> {
       );
     return rows.map((r) => String(r.payload.n));
   });
-  // This backend's table counts reach the shared statistics now, not up to a second later.
-  await db.query('SELECT pg_stat_force_next_flush()');
-  return got;
+}
+
+/** A transaction whose table counts are in the shared statistics once it returns (as relayPass's). */
+function flushedTx<T>(f: (q: Sql) => Promise<T>): Promise<T> {
+  return db.tx(async (q) => {
+    const out = await f(q);
+    await q.query('SELECT pg_stat_force_next_flush()');
+    return out;
+  });
 }
 
 /** Heap pages of outbox two claims with nothing to relay read. */
@@ -60,19 +71,16 @@ test('when the relay claims again after thousands of rows were relayed, then it 
   // 4,000 rows relayed in passes of 500; the table not analysed yet (a young outbox: autovacuum
   // analyses it when it likes), where the planner took the bitmap scan.
   const ids = Array.from({ length: 4000 }, (_, k) => `00000000-0000-7000-8000-${String(k).padStart(12, '0')}`);
-  await db.tx((q) => enqueueJobs(q, 'ingest', ids, (id) => ({ n: Number(id.slice(-12)) })));
+  await flushedTx((q) => enqueueJobs(q, 'ingest', ids, (id) => ({ n: Number(id.slice(-12)) })));
   for (let k = 0; k < 8; k++) expect(await relayPass(500)).toHaveLength(500);
   // Three new rows: the next claim gets exactly those, oldest first.
   const fresh = Array.from({ length: 3 }, (_, k) => `00000000-0000-7000-9000-${String(k).padStart(12, '0')}`);
-  await db.tx((q) => enqueueJobs(q, 'ingest', fresh, (id) => ({ n: 10_000 + Number(id.slice(-12)) })));
+  await flushedTx((q) => enqueueJobs(q, 'ingest', fresh, (id) => ({ n: 10_000 + Number(id.slice(-12)) })));
   expect(await relayPass(500)).toEqual(['10000', '10001', '10002']);
   // Claims with nothing left to relay: the relayed rows' index entries are skipped, their heap pages
   // not read (4,000 rows lie on ~90 pages; a bitmap scan read every one of them every time).
   expect(await idleClaimsRead()).toBeLessThan(5);
   // The same once the table is analysed.
-  await db.tx(async (q) => {
-    await q.query('ANALYZE outbox');
-    await q.query('SELECT pg_stat_force_next_flush()');
-  });
+  await flushedTx((q) => q.query('ANALYZE outbox'));
   expect(await idleClaimsRead()).toBeLessThan(5);
 });
