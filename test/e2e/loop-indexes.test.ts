@@ -10,8 +10,8 @@
  * read only for the reversed ones, were written for every loop too.
  */
 import type { Db } from '../../src/db/db';
-import { upsertLoops, type LoopRow } from '../../src/ledger/loop-store';
-import { migratedDatabase } from '../support/plan-probe';
+import { upsertLoops } from '../../src/ledger/loop-store';
+import { indexesOf, loopRow, migratedDatabase } from '../support/plan-probe';
 
 let db: Db;
 let close: () => Promise<void>;
@@ -22,29 +22,8 @@ afterAll(async () => {
   await close();
 });
 
-const loop = (n: number, status: 'closed' | 'owed' | 'reversed'): LoopRow => ({
-  setl_id: `LI${n}`,
-  status,
-  owed: status === 'reversed' ? '0.00' : '100.00',
-  paid: status === 'closed' ? '100.00' : '0.00',
-  rejected: '0.00',
-  recovered: '0.00',
-  outstanding: status === 'owed' ? '100.00' : '0.00',
-  due_date: '2026-11-30',
-  due_at: new Date('2026-11-30T16:00:00Z'),
-  closed_at: status === 'closed' ? new Date('2026-11-12T02:03:04.005Z') : null,
-  admdvs: '533102',
-  insurer_code: 'PICC_DH',
-  fixmedins_code: `H5331020${String(n % 50).padStart(4, '0')}`,
-  period: '2026-10',
-  next_check_at: status === 'owed' ? new Date('2026-11-30T16:00:00Z') : null,
-});
-
 test('when a loop is written, then only the indexes the reads of loops use take an entry', async () => {
-  const { rows } = await db.query<{ indexname: string; indexdef: string }>(
-    `SELECT indexname, regexp_replace(indexdef, '^.* USING ', '') AS indexdef FROM pg_indexes WHERE tablename = 'settlement_loops' ORDER BY indexname`,
-  );
-  expect(rows).toEqual([
+  expect(await indexesOf(db, 'settlement_loops')).toEqual([
     { indexname: 'settlement_loops_next_check', indexdef: 'btree (next_check_at) WHERE (next_check_at IS NOT NULL)' },
     { indexname: 'settlement_loops_pkey', indexdef: 'btree (setl_id)' },
     { indexname: 'settlement_loops_region_period', indexdef: 'btree (admdvs, period)' },
@@ -55,7 +34,7 @@ test('when a loop is written, then only the indexes the reads of loops use take 
   await db.tx((q) =>
     upsertLoops(
       q,
-      Array.from({ length: 3000 }, (_, k) => loop(k, k % 1000 === 7 ? 'reversed' : statuses[k % 2]!)),
+      Array.from({ length: 3000 }, (_, k) => loopRow('LI', k, k % 1000 === 7 ? 'reversed' : statuses[k % 2]!)),
       new Date('2026-11-15T00:00:00Z'),
       undefined,
       true,

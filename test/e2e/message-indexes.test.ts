@@ -7,7 +7,7 @@
  */
 import type { Db } from '../../src/db/db';
 import { countUnfinished, unfinishedMessageIds } from '../../src/ingest/message-store';
-import { migratedDatabase, seqScans } from '../support/plan-probe';
+import { indexesOf, migratedDatabase, seqScans } from '../support/plan-probe';
 
 let db: Db;
 let close: () => Promise<void>;
@@ -19,10 +19,7 @@ afterAll(async () => {
 });
 
 test('when a message is stored, then one partial index holds it until it is processed', async () => {
-  const { rows } = await db.query<{ indexname: string; indexdef: string }>(
-    `SELECT indexname, regexp_replace(indexdef, '^.* USING ', '') AS indexdef FROM pg_indexes WHERE tablename = 'messages' ORDER BY indexname`,
-  );
-  expect(rows).toEqual([
+  expect(await indexesOf(db, 'messages')).toEqual([
     { indexname: 'messages_business_key', indexdef: 'btree (kind, business_key) WHERE (business_key IS NOT NULL)' },
     { indexname: 'messages_pkey', indexdef: 'btree (message_id)' },
     { indexname: 'messages_received_at', indexdef: 'btree (received_at)' },

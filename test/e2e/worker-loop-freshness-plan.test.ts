@@ -6,8 +6,8 @@
  * loops, growing with the table, where the probes take 0.3-0.5 ms).
  */
 import type { Db } from '../../src/db/db';
-import { loadLoopFreshness, upsertLoops, type LoopRow } from '../../src/ledger/loop-store';
-import { migratedDatabase, seqScans } from '../support/plan-probe';
+import { loadLoopFreshness, upsertLoops } from '../../src/ledger/loop-store';
+import { loopRow, migratedDatabase, seqScans } from '../support/plan-probe';
 
 let db: Db;
 let close: () => Promise<void>;
@@ -18,34 +18,17 @@ afterAll(async () => {
   await close();
 });
 
-const loop = (n: number, next: Date | null): LoopRow => ({
-  setl_id: `WF${n}`,
-  status: next ? 'owed' : 'closed',
-  owed: '100.00',
-  paid: next ? '0.00' : '100.00',
-  rejected: '0.00',
-  recovered: '0.00',
-  outstanding: next ? '100.00' : '0.00',
-  due_date: '2026-11-30',
-  due_at: new Date('2026-11-30T16:00:00Z'),
-  closed_at: next ? null : new Date('2026-11-12T02:03:04.005Z'),
-  admdvs: '533102',
-  insurer_code: 'PICC_DH',
-  fixmedins_code: `H5331020${String(n % 50).padStart(4, '0')}`,
-  period: '2026-10',
-  next_check_at: next,
-});
-
 test('when the loops of a chunk are read, then by their key, each stored loop once, with the clock', async () => {
   // 6,000 loops, analysed: a small table whose statistics the planner knows, where reading all of
   // it looks cheaper to it than 180 probes.
-  const next = new Date('2026-11-30T16:00:00Z');
   const evaluatedAt = new Date('2026-11-15T00:00:00Z');
   for (let c = 0; c < 6; c++)
     await db.tx((q) =>
       upsertLoops(
         q,
-        Array.from({ length: 1000 }, (_, k) => loop(c * 1000 + k, (c * 1000 + k) % 3 === 0 ? next : null)),
+        Array.from({ length: 1000 }, (_, k) =>
+          loopRow('WF', c * 1000 + k, (c * 1000 + k) % 3 === 0 ? 'owed' : 'closed'),
+        ),
         evaluatedAt,
         undefined,
         true,
