@@ -59,12 +59,21 @@ function flushedTx<T>(f: (q: Sql) => Promise<T>): Promise<T> {
   });
 }
 
-/** Heap pages of outbox two claims with nothing to relay read. */
+/**
+ * Heap pages read by the fewest-reading of up to ten claims with nothing to relay, 100 ms apart. An
+ * index entry is marked dead only once its row's old version is dead to every transaction of the
+ * database, which on a busy server can take a moment; so the later claims read none. A bitmap scan
+ * read every page at every one of them.
+ */
 async function idleClaimsRead(): Promise<number> {
-  const before = await outboxHeapPages();
-  expect(await relayPass(500)).toEqual([]);
-  expect(await relayPass(500)).toEqual([]);
-  return (await outboxHeapPages()) - before;
+  let least = Infinity;
+  for (let k = 0; k < 10 && least >= 5; k++) {
+    if (k) await new Promise((r) => setTimeout(r, 100));
+    const before = await outboxHeapPages();
+    expect(await relayPass(500)).toEqual([]);
+    least = Math.min(least, (await outboxHeapPages()) - before);
+  }
+  return least;
 }
 
 test('when the relay claims again after thousands of rows were relayed, then it reads none of their heap pages', async () => {
@@ -78,7 +87,7 @@ test('when the relay claims again after thousands of rows were relayed, then it 
   await flushedTx((q) => enqueueJobs(q, 'ingest', fresh, (id) => ({ n: 10_000 + Number(id.slice(-12)) })));
   expect(await relayPass(500)).toEqual(['10000', '10001', '10002']);
   // Claims with nothing left to relay: the relayed rows' index entries are skipped, their heap pages
-  // not read (4,000 rows lie on ~90 pages; a bitmap scan read every one of them every time).
+  // not read (4,000 rows lie on ~47 pages; a bitmap scan read every one of them at every claim).
   expect(await idleClaimsRead()).toBeLessThan(5);
   // The same once the table is analysed.
   await flushedTx((q) => q.query('ANALYZE outbox'));
