@@ -98,10 +98,3 @@ export async function openLoop(o: OpenLoopOptions): Promise<OpenLoopResult> {
   agent.destroy();
   return { latenciesMs, statuses, non2xx, errors, spanMs, maxSendLagMs };
 }
-
-/** The p-th percentile (0–100) of `values`, nearest rank; 0 for none. */
-export function percentile(values: readonly number[], p: number): number {
-  if (!values.length) return 0;
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))]!;
-}
